@@ -1,0 +1,65 @@
+// swift-tools-version: 6.2
+// fleet — a terminal dashboard for clan fleets. Layout: see docs/ARCHITECTURE.md.
+import PackageDescription
+
+let package = Package(
+    name: "fleet",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "fleet", targets: ["FleetTUI"]),
+        .library(name: "FleetModel", targets: ["FleetModel"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
+        .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+    ],
+    targets: [
+        // ncursesw through pkg-config plus a shim exposing curses macros as inline functions.
+        .systemLibrary(
+            name: "CNcurses",
+            pkgConfig: "ncursesw",
+            providers: [.apt(["libncurses-dev"]), .brew(["ncurses"])]
+        ),
+        // The model: inventory, secrets (age/sops), vars, deploy, effects. No curses here.
+        .target(
+            name: "FleetModel",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Collections", package: "swift-collections"),
+                .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "TOMLKit", package: "TOMLKit"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: [.swiftLanguageMode(.v5)]
+        ),
+        // The `fleet` executable: app state, reducer, views, ncurses backend, headless CLI.
+        .executableTarget(
+            name: "FleetTUI",
+            dependencies: [
+                "FleetModel",
+                "CNcurses",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: [.swiftLanguageMode(.v5)]
+        ),
+        .testTarget(
+            name: "FleetModelTests",
+            dependencies: ["FleetModel"],
+            resources: [.copy("Fixtures")],
+            swiftSettings: [.swiftLanguageMode(.v5)]
+        ),
+        .testTarget(
+            name: "FleetTUITests",
+            dependencies: ["FleetTUI", "FleetModel"],
+            resources: [.copy("Snapshots")],
+            swiftSettings: [.swiftLanguageMode(.v5)]
+        ),
+    ]
+)

@@ -1,0 +1,109 @@
+/// Serialises `JSONValue` in the spellings the tools we mirror produce.
+public struct JSONWriter: Sendable {
+    /// Indentation per level; nil writes compact JSON on one line.
+    public var indent: String?
+    /// Escape every non-ASCII character as `\uXXXX` (Python's `json.dump` default, which clan uses).
+    public var ensureASCII: Bool
+    /// Separator after a key; Python writes ": ", Go's encoder ":" in compact mode.
+    public var keySeparator: String
+    public var sortKeys: Bool
+    /// Go's encoder escapes <, > and & as \u003c etc. (sops output); Python does not.
+    public var escapeHTML: Bool
+
+    public init(indent: String? = nil, ensureASCII: Bool = false, keySeparator: String = ": ",
+                sortKeys: Bool = false, escapeHTML: Bool = false) {
+        self.indent = indent
+        self.ensureASCII = ensureASCII
+        self.keySeparator = keySeparator
+        self.sortKeys = sortKeys
+        self.escapeHTML = escapeHTML
+    }
+
+    /// `json.dump(obj, indent=2)` as clan writes `inventory.json`.
+    public static let python2 = JSONWriter(indent: "  ", ensureASCII: true)
+    /// Compact, one line — for `--json` output.
+    public static let compact = JSONWriter(indent: nil, keySeparator: ":")
+
+    public func string(_ value: JSONValue) -> String {
+        var out = ""
+        write(value, level: 0, into: &out)
+        return out
+    }
+
+    private func write(_ value: JSONValue, level: Int, into out: inout String) {
+        switch value {
+        case .null: out += "null"
+        case .bool(let b): out += b ? "true" : "false"
+        case .number(let n): out += n
+        case .string(let s): writeString(s, into: &out)
+        case .array(let items):
+            if items.isEmpty { out += "[]"; return }
+            out += "["
+            for (i, item) in items.enumerated() {
+                if i > 0 { out += indent == nil ? "," : "," }
+                newline(level + 1, into: &out)
+                write(item, level: level + 1, into: &out)
+            }
+            newline(level, into: &out)
+            out += "]"
+        case .object(let dict):
+            if dict.isEmpty { out += "{}"; return }
+            out += "{"
+            let keys = sortKeys ? dict.keys.sorted() : Array(dict.keys)
+            for (i, key) in keys.enumerated() {
+                if i > 0 { out += "," }
+                newline(level + 1, into: &out)
+                writeString(key, into: &out)
+                out += indent == nil ? keySeparator.trimmingSpaces : keySeparator
+                write(dict[key]!, level: level + 1, into: &out)
+            }
+            newline(level, into: &out)
+            out += "}"
+        }
+    }
+
+    private func newline(_ level: Int, into out: inout String) {
+        guard let indent else { return }
+        out += "\n"
+        for _ in 0..<level { out += indent }
+    }
+
+    private func writeString(_ s: String, into out: inout String) {
+        out += "\""
+        for u in s.unicodeScalars {
+            switch u {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case "\u{08}": out += "\\b"
+            case "\u{0C}": out += "\\f"
+            case "<" where escapeHTML: out += "\\u003c"
+            case ">" where escapeHTML: out += "\\u003e"
+            case "&" where escapeHTML: out += "\\u0026"
+            default:
+                if u.value < 0x20 || (ensureASCII && u.value > 0x7E) {
+                    if u.value > 0xFFFF {
+                        let v = u.value - 0x10000
+                        out += hexEscape(0xD800 + (v >> 10)) + hexEscape(0xDC00 + (v & 0x3FF))
+                    } else {
+                        out += hexEscape(u.value)
+                    }
+                } else {
+                    out.unicodeScalars.append(u)
+                }
+            }
+        }
+        out += "\""
+    }
+
+    private func hexEscape(_ v: UInt32) -> String {
+        let h = String(v, radix: 16)
+        return "\\u" + String(repeating: "0", count: 4 - h.count) + h
+    }
+}
+
+private extension String {
+    var trimmingSpaces: String { String(self.filter { $0 != " " }) }
+}
