@@ -62,6 +62,10 @@ eq "tb2 state up" "$(jget 'd["hosts"][1]["state"]')" up
 check "hosts have distinct addresses" test "$A1" != "$A2"
 eq "ssh tb1 reaches tb1 (uts namespace)" "$("${SSH[@]}" tb1 hostname)" tb1
 eq "ssh by address reaches tb2" "$("${SSH[@]}" "root@$A2" hostname)" tb2
+A6=$(jget 'd["hosts"][1]["address6"]')
+eq "ssh by IPv6 address, known_hosts + key only (no -F)" \
+    "$(ssh -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile="$TESTBED_KNOWN_HOSTS" \
+        -o IdentitiesOnly=yes -i "$TESTBED_IDENTITY" "root@$A6" hostname)" tb2
 eq "guest store starts empty" "$("$TB" exec tb1 ls -A /nix/store)" ""
 eq "guest has no /run/current-system" "$("$TB" exec tb1 sh -c 'readlink /run/current-system || echo none')" none
 contains "ssh-config names the known_hosts file" "$("$TB" ssh-config)" "UserKnownHostsFile $DIR/known_hosts"
@@ -73,6 +77,13 @@ S1b=$("$TB" build tb1 g2) || fatal "build tb1 g2 failed"
 S2=$("$TB" build tb2 g1) || fatal "build tb2 g1 failed"
 check "build prints a NixOS-shaped toplevel" test -x "$S1/bin/switch-to-configuration" -a -e "$S1/nixos-version" -a -x "$S1/activate"
 check "generations differ" test "$S1" != "$S1b"
+# The same system through a flake, built with clan's command line (nix 2.8 has no --print-out-paths).
+FLAKE=$("$TB" flake "$DIR/flake" --gen g1) || fatal "testbed flake failed"
+FS1=$(NIX_CONFIG=$'substituters =\nsandbox = false' nix --extra-experimental-features 'nix-command flakes' \
+    --option warn-dirty false build --flake-registry "" --no-link --json \
+    "$FLAKE#nixosConfigurations.\"tb1\".config.system.build.toplevel" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["outputs"]["out"])')
+eq "flake nixosConfigurations.tb1 toplevel = testbed build tb1 g1" "$FS1" "$S1"
 
 # ------------------------------------------------------------------ deploy
 # deploy HOST ADDR PATH: one ControlMaster, then the exact NixOS deploy commands through it.
