@@ -6,7 +6,7 @@ enum Chrome {
     static func header(_ state: AppState, into buf: inout ScreenBuffer, ctx: RenderContext) {
         let t = ctx.theme
         buf.fill(Rect(x: 0, y: 0, width: buf.width, height: 1), style: t.header)
-        let name = state.inventory?.meta.name ?? "…"
+        let name = state.inventory?.meta.name ?? "loading"
         let count = state.inventory.map { "\($0.machines.count) machines" } ?? "loading"
         let sep = " \(ctx.glyphs.separator) "
         var x = buf.put(" fleet", x: 0, y: 0, style: t.header)
@@ -67,7 +67,7 @@ enum Chrome {
         buf.fill(Rect(x: 0, y: y, width: buf.width, height: 1), style: ctx.theme.statusBar)
         var x = buf.put(" /", x: 0, y: y, style: ctx.theme.statusKey)
         x = buf.put(q, x: x, y: y, style: ctx.theme.statusBar)
-        if state.filterEditing { buf.put("▏", x: x, y: y, style: ctx.theme.statusKey) }
+        if state.filterEditing { buf.put(ctx.glyphs.caret, x: x, y: y, style: ctx.theme.statusKey) }
         let n = state.tab == .fleet ? "\(state.fleetRows.count)/\(state.machines.count)" : ""
         let help = state.filterEditing ? "enter keep  esc clear  \(n) " : "/ edit  esc clear  \(n) "
         buf.put(help, x: max(x + 2, buf.width - DisplayWidth.of(help)), y: y, style: ctx.theme.statusBar)

@@ -32,7 +32,7 @@ enum Overlays {
     static func help(_ state: AppState, scroll: Int, into buf: inout ScreenBuffer, area: Rect, ctx: RenderContext) {
         let lines = helpLines(state.keyMap)
         let box = Box.centered(width: 72, height: area.height, in: area)
-        Box.draw(&buf, box, title: "Keys — esc closes, j/k scroll", ctx: ctx)
+        Box.draw(&buf, box, title: "Keys \(ctx.glyphs.dash) esc closes, j/k scroll", ctx: ctx)
         let inner = Rect(x: box.x + 2, y: box.y + 1, width: box.width - 4, height: box.height - 2)
         let start = min(scroll, max(0, lines.count - inner.height))
         for (i, line) in lines.dropFirst(start).prefix(inner.height).enumerated() {
@@ -50,11 +50,11 @@ enum Overlays {
         let shown = min(p.completions.count, 8)
         let h = 3 + shown + (p.error == nil ? 0 : 1) + (shown > 0 ? 1 : 0)
         let box = Rect(x: area.x + 2, y: area.y + 1, width: min(70, area.width - 4), height: h)
-        Box.draw(&buf, box, title: "Command — tab completes, ↑ history, enter runs", ctx: ctx)
+        Box.draw(&buf, box, title: "Command \(ctx.glyphs.dash) tab completes, up: history, enter runs", ctx: ctx)
         let x = box.x + 2
         var y = box.y + 1
         let end = buf.put(":" + p.input, x: x, y: y, style: ctx.theme.base, clip: box)
-        buf.put("▏", x: end, y: y, style: ctx.theme.accent, clip: box)
+        buf.put(ctx.glyphs.caret, x: end, y: y, style: ctx.theme.accent, clip: box)
         y += 1
         if let e = p.error {
             buf.put(e, x: x, y: y, style: ctx.theme.error, clip: box)
@@ -72,7 +72,7 @@ enum Overlays {
 
     static func tagSelector(_ sel: TagSelectorState, into buf: inout ScreenBuffer, area: Rect, ctx: RenderContext) {
         let box = Box.centered(width: 44, height: min(sel.tags.count + 4, area.height), in: area)
-        Box.draw(&buf, box, title: "Select by tag — space toggles, enter marks", ctx: ctx)
+        Box.draw(&buf, box, title: "Select by tag \(ctx.glyphs.dash) space toggles, enter marks", ctx: ctx)
         let inner = Rect(x: box.x + 2, y: box.y + 1, width: box.width - 4, height: box.height - 3)
         var cursor = sel.cursor
         cursor.clamp(count: sel.tags.count, visible: inner.height)
