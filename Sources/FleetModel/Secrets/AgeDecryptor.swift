@@ -23,43 +23,68 @@ public final class AgeDecryptor {
 
     deinit { fileKey?.zeroize() }
 
+    /// An error that followed authentic plaintext released by the same `update` call; it is
+    /// reported by the next call, as age's reader does.
+    private var deferred: Error?
+    /// Plaintext that authenticated in the `finish` call that then failed (conformance tests
+    /// check it against the testkit's partial-payload hashes; it is never returned).
+    private(set) var releasedBeforeFailure: [UInt8] = []
+
+    /// Feeds the next ciphertext piece; returns plaintext that has authenticated so far.
     public func update(_ bytes: [UInt8]) throws -> [UInt8] {
-        try guarded { try feed(bytes, atEOF: false) }
+        try guarded(atEOF: false) { out in try feed(bytes, atEOF: false, into: &out) }
     }
 
+    /// Ends the input; returns the remaining plaintext or throws if the file is incomplete.
     public func finish() throws -> [UInt8] {
-        try guarded { try feed([], atEOF: true) }
+        try guarded(atEOF: true) { out in try feed([], atEOF: true, into: &out) }
     }
 
-    private func guarded(_ body: () throws -> [UInt8]) throws -> [UInt8] {
+    private func guarded(atEOF: Bool, _ body: (inout [UInt8]) throws -> Void) throws -> [UInt8] {
+        if let deferred { failed = true; self.deferred = nil; throw deferred }
         if failed { throw AgeError.other("decryptor already failed") }
-        do { return try body() } catch { failed = true; throw error }
+        var out: [UInt8] = []
+        do {
+            try body(&out)
+            return out
+        } catch {
+            if !out.isEmpty && !atEOF { deferred = error; return out }
+            releasedBeforeFailure = out
+            failed = true
+            throw error
+        }
     }
 
-    private func feed(_ bytes: [UInt8], atEOF: Bool) throws -> [UInt8] {
+    private func feed(_ bytes: [UInt8], atEOF: Bool, into out: inout [UInt8]) throws {
         var input = bytes
         if format == .auto {
             raw += input
-            guard let armored = AgeArmor.detect(raw, atEOF: atEOF) else { return [] }
+            guard let armored = AgeArmor.detect(raw, atEOF: atEOF) else { return }
             format = armored ? .armored : .binary
             if armored { armor = AgeArmor.Decoder() }
             input = raw
             raw = []
         }
-        var binary = input
-        if let armor {
+        guard let armor else { return try feedBinary(input, atEOF: atEOF, into: &out) }
+        // Armor errors surface after the binary decoded before them has been processed.
+        var armorError: Error?
+        var binary: [UInt8] = []
+        do {
             binary = try armor.update(input)
             if atEOF { binary += try armor.finish() }
+        } catch {
+            armorError = error
         }
-        return try feedBinary(binary, atEOF: atEOF)
+        try feedBinary(binary, atEOF: atEOF && armorError == nil, into: &out)
+        if let armorError { throw armorError }
     }
 
-    private func feedBinary(_ bytes: [UInt8], atEOF: Bool) throws -> [UInt8] {
+    private func feedBinary(_ bytes: [UInt8], atEOF: Bool, into out: inout [UInt8]) throws {
         var rest = bytes[...]
         if fileKey == nil {
             header += rest
             rest = []
-            guard let parsed = try AgeHeader.parse(header, atEOF: atEOF) else { return [] }
+            guard let parsed = try AgeHeader.parse(header, atEOF: atEOF) else { return }
             fileKey = try unwrap(parsed)
             rest = header[parsed.length...]
             header = []
@@ -70,14 +95,13 @@ public final class AgeDecryptor {
             rest = rest.dropFirst(need)
             if nonceBuf.count < 16 {
                 if atEOF { throw AgeError.header(nonceBuf.isEmpty ? "missing payload nonce" : "payload nonce is truncated") }
-                return []
+                return
             }
             // `fileKey` is set above.
             opener = AgeStream.Opener(key: AgeKeys.payloadKey(fileKey: fileKey ?? [], nonce: nonceBuf))
         }
-        var out = try opener!.update(Array(rest))
+        out += try opener!.update(Array(rest))
         if atEOF { out += try opener!.finish() }
-        return out
     }
 
     /// Tries every identity on every stanza, then checks the header MAC (age's `Decrypt`).

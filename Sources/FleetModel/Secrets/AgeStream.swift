@@ -3,6 +3,7 @@ import Crypto
 /// age's STREAM payload (c2sp.org/age, "Payload"): 64 KiB ChaCha20-Poly1305 chunks, nonce =
 /// 11-byte big-endian counter ‖ final flag.
 enum AgeStream {
+
     static let chunkSize = 64 * 1024
     static let tagSize = 16
     static let encryptedChunkSize = chunkSize + tagSize
@@ -55,9 +56,9 @@ enum AgeStream {
         }
     }
 
-    /// Streaming decryption following age's `stream.Reader`: a full chunk followed by more data
-    /// must open as non-final; the last chunk must open as final, and only the first chunk may be
-    /// an empty final chunk.
+    /// Streaming decryption following age's `stream.Reader`: a full-size chunk is tried as
+    /// non-final first, then as final; a short chunk must be final; only the first chunk may be an
+    /// empty final chunk; nothing may follow the final chunk.
     struct Opener {
         let key: SymmetricKey
         private var counter: UInt64 = 0
@@ -66,28 +67,45 @@ enum AgeStream {
 
         init(key: SymmetricKey) { self.key = key }
 
+        /// An error found after plaintext of the same call was released: like age's reader, the
+        /// authentic chunks are returned first and the error is reported by the next call.
+        private var deferred: AgeError?
+
         mutating func update(_ bytes: [UInt8]) throws -> [UInt8] {
+            if let deferred { throw deferred }
+            var out: [UInt8] = []
+            do {
+                try process(bytes, into: &out)
+            } catch let e as AgeError where !out.isEmpty {
+                deferred = e
+            }
+            return out
+        }
+
+        private mutating func process(_ bytes: [UInt8], into out: inout [UInt8]) throws {
             if sawFinal && !bytes.isEmpty { throw AgeError.payload("trailing data after the final chunk") }
             pending += bytes
-            var out: [UInt8] = []
             var start = 0
-            while pending.count - start > encryptedChunkSize {
+            defer { if start > 0 { pending.removeFirst(start) } }
+            while pending.count - start >= encryptedChunkSize {
+                if sawFinal { throw AgeError.payload("trailing data after the final chunk") }
                 let chunk = pending[start..<start + encryptedChunkSize]
                 if let pt = open(chunk, final: false) {
                     out += pt
-                } else if open(chunk, final: true) != nil {
-                    throw AgeError.payload("trailing data after the final chunk")
+                } else if let pt = open(chunk, final: true) {
+                    out += pt
+                    sawFinal = true
                 } else {
                     throw AgeError.payload("chunk \(counter) failed to authenticate")
                 }
                 counter += 1
                 start += encryptedChunkSize
             }
-            if start > 0 { pending.removeFirst(start) }
-            return out
+            if sawFinal && pending.count > start { throw AgeError.payload("trailing data after the final chunk") }
         }
 
         mutating func finish() throws -> [UInt8] {
+            if let deferred { throw deferred }
             if sawFinal { return [] }
             if pending.isEmpty {
                 throw AgeError.payload(counter == 0 ? "no payload chunks" : "last chunk is not marked final (truncated file)")
@@ -95,9 +113,6 @@ enum AgeStream {
             if pending.count < tagSize { throw AgeError.payload("chunk \(counter) is shorter than its tag") }
             if pending.count == tagSize && counter > 0 { throw AgeError.payload("last chunk is empty") }
             guard let pt = open(pending[...], final: true) else {
-                if pending.count == encryptedChunkSize, open(pending[...], final: false) != nil {
-                    throw AgeError.payload("last chunk is not marked final (truncated file)")
-                }
                 throw AgeError.payload("chunk \(counter) failed to authenticate")
             }
             sawFinal = true
