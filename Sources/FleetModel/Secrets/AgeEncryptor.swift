@@ -15,8 +15,17 @@ public final class AgeEncryptor {
         let nonce = AgeKeys.random(16)
         sealer = AgeStream.Sealer(key: AgeKeys.payloadKey(fileKey: fileKey, nonce: nonce))
         self.armor = armor ? AgeArmor.Encoder() : nil
-        let binary = header.encoded() + nonce
-        preamble = (self.armor?.begin() ?? []) + (self.armor?.update(binary) ?? binary)
+        preamble = header.encoded() + nonce
+        beginLine = self.armor?.begin() ?? []
+    }
+
+    /// The armor's BEGIN line, emitted once before anything else (not itself armored).
+    private var beginLine: [UInt8]
+
+    private func emit(_ binary: [UInt8]) -> [UInt8] {
+        let out = beginLine + (armor?.update(binary) ?? binary)
+        beginLine = []
+        return out
     }
 
     /// Encrypts the next plaintext piece; returns the ciphertext bytes ready so far.
@@ -24,16 +33,15 @@ public final class AgeEncryptor {
         guard !finished else { throw AgeError.other("encryptor already finished") }
         let out = preamble + (try sealer.update(plaintext))
         preamble = []
-        return armor?.update(out) ?? out
+        return emit(out)
     }
 
     /// Seals the final chunk; returns the remaining ciphertext.
     public func finish() throws -> [UInt8] {
         guard !finished else { throw AgeError.other("encryptor already finished") }
         finished = true
-        let out = preamble + (try sealer.finish())
+        let out = emit(preamble + (try sealer.finish()))
         preamble = []
-        guard let armor else { return out }
-        return armor.update(out) + armor.finish()
+        return out + (armor?.finish() ?? [])
     }
 }
