@@ -28,13 +28,14 @@ enum AgeTestSupport {
             try? inPipe.fileHandleForWriting.close()
         }
         writer.start()
-        var errData = Data()
-        let errReader = Thread { errData = errPipe.fileHandleForReading.readDataToEndOfFile() }
+        final class Box: @unchecked Sendable { var data = Data() }
+        let errBox = Box()
+        let errReader = Thread { errBox.data = errPipe.fileHandleForReading.readDataToEndOfFile() }
         errReader.start()
         let out = outPipe.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
         while errReader.isExecuting || writer.isExecuting { usleep(1000) }
-        let err = String(decoding: errData, as: UTF8.self)
+        let err = String(decoding: errBox.data, as: UTF8.self)
         if p.terminationStatus == 127 {
             XCTFail("required tool '\(argv[0])' is not installed: \(err)", file: file, line: line)
         }
