@@ -38,6 +38,10 @@ struct SopsDocument {
                 }
                 return key
             } catch AgeError.noMatch {
+                // The entry names one of our keys but its stanza does not open with it.
+                if identities.contains(where: { $0.recipient.encoded == entry.recipient }) {
+                    failures.append("sops.age[\(i)] (\(entry.recipient)): the age stanza for this recipient does not open with its identity (altered or mislabelled)")
+                }
                 continue
             } catch {
                 failures.append("sops.age[\(i)] (\(entry.recipient)): \(error)")
