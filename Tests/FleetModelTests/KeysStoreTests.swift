@@ -111,6 +111,21 @@ final class KeysStoreTests: XCTestCase {
         XCTAssertEqual(try Age.decrypt(enc.stdout, with: [id]), Array("hi".utf8))
     }
 
+    /// A vars secret: links six levels up, as in clan's own fixtures.
+    func testWriteVarsSecretDirectory() throws {
+        let clan = try copyFixture("service-dummy-test")
+        let store = SopsKeyStore(clanDirectory: clan)
+        let admin = try SopsRealFixtureTests.identities(SopsRealFixtureTests.adminKey)
+        let dir = clan + "/vars/per-machine/peer1/new-gen/token"
+        try store.writeSecret(directory: dir, value: Array("tok".utf8), adminRecipients: admin.map(\.recipient), machines: ["peer1"])
+        XCTAssertEqual(try FileManager.default.destinationOfSymbolicLink(atPath: dir + "/machines/peer1"), "../../../../../../sops/machines/peer1")
+        XCTAssertEqual(try FileManager.default.destinationOfSymbolicLink(atPath: dir + "/users/admin"), "../../../../../../sops/users/admin")
+        let machine = try store.machineIdentity("peer1", adminIdentities: admin)
+        XCTAssertEqual(try store.readSecret(directory: dir, identities: [machine]), Array("tok".utf8))
+        let text = try String(contentsOfFile: dir + "/secret", encoding: .utf8)
+        XCTAssertEqual(try Sops.recipients(ofFileText: text).sorted(), try store.recipients(ofSecretDirectory: dir))
+    }
+
     func testAdminKeysFromEnvironment() throws {
         let a = AgeIdentity.generate(), b = AgeIdentity.generate(), c = AgeIdentity.generate()
         let fileB = tmp.appendingPathComponent("b.txt")
