@@ -31,7 +31,7 @@ final class ReducerTests: XCTestCase {
         _ = Reducer.reduce(&s, .key(.char("G")))  // stibnite
         var inv = try TestFleet.demoInventory()
         inv.machines.removeValue(forKey: "argentum")
-        _ = Reducer.reduce(&s, .inventoryLoaded(inv))
+        _ = Reducer.reduce(&s, .inventoryLoaded(ResolvedFleet(inv), revalidating: false))
         XCTAssertEqual(s.selectedMachine?.name, "stibnite")
     }
 

@@ -92,6 +92,8 @@ public struct TagSelectorState: Equatable, Sendable {
 public struct AppState: Equatable, Sendable {
     public var source: InventorySource
     public private(set) var inventory: Inventory?
+    /// Roles, services, targets and overlay addresses, resolved off the UI thread with the inventory.
+    public private(set) var fleet: ResolvedFleet?
     /// Machines in display order (kept as an array: 10k-row screens index it every frame).
     public private(set) var machines: [Machine] = []
     public var loadError: String?
@@ -110,6 +112,8 @@ public struct AppState: Equatable, Sendable {
     /// Marked machines, by name: the set deploys and bulk actions apply to.
     public var marks: Set<String> = []
     public var overlay: Overlay?
+    /// The Fleet screen's detail pane (enter toggles it).
+    public var detailOpen = false
     public var toasts: [Toast] = []
     public var paletteHistory: [String] = []
     public var width: Int
@@ -139,13 +143,19 @@ public struct AppState: Equatable, Sendable {
             && a.marks == b.marks && a.overlay == b.overlay && a.toasts == b.toasts && a.width == b.width
             && a.height == b.height && a.theme == b.theme && a.glyphs == b.glyphs && a.running == b.running
             && a.exitSignal == b.exitSignal && a.deployRunning == b.deployRunning
-            && a.paletteHistory == b.paletteHistory
+            && a.paletteHistory == b.paletteHistory && a.detailOpen == b.detailOpen
+    }
+
+    public mutating func setFleet(_ resolved: ResolvedFleet?) {
+        fleet = resolved
+        setInventory(resolved?.inventory)
     }
 
     public mutating func setInventory(_ inv: Inventory?) {
         inventory = inv
+        if fleet?.inventory != inv { fleet = inv.map { ResolvedFleet($0) } }
         machines = inv?.machineList ?? []
-        fleetSearchIndex = machines.map { FleetView.searchFields($0, inventory: inv).joined(separator: "\n") }
+        fleetSearchIndex = machines.map { FleetView.searchFields($0, fleet: fleet).joined(separator: "\n") }
         recomputeFleetRows()
     }
 

@@ -14,7 +14,14 @@ final class EffectRunner {
         case .loadInventory(let source):
             let q = queue
             Task.detached {
-                q.post(InventoryLoading.load(source))
+                // A flake yields a cached or offline result first, then the evaluated one.
+                do {
+                    for try await snap in InventoryLoader(source: source).updates() {
+                        q.post(.inventoryLoaded(ResolvedFleet(snap.inventory), revalidating: snap.isRevalidating))
+                    }
+                } catch {
+                    q.post(.inventoryFailed(String(describing: error)))
+                }
             }
         case .loadTheme(let name):
             let q = queue
@@ -30,25 +37,25 @@ final class EffectRunner {
     }
 }
 
-/// Loading an inventory as an event, shared by the UI and the headless CLI.
+/// Loading an inventory for the headless CLI: the authoritative result (a flake is evaluated).
 enum InventoryLoading {
-    static func load(_ source: InventorySource) -> Event {
-        do {
-            return .inventoryLoaded(try loadSync(source))
-        } catch {
-            return .inventoryFailed(String(describing: error))
-        }
-    }
-
     static func loadSync(_ source: InventorySource) throws -> Inventory {
-        switch source {
-        case .demo(let path), .directory(let path):
-            return try DirectoryInventoryLoader(directory: path).load()
-        case .flake(let path):
-            throw InventoryError(file: path + "/flake.nix", path: "",
-                                 message: "reading a clan flake needs nix evaluation, which this build does not do yet; use --inventory DIR")
-        }
+        try blockingAwait { try await InventoryLoader(source: source).loadFresh() }
     }
+}
+
+/// Runs async work from synchronous CLI code (ArgumentParser commands here are synchronous).
+private final class ResultBox<T>: @unchecked Sendable { var result: Result<T, Error>? }
+
+func blockingAwait<T: Sendable>(_ work: @escaping @Sendable () async throws -> T) throws -> T {
+    let box = ResultBox<T>()
+    let done = DispatchSemaphore(value: 0)
+    Task.detached {
+        do { box.result = .success(try await work()) } catch { box.result = .failure(error) }
+        done.signal()
+    }
+    done.wait()
+    return try box.result!.get()
 }
 
 /// The palette's command history, kept between runs in `$XDG_STATE_HOME/fleet/palette-history`.

@@ -7,7 +7,8 @@ public enum Event: Sendable {
     case resize(width: Int, height: Int)
     /// The monotonic clock advanced (seconds); expires toasts.
     case tick(now: Double)
-    case inventoryLoaded(Inventory)
+    /// A resolved inventory; `revalidating` when a fresher one (flake evaluation) is still coming.
+    case inventoryLoaded(ResolvedFleet, revalidating: Bool)
     case inventoryFailed(String)
     /// A theme finished loading; `warning` names what was wrong with the file, if anything.
     case themeLoaded(Theme, warning: String?)

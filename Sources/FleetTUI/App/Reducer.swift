@@ -16,12 +16,13 @@ public enum Reducer {
             state.clock = now
             state.toasts.removeAll { $0.expiresAt <= now }
             return []
-        case .inventoryLoaded(let inv):
+        case .inventoryLoaded(let resolved, let revalidating):
             // Keep the cursor on the same machine when fresh data replaces old data.
             let selected = state.selectedMachine?.name
-            state.setInventory(inv)
+            let inv = resolved.inventory
+            state.setFleet(resolved)
             state.loadError = nil
-            state.revalidating = false
+            state.revalidating = revalidating
             state.marks = state.marks.filter { inv.machines[$0] != nil }
             if let selected, let idx = state.fleetRows.firstIndex(where: { state.machines[$0].name == selected }) {
                 state.cursors[.fleet, default: TableCursor()].row = idx
@@ -103,7 +104,9 @@ public enum Reducer {
         case .help:
             state.overlay = .help(scroll: 0)
         case .back:
-            if !(state.filters[state.tab] ?? "").isEmpty {
+            if state.detailOpen && state.tab == .fleet {
+                state.detailOpen = false
+            } else if !(state.filters[state.tab] ?? "").isEmpty {
                 state.filters[state.tab] = ""
                 state.recomputeFleetRows()
             }
@@ -126,7 +129,10 @@ public enum Reducer {
                 title: "Roll back \(targets.joined(separator: ", "))?",
                 lines: ["Switches to the previous system generation."],
                 confirmLabel: "roll back", onConfirm: [.rollback(machines: targets)]))
-        case .detail, .generateVars, .rotate, .fixVars, .reveal, .editTags:
+        case .detail:
+            if state.tab == .fleet { state.detailOpen.toggle() }
+            return []
+        case .generateVars, .rotate, .fixVars, .reveal, .editTags:
             return []
         }
         clampCursors(&state)
@@ -138,6 +144,8 @@ public enum Reducer {
     static func rowCount(_ state: AppState, _ tab: Tab) -> Int {
         switch tab {
         case .fleet: return state.fleetRows.count
+        case .services: return ServicesView.rowCount(state)
+        case .network: return NetworkView.rowCount(state)
         default: return 0
         }
     }

@@ -15,6 +15,10 @@ public enum AppView {
         switch state.tab {
         case .fleet:
             FleetView.render(state, into: &buf, area: body, ctx: ctx)
+        case .services:
+            ServicesView.render(state, into: &buf, area: body, ctx: ctx)
+        case .network:
+            NetworkView.render(state, into: &buf, area: body, ctx: ctx)
         default:
             buf.put("\(state.tab.title): this screen is not built yet.", x: 2, y: body.y + 1, style: ctx.theme.dim)
         }
