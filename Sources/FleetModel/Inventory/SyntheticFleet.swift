@@ -71,7 +71,7 @@ public struct SyntheticFleet {
             instance("internet", "internet", .string("clan-core"), [role("internet", "default", machines: internet.map { ($0.0, .object(["host": .string($0.1)])) })]),
             instance("sshd", "sshd", .string("clan-core"), [
                 role("sshd", "client", tags: [("nixos", .object([:]))]),
-                role("sshd", "server", tags: [("nixos", .object([:])), ("prod", .object(["hardened": .bool(true)]))],
+                role("sshd", "server", tags: [("nixos", .object([:])), ("peer", .object(["hardened": .bool(true)]))],
                      settings: .object(["certificate": .object(["searchDomains": .array([.string("fleet")])])])),
             ]),
             instance("user-ops", "users", .string("clan-core"), [role("user-ops", "default", machines: users.map { ($0, .object([:])) },
