@@ -1,4 +1,5 @@
 import FleetModel
+import Foundation
 
 /// Performs effects off the UI thread and posts their results back as events.
 final class EffectRunner {
@@ -15,6 +16,16 @@ final class EffectRunner {
             Task.detached {
                 q.post(InventoryLoading.load(source))
             }
+        case .loadTheme(let name):
+            let q = queue
+            Task.detached {
+                let (theme, warning) = ThemeCatalog.load(name)
+                q.post(.themeLoaded(theme, warning: warning))
+            }
+        case .savePaletteHistory(let lines):
+            Task.detached { PaletteHistoryStore.save(lines) }
+        case .deploy, .cancelDeploy, .retryFailed, .rollback, .varsGenerate, .varsRotate, .varsFix:
+            queue.post(.toast("this build has no deploy/vars engine yet", .error))
         }
     }
 }
@@ -37,5 +48,25 @@ enum InventoryLoading {
             throw InventoryError(file: path + "/flake.nix", path: "",
                                  message: "reading a clan flake needs nix evaluation, which this build does not do yet; use --inventory DIR")
         }
+    }
+}
+
+/// The palette's command history, kept between runs in `$XDG_STATE_HOME/fleet/palette-history`.
+enum PaletteHistoryStore {
+    static var path: String {
+        let env = ProcessInfo.processInfo.environment
+        let base = env["XDG_STATE_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? ((env["HOME"] ?? "/tmp") + "/.local/state")
+        return base + "/fleet/palette-history"
+    }
+
+    static func load() -> [String] {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return [] }
+        return text.split(separator: "\n").map(String.init).suffix(100)
+    }
+
+    static func save(_ lines: [String]) {
+        let dir = (path as NSString).deletingLastPathComponent
+        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try? (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
     }
 }

@@ -11,10 +11,15 @@ struct SourceOptions: ParsableArguments {
     @Option(help: "A directory holding inventory.json (clan's serialization shape).")
     var inventory: String?
 
-    func source() -> InventorySource {
-        InventorySource.resolve(flake: flake, inventory: inventory,
-                                cwd: FileManager.default.currentDirectoryPath,
-                                environment: ProcessInfo.processInfo.environment)
+    /// `--flake`, then `--inventory`, then `./flake.nix`, then the config's default flake, then the demo.
+    func source(config: FleetConfig? = nil) -> InventorySource {
+        let cwd = FileManager.default.currentDirectoryPath
+        let env = ProcessInfo.processInfo.environment
+        if flake == nil, inventory == nil, !FileManager.default.fileExists(atPath: cwd + "/flake.nix"),
+           let configured = config?.flake {
+            return .flake(path: NSString(string: configured).expandingTildeInPath)
+        }
+        return InventorySource.resolve(flake: flake, inventory: inventory, cwd: cwd, environment: env)
     }
 
     /// The authoritative inventory: `nix eval` for a flake (refreshing the cache), the files for a

@@ -16,9 +16,10 @@ enum FleetView {
         return cols
     }
 
-    static let hints: [(String, String)] = [
-        ("j/k", "move"), ("g/G", "top/bottom"), ("1-6", "tabs"), ("r", "reload"), ("q", "quit"),
-    ]
+    /// What the `/` filter searches: name, tags, roles and description, lower-cased.
+    static func searchFields(_ m: Machine, inventory: Inventory?) -> [String] {
+        [m.name.lowercased(), m.tags.joined(separator: " ").lowercased(), (m.description ?? "").lowercased()]
+    }
 
     static func render(_ state: AppState, into buf: inout ScreenBuffer, area: Rect, ctx: RenderContext) {
         if let err = state.loadError, state.inventory == nil {
@@ -31,13 +32,19 @@ enum FleetView {
             return
         }
         let machines = state.machines
+        let rows = state.fleetRows
         if state.inventory == nil {
             buf.put("Loading inventory…", x: area.x + 2, y: area.y + 1, style: ctx.theme.dim, clip: area)
             return
         }
         let cols = columns(width: area.width)
-        let table = TableView(columns: cols.map(\.1), rowCount: machines.count, cursor: state.fleetCursor) { r, c in
-            let m = machines[r]
+        if rows.isEmpty && !machines.isEmpty {
+            buf.put("No machine matches the filter \"\(state.fleetFilter)\" (esc clears it).", x: area.x + 2, y: area.y + 1,
+                    style: ctx.theme.dim, clip: area)
+            return
+        }
+        var table = TableView(columns: cols.map(\.1), rowCount: rows.count, cursor: state.cursor(.fleet)) { r, c in
+            let m = machines[rows[r]]
             switch cols[c].0 {
             case .name: return (m.name, ctx.theme.accent)
             case .machineClass: return (m.machineClass.rawValue, nil)
@@ -46,6 +53,10 @@ enum FleetView {
             case .description: return (m.description ?? "", nil)
             }
         }
+        let marks = state.marks
+        table.isMarked = { marks.contains(machines[rows[$0]].name) }
+        let matcher = FilterMatcher(query: state.fleetFilter)
+        if !matcher.isEmpty { table.highlighter = matcher }
         table.render(into: &buf, area: area, ctx: ctx)
     }
 
