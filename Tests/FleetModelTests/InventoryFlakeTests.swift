@@ -128,6 +128,22 @@ final class InventoryFlakeTests: XCTestCase {
         }
     }
 
+    func testDirectorySourceIsFreshAtOnceAndErrorsEndTheStream() async throws {
+        var stages: [InventorySnapshot.Stage] = []
+        for try await snap in InventoryLoader(source: .demo(path: InventoryFixtures.demo), cache: nil).updates() {
+            stages.append(snap.stage)
+            XCTAssertFalse(snap.isRevalidating)
+            XCTAssertEqual(snap.inventory.machines.count, 8)
+        }
+        XCTAssertEqual(stages, [.fresh])
+        do {
+            _ = try await InventoryLoader(source: .directory(path: "/nonexistent/fleet"), cache: nil).loadFresh()
+            XCTFail("expected an error")
+        } catch let e as InventoryError {
+            XCTAssertEqual(e.file, "/nonexistent/fleet/inventory.json")
+        }
+    }
+
     func testFlakeReferences() {
         XCTAssertEqual(FlakeEvaluator.localDirectory("/a/b/"), "/a/b")
         XCTAssertEqual(FlakeEvaluator.localDirectory("path:/a/b"), "/a/b")

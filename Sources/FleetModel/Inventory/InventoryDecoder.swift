@@ -39,10 +39,13 @@ public struct InventoryDecoder {
             }
         }
 
+        // machine → tags that list it, built once (a 10k-machine fleet has large tag lists).
+        var staticTagsOf: [String: [String]] = [:]
+        for (tag, members) in tags { for m in members { staticTagsOf[m, default: []].append(tag) } }
         var machines = OrderedDictionary<String, Machine>()
         if let m = top["machines"], !m.isNull {
             for (name, value) in try object(m, at: "machines") {
-                let staticTags = tags.filter { $0.value.contains(name) }.map(\.key)
+                let staticTags = staticTagsOf[name] ?? []
                 machines[name] = try machine(name: name, value, at: InventoryPath.join("machines", name),
                                              system: systems[name], staticTags: staticTags)
             }
