@@ -44,20 +44,6 @@ enum InventoryLoading {
     }
 }
 
-/// Runs async work from synchronous CLI code (ArgumentParser commands here are synchronous).
-private final class ResultBox<T>: @unchecked Sendable { var result: Result<T, Error>? }
-
-func blockingAwait<T: Sendable>(_ work: @escaping @Sendable () async throws -> T) throws -> T {
-    let box = ResultBox<T>()
-    let done = DispatchSemaphore(value: 0)
-    Task.detached {
-        do { box.result = .success(try await work()) } catch { box.result = .failure(error) }
-        done.signal()
-    }
-    done.wait()
-    return try box.result!.get()
-}
-
 /// The palette's command history, kept between runs in `$XDG_STATE_HOME/fleet/palette-history`.
 enum PaletteHistoryStore {
     static var path: String {
