@@ -82,6 +82,15 @@ final class SopsCLITests: XCTestCase {
         XCTAssertTrue(out(v).contains("\"data_hex\": \"\(value.map { String(format: "%02x", $0) }.joined())\""))
         XCTAssertEqual(try Sops.recipients(ofFileText: String(contentsOfFile: secret, encoding: .utf8)).count, 3)
 
+        // Replacing web1's key (--force) re-keys the secrets shared with it, as clan does.
+        let web2 = AgeIdentity.generate()
+        let force = try fleetRun(["secrets", "machines", "add", "web1", web2.recipient.encoded, "--force", "--repo", repo])
+        XCTAssertEqual(force.status, 0, force.stderr)
+        let rekeyed = try String(contentsOfFile: secret, encoding: .utf8)
+        XCTAssertTrue(try Sops.recipients(ofFileText: rekeyed).contains(web2.recipient.encoded))
+        XCTAssertFalse(try Sops.recipients(ofFileText: rekeyed).contains(web.recipient.encoded))
+        XCTAssertEqual(try Sops.decryptClanSecret(rekeyed, identities: [web2]), value)
+
         // Errors are one clear line naming the file; nothing secret is printed.
         let missing = try fleetRun(["secrets", "get", "nope", "--repo", repo])
         XCTAssertNotEqual(missing.status, 0)

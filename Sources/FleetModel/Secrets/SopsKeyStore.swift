@@ -215,6 +215,29 @@ public struct SopsKeyStore {
         } catch { throw error.attributed(to: path) }
     }
 
+    /// Secrets under `sops/secrets/` that link `<kind>/<name>` directly or through a group
+    /// (clan `get_secrets_filter_for_machine` / `…_for_user`).
+    public func secrets(referencing kind: String, _ name: String) throws -> [String] {
+        try secrets().filter { s in
+            let dir = secretDirectory(s)
+            if fm.fileExists(atPath: "\(dir)/\(kind)/\(name)") || (try? fm.destinationOfSymbolicLink(atPath: "\(dir)/\(kind)/\(name)")) != nil { return true }
+            guard let groups = try? fm.contentsOfDirectory(atPath: dir + "/groups") else { return false }
+            return groups.contains { g in
+                guard let target = resolveLink(dir + "/groups/" + g) else { return false }
+                return fm.fileExists(atPath: "\(target)/\(kind)/\(name)")
+            }
+        }
+    }
+
+    /// clan `update_secrets` after a user or machine key changed: re-keys every secret that
+    /// references it; returns the names that changed.
+    public func updateSecrets(referencing kind: String, _ name: String, identities: () throws -> [AgeIdentity]) throws -> [String] {
+        let affected = try secrets(referencing: kind, name)
+        guard !affected.isEmpty else { return [] }
+        let ids = try identities()
+        return try affected.filter { try updateRecipients($0, identities: ids) }
+    }
+
     // MARK: machine keys
 
     /// clan `ensure_machine_key`: a fresh X25519 key pair; the public half in

@@ -118,7 +118,13 @@ struct SecretsCommand: ParsableCommand {
         @Argument(help: "The user name.") var name: String
         @Argument(help: "The user's age public key (age1…).") var key: String
         @Flag(name: .long, help: "Overwrite an existing key.") var force = false
-        func run() throws { try cli { try repo.store.addUser(name, recipient: key, force: force) } }
+        func run() throws {
+            try cli {
+                try repo.store.addUser(name, recipient: key, force: force)
+                // As clan: secrets already shared with this user are re-keyed to the new key.
+                _ = try repo.store.updateSecrets(referencing: "users", name, identities: SecretsCommand.adminIdentities)
+            }
+        }
     }
 
     struct Machines: ParsableCommand {
@@ -141,6 +147,11 @@ struct SecretsCommand: ParsableCommand {
         @Argument(help: "The machine name.") var name: String
         @Argument(help: "The machine's age public key (age1…).") var key: String
         @Flag(name: .long, help: "Overwrite an existing key.") var force = false
-        func run() throws { try cli { try repo.store.addMachine(name, recipient: key, force: force) } }
+        func run() throws {
+            try cli {
+                try repo.store.addMachine(name, recipient: key, force: force)
+                _ = try repo.store.updateSecrets(referencing: "machines", name, identities: SecretsCommand.adminIdentities)
+            }
+        }
     }
 }
