@@ -11,6 +11,8 @@ final class EventLoop {
     private let queue = EventQueue()
     private let effects: EffectRunner
     private var state: AppState
+    /// Set by the benchmark harness only (FLEET_BENCH_FRAME_LOG).
+    private var benchProbe = BenchProbe.fromEnvironment()
 
     init(state: AppState, noColor: Bool) {
         self.state = state
@@ -31,6 +33,7 @@ final class EventLoop {
         for e in initialEffects { effects.perform(e) }
         for e in initialEvents { queue.post(e) }
         backend.draw(AppView.render(state))
+        if state.inventory != nil { benchProbe?.firstFrameDrawn(state: &state) }
 
         while state.running {
             var fds = [
@@ -61,6 +64,7 @@ final class EventLoop {
             let resized = events.contains { if case .resize = $0 { return true } else { return false } }
             if state.running && (state != before || resized) {
                 backend.draw(AppView.render(state))
+                if state.inventory != nil { benchProbe?.firstFrameDrawn(state: &state) }
             }
         }
         return state.exitSignal.map { 128 + $0 } ?? 0
