@@ -19,7 +19,7 @@ final class EventLoop {
     init(state: AppState, noColor: Bool) {
         self.state = state
         backend = NcursesBackend(noColor: noColor)
-        effects = EffectRunner(queue: queue)
+        effects = EffectRunner(queue: queue, source: state.source)
     }
 
     /// Returns the process exit status: 0 on quit, 128+signal when a signal ended the UI.

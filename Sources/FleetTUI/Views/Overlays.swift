@@ -9,6 +9,7 @@ enum Overlays {
         case .palette(let p)?: palette(p, into: &buf, area: area, ctx: ctx)
         case .tagSelector(let sel)?: tagSelector(sel, into: &buf, area: area, ctx: ctx)
         case .confirm(let d)?: confirm(d, into: &buf, area: area, ctx: ctx)
+        case .tagEdit(let t)?: tagEdit(t, into: &buf, area: area, ctx: ctx)
         case nil: break
         }
         toasts(state.toasts, into: &buf, ctx: ctx)
@@ -89,6 +90,16 @@ enum Overlays {
         }
         let sum = "\(sel.selected.count) selected"
         buf.put(sum, x: inner.x, y: box.maxY - 2, style: ctx.theme.dim, clip: box)
+    }
+
+    static func tagEdit(_ t: TagEditState, into buf: inout ScreenBuffer, area: Rect, ctx: RenderContext) {
+        let box = Box.centered(width: 64, height: 7, in: area)
+        Box.draw(&buf, box, title: "Tags of \(t.machine)", ctx: ctx)
+        buf.put("now: " + (t.currentTags.isEmpty ? "(none)" : t.currentTags.joined(separator: " ")), x: box.x + 2, y: box.y + 1,
+                style: ctx.theme.dim, clip: box)
+        let end = buf.put("> " + t.input, x: box.x + 2, y: box.y + 3, style: ctx.theme.base, clip: box)
+        buf.put(ctx.glyphs.caret, x: end, y: box.y + 3, style: ctx.theme.accent, clip: box)
+        buf.put("words add, -word removes; enter writes inventory.json", x: box.x + 2, y: box.y + 5, style: ctx.theme.warn, clip: box)
     }
 
     static func confirm(_ d: ConfirmDialog, into buf: inout ScreenBuffer, area: Rect, ctx: RenderContext) {
