@@ -63,8 +63,8 @@ public final class PrivateWorkDir {
 }
 
 /// The bubblewrap command line a generator script runs under: every namespace unshared (no
-/// network: only a private loopback), the host's programs read-only, `$in` and `$prompts`
-/// read-only, `$out` the only writable place that survives, `/tmp` a throw-away tmpfs. Mirrors
+/// network: only a private loopback), the host's programs read-only, `$prompts` read-only,
+/// `$in` a private copy, `$out` the only writable place whose content is kept, `/tmp` a throw-away tmpfs. Mirrors
 /// clan's `bubblewrap_cmd` (clan_lib/sandbox_exec), adapted to a host without a nix store PATH.
 public enum GeneratorSandbox {
     /// Paths inside the sandbox.
@@ -87,7 +87,8 @@ public enum GeneratorSandbox {
                 a += ["--ro-bind", p, p]
             }
         }
-        a += ["--ro-bind", work.inDir, inPath, "--bind", work.outDir, outPath]
+        // `$in` is a private throw-away copy; clan lets scripts write there (openssh-cert moves a file out of it).
+        a += ["--bind", work.inDir, inPath, "--bind", work.outDir, outPath]
         if hasPrompts { a += ["--ro-bind", work.promptsDir, promptsPath, "--setenv", "prompts", promptsPath] }
         a += ["--setenv", "in", inPath, "--setenv", "out", outPath,
               "--setenv", "PATH", "/run/current-system/sw/bin:/nix/var/nix/profiles/default/bin:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin",
