@@ -17,6 +17,7 @@ let package = Package(
         .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/pointfreeco/swift-snapshot-testing", from: "1.19.7"),
     ],
     targets: [
         // ncursesw through pkg-config plus a shim exposing curses macros as inline functions.
@@ -57,8 +58,11 @@ let package = Package(
         ),
         .testTarget(
             name: "FleetTUITests",
-            dependencies: ["FleetTUI", "FleetModel"],
-            resources: [.copy("Snapshots")],
+            dependencies: [
+                "FleetTUI", "FleetModel",
+                .product(name: "SnapshotTesting", package: "swift-snapshot-testing"),
+            ],
+            exclude: ["__Snapshots__"],
             swiftSettings: [.swiftLanguageMode(.v5)]
         ),
     ]

@@ -1,6 +1,24 @@
 import ArgumentParser
 
+/// `fleet` — the root command. With no subcommand it opens the dashboard.
 struct FleetCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "fleet", abstract: "A terminal dashboard for clan fleets.")
-    func run() throws { print("fleet") }
+    static let configuration = CommandConfiguration(
+        commandName: "fleet",
+        abstract: "A keyboard-driven dashboard and CLI for clan fleets.",
+        discussion: """
+        Without --flake or --inventory, fleet reads ./flake.nix when present, otherwise the embedded \
+        demo fleet (shown with a DEMO badge).
+
+        Examples:
+          fleet                      open the dashboard
+          fleet list --json          machines as JSON
+        """,
+        version: FleetVersion.string,
+        subcommands: [UICommand.self, ListCommand.self],
+        defaultSubcommand: UICommand.self
+    )
+}
+
+enum FleetVersion {
+    static let string = "0.1.0"
 }

@@ -1,0 +1,49 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The one queue every event goes through. Background tasks `post` from any thread; the UI loop
+/// sleeps in `poll(2)` on the queue's pipe and the terminal, so an idle UI uses no CPU.
+final class EventQueue: @unchecked Sendable {
+    private let lock = NSLock()
+    private var pending: [Event] = []
+    /// Read end polled by the loop; the write end is also used by the signal handler.
+    let readFD: Int32
+    let writeFD: Int32
+
+    init() {
+        var fds: [Int32] = [0, 0]
+        if pipe(&fds) != 0 { fds = [-1, -1] }
+        readFD = fds[0]
+        writeFD = fds[1]
+        for fd in fds where fd >= 0 {
+            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        }
+    }
+
+    deinit {
+        close(readFD)
+        close(writeFD)
+    }
+
+    func post(_ event: Event) {
+        lock.lock()
+        pending.append(event)
+        lock.unlock()
+        var b: UInt8 = 1
+        _ = write(writeFD, &b, 1)
+    }
+
+    /// Empties the wake-up pipe and returns the posted events in order.
+    func drain() -> [Event] {
+        var scratch = [UInt8](repeating: 0, count: 256)
+        while read(readFD, &scratch, scratch.count) > 0 {}
+        lock.lock()
+        defer { lock.unlock() }
+        let out = pending
+        pending.removeAll()
+        return out
+    }
+}

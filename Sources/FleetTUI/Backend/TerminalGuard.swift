@@ -1,0 +1,17 @@
+import CNcurses
+
+/// Signal routing and last-resort terminal restoration. All shim calls that share state live in
+/// this one file, because each Swift file gets its own copy of an imported static inline function.
+enum TerminalGuard {
+    /// Saves the terminal modes so a crash can restore them, and routes INT/TERM/HUP to `wakeFD`.
+    static func install(wakeFD: Int32) {
+        fleet_save_termios()
+        fleet_install_signals(wakeFD)
+    }
+
+    /// Wakes the loop on SIGWINCH too, keeping curses' own handler. Call after curses started.
+    static func chainResize() { fleet_chain_sigwinch() }
+
+    /// The signal that arrived since the last call, or 0.
+    static func takeSignal() -> Int32 { fleet_take_signal() }
+}

@@ -1,0 +1,43 @@
+import FleetModel
+
+/// Renders the whole screen for a state: a pure function from (state, theme) to a buffer.
+public enum AppView {
+    public static func render(_ state: AppState, ctx: RenderContext = RenderContext()) -> ScreenBuffer {
+        var buf = ScreenBuffer(width: state.width, height: state.height)
+        if Layout.isTooSmall(width: state.width, height: state.height) {
+            renderTooSmall(state, into: &buf, ctx: ctx)
+            return buf
+        }
+        Chrome.header(state, into: &buf, ctx: ctx)
+        Chrome.tabs(state, into: &buf, ctx: ctx)
+        let body = Rect(x: 0, y: 2, width: buf.width, height: buf.height - 3)
+        switch state.tab {
+        case .fleet:
+            FleetView.render(state, into: &buf, area: body, ctx: ctx)
+            Chrome.statusBar(FleetView.hints, message: position(state), into: &buf, ctx: ctx)
+        default:
+            buf.put("\(state.tab.title): this screen is not built yet.", x: 2, y: body.y + 1, style: ctx.theme.dim)
+            Chrome.statusBar([("1-6", "tabs"), ("q", "quit")], into: &buf, ctx: ctx)
+        }
+        return buf
+    }
+
+    static func position(_ state: AppState) -> String? {
+        let n = state.machines.count
+        return n == 0 ? nil : "\(state.fleetCursor.row + 1)/\(n)"
+    }
+
+    static func renderTooSmall(_ state: AppState, into buf: inout ScreenBuffer, ctx: RenderContext) {
+        let lines = [
+            "Terminal too small",
+            "\(state.width)x\(state.height), need \(Layout.minWidth)x\(Layout.minHeight)",
+            "Enlarge the window or press q to quit.",
+        ]
+        let top = max(0, (buf.height - lines.count) / 2)
+        for (i, line) in lines.enumerated() {
+            let t = DisplayWidth.truncate(line, to: buf.width, ellipsis: ctx.glyphs.ellipsis)
+            let x = max(0, (buf.width - DisplayWidth.of(t)) / 2)
+            buf.put(t, x: x, y: top + i, style: i == 0 ? ctx.theme.warn : ctx.theme.base)
+        }
+    }
+}

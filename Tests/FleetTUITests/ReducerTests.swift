@@ -1,0 +1,51 @@
+import XCTest
+import FleetModel
+@testable import FleetTUI
+
+final class ReducerTests: XCTestCase {
+    func testCursorStaysInRange() throws {
+        var s = try TestFleet.demoState(width: 100, height: 30)
+        _ = Reducer.reduce(&s, .key(.up))
+        XCTAssertEqual(s.fleetCursor.row, 0)
+        for _ in 0..<20 { _ = Reducer.reduce(&s, .key(.down)) }
+        XCTAssertEqual(s.fleetCursor.row, 7)
+        _ = Reducer.reduce(&s, .key(.char("g")))
+        XCTAssertEqual(s.fleetCursor.row, 0)
+    }
+
+    func testQuitStopsAndAsksToQuit() throws {
+        var s = try TestFleet.demoState(width: 100, height: 30)
+        XCTAssertEqual(Reducer.reduce(&s, .key(.char("q"))), [.quit])
+        XCTAssertFalse(s.running)
+    }
+
+    func testSignalEndsWithItsNumber() throws {
+        var s = try TestFleet.demoState(width: 100, height: 30)
+        _ = Reducer.reduce(&s, .terminate(signal: 15))
+        XCTAssertFalse(s.running)
+        XCTAssertEqual(s.exitSignal, 15)
+    }
+
+    func testReloadKeepsCursorOnSameMachine() throws {
+        var s = try TestFleet.demoState(width: 100, height: 30)
+        _ = Reducer.reduce(&s, .key(.char("G")))  // stibnite
+        var inv = try TestFleet.demoInventory()
+        inv.machines.removeValue(forKey: "argentum")
+        _ = Reducer.reduce(&s, .inventoryLoaded(inv))
+        XCTAssertEqual(s.machines[s.fleetCursor.row].name, "stibnite")
+    }
+
+    func testTabKeys() throws {
+        var s = try TestFleet.demoState(width: 100, height: 30)
+        _ = Reducer.reduce(&s, .key(.char("3")))
+        XCTAssertEqual(s.tab, .deploy)
+        _ = Reducer.reduce(&s, .key(.tab))
+        XCTAssertEqual(s.tab, .vars)
+        _ = Reducer.reduce(&s, .key(.backTab))
+        _ = Reducer.reduce(&s, .key(.backTab))
+        _ = Reducer.reduce(&s, .key(.backTab))
+        XCTAssertEqual(s.tab, .fleet)
+        _ = Reducer.reduce(&s, .key(.backTab))
+        XCTAssertEqual(s.tab, .history)
+    }
+}

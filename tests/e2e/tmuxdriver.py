@@ -1,0 +1,78 @@
+"""Drives the real `fleet` binary inside a real tmux pane, for end-to-end tests.
+
+Each Pane runs on its own tmux server socket, so tests never touch a user's tmux and can run in
+parallel. The pane runs a plain bash with a known prompt, so a test can tell when fleet has exited
+and the shell is back.
+"""
+import os
+import shlex
+import subprocess
+import time
+import uuid
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+FLEET_BIN = os.environ.get("FLEET_BIN", os.path.join(REPO, ".build", "debug", "fleet"))
+PROMPT = "E2E-READY$ "
+
+
+class Pane:
+    def __init__(self, width=120, height=40, env=None):
+        self.socket = "fleet-e2e-" + uuid.uuid4().hex[:8]
+        self.width, self.height = width, height
+        environment = {"TERM": "xterm-256color", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8",
+                       "PS1": PROMPT, "HOME": os.environ.get("HOME", "/root"),
+                       "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+        environment.update(env or {})
+        envargs = []
+        for k, v in environment.items():
+            envargs += ["-e", f"{k}={v}"]
+        self.tmux("new-session", "-d", "-s", "e2e", "-x", str(width), "-y", str(height),
+                  *envargs, "bash --norc --noprofile")
+        self.tmux("set-option", "-g", "window-size", "manual")
+        # bash sets its own PS1 for an interactive shell; set ours and wait until it shows.
+        self.type_line(f"PS1='{PROMPT}'; clear")
+        self.wait_for(PROMPT.strip())
+
+    def tmux(self, *args, check=True):
+        return subprocess.run(["tmux", "-L", self.socket, *args], check=check,
+                              capture_output=True, text=True)
+
+    def send(self, *keys):
+        self.tmux("send-keys", "-t", "e2e", *keys)
+
+    def type_line(self, line):
+        self.tmux("send-keys", "-t", "e2e", "-l", line)
+        self.tmux("send-keys", "-t", "e2e", "Enter")
+
+    def capture(self):
+        return self.tmux("capture-pane", "-p", "-t", "e2e").stdout
+
+    def wait_for(self, needle, timeout=20.0, absent=False):
+        """Waits until `needle` is (or, with absent=True, is not) on screen; returns the screen."""
+        deadline = time.time() + timeout
+        screen = ""
+        while time.time() < deadline:
+            screen = self.capture()
+            if (needle in screen) != absent:
+                return screen
+            time.sleep(0.1)
+        raise AssertionError(f"timed out waiting for {needle!r} (absent={absent}); screen:\n{screen}")
+
+    def resize(self, width, height):
+        self.tmux("resize-window", "-t", "e2e", "-x", str(width), "-y", str(height))
+        self.width, self.height = width, height
+
+    def shell_pid(self):
+        return int(self.tmux("display-message", "-p", "-t", "e2e", "#{pane_pid}").stdout.strip())
+
+    def child_pids(self):
+        out = subprocess.run(["pgrep", "-P", str(self.shell_pid())], capture_output=True, text=True).stdout
+        return [int(p) for p in out.split()]
+
+    def start_fleet(self, args="", env=""):
+        """Starts fleet in the pane; its exit status is printed as EXIT=<n> afterwards."""
+        cmd = f"{env} {shlex.quote(FLEET_BIN)} {args}; echo EXIT=$?"
+        self.type_line(cmd.strip())
+
+    def close(self):
+        self.tmux("kill-server", check=False)
