@@ -190,14 +190,14 @@ public struct VarsEngine: Sendable {
                 if old == value {
                     events(.log("\(prefix) Var \(gen.name)/\(f.name)\(machinesStr) remains unchanged: \(Self.display(value))"))
                 } else {
-                    try AtomicFile.write(value, to: path)
+                    try VarsAtomicWrite.write(value, to: path)
                     events(.log("\(prefix) Updated var \(gen.name)/\(f.name)\(machinesStr)\n  old: \(old.map(Self.display) ?? "<not set>")\n  new: \(Self.display(value))"))
                 }
             }
         }
         let hashPath = clanDirectory + "/vars/\(id.relDir)/.validation-hash"
         if let h = gen.definition.validationHash {
-            try AtomicFile.write(Array(h.utf8), to: hashPath)
+            try VarsAtomicWrite.write(Array(h.utf8), to: hashPath)
         } else {
             unlink(hashPath)
         }
@@ -237,7 +237,7 @@ public struct VarsEngine: Sendable {
                     let current = try SopsFileRecipients.read(path: secretPath)
                     let wanted = writer.wantedRecipients(secretRel: rel, groupMachines: [m])
                     if current != wanted {
-                        try AtomicFile.write(Array(try backend.reencrypt(text, to: wanted.sorted()).utf8), to: secretPath)
+                        try VarsAtomicWrite.write(Array(try backend.reencrypt(text, to: wanted.sorted()).utf8), to: secretPath)
                         events(.log("[\(m)] Re-encrypted \(gen.name)/\(f.name) for \(wanted.count) recipient\(wanted.count == 1 ? "" : "s")"))
                         fixed.append(rel)
                     }
@@ -250,6 +250,20 @@ public struct VarsEngine: Sendable {
             fixedAll += fixed
         }
         return fixedAll
+    }
+
+    /// Creates a machine's age key pair when it has none (clan's `ensure_machine_key`), committed.
+    /// Returns the new public key, nil when the machine already had one.
+    public func ensureMachineKey(_ machine: String) async throws -> SopsKeyRef? {
+        let git = try await gitDirectory()
+        let lock = try ClanLock(gitDirectory: git)
+        defer { withExtendedLifetime(lock) {} }
+        var keys = SopsKeyIndex(clanDirectory: clanDirectory)
+        if keys.hasMachine(machine) { return nil }
+        let writer = VarsSecretWriter(clanDirectory: clanDirectory, backend: backend, adminUser: try adminUser(keys), groups: catalog.groups(for:))
+        let paths = try writer.ensureMachineKey(machine, keys: &keys)
+        _ = try await commit(paths: paths, message: "secrets: add machine key for \(machine)")
+        return keys.machines[machine]?.first
     }
 
     // MARK: - Helpers

@@ -42,7 +42,7 @@ public final class PrivateWorkDir {
         let fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw VarsError(file, "cannot write: \(String(cString: strerror(errno)))") }
         defer { close(fd) }
-        try AtomicFile.writeAll(fd, bytes, path: file)
+        try VarsAtomicWrite.writeAll(fd, bytes, path: file)
     }
 
     /// True when the mount holding `path` is a tmpfs (from /proc/self/mountinfo: the longest mount

@@ -2,7 +2,7 @@ import Foundation
 
 /// Writes vars the way clan's in_repo public store and sops secret store do (clan-formats.md §2.2,
 /// §2.3): `value` files, `secret` files with `machines/`, `users/`, `groups/` symlinks, machine keys.
-/// Every file goes through `AtomicFile`.
+/// Every file goes through `VarsAtomicWrite`.
 struct VarsSecretWriter {
     let clanDirectory: String
     let backend: VarsSecretBackend
@@ -18,7 +18,7 @@ struct VarsSecretWriter {
     }
 
     func addLink(secretRel: String, kind: String, name: String) throws {
-        try AtomicFile.symlink(target: linkTarget(secretRel: secretRel, kind: kind, name: name),
+        try VarsAtomicWrite.symlink(target: linkTarget(secretRel: secretRel, kind: kind, name: name),
                                at: clanDirectory + "/" + secretRel + "/" + kind + "/" + name)
     }
 
@@ -37,10 +37,10 @@ struct VarsSecretWriter {
         try addLink(secretRel: secretRel, kind: "users", name: adminUser)
         for g in groups(machine) { try addLink(secretRel: secretRel, kind: "groups", name: g) }
         let wanted = SecretLinks.read(secretDir: clanDirectory + "/" + secretRel).keys.union(backend.adminRecipients)
-        try AtomicFile.write(Array(try backend.encrypt(identity, to: wanted.sorted()).utf8), to: clanDirectory + "/" + secretRel + "/secret")
+        try VarsAtomicWrite.write(Array(try backend.encrypt(identity, to: wanted.sorted()).utf8), to: clanDirectory + "/" + secretRel + "/secret")
         // clan writes key.json as a sorted, 2-space indented array with a final newline.
         let json = "[\n  {\n    \"publickey\": \"\(recipient.publicKey)\",\n    \"type\": \"age\"\n  }\n]\n"
-        try AtomicFile.write(Array(json.utf8), to: clanDirectory + "/sops/machines/\(machine)/key.json")
+        try VarsAtomicWrite.write(Array(json.utf8), to: clanDirectory + "/sops/machines/\(machine)/key.json")
         var machines = keys.machines
         machines[machine] = [recipient]
         keys = SopsKeyIndex(users: keys.users, machines: machines, problems: keys.problems)
@@ -54,7 +54,7 @@ struct VarsSecretWriter {
         for m in groupMachines { for g in groups(m) { try addLink(secretRel: secretRel, kind: "groups", name: g) } }
         try addLink(secretRel: secretRel, kind: "users", name: adminUser)
         let recipients = wantedRecipients(secretRel: secretRel, groupMachines: groupMachines)
-        try AtomicFile.write(Array(try backend.encrypt(value, to: recipients.sorted()).utf8), to: clanDirectory + "/" + secretRel + "/secret")
+        try VarsAtomicWrite.write(Array(try backend.encrypt(value, to: recipients.sorted()).utf8), to: clanDirectory + "/" + secretRel + "/secret")
     }
 
     func wantedRecipients(secretRel: String, groupMachines: [String]) -> Set<SopsKeyRef> {

@@ -8,7 +8,7 @@ import Darwin
 /// Crash-safe file replacement: write a temporary sibling, fsync it, rename it over the target,
 /// fsync the directory. A reader (or a crash at any instant) sees the old file or the new one,
 /// never a half-written var.
-public enum AtomicFile {
+public enum VarsAtomicWrite {
     public static func write(_ bytes: [UInt8], to path: String, mode: mode_t = 0o644) throws {
         let dir = (path as NSString).deletingLastPathComponent
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
