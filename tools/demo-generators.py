@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """Writes inventory/generators.json: the demo fleet's vars generators (seed-fleet.md, §"Vars generators")
 with working scripts (bash + coreutils + openssl + ssh-keygen, all present on Debian).
-Usage: tools/demo-generators.py [--with-gcp-vm] > inventory/generators.json
---with-gcp-vm also declares the removed machine gcp-vm (used once, to create its orphaned vars)."""
+Usage: tools/demo-generators.py [--build] > inventory/generators.json
+--build writes the definitions the demo's vars were first generated with (tools/make-demo-vars): the
+since-removed machine gcp-vm (its vars are now orphans) and scheelite not yet in user-tara (so its access to
+the shared user-password-tara is missing in the final state)."""
 import json, sys
 
 ZT_IDENTITY = r'''nodeid=$(openssl rand -hex 5)
@@ -121,7 +123,8 @@ machines = {
     "galena": gens("galena", {**peer, "user-password-tara": "user-password-shared"}),
     "scheelite": gens("scheelite", {**peer, "user-password-tara": "user-password-shared"}),
 }
-if "--with-gcp-vm" in sys.argv:
+if "--build" in sys.argv:
+    del machines["scheelite"]["generators"]["user-password-tara"]
     machines["gcp-vm"] = gens("gcp-vm", {k: peer[k] for k in ["zerotier", "zerotier-controller", "emergency-access", "initrd-ssh",
                                                           "state-version", "tor_tor"]}, {"user-password-root": {"template": "user-password-root"}})
 

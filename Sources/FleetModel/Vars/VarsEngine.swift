@@ -48,9 +48,26 @@ public struct VarsEngine: Sendable {
                 throw VarsError("", "Generator '\(generator)' not found in machine\(requestedMachines.count == 1 ? "" : "s") \(requestedMachines.joined(separator: ", "))")
             }
         }
-        let order = (generator != nil || regenerate)
+        let closure = (generator != nil || regenerate)
             ? VarsGraph.requestedClosure(requested: requested, catalog: catalog, exists: exists)
             : VarsGraph.allMissingClosure(requested: requested, catalog: catalog, exists: exists)
+        // Dependents on machines that were not requested cannot run while one of their own
+        // dependencies is missing (clan would fail decrypting it); they are left for when that
+        // machine is generated. Requested generators are never dropped.
+        let requestedSet = Set(requestedMachines.flatMap { catalog.generators(for: $0).map(\.id) })
+        var kept = closure
+        var changed = true
+        while changed {
+            changed = false
+            let inPlan = Set(kept)
+            kept = kept.filter { id in
+                if requestedSet.contains(id) { return true }
+                let ok = (catalog.generators[id]?.dependencies ?? []).allSatisfy { inPlan.contains($0) || exists($0) }
+                if !ok { changed = true }
+                return ok
+            }
+        }
+        let order = kept
         var prompts: [PromptRequest] = [], reused: [PromptRequest] = []
         var affected = Set<String>()
         for id in order {
@@ -89,6 +106,28 @@ public struct VarsEngine: Sendable {
             }
         }
 
+        // clan: every requested machine gets access to the existing shared secrets deployed to it.
+        for m in plan.requestedMachines {
+            for gen in catalog.generators(for: m) where gen.share {
+                for f in gen.files where f.secret && f.deploy {
+                    let rel = "vars/\(gen.id.relDir)/\(f.name)"
+                    let secretPath = clanDirectory + "/" + rel + "/secret"
+                    guard FileManager.default.fileExists(atPath: secretPath) else { continue }
+                    let machineKeys = keys.machines[m] ?? []
+                    let current = try SopsFileRecipients.read(path: secretPath)
+                    if !machineKeys.isEmpty && !machineKeys.isDisjoint(with: current) { continue }
+                    let writerNow = VarsSecretWriter(clanDirectory: clanDirectory, backend: backend, adminUser: admin, groups: catalog.groups(for:))
+                    var touched = try writerNow.ensureMachineKey(m, keys: &keys)
+                    try writerNow.addLink(secretRel: rel, kind: "machines", name: m)
+                    let wanted = writerNow.wantedRecipients(secretRel: rel, groupMachines: [m])
+                    try VarsAtomicWrite.write(Array(try backend.reencrypt(try readText(secretPath), to: wanted.sorted()).utf8), to: secretPath)
+                    touched.append(rel)
+                    let message = "vars: grant \(m) access to \(gen.name)/\(f.name)"
+                    if try await commit(paths: touched, message: message) { events(.log("[\(m)] \(message)")) }
+                }
+            }
+        }
+
         // Prompts up front, as clan does; answers stay in memory and in the private tmpfs only.
         var answers: [GeneratorID: [String: [UInt8]]] = [:]
         for req in plan.prompts {
@@ -106,14 +145,14 @@ public struct VarsEngine: Sendable {
             try Task.checkCancellation()
             guard let gen = catalog.generators[id] else { continue }
             events(.generatorStarted(id, index: i, total: plan.generators.count))
-            try await run(gen, prompts: answers[id] ?? [:], writer: writer, keys: &keys, events: events)
+            try await run(gen, prompts: answers[id] ?? [:], requestedMachines: plan.requestedMachines, writer: writer, keys: &keys, events: events)
             events(.generatorFinished(id))
             done.append(id)
         }
         return done
     }
 
-    private func run(_ gen: Generator, prompts: [String: [UInt8]], writer: VarsSecretWriter, keys: inout SopsKeyIndex,
+    private func run(_ gen: Generator, prompts: [String: [UInt8]], requestedMachines: [String], writer: VarsSecretWriter, keys: inout SopsKeyIndex,
                      events: @escaping VarsEventSink) async throws {
         let id = gen.id
         let context = "generator \(id)"
@@ -180,7 +219,9 @@ public struct VarsEngine: Sendable {
             guard let value = outputs[f.name] else { continue }
             let rel = "vars/\(id.relDir)/\(f.name)"
             if f.secret {
-                let deployTo = f.deploy ? gen.machines : []
+                // clan links the machine it generates for; a shared secret reaches the other
+                // declaring machines when they are generated (ensure-access step) or fixed.
+                let deployTo = !f.deploy ? [] : gen.share ? gen.machines.filter(requestedMachines.contains) : gen.machines
                 for m in deployTo { changed += try writer.ensureMachineKey(m, keys: &keys) }
                 try writer.writeSecret(secretRel: rel, value: value, machines: deployTo, groupMachines: gen.machines)
                 events(.log("\(prefix) Updated secret var \(gen.name)/\(f.name)\(machinesStr)"))
@@ -237,13 +278,26 @@ public struct VarsEngine: Sendable {
                     let current = try SopsFileRecipients.read(path: secretPath)
                     let wanted = writer.wantedRecipients(secretRel: rel, groupMachines: [m])
                     if current != wanted {
+                        guard !wanted.isEmpty else { throw VarsError(rel, "no recipient is linked (machines/, users/, groups/ empty or broken); refusing to re-encrypt") }
                         try VarsAtomicWrite.write(Array(try backend.reencrypt(text, to: wanted.sorted()).utf8), to: secretPath)
                         events(.log("[\(m)] Re-encrypted \(gen.name)/\(f.name) for \(wanted.count) recipient\(wanted.count == 1 ? "" : "s")"))
                         fixed.append(rel)
                     }
                 }
             }
-            let paths = Array(Set(catalog.generators(for: m).map { "vars/" + $0.id.relDir })).sorted()
+            // The machine's own age key secret too (clan re-keys it with `secrets key update`).
+            let keyRel = "sops/secrets/\(m)-age.key"
+            let keyPath = clanDirectory + "/" + keyRel + "/secret"
+            if FileManager.default.fileExists(atPath: keyPath) {
+                let current = try SopsFileRecipients.read(path: keyPath)
+                let wanted = writer.wantedRecipients(secretRel: keyRel, groupMachines: [m])
+                if current != wanted && !wanted.isEmpty {
+                    try VarsAtomicWrite.write(Array(try backend.reencrypt(try readText(keyPath), to: wanted.sorted()).utf8), to: keyPath)
+                    events(.log("[\(m)] Re-encrypted the machine age key for \(wanted.count) recipient\(wanted.count == 1 ? "" : "s")"))
+                    fixed.append(keyRel)
+                }
+            }
+            let paths = Array(Set(catalog.generators(for: m).map { "vars/" + $0.id.relDir })).sorted() + [keyRel]
             if try await commit(paths: paths, message: "secrets: fix vars for \(m)") {
                 events(.log("[\(m)] committed: secrets: fix vars for \(m)"))
             }
