@@ -90,6 +90,9 @@ public enum GeneratorSandbox {
         // `$in` is a private throw-away copy; clan lets scripts write there (openssh-cert moves a file out of it).
         a += ["--bind", work.inDir, inPath, "--bind", work.outDir, outPath]
         if hasPrompts { a += ["--ro-bind", work.promptsDir, promptsPath, "--setenv", "prompts", promptsPath] }
+        // The sandbox's own root and /run are read-only too: only $out, $in (a private copy) and the
+        // throw-away /tmp accept writes.
+        a += ["--remount-ro", "/run", "--remount-ro", "/"]
         a += ["--setenv", "in", inPath, "--setenv", "out", outPath,
               "--setenv", "PATH", "/run/current-system/sw/bin:/nix/var/nix/profiles/default/bin:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin",
               "--setenv", "HOME", "/tmp", "--setenv", "TMPDIR", "/tmp", "--setenv", "LC_ALL", "C.UTF-8",
