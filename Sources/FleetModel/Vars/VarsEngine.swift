@@ -94,6 +94,7 @@ public struct VarsEngine: Sendable {
         let git = try await gitDirectory()
         let lock = try ClanLock(gitDirectory: git)
         defer { withExtendedLifetime(lock) {} }
+        removeStaleTemporaries()
         var keys = SopsKeyIndex(clanDirectory: clanDirectory)
         let admin = try adminUser(keys)
 
@@ -258,6 +259,7 @@ public struct VarsEngine: Sendable {
         let git = try await gitDirectory()
         let lock = try ClanLock(gitDirectory: git)
         defer { withExtendedLifetime(lock) {} }
+        removeStaleTemporaries()
         let keys = SopsKeyIndex(clanDirectory: clanDirectory)
         let writer = VarsSecretWriter(clanDirectory: clanDirectory, backend: backend, adminUser: try adminUser(keys), groups: catalog.groups(for:))
         var fixedAll: [String] = []
@@ -321,6 +323,21 @@ public struct VarsEngine: Sendable {
     }
 
     // MARK: - Helpers
+
+    /// Temporary siblings left by a run that was killed between write and rename (`.<name>.tmp-…`,
+    /// `.<name>.lnk-…`). Called under the clan lock, so no other writer owns them; without this a
+    /// later `git add` of the generator directory would commit them.
+    func removeStaleTemporaries() {
+        for root in ["vars", "sops"] {
+            guard let e = FileManager.default.enumerator(atPath: clanDirectory + "/" + root) else { continue }
+            while let rel = e.nextObject() as? String {
+                let name = (rel as NSString).lastPathComponent
+                if name.hasPrefix("."), name.contains(".tmp-") || name.contains(".lnk-") {
+                    unlink(clanDirectory + "/" + root + "/" + rel)
+                }
+            }
+        }
+    }
 
     /// The sops user whose key is one of the admin keys (clan matches the admin's public key against
     /// `sops/users/*/key.json`).
