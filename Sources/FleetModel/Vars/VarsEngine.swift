@@ -16,6 +16,9 @@ public struct VarsEngine: Sendable {
     public var bwrap: String = "/usr/bin/bwrap"
     /// Where private work dirs are created; must be a tmpfs.
     public var workBase: String = "/dev/shm"
+    /// Supplies the script of generators whose definition carries none (a flake's `finalScript`).
+    public typealias ScriptProvider = @Sendable (_ generator: Generator, _ machine: String) async throws -> String
+    public var scriptProvider: ScriptProvider?
 
     public init(clanDirectory: String, catalog: GeneratorCatalog, backend: VarsSecretBackend, runner: VarsCommandRunner) {
         self.clanDirectory = clanDirectory
@@ -157,7 +160,15 @@ public struct VarsEngine: Sendable {
                      events: @escaping VarsEventSink) async throws {
         let id = gen.id
         let context = "generator \(id)"
-        guard let script = gen.definition.script else { throw VarsError(context, "no script known for this generator") }
+        let script: String
+        if let s = gen.definition.script {
+            script = s
+        } else if let provider = scriptProvider {
+            // clan builds finalScript for the generator's machine (the first requested one for shared).
+            script = try await provider(gen, gen.share ? (requestedMachines.first { gen.machines.contains($0) } ?? gen.machines[0]) : gen.machines[0])
+        } else {
+            throw VarsError(context, "no script known for this generator")
+        }
         let prefix = id.machine.map { "[\($0)]" } ?? "[shared]"
         let work = try PrivateWorkDir(base: workBase)
         defer { work.remove() }

@@ -36,13 +36,15 @@ struct VarsRepoOptions: ParsableArguments {
         VarsRepository(clanDirectory: repo ?? FileManager.default.currentDirectoryPath)
     }
 
-    /// The generator definitions; a clear error when there are none.
-    func catalog() throws -> GeneratorCatalog {
+    /// The generator definitions (generators.json, else the flake evaluated with nix); a clear error
+    /// when there are none.
+    func catalog() async throws -> GeneratorCatalog {
         let r = repository
         do {
             if let c = try r.loadDirectoryCatalog() { return c }
+            if r.isFlake { return try await FlakeGenerators(flake: r.clanDirectory, runner: ProcessVarsRunner()).load() }
         } catch { throw CLIError("fleet: \(error)") }
-        throw CLIError("fleet: no generator definitions in \(r.clanDirectory) (expected generators.json); `fleet vars list` works without them")
+        throw CLIError("fleet: no generator definitions in \(r.clanDirectory) (expected generators.json or flake.nix); `fleet vars list` works without them")
     }
 }
 
@@ -59,7 +61,7 @@ struct VarsCheckCommand: ParsableCommand {
     func run() throws { try runBlocking { try await body() } }
 
     func body() async throws {
-        let catalog = try repoOptions.catalog()
+        let catalog = try await repoOptions.catalog()
         let checker = VarsStatusChecker(clanDirectory: repoOptions.repository.clanDirectory, catalog: catalog,
                                         adminRecipients: VarsCLISupport.adminRecipients())
         let names = machines.isEmpty ? catalog.machineNames : machines
@@ -98,7 +100,7 @@ struct VarsListCommand: ParsableCommand {
     func body() async throws {
         let repo = repoOptions.repository
         if let machine, !json {
-            let catalog = try repoOptions.catalog()
+            let catalog = try await repoOptions.catalog()
             guard catalog.declarations[machine] != nil else { throw CLIError("fleet: machine '\(machine)' declares no generators") }
             var lines: [String] = []
             for g in catalog.generators(for: machine) {
@@ -144,7 +146,7 @@ struct VarsGetCommand: ParsableCommand {
     func run() throws { try runBlocking { try await body() } }
 
     func body() async throws {
-        let catalog = try repoOptions.catalog()
+        let catalog = try await repoOptions.catalog()
         let dir = repoOptions.repository.clanDirectory
         let all = catalog.generators(for: machine).flatMap { g in g.files.map { (g, $0, "\(g.name)/\($0.name)") } }
         var match = all.filter { $0.2 == varID }
@@ -209,7 +211,7 @@ struct VarsRotateCommand: ParsableCommand {
     func body() async throws {
         var ms = machines
         if ms.isEmpty {
-            let catalog = try repoOptions.catalog()
+            let catalog = try await repoOptions.catalog()
             ms = catalog.machineNames.filter { m in catalog.generators(for: m).contains { $0.name == generator } }
         }
         try await VarsCLISupport.generate(repoOptions: repoOptions, machines: ms, generator: generator, regenerate: true, runOptions: runOptions)
@@ -226,7 +228,7 @@ struct VarsFixCommand: ParsableCommand {
     func run() throws { try runBlocking { try await body() } }
 
     func body() async throws {
-        let engine = try VarsCLISupport.engine(repoOptions)
+        let engine = try await VarsCLISupport.engine(repoOptions)
         do {
             let fixed = try await engine.fix(machines: machines, events: VarsCLISupport.printEvent)
             if fixed.isEmpty { print("Nothing to fix.") }
@@ -245,7 +247,7 @@ struct VarsMachineKeyCommand: ParsableCommand {
     func run() throws { try runBlocking { try await body() } }
 
     func body() async throws {
-        let engine = try VarsCLISupport.engine(repoOptions)
+        let engine = try await VarsCLISupport.engine(repoOptions)
         do {
             if let key = try await engine.ensureMachineKey(machine) {
                 print("created age key for \(machine): \(key.publicKey)")
