@@ -87,3 +87,23 @@ final class VarsDemoTests: XCTestCase {
         XCTAssertGreaterThan(checked, 40)
     }
 }
+
+final class VarsOverviewTests: XCTestCase {
+    func testDemoOverviewHealthAndSharedAccess() throws {
+        let repo = VarsRepository(clanDirectory: VarsE2E.demoDirectory)
+        let cameron = Set(try VarsE2E.identities(["cameron"]).map { SopsKeyRef($0.recipient.encoded) })
+        let o = try VarsOverview.load(repository: repo, catalog: try repo.loadDirectoryCatalog(), adminRecipients: cameron)
+        XCTAssertEqual(o.machines.map(\.machine), ["cinnabar", "electrum", "galena", "scheelite"])
+        XCTAssertEqual(o.health("cinnabar").summary, "1 missing")
+        XCTAssertEqual(o.health("scheelite").summary, "1 missing, 1 unfixed")
+        XCTAssertEqual(o.health("galena").summary, "1 outdated")
+        XCTAssertEqual(o.health("argentum").summary, "-", "darwin machines declare no vars")
+        XCTAssertGreaterThan(o.health("cinnabar").undecryptable, 0)
+        XCTAssertEqual(o.shared.map(\.id.name), ["openssh-ca", "user-password-cameron", "user-password-tara", "zerotier-controller"])
+        XCTAssertEqual(o.sharedMissingAccess, [.shared("user-password-tara"): ["scheelite"]])
+        XCTAssertEqual(o.scan.orphanMachines, ["gcp-vm"])
+        let bare = try VarsOverview.load(repository: repo, catalog: nil, adminRecipients: nil)
+        XCTAssertTrue(bare.machines.isEmpty)
+        XCTAssertFalse(bare.scan.entries.isEmpty)
+    }
+}

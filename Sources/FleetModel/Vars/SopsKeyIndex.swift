@@ -104,30 +104,49 @@ public enum SecretLinks {
         public var broken: [String] = []
     }
 
-    public static func read(secretDir: String) -> Links {
+    /// Caches key.json reads across many secrets (a status of thousands of vars reads each key once).
+    public final class KeyCache: @unchecked Sendable {
+        var keys: [String: Set<SopsKeyRef>?] = [:]
+        public init() {}
+        func read(_ path: String) -> Set<SopsKeyRef>? {
+            if let k = keys[path] { return k }
+            let k = try? SopsKeyIndex.readKeyFile(path)
+            keys[path] = k
+            return k
+        }
+    }
+
+    public static func read(secretDir: String, cache: KeyCache = KeyCache()) -> Links {
         var links = Links()
-        links.machines = collect(secretDir + "/machines", into: &links)
-        links.users = collect(secretDir + "/users", into: &links)
+        links.machines = collect(secretDir + "/machines", cache, into: &links)
+        links.users = collect(secretDir + "/users", cache, into: &links)
         let groupsDir = secretDir + "/groups"
         for g in ((try? FileManager.default.contentsOfDirectory(atPath: groupsDir)) ?? []).sorted() {
             links.groups.append(g)
-            _ = collect(groupsDir + "/" + g + "/machines", into: &links)
-            _ = collect(groupsDir + "/" + g + "/users", into: &links)
+            _ = collect(groupsDir + "/" + g + "/machines", cache, into: &links)
+            _ = collect(groupsDir + "/" + g + "/users", cache, into: &links)
         }
         return links
     }
 
     /// Names of valid links in `folder`, adding their keys.
-    private static func collect(_ folder: String, into links: inout Links) -> [String] {
+    private static func collect(_ folder: String, _ cache: KeyCache, into links: inout Links) -> [String] {
         let fm = FileManager.default
         let kind = (folder as NSString).lastPathComponent
         var names: [String] = []
         for name in ((try? fm.contentsOfDirectory(atPath: folder)) ?? []).sorted() {
             let p = folder + "/" + name
-            guard (try? fm.destinationOfSymbolicLink(atPath: p)) != nil else { continue }  // clan: only symlinks count
-            let target = URL(fileURLWithPath: p).resolvingSymlinksInPath()
-            guard target.deletingLastPathComponent().lastPathComponent == kind,
-                  let keys = try? SopsKeyIndex.readKeyFile(target.path + "/key.json") else {
+            guard let dest = try? fm.destinationOfSymbolicLink(atPath: p) else { continue }  // clan: only symlinks count
+            // Resolve like Python's Path.resolve: lexically for the relative links clan writes, fully otherwise.
+            var joined = dest.hasPrefix("/") ? dest : folder + "/" + dest
+            if !joined.hasPrefix("/") { joined = fm.currentDirectoryPath + "/" + joined }  // `..` resolves only in absolute paths
+            var target = joined as NSString
+            target = (target.standardizingPath as NSString)
+            if (try? fm.destinationOfSymbolicLink(atPath: target as String)) != nil {
+                target = URL(fileURLWithPath: target as String).resolvingSymlinksInPath().path as NSString
+            }
+            guard (target.deletingLastPathComponent as NSString).lastPathComponent == kind,
+                  let keys = cache.read((target as String) + "/key.json") else {
                 links.broken.append(p)
                 continue
             }

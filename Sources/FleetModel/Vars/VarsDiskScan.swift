@@ -47,6 +47,7 @@ public struct VarsDiskScan: Sendable {
     public static func scan(clanDirectory dir: String, inventoryMachines: Set<String>?) -> VarsDiskScan {
         let fm = FileManager.default
         let keys = SopsKeyIndex(clanDirectory: dir)
+        let cache = SecretLinks.KeyCache()
         func list(_ p: String) -> [String] {
             ((try? fm.contentsOfDirectory(atPath: p)) ?? []).filter { !$0.hasPrefix(".") }.sorted()
         }
@@ -66,7 +67,7 @@ public struct VarsDiskScan: Sendable {
             if let h = VarsStatusChecker.readValidationHash(genDir) { hashes[rel] = h }
             for file in list(genDir) where isDir(genDir + "/" + file) {
                 let fdir = genDir + "/" + file
-                let links = SecretLinks.read(secretDir: fdir)
+                let links = SecretLinks.read(secretDir: fdir, cache: cache)
                 let orphan = machine.map { m in inventoryMachines.map { !$0.contains(m) } ?? false } ?? false
                 if fm.fileExists(atPath: fdir + "/secret") {
                     let (current, err) = recipientsOf(fdir + "/secret")
@@ -100,7 +101,7 @@ public struct VarsDiskScan: Sendable {
             let (current, err) = recipientsOf(secretsDir + "/" + name + "/secret")
             let infos = current.sorted().map { RecipientInfo(key: $0, owners: keys.owners(of: $0)) }
             for i in infos where i.owners.isEmpty { unknown.insert(i.key) }
-            sopsSecrets.append(SopsSecret(name: name, recipients: infos, links: SecretLinks.read(secretDir: secretsDir + "/" + name), error: err))
+            sopsSecrets.append(SopsSecret(name: name, recipients: infos, links: SecretLinks.read(secretDir: secretsDir + "/" + name, cache: cache), error: err))
         }
         var orphans: [String] = []
         if let inv = inventoryMachines {

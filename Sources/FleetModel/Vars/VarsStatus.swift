@@ -107,6 +107,7 @@ public struct VarsStatusChecker {
     public let keys: SopsKeyIndex
     /// Public keys of the admin identities in use; nil when unknown.
     public let adminRecipients: Set<SopsKeyRef>?
+    let keyCache = SecretLinks.KeyCache()
 
     public init(clanDirectory: String, catalog: GeneratorCatalog, keys: SopsKeyIndex? = nil, adminRecipients: Set<SopsKeyRef>? = nil) {
         self.clanDirectory = clanDirectory
@@ -167,9 +168,9 @@ public struct VarsStatusChecker {
 
     /// clan's `collect_keys_for_secret`: the keys behind the secret's links plus the machine's defaultGroups.
     public func wantedRecipients(secretDir: String, machine: String) -> Set<SopsKeyRef> {
-        var wanted = SecretLinks.read(secretDir: secretDir).keys
+        var wanted = SecretLinks.read(secretDir: secretDir, cache: keyCache).keys
         for g in catalog.groups(for: machine) {
-            wanted.formUnion(SecretLinks.read(secretDir: clanDirectory + "/sops/groups/" + g).keys)
+            wanted.formUnion(SecretLinks.read(secretDir: clanDirectory + "/sops/groups/" + g, cache: keyCache).keys)
         }
         return wanted
     }
