@@ -18,6 +18,7 @@ test:
 	$(SWIFT) build
 	$(SWIFT) test
 	FLEET_BIN=$(abspath $(BIN)) python3 -m pytest -q tests/e2e
+	testbed/selftest.sh
 
 unit:
 	$(SWIFT) test

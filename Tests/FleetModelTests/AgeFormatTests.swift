@@ -140,6 +140,24 @@ final class AgeFormatTests: XCTestCase {
         }
     }
 
+    /// Streaming really streams: output appears per chunk, before the input ends.
+    func testEncryptorAndDecryptorEmitIncrementally() throws {
+        let id = AgeIdentity.generate()
+        let e = try AgeEncryptor(recipients: [id.recipient])
+        var ct: [UInt8] = []
+        let piece = AgeTestSupport.bytes(65_536 * 3 + 5)
+        let first = try e.update(piece)
+        XCTAssertGreaterThanOrEqual(first.count, 3 * 65_552, "three full chunks must be emitted before finish")
+        ct += first
+        ct += try e.update(piece)
+        ct += try e.finish()
+        let d = AgeDecryptor(identities: [id])
+        let early = try d.update(Array(ct.prefix(ct.count / 2)))
+        XCTAssertGreaterThan(early.count, 65_536, "authenticated chunks must come out before the input ends")
+        let rest = try d.update(Array(ct.dropFirst(ct.count / 2))) + d.finish()
+        XCTAssertTrue(early + rest == piece + piece)
+    }
+
     func testFlippingAnyHeaderByteFails() throws {
         let id = AgeIdentity.generate()
         let ct = try Age.encrypt(Array("payload".utf8), to: [id.recipient, AgeIdentity.generate().recipient])

@@ -83,7 +83,13 @@ public final class AgeDecryptor {
         var rest = bytes[...]
         if fileKey == nil {
             header += rest
+            // A header can only complete at a line end: skip re-parsing until one arrives.
+            let sawNewline = rest.contains(0x0A)
             rest = []
+            if !sawNewline && !atEOF {
+                if header.count > AgeHeader.maxSize { throw AgeError.header("header longer than \(AgeHeader.maxSize) bytes") }
+                return
+            }
             guard let parsed = try AgeHeader.parse(header, atEOF: atEOF) else { return }
             fileKey = try unwrap(parsed)
             rest = header[parsed.length...]

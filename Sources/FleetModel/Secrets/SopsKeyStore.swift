@@ -155,8 +155,16 @@ public struct SopsKeyStore {
     // MARK: reading and writing secrets
 
     public func readSecret(_ name: String, identities: [AgeIdentity]) throws -> [UInt8] {
-        let path = secretDirectory(name) + "/secret"
-        guard let data = fm.contents(atPath: path) else { throw SopsError("secret '\(name)' does not exist", file: path) }
+        guard fm.fileExists(atPath: secretDirectory(name) + "/secret") else {
+            throw SopsError("secret '\(name)' does not exist", file: secretDirectory(name) + "/secret")
+        }
+        return try readSecret(directory: secretDirectory(name), identities: identities)
+    }
+
+    /// Decrypts `<directory>/secret` (a `sops/secrets/<n>` or a `vars/…/<file>` directory).
+    public func readSecret(directory: String, identities: [AgeIdentity]) throws -> [UInt8] {
+        let path = directory + "/secret"
+        guard let data = fm.contents(atPath: path) else { throw SopsError("secret does not exist", file: path) }
         do {
             return try Sops.decryptClanSecret(String(decoding: data, as: UTF8.self), identities: identities)
         } catch { throw error.attributed(to: path) }
@@ -167,8 +175,15 @@ public struct SopsKeyStore {
     public func writeSecret(_ name: String, value: [UInt8], adminRecipients: [AgeRecipient],
                             users: [String] = [], machines: [String] = [], groups: [String] = [], now: Date = Date()) throws {
         guard Self.matches(Self.secretName, name) else { throw SopsError("invalid secret name '\(name)' (allowed: [a-zA-Z0-9._-]+)") }
+        try writeSecret(directory: secretDirectory(name), value: value, adminRecipients: adminRecipients,
+                        users: users, machines: machines, groups: groups, now: now)
+    }
+
+    /// `writeSecret` for any secret directory (also `vars/per-machine/<m>/<gen>/<file>`): the
+    /// links it adds are relative to that directory, as clan makes them.
+    public func writeSecret(directory secret: String, value: [UInt8], adminRecipients: [AgeRecipient],
+                            users: [String] = [], machines: [String] = [], groups: [String] = [], now: Date = Date()) throws {
         guard !adminRecipients.isEmpty else { throw SopsError("no admin keys found") }
-        let secret = secretDirectory(name)
         try fm.createDirectory(atPath: secret, withIntermediateDirectories: true)
         for u in users { try allow("users", u, secretDirectory: secret) }
         for m in machines { try allow("machines", m, secretDirectory: secret) }
@@ -198,6 +213,29 @@ public struct SopsKeyStore {
             try AtomicFile.write(out, to: path)
             return true
         } catch { throw error.attributed(to: path) }
+    }
+
+    /// Secrets under `sops/secrets/` that link `<kind>/<name>` directly or through a group
+    /// (clan `get_secrets_filter_for_machine` / `…_for_user`).
+    public func secrets(referencing kind: String, _ name: String) throws -> [String] {
+        try secrets().filter { s in
+            let dir = secretDirectory(s)
+            if fm.fileExists(atPath: "\(dir)/\(kind)/\(name)") || (try? fm.destinationOfSymbolicLink(atPath: "\(dir)/\(kind)/\(name)")) != nil { return true }
+            guard let groups = try? fm.contentsOfDirectory(atPath: dir + "/groups") else { return false }
+            return groups.contains { g in
+                guard let target = resolveLink(dir + "/groups/" + g) else { return false }
+                return fm.fileExists(atPath: "\(target)/\(kind)/\(name)")
+            }
+        }
+    }
+
+    /// clan `update_secrets` after a user or machine key changed: re-keys every secret that
+    /// references it; returns the names that changed.
+    public func updateSecrets(referencing kind: String, _ name: String, identities: () throws -> [AgeIdentity]) throws -> [String] {
+        let affected = try secrets(referencing: kind, name)
+        guard !affected.isEmpty else { return [] }
+        let ids = try identities()
+        return try affected.filter { try updateRecipients($0, identities: ids) }
     }
 
     // MARK: machine keys
