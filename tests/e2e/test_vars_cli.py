@@ -166,3 +166,24 @@ def test_sigkill_during_rotation_never_leaves_a_broken_var(demo_copy):
         assert_complete(demo_copy, rel)
         assert not [n for n in os.listdir(os.path.join(demo_copy, rel)) if n.startswith(".")], rel
     assert subprocess.run(["git", "status", "--porcelain", "vars"], cwd=demo_copy, capture_output=True, text=True).stdout == ""
+
+
+def test_cli_hidden_prompt_is_not_echoed(pane, demo_copy):
+    """`fleet vars rotate` asks a hidden prompt on the terminal: nothing typed shows, it is confirmed
+    twice, and the answer ends up encrypted (never in the pane or in plaintext on disk)."""
+    secret = "Tr0ub4dor-" + os.urandom(4).hex()
+    key = os.path.join(KEYS, "crs58.txt")
+    pane.start_fleet(f"vars rotate electrum -g user-password-root --repo {demo_copy}",
+                     env=f"SOPS_AGE_KEY_FILE={key} SOPS_AGE_KEY= XDG_CONFIG_HOME=/nonexistent")
+    pane.wait_for("Password of root (leave empty to generate one)")
+    pane.type_line(secret)
+    pane.wait_for("Confirm user-password-root/user-password:")
+    pane.type_line(secret)
+    screen = pane.wait_for("\nEXIT=", timeout=60)
+    assert "\nEXIT=0" in screen, screen
+    assert "Generated 1 generator. Machines to deploy: electrum" in screen
+    assert secret not in screen
+    r = subprocess.run(["python3", DECRYPT, os.path.join(demo_copy, "vars/per-machine/electrum/user-password-root/user-password/secret"), key],
+                       capture_output=True)
+    assert r.returncode == 0 and r.stdout == secret.encode()
+    assert subprocess.run(["grep", "-rlF", secret, demo_copy], capture_output=True).returncode == 1
