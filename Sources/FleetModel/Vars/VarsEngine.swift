@@ -233,8 +233,10 @@ public struct VarsEngine: Sendable {
             if f.secret {
                 // clan links the machine it generates for; a shared secret reaches the other
                 // declaring machines when they are generated (ensure-access step) or fixed.
-                let deployTo = !f.deploy ? [] : gen.share ? gen.machines.filter(requestedMachines.contains) : gen.machines
-                for m in deployTo { changed += try writer.ensureMachineKey(m, keys: &keys) }
+                let executing = gen.share ? gen.machines.filter(requestedMachines.contains) : gen.machines
+                let deployTo = f.deploy ? executing : []
+                // clan's `_set` ensures the executing machine's age key for every secret it stores.
+                for m in executing { changed += try writer.ensureMachineKey(m, keys: &keys) }
                 try writer.writeSecret(secretRel: rel, value: value, machines: deployTo, groupMachines: gen.machines)
                 events(.log("\(prefix) Updated secret var \(gen.name)/\(f.name)\(machinesStr)"))
             } else {

@@ -64,7 +64,9 @@ struct VarsCheckCommand: ParsableCommand {
         let catalog = try await repoOptions.catalog()
         let checker = VarsStatusChecker(clanDirectory: repoOptions.repository.clanDirectory, catalog: catalog,
                                         adminRecipients: VarsCLISupport.adminRecipients())
-        let names = machines.isEmpty ? catalog.machineNames : machines
+        // Without machines: all of them, or with -g only those declaring the generator.
+        let names = !machines.isEmpty ? machines
+            : catalog.machineNames.filter { m in generator.map { g in catalog.generators(for: m).contains { $0.name == g } } ?? true }
         var results: [MachineVarsStatus] = []
         for m in names {
             guard catalog.declarations[m] != nil else { throw CLIError("fleet: machine '\(m)' declares no generators") }
