@@ -10,20 +10,26 @@ public struct RemoteFacts: Equatable, Sendable {
     public var currentSystem: String?
     /// `readlink /nix/var/nix/profiles/system` (`system-7-link`), nil when there is none.
     public var profileLink: String?
+    /// `readlink -f /nix/var/nix/profiles/system`: the store path the profile points to.
+    public var profileSystem: String?
 
-    public init(hasSystemd: Bool, kernel: String, currentSystem: String?, profileLink: String?) {
+    public init(hasSystemd: Bool, kernel: String, currentSystem: String?, profileLink: String?, profileSystem: String? = nil) {
         self.hasSystemd = hasSystemd
         self.kernel = kernel
         self.currentSystem = currentSystem
         self.profileLink = profileLink
+        self.profileSystem = profileSystem
     }
+
+    public var generation: Int? { Self.generation(ofProfileLink: profileLink) }
 
     /// The remote argv that prints the facts, one `key=value` line each.
     public static let probeArgv: [String] = ["sh", "-c", """
         echo "systemd=$(test -d /run/systemd/system && echo 1 || echo 0)"; \
         echo "kernel=$(uname -s)"; \
         echo "current=$(readlink /run/current-system 2>/dev/null)"; \
-        echo "profile=$(readlink \(ActivationCommands.systemProfile) 2>/dev/null)"
+        echo "profile=$(readlink \(ActivationCommands.systemProfile) 2>/dev/null)"; \
+        echo "system=$(readlink -f \(ActivationCommands.systemProfile) 2>/dev/null)"
         """]
 
     /// Parses the probe's output; nil when it does not look like the probe ran.
@@ -36,7 +42,7 @@ public struct RemoteFacts: Equatable, Sendable {
         guard let sd = kv["systemd"], let kernel = kv["kernel"] else { return nil }
         func nonEmpty(_ s: String?) -> String? { (s?.isEmpty ?? true) ? nil : s }
         return RemoteFacts(hasSystemd: sd == "1", kernel: kernel, currentSystem: nonEmpty(kv["current"]),
-                           profileLink: nonEmpty(kv["profile"]))
+                           profileLink: nonEmpty(kv["profile"]), profileSystem: nonEmpty(kv["system"]).flatMap { $0.hasPrefix("/nix/store/") ? $0 : nil })
     }
 
     /// `system-7-link` → 7.

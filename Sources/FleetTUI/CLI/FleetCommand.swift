@@ -14,7 +14,7 @@ struct FleetCommand: ParsableCommand {
           fleet list --json          machines as JSON
         """,
         version: FleetVersion.string,
-        subcommands: [UICommand.self, ListCommand.self],
+        subcommands: [UICommand.self, ListCommand.self, DeployCommand.self, RollbackCommand.self],
         defaultSubcommand: UICommand.self
     )
 }
