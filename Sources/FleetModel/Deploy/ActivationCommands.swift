@@ -35,7 +35,7 @@ public struct RemoteFacts: Equatable, Sendable {
     /// Parses the probe's output; nil when it does not look like the probe ran.
     public static func parse(_ output: String) -> RemoteFacts? {
         var kv: [String: String] = [:]
-        for line in output.split(separator: "\n") {
+        for line in output.split(whereSeparator: \.isNewline) {
             guard let eq = line.firstIndex(of: "=") else { continue }
             kv[String(line[..<eq])] = String(line[line.index(after: eq)...])
         }

@@ -71,7 +71,7 @@ extension HostDeployer {
         })
         let p = state.value
         guard r.status == 0 else {
-            throw StageError(message: ErrorText.nix(errors: p.errors, stderrLines: r.stderrString.split(separator: "\n").map(String.init), status: r.status))
+            throw StageError(message: ErrorText.nix(errors: p.errors, stderrLines: r.stderrString.split(whereSeparator: \.isNewline).map(String.init), status: r.status))
         }
         guard let out = SystemBuilder.outPath(fromBuildOutput: r.stdoutString) else {
             throw StageError(message: "nix build printed no store path")
@@ -92,7 +92,7 @@ extension HostDeployer {
         }
         let eval = try await ctx.run(options.builder.outPathArgv(machine: host, machineClass: machine.machineClass), logStdout: false)
         guard eval.status == 0, let out = SystemBuilder.outPath(fromEvalOutput: eval.stdoutString) else {
-            throw StageError(message: "cannot evaluate the toplevel: " + ErrorText.nix(errors: [], stderrLines: eval.stderrString.split(separator: "\n").map(String.init), status: eval.status))
+            throw StageError(message: "cannot evaluate the toplevel: " + ErrorText.nix(errors: [], stderrLines: eval.stderrString.split(whereSeparator: \.isNewline).map(String.init), status: eval.status))
         }
         systemPath = out
         let toBuild = (ctx.deployer.stageLogs[.build] ?? []).filter { $0.hasPrefix("  /nix/store/") && $0.hasSuffix(".drv") }.count
@@ -121,7 +121,7 @@ extension HostDeployer {
         let missingResult = try await ctx.remote(["xargs", "-r", "nix-store", "--check-validity", "--print-invalid"],
                                                  stdin: Array((paths.map(\.path).joined(separator: "\n") + "\n").utf8),
                                                  logStdout: false)
-        let missing = Set(missingResult.stdoutString.split(separator: "\n").map(String.init))
+        let missing = Set(missingResult.stdoutString.split(whereSeparator: \.isNewline).map(String.init))
         let toCopy = paths.filter { missing.contains($0.path) }
         let bytes = toCopy.reduce(Int64(0)) { $0 + $1.size }
         if toCopy.isEmpty {
@@ -138,13 +138,13 @@ extension HostDeployer {
         let state = NixProgressBox()
         let argv = ["nix", "--extra-experimental-features", "nix-command", "copy", "--no-check-sigs",
                     "--log-format", "internal-json", "-v", "--to", target.storeURI, out]
-        let r = try await ctx.run(argv, environment: env, logStdout: false, onStderrLine: { line in
+        let r = try await ctx.run(argv, environment: env, logStdout: false, viaMaster: true, onStderrLine: { line in
             let (lines, changed, p) = state.consume(line)
             for l in lines { ctx.log(l) }
             if changed, p.copiesExpected > 0 { ctx.progress(p.copyFraction, "copied \(p.copiesDone)/\(p.copiesExpected) paths") }
         })
         guard r.status == 0 else {
-            throw StageError(message: ErrorText.nix(errors: state.value.errors, stderrLines: r.stderrString.split(separator: "\n").map(String.init), status: r.status))
+            throw StageError(message: ErrorText.nix(errors: state.value.errors, stderrLines: r.stderrString.split(whereSeparator: \.isNewline).map(String.init), status: r.status))
         }
         return .ok("copied \(toCopy.count) paths, \(ByteCount.format(bytes))")
     }

@@ -140,7 +140,8 @@ final class HostDeployer: @unchecked Sendable {
     func setSecrets(_ values: [[UInt8]]) { lock.withLock { redactor = Redactor(secrets: values) } }
 
     func log(_ stage: DeployStage, _ line: String) {
-        let clean = redact(line)
+        // ssh ends some lines with \r\n; the reader splits on \n only.
+        let clean = redact(line.hasSuffix("\r") ? String(line.dropLast()) : line)
         lock.withLock { logs[stage, default: []].append(clean) }
         emit(stage, .log(clean))
     }
@@ -148,6 +149,11 @@ final class HostDeployer: @unchecked Sendable {
     static func seconds(since start: ContinuousClock.Instant) -> Double {
         let d = ContinuousClock.now - start
         return Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+    }
+
+    /// Closes the master now (see `StageContext.run`, `viaMaster`).
+    func closeMasterNow() async {
+        if let target { await closeMaster(target) }
     }
 
     /// `ssh -O exit` — also after a cancel, so it runs outside the (cancelled) task.
@@ -175,20 +181,36 @@ struct StageContext {
 
     /// Runs a local process within the stage's time. Lines go to the log unless handled by the
     /// callbacks. Throws `StageError` on timeout; a non-zero exit is the caller's to judge.
+    ///
+    /// `viaMaster`: the process talks through the ControlMaster (ssh, or nix with its ssh). A mux
+    /// client hands its stdout/stderr to the master, so after a timeout or cancel kills the client
+    /// the master still holds our pipes open while the remote command runs on (a hung activation).
+    /// Closing the master (`ssh -O exit`) then releases them; the stage has failed anyway.
     func run(_ argv: [String], environment: [String: String]? = nil, stdin: [UInt8]? = nil,
-             logStdout: Bool = true, onStderrLine: (@Sendable (String) -> Void)? = nil) async throws -> ProcessResult {
+             logStdout: Bool = true, viaMaster: Bool = false,
+             onStderrLine: (@Sendable (String) -> Void)? = nil) async throws -> ProcessResult {
         let left = remaining
         guard left > .zero else { throw StageError(message: "timed out after \(timeoutText)", timedOut: true) }
         let spec = ProcessSpec(argv: argv, environment: environment ?? deployer.options.environment, stdin: stdin,
                                timeout: left)
         let d = deployer, s = stage
+        let watchdog: Task<Void, Never>? = viaMaster ? Task.detached {
+            // After ProcessRunner's own timeout (at `left`) has killed the client.
+            do { try await Task.sleep(for: left + .seconds(1)) } catch { return }
+            await d.closeMasterNow()
+        } : nil
+        defer { watchdog?.cancel() }
         let result: ProcessResult
         do {
-            result = try await deployer.runner.stream(spec, onStdoutLine: { line in
-                if logStdout { d.log(s, line) }
-            }, onStderrLine: { line in
-                if let onStderrLine { onStderrLine(line) } else { d.log(s, line) }
-            })
+            result = try await withTaskCancellationHandler {
+                try await deployer.runner.stream(spec, onStdoutLine: { line in
+                    if logStdout { d.log(s, line) }
+                }, onStderrLine: { line in
+                    if let onStderrLine { onStderrLine(line) } else { d.log(s, line) }
+                })
+            } onCancel: {
+                if viaMaster { Task.detached { await d.closeMasterNow() } }
+            }
         } catch let e as ProcessError {
             throw StageError(message: e.description)
         }
@@ -201,7 +223,8 @@ struct StageContext {
     @discardableResult
     func remote(_ remote: [String], stdin: [UInt8]? = nil, check: Bool = true, logStdout: Bool = true) async throws -> ProcessResult {
         guard let target = deployer.target else { throw StageError(message: "no target resolved") }
-        let r = try await run(SSHCommand.argv(target, deployer.ssh, remote: remote), stdin: stdin, logStdout: logStdout)
+        let r = try await run(SSHCommand.argv(target, deployer.ssh, remote: remote), stdin: stdin, logStdout: logStdout,
+                              viaMaster: true)
         if check, r.status != 0 {
             if r.status == 255 { throw StageError(message: ErrorText.ssh(r.stderrString)) }
             throw StageError(message: ErrorText.command(remote, status: r.status, stderr: r.stderrString))

@@ -33,7 +33,7 @@ public enum ErrorText {
     /// nix's failure: its last error message, else the last stderr line.
     public static func nix(errors: [String], stderrLines: [String], status: Int32) -> String {
         if let e = errors.last {
-            let firstLine = e.split(separator: "\n").first.map(String.init) ?? e
+            let firstLine = e.split(whereSeparator: \.isNewline).first.map(String.init) ?? e
             return firstLine.hasPrefix("error: ") ? String(firstLine.dropFirst(7)) : firstLine
         }
         let last = stderrLines.map { NixLogParser.stripANSI($0) }.filter { !$0.hasPrefix("@nix ") && !$0.trimmingCharacters(in: .whitespaces).isEmpty }.last
@@ -41,7 +41,7 @@ public enum ErrorText {
     }
 
     static func meaningfulLines(_ text: String) -> [String] {
-        text.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+        text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
             .filter { !$0.isEmpty && !$0.allSatisfy { $0 == "@" } && !$0.hasPrefix("@@@") }
     }
 }
@@ -57,7 +57,7 @@ public struct Redactor: Sendable {
         var n: [String] = []
         for s in secrets {
             let text = String(decoding: s, as: UTF8.self)
-            for part in [text, text.trimmingCharacters(in: .whitespacesAndNewlines)] + text.split(separator: "\n").map(String.init)
+            for part in [text, text.trimmingCharacters(in: .whitespacesAndNewlines)] + text.split(whereSeparator: \.isNewline).map(String.init)
             where part.trimmingCharacters(in: .whitespaces).count >= 6 && !n.contains(part) {
                 n.append(part)
             }

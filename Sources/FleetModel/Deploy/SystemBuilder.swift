@@ -57,7 +57,7 @@ public enum SystemBuilder: Sendable, Equatable {
            let out = first["outputs"]?["out"]?.stringValue {
             return out
         }
-        return stdout.split(separator: "\n").last { $0.hasPrefix("/nix/store/") }.map(String.init)
+        return stdout.split(whereSeparator: \.isNewline).last { $0.hasPrefix("/nix/store/") }.map(String.init)
     }
 
     /// nix-instantiate --json prints a JSON string; nix eval --raw the bare path.
