@@ -109,7 +109,7 @@ public enum ActivationCommands {
 
     /// `fleet-switch-<machine>-<8 hex>`; systemd unit names allow `[A-Za-z0-9:_.\-]`.
     public static func unitName(machine: String, random: String) -> String {
-        let safe = String(machine.map { $0.isLetter || $0.isNumber || "_.-".contains($0) ? $0 : "_" })
+        let safe = String(machine.map { $0.isASCII && ($0.isLetter || $0.isNumber || "_.-".contains($0)) ? $0 : "_" })
         return "fleet-switch-\(safe)-\(random)"
     }
 
