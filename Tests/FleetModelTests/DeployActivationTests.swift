@@ -65,3 +65,32 @@ final class DeployActivationTests: XCTestCase {
         XCTAssertEqual(RemoteFacts.parse(r.stdoutString)?.kernel, "Linux")
     }
 }
+
+final class DeployBuildArgvTests: XCTestCase {
+    func testFlakeBuildIsClansCommandLineForNix28() {
+        let argv = SystemBuilder.flake("path:/f").buildArgv(machine: "tb1", machineClass: .nixos)
+        XCTAssertEqual(argv, ["nix", "--extra-experimental-features", "nix-command flakes", "--option", "warn-dirty", "false",
+                              "build", "--flake-registry", "", "--no-link", "--json", "--log-format", "internal-json", "-v",
+                              #"path:/f#nixosConfigurations."tb1".config.system.build.toplevel"#])
+        XCTAssertTrue(SystemBuilder.flake("/f").buildArgv(machine: "mac", machineClass: .darwin).last!
+            .hasPrefix(#"/f#darwinConfigurations."mac""#))
+    }
+
+    func testOutPathFromBuildOutput() {
+        XCTAssertEqual(SystemBuilder.outPath(fromBuildOutput: #"[{"drvPath":"/nix/store/a.drv","outputs":{"out":"/nix/store/b-sys"}}]"#),
+                       "/nix/store/b-sys")
+        XCTAssertEqual(SystemBuilder.outPath(fromBuildOutput: "/nix/store/c-sys\n"), "/nix/store/c-sys")
+        XCTAssertNil(SystemBuilder.outPath(fromBuildOutput: "nothing"))
+        XCTAssertEqual(SystemBuilder.outPath(fromEvalOutput: "\"/nix/store/d\"\n"), "/nix/store/d")
+    }
+
+    func testBatchEvaluatesAllMachinesOnce() {
+        let argv = BuildBatch.evalArgv(flake: "path:/f", machines: ["tb1", "we\"ird${x}"])
+        XCTAssertTrue(argv.contains("path:/f#nixosConfigurations"))
+        XCTAssertTrue(argv.last!.contains(#"[ "tb1" "we\"ird\${x}" ]"#), argv.last!)
+        let build = BuildBatch.buildArgv(flake: "path:/f", machines: ["a", "b"])
+        XCTAssertTrue(build.contains("--keep-going"))
+        XCTAssertEqual(build.suffix(2).map { $0 }, [#"path:/f#nixosConfigurations."a".config.system.build.toplevel"#,
+                                                     #"path:/f#nixosConfigurations."b".config.system.build.toplevel"#])
+    }
+}

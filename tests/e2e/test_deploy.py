@@ -45,6 +45,7 @@ def test_parallel_deploy_of_four_hosts(tb):
         assert status[h]["current_system"] == system, h
         assert status[h]["profile"] == system, h
         assert status[h]["profile_generation"] == 1
+        assert stage_result(events, h, "build")["message"].endswith("(built with the other hosts)"), "one shared nix build"
         GEN1[h] = system
     # One ssh handshake per host for the whole deploy (connect, copy via nix, activate, verify).
     after = tb.connections()
@@ -210,3 +211,23 @@ def test_cancel_leaves_no_ssh_or_nix_process(tb):
         if proc.poll() is None:
             proc.kill()
         tb.fault("tb1", "clear")
+
+
+def test_build_failure_is_per_host(tb):
+    """A machine the flake cannot build fails at the build stage with nix's error; the shared build
+    falls back to per-host builds and the other host still deploys."""
+    inv = os.path.join(tb.root, "inv-broken")
+    os.makedirs(inv, exist_ok=True)
+    with open(os.path.join(inv, "inventory.json"), "w") as f:
+        json.dump({"meta": {"name": "broken"}, "machines": {"tb4": {"deploy": {"targetHost": "root@tb4"}},
+                                                             "ghost": {"deploy": {"targetHost": "root@tb4"}}}}, f)
+    tb.set_generation("5", ["tb4"])
+    args = tb.fleet_args("deploy", "--json")
+    args[args.index("--inventory") + 1] = inv
+    r = subprocess.run(args, capture_output=True, text=True, env=tb.env(), timeout=120)
+    assert r.returncode == 1, r.stderr
+    done = finished([json.loads(line) for line in r.stdout.splitlines()])
+    assert done["tb4"]["result"] == "ok", done["tb4"]
+    assert done["ghost"]["failed_stage"] == "build"
+    assert done["ghost"]["error"].startswith("[ghost] build failed: ") and "ghost" in done["ghost"]["error"][20:], done["ghost"]
+    assert tb.status()["tb4"]["current_system"] == done["tb4"]["system"]

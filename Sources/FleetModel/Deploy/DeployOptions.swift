@@ -23,6 +23,9 @@ public struct DeployOptions: Sendable {
     /// Parent of the private ControlMaster socket directory (default `$TMPDIR` or /tmp). Short paths
     /// only: a unix socket path has at most 107 bytes.
     public var controlDirectoryParent: String?
+    /// Build every NixOS machine of the run in one nix evaluation + build (`BuildBatch`); off: one
+    /// nix build per host.
+    public var batchBuild: Bool = true
 
     public init(kind: DeployKind = .deploy, jobs: Int? = nil, builder: SystemBuilder,
                 hostKeyPolicy: HostKeyPolicy = .strict, sshConfigFile: String? = nil, sshExtraOptions: [String] = [],

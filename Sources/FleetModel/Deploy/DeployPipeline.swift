@@ -95,6 +95,10 @@ public struct DeployPipeline: Sendable {
         let eta: @Sendable (String, DeployStage) -> Double? = { host, stage in history?.eta(host: host, stage: stage) }
         let emit: @Sendable (DeployEvent) -> Void = { events.yield($0) }
         let unitSuffix = String(format: "%08x", UInt32.random(in: 0...UInt32.max))
+        let batch = options.kind == .deploy && options.batchBuild
+            ? BuildBatch(flake: options.builder, machines: machines, runner: runner, environment: options.environment,
+                         timeout: options.timeout(.build))
+            : nil
 
         await withTaskGroup(of: HostResult.self) { group in
             for m in machines {
@@ -110,6 +114,7 @@ public struct DeployPipeline: Sendable {
                     }
                     let d = HostDeployer(machine: m, options: options, ssh: ssh, runner: runner, unitSuffix: unitSuffix,
                                          eta: eta, emit: emit)
+                    d.batch = batch
                     let r = await d.run()
                     await limiter.release()
                     try? history?.record(deployID: id, result: r, logs: d.stageLogs)
@@ -119,6 +124,7 @@ public struct DeployPipeline: Sendable {
             }
             for await r in group { results[r.host] = r }
         }
+        batch?.cancel()
         return finish(id: id, machines: machines, options: options, results: results, clock: clock, history: history, events: events)
     }
 

@@ -62,6 +62,15 @@ extension HostDeployer {
 
     /// Builds the toplevel locally, folding nix's internal-json log into progress events.
     func build(_ ctx: StageContext) async throws -> DeployOutcome {
+        if let batch, batch.covers(machine) {
+            if let out = await batch.outPath(for: host, ctx) {
+                systemPath = out
+                ctx.progress(1, "built \(out)")
+                return .ok("\(out) (built with the other hosts)")
+            }
+            try Task.checkCancellation()
+            ctx.log("the shared build failed; building \(host) alone")
+        }
         let argv = options.builder.buildArgv(machine: host, machineClass: machine.machineClass)
         let state = NixProgressBox()
         let r = try await ctx.run(argv, logStdout: false, onStderrLine: { line in

@@ -16,6 +16,8 @@ final class HostDeployer: @unchecked Sendable {
     let emitEvent: @Sendable (DeployEvent) -> Void
     let eta: @Sendable (String, DeployStage) -> Double?
     let unitSuffix: String
+    /// The run's shared build of all machines, when there is one.
+    var batch: BuildBatch?
 
     private let lock = NSLock()
     private var redactor = Redactor(secrets: [])

@@ -29,6 +29,9 @@ struct DeployConnectionOptions: ParsableArguments {
     @Option(name: .customLong("history-file"), help: "Deploy history database (default: $XDG_STATE_HOME/fleet/history.sqlite).")
     var historyFile: String?
 
+    @Flag(name: .customLong("build-per-host"), help: "One nix build per host instead of one shared build of all machines.")
+    var buildPerHost = false
+
     @Flag(name: .customLong("no-history"), help: "Do not record this run.")
     var noHistory = false
 
@@ -80,8 +83,10 @@ struct DeployConnectionOptions: ParsableArguments {
                 builder = .flake("path:" + p)
             }
         }
-        return DeployOptions(kind: kind, jobs: jobs, builder: builder, hostKeyPolicy: policy, sshConfigFile: sshConfig,
-                             targetOverrides: overrides, stageTimeouts: stageTimeouts)
+        var o = DeployOptions(kind: kind, jobs: jobs, builder: builder, hostKeyPolicy: policy, sshConfigFile: sshConfig,
+                              targetOverrides: overrides, stageTimeouts: stageTimeouts)
+        o.batchBuild = !buildPerHost
+        return o
     }
 }
 
