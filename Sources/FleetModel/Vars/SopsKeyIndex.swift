@@ -37,10 +37,22 @@ public struct SopsKeyIndex: Sendable {
     /// key.json files that could not be read, with the reason; they never stop a scan.
     public let problems: [String]
 
+    /// key → owners, built once: a status of thousands of secrets looks owners up per recipient.
+    let ownersByKey: [SopsKeyRef: [KeyOwner]]
+
     public init(users: [String: Set<SopsKeyRef>], machines: [String: Set<SopsKeyRef>], problems: [String] = []) {
         self.users = users
         self.machines = machines
         self.problems = problems
+        ownersByKey = Self.reverse(users: users, machines: machines)
+    }
+
+    static func reverse(users: [String: Set<SopsKeyRef>], machines: [String: Set<SopsKeyRef>]) -> [SopsKeyRef: [KeyOwner]] {
+        var out: [SopsKeyRef: [KeyOwner]] = [:]
+        for (u, keys) in users { for k in keys { out[k, default: []].append(.user(u)) } }
+        for (m, keys) in machines { for k in keys { out[k, default: []].append(.machine(m)) } }
+        for k in out.keys { out[k]?.sort() }
+        return out
     }
 
     public init(clanDirectory dir: String) {
@@ -58,16 +70,12 @@ public struct SopsKeyIndex: Sendable {
         users = load("users")
         machines = load("machines")
         self.problems = problems
+        ownersByKey = Self.reverse(users: users, machines: machines)
     }
 
     public func hasMachine(_ m: String) -> Bool { machines[m] != nil }
 
-    public func owners(of key: SopsKeyRef) -> [KeyOwner] {
-        var out: [KeyOwner] = []
-        for (u, keys) in users where keys.contains(key) { out.append(.user(u)) }
-        for (m, keys) in machines where keys.contains(key) { out.append(.machine(m)) }
-        return out.sorted()
-    }
+    public func owners(of key: SopsKeyRef) -> [KeyOwner] { ownersByKey[key] ?? [] }
 
     /// Reads one key.json; errors name the file and the field.
     public static func readKeyFile(_ path: String) throws -> Set<SopsKeyRef> {
