@@ -157,15 +157,12 @@ struct VarsGetCommand: ParsableCommand {
             if prefixed.count == 1 { throw CLIError("fleet: Couldn't find var: \(varID) for machine: \(machine). Did you mean: \(prefixed[0].2)") }
             match = []
         }
-        guard let (gen, file, id) = match.first else { throw CLIError("fleet: Couldn't find var: \(varID) for machine: \(machine)") }
-        let path = dir + "/vars/\(gen.id.relDir)/\(file.name)/" + (file.secret ? "secret" : "value")
-        guard let data = FileManager.default.contents(atPath: path) else { throw CLIError("fleet: Var \(id) has not been generated yet") }
+        guard let (gen, file, _) = match.first else { throw CLIError("fleet: Couldn't find var: \(varID) for machine: \(machine)") }
         let bytes: [UInt8]
-        if file.secret {
-            do { bytes = try VarsCLISupport.backend().decrypt(String(decoding: data, as: UTF8.self)) } catch { throw CLIError("fleet: \(error)") }
-        } else {
-            bytes = Array(data)
-        }
+        do {
+            bytes = try VarsValueReader(clanDirectory: dir, backend: file.secret ? try VarsCLISupport.backend() : nil)
+                .value(gen.id, file: file.name, secret: file.secret)
+        } catch { throw CLIError("fleet: \(error)") }
         FileHandle.standardOutput.write(Data(bytes))
         if isatty(STDOUT_FILENO) == 1, bytes.last != 0x0A { print() }
     }
