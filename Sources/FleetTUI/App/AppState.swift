@@ -75,6 +75,15 @@ public enum Overlay: Equatable, Sendable {
     case palette(PaletteState)
     case tagSelector(TagSelectorState)
     case confirm(ConfirmDialog)
+    case tagEdit(TagEditState)
+}
+
+/// The `t` prompt on the Fleet screen: words add tags, `-word` removes one.
+public struct TagEditState: Equatable, Sendable {
+    public var machine: String
+    public var currentTags: [String]
+    public var input = ""
+    public var error: String?
 }
 
 public struct TagSelectorState: Equatable, Sendable {

@@ -30,4 +30,5 @@ public enum Effect: Equatable, Sendable {
     case varsRotate(generator: String, machine: String?)
     case varsFix(machine: String?)
     case savePaletteHistory([String])
+    case editTags(machine: String, add: [String], remove: [String])
 }

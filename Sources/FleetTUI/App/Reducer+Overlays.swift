@@ -64,6 +64,29 @@ extension Reducer {
             return []
         case .palette(var p):
             return reducePaletteKey(&state, &p, key)
+        case .tagEdit(var t):
+            switch key {
+            case .escape:
+                state.overlay = nil
+                return []
+            case .enter:
+                let words = t.input.split(separator: " ").map(String.init)
+                let remove = words.filter { $0.hasPrefix("-") }.map { String($0.dropFirst()) }.filter { !$0.isEmpty }
+                let add = words.filter { !$0.hasPrefix("-") }.map { $0.hasPrefix("+") ? String($0.dropFirst()) : $0 }.filter { !$0.isEmpty }
+                guard !(add.isEmpty && remove.isEmpty) else { state.overlay = nil; return [] }
+                state.overlay = nil
+                return [.editTags(machine: t.machine, add: add, remove: remove)]
+            case .backspace:
+                if !t.input.isEmpty { t.input.removeLast() }
+            case .ctrl("u"):
+                t.input = ""
+            case .char(let c):
+                t.input.append(c)
+            default:
+                return []
+            }
+            state.overlay = .tagEdit(t)
+            return []
         }
     }
 

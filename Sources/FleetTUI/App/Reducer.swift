@@ -132,7 +132,11 @@ public enum Reducer {
         case .detail:
             if state.tab == .fleet { state.detailOpen.toggle() }
             return []
-        case .generateVars, .rotate, .fixVars, .reveal, .editTags:
+        case .editTags:
+            guard state.tab == .fleet, let m = state.selectedMachine else { return [] }
+            state.overlay = .tagEdit(TagEditState(machine: m.name, currentTags: m.userTags))
+            return []
+        case .generateVars, .rotate, .fixVars, .reveal:
             return []
         }
         clampCursors(&state)

@@ -16,7 +16,7 @@ struct DemoCommand: ParsableCommand {
             Writes inventory.json (evaluated shape, wrapped settings), systems.json and the zerotier IPs \
             under vars/shared/. Open it with `fleet --inventory PATH`.
 
-            Example:
+            Examples:
               fleet demo generate --machines 10000 --dir /tmp/fleet-10k
             """)
 

@@ -45,7 +45,8 @@ struct SecretsCommand: ParsableCommand {
     }
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List secrets, optionally only those whose name contains PATTERN.")
+        static let configuration = CommandConfiguration(abstract: "List secrets, optionally only those whose name contains PATTERN.",
+            discussion: "Examples:\n  fleet secrets list\n  fleet secrets list age.key")
         @OptionGroup var repo: RepoOption
         @Argument(help: "Only names containing this text.") var pattern: String?
 
@@ -56,7 +57,8 @@ struct SecretsCommand: ParsableCommand {
     }
 
     struct Get: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Print a secret's value to stdout (raw bytes, no added newline).")
+        static let configuration = CommandConfiguration(abstract: "Print a secret's value to stdout (raw bytes, no added newline).",
+            discussion: "Examples:\n  fleet secrets get tf-passphrase\n  SOPS_AGE_KEY_FILE=~/keys.txt fleet secrets get hetzner-api-token")
         @OptionGroup var repo: RepoOption
         @Argument(help: "The secret name.") var name: String
 
@@ -70,7 +72,8 @@ struct SecretsCommand: ParsableCommand {
     struct SetValue: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "set",
-            abstract: "Encrypt a value from stdin (or $SOPS_NIX_SECRET) to the secret's users, machines and groups.")
+            abstract: "Encrypt a value from stdin (or $SOPS_NIX_SECRET) to the secret's users, machines and groups.",
+            discussion: "Examples:\n  printf %s \"$TOKEN\" | fleet secrets set hetzner-api-token\n  fleet secrets set new-secret --user crs58 --machine cinnabar < value.txt")
         @OptionGroup var repo: RepoOption
         @Argument(help: "The secret name.") var name: String
         @Option(name: .long, help: "Also encrypt to this user (repeatable).") var user: [String] = []
@@ -104,7 +107,7 @@ struct SecretsCommand: ParsableCommand {
     }
 
     struct UsersList: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "list", abstract: "List users.")
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "List users.", discussion: "Examples:\n  fleet secrets users list")
         @OptionGroup var repo: RepoOption
         func run() throws {
             let names = try cli { try repo.store.users() }.keys.sorted()
@@ -113,7 +116,8 @@ struct SecretsCommand: ParsableCommand {
     }
 
     struct UsersAdd: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "add", abstract: "Add a user with an age public key.")
+        static let configuration = CommandConfiguration(commandName: "add", abstract: "Add a user with an age public key.",
+            discussion: "Examples:\n  fleet secrets users add alice age1…")
         @OptionGroup var repo: RepoOption
         @Argument(help: "The user name.") var name: String
         @Argument(help: "The user's age public key (age1…).") var key: String
@@ -133,7 +137,7 @@ struct SecretsCommand: ParsableCommand {
     }
 
     struct MachinesList: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "list", abstract: "List machines.")
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "List machines.", discussion: "Examples:\n  fleet secrets machines list")
         @OptionGroup var repo: RepoOption
         func run() throws {
             let names = try cli { try repo.store.machines() }.keys.sorted()
@@ -142,7 +146,8 @@ struct SecretsCommand: ParsableCommand {
     }
 
     struct MachinesAdd: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "add", abstract: "Add a machine with an age public key.")
+        static let configuration = CommandConfiguration(commandName: "add", abstract: "Add a machine with an age public key.",
+            discussion: "Examples:\n  fleet secrets machines add galena age1…")
         @OptionGroup var repo: RepoOption
         @Argument(help: "The machine name.") var name: String
         @Argument(help: "The machine's age public key (age1…).") var key: String

@@ -20,7 +20,8 @@ struct TagCommand: ParsableCommand {
         subcommands: [Add.self, Remove.self])
 
     struct Add: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "add", abstract: "Add TAG to MACHINE.")
+        static let configuration = CommandConfiguration(commandName: "add", abstract: "Add TAG to MACHINE.",
+            discussion: "Examples:\n  fleet tag add cinnabar backup\n  fleet tag add electrum peer --flake ~/my-clan")
         @OptionGroup var sourceOptions: SourceOptions
         @Argument(help: "Machine name.") var machine: String
         @Argument(help: "Tag to add.") var tag: String
@@ -28,7 +29,8 @@ struct TagCommand: ParsableCommand {
     }
 
     struct Remove: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "remove", abstract: "Remove TAG from MACHINE.")
+        static let configuration = CommandConfiguration(commandName: "remove", abstract: "Remove TAG from MACHINE.",
+            discussion: "Examples:\n  fleet tag remove cinnabar backup")
         @OptionGroup var sourceOptions: SourceOptions
         @Argument(help: "Machine name.") var machine: String
         @Argument(help: "Tag to remove.") var tag: String

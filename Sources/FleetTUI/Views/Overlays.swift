@@ -9,6 +9,7 @@ enum Overlays {
         case .palette(let p)?: palette(p, into: &buf, area: area, ctx: ctx)
         case .tagSelector(let sel)?: tagSelector(sel, into: &buf, area: area, ctx: ctx)
         case .confirm(let d)?: confirm(d, into: &buf, area: area, ctx: ctx)
+        case .tagEdit(let t)?: tagEdit(t, into: &buf, area: area, ctx: ctx)
         case nil: break
         }
         toasts(state.toasts, into: &buf, ctx: ctx)
@@ -91,6 +92,16 @@ enum Overlays {
         buf.put(sum, x: inner.x, y: box.maxY - 2, style: ctx.theme.dim, clip: box)
     }
 
+    static func tagEdit(_ t: TagEditState, into buf: inout ScreenBuffer, area: Rect, ctx: RenderContext) {
+        let box = Box.centered(width: 64, height: 7, in: area)
+        Box.draw(&buf, box, title: "Tags of \(t.machine)", ctx: ctx)
+        buf.put("now: " + (t.currentTags.isEmpty ? "(none)" : t.currentTags.joined(separator: " ")), x: box.x + 2, y: box.y + 1,
+                style: ctx.theme.dim, clip: box)
+        let end = buf.put("> " + t.input, x: box.x + 2, y: box.y + 3, style: ctx.theme.base, clip: box)
+        buf.put(ctx.glyphs.caret, x: end, y: box.y + 3, style: ctx.theme.accent, clip: box)
+        buf.put("words add, -word removes; enter writes inventory.json", x: box.x + 2, y: box.y + 5, style: ctx.theme.warn, clip: box)
+    }
+
     static func confirm(_ d: ConfirmDialog, into buf: inout ScreenBuffer, area: Rect, ctx: RenderContext) {
         let width = min(64, area.width - 4)
         var body: [String] = []
@@ -105,19 +116,28 @@ enum Overlays {
     }
 
     static func toasts(_ toasts: [Toast], into buf: inout ScreenBuffer, ctx: RenderContext) {
+        // Newest at the bottom right, above the status bar; long messages (errors naming a file,
+        // key and line) wrap to at most three lines rather than losing their end.
         var y = buf.height - 2
+        let width = max(10, min(buf.width - 4, 100))
         for t in toasts.reversed() where y > 2 {
-            let style: Style
+            var style: Style
             switch t.kind {
             case .info: style = ctx.theme.accent
             case .success: style = ctx.theme.ok
             case .error: style = ctx.theme.error
             }
-            let text = " " + DisplayWidth.truncate(t.text, to: max(10, buf.width * 2 / 3), ellipsis: ctx.glyphs.ellipsis) + " "
-            var s = style
-            s.reverse = !s.reverse
-            buf.put(text, x: max(0, buf.width - DisplayWidth.of(text) - 1), y: y, style: s)
-            y -= 1
+            style.reverse = !style.reverse
+            var lines = FleetView.wrap(t.text, width: width - 2)
+            if lines.count > 3 {
+                lines = Array(lines.prefix(3))
+                lines[2] = DisplayWidth.truncate(lines[2] + " " + ctx.glyphs.ellipsis, to: width - 2, ellipsis: ctx.glyphs.ellipsis)
+            }
+            let w = lines.map { DisplayWidth.of($0) }.max() ?? 0
+            for line in lines.reversed() where y > 2 {
+                buf.put(" " + DisplayWidth.pad(line, to: w) + " ", x: max(0, buf.width - w - 3), y: y, style: style)
+                y -= 1
+            }
         }
     }
 }
