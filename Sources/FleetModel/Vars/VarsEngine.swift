@@ -219,7 +219,10 @@ public struct VarsEngine: Sendable {
 
         // Store. Paths to commit are relative to the clan directory.
         var changed: [String] = ["vars/" + id.relDir]
-        let toggled = GeneratorID(name: id.name, machine: id.isShared ? gen.machines.first : nil)
+        // clan's `with_toggled_share(machine)`: the executing machine's per-machine copy of a now
+        // shared generator (or the shared copy of a now per-machine one) is removed.
+        let executingMachine = gen.share ? (requestedMachines.first { gen.machines.contains($0) } ?? gen.machines.first) : id.machine
+        let toggled = GeneratorID(name: id.name, machine: id.isShared ? executingMachine : nil)
         let toggledDir = clanDirectory + "/vars/" + toggled.relDir
         if toggled != id, FileManager.default.fileExists(atPath: toggledDir) {
             // clan's share migration: the old placement's copy goes when the new one is written.
