@@ -137,6 +137,18 @@ public enum SecretLinks {
         return links
     }
 
+    /// `/a/b/../c/./d` → `/a/c/d` without touching the file system (Foundation's
+    /// `standardizingPath` issues a readlink per component, which dominates large status runs).
+    static func lexicallyNormalized(_ path: String) -> String {
+        var parts: [Substring] = []
+        for c in path.split(separator: "/", omittingEmptySubsequences: true) {
+            if c == "." { continue }
+            if c == ".." { if !parts.isEmpty { parts.removeLast() }; continue }
+            parts.append(c)
+        }
+        return "/" + parts.joined(separator: "/")
+    }
+
     /// Names of valid links in `folder`, adding their keys.
     private static func collect(_ folder: String, _ cache: KeyCache, into links: inout Links) -> [String] {
         let fm = FileManager.default
@@ -147,9 +159,8 @@ public enum SecretLinks {
             guard let dest = try? fm.destinationOfSymbolicLink(atPath: p) else { continue }  // clan: only symlinks count
             // Resolve like Python's Path.resolve: lexically for the relative links clan writes, fully otherwise.
             var joined = dest.hasPrefix("/") ? dest : folder + "/" + dest
-            if !joined.hasPrefix("/") { joined = fm.currentDirectoryPath + "/" + joined }  // `..` resolves only in absolute paths
-            var target = joined as NSString
-            target = (target.standardizingPath as NSString)
+            if !joined.hasPrefix("/") { joined = fm.currentDirectoryPath + "/" + joined }
+            var target = lexicallyNormalized(joined) as NSString
             if (try? fm.destinationOfSymbolicLink(atPath: target as String)) != nil {
                 target = URL(fileURLWithPath: target as String).resolvingSymlinksInPath().path as NSString
             }
