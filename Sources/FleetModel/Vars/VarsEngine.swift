@@ -98,6 +98,7 @@ public struct VarsEngine: Sendable {
         let lock = try ClanLock(gitDirectory: git)
         defer { withExtendedLifetime(lock) {} }
         removeStaleTemporaries()
+        PrivateWorkDir.removeStale(base: workBase)
         var keys = SopsKeyIndex(clanDirectory: clanDirectory)
         let admin = try adminUser(keys)
 
