@@ -94,6 +94,20 @@ public struct VarsEngine: Sendable {
     @discardableResult
     public func generate(_ plan: VarsPlan, answer: PromptAnswerer, events: @escaping VarsEventSink = { _ in }) async throws -> [GeneratorID] {
         if plan.isEmpty { return [] }
+        // Fail before asking anything when there is no usable admin key.
+        _ = try adminUser(SopsKeyIndex(clanDirectory: clanDirectory))
+        // Prompts up front, as clan does, and before taking the clan lock (a person may take a while to
+        // type); answers stay in memory and in the private tmpfs only.
+        var answers: [GeneratorID: [String: [UInt8]]] = [:]
+        for req in plan.prompts {
+            events(.log("Prompting value for \(req.generator.name)/\(req.prompt.name) for machines: \(req.machines.joined(separator: ", "))"))
+            answers[req.generator, default: [:]][req.prompt.name] = Array(try await answer(req).utf8)
+        }
+        for req in plan.reusedPrompts {
+            let path = clanDirectory + "/vars/\(req.generator.relDir)/\(req.prompt.name)/secret"
+            answers[req.generator, default: [:]][req.prompt.name] = try backend.decrypt(try readText(path))
+        }
+
         let git = try await gitDirectory()
         let lock = try ClanLock(gitDirectory: git)
         defer { withExtendedLifetime(lock) {} }
@@ -131,17 +145,6 @@ public struct VarsEngine: Sendable {
                     if try await commit(paths: touched, message: message) { events(.log("[\(m)] \(message)")) }
                 }
             }
-        }
-
-        // Prompts up front, as clan does; answers stay in memory and in the private tmpfs only.
-        var answers: [GeneratorID: [String: [UInt8]]] = [:]
-        for req in plan.prompts {
-            events(.log("Prompting value for \(req.generator.name)/\(req.prompt.name) for machines: \(req.machines.joined(separator: ", "))"))
-            answers[req.generator, default: [:]][req.prompt.name] = Array(try await answer(req).utf8)
-        }
-        for req in plan.reusedPrompts {
-            let path = clanDirectory + "/vars/\(req.generator.relDir)/\(req.prompt.name)/secret"
-            answers[req.generator, default: [:]][req.prompt.name] = try backend.decrypt(try readText(path))
         }
 
         let writer = VarsSecretWriter(clanDirectory: clanDirectory, backend: backend, adminUser: admin, groups: catalog.groups(for:))
