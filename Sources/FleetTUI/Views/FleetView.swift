@@ -27,6 +27,21 @@ enum FleetView {
          (fleet?.roles(of: m.name) ?? []).joined(separator: " ").lowercased(), (m.description ?? "").lowercased()]
     }
 
+    /// Roles most specific first: held by name, then through a user tag, then through the implicit
+    /// all/nixos/darwin tags (which every machine of a class shares, so they say the least).
+    static func orderedRoles(_ machine: String, fleet: ResolvedFleet?) -> [String] {
+        guard let fleet else { return [] }
+        let implicit: Set<String> = ["all", "nixos", "darwin"]
+        func rank(_ a: RoleAssignment) -> Int {
+            if a.byName { return 0 }
+            return a.byTags.contains { !implicit.contains($0) } ? 1 : 2
+        }
+        let assignments = fleet.services(of: machine).enumerated().sorted { l, r in
+            (rank(l.element), l.offset) < (rank(r.element), r.offset)
+        }
+        return assignments.map(\.element.ref.description)
+    }
+
     /// Roles shown compactly: `zerotier/controller` stays, `default` roles show the instance only.
     static func rolesText(_ roles: [String]) -> String {
         roles.map { $0.hasSuffix("/default") ? String($0.dropLast(8)) : $0 }.joined(separator: ",")
@@ -79,7 +94,7 @@ enum FleetView {
             case .machineClass: return (m.machineClass.rawValue, nil)
             case .system: return (m.system ?? "?", ctx.theme.dim)
             case .tags: return (m.userTags.joined(separator: ","), nil)
-            case .roles: return (rolesText(fleet?.roles(of: m.name) ?? []), nil)
+            case .roles: return (rolesText(orderedRoles(m.name, fleet: fleet)), nil)
             case .target: return (fleet?.target(of: m.name)?.address ?? m.deploy.targetHost ?? "-", ctx.theme.dim)
             case .overlay: return (fleet?.overlayIP(of: m.name) ?? "-", ctx.theme.dim)
             case .secrets:
