@@ -134,6 +134,17 @@ eq "unchanged redeploy keeps generation 2" "$(jget 'd["hosts"][0]["profile_gener
 eq "rollback restores generation 1" "$("$TB" exec tb1 readlink /run/current-system)" "$S1"
 eq "rollback moves the profile to generation 1" "$(jget 'd["hosts"][0]["profile_generation"]')" 1
 
+# clan's secret upload (clan-formats.md 2.8) lands in a private tmpfs, never on the disk.
+SEC=$(mktemp -d -p /dev/shm 2>/dev/null || mktemp -d)
+printf 'AGE-SECRET-KEY-1TESTBEDSELFTEST\n' > "$SEC/key.txt"; chmod 0400 "$SEC/key.txt"
+tar -C "$SEC" --owner=root --group=root -czf - . | "${SSH[@]}" tb1 \
+    "bash -c 'install -d -m 700 /var/lib/sops-nix && find /var/lib/sops-nix -mindepth 1 -delete && tar -C /var/lib/sops-nix -xzf -'"
+rm -rf "$SEC"
+eq "secret upload: key.txt mode 0400 in the host" "$("$TB" exec tb1 stat -c %a /var/lib/sops-nix/key.txt)" 400
+eq "secret upload: /var/lib/sops-nix is a tmpfs" "$("$TB" exec tb1 stat -f -c %T /var/lib/sops-nix)" tmpfs
+eq "secret upload: nothing on the disk behind it" "$(ls -A "$DIR/hosts/tb1/var-lib/sops-nix")" ""
+eq "secret upload: invisible on tb2" "$("$TB" exec tb2 ls -A /var/lib/sops-nix)" ""
+
 # ------------------------------------------------------------------ faults (on tb2; tb1 must stay fine)
 ssh_err() { "${SSH[@]}" "$@" 2>&1 >/dev/null; }
 

@@ -18,7 +18,8 @@ final class DeployE2ETests: XCTestCase {
     }
 
     func testbed(_ args: String...) async throws -> String {
-        try await sh([Self.repo + "/testbed/testbed"] + args + ["--dir", dir + "/tb"])
+        // --dir before the command's own arguments (everything after `--` belongs to `exec`).
+        try await sh([Self.repo + "/testbed/testbed", args[0], "--dir", dir + "/tb"] + args.dropFirst())
     }
 
     override func setUp() async throws {
@@ -55,10 +56,9 @@ final class DeployE2ETests: XCTestCase {
              UploadSecret(remotePath: "/var/lib/sops-nix/activation/per-machine/\(m.name)/luks/key", mode: 0o400,
                           bytes: Array("luks-\(self.tag)-passphrase".utf8))]
         }
-        // Something stale in the upload directory must be gone afterwards (clan wipes it).
-        let varLib = dir + "/tb/hosts/tb1/var-lib"
-        try FileManager.default.createDirectory(atPath: varLib + "/sops-nix", withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: varLib + "/sops-nix/stale", contents: Data("x".utf8))
+        // Something stale in the upload directory must be gone afterwards (clan wipes it). The host's
+        // /var/lib/sops-nix is a private tmpfs, so everything is read from inside the host.
+        _ = try await testbed("exec", "tb1", "--", "sh", "-c", "echo x > /var/lib/sops-nix/stale")
 
         let history = try DeployHistory(path: dir + "/history.sqlite")
         let run = DeployPipeline(history: history).start([machine], options: options(secrets: provider))
@@ -76,14 +76,14 @@ final class DeployE2ETests: XCTestCase {
         guard case .runFinished = events.last?.kind else { return XCTFail("last event is runFinished") }
 
         // The clan layout on the host, permissions as clan sets them.
-        let fm = FileManager.default
-        XCTAssertEqual(try String(contentsOfFile: varLib + "/sops-nix/key.txt", encoding: .utf8), ageKey + "\n")
-        XCTAssertEqual(try String(contentsOfFile: varLib + "/sops-nix/activation/per-machine/tb1/luks/key", encoding: .utf8),
-                       "luks-\(tag)-passphrase")
-        XCTAssertFalse(fm.fileExists(atPath: varLib + "/sops-nix/stale"))
-        func mode(_ p: String) throws -> Int { (try fm.attributesOfItem(atPath: p)[.posixPermissions] as! NSNumber).intValue }
-        XCTAssertEqual(try mode(varLib + "/sops-nix"), 0o700)
-        XCTAssertEqual(try mode(varLib + "/sops-nix/key.txt"), 0o400)
+        let d = "/var/lib/sops-nix"
+        let key = try await testbed("exec", "tb1", "--", "cat", d + "/key.txt")
+        XCTAssertEqual(key, ageKey + "\n")
+        let luks = try await testbed("exec", "tb1", "--", "cat", d + "/activation/per-machine/tb1/luks/key")
+        XCTAssertEqual(luks, "luks-\(tag)-passphrase")
+        let listing = try await testbed("exec", "tb1", "--", "sh", "-c", "ls -A \(d); stat -c '%a %u %n' \(d) \(d)/key.txt \(d)/activation")
+        XCTAssertEqual(listing, "activation\nkey.txt\n700 0 \(d)\n400 0 \(d)/key.txt\n700 0 \(d)/activation\n",
+                       "stale file wiped, clan's modes")
 
         // History: the run, its stages, and no secret anywhere in the logs or events.
         let log = try history.log(deployID: run.id, host: "tb1")

@@ -5,7 +5,7 @@ final class DeploySSHCommandTests: XCTestCase {
     let settings = SSHSettings(controlDirectory: "/tmp/fleet-ssh-abc")
 
     func testStrictDefaultWithControlMaster() throws {
-        let t = try DeployTarget.parse("root@10.0.0.2")
+        let t = try SSHTarget.parse("root@10.0.0.2")
         let argv = SSHCommand.argv(t, settings, remote: ["readlink", "/run/current-system"])
         XCTAssertEqual(argv, ["ssh", "-o", "ControlMaster=auto", "-o", "ControlPath=/tmp/fleet-ssh-abc/%C",
                               "-o", "ControlPersist=60", "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes",
@@ -17,7 +17,7 @@ final class DeploySSHCommandTests: XCTestCase {
         var s = settings
         s.hostKeyPolicy = .acceptNew
         s.configFile = "/tmp/tb/ssh_config"
-        let t = try DeployTarget.parse("deploy@[fd00::1]:2222?ProxyJump=gw")
+        let t = try SSHTarget.parse("deploy@[fd00::1]:2222?ProxyJump=gw")
         let argv = SSHCommand.argv(t, s, remote: ["echo", "a b"])
         XCTAssertEqual(Array(argv[1...2]), ["-F", "/tmp/tb/ssh_config"])
         XCTAssertTrue(argv.contains("StrictHostKeyChecking=accept-new"))
@@ -31,7 +31,7 @@ final class DeploySSHCommandTests: XCTestCase {
         for policy in HostKeyPolicy.allCases {
             var s = settings
             s.hostKeyPolicy = policy
-            let argv = SSHCommand.argv(try DeployTarget.parse("h"), s, remote: ["true"])
+            let argv = SSHCommand.argv(try SSHTarget.parse("h"), s, remote: ["true"])
             XCTAssertFalse(argv.contains("StrictHostKeyChecking=no"))
             XCTAssertFalse(argv.contains { $0.contains("UserKnownHostsFile=/dev/null") })
         }
@@ -39,7 +39,7 @@ final class DeploySSHCommandTests: XCTestCase {
     }
 
     func testNixSSHOptsReuseTheSameControlPath() throws {
-        let t = try DeployTarget.parse("root@10.0.0.2:2200")
+        let t = try SSHTarget.parse("root@10.0.0.2:2200")
         let opts = try SSHCommand.nixSSHOpts(t, settings)
         XCTAssertTrue(opts.contains("-o ControlPath=/tmp/fleet-ssh-abc/%C"))
         XCTAssertTrue(opts.hasSuffix("-p 2200"), "the port goes to ssh, not into the ssh-ng URL")
@@ -50,7 +50,7 @@ final class DeploySSHCommandTests: XCTestCase {
     }
 
     func testCloseArgv() throws {
-        let argv = SSHCommand.closeArgv(try DeployTarget.parse("root@h"), settings)
+        let argv = SSHCommand.closeArgv(try SSHTarget.parse("root@h"), settings)
         XCTAssertEqual(Array(argv.suffix(4)), ["-O", "exit", "--", "root@h"])
         XCTAssertTrue(argv.contains("ControlPath=/tmp/fleet-ssh-abc/%C"))
     }

@@ -188,6 +188,26 @@ final class ProcessRunnerTests: XCTestCase {
         XCTAssertEqual(r.status, 0)
     }
 
+    func testManyConcurrentRunsKeepTheirOwnOutput() async throws {
+        let runner = self.runner
+        let results = try await withThrowingTaskGroup(of: (Int, ProcessResult).self) { group in
+            for i in 0..<24 {
+                group.addTask {
+                    (i, try await runner.run(ProcessSpec(argv: ["sh", "-c", "cat; echo \"$1\"; sleep 0.1; exit $(($1 % 7))", "sh", String(i)],
+                                                         stdin: Array("in\(i)\n".utf8))))
+                }
+            }
+            var all: [Int: ProcessResult] = [:]
+            for try await (i, r) in group { all[i] = r }
+            return all
+        }
+        XCTAssertEqual(results.count, 24)
+        for (i, r) in results {
+            XCTAssertEqual(r.stdoutString, "in\(i)\n\(i)\n")
+            XCTAssertEqual(r.status, Int32(i % 7))
+        }
+    }
+
     // MARK: helpers
 
     private func assertGroupGone(_ pgid: Int32, file: StaticString = #filePath, line: UInt = #line) async throws {

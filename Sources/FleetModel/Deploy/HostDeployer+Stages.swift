@@ -7,8 +7,8 @@ extension HostDeployer {
             throw StageError(message: "no target host: set inventory.machines.\(host).deploy.targetHost or pass --target \(host)=user@host")
         }
         do {
-            target = try DeployTarget.parse(text)
-        } catch let e as DeployTarget.ParseError {
+            target = try SSHTarget.parse(text)
+        } catch let e as SSHTarget.ParseError {
             throw StageError(message: e.description)
         }
         return .ok(target?.description ?? text)

@@ -24,7 +24,7 @@ final class HostDeployer: @unchecked Sendable {
     private var logs: [DeployStage: [String]] = [:]
     private var stageResults: [(stage: DeployStage, outcome: DeployOutcome, seconds: Double)] = []
 
-    var target: DeployTarget?
+    var target: SSHTarget?
     var facts: RemoteFacts?
     var systemPath: String?
     var generation: Int?
@@ -159,7 +159,7 @@ final class HostDeployer: @unchecked Sendable {
     }
 
     /// `ssh -O exit` — also after a cancel, so it runs outside the (cancelled) task.
-    private func closeMaster(_ target: DeployTarget) async {
+    private func closeMaster(_ target: SSHTarget) async {
         let spec = ProcessSpec(argv: SSHCommand.closeArgv(target, ssh), environment: options.environment,
                                timeout: .seconds(10))
         let runner = self.runner

@@ -44,7 +44,7 @@ public enum SSHCommand {
     /// The options (everything between `ssh` and the destination) for `target`.
     /// `BatchMode=yes`: there is no terminal to ask for passwords or host keys on; a prompt would
     /// hang the deploy, so ssh fails instead and the error names the host.
-    public static func options(_ target: DeployTarget, _ s: SSHSettings) -> [String] {
+    public static func options(_ target: SSHTarget, _ s: SSHSettings) -> [String] {
         var o: [String] = []
         if let f = s.configFile { o += ["-F", f] }
         o += ["-o", "ControlMaster=auto",
@@ -61,24 +61,24 @@ public enum SSHCommand {
 
     /// `ssh OPTIONS -T -- user@host 'quoted remote argv'` (`--` so nothing after it is an option). The remote argv is quoted word by word
     /// (`ShellQuote`) because sshd hands the joined string to the remote shell.
-    public static func argv(_ target: DeployTarget, _ s: SSHSettings, remote: [String]) -> [String] {
+    public static func argv(_ target: SSHTarget, _ s: SSHSettings, remote: [String]) -> [String] {
         ["ssh"] + options(target, s) + ["-T", "--", target.sshDestination, ShellQuote.join(remote)]
     }
 
     /// Opens (or reuses) the master: ssh with ControlMaster=auto and ControlPersist forks the master
     /// into the background (its own session) and runs `remote` through it.
-    public static func connectArgv(_ target: DeployTarget, _ s: SSHSettings, remote: [String]) -> [String] {
+    public static func connectArgv(_ target: SSHTarget, _ s: SSHSettings, remote: [String]) -> [String] {
         argv(target, s, remote: remote)
     }
 
     /// `ssh -O exit`: closes the master at the end of the deploy, so nothing outlives fleet.
-    public static func closeArgv(_ target: DeployTarget, _ s: SSHSettings) -> [String] {
+    public static func closeArgv(_ target: SSHTarget, _ s: SSHSettings) -> [String] {
         ["ssh"] + options(target, s) + ["-O", "exit", "--", target.sshDestination]
     }
 
     /// `NIX_SSHOPTS` for `nix copy --to ssh-ng://…`: the same options, so nix's ssh reuses the master.
     /// nix splits this variable on whitespace, so no option may contain any.
-    public static func nixSSHOpts(_ target: DeployTarget, _ s: SSHSettings) throws -> String {
+    public static func nixSSHOpts(_ target: SSHTarget, _ s: SSHSettings) throws -> String {
         let o = options(target, s)
         if let bad = o.first(where: { $0.contains(where: { $0.isWhitespace }) }) {
             throw SSHSettingsError(message: "ssh option '\(bad)' contains whitespace; nix splits NIX_SSHOPTS on whitespace")

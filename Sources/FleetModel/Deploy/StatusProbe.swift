@@ -57,7 +57,7 @@ public final class StatusProber: @unchecked Sendable {
                                 generation: nil, flakeSystem: nil, evaluationError: nil, checkedAt: Date())
         if let text = options.targetString(for: machine) {
             do {
-                let target = try DeployTarget.parse(text)
+                let target = try SSHTarget.parse(text)
                 status.target = target.description
                 let start = ContinuousClock.now
                 let r = try await runner.run(ProcessSpec(argv: SSHCommand.argv(target, ssh, remote: RemoteFacts.probeArgv),
@@ -130,7 +130,7 @@ public final class StatusProber: @unchecked Sendable {
     /// Closes the masters this prober opened and removes their directory.
     public func close(_ machines: [Machine]) async {
         for m in machines {
-            guard let text = options.targetString(for: m), let t = try? DeployTarget.parse(text) else { continue }
+            guard let text = options.targetString(for: m), let t = try? SSHTarget.parse(text) else { continue }
             _ = try? await runner.run(ProcessSpec(argv: SSHCommand.closeArgv(t, ssh), environment: options.environment,
                                                   timeout: .seconds(5)))
         }

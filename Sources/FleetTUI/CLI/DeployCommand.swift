@@ -44,7 +44,9 @@ struct DeployConnectionOptions: ParsableArguments {
         do { return try DeployHistory(path: path) } catch { throw CLIError("fleet: cannot open deploy history \(path): \(error)") }
     }
 
-    func options(kind: DeployKind, source: InventorySource) throws -> DeployOptions {
+    /// Targets: `--target` overrides, else clan's resolution (deploy.targetHost → network address →
+    /// `root@<name>.<domain>`, `ResolvedFleet.targets`).
+    func options(kind: DeployKind, source: InventorySource, fleet: ResolvedFleet) throws -> DeployOptions {
         guard let policy = HostKeyPolicy(rawValue: hostKeyCheck) else {
             throw CLIError("fleet: --host-key-check must be strict or accept-new, not '\(hostKeyCheck)'")
         }
@@ -55,7 +57,7 @@ struct DeployConnectionOptions: ParsableArguments {
                 throw CLIError("fleet: --target '\(t)' is not MACHINE=ADDRESS")
             }
             let addr = String(t[t.index(after: eq)...])
-            do { _ = try DeployTarget.parse(addr) } catch { throw CLIError("fleet: --target \(t): \(error)") }
+            do { _ = try SSHTarget.parse(addr) } catch { throw CLIError("fleet: --target \(t): \(error)") }
             overrides[String(t[..<eq])] = addr
         }
         var stageTimeouts: [DeployStage: Duration] = [:]
@@ -86,6 +88,8 @@ struct DeployConnectionOptions: ParsableArguments {
         var o = DeployOptions(kind: kind, jobs: jobs, builder: builder, hostKeyPolicy: policy, sshConfigFile: sshConfig,
                               targetOverrides: overrides, stageTimeouts: stageTimeouts)
         o.batchBuild = !buildPerHost
+        let resolved = fleet.targets.mapValues(\.address)
+        o.targetResolver = { m in resolved[m.name] ?? m.deploy.targetHost }
         return o
     }
 }
@@ -126,8 +130,9 @@ struct DeployCommand: ParsableCommand {
     var retryFailed = false
 
     func run() throws {
-        let inv: Inventory
-        do { inv = try sourceOptions.load() } catch { throw CLIError("fleet: \(error)") }
+        let fleet: ResolvedFleet
+        do { fleet = try sourceOptions.loadFleet() } catch { throw CLIError("fleet: \(error)") }
+        let inv = fleet.inventory
         let history = try connection.history()
         var names = machines
         if retryFailed {
@@ -142,7 +147,7 @@ struct DeployCommand: ParsableCommand {
         }
         let selected: [Machine]
         do { selected = try DeploySelection.select(inv, names: names, tags: tags) } catch { throw CLIError("fleet: \(error)") }
-        let options = try connection.options(kind: dryRun ? .dryRun : .deploy, source: sourceOptions.source())
+        let options = try connection.options(kind: dryRun ? .dryRun : .deploy, source: sourceOptions.source(), fleet: fleet)
         let status = DeployRunner.runBlocking(DeployPipeline(history: history), selected, options: options, json: connection.json)
         if status != 0 { throw ExitCode(status) }
     }
@@ -173,11 +178,12 @@ struct RollbackCommand: ParsableCommand {
 
     func run() throws {
         guard !machines.isEmpty || !tags.isEmpty else { throw CLIError("fleet: name the machines to roll back (or --tags)") }
-        let inv: Inventory
-        do { inv = try sourceOptions.load() } catch { throw CLIError("fleet: \(error)") }
+        let fleet: ResolvedFleet
+        do { fleet = try sourceOptions.loadFleet() } catch { throw CLIError("fleet: \(error)") }
+        let inv = fleet.inventory
         let selected: [Machine]
         do { selected = try DeploySelection.select(inv, names: machines, tags: tags) } catch { throw CLIError("fleet: \(error)") }
-        let options = try connection.options(kind: .rollback, source: sourceOptions.source())
+        let options = try connection.options(kind: .rollback, source: sourceOptions.source(), fleet: fleet)
         let status = DeployRunner.runBlocking(DeployPipeline(history: try connection.history()), selected, options: options,
                                               json: connection.json)
         if status != 0 { throw ExitCode(status) }
