@@ -231,3 +231,18 @@ def test_build_failure_is_per_host(tb):
     assert done["ghost"]["failed_stage"] == "build"
     assert done["ghost"]["error"].startswith("[ghost] build failed: ") and "ghost" in done["ghost"]["error"][20:], done["ghost"]
     assert tb.status()["tb4"]["current_system"] == done["tb4"]["system"]
+
+
+def test_jobs_limit_and_ipv6_target_with_port(tb):
+    """--jobs 1 runs hosts one after the other; a `[v6]:port` target works through ssh and nix copy."""
+    tb.set_generation("6", ["tb3", "tb4"])
+    v6 = tb.status()["tb4"]["address6"]
+    rc, events, err = tb.fleet("deploy", "--jobs", "1", "tb3", "tb4", "--target", f"tb4=root@[{v6}]:22")
+    assert rc == 0, err + json.dumps(run_summary(events))
+    order = [(e["type"], e["host"]) for e in events if e["type"] in ("host_finished",) or
+             (e["type"] == "stage_started" and e.get("stage") == "connect")]
+    assert order == [("stage_started", "tb3"), ("host_finished", "tb3"), ("stage_started", "tb4"), ("host_finished", "tb4")]
+    done = finished(events)
+    assert done["tb4"]["target"] == f"root@[{v6}]:22"
+    assert tb.status()["tb4"]["current_system"] == done["tb4"]["system"]
+    assert done["tb4"]["system"].endswith(tb.gen("6"))
