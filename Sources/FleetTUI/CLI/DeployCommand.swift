@@ -32,6 +32,9 @@ struct DeployConnectionOptions: ParsableArguments {
     @Flag(name: .customLong("build-per-host"), help: "One nix build per host instead of one shared build of all machines.")
     var buildPerHost = false
 
+    @Flag(name: .customLong("no-secrets"), help: "Do not upload the machine age key and activation secrets.")
+    var noSecrets = false
+
     @Flag(name: .customLong("no-history"), help: "Do not record this run.")
     var noHistory = false
 
@@ -88,6 +91,15 @@ struct DeployConnectionOptions: ParsableArguments {
         var o = DeployOptions(kind: kind, jobs: jobs, builder: builder, hostKeyPolicy: policy, sshConfigFile: sshConfig,
                               targetOverrides: overrides, stageTimeouts: stageTimeouts)
         o.batchBuild = !buildPerHost
+        // clan uploads sops-nix's key and the activation secrets of the clan directory (§2.8).
+        if !noSecrets, kind != .rollback {
+            let clanDir: String?
+            switch source {
+            case .directory(let p), .demo(let p): clanDir = p
+            case .flake(let f): clanDir = FlakeEvaluator.localDirectory(f)
+            }
+            if let clanDir { o.secretsProvider = ClanSecrets.provider(clanDirectory: clanDir) }
+        }
         let resolved = fleet.targets.mapValues(\.address)
         o.targetResolver = { m in resolved[m.name] ?? m.deploy.targetHost }
         return o
