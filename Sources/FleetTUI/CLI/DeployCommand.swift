@@ -74,34 +74,17 @@ struct DeployConnectionOptions: ParsableArguments {
         if let f = sshConfig, !FileManager.default.isReadableFile(atPath: f) {
             throw CLIError("fleet: --ssh-config \(f): cannot read file")
         }
-        let builder: SystemBuilder
-        if let b = buildFlake {
-            builder = .flake(b)
-        } else {
-            switch source {
-            case .flake(let p): builder = .flake(p)
-            case .directory(let p), .demo(let p):
-                guard FileManager.default.fileExists(atPath: p + "/flake.nix") else {
-                    if kind == .rollback { builder = .flake(p); break }
-                    throw CLIError("fleet: nothing to build from: \(p) has no flake.nix; pass --build-flake FLAKE (or --flake)")
-                }
-                builder = .flake("path:" + p)
-            }
-        }
-        var o = DeployOptions(kind: kind, jobs: jobs, builder: builder, hostKeyPolicy: policy, sshConfigFile: sshConfig,
-                              targetOverrides: overrides, stageTimeouts: stageTimeouts)
+        var o: DeployOptions
+        do {
+            o = try DeployOptions.standard(kind: kind, source: source, fleet: fleet, buildFlake: buildFlake,
+                                           uploadSecrets: !noSecrets)
+        } catch { throw CLIError("fleet: \(error)") }
+        o.jobs = jobs
+        o.hostKeyPolicy = policy
+        o.sshConfigFile = sshConfig
+        o.targetOverrides = overrides
+        o.stageTimeouts = stageTimeouts
         o.batchBuild = !buildPerHost
-        // clan uploads sops-nix's key and the activation secrets of the clan directory (§2.8).
-        if !noSecrets, kind != .rollback {
-            let clanDir: String?
-            switch source {
-            case .directory(let p), .demo(let p): clanDir = p
-            case .flake(let f): clanDir = FlakeEvaluator.localDirectory(f)
-            }
-            if let clanDir { o.secretsProvider = ClanSecrets.provider(clanDirectory: clanDir) }
-        }
-        let resolved = fleet.targets.mapValues(\.address)
-        o.targetResolver = { m in resolved[m.name] ?? m.deploy.targetHost }
         return o
     }
 }
