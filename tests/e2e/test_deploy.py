@@ -246,3 +246,35 @@ def test_jobs_limit_and_ipv6_target_with_port(tb):
     assert done["tb4"]["target"] == f"root@[{v6}]:22"
     assert tb.status()["tb4"]["current_system"] == done["tb4"]["system"]
     assert done["tb4"]["system"].endswith(tb.gen("6"))
+
+
+def test_host_key_policy_strict_and_accept_new(tb):
+    """An unknown host is refused by default (strict) and trusted on first use with accept-new; a
+    changed key is refused under accept-new too (never StrictHostKeyChecking=no)."""
+    known = os.path.join(tb.root, "known_hosts_empty")
+    open(known, "w").close()
+    with open(os.path.join(tb.dir, "ssh_config")) as f:
+        config = f.read().replace(os.path.join(tb.dir, "known_hosts"), known)
+    assert known in config
+    cfg = os.path.join(tb.root, "ssh_config_unknown")
+    with open(cfg, "w") as f:
+        f.write(config)
+
+    def deploy(*extra):
+        args = tb.fleet_args("deploy", "tb2", "--json", *extra)
+        args[args.index("--ssh-config") + 1] = cfg
+        r = subprocess.run(args, capture_output=True, text=True, env=tb.env(), timeout=120)
+        return r.returncode, finished([json.loads(line) for line in r.stdout.splitlines()])["tb2"]
+
+    rc, r = deploy()
+    assert rc == 1 and r["failed_stage"] == "connect", r
+    assert "unknown host key" in r["error"] and "accept-new" in r["error"], r["error"]
+    rc, r = deploy("--host-key-check", "accept-new")
+    assert rc == 0, r
+    assert open(known).read().strip(), "accept-new recorded the key"
+    tb.fault("tb2", "wrong-hostkey")
+    try:
+        rc, r = deploy("--host-key-check", "accept-new")
+    finally:
+        tb.fault("tb2", "clear")
+    assert rc == 1 and r["failed_stage"] == "connect" and "host key mismatch" in r["error"], r
