@@ -278,3 +278,21 @@ def test_host_key_policy_strict_and_accept_new(tb):
     finally:
         tb.fault("tb2", "clear")
     assert rc == 1 and r["failed_stage"] == "connect" and "host key mismatch" in r["error"], r
+
+
+def test_stage_timeout_names_host_and_stage(tb):
+    """A hanging activation hits the stage timeout: a one-line error naming host and stage, the
+    other host unaffected, nothing left running locally."""
+    tb.set_generation("7", ["tb3", "tb4"])
+    tb.fault("tb3", "activation-hang")
+    try:
+        rc, events, err = tb.fleet("deploy", "tb3", "tb4", "--timeout", "activate=2")
+    finally:
+        tb.fault("tb3", "clear")
+    assert rc == 1, err
+    done = finished(events)
+    assert done["tb3"]["error"] == "[tb3] activate failed: timed out after 2s"
+    assert done["tb3"]["timed_out"] is True
+    assert done["tb4"]["result"] == "ok"
+    time.sleep(0.3)
+    assert _live_processes(cmdline_part=tb.tmp + "/") == []
