@@ -130,12 +130,18 @@ public struct AppState: Equatable, Sendable {
     public var vars: VarsData?
     public var varsError: String?
     public var varsJob: VarsJob?
+    /// The Deploy and History screens.
+    public var deploy = DeployScreen()
+    public var history: [HistoryEntry] = []
+    public var historyError: String?
     public var toasts: [Toast] = []
     public var paletteHistory: [String] = []
     public var width: Int
     public var height: Int
     /// Seconds on a monotonic clock, advanced by tick events (toasts expire on it).
     public var clock: Double = 0
+    /// Whole seconds of `clock` while a deploy runs (elapsed times on screen change once a second).
+    public var clockSecond: Int = 0
     public var theme: Theme = .defaultDark
     public var glyphs: Glyphs = .unicode
     public var keyMap: KeyMap = .default
@@ -161,6 +167,7 @@ public struct AppState: Equatable, Sendable {
             && a.exitSignal == b.exitSignal && a.deployRunning == b.deployRunning
             && a.paletteHistory == b.paletteHistory && a.detailOpen == b.detailOpen
             && a.vars == b.vars && a.varsError == b.varsError && a.varsJob == b.varsJob
+            && a.deploy == b.deploy && a.history == b.history && a.historyError == b.historyError && a.clockSecond == b.clockSecond
     }
 
     public mutating func setFleet(_ resolved: ResolvedFleet?) {

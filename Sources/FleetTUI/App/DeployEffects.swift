@@ -1,0 +1,113 @@
+import Foundation
+import FleetModel
+
+/// Starts deploys and rollbacks for the UI, forwards their events, cancels them, and reads the
+/// deploy history. The same `DeployPipeline` as `fleet deploy`.
+final class DeployEffects: @unchecked Sendable {
+    private let queue: EventQueue
+    private let source: InventorySource
+    private let settings: DeploySettings
+    private let lock = NSLock()
+    private var current: DeployRun?
+
+    init(queue: EventQueue, source: InventorySource, settings: DeploySettings) {
+        self.queue = queue
+        self.source = source
+        self.settings = settings
+    }
+
+    private func history() -> DeployHistory? {
+        try? DeployHistory(path: settings.historyPath ?? DeployHistory.defaultPath())
+    }
+
+    func start(_ names: [String], kind: DeployKind) {
+        let q = queue
+        Task.detached { [self] in
+            do {
+                let inv = try await InventoryLoader(source: source).loadFresh()
+                let machines = try DeploySelection.select(inv, names: names, tags: [])
+                let options = try settings.options(kind: kind, source: source)
+                let run = DeployPipeline(history: history()).start(machines, options: options)
+                lock.lock(); current = run; lock.unlock()
+                for await e in run.events { q.post(.deployEvent(e)) }
+                lock.lock(); current = nil; lock.unlock()
+            } catch {
+                q.post(.toast("cannot start: \(error)", .error))
+            }
+        }
+    }
+
+    /// Cancels the running deploy: every child process group is stopped by the pipeline.
+    func cancel() {
+        lock.lock(); let run = current; lock.unlock()
+        run?.cancel()
+    }
+
+    func loadHistory() {
+        let q = queue
+        Task.detached { [self] in
+            guard let h = history() else { q.post(.historyFailed("no deploy history yet")); return }
+            do {
+                let fmt = DateFormatter()
+                fmt.dateFormat = "yyyy-MM-dd HH:mm:ss"
+                let entries = try h.deploys(limit: 200).map { d -> HistoryEntry in
+                    let hosts = (try? h.hosts(deployID: d.id)) ?? []
+                    let lines = hosts.map { host in
+                        "\(host.host): " + (host.succeeded ? "ok" : "failed at \(host.failedStage?.rawValue ?? "?")")
+                            + String(format: " (%.1fs) ", host.seconds) + host.message
+                    }
+                    return HistoryEntry(id: d.id, kind: d.kind.rawValue, startedAt: fmt.string(from: d.startedAt),
+                                        seconds: d.finishedAt.map { $0.timeIntervalSince(d.startedAt) }, hosts: d.hostCount,
+                                        failed: d.failedCount, cancelled: d.cancelled, hostLines: lines)
+                }
+                q.post(.historyLoaded(entries))
+            } catch {
+                q.post(.historyFailed(String(describing: error)))
+            }
+        }
+    }
+}
+
+/// How the UI deploys: from config.toml (jobs, host-key policy) and the environment
+/// (`FLEET_SSH_CONFIG`, `FLEET_DEPLOY_TARGETS=m=addr,…`, `FLEET_BUILD_FLAKE`), which `make demo` sets
+/// for its testbed.
+struct DeploySettings: Sendable {
+    var jobs: Int?
+    var hostKeyPolicy: HostKeyPolicy = .strict
+    var sshConfig: String?
+    var targetOverrides: [String: String] = [:]
+    var buildFlake: String?
+    var historyPath: String?
+
+    static func from(config: FleetConfig, environment env: [String: String]) -> DeploySettings {
+        var s = DeploySettings()
+        s.jobs = config.jobs
+        s.hostKeyPolicy = config.hostKeyPolicy == .acceptNew ? .acceptNew : .strict
+        s.sshConfig = env["FLEET_SSH_CONFIG"].flatMap { $0.isEmpty ? nil : $0 }
+        for pair in (env["FLEET_DEPLOY_TARGETS"] ?? "").split(separator: ",") {
+            let kv = pair.split(separator: "=", maxSplits: 1)
+            if kv.count == 2 { s.targetOverrides[String(kv[0])] = String(kv[1]) }
+        }
+        s.buildFlake = env["FLEET_BUILD_FLAKE"].flatMap { $0.isEmpty ? nil : $0 }
+        s.historyPath = env["FLEET_HISTORY_FILE"].flatMap { $0.isEmpty ? nil : $0 }
+        return s
+    }
+
+    func options(kind: DeployKind, source: InventorySource) throws -> DeployOptions {
+        let builder: SystemBuilder
+        if let b = buildFlake {
+            builder = .flake(b)
+        } else {
+            switch source {
+            case .flake(let p): builder = .flake(p)
+            case .directory(let p), .demo(let p):
+                guard kind == .rollback || FileManager.default.fileExists(atPath: p + "/flake.nix") else {
+                    throw CLIError("nothing to build from: \(p) has no flake.nix (set FLEET_BUILD_FLAKE or open a clan flake)")
+                }
+                builder = .flake("path:" + p)
+            }
+        }
+        return DeployOptions(kind: kind, jobs: jobs, builder: builder, hostKeyPolicy: hostKeyPolicy, sshConfigFile: sshConfig,
+                             targetOverrides: targetOverrides)
+    }
+}
