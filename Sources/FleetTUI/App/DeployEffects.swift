@@ -26,7 +26,7 @@ final class DeployEffects: @unchecked Sendable {
             do {
                 let inv = try await InventoryLoader(source: source).loadFresh()
                 let machines = try DeploySelection.select(inv, names: names, tags: [])
-                let options = try settings.options(kind: kind, source: source)
+                let options = try settings.options(kind: kind, source: source, fleet: ResolvedFleet(inv))
                 let run = DeployPipeline(history: history()).start(machines, options: options)
                 lock.lock(); current = run; lock.unlock()
                 for await e in run.events { q.post(.deployEvent(e)) }
@@ -93,21 +93,14 @@ struct DeploySettings: Sendable {
         return s
     }
 
-    func options(kind: DeployKind, source: InventorySource) throws -> DeployOptions {
-        let builder: SystemBuilder
-        if let b = buildFlake {
-            builder = .flake(b)
-        } else {
-            switch source {
-            case .flake(let p): builder = .flake(p)
-            case .directory(let p), .demo(let p):
-                guard kind == .rollback || FileManager.default.fileExists(atPath: p + "/flake.nix") else {
-                    throw CLIError("nothing to build from: \(p) has no flake.nix (set FLEET_BUILD_FLAKE or open a clan flake)")
-                }
-                builder = .flake("path:" + p)
-            }
-        }
-        return DeployOptions(kind: kind, jobs: jobs, builder: builder, hostKeyPolicy: hostKeyPolicy, sshConfigFile: sshConfig,
-                             targetOverrides: targetOverrides)
+    /// The same options `fleet deploy` builds (targets from the resolved inventory, clan secrets
+    /// uploaded), with the UI's settings on top.
+    func options(kind: DeployKind, source: InventorySource, fleet: ResolvedFleet) throws -> DeployOptions {
+        var o = try DeployOptions.standard(kind: kind, source: source, fleet: fleet, buildFlake: buildFlake)
+        o.jobs = jobs
+        o.hostKeyPolicy = hostKeyPolicy
+        o.sshConfigFile = sshConfig
+        o.targetOverrides = targetOverrides
+        return o
     }
 }
