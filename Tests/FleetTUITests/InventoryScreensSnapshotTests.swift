@@ -34,7 +34,7 @@ final class InventoryScreensSnapshotTests: XCTestCase {
     }
 
     func testFleetWide160() throws {
-        let s = try TestFleet.demoState(width: 160, height: 14)
+        let s = try TestFleet.demoState(width: 160, height: 16)
         assertSnapshot(of: AppView.render(s).text(), as: .lines)
     }
 }

@@ -2,6 +2,8 @@
 stages change on the Deploy screen, see success, and check the hosts really switched."""
 import os
 import shlex
+import subprocess
+import time
 
 from testbed_support import DeployTestbed, NIX_CONFIG
 
@@ -19,6 +21,13 @@ def test_mark_two_hosts_deploy_and_watch(pane):
         prefix = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
         pane.start_fleet(args=f"--inventory {tb.inventory}", env=prefix)
         pane.wait_for("tb3")
+        # Background probes: every host reachable, nothing deployed yet (so no sync verdict).
+        pane.wait_for("up, gen", absent=True, timeout=5)
+        screen = pane.wait_for("STATUS", timeout=10)
+        deadline = time.time() + 60
+        while time.time() < deadline and pane.capture().count(" up") < 3:
+            time.sleep(0.2)
+        assert pane.capture().count(" up") >= 3, pane.capture()
         pane.send("Space")            # marks tb1, moves to tb2
         pane.send("Space")            # marks tb2
         pane.wait_for("2 marked")
@@ -30,7 +39,6 @@ def test_mark_two_hosts_deploy_and_watch(pane):
         screen = pane.wait_for("running", timeout=30)
         assert "STAGE" in screen and "tb1" in screen and "tb3" not in screen.split("HOST", 1)[1]
         seen_stages = set()
-        import time
         deadline = time.time() + 120
         while time.time() < deadline:
             screen = pane.capture()
@@ -53,5 +61,10 @@ def test_mark_two_hosts_deploy_and_watch(pane):
         assert "deploy" in screen and "ok" in screen
         pane.send("q")
         assert pane.wait_for_exit() == 0
+        # Nothing outlives fleet: no ssh master or nix process under this test's TMPDIR.
+        time.sleep(0.5)
+        out = subprocess.run(["pgrep", "-af", tb.tmp + "/"], capture_output=True, text=True).stdout
+        left = [l for l in out.splitlines() if " sshd" not in l]
+        assert left == [], left
     finally:
         tb.close()

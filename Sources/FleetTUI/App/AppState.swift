@@ -111,6 +111,8 @@ public struct AppState: Equatable, Sendable {
     public var loadError: String?
     /// True while a fresher inventory is being evaluated behind the one on screen.
     public var revalidating = false
+    /// Whether the last inventory was a provisional one (probes start on the first fresh one).
+    public var revalidatingWasLast = false
     public var tab: Tab = .fleet
     public var cursors: [Tab: TableCursor] = [:]
     /// Per-screen filter queries; `filterEditing` is true while the `/` line takes keys.
@@ -134,6 +136,8 @@ public struct AppState: Equatable, Sendable {
     public var deploy = DeployScreen()
     public var history: [HistoryEntry] = []
     public var historyError: String?
+    /// Background probe results per machine.
+    public var hostStatus: [String: HostStatus] = [:]
     public var toasts: [Toast] = []
     public var paletteHistory: [String] = []
     public var width: Int
@@ -167,7 +171,7 @@ public struct AppState: Equatable, Sendable {
             && a.exitSignal == b.exitSignal && a.deployRunning == b.deployRunning
             && a.paletteHistory == b.paletteHistory && a.detailOpen == b.detailOpen
             && a.vars == b.vars && a.varsError == b.varsError && a.varsJob == b.varsJob
-            && a.deploy == b.deploy && a.history == b.history && a.historyError == b.historyError && a.clockSecond == b.clockSecond
+            && a.deploy == b.deploy && a.history == b.history && a.historyError == b.historyError && a.clockSecond == b.clockSecond && a.hostStatus == b.hostStatus
     }
 
     public mutating func setFleet(_ resolved: ResolvedFleet?) {

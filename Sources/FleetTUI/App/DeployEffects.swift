@@ -43,6 +43,60 @@ final class DeployEffects: @unchecked Sendable {
         run?.cancel()
     }
 
+    private var prober: StatusProber?
+    private var probeTask: Task<Void, Never>?
+    private var probedMachines: [Machine] = []
+
+    /// Background status probes (reachability, running vs flake system), refreshed every 30 s
+    /// without touching the UI thread. Started once, for the machines of the first inventory.
+    func startProbes(_ inventory: Inventory) {
+        lock.lock()
+        let started = probeTask != nil
+        lock.unlock()
+        guard !started, !settings.disableProbes else { return }
+        let q = queue
+        let machines = inventory.machineList
+        let fleet = ResolvedFleet(inventory)
+        // Without a flake to build there is nothing to compare against: probe reachability only.
+        var evaluate = true
+        var options = try? settings.options(kind: .deploy, source: source, fleet: fleet)
+        if options == nil {
+            evaluate = false
+            options = try? settings.options(kind: .rollback, source: source, fleet: fleet)
+        }
+        guard let options, let p = try? StatusProber(options: options) else { return }
+        lock.lock()
+        prober = p
+        probedMachines = machines
+        probeTask = Task.detached {
+            for await s in p.refreshing(machines, every: .seconds(30), evaluateEvery: evaluate ? 5 : Int.max) {
+                var s = s
+                if !evaluate { s.flakeSystem = nil }
+                q.post(.hostStatus(s))
+            }
+        }
+        lock.unlock()
+    }
+
+    /// On quit: stop probing, close the ssh masters the probes opened, cancel a running deploy, so no
+    /// process outlives fleet.
+    func shutdown() {
+        lock.lock()
+        let task = probeTask, p = prober, machines = probedMachines, run = current
+        probeTask = nil
+        prober = nil
+        lock.unlock()
+        task?.cancel()
+        run?.cancel()
+        guard let p else { return }
+        let done = DispatchSemaphore(value: 0)
+        Task.detached {
+            await p.close(machines)
+            done.signal()
+        }
+        _ = done.wait(timeout: .now() + 5)
+    }
+
     func loadHistory() {
         let q = queue
         Task.detached { [self] in
@@ -78,6 +132,8 @@ struct DeploySettings: Sendable {
     var targetOverrides: [String: String] = [:]
     var buildFlake: String?
     var historyPath: String?
+    /// FLEET_NO_PROBES=1 turns the background ssh probes off.
+    var disableProbes = false
 
     static func from(config: FleetConfig, environment env: [String: String]) -> DeploySettings {
         var s = DeploySettings()
@@ -90,6 +146,7 @@ struct DeploySettings: Sendable {
         }
         s.buildFlake = env["FLEET_BUILD_FLAKE"].flatMap { $0.isEmpty ? nil : $0 }
         s.historyPath = env["FLEET_HISTORY_FILE"].flatMap { $0.isEmpty ? nil : $0 }
+        s.disableProbes = env["FLEET_NO_PROBES"] == "1"
         return s
     }
 

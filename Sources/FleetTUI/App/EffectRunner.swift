@@ -18,6 +18,9 @@ final class EffectRunner {
         deploys = DeployEffects(queue: queue, source: source, settings: deploySettings)
     }
 
+    /// Ends background work that owns processes (probes' ssh masters, a running deploy).
+    func shutdown() { deploys.shutdown() }
+
     func perform(_ effect: Effect) {
         switch effect {
         case .quit:
@@ -72,6 +75,7 @@ final class EffectRunner {
         case .cancelDeploy: deploys.cancel()
         case .retryFailed: break   // the reducer turns retry into a deploy of the failed hosts
         case .loadHistory: deploys.loadHistory()
+        case .startProbes(let inv): deploys.startProbes(inv)
         }
     }
 }

@@ -24,6 +24,8 @@ public enum Event: Sendable {
     case varsJobFinished(ok: Bool, affectedMachines: [String], message: String)
     case secretRevealed(title: String, value: String)
     case deployEvent(DeployEvent)
+    /// A background probe result: reachability and running vs flake system.
+    case hostStatus(HostStatus)
     case historyLoaded([HistoryEntry])
     case historyFailed(String)
     /// SIGINT/SIGTERM/SIGHUP: leave cleanly, restoring the terminal.
@@ -49,4 +51,5 @@ public enum Effect: Equatable, Sendable {
     case savePaletteHistory([String])
     case editTags(machine: String, add: [String], remove: [String])
     case loadHistory
+    case startProbes(Inventory)
 }

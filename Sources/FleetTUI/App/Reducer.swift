@@ -21,15 +21,18 @@ public enum Reducer {
             // Keep the cursor on the same machine when fresh data replaces old data.
             let selected = state.selectedMachine?.name
             let inv = resolved.inventory
+            let firstFresh = state.inventory == nil || state.revalidatingWasLast
             state.setFleet(resolved)
             state.loadError = nil
             state.revalidating = revalidating
+            state.revalidatingWasLast = revalidating
             state.marks = state.marks.filter { inv.machines[$0] != nil }
             if let selected, let idx = state.fleetRows.firstIndex(where: { state.machines[$0].name == selected }) {
                 state.cursors[.fleet, default: TableCursor()].row = idx
             }
             clampCursors(&state)
-            return []
+            // Probes start once, on the first authoritative inventory (startProbes ignores repeats).
+            return firstFresh && !revalidating ? [.startProbes(inv)] : []
         case .inventoryFailed(let message):
             state.loadError = message
             state.revalidating = false
@@ -48,6 +51,9 @@ public enum Reducer {
         case .deployEvent(let e):
             reduceDeployEvent(&state, e)
             if case .runFinished = e.kind { return [.loadHistory] }
+            return []
+        case .hostStatus(let s):
+            state.hostStatus[s.machine] = s
             return []
         case .historyLoaded(let entries):
             state.history = entries

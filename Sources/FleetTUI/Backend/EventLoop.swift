@@ -74,6 +74,7 @@ final class EventLoop {
                 if state.inventory != nil { benchProbe?.firstFrameDrawn(state: &state) }
             }
         }
+        effects.shutdown()
         return state.exitSignal.map { 128 + $0 } ?? 0
     }
 
