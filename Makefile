@@ -2,7 +2,7 @@
 SWIFT ?= swift
 BIN := .build/debug/fleet
 
-.PHONY: demo test build unit e2e bench clean
+.PHONY: demo test build man unit e2e bench clean
 
 demo:
 	@tools/install-deps demo
@@ -12,12 +12,19 @@ demo:
 build:
 	$(SWIFT) build
 
+# Man pages for fleet and every subcommand, generated from the argument parser at build time.
+man: build
+	$(SWIFT) package --allow-writing-to-package-directory generate-manual --configuration debug --multi-page >/dev/null
+	rm -rf .build/man && mkdir -p .build/man && cp .build/plugins/GenerateManual/outputs/FleetTUI/*.1 .build/man/
+
 # Every test: unit + snapshot tests (swift test), then the end-to-end suite driving the real binary.
 test:
 	@tools/install-deps test
 	$(SWIFT) build
+	$(MAKE) --no-print-directory man
 	$(SWIFT) test
 	FLEET_BIN=$(abspath $(BIN)) python3 -m pytest -q tests/e2e
+	testbed/selftest.sh
 
 unit:
 	$(SWIFT) test

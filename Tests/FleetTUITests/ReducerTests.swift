@@ -6,11 +6,11 @@ final class ReducerTests: XCTestCase {
     func testCursorStaysInRange() throws {
         var s = try TestFleet.demoState(width: 100, height: 30)
         _ = Reducer.reduce(&s, .key(.up))
-        XCTAssertEqual(s.fleetCursor.row, 0)
+        XCTAssertEqual(s.cursor(.fleet).row, 0)
         for _ in 0..<20 { _ = Reducer.reduce(&s, .key(.down)) }
-        XCTAssertEqual(s.fleetCursor.row, 7)
+        XCTAssertEqual(s.cursor(.fleet).row, 7)
         _ = Reducer.reduce(&s, .key(.char("g")))
-        XCTAssertEqual(s.fleetCursor.row, 0)
+        XCTAssertEqual(s.cursor(.fleet).row, 0)
     }
 
     func testQuitStopsAndAsksToQuit() throws {
@@ -31,8 +31,8 @@ final class ReducerTests: XCTestCase {
         _ = Reducer.reduce(&s, .key(.char("G")))  // stibnite
         var inv = try TestFleet.demoInventory()
         inv.machines.removeValue(forKey: "argentum")
-        _ = Reducer.reduce(&s, .inventoryLoaded(inv))
-        XCTAssertEqual(s.machines[s.fleetCursor.row].name, "stibnite")
+        _ = Reducer.reduce(&s, .inventoryLoaded(ResolvedFleet(inv), revalidating: false))
+        XCTAssertEqual(s.selectedMachine?.name, "stibnite")
     }
 
     func testTabKeys() throws {

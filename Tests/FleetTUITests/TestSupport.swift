@@ -16,7 +16,7 @@ enum TestFleet {
     /// App state showing the demo at a given terminal size, after the inventory arrived.
     static func demoState(width: Int, height: Int) throws -> AppState {
         var state = AppState(source: .demo(path: demoDirectory), width: width, height: height)
-        _ = Reducer.reduce(&state, .inventoryLoaded(try demoInventory()))
+        _ = Reducer.reduce(&state, .inventoryLoaded(ResolvedFleet(try demoInventory()), revalidating: false))
         return state
     }
 }

@@ -79,5 +79,7 @@ def test_list_json_lists_eight_machines():
     assert by["stibnite"]["class"] == "darwin" and by["stibnite"]["system"] == "aarch64-darwin"
     assert by["cinnabar"]["targetHost"] == "root@cinnabar.zt"
     assert by["argentum"]["targetHost"] is None
+    assert "zerotier/controller" in by["cinnabar"]["roles"]
+    assert "zerotier/peer" in by["electrum"]["roles"] and "zerotier/controller" not in by["stibnite"]["roles"]
     # The JSON must survive python's json.tool, as the README shows.
     subprocess.run(["python3", "-m", "json.tool"], input=out.stdout, text=True, check=True, capture_output=True)

@@ -1,3 +1,6 @@
+import Collections
+import OrderedCollections
+
 /// A machine of the clan inventory (`inventory.machines.<name>`, clan-formats.md §1.2).
 public struct Machine: Equatable, Sendable {
     public enum Class: String, Sendable, CaseIterable { case nixos, darwin }
@@ -13,6 +16,8 @@ public struct Machine: Equatable, Sendable {
     public var icon: String?
     public var installedAt: Int?
     public var deploy: Deploy
+    /// Fields of `machines.<name>` we do not model, kept verbatim.
+    public var extra: OrderedDictionary<String, JSONValue> = OrderedDictionary()
 
     public struct Deploy: Equatable, Sendable {
         public var targetHost: String?

@@ -5,9 +5,14 @@ import FleetModel
 public enum Event: Sendable {
     case key(Key)
     case resize(width: Int, height: Int)
-    case tick
-    case inventoryLoaded(Inventory)
+    /// The monotonic clock advanced (seconds); expires toasts.
+    case tick(now: Double)
+    /// A resolved inventory; `revalidating` when a fresher one (flake evaluation) is still coming.
+    case inventoryLoaded(ResolvedFleet, revalidating: Bool)
     case inventoryFailed(String)
+    /// A theme finished loading; `warning` names what was wrong with the file, if anything.
+    case themeLoaded(Theme, warning: String?)
+    case toast(String, Toast.Kind)
     /// SIGINT/SIGTERM/SIGHUP: leave cleanly, restoring the terminal.
     case terminate(signal: Int32)
 }
@@ -16,4 +21,13 @@ public enum Event: Sendable {
 public enum Effect: Equatable, Sendable {
     case quit
     case loadInventory(InventorySource)
+    case loadTheme(String)
+    case deploy(machines: [String])
+    case cancelDeploy
+    case retryFailed
+    case rollback(machines: [String])
+    case varsGenerate(machine: String?)
+    case varsRotate(generator: String, machine: String?)
+    case varsFix(machine: String?)
+    case savePaletteHistory([String])
 }

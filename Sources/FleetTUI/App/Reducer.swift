@@ -3,6 +3,8 @@ import FleetModel
 /// The only place state changes: `reduce(&state, event)` applies one event and returns the effects
 /// to perform. Pure — no I/O — so every key binding is testable without a terminal.
 public enum Reducer {
+    public static let toastSeconds = 4.0
+
     public static func reduce(_ state: inout AppState, _ event: Event) -> [Effect] {
         switch event {
         case .resize(let w, let h):
@@ -10,58 +12,219 @@ public enum Reducer {
             state.height = h
             clampCursors(&state)
             return []
-        case .tick:
+        case .tick(let now):
+            state.clock = now
+            state.toasts.removeAll { $0.expiresAt <= now }
             return []
-        case .inventoryLoaded(let inv):
+        case .inventoryLoaded(let resolved, let revalidating):
             // Keep the cursor on the same machine when fresh data replaces old data.
-            let selected = state.machines.indices.contains(state.fleetCursor.row) ? state.machines[state.fleetCursor.row].name : nil
-            state.inventory = inv
+            let selected = state.selectedMachine?.name
+            let inv = resolved.inventory
+            state.setFleet(resolved)
             state.loadError = nil
-            if let selected, let idx = state.machines.firstIndex(where: { $0.name == selected }) {
-                state.fleetCursor.row = idx
+            state.revalidating = revalidating
+            state.marks = state.marks.filter { inv.machines[$0] != nil }
+            if let selected, let idx = state.fleetRows.firstIndex(where: { state.machines[$0].name == selected }) {
+                state.cursors[.fleet, default: TableCursor()].row = idx
             }
             clampCursors(&state)
             return []
         case .inventoryFailed(let message):
             state.loadError = message
+            state.revalidating = false
+            if state.inventory != nil { toast(&state, "reload failed: \(message)", .error) }
+            return []
+        case .themeLoaded(let theme, let warning):
+            state.theme = theme
+            if let warning { toast(&state, warning, .error) } else { toast(&state, "theme \(theme.name)", .info) }
+            return []
+        case .toast(let text, let kind):
+            toast(&state, text, kind)
             return []
         case .terminate(let sig):
             state.exitSignal = sig
             state.running = false
             return [.quit]
         case .key(let key):
-            return reduceKey(&state, key)
+            if state.overlay != nil { return reduceOverlayKey(&state, key) }
+            if state.filterEditing { return reduceFilterKey(&state, key) }
+            if let mouse = reduceMouse(&state, key) { return mouse }
+            guard let action = state.keyMap.action(for: key, on: state.tab) else { return [] }
+            return reduceAction(&state, action)
         }
     }
 
-    private static func reduceKey(_ state: inout AppState, _ key: Key) -> [Effect] {
+    static func toast(_ state: inout AppState, _ text: String, _ kind: Toast.Kind) {
+        state.toasts.append(Toast(text: text, kind: kind, expiresAt: state.clock + toastSeconds))
+        if state.toasts.count > 3 { state.toasts.removeFirst(state.toasts.count - 3) }
+    }
+
+    public static func reduceAction(_ state: inout AppState, _ action: Action) -> [Effect] {
         let page = Layout.tableRows(height: state.height)
-        switch key {
-        case .char("q"), .ctrl("c"):
+        switch action {
+        case .quit:
+            if state.deployRunning {
+                state.overlay = .confirm(ConfirmDialog(
+                    title: "Quit while a deploy runs?",
+                    lines: ["The running deploy will be cancelled."],
+                    confirmLabel: "quit", onConfirm: [.cancelDeploy], quitOnConfirm: true))
+                return []
+            }
             state.running = false
             return [.quit]
-        case .char("j"), .down: state.fleetCursor.row += 1
-        case .char("k"), .up: state.fleetCursor.row -= 1
-        case .char("g"), .home: state.fleetCursor.row = 0
-        case .char("G"), .end: state.fleetCursor.row = max(0, state.machines.count - 1)
-        case .pageDown, .ctrl("f"): state.fleetCursor.row += page
-        case .pageUp, .ctrl("b"): state.fleetCursor.row -= page
-        case .char(let c) where ("1"..."6").contains(c):
-            if let n = c.wholeNumberValue, let tab = Tab(rawValue: n) { state.tab = tab }
-        case .tab:
-            state.tab = Tab(rawValue: state.tab.rawValue % Tab.allCases.count + 1) ?? .fleet
-        case .backTab:
+        case .moveDown: moveCursor(&state, by: 1)
+        case .moveUp: moveCursor(&state, by: -1)
+        case .pageDown: moveCursor(&state, by: page)
+        case .pageUp: moveCursor(&state, by: -page)
+        case .top: setCursor(&state, 0)
+        case .bottom: setCursor(&state, Int.max)
+        case .nextTab: state.tab = Tab(rawValue: state.tab.rawValue % Tab.allCases.count + 1) ?? .fleet
+        case .previousTab:
             state.tab = Tab(rawValue: (state.tab.rawValue + Tab.allCases.count - 2) % Tab.allCases.count + 1) ?? .fleet
-        case .char("r"), .ctrl("r"):
+        case .tab1: state.tab = .fleet
+        case .tab2: state.tab = .services
+        case .tab3: state.tab = .deploy
+        case .tab4: state.tab = .vars
+        case .tab5: state.tab = .network
+        case .tab6: state.tab = .history
+        case .toggleMark:
+            if let m = state.selectedMachine {
+                if state.marks.contains(m.name) { state.marks.remove(m.name) } else { state.marks.insert(m.name) }
+                moveCursor(&state, by: 1)
+            }
+        case .markAllVisible:
+            for i in state.fleetRows { state.marks.insert(state.machines[i].name) }
+        case .clearMarks: state.marks.removeAll()
+        case .filter:
+            state.filterEditing = true
+        case .tagSelector:
+            state.overlay = .tagSelector(TagSelectorState(tags: state.tagCounts, selected: []))
+        case .palette:
+            state.overlay = .palette(PaletteState(completions: Palette.completions(for: "", context: paletteContext(state))))
+        case .help:
+            state.overlay = .help(scroll: 0)
+        case .back:
+            if state.detailOpen && state.tab == .fleet {
+                state.detailOpen = false
+            } else if !(state.filters[state.tab] ?? "").isEmpty {
+                state.filters[state.tab] = ""
+                state.recomputeFleetRows()
+            }
+        case .reload:
+            state.revalidating = true
             return [.loadInventory(state.source)]
-        default:
+        case .deploy:
+            let targets = state.targetMachines
+            guard !targets.isEmpty else { toast(&state, "nothing to deploy: mark machines first", .error); return [] }
+            state.overlay = .confirm(ConfirmDialog(
+                title: "Deploy \(targets.count) machine\(targets.count == 1 ? "" : "s")?",
+                lines: [targets.joined(separator: ", ")],
+                confirmLabel: "deploy", onConfirm: [.deploy(machines: targets)]))
+        case .cancelDeploy: return [.cancelDeploy]
+        case .retryFailed: return [.retryFailed]
+        case .rollback:
+            let targets = state.targetMachines
+            guard !targets.isEmpty else { return [] }
+            state.overlay = .confirm(ConfirmDialog(
+                title: "Roll back \(targets.joined(separator: ", "))?",
+                lines: ["Switches to the previous system generation."],
+                confirmLabel: "roll back", onConfirm: [.rollback(machines: targets)]))
+        case .detail:
+            if state.tab == .fleet { state.detailOpen.toggle() }
+            return []
+        case .generateVars, .rotate, .fixVars, .reveal, .editTags:
             return []
         }
         clampCursors(&state)
         return []
     }
 
+    // MARK: cursor
+
+    static func rowCount(_ state: AppState, _ tab: Tab) -> Int {
+        switch tab {
+        case .fleet: return state.fleetRows.count
+        case .services: return ServicesView.rowCount(state)
+        case .network: return NetworkView.rowCount(state)
+        default: return 0
+        }
+    }
+
+    static func moveCursor(_ state: inout AppState, by delta: Int) {
+        var c = state.cursor(state.tab)
+        c.row = delta > 0 && c.row > Int.max - delta ? Int.max : c.row + delta
+        c.clamp(count: rowCount(state, state.tab), visible: Layout.tableRows(height: state.height))
+        state.cursors[state.tab] = c
+    }
+
+    static func setCursor(_ state: inout AppState, _ row: Int) {
+        var c = state.cursor(state.tab)
+        c.row = row
+        c.clamp(count: rowCount(state, state.tab), visible: Layout.tableRows(height: state.height))
+        state.cursors[state.tab] = c
+    }
+
     static func clampCursors(_ state: inout AppState) {
-        state.fleetCursor.clamp(count: state.machines.count, visible: Layout.tableRows(height: state.height))
+        for tab in Tab.allCases {
+            var c = state.cursor(tab)
+            c.clamp(count: rowCount(state, tab), visible: Layout.tableRows(height: state.height))
+            state.cursors[tab] = c
+        }
+    }
+
+    // MARK: mouse
+
+    /// Clicks select tabs and rows; the wheel scrolls. Nil when the key is not a mouse event.
+    static func reduceMouse(_ state: inout AppState, _ key: Key) -> [Effect]? {
+        switch key {
+        case .wheelUp: moveCursor(&state, by: -3); return []
+        case .wheelDown: moveCursor(&state, by: 3); return []
+        case .mouseClick(let x, let y):
+            if y == 1, let tab = Chrome.tab(atColumn: x, width: state.width) {
+                state.tab = tab
+                return []
+            }
+            let bodyTop = Layout.bodyTop
+            if y >= bodyTop && y < state.height - Layout.bodyBottom {
+                setCursor(&state, state.cursor(state.tab).offset + (y - bodyTop))
+            }
+            return []
+        default:
+            return nil
+        }
+    }
+
+    // MARK: filter line
+
+    static func reduceFilterKey(_ state: inout AppState, _ key: Key) -> [Effect] {
+        var q = state.filters[state.tab] ?? ""
+        switch key {
+        case .enter:
+            state.filterEditing = false
+            return []
+        case .escape:
+            state.filterEditing = false
+            q = ""
+        case .backspace:
+            if q.isEmpty { state.filterEditing = false } else { q.removeLast() }
+        case .char(let c):
+            q.append(c)
+        case .ctrl("u"):
+            q = ""
+        case .down, .up:
+            state.filterEditing = false
+            return reduceAction(&state, key == .down ? .moveDown : .moveUp)
+        default:
+            return []
+        }
+        state.filters[state.tab] = q
+        state.recomputeFleetRows()
+        setCursor(&state, 0)
+        return []
+    }
+
+    static func paletteContext(_ state: AppState) -> PaletteContext {
+        PaletteContext(machines: state.machines.map(\.name), tags: state.tagCounts.map(\.name),
+                       generators: [], themes: ThemeCatalog.names())
     }
 }

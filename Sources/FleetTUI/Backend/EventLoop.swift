@@ -11,17 +11,17 @@ final class EventLoop {
     private let queue = EventQueue()
     private let effects: EffectRunner
     private var state: AppState
-    private let ctx: RenderContext
+    /// Set by the benchmark harness only (FLEET_BENCH_FRAME_LOG).
+    private var benchProbe = BenchProbe.fromEnvironment()
 
-    init(state: AppState, ctx: RenderContext, noColor: Bool) {
+    init(state: AppState, noColor: Bool) {
         self.state = state
-        self.ctx = ctx
         backend = NcursesBackend(noColor: noColor)
         effects = EffectRunner(queue: queue)
     }
 
     /// Returns the process exit status: 0 on quit, 128+signal when a signal ended the UI.
-    func run(initialEffects: [Effect]) -> Int32 {
+    func run(initialEffects: [Effect], initialEvents: [Event] = []) -> Int32 {
         TerminalGuard.install(wakeFD: queue.writeFD)
         backend.start()
         TerminalGuard.chainResize()
@@ -29,18 +29,21 @@ final class EventLoop {
         let s = backend.size
         state.width = s.width
         state.height = s.height
+        state.clock = Self.now()
         for e in initialEffects { effects.perform(e) }
-        backend.draw(AppView.render(state, ctx: ctx))
+        for e in initialEvents { queue.post(e) }
+        backend.draw(AppView.render(state))
+        if state.inventory != nil { benchProbe?.firstFrameDrawn(state: &state) }
 
         while state.running {
             var fds = [
                 pollfd(fd: STDIN_FILENO, events: Int16(POLLIN), revents: 0),
                 pollfd(fd: queue.readFD, events: Int16(POLLIN), revents: 0),
             ]
-            // No timers yet: sleep until input, a posted event or a signal (EINTR also wakes us,
-            // which is how SIGWINCH reaches curses' KEY_RESIZE).
-            let r = poll(&fds, nfds_t(fds.count), -1)
-            var events: [Event] = []
+            // Sleep until input, a posted event, a signal (EINTR; SIGWINCH also writes to the
+            // pipe) or the next deadline in the state (a toast expiring). Idle means no wake-ups.
+            let r = poll(&fds, nfds_t(fds.count), timeoutMillis())
+            var events: [Event] = [.tick(now: Self.now())]
             let sig = TerminalGuard.takeSignal()
             if sig != 0 { events.append(.terminate(signal: sig)) }
             if r > 0 && fds[1].revents != 0 { events += queue.drain() }
@@ -50,7 +53,7 @@ final class EventLoop {
                 // The terminal went away: nothing more will ever arrive.
                 events.append(.terminate(signal: SIGHUP))
             }
-            guard !events.isEmpty else { continue }
+            guard events.count > 1 || state.toasts.contains(where: { $0.expiresAt <= Self.now() }) else { continue }
             let before = state
             for e in events {
                 for effect in Reducer.reduce(&state, e) { effects.perform(effect) }
@@ -60,9 +63,22 @@ final class EventLoop {
             // resize always repaints, even when the size ends up where it was.
             let resized = events.contains { if case .resize = $0 { return true } else { return false } }
             if state.running && (state != before || resized) {
-                backend.draw(AppView.render(state, ctx: ctx))
+                backend.draw(AppView.render(state))
+                if state.inventory != nil { benchProbe?.firstFrameDrawn(state: &state) }
             }
         }
         return state.exitSignal.map { 128 + $0 } ?? 0
+    }
+
+    static func now() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+
+    /// -1 (forever) unless something in the state expires.
+    private func timeoutMillis() -> Int32 {
+        guard let next = state.toasts.map(\.expiresAt).min() else { return -1 }
+        return Int32(max(0, min(60_000, (next - Self.now()) * 1000 + 5)))
     }
 }

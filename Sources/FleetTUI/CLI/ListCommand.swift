@@ -10,28 +10,33 @@ struct ListCommand: ParsableCommand {
         discussion: """
         Examples:
           fleet list
+          fleet list --tags nixos peer          machines carrying every listed tag (like clan)
           fleet list --json | python3 -m json.tool
         """)
 
     @OptionGroup var sourceOptions: SourceOptions
 
+    @Option(parsing: .upToNextOption, help: "Only machines that carry all of these tags.")
+    var tags: [String] = []
+
     @Flag(help: "Print a JSON array of machine objects.")
     var json = false
 
     func run() throws {
-        let inv: Inventory
-        do { inv = try sourceOptions.load() } catch { throw CLIError("fleet: \(error)") }
+        let fleet: ResolvedFleet
+        do { fleet = try sourceOptions.loadFleet() } catch { throw CLIError("fleet: \(error)") }
+        let machines = fleet.inventory.machineList.filter { m in tags.allSatisfy { m.tags.contains($0) } }
         if json {
-            print(JSONWriter(indent: "  ").string(MachineJSON.array(inv)))
+            print(JSONWriter(indent: "  ").string(.array(machines.map { MachineJSON.object($0, fleet: fleet) })))
         } else {
-            print(MachineTable.text(inv.machineList))
+            print(MachineTable.text(machines, fleet: fleet))
         }
     }
 }
 
 /// The JSON shape of a machine in `fleet list --json` / `fleet show --json`.
 enum MachineJSON {
-    static func object(_ m: Machine) -> JSONValue {
+    static func object(_ m: Machine, fleet: ResolvedFleet? = nil) -> JSONValue {
         var o = OrderedDictionary<String, JSONValue>()
         o["name"] = .string(m.name)
         o["class"] = .string(m.machineClass.rawValue)
@@ -39,23 +44,27 @@ enum MachineJSON {
         o["tags"] = .array(m.tags.map { .string($0) })
         o["description"] = m.description.map { .string($0) } ?? .null
         o["targetHost"] = m.deploy.targetHost.map { .string($0) } ?? .null
+        o["roles"] = .array((fleet?.roles(of: m.name) ?? []).map { .string($0) })
+        o["target"] = fleet?.target(of: m.name).map { .string($0.address) } ?? .null
+        o["overlayIP"] = fleet?.overlayIP(of: m.name).map { .string($0) } ?? .null
         o["buildHost"] = m.deploy.buildHost.map { .string($0) } ?? .null
         o["installedAt"] = m.installedAt.map { JSONValue($0) } ?? .null
         return .object(o)
     }
 
     static func array(_ inv: Inventory) -> JSONValue {
-        .array(inv.machineList.map(object))
+        .array(inv.machineList.map { object($0) })
     }
 }
 
 /// Plain-text table for terminals and pipes.
 enum MachineTable {
-    static func text(_ machines: [Machine]) -> String {
-        let header = ["NAME", "CLASS", "SYSTEM", "TAGS", "TARGET", "DESCRIPTION"]
+    static func text(_ machines: [Machine], fleet: ResolvedFleet? = nil) -> String {
+        let header = ["NAME", "CLASS", "SYSTEM", "TAGS", "ROLES", "TARGET", "DESCRIPTION"]
         let rows = machines.map { m in
             [m.name, m.machineClass.rawValue, m.system ?? "-", m.userTags.joined(separator: ","),
-             m.deploy.targetHost ?? "-", m.description ?? ""]
+             FleetView.rolesText(fleet?.roles(of: m.name) ?? []),
+             fleet?.target(of: m.name)?.address ?? m.deploy.targetHost ?? "-", m.description ?? ""]
         }
         var widths = header.map { DisplayWidth.of($0) }
         for r in rows { for (i, c) in r.enumerated() where i < header.count - 1 { widths[i] = max(widths[i], DisplayWidth.of(c)) } }

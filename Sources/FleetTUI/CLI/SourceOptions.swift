@@ -1,4 +1,5 @@
 import ArgumentParser
+import Dispatch
 import Foundation
 import FleetModel
 
@@ -10,15 +11,59 @@ struct SourceOptions: ParsableArguments {
     @Option(help: "A directory holding inventory.json (clan's serialization shape).")
     var inventory: String?
 
-    func source() -> InventorySource {
-        InventorySource.resolve(flake: flake, inventory: inventory,
-                                cwd: FileManager.default.currentDirectoryPath,
-                                environment: ProcessInfo.processInfo.environment)
+    /// `--flake`, then `--inventory`, then `./flake.nix`, then the config's default flake, then the demo.
+    func source(config: FleetConfig? = nil) -> InventorySource {
+        let cwd = FileManager.default.currentDirectoryPath
+        let env = ProcessInfo.processInfo.environment
+        if flake == nil, inventory == nil, !FileManager.default.fileExists(atPath: cwd + "/flake.nix"),
+           let configured = config?.flake {
+            return .flake(path: NSString(string: configured).expandingTildeInPath)
+        }
+        return InventorySource.resolve(flake: flake, inventory: inventory, cwd: cwd, environment: env)
     }
 
+    /// The authoritative inventory: `nix eval` for a flake (refreshing the cache), the files for a
+    /// directory or the demo.
     func load() throws -> Inventory {
-        try InventoryLoading.loadSync(source())
+        let loader = InventoryLoader(source: source())
+        return try blockingAwait { try await loader.loadFresh() }
     }
+
+    /// The inventory with roles, targets and zerotier view resolved.
+    func loadFleet() throws -> ResolvedFleet {
+        ResolvedFleet(try load())
+    }
+
+    /// The clan directory tag edits go to; the demo is read-only.
+    func writableDirectory() throws -> String {
+        switch source() {
+        case .demo:
+            throw CLIError("fleet: the embedded demo fleet is read-only; pass --inventory DIR or --flake PATH")
+        case .directory(let p):
+            return p
+        case .flake(let f):
+            guard let dir = FlakeEvaluator.localDirectory(f) else {
+                throw CLIError("fleet: \(f) is not a local flake; tags can only be edited in a local checkout")
+            }
+            return dir
+        }
+    }
+}
+
+/// Runs async model code from a synchronous command (the CLI's main thread just waits).
+func blockingAwait<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
+    let box = ResultBox<T>()
+    let done = DispatchSemaphore(value: 0)
+    Task.detached {
+        do { box.result = .success(try await body()) } catch { box.result = .failure(error) }
+        done.signal()
+    }
+    done.wait()
+    return try box.result!.get()
+}
+
+private final class ResultBox<T>: @unchecked Sendable {
+    var result: Result<T, Error>?
 }
 
 /// A failure the CLI reports as one line on stderr with a non-zero exit status.

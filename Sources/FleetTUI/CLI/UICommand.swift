@@ -9,20 +9,93 @@ import Glibc
 struct UICommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ui",
-        abstract: "Open the dashboard (the default when no subcommand is given).")
+        abstract: "Open the dashboard (the default when no subcommand is given).",
+        discussion: """
+        Environment: NO_COLOR disables colours; a non-UTF-8 locale switches to ASCII glyphs;
+        XDG_CONFIG_HOME/fleet/config.toml and XDG_CONFIG_HOME/fleet/themes/*.toml configure it.
+
+        Examples:
+          fleet                    the dashboard on ./flake.nix or the demo
+          fleet --theme light      with another theme
+        """)
 
     @OptionGroup var sourceOptions: SourceOptions
+
+    @Option(help: "Theme name (themes/*.toml or $XDG_CONFIG_HOME/fleet/themes).")
+    var theme: String?
 
     func run() throws {
         guard isatty(STDIN_FILENO) == 1, isatty(STDOUT_FILENO) == 1 else {
             throw CLIError("fleet: the dashboard needs a terminal; for scripts use `fleet list --json`")
         }
         let env = ProcessInfo.processInfo.environment
-        let noColor = env["NO_COLOR"].map { !$0.isEmpty } ?? false
-        let source = sourceOptions.source()
-        let ctx = RenderContext(theme: noColor ? .monochrome : .defaultDark, glyphs: .unicode)
-        let loop = EventLoop(state: AppState(source: source, width: 80, height: 24), ctx: ctx, noColor: noColor)
-        let status = loop.run(initialEffects: [.loadInventory(source)])
+        let settings = try UISettings.resolve(environment: env, themeOption: theme)
+        var state = AppState(source: sourceOptions.source(config: settings.config), width: 80, height: 24)
+        state.theme = settings.theme
+        state.glyphs = settings.glyphs
+        state.keyMap = settings.keyMap
+        state.paletteHistory = PaletteHistoryStore.load()
+        let loop = EventLoop(state: state, noColor: settings.noColor)
+        let status = loop.run(initialEffects: [.loadInventory(state.source)],
+                              initialEvents: settings.warnings.map { .toast($0, .error) })
         if status != 0 { throw ExitCode(status) }
+    }
+}
+
+/// Theme, glyphs, colours and keys for the UI, from the environment, config file and options.
+/// Pure apart from reading files, so it is unit-tested without a terminal.
+struct UISettings {
+    var config = FleetConfig()
+    var theme = Theme.defaultDark
+    var glyphs = Glyphs.unicode
+    var keyMap = KeyMap.default
+    var noColor = false
+    var warnings: [String] = []
+
+    static func configPath(_ env: [String: String]) -> String {
+        let base = env["XDG_CONFIG_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? ((env["HOME"] ?? "") + "/.config")
+        return base + "/fleet/config.toml"
+    }
+
+    /// A broken config is an error (the user asked for something we cannot do); a broken theme
+    /// falls back to the default with a warning.
+    static func resolve(environment env: [String: String], themeOption: String?) throws -> UISettings {
+        var s = UISettings()
+        let path = configPath(env)
+        if let data = FileManager.default.contents(atPath: path) {
+            guard let text = String(data: data, encoding: .utf8) else { throw CLIError("fleet: \(path): not UTF-8 text") }
+            do { s.config = try FleetConfig.parse(text, file: path) } catch { throw CLIError("fleet: \(error)") }
+            for o in s.config.keys {
+                guard let action = Action(rawValue: o.action) else {
+                    throw CLIError("fleet: \(ConfigError(file: path, key: "keys.\(o.action)", line: o.line, message: "unknown action (known: \(Action.allCases.map(\.rawValue).joined(separator: ", ")))"))")
+                }
+                var keys: [Key] = []
+                for k in o.keys {
+                    guard let key = KeyMap.parse(k) else {
+                        throw CLIError("fleet: \(ConfigError(file: path, key: "keys.\(o.action)", line: o.line, message: "unknown key '\(k)' (e.g. \"d\", \"ctrl-d\", \"f5\", \"space\", \"enter\")"))")
+                    }
+                    keys.append(key)
+                }
+                s.keyMap.rebind(action, to: keys)
+            }
+        }
+        s.noColor = !(env["NO_COLOR"] ?? "").isEmpty || env["TERM"] == "dumb"
+        let themeName = themeOption ?? s.config.theme ?? "default"
+        if s.noColor {
+            s.theme = .monochrome
+        } else {
+            let (t, warning) = ThemeCatalog.load(themeName, environment: env)
+            s.theme = t
+            if let warning { s.warnings.append(warning) }
+        }
+        s.glyphs = localeIsUTF8(env) ? .unicode : .ascii
+        return s
+    }
+
+    /// The effective LC_CTYPE, as setlocale will pick it: LC_ALL, then LC_CTYPE, then LANG.
+    static func localeIsUTF8(_ env: [String: String]) -> Bool {
+        let value = [env["LC_ALL"], env["LC_CTYPE"], env["LANG"]].compactMap { $0 }.first { !$0.isEmpty } ?? ""
+        let l = value.lowercased()
+        return l.contains("utf-8") || l.contains("utf8")
     }
 }

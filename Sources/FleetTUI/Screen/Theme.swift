@@ -60,7 +60,12 @@ public struct Glyphs: Equatable, Sendable {
     public var cursor: String
     public var mark: String
     public var separator: String
+    /// The text cursor in input lines.
+    public var caret: String
+    public var dash: String
 
-    public static let unicode = Glyphs(horizontal: "─", vertical: "│", ellipsis: "…", cursor: "▶", mark: "●", separator: "·")
-    public static let ascii = Glyphs(horizontal: "-", vertical: "|", ellipsis: "~", cursor: ">", mark: "*", separator: "-")
+    public static let unicode = Glyphs(horizontal: "─", vertical: "│", ellipsis: "…", cursor: "▶", mark: "●", separator: "·",
+                                       caret: "▏", dash: "—")
+    public static let ascii = Glyphs(horizontal: "-", vertical: "|", ellipsis: "~", cursor: ">", mark: "*", separator: "-",
+                                     caret: "_", dash: "-")
 }

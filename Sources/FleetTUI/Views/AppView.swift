@@ -2,7 +2,8 @@ import FleetModel
 
 /// Renders the whole screen for a state: a pure function from (state, theme) to a buffer.
 public enum AppView {
-    public static func render(_ state: AppState, ctx: RenderContext = RenderContext()) -> ScreenBuffer {
+    public static func render(_ state: AppState) -> ScreenBuffer {
+        let ctx = RenderContext(theme: state.theme, glyphs: state.glyphs)
         var buf = ScreenBuffer(width: state.width, height: state.height)
         if Layout.isTooSmall(width: state.width, height: state.height) {
             renderTooSmall(state, into: &buf, ctx: ctx)
@@ -14,17 +15,24 @@ public enum AppView {
         switch state.tab {
         case .fleet:
             FleetView.render(state, into: &buf, area: body, ctx: ctx)
-            Chrome.statusBar(FleetView.hints, message: position(state), into: &buf, ctx: ctx)
+        case .services:
+            ServicesView.render(state, into: &buf, area: body, ctx: ctx)
+        case .network:
+            NetworkView.render(state, into: &buf, area: body, ctx: ctx)
         default:
             buf.put("\(state.tab.title): this screen is not built yet.", x: 2, y: body.y + 1, style: ctx.theme.dim)
-            Chrome.statusBar([("1-6", "tabs"), ("q", "quit")], into: &buf, ctx: ctx)
         }
+        if !Chrome.filterBar(state, into: &buf, ctx: ctx) {
+            Chrome.statusBar(state.keyMap.hints(for: state.tab), message: position(state), into: &buf, ctx: ctx)
+        }
+        Overlays.render(state, into: &buf, ctx: ctx)
         return buf
     }
 
     static func position(_ state: AppState) -> String? {
-        let n = state.machines.count
-        return n == 0 ? nil : "\(state.fleetCursor.row + 1)/\(n)"
+        guard state.tab == .fleet else { return nil }
+        let n = state.fleetRows.count
+        return n == 0 ? nil : "\(state.cursor(.fleet).row + 1)/\(n)"
     }
 
     static func renderTooSmall(_ state: AppState, into buf: inout ScreenBuffer, ctx: RenderContext) {

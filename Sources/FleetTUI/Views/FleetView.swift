@@ -1,24 +1,35 @@
 import FleetModel
 
-/// Tab 1: every machine with class, system, tags and description.
+/// Tab 1: every machine with class, system, tags, roles, deploy target and description, plus a
+/// detail pane (enter) with its services and settings.
 enum FleetView {
-    enum Column { case name, machineClass, system, tags, description }
+    enum Column { case name, machineClass, system, tags, roles, target, overlay, description }
 
-    /// Columns for a width: SYSTEM is dropped below 90 columns so tags and descriptions stay readable.
+    /// Columns for a width: the table keeps name/class/tags and adds more as room allows.
     static func columns(width: Int) -> [(Column, TableColumn)] {
         var cols: [(Column, TableColumn)] = [
             (.name, TableColumn("NAME", .fixed(10))),
             (.machineClass, TableColumn("CLASS", .fixed(6))),
         ]
         if width >= 90 { cols.append((.system, TableColumn("SYSTEM", .fixed(14)))) }
-        cols.append((.tags, TableColumn("TAGS", .flex(weight: 2, min: 8))))
+        cols.append((.tags, TableColumn("TAGS", .flex(weight: 3, min: 8))))
+        if width >= 80 { cols.append((.roles, TableColumn("ROLES", .flex(weight: 3, min: 8)))) }
+        if width >= 120 { cols.append((.target, TableColumn("TARGET", .flex(weight: 2, min: 12)))) }
+        if width >= 150 { cols.append((.overlay, TableColumn("OVERLAY IP", .fixed(15)))) }
         cols.append((.description, TableColumn("DESCRIPTION", .flex(weight: 3, min: 8))))
         return cols
     }
 
-    static let hints: [(String, String)] = [
-        ("j/k", "move"), ("g/G", "top/bottom"), ("1-6", "tabs"), ("r", "reload"), ("q", "quit"),
-    ]
+    /// What the `/` filter searches: name, tags, roles and description, lower-cased.
+    static func searchFields(_ m: Machine, fleet: ResolvedFleet?) -> [String] {
+        [m.name.lowercased(), m.tags.joined(separator: " ").lowercased(),
+         (fleet?.roles(of: m.name) ?? []).joined(separator: " ").lowercased(), (m.description ?? "").lowercased()]
+    }
+
+    /// Roles shown compactly: `zerotier/controller` stays, `default` roles show the instance only.
+    static func rolesText(_ roles: [String]) -> String {
+        roles.map { $0.hasSuffix("/default") ? String($0.dropLast(8)) : $0 }.joined(separator: ",")
+    }
 
     static func render(_ state: AppState, into buf: inout ScreenBuffer, area: Rect, ctx: RenderContext) {
         if let err = state.loadError, state.inventory == nil {
@@ -30,22 +41,52 @@ enum FleetView {
             }
             return
         }
-        let machines = state.machines
         if state.inventory == nil {
             buf.put("Loading inventory…", x: area.x + 2, y: area.y + 1, style: ctx.theme.dim, clip: area)
             return
         }
+        var tableArea = area
+        if state.detailOpen, let m = state.selectedMachine {
+            if area.width >= 120 {
+                let w = area.width / 2
+                tableArea = Rect(x: area.x, y: area.y, width: area.width - w - 1, height: area.height)
+                MachineDetailView.render(m, state: state, into: &buf,
+                                         area: Rect(x: area.maxX - w, y: area.y, width: w, height: area.height), ctx: ctx)
+            } else {
+                MachineDetailView.render(m, state: state, into: &buf, area: area, ctx: ctx)
+                return
+            }
+        }
+        renderTable(state, into: &buf, area: tableArea, ctx: ctx)
+    }
+
+    static func renderTable(_ state: AppState, into buf: inout ScreenBuffer, area: Rect, ctx: RenderContext) {
+        let machines = state.machines
+        let rows = state.fleetRows
+        if rows.isEmpty && !machines.isEmpty {
+            buf.put("No machine matches the filter \"\(state.fleetFilter)\" (esc clears it).", x: area.x + 2, y: area.y + 1,
+                    style: ctx.theme.dim, clip: area)
+            return
+        }
         let cols = columns(width: area.width)
-        let table = TableView(columns: cols.map(\.1), rowCount: machines.count, cursor: state.fleetCursor) { r, c in
-            let m = machines[r]
+        let fleet = state.fleet
+        var table = TableView(columns: cols.map(\.1), rowCount: rows.count, cursor: state.cursor(.fleet)) { r, c in
+            let m = machines[rows[r]]
             switch cols[c].0 {
             case .name: return (m.name, ctx.theme.accent)
             case .machineClass: return (m.machineClass.rawValue, nil)
             case .system: return (m.system ?? "?", ctx.theme.dim)
             case .tags: return (m.userTags.joined(separator: ","), nil)
+            case .roles: return (rolesText(fleet?.roles(of: m.name) ?? []), nil)
+            case .target: return (fleet?.target(of: m.name)?.address ?? m.deploy.targetHost ?? "-", ctx.theme.dim)
+            case .overlay: return (fleet?.overlayIP(of: m.name) ?? "-", ctx.theme.dim)
             case .description: return (m.description ?? "", nil)
             }
         }
+        let marks = state.marks
+        table.isMarked = { marks.contains(machines[rows[$0]].name) }
+        let matcher = FilterMatcher(query: state.fleetFilter)
+        if !matcher.isEmpty { table.highlighter = matcher }
         table.render(into: &buf, area: area, ctx: ctx)
     }
 

@@ -22,6 +22,10 @@ public struct TableView {
     public var cursor: TableCursor
     public var cell: (Int, Int) -> (String, Style?)
     public var gap = 2
+    /// Rows shown with the mark glyph.
+    public var isMarked: (Int) -> Bool = { _ in false }
+    /// Highlights filter matches inside cells.
+    public var highlighter: FilterMatcher?
 
     public init(columns: [TableColumn], rowCount: Int, cursor: TableCursor, cell: @escaping (Int, Int) -> (String, Style?)) {
         self.columns = columns
@@ -82,11 +86,24 @@ public struct TableView {
             let rowStyle = selected ? ctx.theme.cursor : ctx.theme.base
             buf.fill(Rect(x: area.x, y: y, width: area.width, height: 1), style: rowStyle)
             if selected { buf.put(ctx.glyphs.cursor, x: area.x, y: y, style: rowStyle, clip: area) }
+            let marked = isMarked(r)
+            if marked { buf.put(ctx.glyphs.mark, x: area.x + 1, y: y, style: selected ? rowStyle : ctx.theme.marked, clip: area) }
             var cx = area.x + 2
             for c in 0..<columns.count {
                 let (text, style) = cell(r, c)
-                let s = selected ? rowStyle : (style ?? ctx.theme.base)
-                buf.put(DisplayWidth.pad(text, to: ws[c], ellipsis: ctx.glyphs.ellipsis), x: cx, y: y, style: s, clip: area)
+                var s = selected ? rowStyle : (style ?? ctx.theme.base)
+                if marked && !selected { s.bold = true }
+                let shown = DisplayWidth.pad(text, to: ws[c], ellipsis: ctx.glyphs.ellipsis)
+                buf.put(shown, x: cx, y: y, style: s, clip: area)
+                if let h = highlighter {
+                    // Matches are highlighted where they are visible (shown text may be truncated).
+                    let chars = Array(shown)
+                    for range in h.highlights(in: shown) where range.upperBound <= chars.count {
+                        let col = cx + DisplayWidth.of(String(chars[0..<range.lowerBound]))
+                        let w = DisplayWidth.of(String(chars[range]))
+                        buf.restyle(x: col, y: y, width: min(w, cx + ws[c] - col)) { $0 = ctx.theme.match }
+                    }
+                }
                 cx += ws[c] + gap
             }
         }

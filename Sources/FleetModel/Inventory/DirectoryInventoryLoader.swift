@@ -1,0 +1,67 @@
+import Foundation
+
+/// Loads an inventory from a directory source: `inventory.json` (serialization shape or clan's
+/// hand-written form), optional `systems.json` (machine → nix system), and `machines/<name>/` dirs
+/// that auto-register machines as clan's modules/clan/module.nix does.
+///
+/// Also the offline fast path for a flake (clan-formats.md §6.1): the flake's own `inventory.json`
+/// (optional there) plus its `machines/` dirs, before evaluation returns.
+public struct DirectoryInventoryLoader {
+    public let directory: String
+    /// A clan flake may define its whole inventory in Nix and have no `inventory.json`.
+    public var inventoryJSONOptional: Bool
+
+    public init(directory: String, inventoryJSONOptional: Bool = false) {
+        self.directory = directory
+        self.inventoryJSONOptional = inventoryJSONOptional
+    }
+
+    public func load() throws -> Inventory {
+        let invPath = directory + "/inventory.json"
+        let systems = try loadSystems()
+        var inv: Inventory
+        if let data = FileManager.default.contents(atPath: invPath) {
+            inv = try InventoryDecoder(file: invPath).decode(bytes: Array(data), systems: systems)
+        } else if inventoryJSONOptional {
+            inv = Inventory(meta: Inventory.Meta(name: URL(fileURLWithPath: directory).lastPathComponent), machines: [:])
+        } else {
+            var isDir: ObjCBool = false
+            let what = FileManager.default.fileExists(atPath: directory, isDirectory: &isDir) && isDir.boolValue
+                ? "cannot read file" : "no such directory: \(directory)"
+            throw InventoryError(file: invPath, path: "", message: what)
+        }
+        // machines/<name>/ directories register machines that inventory.json does not list.
+        let machinesDir = directory + "/machines"
+        if let names = try? FileManager.default.contentsOfDirectory(atPath: machinesDir) {
+            for name in names.sorted() where inv.machines[name] == nil {
+                var isDir: ObjCBool = false
+                if FileManager.default.fileExists(atPath: machinesDir + "/" + name, isDirectory: &isDir), isDir.boolValue {
+                    inv.machines[name] = Machine(name: name, system: systems[name], tags: ["all", "nixos"])
+                }
+            }
+            inv.machines.sort { $0.key < $1.key }
+        }
+        inv.clanDirectory = directory
+        return inv
+    }
+
+    private func loadSystems() throws -> [String: String] {
+        let path = directory + "/systems.json"
+        guard let data = FileManager.default.contents(atPath: path) else { return [:] }
+        let root: JSONValue
+        do { root = try JSONParser.parse(Array(data)) } catch let e as JSONSyntaxError {
+            throw InventoryError(file: path, path: "", message: "invalid JSON at \(e)")
+        }
+        guard let o = root.objectValue else {
+            throw InventoryError(file: path, path: "", message: "expected object, found \(root.typeName)")
+        }
+        var out: [String: String] = [:]
+        for (k, v) in o {
+            guard let s = v.stringValue else {
+                throw InventoryError(file: path, path: InventoryPath.join("", k), message: "expected string, found \(v.typeName)")
+            }
+            out[k] = s
+        }
+        return out
+    }
+}

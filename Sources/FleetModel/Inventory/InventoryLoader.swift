@@ -1,0 +1,80 @@
+import Foundation
+
+/// One inventory result on the way to the fresh one.
+public struct InventorySnapshot: Sendable {
+    public enum Stage: String, Sendable {
+        /// The last evaluation of this exact flake state, from the cache.
+        case cached
+        /// `inventory.json` + `machines/` read directly: no Nix-defined data.
+        case offline
+        /// Evaluated just now (or a directory source, which is always fresh).
+        case fresh
+    }
+    public var inventory: Inventory
+    public var stage: Stage
+    /// The UI shows "revalidating" until a `.fresh` snapshot arrives.
+    public var isRevalidating: Bool { stage != .fresh }
+}
+
+/// Loads an inventory from any source: a fast first result, then the fresh one.
+///
+///     for try await snap in InventoryLoader(source: src).updates() { show(snap) }
+///
+/// For a flake: the cached evaluation when its key still matches (else the offline fast path), then
+/// `nix eval`, which also refreshes the cache. A failed evaluation ends the stream with the error
+/// after the fast result, so the UI can keep showing it next to the error.
+public struct InventoryLoader: Sendable {
+    public var source: InventorySource
+    public var evaluator: FlakeEvaluator
+    public var cache: InventoryCache?
+
+    public init(source: InventorySource, evaluator: FlakeEvaluator = FlakeEvaluator(),
+                cache: InventoryCache? = InventoryCache(directory: InventoryCache.defaultDirectory())) {
+        self.source = source
+        self.evaluator = evaluator
+        self.cache = cache
+    }
+
+    public func updates() -> AsyncThrowingStream<InventorySnapshot, Error> {
+        AsyncThrowingStream { continuation in
+            let task = Task {
+                do {
+                    switch source {
+                    case .directory(let p), .demo(let p):
+                        continuation.yield(InventorySnapshot(inventory: try DirectoryInventoryLoader(directory: p).load(), stage: .fresh))
+                    case .flake(let flake):
+                        let dir = FlakeEvaluator.localDirectory(flake)
+                        var key: String?
+                        if let dir, let cache {
+                            key = await cache.key(flakeDirectory: dir)
+                            if let key, let bytes = cache.load(flakeDirectory: dir, key: key),
+                               let inv = try? FlakeEvaluator.decode(bytes, flake: flake) {
+                                continuation.yield(InventorySnapshot(inventory: inv, stage: .cached))
+                            } else if let inv = try? DirectoryInventoryLoader(directory: dir, inventoryJSONOptional: true).load() {
+                                continuation.yield(InventorySnapshot(inventory: inv, stage: .offline))
+                            }
+                        } else if let dir, let inv = try? DirectoryInventoryLoader(directory: dir, inventoryJSONOptional: true).load() {
+                            continuation.yield(InventorySnapshot(inventory: inv, stage: .offline))
+                        }
+                        let bytes = try await evaluator.evaluateJSON(flake)
+                        let inv = try FlakeEvaluator.decode(bytes, flake: flake)
+                        if let dir, let cache, let key { try? cache.store(flakeDirectory: dir, key: key, serialization: bytes) }
+                        continuation.yield(InventorySnapshot(inventory: inv, stage: .fresh))
+                    }
+                    continuation.finish()
+                } catch {
+                    continuation.finish(throwing: error)
+                }
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+    }
+
+    /// The authoritative inventory (for the CLI): evaluates a flake, reads a directory.
+    public func loadFresh() async throws -> Inventory {
+        var last: Inventory?
+        for try await snap in updates() where snap.stage == .fresh { last = snap.inventory }
+        guard let last else { throw CancellationError() }
+        return last
+    }
+}

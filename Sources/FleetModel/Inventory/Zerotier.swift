@@ -1,0 +1,69 @@
+/// Which on-disk layout a zerotier value was read from (clan-formats.md §4).
+public enum ZerotierVarsLayout: String, Sendable, Equatable {
+    /// 26.05 / main: shared generators `zerotier-ip-<m>-<instance>`, `zerotier-network-<instance>`.
+    case shared = "26.05"
+    /// Per-machine `zerotier-ip-<instance>` (between the two releases).
+    case oldFinal = "old-final"
+    /// 25.11: per-machine generator `zerotier` with `zerotier-ip`, network id on the controller.
+    case legacy = "25.11"
+    /// `vars/shared/zerotier-controller/…` (seen in clan's own test fixtures).
+    case canonical = "canonical"
+}
+
+public struct ZerotierMember: Equatable, Sendable {
+    public var machine: String
+    /// Roles held in this instance: controller, moon, peer.
+    public var roles: [String]
+    public var ip: String?
+    public var layout: ZerotierVarsLayout?
+}
+
+/// One zerotier instance = one ZeroTier network.
+public struct ZerotierNetwork: Equatable, Sendable {
+    public var instance: String
+    public var networkID: String?
+    public var networkIDLayout: ZerotierVarsLayout?
+    /// The one machine of the controller role (nil if none; clan requires exactly one).
+    public var controller: String?
+    public var moons: [String]
+    public var peers: [String]
+    /// Every machine with any role in the instance, sorted.
+    public var members: [ZerotierMember]
+
+    public func member(_ machine: String) -> ZerotierMember? { members.first { $0.machine == machine } }
+}
+
+public enum ZerotierView {
+    /// Instances whose `module.name` is `zerotier`, with IPs and network id read from `vars`.
+    public static func networks(_ resolution: InventoryResolution, vars: VarsDirectory?) -> [ZerotierNetwork] {
+        resolution.inventory.instances.values.filter { $0.module.name == "zerotier" }.map { inst in
+            let roles = resolution.roles(ofInstance: inst.name)
+            func holders(_ r: String) -> [String] { roles.first { $0.role == r }?.machines ?? [] }
+            let controller = holders("controller").first
+            var byMachine: [String: [String]] = [:]
+            for (role, machines) in roles { for m in machines { byMachine[m, default: []].append(role) } }
+            let members = byMachine.keys.sorted().map { m -> ZerotierMember in
+                let (ip, layout) = vars.map { ipAddress(of: m, instance: inst.name, vars: $0) } ?? (nil, nil)
+                return ZerotierMember(machine: m, roles: byMachine[m] ?? [], ip: ip, layout: layout)
+            }
+            let (nwid, nwidLayout) = vars.map { networkID(instance: inst.name, controller: controller, vars: $0) } ?? (nil, nil)
+            return ZerotierNetwork(instance: inst.name, networkID: nwid, networkIDLayout: nwidLayout, controller: controller,
+                                   moons: holders("moon"), peers: holders("peer"), members: members)
+        }
+    }
+
+    /// The newest layout first; the migration (clan_lib/vars/migrations/zerotier.py) removes old ones.
+    public static func ipAddress(of machine: String, instance: String, vars: VarsDirectory) -> (String?, ZerotierVarsLayout?) {
+        if let v = vars.sharedValue(generator: "zerotier-ip-\(machine)-\(instance)", file: "ip") { return (v, .shared) }
+        if let v = vars.machineValue(machine, generator: "zerotier-ip-\(instance)", file: "ip") { return (v, .oldFinal) }
+        if let v = vars.machineValue(machine, generator: "zerotier", file: "zerotier-ip") { return (v, .legacy) }
+        return (nil, nil)
+    }
+
+    public static func networkID(instance: String, controller: String?, vars: VarsDirectory) -> (String?, ZerotierVarsLayout?) {
+        if let v = vars.sharedValue(generator: "zerotier-network-\(instance)", file: "network-id") { return (v, .shared) }
+        if let c = controller, let v = vars.machineValue(c, generator: "zerotier", file: "zerotier-network-id") { return (v, .legacy) }
+        if let v = vars.sharedValue(generator: "zerotier-controller", file: "zerotier-network-id") { return (v, .canonical) }
+        return (nil, nil)
+    }
+}

@@ -1,0 +1,162 @@
+import Foundation
+import FleetModel
+
+/// Keys while an overlay (help, palette, tag selector, confirmation) is open: the overlay gets them all.
+extension Reducer {
+    static func reduceOverlayKey(_ state: inout AppState, _ key: Key) -> [Effect] {
+        guard let overlay = state.overlay else { return [] }
+        switch overlay {
+        case .help(let scroll):
+            switch key {
+            case .escape, .char("q"), .char("?"), .enter: state.overlay = nil
+            case .char("j"), .down, .wheelDown: state.overlay = .help(scroll: scroll + 1)
+            case .char("k"), .up, .wheelUp: state.overlay = .help(scroll: max(0, scroll - 1))
+            case .pageDown: state.overlay = .help(scroll: scroll + Layout.tableRows(height: state.height))
+            case .pageUp: state.overlay = .help(scroll: max(0, scroll - Layout.tableRows(height: state.height)))
+            default: break
+            }
+            return []
+        case .confirm(let dialog):
+            switch key {
+            case .char("y"), .char("Y"), .enter:
+                state.overlay = nil
+                var effects = dialog.onConfirm
+                if dialog.quitOnConfirm {
+                    state.running = false
+                    effects.append(.quit)
+                }
+                return effects
+            case .char("n"), .char("N"), .escape, .char("q"):
+                state.overlay = nil
+                return []
+            default:
+                return []
+            }
+        case .tagSelector(var sel):
+            switch key {
+            case .escape:
+                state.overlay = nil
+            case .char("j"), .down, .wheelDown:
+                sel.cursor.row += 1
+            case .char("k"), .up, .wheelUp:
+                sel.cursor.row -= 1
+            case .char(" "):
+                if sel.tags.indices.contains(sel.cursor.row) {
+                    let t = sel.tags[sel.cursor.row].name
+                    if sel.selected.contains(t) { sel.selected.remove(t) } else { sel.selected.insert(t) }
+                }
+            case .enter:
+                // Enter with nothing toggled picks the tag under the cursor.
+                if sel.selected.isEmpty, sel.tags.indices.contains(sel.cursor.row) {
+                    sel.selected.insert(sel.tags[sel.cursor.row].name)
+                }
+                state.marks = Set(state.machines.filter { !sel.selected.isDisjoint(with: $0.tags) }.map(\.name))
+                state.overlay = nil
+                toast(&state, "marked \(state.marks.count) machine\(state.marks.count == 1 ? "" : "s") with @\(sel.selected.sorted().joined(separator: " @"))", .info)
+                return []
+            default:
+                break
+            }
+            if state.overlay != nil {
+                sel.cursor.clamp(count: sel.tags.count, visible: max(1, min(sel.tags.count, state.height - 8)))
+                state.overlay = .tagSelector(sel)
+            }
+            return []
+        case .palette(var p):
+            return reducePaletteKey(&state, &p, key)
+        }
+    }
+
+    static func reducePaletteKey(_ state: inout AppState, _ p: inout PaletteState, _ key: Key) -> [Effect] {
+        let ctx = paletteContext(state)
+        switch key {
+        case .escape:
+            state.overlay = nil
+            return []
+        case .enter:
+            let line = p.input.trimmingCharacters(in: .whitespaces)
+            guard !line.isEmpty else { state.overlay = nil; return [] }
+            switch Palette.parse(line) {
+            case .failure(let e):
+                p.error = e.description
+                state.overlay = .palette(p)
+                return []
+            case .success(let cmd):
+                state.overlay = nil
+                state.paletteHistory.removeAll { $0 == line }
+                state.paletteHistory.append(line)
+                if state.paletteHistory.count > 100 { state.paletteHistory.removeFirst() }
+                return run(cmd, &state) + [.savePaletteHistory(state.paletteHistory)]
+            }
+        case .tab:
+            if p.completions.indices.contains(p.selected) {
+                p.input = Palette.apply(p.completions[p.selected], to: p.input)
+                p.selected = 0
+            }
+        case .down:
+            if !p.completions.isEmpty { p.selected = (p.selected + 1) % p.completions.count }
+            state.overlay = .palette(p)
+            return []
+        case .up:
+            // Up walks back through history.
+            guard !state.paletteHistory.isEmpty else { return [] }
+            let i = max(0, (p.historyIndex ?? state.paletteHistory.count) - 1)
+            p.historyIndex = i
+            p.input = state.paletteHistory[i]
+        case .backspace:
+            if p.input.isEmpty { state.overlay = nil; return [] }
+            p.input.removeLast()
+        case .ctrl("u"):
+            p.input = ""
+        case .char(let c):
+            p.input.append(c)
+        default:
+            return []
+        }
+        p.error = nil
+        p.completions = Palette.completions(for: p.input, context: ctx)
+        p.selected = min(p.selected, max(0, p.completions.count - 1))
+        state.overlay = .palette(p)
+        return []
+    }
+
+    /// Runs a palette command: most map onto the same actions as keys.
+    static func run(_ cmd: PaletteCommand, _ state: inout AppState) -> [Effect] {
+        let machines = state.machines.map { (name: $0.name, tags: $0.tags) }
+        switch cmd {
+        case .quit: return reduceAction(&state, .quit)
+        case .help: return reduceAction(&state, .help)
+        case .reload: return reduceAction(&state, .reload)
+        case .tab(let t): state.tab = t; return []
+        case .theme(let name): return [.loadTheme(name)]
+        case .filter(let q):
+            state.filters[state.tab] = q
+            state.recomputeFleetRows()
+            setCursor(&state, 0)
+            return []
+        case .clearMarks: state.marks.removeAll(); return []
+        case .mark(let targets):
+            switch Palette.resolveTargets(targets, machines: machines) {
+            case .failure(let e): toast(&state, e.description, .error)
+            case .success(let names): state.marks.formUnion(names)
+            }
+            return []
+        case .deploy(let targets):
+            if targets.isEmpty { return reduceAction(&state, .deploy) }
+            switch Palette.resolveTargets(targets, machines: machines) {
+            case .failure(let e):
+                toast(&state, e.description, .error)
+                return []
+            case .success(let names):
+                state.overlay = .confirm(ConfirmDialog(
+                    title: "Deploy \(names.count) machine\(names.count == 1 ? "" : "s")?",
+                    lines: [names.joined(separator: ", ")], confirmLabel: "deploy",
+                    onConfirm: [.deploy(machines: names)]))
+                return []
+            }
+        case .varsGenerate(let m): return [.varsGenerate(machine: m)]
+        case .varsRotate(let g, let m): return [.varsRotate(generator: g, machine: m)]
+        case .varsFix(let m): return [.varsFix(machine: m)]
+        }
+    }
+}

@@ -1,0 +1,162 @@
+import ArgumentParser
+import FleetModel
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// `fleet secrets …`: mirrors `clan secrets` for `sops/secrets/<name>/` of a clan repository,
+/// without a sops binary. Plaintext goes only to stdout (get) or comes only from stdin (set).
+struct SecretsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "secrets",
+        abstract: "Manage clan sops secrets (sops/secrets/<name>) like `clan secrets`.",
+        discussion: """
+        The admin key comes from $SOPS_AGE_KEY, $SOPS_AGE_KEY_FILE or ~/.config/sops/age/keys.txt.
+
+        Examples:
+          fleet secrets list
+          fleet secrets get tf-passphrase
+          printf %s "$TOKEN" | fleet secrets set hetzner-api-token --machine web1
+          fleet secrets users add alice age1…
+        """,
+        subcommands: [List.self, Get.self, SetValue.self, Users.self, Machines.self])
+
+    /// Accepted before the subcommand too (`fleet secrets --repo P list`); leaves read it again.
+    @OptionGroup var repo: RepoOption
+
+    /// The clan directory; default the current directory.
+    struct RepoOption: ParsableArguments {
+        @Option(name: .long, help: ArgumentHelp("The clan directory (holds sops/).", valueName: "path"))
+        var repo: String = FileManager.default.currentDirectoryPath
+
+        var store: SopsKeyStore { SopsKeyStore(clanDirectory: repo) }
+    }
+
+    static func adminIdentities() throws -> [AgeIdentity] {
+        try AdminKeys.load(environment: ProcessInfo.processInfo.environment)
+    }
+
+    /// Runs `body`, turning model errors into one clear CLI error line.
+    static func cli<T>(_ body: () throws -> T) throws -> T {
+        do { return try body() } catch let e as CLIError { throw e } catch { throw CLIError("fleet secrets: \(error)") }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List secrets, optionally only those whose name contains PATTERN.",
+            discussion: "Examples:\n  fleet secrets list\n  fleet secrets list age.key")
+        @OptionGroup var repo: RepoOption
+        @Argument(help: "Only names containing this text.") var pattern: String?
+
+        func run() throws {
+            let names = try cli { try repo.store.secrets() }.filter { pattern == nil || $0.contains(pattern!) }
+            if !names.isEmpty { print(names.joined(separator: "\n")) }
+        }
+    }
+
+    struct Get: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Print a secret's value to stdout (raw bytes, no added newline).",
+            discussion: "Examples:\n  fleet secrets get tf-passphrase\n  SOPS_AGE_KEY_FILE=~/keys.txt fleet secrets get hetzner-api-token")
+        @OptionGroup var repo: RepoOption
+        @Argument(help: "The secret name.") var name: String
+
+        func run() throws {
+            var value = try cli { try repo.store.readSecret(name, identities: try SecretsCommand.adminIdentities()) }
+            defer { value.withUnsafeMutableBytes { raw in for i in raw.indices { raw[i] = 0 } } }
+            FileHandle.standardOutput.write(Data(value))
+        }
+    }
+
+    struct SetValue: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "set",
+            abstract: "Encrypt a value from stdin (or $SOPS_NIX_SECRET) to the secret's users, machines and groups.",
+            discussion: "Examples:\n  printf %s \"$TOKEN\" | fleet secrets set hetzner-api-token\n  fleet secrets set new-secret --user crs58 --machine cinnabar < value.txt")
+        @OptionGroup var repo: RepoOption
+        @Argument(help: "The secret name.") var name: String
+        @Option(name: .long, help: "Also encrypt to this user (repeatable).") var user: [String] = []
+        @Option(name: .long, help: "Also encrypt to this machine (repeatable).") var machine: [String] = []
+        @Option(name: .long, help: "Also encrypt to this group (repeatable).") var group: [String] = []
+
+        func run() throws {
+            var value = try Self.readValue()
+            defer { value.withUnsafeMutableBytes { raw in for i in raw.indices { raw[i] = 0 } } }
+            try cli {
+                let admin = try SecretsCommand.adminIdentities()
+                try repo.store.writeSecret(name, value: value, adminRecipients: admin.map(\.recipient),
+                                           users: user, machines: machine, groups: group)
+            }
+        }
+
+        /// clan `set_command`: $SOPS_NIX_SECRET, else a hidden prompt on a terminal, else stdin.
+        static func readValue() throws -> [UInt8] {
+            if let env = ProcessInfo.processInfo.environment["SOPS_NIX_SECRET"], !env.isEmpty { return Array(env.utf8) }
+            if isatty(0) != 0 && isatty(1) != 0 {
+                guard let p = getpass("Paste your secret: ") else { throw CLIError("fleet secrets: no value entered") }
+                return Array(String(cString: p).utf8)
+            }
+            return Array(FileHandle.standardInput.readDataToEndOfFile())
+        }
+    }
+
+    struct Users: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List or add users (sops/users/<name>/key.json).",
+                                                        subcommands: [UsersList.self, UsersAdd.self])
+    }
+
+    struct UsersList: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "List users.", discussion: "Examples:\n  fleet secrets users list")
+        @OptionGroup var repo: RepoOption
+        func run() throws {
+            let names = try cli { try repo.store.users() }.keys.sorted()
+            if !names.isEmpty { print(names.joined(separator: "\n")) }
+        }
+    }
+
+    struct UsersAdd: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "add", abstract: "Add a user with an age public key.",
+            discussion: "Examples:\n  fleet secrets users add alice age1…")
+        @OptionGroup var repo: RepoOption
+        @Argument(help: "The user name.") var name: String
+        @Argument(help: "The user's age public key (age1…).") var key: String
+        @Flag(name: .long, help: "Overwrite an existing key.") var force = false
+        func run() throws {
+            try cli {
+                try repo.store.addUser(name, recipient: key, force: force)
+                // As clan: secrets already shared with this user are re-keyed to the new key.
+                _ = try repo.store.updateSecrets(referencing: "users", name, identities: SecretsCommand.adminIdentities)
+            }
+        }
+    }
+
+    struct Machines: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List or add machines (sops/machines/<name>/key.json).",
+                                                        subcommands: [MachinesList.self, MachinesAdd.self])
+    }
+
+    struct MachinesList: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "List machines.", discussion: "Examples:\n  fleet secrets machines list")
+        @OptionGroup var repo: RepoOption
+        func run() throws {
+            let names = try cli { try repo.store.machines() }.keys.sorted()
+            if !names.isEmpty { print(names.joined(separator: "\n")) }
+        }
+    }
+
+    struct MachinesAdd: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "add", abstract: "Add a machine with an age public key.",
+            discussion: "Examples:\n  fleet secrets machines add galena age1…")
+        @OptionGroup var repo: RepoOption
+        @Argument(help: "The machine name.") var name: String
+        @Argument(help: "The machine's age public key (age1…).") var key: String
+        @Flag(name: .long, help: "Overwrite an existing key.") var force = false
+        func run() throws {
+            try cli {
+                try repo.store.addMachine(name, recipient: key, force: force)
+                _ = try repo.store.updateSecrets(referencing: "machines", name, identities: SecretsCommand.adminIdentities)
+            }
+        }
+    }
+}

@@ -1,0 +1,57 @@
+import FleetModel
+
+/// Tab 5: the zerotier overlay: each network (instance) with its id, controller and moons, and
+/// every member with its roles, overlay IP and which vars layout the IP came from.
+enum NetworkView {
+    struct Row { var network: ZerotierNetwork; var member: ZerotierMember }
+
+    static func rows(_ state: AppState) -> [Row] {
+        (state.fleet?.zerotier ?? []).flatMap { net in net.members.map { Row(network: net, member: $0) } }
+    }
+
+    static func rowCount(_ state: AppState) -> Int { rows(state).count }
+
+    static func render(_ state: AppState, into buf: inout ScreenBuffer, area: Rect, ctx: RenderContext) {
+        guard let fleet = state.fleet else {
+            buf.put("Loading inventory…", x: area.x + 2, y: area.y + 1, style: ctx.theme.dim, clip: area)
+            return
+        }
+        if fleet.zerotier.isEmpty {
+            buf.put("No zerotier instance in this inventory.", x: area.x + 2, y: area.y + 1, style: ctx.theme.dim, clip: area)
+            return
+        }
+        var y = area.y
+        for net in fleet.zerotier {
+            let id = net.networkID ?? "unknown (no vars yet)"
+            var line = "zerotier \(net.instance)  network \(id)  controller \(net.controller ?? "none")"
+            if !net.moons.isEmpty { line += "  moons \(net.moons.joined(separator: ","))" }
+            line += "  \(net.peers.count) peers"
+            buf.put(" " + line, x: area.x, y: y, style: ctx.theme.accent, clip: area)
+            y += 1
+        }
+        let all = rows(state)
+        let tableArea = Rect(x: area.x, y: y + 1, width: area.width, height: area.maxY - y - 1)
+        let cols = [
+            TableColumn("MACHINE", .fixed(10)),
+            TableColumn("NETWORK", .fixed(10)),
+            TableColumn("ROLES", .fixed(18)),
+            TableColumn("OVERLAY IP", .flex(weight: 3, min: 15)),
+            TableColumn("LAYOUT", .fixed(9)),
+            TableColumn("TARGET", .flex(weight: 2, min: 10)),
+        ]
+        var cursor = state.cursor(.network)
+        cursor.clamp(count: all.count, visible: tableArea.height - 1)
+        let table = TableView(columns: cols, rowCount: all.count, cursor: cursor) { r, c in
+            let row = all[r]
+            switch c {
+            case 0: return (row.member.machine, ctx.theme.accent)
+            case 1: return (row.network.instance, ctx.theme.dim)
+            case 2: return (row.member.roles.joined(separator: ","), row.member.roles.contains("controller") ? ctx.theme.warn : nil)
+            case 3: return (row.member.ip ?? "-", row.member.ip == nil ? ctx.theme.dim : nil)
+            case 4: return (row.member.layout?.rawValue ?? "-", ctx.theme.dim)
+            default: return (fleet.target(of: row.member.machine)?.address ?? "-", ctx.theme.dim)
+            }
+        }
+        table.render(into: &buf, area: tableArea, ctx: ctx)
+    }
+}

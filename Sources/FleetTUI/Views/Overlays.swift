@@ -1,0 +1,132 @@
+import FleetModel
+
+/// Help, palette, tag selector, confirmation dialog and toasts, drawn over the current screen.
+enum Overlays {
+    static func render(_ state: AppState, into buf: inout ScreenBuffer, ctx: RenderContext) {
+        let area = Rect(x: 0, y: 1, width: buf.width, height: buf.height - 2)
+        switch state.overlay {
+        case .help(let scroll)?: help(state, scroll: scroll, into: &buf, area: area, ctx: ctx)
+        case .palette(let p)?: palette(p, into: &buf, area: area, ctx: ctx)
+        case .tagSelector(let sel)?: tagSelector(sel, into: &buf, area: area, ctx: ctx)
+        case .confirm(let d)?: confirm(d, into: &buf, area: area, ctx: ctx)
+        case nil: break
+        }
+        toasts(state.toasts, into: &buf, ctx: ctx)
+    }
+
+    /// Every binding of the key map, grouped by scope: generated, so it cannot drift from the keys.
+    static func helpLines(_ keyMap: KeyMap) -> [(String, String, Bool)] {
+        var scopes: [KeyScope] = [.global]
+        for t in Tab.allCases where keyMap.bindings.contains(where: { $0.scope == .screen(t) }) { scopes.append(.screen(t)) }
+        var lines: [(String, String, Bool)] = []
+        for scope in scopes {
+            if !lines.isEmpty { lines.append(("", "", false)) }
+            lines.append((scope.title, "", true))
+            for b in keyMap.bindings where b.scope == scope && !b.keys.isEmpty {
+                lines.append((b.keys.map(KeyMap.label).joined(separator: " "), b.action.summary, false))
+            }
+        }
+        return lines
+    }
+
+    static func help(_ state: AppState, scroll: Int, into buf: inout ScreenBuffer, area: Rect, ctx: RenderContext) {
+        let lines = helpLines(state.keyMap)
+        let box = Box.centered(width: 72, height: area.height, in: area)
+        Box.draw(&buf, box, title: "Keys \(ctx.glyphs.dash) esc closes, j/k scroll", ctx: ctx)
+        let inner = Rect(x: box.x + 2, y: box.y + 1, width: box.width - 4, height: box.height - 2)
+        let start = min(scroll, max(0, lines.count - inner.height))
+        for (i, line) in lines.dropFirst(start).prefix(inner.height).enumerated() {
+            let y = inner.y + i
+            if line.2 {
+                buf.put(line.0, x: inner.x, y: y, style: ctx.theme.tableHeader, clip: inner)
+            } else {
+                buf.put(DisplayWidth.pad(line.0, to: 16), x: inner.x, y: y, style: ctx.theme.accent, clip: inner)
+                buf.put(line.1, x: inner.x + 17, y: y, style: ctx.theme.base, clip: inner)
+            }
+        }
+    }
+
+    static func palette(_ p: PaletteState, into buf: inout ScreenBuffer, area: Rect, ctx: RenderContext) {
+        let shown = min(p.completions.count, 8)
+        let h = 3 + shown + (p.error == nil ? 0 : 1) + (shown > 0 ? 1 : 0)
+        let box = Rect(x: area.x + 2, y: area.y + 1, width: min(70, area.width - 4), height: h)
+        Box.draw(&buf, box, title: "Command \(ctx.glyphs.dash) tab completes, up: history, enter runs", ctx: ctx)
+        let x = box.x + 2
+        var y = box.y + 1
+        let end = buf.put(":" + p.input, x: x, y: y, style: ctx.theme.base, clip: box)
+        buf.put(ctx.glyphs.caret, x: end, y: y, style: ctx.theme.accent, clip: box)
+        y += 1
+        if let e = p.error {
+            buf.put(e, x: x, y: y, style: ctx.theme.error, clip: box)
+            y += 1
+        }
+        if shown > 0 {
+            y += 1
+            for (i, c) in p.completions.prefix(8).enumerated() {
+                let style = i == p.selected ? ctx.theme.cursor : ctx.theme.dim
+                buf.put(DisplayWidth.pad(" " + c, to: box.width - 4), x: x, y: y, style: style, clip: box)
+                y += 1
+            }
+        }
+    }
+
+    static func tagSelector(_ sel: TagSelectorState, into buf: inout ScreenBuffer, area: Rect, ctx: RenderContext) {
+        let box = Box.centered(width: 44, height: min(sel.tags.count + 4, area.height), in: area)
+        Box.draw(&buf, box, title: "Select by tag \(ctx.glyphs.dash) space toggles, enter marks", ctx: ctx)
+        let inner = Rect(x: box.x + 2, y: box.y + 1, width: box.width - 4, height: box.height - 3)
+        var cursor = sel.cursor
+        cursor.clamp(count: sel.tags.count, visible: inner.height)
+        for i in 0..<inner.height {
+            let r = cursor.offset + i
+            guard r < sel.tags.count else { break }
+            let tag = sel.tags[r]
+            let check = sel.selected.contains(tag.name) ? "[x]" : "[ ]"
+            let text = "\(check) @\(tag.name)"
+            let count = "\(tag.count)"
+            let style = r == cursor.row ? ctx.theme.cursor : (sel.selected.contains(tag.name) ? ctx.theme.marked : ctx.theme.base)
+            buf.put(DisplayWidth.pad(text, to: inner.width - count.count - 1) + " " + count, x: inner.x, y: inner.y + i,
+                    style: style, clip: inner)
+        }
+        let sum = "\(sel.selected.count) selected"
+        buf.put(sum, x: inner.x, y: box.maxY - 2, style: ctx.theme.dim, clip: box)
+    }
+
+    static func confirm(_ d: ConfirmDialog, into buf: inout ScreenBuffer, area: Rect, ctx: RenderContext) {
+        let width = min(64, area.width - 4)
+        var body: [String] = []
+        for l in d.lines { body += FleetView.wrap(l, width: width - 4) }
+        let box = Box.centered(width: width, height: body.count + 5, in: area)
+        Box.draw(&buf, box, title: d.title, ctx: ctx)
+        for (i, l) in body.enumerated() {
+            buf.put(l, x: box.x + 2, y: box.y + 1 + i, style: ctx.theme.base, clip: box)
+        }
+        let keys = "y/enter \(d.confirmLabel)   n/esc cancel"
+        buf.put(keys, x: box.x + 2, y: box.maxY - 2, style: ctx.theme.warn, clip: box)
+    }
+
+    static func toasts(_ toasts: [Toast], into buf: inout ScreenBuffer, ctx: RenderContext) {
+        // Newest at the bottom right, above the status bar; long messages (errors naming a file,
+        // key and line) wrap to at most three lines rather than losing their end.
+        var y = buf.height - 2
+        let width = max(10, min(buf.width - 4, 100))
+        for t in toasts.reversed() where y > 2 {
+            var style: Style
+            switch t.kind {
+            case .info: style = ctx.theme.accent
+            case .success: style = ctx.theme.ok
+            case .error: style = ctx.theme.error
+            }
+            style.reverse = !style.reverse
+            var lines = FleetView.wrap(t.text, width: width - 2)
+            if lines.count > 3 {
+                lines = Array(lines.prefix(3))
+                lines[2] = DisplayWidth.truncate(lines[2] + " " + ctx.glyphs.ellipsis, to: width - 2, ellipsis: ctx.glyphs.ellipsis)
+            }
+            let w = lines.map { DisplayWidth.of($0) }.max() ?? 0
+            for line in lines.reversed() where y > 2 {
+                buf.put(" " + DisplayWidth.pad(line, to: w) + " ", x: max(0, buf.width - w - 3), y: y, style: style)
+                y -= 1
+            }
+        }
+    }
+}

@@ -1,0 +1,49 @@
+import XCTest
+@testable import FleetModel
+
+final class InventorySyntheticTests: XCTestCase {
+    func testGeneratedFleetLoadsAndResolves() throws {
+        let dir = try makeTempDir(self, "synthetic")
+        try SyntheticFleet(machines: 300, seed: 7).write(to: dir)
+        let inv = try DirectoryInventoryLoader(directory: dir).load()
+        XCTAssertEqual(inv.machines.count, 300)
+        XCTAssertEqual(inv.machines.keys.first, "host-00001")
+        let fleet = ResolvedFleet(inv)
+        let net = try XCTUnwrap(fleet.zerotier.first)
+        XCTAssertEqual(net.controller, "host-00001")
+        XCTAssertEqual(net.networkID?.count, 16)
+        let nixos = inv.machineList.filter { $0.machineClass == .nixos }
+        XCTAssertFalse(nixos.isEmpty)
+        for m in nixos {
+            XCTAssertTrue(fleet.roles(of: m.name).contains("zerotier/peer"), m.name)
+            let ip = try XCTUnwrap(fleet.overlayIP(of: m.name), m.name)
+            // rfc4193 scheme: fd + network id + 9993 + node id.
+            XCTAssertTrue(ip.hasPrefix("fd" + net.networkID!.prefix(2)), ip)
+            XCTAssertTrue(ip.contains(":9993:") || ip.split(separator: ":")[4].hasSuffix("99"), ip)
+        }
+        for m in inv.machineList where m.machineClass == .darwin {
+            XCTAssertFalse(fleet.roles(of: m.name).contains { $0.hasPrefix("sshd/") }, m.name)
+            XCTAssertEqual(fleet.target(of: m.name)?.source, .domainDefault)
+        }
+        // Same seed, same fleet.
+        XCTAssertEqual(SyntheticFleet(machines: 50, seed: 3).document().inventory, SyntheticFleet(machines: 50, seed: 3).document().inventory)
+        XCTAssertNotEqual(SyntheticFleet(machines: 50, seed: 3).document().inventory, SyntheticFleet(machines: 50, seed: 4).document().inventory)
+        XCTAssertEqual(try InventoryDecoder(file: "x").decode(SyntheticFleet(machines: 0).document().inventory).machines.count, 0)
+    }
+
+    func testMachineReportJSON() throws {
+        let fleet = ResolvedFleet(try DirectoryInventoryLoader(directory: InventoryFixtures.demo).load())
+        let cinnabar = try XCTUnwrap(fleet.inventory.machines["cinnabar"])
+        let report = MachineReport.json(cinnabar, in: fleet)
+        XCTAssertEqual(report["name"], .string("cinnabar"))
+        XCTAssertEqual(report["roles"]?.arrayValue?.contains(.string("zerotier/controller")), true)
+        XCTAssertEqual(report["target"]?["address"], .string("root@cinnabar.zt"))
+        XCTAssertEqual(report["target"]?["source"], .string("deploy.targetHost"))
+        let services = try XCTUnwrap(report["services"]?.arrayValue)
+        let kanban = try XCTUnwrap(services.first { $0["instance"] == .string("kanban") })
+        XCTAssertEqual(kanban["settings"], .object(["port": .number("3008")]))
+        XCTAssertEqual(kanban["module"], .object(["name": .string("kanban"), "input": .string("self")]))
+        // The JSON round-trips through our parser.
+        XCTAssertEqual(try JSONParser.parse(JSONWriter(indent: "  ").string(report)), report)
+    }
+}
