@@ -48,7 +48,7 @@ final class ShellQuoteTests: XCTestCase {
     }
 
     func testRandomStringsRoundTripThroughRealShells() throws {
-        var rng = SplitMix64(seed: 0x5EED_F1EE7)
+        var rng = ShellQuoteRNG(seed: 0x5EED_F1EE7)
         let alphabet: [Unicode.Scalar] = Array("'\"$`\\ \n\t!*?[]{}()<>|&;#~=%^-_.aZ09".unicodeScalars)
             + ["\u{301}", "\u{E9}", "\u{65E5}", "\u{1F642}", "\u{1}", "\u{1B}", "\u{7F}", "\u{A0}", "\u{2028}"]
         let shells = ["/bin/sh", "/bin/bash", "/bin/dash"].filter { FileManager.default.isExecutableFile(atPath: $0) }
@@ -66,7 +66,7 @@ final class ShellQuoteTests: XCTestCase {
 }
 
 /// A small deterministic generator so a failing round can be reproduced.
-struct SplitMix64: RandomNumberGenerator {
+private struct ShellQuoteRNG: RandomNumberGenerator {
     var state: UInt64
     init(seed: UInt64) { state = seed }
     mutating func next() -> UInt64 {
