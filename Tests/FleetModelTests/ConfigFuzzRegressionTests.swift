@@ -6,12 +6,13 @@ import XCTest
 /// now end in a ConfigError naming the file and line — before the fix, toml++'s assert aborted the
 /// whole process (debug build) or hit undefined behaviour (release build).
 final class ConfigFuzzRegressionTests: XCTestCase {
-    private func assertConfigError(_ text: String, line: Int, file: StaticString = #filePath, lineNo: UInt = #line) {
+    private func assertConfigError(_ text: String, line: Int, saying phrase: String = "table header",
+                                   file: StaticString = #filePath, lineNo: UInt = #line) {
         for parse in [{ _ = try ThemeSpec.parse(text, file: "theme.toml") }, { _ = try FleetConfig.parse(text, file: "config.toml") }] {
             XCTAssertThrowsError(try parse(), file: file, line: lineNo) { error in
                 guard let e = error as? ConfigError else { return XCTFail("not a ConfigError: \(error)", file: file, line: lineNo) }
                 XCTAssertEqual(e.line, line, "\(e)", file: file, line: lineNo)
-                XCTAssertTrue(e.message.contains("table header"), "\(e)", file: file, line: lineNo)
+                XCTAssertTrue(e.message.contains(phrase), "\(e)", file: file, line: lineNo)
             }
         }
     }
@@ -30,6 +31,14 @@ final class ConfigFuzzRegressionTests: XCTestCase {
     /// Second fuzzer find: a byte order mark before the header (toml++ skips it).
     func testTableHeaderAfterByteOrderMarkIsChecked() {
         assertConfigError("\u{FEFF}[\t!", line: 1)
+    }
+
+    /// Third fuzzer find: `parse_array()` handed a `}` to `parse_value()`, which asserts.
+    func testMismatchedClosingBracketIsAnError() {
+        assertConfigError("[keys]\nrotate = [}vc\"r\", \"ctrl-r\"]\n", line: 2, saying: "closing bracket")
+        assertConfigError("x = ]\n", line: 1, saying: "closing bracket")
+        assertConfigError("x = { a = [1}\n", line: 1, saying: "closing bracket")
+        assertConfigError("x = [\n  1,\n  }\n", line: 3, saying: "closing bracket")
     }
 
     /// The exact input the fuzzer produced (a mutated themes/light.toml).

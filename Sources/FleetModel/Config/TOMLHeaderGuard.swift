@@ -1,16 +1,23 @@
-/// Rejects table headers toml++ cannot take. toml++ 3 (inside TOMLKit) goes from `[` (or `[[`) and
-/// optional blanks straight into `parse_key()`, which only *asserts* that the next character starts a
-/// key: `[=]`, `[ + ]` or `[é]` abort the process in a debug build (C++ assert) and are undefined
-/// behaviour in a release build (`__builtin_assume`). Found by fuzzing (fuzz/run.sh config); see
-/// ConfigFuzzRegressionTests. This scanner finds every table header the way toml++ does — at the start
-/// of a line, outside strings, comments and bracketed values — and checks that character first.
+/// Rejects input on which toml++ 3 (inside TOMLKit) only *asserts* instead of reporting an error:
+/// the assert aborts the process in a debug build and is undefined behaviour in a release build
+/// (`TOML_ASSERT_ASSUME` becomes `__builtin_assume`). Both were found by fuzzing (fuzz/run.sh config),
+/// see ConfigFuzzRegressionTests:
+/// - a table header whose first character does not start a key (`[=]`, `[ + ]`, `[é]`): toml++ goes
+///   from `[`/`[[` and blanks straight into `parse_key()`;
+/// - a closing bracket that does not match the open one (`x = [}`): `parse_array()` hands `}` to
+///   `parse_value()`. A mismatched or stray closer is never valid TOML, so refusing it loses nothing.
+/// The scanner tracks strings, comments and open brackets the way toml++ does.
 enum TOMLHeaderGuard {
+    enum Problem: Equatable { case header, bracket }
+
     /// Returns the 1-based line of the first table header toml++ would misparse, or nil.
-    static func firstBadHeader(_ text: String) -> Int? {
+    static func firstBadHeader(_ text: String) -> Int? { firstProblem(text)?.line }
+
+    static func firstProblem(_ text: String) -> (line: Int, problem: Problem)? {
         let b = Array(text.utf8)
         // toml++ skips a UTF-8 byte order mark, so the first line still starts after it.
         var i = b.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0, line = 1
-        var depth = 0          // open [ and { of a value (arrays, inline tables) — may span lines
+        var open: [UInt8] = [] // open [ and { of a value (arrays, inline tables) — may span lines
         var atLineStart = true // only blanks seen since the last newline (outside values)
         func at(_ k: Int) -> UInt8 { k < b.count ? b[k] : 0 }
         func isBlank(_ c: UInt8) -> Bool { c == 0x20 || c == 0x09 }
@@ -50,7 +57,7 @@ enum TOMLHeaderGuard {
             switch c {
             case 0x0A:
                 line += 1
-                if depth == 0 { atLineStart = true }
+                if open.isEmpty { atLineStart = true }
                 i += 1
             case _ where isBlank(c) || c == 0x0D:
                 i += 1
@@ -59,11 +66,11 @@ enum TOMLHeaderGuard {
             case UInt8(ascii: "\""), UInt8(ascii: "'"):
                 atLineStart = false
                 i = skipString(i, c)
-            case UInt8(ascii: "[") where depth == 0 && atLineStart:
+            case UInt8(ascii: "[") where open.isEmpty && atLineStart:
                 var k = i + 1
                 if at(k) == UInt8(ascii: "[") { k += 1 }
                 while isBlank(at(k)) { k += 1 }
-                if k < b.count && !startsKey(at(k)) { return line }
+                if k < b.count && !startsKey(at(k)) { return (line, .header) }
                 atLineStart = false
                 // The rest of the header line is a key; strings in it are skipped by the loop.
                 i = k
@@ -71,11 +78,14 @@ enum TOMLHeaderGuard {
                     if b[i] == UInt8(ascii: "\"") || b[i] == UInt8(ascii: "'") { i = skipString(i, b[i]) } else { i += 1 }
                 }
             case UInt8(ascii: "["), UInt8(ascii: "{"):
-                if !atLineStart { depth += 1 }
+                if !atLineStart { open.append(c) }
                 atLineStart = false
                 i += 1
             case UInt8(ascii: "]"), UInt8(ascii: "}"):
-                if depth > 0 { depth -= 1 }
+                let opener = c == UInt8(ascii: "]") ? UInt8(ascii: "[") : UInt8(ascii: "{")
+                guard open.last == opener else { return (line, .bracket) }
+                open.removeLast()
+                atLineStart = false
                 i += 1
             default:
                 atLineStart = false
