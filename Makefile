@@ -2,12 +2,18 @@
 SWIFT ?= swift
 BIN := .build/debug/fleet
 
-.PHONY: demo test build man unit e2e bench clean
+.PHONY: demo demo-reset test build man unit e2e bench clean
 
+# The dashboard on a writable copy of the embedded demo fleet (.build/demo-fleet).
 demo:
 	@tools/install-deps demo
 	$(SWIFT) build --product fleet
-	$(BIN)
+	@ws=$$(tools/demo-workspace) && keys="$$ws/.git/demo-admin-keys.txt" && \
+	  if [ -f "$$keys" ]; then export SOPS_AGE_KEY_FILE="$$keys"; fi && \
+	  FLEET_DEMO_DIR="$$ws" $(BIN)
+
+demo-reset:
+	rm -rf .build/demo-fleet
 
 build:
 	$(SWIFT) build

@@ -49,3 +49,22 @@ final class ReducerTests: XCTestCase {
         XCTAssertEqual(s.tab, .history)
     }
 }
+
+final class TagEditReducerTests: XCTestCase {
+    func testTagPromptProducesEdit() throws {
+        var s = try TestFleet.demoState(width: 100, height: 30)
+        _ = Reducer.reduce(&s, .key(.char("j")))
+        _ = Reducer.reduce(&s, .key(.char("t")))
+        guard case .tagEdit(let t)? = s.overlay else { return XCTFail("no tag prompt") }
+        XCTAssertEqual(t.machine, "blackphos")
+        XCTAssertEqual(t.currentTags, ["workstation", "laptop", "fleet"])
+        for c in "backup -fleet" { _ = Reducer.reduce(&s, .key(.char(c))) }
+        XCTAssertEqual(Reducer.reduce(&s, .key(.enter)), [.editTags(machine: "blackphos", add: ["backup"], remove: ["fleet"])])
+        XCTAssertNil(s.overlay)
+    }
+
+    func testPristineDemoIsReadOnly() {
+        XCTAssertThrowsError(try TagEditing.writableDirectory(.demo(path: InventorySource.demoDirectory(environment: [:]))))
+        XCTAssertEqual(try TagEditing.writableDirectory(.demo(path: "/tmp/demo-copy")), "/tmp/demo-copy")
+    }
+}

@@ -83,3 +83,43 @@ def test_list_json_lists_eight_machines():
     assert "zerotier/peer" in by["electrum"]["roles"] and "zerotier/controller" not in by["stibnite"]["roles"]
     # The JSON must survive python's json.tool, as the README shows.
     subprocess.run(["python3", "-m", "json.tool"], input=out.stdout, text=True, check=True, capture_output=True)
+
+
+def test_fatal_error_restores_terminal(pane):
+    """A crash (Swift fatalError → SIGILL/SIGTRAP) still leaves the terminal usable."""
+    pane.start_fleet(env="FLEET_TEST_CRASH_KEY=!")
+    pane.wait_for("stibnite")
+    pane.tmux("send-keys", "-t", "e2e", "-l", "!")
+    status = pane.wait_for_exit()
+    assert status in (128 + 4, 128 + 5, 128 + 6), status   # SIGILL, SIGTRAP or SIGABRT
+    assert pane.child_pids() == []
+    assert terminal_is_sane(pane)
+
+
+def test_sigint_and_sighup_restore_terminal(pane):
+    for sig, code in ((signal.SIGINT, 130), (signal.SIGHUP, 129)):
+        pane.start_fleet()
+        pane.wait_for("stibnite")
+        pids = pane.child_pids()
+        os.kill(pids[0], sig)
+        pane.wait_for(f"EXIT={code}")
+        assert terminal_is_sane(pane)
+        pane.type_line("clear")
+        pane.wait_for(f"EXIT={code}", absent=True)
+
+
+def test_idle_ui_uses_no_cpu(pane):
+    """Idle means blocked in poll(2): no CPU time accrues over two seconds."""
+    pane.start_fleet()
+    pane.wait_for("stibnite")
+    time.sleep(0.5)
+    pid = pane.child_pids()[0]
+
+    def cpu_ticks():
+        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])
+    before = cpu_ticks()
+    time.sleep(2.0)
+    assert cpu_ticks() - before <= 1, "the idle UI should not spin"
+    pane.send("q")
+    pane.wait_for("EXIT=0")

@@ -58,6 +58,17 @@ class Pane:
             time.sleep(0.1)
         raise AssertionError(f"timed out waiting for {needle!r} (absent={absent}); screen:\n{screen}")
 
+    def wait_for_exit(self, timeout=20.0):
+        """Waits for the EXIT=<n> line start_fleet prints and returns n."""
+        import re
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            m = re.findall(r"EXIT=(\d+)", self.capture())
+            if m:
+                return int(m[-1])
+            time.sleep(0.1)
+        raise AssertionError("fleet did not exit; screen:\n" + self.capture())
+
     def resize(self, width, height):
         self.tmux("resize-window", "-t", "e2e", "-x", str(width), "-y", str(height))
         self.width, self.height = width, height

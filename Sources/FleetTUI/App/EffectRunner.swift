@@ -5,7 +5,16 @@ import Foundation
 final class EffectRunner {
     private let queue: EventQueue
 
-    init(queue: EventQueue) { self.queue = queue }
+    /// Where the fleet comes from (tag edits and reloads go back to it).
+    var source: InventorySource
+
+    private let vars: VarsEffects
+
+    init(queue: EventQueue, source: InventorySource) {
+        self.queue = queue
+        self.source = source
+        vars = VarsEffects(queue: queue, source: source)
+    }
 
     func perform(_ effect: Effect) {
         switch effect {
@@ -31,7 +40,32 @@ final class EffectRunner {
             }
         case .savePaletteHistory(let lines):
             Task.detached { PaletteHistoryStore.save(lines) }
-        case .deploy, .cancelDeploy, .retryFailed, .rollback, .varsGenerate, .varsRotate, .varsFix:
+        case .editTags(let machine, let add, let remove):
+            let q = queue
+            let source = self.source
+            Task.detached {
+                do {
+                    let dir = try TagEditing.writableDirectory(source)
+                    let current = try await InventoryLoader(source: source).loadFresh()
+                    let writer = InventoryWriter(directory: dir)
+                    var messages: [String] = []
+                    for t in add { let o = try await writer.addTag(t, to: machine, evaluated: current); if o.changed { messages.append(o.message) } }
+                    for t in remove { let o = try await writer.removeTag(t, from: machine, evaluated: current); if o.changed { messages.append(o.message) } }
+                    q.post(.toast(messages.isEmpty ? "nothing to change" : messages.joined(separator: "; "), .success))
+                    for try await snap in InventoryLoader(source: source).updates() {
+                        q.post(.inventoryLoaded(ResolvedFleet(snap.inventory), revalidating: snap.isRevalidating))
+                    }
+                } catch {
+                    q.post(.toast("tags not changed: \(error)", .error))
+                }
+            }
+        case .loadVars: vars.load()
+        case .varsPlan(let intent): vars.plan(intent)
+        case .varsRun(let plan): vars.run(plan)
+        case .varsPromptAnswer(let value): vars.answer(value)
+        case .varsFix(let machine): vars.fix(machine: machine)
+        case .varsReveal(let machine, let generator, let file): vars.reveal(machine: machine, generator: generator, file: file)
+        case .deploy, .cancelDeploy, .retryFailed, .rollback:
             queue.post(.toast("this build has no deploy/vars engine yet", .error))
         }
     }
@@ -41,6 +75,26 @@ final class EffectRunner {
 enum InventoryLoading {
     static func loadSync(_ source: InventorySource) throws -> Inventory {
         try blockingAwait { try await InventoryLoader(source: source).loadFresh() }
+    }
+}
+
+/// Which directory a tag edit may write. The repository's own `inventory/` stays pristine; a
+/// demo copy (what `make demo` runs on) is writable like any directory source.
+enum TagEditing {
+    static func writableDirectory(_ source: InventorySource) throws -> String {
+        switch source {
+        case .directory(let p):
+            return p
+        case .demo(let p):
+            let pristine = InventorySource.demoDirectory(environment: [:])
+            guard (p as NSString).standardizingPath != (pristine as NSString).standardizingPath else {
+                throw CLIError("the embedded demo in \(pristine) is read-only; `make demo` runs on a writable copy")
+            }
+            return p
+        case .flake(let f):
+            guard let dir = FlakeEvaluator.localDirectory(f) else { throw CLIError("\(f) is not a local flake") }
+            return dir
+        }
     }
 }
 

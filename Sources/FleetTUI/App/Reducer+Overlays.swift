@@ -64,6 +64,53 @@ extension Reducer {
             return []
         case .palette(var p):
             return reducePaletteKey(&state, &p, key)
+        case .reveal:
+            state.overlay = nil   // any key closes it; the value goes with it
+            return []
+        case .varsPrompt(var p):
+            switch key {
+            case .escape:
+                state.overlay = nil
+                return [.varsPromptAnswer(nil)]
+            case .enter where !p.kind.isMultiline, .ctrl("d"):
+                state.overlay = nil
+                return [.varsPromptAnswer(p.input)]
+            case .enter:
+                p.input.append("\n")
+            case .backspace:
+                if !p.input.isEmpty { p.input.removeLast() }
+            case .ctrl("u"):
+                p.input = ""
+            case .char(let c):
+                p.input.append(c)
+            default:
+                return []
+            }
+            state.overlay = .varsPrompt(p)
+            return []
+        case .tagEdit(var t):
+            switch key {
+            case .escape:
+                state.overlay = nil
+                return []
+            case .enter:
+                let words = t.input.split(separator: " ").map(String.init)
+                let remove = words.filter { $0.hasPrefix("-") }.map { String($0.dropFirst()) }.filter { !$0.isEmpty }
+                let add = words.filter { !$0.hasPrefix("-") }.map { $0.hasPrefix("+") ? String($0.dropFirst()) : $0 }.filter { !$0.isEmpty }
+                guard !(add.isEmpty && remove.isEmpty) else { state.overlay = nil; return [] }
+                state.overlay = nil
+                return [.editTags(machine: t.machine, add: add, remove: remove)]
+            case .backspace:
+                if !t.input.isEmpty { t.input.removeLast() }
+            case .ctrl("u"):
+                t.input = ""
+            case .char(let c):
+                t.input.append(c)
+            default:
+                return []
+            }
+            state.overlay = .tagEdit(t)
+            return []
         }
     }
 
@@ -154,8 +201,8 @@ extension Reducer {
                     onConfirm: [.deploy(machines: names)]))
                 return []
             }
-        case .varsGenerate(let m): return [.varsGenerate(machine: m)]
-        case .varsRotate(let g, let m): return [.varsRotate(generator: g, machine: m)]
+        case .varsGenerate(let m): return [.varsPlan(VarsIntent(kind: .generate, machine: m, generator: nil))]
+        case .varsRotate(let g, let m): return [.varsPlan(VarsIntent(kind: .rotate, machine: m, generator: g))]
         case .varsFix(let m): return [.varsFix(machine: m)]
         }
     }

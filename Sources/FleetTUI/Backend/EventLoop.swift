@@ -1,4 +1,5 @@
 import CNcurses
+import Foundation
 import FleetModel
 #if canImport(Glibc)
 import Glibc
@@ -13,11 +14,12 @@ final class EventLoop {
     private var state: AppState
     /// Set by the benchmark harness only (FLEET_BENCH_FRAME_LOG).
     private var benchProbe = BenchProbe.fromEnvironment()
+    private let crashKey: Character? = ProcessInfo.processInfo.environment["FLEET_TEST_CRASH_KEY"].flatMap(\.first)
 
     init(state: AppState, noColor: Bool) {
         self.state = state
         backend = NcursesBackend(noColor: noColor)
-        effects = EffectRunner(queue: queue)
+        effects = EffectRunner(queue: queue, source: state.source)
     }
 
     /// Returns the process exit status: 0 on quit, 128+signal when a signal ended the UI.
@@ -55,6 +57,11 @@ final class EventLoop {
             }
             guard events.count > 1 || state.toasts.contains(where: { $0.expiresAt <= Self.now() }) else { continue }
             let before = state
+            // Test hook (issue 10's "injected fatal error"): with FLEET_TEST_CRASH_KEY=c, pressing c
+            // crashes the process, so tests can check the terminal is restored on the fatal path.
+            if let crashKey = crashKey, events.contains(where: { if case .key(.char(crashKey)) = $0 { return true } else { return false } }) {
+                fatalError("injected fatal error (FLEET_TEST_CRASH_KEY)")
+            }
             for e in events {
                 for effect in Reducer.reduce(&state, e) { effects.perform(effect) }
                 if !state.running { break }

@@ -21,7 +21,7 @@ struct TagCommand: ParsableCommand {
 
     struct Add: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "add", abstract: "Add TAG to MACHINE.",
-            discussion: "Examples:\n  fleet tag add cinnabar backup\n  fleet --flake ~/my-clan tag add electrum peer")
+            discussion: "Examples:\n  fleet tag add cinnabar backup\n  fleet tag add electrum peer --flake ~/my-clan")
         @OptionGroup var sourceOptions: SourceOptions
         @Argument(help: "Machine name.") var machine: String
         @Argument(help: "Tag to add.") var tag: String
