@@ -31,7 +31,25 @@ final class ShellQuoteTests: XCTestCase {
 
     func testQuotesSpecialWords() throws {
         XCTAssertEqual(try ShellQuote.command(["echo", "a b", "", "it's", "$HOME", "FOO=1", "~"]),
-                       #"echo 'a b' '' 'it'\''s' '$HOME' 'FOO=1' '~'"#)
+                       #"echo 'a b' '' 'it'\''s' '$HOME' FOO=1 '~'"#)
+    }
+
+    func testEqualsAndPercentStayPlainExceptFirst() throws {
+        XCTAssertEqual(ShellQuote.quote("--unit=fleet-switch-a-1"), "--unit=fleet-switch-a-1")
+        XCTAssertEqual(ShellQuote.quote("50%"), "50%")
+        XCTAssertEqual(ShellQuote.quote("=ls"), "'=ls'")
+        XCTAssertEqual(ShellQuote.quote("%1"), "'%1'")
+        // A first word with `=` would be an assignment, not a command.
+        XCTAssertEqual(try ShellQuote.command(["FOO=bar", "id"]), "'FOO=bar' id")
+        XCTAssertEqual(try roundTrip(["FOO=bar", "=x", "%1"]), ["FOO=bar", "=x", "%1"])
+    }
+
+    /// Found while merging the deploy branch: quoting per Character let `'` + U+0301 (one Character,
+    /// not equal to "'") through unescaped, closing the quotes early — a remote shell injection.
+    func testQuoteFollowedByCombiningMarkStaysQuoted() throws {
+        let evil = "a'\u{301}; echo INJECTED; '"
+        XCTAssertEqual(ShellQuote.quote(evil), #"'a'\''"# + "\u{301}; echo INJECTED; " + #"'\'''"#)
+        XCTAssertEqual(try roundTrip([evil]), [evil])
     }
 
     func testRejectsEmptyArgvAndNul() {
