@@ -1,5 +1,6 @@
-/// JSON parser + inventory decoder + resolution: what fleet does with an `inventory.json` or the
-/// output of `nix eval --json`. Also checks that what the parser accepts, the writer writes back to
+/// JSON parser + inventory decoder + resolution, and the generators file (generator definitions with
+/// names that become paths): what fleet does with `inventory.json`, `generators.json` or the output
+/// of `nix eval --json`. Also checks that what the parser accepts, the writer writes back to
 /// text the parser reads as the same value (the file round-trip every inventory edit relies on).
 enum FuzzJSON {
     static func run(_ bytes: [UInt8]) {
@@ -9,6 +10,7 @@ enum FuzzJSON {
             let again = try? JSONParser.parse(text)
             FuzzCheck.require(again == value, "JSON round trip changed the value: \(text.prefix(200))")
         }
+        _ = try? GeneratorsFile(path: "generators.json").parse(value)
         guard let inventory = try? InventoryDecoder(file: "inventory.json").decode(value) else { return }
         let fleet = ResolvedFleet(inventory)
         for m in inventory.machineList {
