@@ -112,6 +112,7 @@ public struct InventoryWriter: Sendable {
         var lock: FileLock?
         if let gitDir { lock = try await FileLock.acquire(gitDir + "/clan.lock") }
         defer { withExtendedLifetime(lock) {} }
+        removeStaleTemporaries()
 
         var root: JSONValue = .object([:])
         if let data = FileManager.default.contents(atPath: file) {
@@ -152,6 +153,20 @@ public struct InventoryWriter: Sendable {
         } catch {
             try? FileManager.default.removeItem(atPath: tmp)
             throw InventoryError(file: file, path: "", message: "cannot write: \(error.localizedDescription)")
+        }
+    }
+
+    /// A writer killed between writing its temporary and renaming it leaves `inventory.json.fleet-tmp-PID`
+    /// behind (untracked junk a `git add -A` would commit). Remove those whose process is gone; a live
+    /// one belongs to a writer that holds no lock (no git repo) and is left alone.
+    private func removeStaleTemporaries() {
+        let prefix = "inventory.json.fleet-tmp-"
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return }
+        for name in names where name.hasPrefix(prefix) {
+            guard let pid = Int32(name.dropFirst(prefix.count)), pid > 0 else { continue }
+            if pid != getpid() && kill(pid, 0) != 0 && errno == ESRCH {
+                try? FileManager.default.removeItem(atPath: directory + "/" + name)
+            }
         }
     }
 

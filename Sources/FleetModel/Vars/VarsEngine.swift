@@ -113,6 +113,7 @@ public struct VarsEngine: Sendable {
         defer { withExtendedLifetime(lock) {} }
         removeStaleTemporaries()
         PrivateWorkDir.removeStale(base: workBase)
+        VarsRollback.removeStale(gitDirectory: git)
         var keys = SopsKeyIndex(clanDirectory: clanDirectory)
         let admin = try adminUser(keys)
 
@@ -153,7 +154,8 @@ public struct VarsEngine: Sendable {
             try Task.checkCancellation()
             guard let gen = catalog.generators[id] else { continue }
             events(.generatorStarted(id, index: i, total: plan.generators.count))
-            try await run(gen, prompts: answers[id] ?? [:], requestedMachines: plan.requestedMachines, writer: writer, keys: &keys, events: events)
+            try await run(gen, prompts: answers[id] ?? [:], requestedMachines: plan.requestedMachines, writer: writer, keys: &keys,
+                          gitDirectory: git, events: events)
             events(.generatorFinished(id))
             done.append(id)
         }
@@ -161,7 +163,7 @@ public struct VarsEngine: Sendable {
     }
 
     private func run(_ gen: Generator, prompts: [String: [UInt8]], requestedMachines: [String], writer: VarsSecretWriter, keys: inout SopsKeyIndex,
-                     events: @escaping VarsEventSink) async throws {
+                     gitDirectory: String, events: @escaping VarsEventSink) async throws {
         let id = gen.id
         let context = "generator \(id)"
         let script: String
@@ -221,50 +223,60 @@ public struct VarsEngine: Sendable {
             }
         }
 
-        // Store. Paths to commit are relative to the clan directory.
-        var changed: [String] = ["vars/" + id.relDir]
-        // clan's `with_toggled_share(machine)`: the executing machine's per-machine copy of a now
-        // shared generator (or the shared copy of a now per-machine one) is removed.
-        let executingMachine = gen.share ? (requestedMachines.first { gen.machines.contains($0) } ?? gen.machines.first) : id.machine
-        let toggled = GeneratorID(name: id.name, machine: id.isShared ? executingMachine : nil)
-        let toggledDir = clanDirectory + "/vars/" + toggled.relDir
-        if toggled != id, FileManager.default.fileExists(atPath: toggledDir) {
-            // clan's share migration: the old placement's copy goes when the new one is written.
-            try FileManager.default.removeItem(atPath: toggledDir)
-            changed.append("vars/" + toggled.relDir)
-        }
-        let machinesStr = " for machines: \(gen.machines.joined(separator: ", "))"
-        for f in gen.files {
-            guard let value = outputs[f.name] else { continue }
-            let rel = "vars/\(id.relDir)/\(f.name)"
-            if f.secret {
-                // clan links the machine it generates for; a shared secret reaches the other
-                // declaring machines when they are generated (ensure-access step) or fixed.
-                let executing = gen.share ? gen.machines.filter(requestedMachines.contains) : gen.machines
-                let deployTo = f.deploy ? executing : []
-                // clan's `_set` ensures the executing machine's age key for every secret it stores.
-                for m in executing { changed += try writer.ensureMachineKey(m, keys: &keys) }
-                try writer.writeSecret(secretRel: rel, value: value, machines: deployTo, groupMachines: gen.machines)
-                events(.log("\(prefix) Updated secret var \(gen.name)/\(f.name)\(machinesStr)"))
-            } else {
-                let path = clanDirectory + "/" + rel + "/value"
-                let old = FileManager.default.contents(atPath: path).map(Array.init)
-                if old == value {
-                    events(.log("\(prefix) Var \(gen.name)/\(f.name)\(machinesStr) remains unchanged: \(Self.display(value))"))
+        // Store and commit; on any failure (a full disk, a failed commit) the generator's directory
+        // goes back to exactly its old files, so no var is left half rotated.
+        let rollback = try VarsRollback(directory: clanDirectory + "/vars/" + id.relDir, gitDirectory: gitDirectory, key: id.relDir)
+        do {
+            // Store. Paths to commit are relative to the clan directory.
+            var changed: [String] = ["vars/" + id.relDir]
+            // clan's `with_toggled_share(machine)`: the executing machine's per-machine copy of a now
+            // shared generator (or the shared copy of a now per-machine one) is removed.
+            let executingMachine = gen.share ? (requestedMachines.first { gen.machines.contains($0) } ?? gen.machines.first) : id.machine
+            let toggled = GeneratorID(name: id.name, machine: id.isShared ? executingMachine : nil)
+            let toggledDir = clanDirectory + "/vars/" + toggled.relDir
+            if toggled != id, FileManager.default.fileExists(atPath: toggledDir) {
+                // clan's share migration: the old placement's copy goes when the new one is written.
+                try FileManager.default.removeItem(atPath: toggledDir)
+                changed.append("vars/" + toggled.relDir)
+            }
+            let machinesStr = " for machines: \(gen.machines.joined(separator: ", "))"
+            for f in gen.files {
+                guard let value = outputs[f.name] else { continue }
+                let rel = "vars/\(id.relDir)/\(f.name)"
+                if f.secret {
+                    // clan links the machine it generates for; a shared secret reaches the other
+                    // declaring machines when they are generated (ensure-access step) or fixed.
+                    let executing = gen.share ? gen.machines.filter(requestedMachines.contains) : gen.machines
+                    let deployTo = f.deploy ? executing : []
+                    // clan's `_set` ensures the executing machine's age key for every secret it stores.
+                    for m in executing { changed += try writer.ensureMachineKey(m, keys: &keys) }
+                    try writer.writeSecret(secretRel: rel, value: value, machines: deployTo, groupMachines: gen.machines)
+                    events(.log("\(prefix) Updated secret var \(gen.name)/\(f.name)\(machinesStr)"))
                 } else {
-                    try VarsAtomicWrite.write(value, to: path)
-                    events(.log("\(prefix) Updated var \(gen.name)/\(f.name)\(machinesStr)\n  old: \(old.map(Self.display) ?? "<not set>")\n  new: \(Self.display(value))"))
+                    let path = clanDirectory + "/" + rel + "/value"
+                    let old = FileManager.default.contents(atPath: path).map(Array.init)
+                    if old == value {
+                        events(.log("\(prefix) Var \(gen.name)/\(f.name)\(machinesStr) remains unchanged: \(Self.display(value))"))
+                    } else {
+                        try VarsAtomicWrite.write(value, to: path)
+                        events(.log("\(prefix) Updated var \(gen.name)/\(f.name)\(machinesStr)\n  old: \(old.map(Self.display) ?? "<not set>")\n  new: \(Self.display(value))"))
+                    }
                 }
             }
+            let hashPath = clanDirectory + "/vars/\(id.relDir)/.validation-hash"
+            if let h = gen.definition.validationHash {
+                try VarsAtomicWrite.write(Array(h.utf8), to: hashPath)
+            } else {
+                unlink(hashPath)
+            }
+            let message = "vars: update via generator \(gen.name) (\(id.isShared ? "shared" : "machine: \(id.machine ?? "")"))"
+            if try await commit(paths: changed, message: message) { events(.committed(id, message: message)) }
+        } catch {
+            rollback.restore()
+            _ = try? await git(["reset", "-q", "--", "vars/" + id.relDir])
+            throw error
         }
-        let hashPath = clanDirectory + "/vars/\(id.relDir)/.validation-hash"
-        if let h = gen.definition.validationHash {
-            try VarsAtomicWrite.write(Array(h.utf8), to: hashPath)
-        } else {
-            unlink(hashPath)
-        }
-        let message = "vars: update via generator \(gen.name) (\(id.isShared ? "shared" : "machine: \(id.machine ?? "")"))"
-        if try await commit(paths: changed, message: message) { events(.committed(id, message: message)) }
+        rollback.discard()
     }
 
     static func display(_ v: [UInt8]) -> String { String(validating: v, as: UTF8.self) ?? "<binary blob>" }
@@ -400,11 +412,11 @@ public struct VarsEngine: Sendable {
         }
         guard !all.isEmpty else { return false }
         let add = try await git(["add", "-A", "--"] + all)
-        guard add.status == 0 else { throw VarsError(clanDirectory, "git add failed: \(add.stderr)") }
+        guard add.status == 0 else { throw VarsError(clanDirectory, "git add of \(all.joined(separator: ", ")) failed: \(add.stderr)") }
         let diff = try await git(["diff", "--cached", "--quiet", "--"] + all)
         if diff.status == 0 { return false }
         let c = try await git(["commit", "--no-verify", "-q", "-m", message, "--"] + all)
-        guard c.status == 0 else { throw VarsError(clanDirectory, "git commit failed: \(c.stderr)\(c.stdout)") }
+        guard c.status == 0 else { throw VarsError(clanDirectory, "git commit of \(all.joined(separator: ", ")) failed: \(c.stderr)\(c.stdout)") }
         return true
     }
 }

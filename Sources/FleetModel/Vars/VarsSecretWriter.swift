@@ -50,11 +50,27 @@ struct VarsSecretWriter {
     /// Stores one secret var: links for `machines` (deployed to), the machines' default groups and the
     /// admin user (clan's `encrypt_secret` always adds the admin running it); existing links are kept.
     func writeSecret(secretRel: String, value: [UInt8], machines: [String], groupMachines: [String]) throws {
-        for m in machines { try addLink(secretRel: secretRel, kind: "machines", name: m) }
-        for m in groupMachines { for g in groups(m) { try addLink(secretRel: secretRel, kind: "groups", name: g) } }
-        try addLink(secretRel: secretRel, kind: "users", name: adminUser)
-        let recipients = wantedRecipients(secretRel: secretRel, groupMachines: groupMachines)
-        try VarsAtomicWrite.write(Array(try backend.encrypt(value, to: recipients.sorted()).utf8), to: clanDirectory + "/" + secretRel + "/secret")
+        // Links are made first (the recipients are read from them). If the secret cannot be written
+        // (a full disk), the links this call added are taken back, so the var stays exactly as it was
+        // instead of listing recipients its secret is not encrypted to.
+        var added: [(kind: String, name: String)] = []
+        func link(_ kind: String, _ name: String) throws {
+            let path = clanDirectory + "/" + secretRel + "/" + kind + "/" + name
+            var st = stat()
+            let existed = lstat(path, &st) == 0
+            try addLink(secretRel: secretRel, kind: kind, name: name)
+            if !existed { added.append((kind, name)) }
+        }
+        do {
+            for m in machines { try link("machines", m) }
+            for m in groupMachines { for g in groups(m) { try link("groups", g) } }
+            try link("users", adminUser)
+            let recipients = wantedRecipients(secretRel: secretRel, groupMachines: groupMachines)
+            try VarsAtomicWrite.write(Array(try backend.encrypt(value, to: recipients.sorted()).utf8), to: clanDirectory + "/" + secretRel + "/secret")
+        } catch {
+            for a in added.reversed() { removeLink(secretRel: secretRel, kind: a.kind, name: a.name) }
+            throw error
+        }
     }
 
     func wantedRecipients(secretRel: String, groupMachines: [String]) -> Set<SopsKeyRef> {
