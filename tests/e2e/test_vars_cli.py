@@ -13,6 +13,7 @@ import time
 
 import pytest
 
+from fault_support import iterations, record
 from tmuxdriver import FLEET_BIN, REPO
 
 DEMO = os.path.join(REPO, "inventory")
@@ -145,8 +146,9 @@ def test_sigkill_during_rotation_never_leaves_a_broken_var(demo_copy):
     subprocess.run(argv, env=env, check=True, capture_output=True)
     full = time.monotonic() - t0
     rng = random.Random(1234)
-    changed_runs = 0
-    for i in range(50):
+    changed_runs, torn = 0, 0
+    runs = iterations(50, 300)
+    for i in range(runs):
         old = {rel: var_state(demo_copy, rel) for rel in ROTATED}
         p = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(rng.uniform(0, full))
@@ -157,7 +159,13 @@ def test_sigkill_during_rotation_never_leaves_a_broken_var(demo_copy):
             now = var_state(demo_copy, rel)
             if now != old[rel]:
                 changed_runs += 1
-                assert_complete(demo_copy, rel)
+                try:
+                    assert_complete(demo_copy, rel)
+                except AssertionError:
+                    torn += 1
+                    record("sigkill_during_rotation", runs=i + 1, torn_writes=torn)
+                    raise
+    record("sigkill_during_rotation", runs=runs, torn_writes=torn, changed=changed_runs)
     assert changed_runs > 0, "the kills never landed after a write: the test exercised nothing"
     # A later run completes, cleans stale temporaries, commits, and leaves every var valid.
     r = subprocess.run(argv, env=env, capture_output=True, text=True)

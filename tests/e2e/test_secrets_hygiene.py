@@ -1,0 +1,219 @@
+"""Secrets hygiene (issue 10): rotate demo secrets with known prompt answers (CLI and dashboard),
+deploy two demo NixOS machines to testbed hosts (which uploads their age keys), then look for the
+plaintext everywhere fleet could have left it: every file in the repository and its git objects
+(decompressed), the XDG state/cache/config dirs (history database, logs), TMPDIR, the tmux pane
+captures, and the environment and command line of every child process, sampled while it ran.
+Zero hits. The needles stay in this process's memory; nothing here writes them to disk."""
+import importlib.machinery
+import io
+import os
+import shlex
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+import types
+
+from fault_support import demo_workspace, descendants, record
+from testbed_support import NIX_CONFIG, TESTBED, require_testbed_tools
+from tmuxdriver import FLEET_BIN, REPO, Pane
+
+SCAN = os.path.join(REPO, "tools", "scan-secrets")
+DEMO_SECRETS = [("cinnabar", "clawdbot-gateway-token/token"), ("cinnabar", "matrix-password-cameron/password"),
+                ("cinnabar", "zerotier/zerotier-identity-secret"), ("cinnabar", "openssh/ssh.id_ed25519"),
+                ("electrum", "luks-password/key"), ("electrum", "zerotier/zerotier-identity-secret")]
+
+
+def load_scanner():
+    if not os.access(SCAN, os.X_OK):
+        raise AssertionError(f"{SCAN} is missing (it comes with the hardening branch)")
+    mod = types.ModuleType("scan_secrets")
+    importlib.machinery.SourceFileLoader("scan_secrets", SCAN).exec_module(mod)
+    return mod
+
+
+def needle_parts(value):
+    """A secret as needles: the whole value, and for multi-line values (keys) each long line."""
+    value = value.strip()
+    parts = [value]
+    if b"\n" in value:
+        parts += [l.strip() for l in value.split(b"\n") if len(l.strip()) >= 16 and not l.startswith(b"-----")]
+    return parts
+
+
+class ProcSampler(threading.Thread):
+    """Reads /proc/PID/{environ,cmdline} of a process and all its descendants every few ms and keeps
+    each distinct content in memory, to be scanned once every needle is known."""
+
+    def __init__(self, pid):
+        super().__init__(daemon=True)
+        self.pid, self.seen, self.samples, self.stop = pid, {}, {}, threading.Event()
+
+    def run(self):
+        while not self.stop.is_set():
+            for p in {self.pid} | descendants(self.pid):
+                try:
+                    with open(f"/proc/{p}/cmdline", "rb") as f:
+                        cmd = f.read()
+                    with open(f"/proc/{p}/environ", "rb") as f:
+                        environ = f.read()
+                except OSError:
+                    continue  # it exited between listing and reading
+                self.seen.setdefault(p, os.path.basename(cmd.split(b"\0")[0]).decode(errors="replace"))
+                self.samples.setdefault((cmd, environ), f"/proc/{p} ({self.seen[p]})")
+            time.sleep(0.005)
+
+    def finish(self):
+        self.stop.set()
+        self.join()
+
+
+def sampled(samplers, pid):
+    s = ProcSampler(pid)
+    s.start()
+    samplers.append(s)
+    return s
+
+
+def test_secrets_hygiene():
+    require_testbed_tools()
+    mod = load_scanner()
+    root = tempfile.mkdtemp(prefix="fleet-hy-", dir="/tmp")
+    tbdir = os.path.join(root, "tb")
+    pane = None
+    try:
+        ws, keys = demo_workspace(os.path.join(root, "ws"))
+        dirs = {k: os.path.join(root, k) for k in ("state", "cache", "config", "t")}
+        for d in dirs.values():
+            os.makedirs(d)
+        env = dict(os.environ, SOPS_AGE_KEY_FILE=keys, SOPS_AGE_KEY="", XDG_STATE_HOME=dirs["state"],
+                   XDG_CACHE_HOME=dirs["cache"], XDG_CONFIG_HOME=dirs["config"], TMPDIR=dirs["t"], NIX_CONFIG=NIX_CONFIG)
+
+        # Needles: plaintext of demo secrets (decrypted by fleet into our memory) and two prompt answers.
+        needles = []
+        for machine, var in DEMO_SECRETS:
+            r = subprocess.run([FLEET_BIN, "vars", "get", machine, var, "--repo", ws], capture_output=True, env=env)
+            assert r.returncode == 0 and len(r.stdout.strip()) >= 8, f"fleet vars get {machine} {var}: {r.stderr!r}"
+            needles += needle_parts(r.stdout)
+        cli_answer = "Cli-Answer-" + os.urandom(6).hex()
+        ui_answer = "Ui-Answer-" + os.urandom(6).hex()
+        needles += [cli_answer.encode(), ui_answer.encode()]
+        samplers, outputs = [], []
+
+        # 1. CLI rotation with the answer on stdin.
+        p = subprocess.Popen([FLEET_BIN, "vars", "rotate", "electrum", "-g", "user-password-root", "--repo", ws,
+                              "--prompt-value", "user-password-root.user-password=@-"],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+        s = sampled(samplers, p.pid)
+        out, err = p.communicate(input=cli_answer.encode(), timeout=120)
+        s.finish()
+        assert p.returncode == 0, err
+        got = subprocess.run([FLEET_BIN, "vars", "get", "electrum", "user-password-root/user-password", "--repo", ws],
+                             capture_output=True, env=env).stdout
+        assert got.strip() == cli_answer.encode(), "the CLI answer did not reach the secret"
+        outputs.append(("fleet vars rotate output", out + err))
+
+        # 2. The dashboard path: rotate cinnabar's root password from the Vars screen.
+        pane = Pane(120, 40)
+        pane_env = " ".join(f"{k}={shlex.quote(env[k])}" for k in
+                            ("SOPS_AGE_KEY_FILE", "XDG_STATE_HOME", "XDG_CACHE_HOME", "XDG_CONFIG_HOME", "TMPDIR"))
+        pane.start_fleet(env=f"FLEET_DEMO_DIR={shlex.quote(ws)} {pane_env}")
+        captures = [pane.wait_for("stibnite")]
+        [ui_pid] = pane.child_pids()
+        s = sampled(samplers, ui_pid)
+        pane.send("4")
+        pane.wait_for("GENERATOR / FILE")
+        pane.send("/")
+        pane.tmux("send-keys", "-t", "e2e", "-l", "user-password-root")
+        pane.send("Enter")
+        pane.wait_for("electrum")
+        pane.send("j")
+        pane.wait_for("▶   user-password-root")
+        pane.send("R")
+        pane.wait_for("Rotate user-password-root on cinnabar?")
+        pane.send("y")
+        captures.append(pane.wait_for("Prompt: user-password-root/user-password"))
+        pane.tmux("send-keys", "-t", "e2e", "-l", ui_answer)
+        captures.append(pane.wait_for("•" * len(ui_answer)))
+        pane.send("Enter")
+        captures.append(pane.wait_for("Deploy the affected machines now?", timeout=60))
+        pane.send("n")
+        captures.append(pane.wait_for("generated 1 generator"))
+        pane.send("q")
+        assert pane.wait_for_exit() == 0
+        s.finish()
+        captures.append(pane.tmux("capture-pane", "-p", "-S", "-", "-E", "-", "-t", "e2e").stdout)
+        got = subprocess.run([FLEET_BIN, "vars", "get", "cinnabar", "user-password-root/user-password", "--repo", ws],
+                             capture_output=True, env=env).stdout
+        assert got.strip() == ui_answer.encode(), "the dashboard answer did not reach the secret"
+
+        # 3. Deploy cinnabar and electrum to testbed hosts of those names: uploads their age keys.
+        subprocess.run([TESTBED, "up", "2", "--names", "cinnabar,electrum", "--dir", tbdir], check=True, capture_output=True, timeout=120)
+        subprocess.run([TESTBED, "flake", os.path.join(root, "flake"), "cinnabar", "electrum", "--gen", "hy-" + os.urandom(3).hex(),
+                        "--dir", tbdir], check=True, capture_output=True, timeout=300)
+        p = subprocess.Popen([FLEET_BIN, "deploy", "cinnabar", "electrum", "--inventory", ws,
+                              "--ssh-config", os.path.join(tbdir, "ssh_config"), "--build-flake", "path:" + os.path.join(root, "flake"),
+                              "--target", "cinnabar=root@cinnabar", "--target", "electrum=root@electrum"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+        s = sampled(samplers, p.pid)
+        out, err = p.communicate(timeout=300)
+        s.finish()
+        assert p.returncode == 0, (out + err).decode(errors="replace")
+        assert b"[cinnabar] secrets ok" in out and b"[electrum] secrets ok" in out, out.decode(errors="replace")
+        outputs.append(("fleet deploy output", out + err))
+        # The uploaded machine keys, read back from the hosts (into memory): they must not be local.
+        uploaded = []
+        for host in ("cinnabar", "electrum"):
+            files = subprocess.run([TESTBED, "exec", host, "--", "find", "/var/lib/sops-nix", "-type", "f"], env=dict(os.environ, TESTBED_DIR=tbdir),
+                                   capture_output=True, text=True, timeout=30).stdout.split()
+            for f in files:
+                data = subprocess.run([TESTBED, "exec", host, "--", "cat", f], env=dict(os.environ, TESTBED_DIR=tbdir),
+                                      capture_output=True, timeout=30).stdout
+                for line in data.split(b"\n"):
+                    if line.startswith(b"AGE-SECRET-KEY-"):
+                        uploaded.append(line.strip())
+        assert len(uploaded) == 2, f"expected both machines' age keys on the hosts, found {len(uploaded)}"
+
+        # The scans. Files and directories: tools/scan-secrets, the needles through a pipe (never a file).
+        needles += uploaded
+        r = subprocess.run([SCAN, "--null", "--needles-file", "/dev/stdin", ws, *dirs.values()],
+                           input=b"\0".join(needles), capture_output=True)
+        file_report = r.stdout.decode(errors="replace").strip()
+        # In memory: git objects (zlib-compressed on disk, so decompressed here), pane captures,
+        # process samples, fleet's own output.
+        objects = subprocess.run(["git", "-C", ws, "cat-file", "--batch-all-objects", "--batch"], capture_output=True, check=True).stdout
+        full = mod.Scanner(needles)
+        full.scan_stream("git objects (decompressed)", io.BytesIO(objects))
+        for i, c in enumerate(captures):
+            full.scan_stream(f"pane capture {i}", io.BytesIO(c.encode()))
+        for where, data in outputs:
+            full.scan_stream(where, io.BytesIO(data))
+        for s in samplers:
+            for (cmd, environ), where in s.samples.items():
+                full.scan_stream(where + " cmdline", io.BytesIO(cmd))
+                full.scan_stream(where + " environ", io.BytesIO(environ))
+        hits = [f"{w}: needle #{i} ({e})" for w, i, e in full.hits]
+        file_hits = [l for l in file_report.splitlines() if l.startswith("HIT")]
+        processes = sum(len(s.seen) for s in samplers)
+        names = {n for s in samplers for n in s.seen.values()}
+        history = os.path.join(dirs["state"], "fleet", "history.sqlite")
+        # Nothing of the private work dirs (plaintext in RAM) outlives the runs.
+        stale = [n for n in os.listdir("/dev/shm") if n.startswith("fleet-vars-") and
+                 int(n.split("-")[2]) in {p for s in samplers for p in s.seen}]
+        scanned = int(file_report.rsplit("scan-secrets: ", 1)[-1].split(" files")[0]) if "scan-secrets: " in file_report else 0
+        record("secrets_hygiene", runs=1, files_scanned=scanned, leaks=len(hits) + len(file_hits) + len(stale), processes_sampled=processes,
+               git_objects_bytes=len(objects))
+        assert r.returncode in (0, 1), f"scan-secrets failed: {r.stdout}{r.stderr}"
+        assert hits == [] and file_hits == [], "plaintext found:\n" + "\n".join(hits + file_hits)
+        assert stale == [], f"private work dirs left: {stale}"
+        # The scan covered what it claims: the history database, many files, fleet's children.
+        assert os.path.exists(history), "no history database was written: the scan proved less than it claims"
+        assert "ssh" in names and any(n in names for n in ("nix", "nix-build", "nix-store")) and "bwrap" in names, names
+        assert processes >= 10, f"only {processes} processes sampled"
+        assert len(objects) > 100000 and scanned > 100, (len(objects), file_report)
+    finally:
+        if pane:
+            pane.close()
+        subprocess.run([TESTBED, "down", "--dir", tbdir], capture_output=True, timeout=120)
+        shutil.rmtree(root, ignore_errors=True)
