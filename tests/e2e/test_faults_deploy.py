@@ -187,7 +187,13 @@ def test_ui_signals_leave_no_orphans(tb, pane):
             if code == 0:
                 problems.append(f"{sig.name}: fleet exited 0")
             if not terminal_is_sane(pane):
-                problems.append(f"{sig.name}: terminal not restored")
+                problems.append(f"{sig.name}: terminal not restored (stty)")
+            # bash puts the tty modes back by itself; what only fleet can undo is the screen state:
+            # alternate screen left, cursor shown, mouse reporting and keypad mode off.
+            flags = pane.tmux("display-message", "-p", "-t", "e2e",
+                              "#{alternate_on} #{cursor_flag} #{mouse_any_flag} #{mouse_button_flag} #{keypad_flag}").stdout.split()
+            if flags != ["0", "1", "0", "0", "0"]:
+                problems.append(f"{sig.name}: screen not restored (alternate, cursor, mouse any/button, keypad = {flags})")
             if pane.child_pids():
                 problems.append(f"{sig.name}: fleet did not exit: {pane.child_pids()}")
             if not children:
