@@ -38,8 +38,9 @@ def git(repo, *args, check=False):
     return subprocess.run(["git", "-C", repo, *args], capture_output=True, text=True, check=check)
 
 
-def repo_problems(repo):
-    """What is wrong with the git repository at `repo` (empty when it is healthy and usable)."""
+def repo_problems(repo, allow_index_lock=False):
+    """What is wrong with the git repository at `repo` (empty when it is healthy and usable).
+    allow_index_lock: right after git itself was killed its lock may remain; fleet must clear it."""
     problems = []
     fsck = git(repo, "fsck", "--no-progress")
     if fsck.returncode != 0:
@@ -48,7 +49,7 @@ def repo_problems(repo):
     if status.returncode != 0:
         problems.append(f"git status failed: {status.stderr.strip()}")
     lock = os.path.join(repo, ".git", "index.lock")
-    if os.path.exists(lock):
+    if os.path.exists(lock) and not allow_index_lock:
         problems.append("stale .git/index.lock (git commands will refuse to run)")
     return problems
 

@@ -164,6 +164,7 @@ def test_ui_signals_leave_no_orphans(tb, pane):
         tb.fault("tb1", "activation-hang")
         try:
             pane.type_line("clear")
+            pane.wait_for("EXIT=", absent=True)  # the previous round's exit line is gone
             pane.start_fleet(args=f"--inventory {tb.inventory}", env=prefix)
             pane.wait_for("tb2")
             pane.send("Space")
