@@ -113,7 +113,7 @@ public struct InventoryWriter: Sendable {
         if let gitDir { lock = try await FileLock.acquire(gitDir + "/clan.lock") }
         defer { withExtendedLifetime(lock) {} }
         removeStaleTemporaries()
-        if let gitDir { GitIndexLock.removeIfStale(gitDirectory: gitDir) }
+        if let gitDir { GitStaleLocks.remove(gitDirectory: gitDir) }
 
         var root: JSONValue = .object([:])
         if let data = FileManager.default.contents(atPath: file) {

@@ -112,7 +112,7 @@ public struct VarsEngine: Sendable {
         let lock = try ClanLock(gitDirectory: git)
         defer { withExtendedLifetime(lock) {} }
         removeStaleTemporaries()
-        GitIndexLock.removeIfStale(gitDirectory: git)
+        GitStaleLocks.remove(gitDirectory: git)
         PrivateWorkDir.removeStale(base: workBase)
         VarsRollback.removeStale(gitDirectory: git)
         var keys = SopsKeyIndex(clanDirectory: clanDirectory)
@@ -293,7 +293,7 @@ public struct VarsEngine: Sendable {
         let lock = try ClanLock(gitDirectory: git)
         defer { withExtendedLifetime(lock) {} }
         removeStaleTemporaries()
-        GitIndexLock.removeIfStale(gitDirectory: git)
+        GitStaleLocks.remove(gitDirectory: git)
         let keys = SopsKeyIndex(clanDirectory: clanDirectory)
         let writer = VarsSecretWriter(clanDirectory: clanDirectory, backend: backend, adminUser: try adminUser(keys), groups: catalog.groups(for:))
         var fixedAll: [String] = []
