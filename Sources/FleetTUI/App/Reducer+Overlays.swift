@@ -64,6 +64,21 @@ extension Reducer {
             return []
         case .palette(var p):
             return reducePaletteKey(&state, &p, key)
+        case .text(let title, let lines, let scroll):
+            let page = max(1, state.height - 6)
+            var s = scroll
+            switch key {
+            case .escape, .char("q"), .enter: state.overlay = nil; return []
+            case .char("j"), .down, .wheelDown: s += 1
+            case .char("k"), .up, .wheelUp: s -= 1
+            case .pageDown, .char(" "): s += page
+            case .pageUp: s -= page
+            case .char("g"), .home: s = 0
+            case .char("G"), .end: s = lines.count
+            default: return []
+            }
+            state.overlay = .text(title: title, lines: lines, scroll: max(0, min(s, max(0, lines.count - page))))
+            return []
         case .reveal:
             state.overlay = nil   // any key closes it; the value goes with it
             return []
