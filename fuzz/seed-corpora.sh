@@ -37,4 +37,7 @@ cp $fx/sops-real/clan-core/checks/assets/test-age-key.txt $c/age/identity-file-t
 find -L $fx/sops-real -type f -name secret | sort | while read -r f; do
   cp "$f" "$c/sops/$(echo "${f#$fx/sops-real/}" | tr / -)"
 done
+# nixlog: the deploy tests' recorded nix logs (plus the hand-recorded nix-2.8 build log).
+for f in $fx/nix-logs/*.log; do cp "$f" "$c/nixlog/fixture-$(basename "$f")"; done
+
 echo "seed corpora:"; for d in $c/*; do echo "  $d: $(ls "$d" | wc -l) files"; done
