@@ -30,6 +30,7 @@ test:
 	$(MAKE) --no-print-directory man
 	$(SWIFT) test
 	FLEET_BIN=$(abspath $(BIN)) python3 -m pytest -q tests/e2e
+	fuzz/run-all.sh --fast
 	testbed/selftest.sh
 
 unit:
