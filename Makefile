@@ -2,7 +2,7 @@
 SWIFT ?= swift
 BIN := .build/debug/fleet
 
-.PHONY: demo demo-reset test build man unit e2e bench clean
+.PHONY: demo demo-reset test stress build man unit e2e bench clean
 
 # The dashboard on a writable copy of the embedded demo fleet (.build/demo-fleet); as root it also
 # starts testbed hosts for the demo's NixOS machines so deploys are real (tools/run-demo).
@@ -30,7 +30,14 @@ test:
 	$(MAKE) --no-print-directory man
 	$(SWIFT) test
 	FLEET_BIN=$(abspath $(BIN)) python3 -m pytest -q tests/e2e
+	fuzz/run-all.sh --fast
 	testbed/selftest.sh
+
+# The long reliability profile: ≥1M fuzz inputs per parser (and, with the fault suite, its long runs).
+stress:
+	@tools/install-deps test
+	$(SWIFT) build
+	fuzz/run-all.sh --stress
 
 unit:
 	$(SWIFT) test

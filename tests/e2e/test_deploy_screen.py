@@ -59,6 +59,11 @@ def test_mark_two_hosts_deploy_and_watch(pane):
         pane.send("6")
         screen = pane.wait_for("STARTED")
         assert "deploy" in screen and "ok" in screen
+        pane.send("Enter")                       # the run's recorded logs
+        screen = pane.wait_for("== tb1: ok")
+        assert "switch-to-configuration" in screen or "activate" in screen, screen
+        pane.send("Escape")
+        pane.wait_for("== tb1", absent=True)
         pane.send("q")
         assert pane.wait_for_exit() == 0
         # Nothing outlives fleet: no ssh master or nix process under this test's TMPDIR.

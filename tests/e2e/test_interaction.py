@@ -57,12 +57,12 @@ def test_filter_tags_palette_help_tabs_mouse_resize(pane):
     pane.wait_for("Keys", absent=True)
 
     # Every tab, by number and with tab.
-    for key, marker in [("1", "DESCRIPTION"), ("2", "INSTANCE"), ("3", "Deploy"), ("4", "Vars"),
+    for key, marker in [("1", "CLASS"), ("2", "INSTANCE"), ("3", "Deploy"), ("4", "Vars"),
                         ("5", "OVERLAY IP"), ("6", "History")]:
         pane.send(key)
         pane.wait_for(marker)
     pane.send("Tab")
-    pane.wait_for("DESCRIPTION")
+    pane.wait_for("CLASS")
 
     # Mouse: click the Network tab, then back on Fleet click the row of galena.
     screen = pane.capture()
@@ -70,7 +70,7 @@ def test_filter_tags_palette_help_tabs_mouse_resize(pane):
     click(pane, tabs.index("5 Network") + 1, 1)
     pane.wait_for("OVERLAY IP")
     click(pane, tabs.index("1 Fleet") + 1, 1)
-    screen = pane.wait_for("DESCRIPTION")
+    screen = pane.wait_for("CLASS")
     galena_y = next(i for i, l in enumerate(screen.splitlines()) if "galena" in l)
     click(pane, 5, galena_y)
     pane.wait_for("▶ galena")

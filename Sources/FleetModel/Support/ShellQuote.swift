@@ -3,7 +3,7 @@
 /// string that a POSIX shell splits back into exactly the same words. This is the ONE place that does
 /// it: `command` (checked) and `join` (the same text, unchecked, also for logs) over `quote`.
 /// Quoting works on bytes/Unicode scalars, never on Characters: a `'` followed by a combining mark is
-/// one Character that is not equal to "'", yet the shell sees the quote byte (fuzz/ShellQuoteTests).
+/// one Character that is not equal to "'", yet the shell sees the quote byte (ShellQuoteTests).
 ///
 /// Every word is put in single quotes, inside which a POSIX shell interprets nothing; a single quote in
 /// the word closes the quotes, adds an escaped quote and reopens them (`'` → `'\''`). Newlines, `$`,

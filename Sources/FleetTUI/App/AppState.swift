@@ -79,6 +79,8 @@ public enum Overlay: Equatable, Sendable {
     case varsPrompt(VarsPromptState)
     /// A secret value shown on an explicit reveal; any key closes it and the value is dropped.
     case reveal(title: String, value: String)
+    /// A scrollable text, e.g. a past deploy's logs from the history.
+    case text(title: String, lines: [String], scroll: Int)
 }
 
 /// The `t` prompt on the Fleet screen: words add tags, `-word` removes one.

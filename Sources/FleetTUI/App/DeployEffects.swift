@@ -97,6 +97,21 @@ final class DeployEffects: @unchecked Sendable {
         _ = done.wait(timeout: .now() + 5)
     }
 
+    /// Every host's recorded log of one past deploy (secrets were never written to it).
+    func loadLog(deployID: String) {
+        let q = queue
+        Task.detached { [self] in
+            guard let h = history() else { return }
+            var lines: [String] = []
+            for host in (try? h.hosts(deployID: deployID)) ?? [] {
+                lines.append("== \(host.host): " + (host.succeeded ? "ok" : "failed at \(host.failedStage?.rawValue ?? "?")"))
+                lines += ((try? h.log(deployID: deployID, host: host.host)) ?? "").split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+                lines.append("")
+            }
+            q.post(.historyLogLoaded(deployID: deployID, lines: lines.isEmpty ? ["(no log recorded)"] : lines))
+        }
+    }
+
     func loadHistory() {
         let q = queue
         Task.detached { [self] in

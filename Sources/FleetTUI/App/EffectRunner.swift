@@ -76,6 +76,7 @@ final class EffectRunner {
         case .retryFailed: break   // the reducer turns retry into a deploy of the failed hosts
         case .loadHistory: deploys.loadHistory()
         case .startProbes(let inv): deploys.startProbes(inv)
+        case .loadHistoryLog(let id): deploys.loadLog(deployID: id)
         }
     }
 }

@@ -28,6 +28,7 @@ public enum Event: Sendable {
     case hostStatus(HostStatus)
     case historyLoaded([HistoryEntry])
     case historyFailed(String)
+    case historyLogLoaded(deployID: String, lines: [String])
     /// SIGINT/SIGTERM/SIGHUP: leave cleanly, restoring the terminal.
     case terminate(signal: Int32)
 }
@@ -52,4 +53,5 @@ public enum Effect: Equatable, Sendable {
     case editTags(machine: String, add: [String], remove: [String])
     case loadHistory
     case startProbes(Inventory)
+    case loadHistoryLog(deployID: String)
 }

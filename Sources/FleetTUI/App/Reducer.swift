@@ -60,6 +60,9 @@ public enum Reducer {
             state.historyError = nil
             clampCursors(&state)
             return []
+        case .historyLogLoaded(let id, let lines):
+            state.overlay = .text(title: "deploy \(id)", lines: lines, scroll: 0)
+            return []
         case .historyFailed(let m):
             state.historyError = m
             return []
@@ -165,6 +168,9 @@ public enum Reducer {
                 confirmLabel: "roll back", onConfirm: [.rollback(machines: targets)]))
         case .detail:
             if state.tab == .fleet { state.detailOpen.toggle() }
+            if state.tab == .history, state.history.indices.contains(state.cursor(.history).row) {
+                return [.loadHistoryLog(deployID: state.history[state.cursor(.history).row].id)]
+            }
             if state.tab == .deploy, let h = selectedDeployHost(state) {
                 state.deploy.logHost = state.deploy.logHost == h ? nil : h
                 state.deploy.logScroll = nil
