@@ -37,7 +37,7 @@ test:
 stress:
 	@tools/install-deps test
 	$(SWIFT) build
-	fuzz/run-all.sh --stress
+	FLEET_BIN=$(abspath $(BIN)) tools/stress
 
 unit:
 	$(SWIFT) test
