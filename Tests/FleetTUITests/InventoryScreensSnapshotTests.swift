@@ -36,3 +36,49 @@ final class InventoryScreensSnapshotTests: XCTestCase {
         assertSnapshot(of: AppView.render(s).text(), as: .lines)
     }
 }
+
+final class VarsScreenSnapshotTests: XCTestCase {
+    func testVarsScreen() throws {
+        var s = try TestFleet.demoState(width: 120, height: 40)
+        _ = Reducer.reduce(&s, .key(.char("4")))
+        let text = AppView.render(s).text()
+        XCTAssertTrue(text.contains("missing value"), text)
+        assertSnapshot(of: text, as: .lines)
+    }
+
+    func testVarsShowsEveryStatusKind() throws {
+        let data = try TestFleet.demoVars()
+        let kinds = Set(data.rows.map(\.status))
+        for k: VarsRow.Status in [.ok, .missing, .unfixed, .outdated, .orphan] { XCTAssertTrue(kinds.contains(k), "\(k)") }
+        XCTAssertTrue(data.rows.contains { $0.text.contains("gcp-vm") || ($0.machine == "gcp-vm") })
+    }
+
+    func testRotateAsksForConfirmationWithDependants() throws {
+        var s = try TestFleet.demoState(width: 120, height: 40)
+        _ = Reducer.reduce(&s, .key(.char("4")))
+        _ = Reducer.reduce(&s, .key(.char("j")))
+        let effects = Reducer.reduce(&s, .key(.char("R")))
+        guard case .varsPlan(let intent)? = effects.first else { return XCTFail("\(effects)") }
+        XCTAssertEqual(intent.kind, .rotate)
+        XCTAssertEqual(intent.machine, "cinnabar")
+    }
+
+    func testHiddenPromptNeverRendersItsText() throws {
+        var s = try TestFleet.demoState(width: 120, height: 40)
+        s.overlay = .varsPrompt(VarsPromptState(title: "g/p", question: "Password?", kind: .hidden))
+        for c in "hunter2" { _ = Reducer.reduce(&s, .key(.char(c))) }
+        let text = AppView.render(s).text()
+        XCTAssertFalse(text.contains("hunter2"))
+        XCTAssertTrue(text.contains("•••••••"))
+        XCTAssertEqual(Reducer.reduce(&s, .key(.enter)), [.varsPromptAnswer("hunter2")])
+    }
+
+    func testFinishedRotationOffersDeploy() throws {
+        var s = try TestFleet.demoState(width: 120, height: 40)
+        _ = Reducer.reduce(&s, .varsJobStarted("rotate x"))
+        XCTAssertEqual(Reducer.reduce(&s, .varsJobFinished(ok: true, affectedMachines: ["cinnabar"], message: "done")), [.loadVars])
+        guard case .confirm(let d)? = s.overlay else { return XCTFail("no deploy offer") }
+        XCTAssertEqual(d.onConfirm, [.deploy(machines: ["cinnabar"])])
+        XCTAssertEqual(Reducer.reduce(&s, .key(.char("n"))), [])
+    }
+}

@@ -76,6 +76,9 @@ public enum Overlay: Equatable, Sendable {
     case tagSelector(TagSelectorState)
     case confirm(ConfirmDialog)
     case tagEdit(TagEditState)
+    case varsPrompt(VarsPromptState)
+    /// A secret value shown on an explicit reveal; any key closes it and the value is dropped.
+    case reveal(title: String, value: String)
 }
 
 /// The `t` prompt on the Fleet screen: words add tags, `-word` removes one.
@@ -123,6 +126,10 @@ public struct AppState: Equatable, Sendable {
     public var overlay: Overlay?
     /// The Fleet screen's detail pane (enter toggles it).
     public var detailOpen = false
+    /// The Vars screen: the tree (nil until loaded), a load error, and the current job.
+    public var vars: VarsData?
+    public var varsError: String?
+    public var varsJob: VarsJob?
     public var toasts: [Toast] = []
     public var paletteHistory: [String] = []
     public var width: Int
@@ -153,6 +160,7 @@ public struct AppState: Equatable, Sendable {
             && a.height == b.height && a.theme == b.theme && a.glyphs == b.glyphs && a.running == b.running
             && a.exitSignal == b.exitSignal && a.deployRunning == b.deployRunning
             && a.paletteHistory == b.paletteHistory && a.detailOpen == b.detailOpen
+            && a.vars == b.vars && a.varsError == b.varsError && a.varsJob == b.varsJob
     }
 
     public mutating func setFleet(_ resolved: ResolvedFleet?) {

@@ -8,9 +8,12 @@ final class EffectRunner {
     /// Where the fleet comes from (tag edits and reloads go back to it).
     var source: InventorySource
 
+    private let vars: VarsEffects
+
     init(queue: EventQueue, source: InventorySource) {
         self.queue = queue
         self.source = source
+        vars = VarsEffects(queue: queue, source: source)
     }
 
     func perform(_ effect: Effect) {
@@ -56,7 +59,13 @@ final class EffectRunner {
                     q.post(.toast("tags not changed: \(error)", .error))
                 }
             }
-        case .deploy, .cancelDeploy, .retryFailed, .rollback, .varsGenerate, .varsRotate, .varsFix:
+        case .loadVars: vars.load()
+        case .varsPlan(let intent): vars.plan(intent)
+        case .varsRun(let plan): vars.run(plan)
+        case .varsPromptAnswer(let value): vars.answer(value)
+        case .varsFix(let machine): vars.fix(machine: machine)
+        case .varsReveal(let machine, let generator, let file): vars.reveal(machine: machine, generator: generator, file: file)
+        case .deploy, .cancelDeploy, .retryFailed, .rollback:
             queue.post(.toast("this build has no deploy/vars engine yet", .error))
         }
     }

@@ -13,6 +13,16 @@ public enum Event: Sendable {
     /// A theme finished loading; `warning` names what was wrong with the file, if anything.
     case themeLoaded(Theme, warning: String?)
     case toast(String, Toast.Kind)
+    case varsLoaded(VarsData)
+    case varsFailed(String)
+    /// The engine planned a generate/rotate: the confirmation lists it.
+    case varsPlanned(VarsIntent, VarsPlan)
+    case varsJobStarted(String)
+    case varsJobLine(String)
+    /// A generator needs an answer; the UI asks in a masked field.
+    case varsPromptRequested(PromptRequest)
+    case varsJobFinished(ok: Bool, affectedMachines: [String], message: String)
+    case secretRevealed(title: String, value: String)
     /// SIGINT/SIGTERM/SIGHUP: leave cleanly, restoring the terminal.
     case terminate(signal: Int32)
 }
@@ -26,9 +36,13 @@ public enum Effect: Equatable, Sendable {
     case cancelDeploy
     case retryFailed
     case rollback(machines: [String])
-    case varsGenerate(machine: String?)
-    case varsRotate(generator: String, machine: String?)
+    case loadVars
+    case varsPlan(VarsIntent)
+    case varsRun(VarsPlan)
+    /// The answer to the pending prompt; nil cancels the job.
+    case varsPromptAnswer(String?)
     case varsFix(machine: String?)
+    case varsReveal(machine: String?, generator: GeneratorID, file: String)
     case savePaletteHistory([String])
     case editTags(machine: String, add: [String], remove: [String])
 }

@@ -64,6 +64,30 @@ extension Reducer {
             return []
         case .palette(var p):
             return reducePaletteKey(&state, &p, key)
+        case .reveal:
+            state.overlay = nil   // any key closes it; the value goes with it
+            return []
+        case .varsPrompt(var p):
+            switch key {
+            case .escape:
+                state.overlay = nil
+                return [.varsPromptAnswer(nil)]
+            case .enter where !p.kind.isMultiline, .ctrl("d"):
+                state.overlay = nil
+                return [.varsPromptAnswer(p.input)]
+            case .enter:
+                p.input.append("\n")
+            case .backspace:
+                if !p.input.isEmpty { p.input.removeLast() }
+            case .ctrl("u"):
+                p.input = ""
+            case .char(let c):
+                p.input.append(c)
+            default:
+                return []
+            }
+            state.overlay = .varsPrompt(p)
+            return []
         case .tagEdit(var t):
             switch key {
             case .escape:
@@ -177,8 +201,8 @@ extension Reducer {
                     onConfirm: [.deploy(machines: names)]))
                 return []
             }
-        case .varsGenerate(let m): return [.varsGenerate(machine: m)]
-        case .varsRotate(let g, let m): return [.varsRotate(generator: g, machine: m)]
+        case .varsGenerate(let m): return [.varsPlan(VarsIntent(kind: .generate, machine: m, generator: nil))]
+        case .varsRotate(let g, let m): return [.varsPlan(VarsIntent(kind: .rotate, machine: m, generator: g))]
         case .varsFix(let m): return [.varsFix(machine: m)]
         }
     }

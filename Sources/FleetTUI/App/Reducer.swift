@@ -41,6 +41,9 @@ public enum Reducer {
         case .toast(let text, let kind):
             toast(&state, text, kind)
             return []
+        case .varsLoaded, .varsFailed, .varsPlanned, .varsJobStarted, .varsJobLine, .varsPromptRequested,
+             .varsJobFinished, .secretRevealed:
+            return reduceVarsEvent(&state, event)
         case .terminate(let sig):
             state.exitSignal = sig
             state.running = false
@@ -112,7 +115,7 @@ public enum Reducer {
             }
         case .reload:
             state.revalidating = true
-            return [.loadInventory(state.source)]
+            return [.loadInventory(state.source), .loadVars]
         case .deploy:
             let targets = state.targetMachines
             guard !targets.isEmpty else { toast(&state, "nothing to deploy: mark machines first", .error); return [] }
@@ -137,7 +140,8 @@ public enum Reducer {
             state.overlay = .tagEdit(TagEditState(machine: m.name, currentTags: m.userTags))
             return []
         case .generateVars, .rotate, .fixVars, .reveal:
-            return []
+            guard state.tab == .vars else { return [] }
+            return reduceVarsAction(&state, action)
         }
         clampCursors(&state)
         return []
@@ -150,6 +154,7 @@ public enum Reducer {
         case .fleet: return state.fleetRows.count
         case .services: return ServicesView.rowCount(state)
         case .network: return NetworkView.rowCount(state)
+        case .vars: return VarsView.visibleRows(state).count
         default: return 0
         }
     }

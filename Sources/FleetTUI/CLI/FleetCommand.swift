@@ -14,7 +14,9 @@ struct FleetCommand: ParsableCommand {
           fleet list --json          machines as JSON
         """,
         version: FleetVersion.string,
-        subcommands: [UICommand.self, ListCommand.self, ShowCommand.self, TagCommand.self, SecretsCommand.self, DemoCommand.self, BenchCommand.self],
+        subcommands: [UICommand.self, ListCommand.self, ShowCommand.self, TagCommand.self, DeployCommand.self,
+                      RollbackCommand.self, VarsCommand.self, SecretsCommand.self, DemoCommand.self,
+                      BenchCommand.self],
         defaultSubcommand: UICommand.self
     )
 }

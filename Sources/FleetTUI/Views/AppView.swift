@@ -19,6 +19,8 @@ public enum AppView {
             ServicesView.render(state, into: &buf, area: body, ctx: ctx)
         case .network:
             NetworkView.render(state, into: &buf, area: body, ctx: ctx)
+        case .vars:
+            VarsView.render(state, into: &buf, area: body, ctx: ctx)
         default:
             buf.put("\(state.tab.title): this screen is not built yet.", x: 2, y: body.y + 1, style: ctx.theme.dim)
         }

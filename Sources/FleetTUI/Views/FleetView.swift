@@ -3,7 +3,7 @@ import FleetModel
 /// Tab 1: every machine with class, system, tags, roles, deploy target and description, plus a
 /// detail pane (enter) with its services and settings.
 enum FleetView {
-    enum Column { case name, machineClass, system, tags, roles, target, overlay, description }
+    enum Column { case name, machineClass, system, tags, roles, target, overlay, secrets, description }
 
     /// Columns for a width: the table keeps name/class/tags and adds more as room allows.
     static func columns(width: Int) -> [(Column, TableColumn)] {
@@ -16,6 +16,7 @@ enum FleetView {
         if width >= 80 { cols.append((.roles, TableColumn("ROLES", .flex(weight: 3, min: 8)))) }
         if width >= 120 { cols.append((.target, TableColumn("TARGET", .flex(weight: 2, min: 12)))) }
         if width >= 150 { cols.append((.overlay, TableColumn("OVERLAY IP", .fixed(15)))) }
+        if width >= 100 { cols.append((.secrets, TableColumn("SECRETS", .fixed(12)))) }
         cols.append((.description, TableColumn("DESCRIPTION", .flex(weight: 3, min: 8))))
         return cols
     }
@@ -70,6 +71,7 @@ enum FleetView {
         }
         let cols = columns(width: area.width)
         let fleet = state.fleet
+        let vars = state.vars
         var table = TableView(columns: cols.map(\.1), rowCount: rows.count, cursor: state.cursor(.fleet)) { r, c in
             let m = machines[rows[r]]
             switch cols[c].0 {
@@ -80,6 +82,9 @@ enum FleetView {
             case .roles: return (rolesText(fleet?.roles(of: m.name) ?? []), nil)
             case .target: return (fleet?.target(of: m.name)?.address ?? m.deploy.targetHost ?? "-", ctx.theme.dim)
             case .overlay: return (fleet?.overlayIP(of: m.name) ?? "-", ctx.theme.dim)
+            case .secrets:
+                guard let h = vars?.health[m.name] else { return (vars == nil ? "…" : "-", ctx.theme.dim) }
+                return (h.summary, h.ok ? ctx.theme.ok : ctx.theme.error)
             case .description: return (m.description ?? "", nil)
             }
         }

@@ -10,6 +10,8 @@ enum Overlays {
         case .tagSelector(let sel)?: tagSelector(sel, into: &buf, area: area, ctx: ctx)
         case .confirm(let d)?: confirm(d, into: &buf, area: area, ctx: ctx)
         case .tagEdit(let t)?: tagEdit(t, into: &buf, area: area, ctx: ctx)
+        case .varsPrompt(let p)?: varsPrompt(p, into: &buf, area: area, ctx: ctx)
+        case .reveal(let title, let value)?: reveal(title, value, into: &buf, area: area, ctx: ctx)
         case nil: break
         }
         toasts(state.toasts, into: &buf, ctx: ctx)
@@ -100,6 +102,34 @@ enum Overlays {
         let end = buf.put("> " + t.input, x: box.x + 2, y: box.y + 3, style: ctx.theme.base, clip: box)
         buf.put(ctx.glyphs.caret, x: end, y: box.y + 3, style: ctx.theme.accent, clip: box)
         buf.put("words add, -word removes; enter writes inventory.json", x: box.x + 2, y: box.y + 5, style: ctx.theme.warn, clip: box)
+    }
+
+    /// Hidden prompts show one bullet per character and nothing else: the answer never reaches the screen.
+    static func varsPrompt(_ p: VarsPromptState, into buf: inout ScreenBuffer, area: Rect, ctx: RenderContext) {
+        let box = Box.centered(width: 70, height: 8, in: area)
+        Box.draw(&buf, box, title: "Prompt: \(p.title)", ctx: ctx)
+        buf.put(DisplayWidth.truncate(p.question, to: box.width - 4, ellipsis: ctx.glyphs.ellipsis), x: box.x + 2, y: box.y + 1,
+                style: ctx.theme.base, clip: box)
+        let shown: String
+        if p.kind.isHidden {
+            shown = String(repeating: ctx.glyphs == .unicode ? "•" : "*", count: min(p.input.count, box.width - 8))
+        } else {
+            shown = p.input.split(separator: "\n", omittingEmptySubsequences: false).last.map(String.init) ?? ""
+        }
+        let end = buf.put("> " + shown, x: box.x + 2, y: box.y + 3, style: ctx.theme.base, clip: box)
+        buf.put(ctx.glyphs.caret, x: end, y: box.y + 3, style: ctx.theme.accent, clip: box)
+        let lines = p.input.filter { $0 == "\n" }.count
+        let help = p.kind.isMultiline ? "enter new line (\(lines) so far), ctrl-d done, esc cancels" : "enter done, esc cancels"
+        buf.put(help, x: box.x + 2, y: box.y + 5, style: ctx.theme.warn, clip: box)
+    }
+
+    static func reveal(_ title: String, _ value: String, into buf: inout ScreenBuffer, area: Rect, ctx: RenderContext) {
+        let lines = value.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let box = Box.centered(width: min(100, area.width - 4), height: min(lines.count + 4, area.height), in: area)
+        Box.draw(&buf, box, title: "\(title) \(ctx.glyphs.dash) any key hides it", ctx: ctx)
+        for (i, l) in lines.prefix(box.height - 3).enumerated() {
+            buf.put(l, x: box.x + 2, y: box.y + 1 + i, style: ctx.theme.warn, clip: box)
+        }
     }
 
     static func confirm(_ d: ConfirmDialog, into buf: inout ScreenBuffer, area: Rect, ctx: RenderContext) {

@@ -1,0 +1,95 @@
+import Foundation
+
+/// One evaluation and one `nix build` for all NixOS machines of a run built from the same flake
+/// (colmena builds every node in one go too), instead of one nix process per host: on a laptop
+/// deploying many machines the evaluations are what costs. Hosts wait on the shared result and all
+/// see its progress. If the batch fails, each host builds on its own and gets its own error.
+final class BuildBatch: @unchecked Sendable {
+    private let flake: String
+    private let machines: [String]
+    private let runner: ProcessRunner
+    private let environment: [String: String]?
+    private let timeout: Duration
+    private let lock = NSLock()
+    private var task: Task<[String: String]?, Never>?
+    private var listeners: [String: StageContext] = [:]
+
+    init?(flake builder: SystemBuilder, machines: [Machine], runner: ProcessRunner, environment: [String: String]?, timeout: Duration) {
+        guard case .flake(let ref) = builder else { return nil }
+        let names = machines.filter { $0.machineClass == .nixos }.map(\.name)
+        guard names.count > 1 else { return nil }
+        self.flake = ref
+        self.machines = names
+        self.runner = runner
+        self.environment = environment
+        self.timeout = timeout
+    }
+
+    func covers(_ machine: Machine) -> Bool { machine.machineClass == .nixos && machines.contains(machine.name) }
+
+    /// The machine's toplevel, or nil when the batch failed (the host then builds alone).
+    func outPath(for machine: String, _ ctx: StageContext) async -> String? {
+        let t: Task<[String: String]?, Never> = lock.withLock {
+            listeners[machine] = ctx
+            if let task { return task }
+            let t = Task { await self.run() }
+            task = t
+            return t
+        }
+        let result = await withTaskCancellationHandler { await t.value } onCancel: { t.cancel() }
+        lock.withLock { _ = listeners.removeValue(forKey: machine) }
+        return result?[machine]
+    }
+
+    func cancel() { lock.withLock { task }?.cancel() }
+
+    private func each(_ f: (StageContext) -> Void) {
+        for ctx in lock.withLock({ Array(listeners.values) }) { f(ctx) }
+    }
+
+    /// `{ "tb1" = "/nix/store/…"; … }` in one evaluation.
+    static func evalArgv(flake: String, machines: [String]) -> [String] {
+        let list = machines.map(nixString).joined(separator: " ")
+        return SystemBuilder.nix + ["eval", "--flake-registry", "", "--json", "\(flake)#nixosConfigurations", "--apply",
+                                    "cs: builtins.mapAttrs (n: c: c.config.system.build.toplevel.outPath) "
+                                    + "(builtins.intersectAttrs (builtins.listToAttrs (map (n: { name = n; value = null; }) [ \(list) ])) cs)"]
+    }
+
+    static func buildArgv(flake: String, machines: [String]) -> [String] {
+        SystemBuilder.nix + ["build", "--flake-registry", "", "--no-link", "--json", "--keep-going", "--log-format", "internal-json", "-v"]
+            + machines.map { "\(flake)#\(SystemBuilder.attribute(machine: $0, machineClass: .nixos))" }
+    }
+
+    /// A nix string literal.
+    static func nixString(_ s: String) -> String {
+        "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+            .replacingOccurrences(of: "${", with: "\\${") + "\""
+    }
+
+    private func run() async -> [String: String]? {
+        do {
+            let eval = try await runner.run(ProcessSpec(argv: Self.evalArgv(flake: flake, machines: machines),
+                                                        environment: environment, timeout: timeout))
+            guard eval.succeeded, let json = try? JSONParser.parse(eval.stdout), let o = json.objectValue else { return nil }
+            var paths: [String: String] = [:]
+            for (k, v) in o { if let p = v.stringValue { paths[k] = p } }
+            guard paths.count == machines.count else { return nil }
+            each { $0.log("building \(machines.count) systems in one nix build: \(machines.joined(separator: " "))") }
+            let state = NixProgressBox()
+            let build = try await runner.stream(ProcessSpec(argv: Self.buildArgv(flake: flake, machines: machines),
+                                                            environment: environment, timeout: timeout),
+                                                onStdoutLine: { _ in }, onStderrLine: { line in
+                let (lines, changed, p) = state.consume(line)
+                self.each { ctx in
+                    for l in lines { ctx.log(l) }
+                    if changed { ctx.progress(p.buildFraction, p.buildSummary) }
+                }
+            })
+            guard build.succeeded, let built = try? JSONParser.parse(build.stdout), let arr = built.arrayValue else { return nil }
+            let outs = Set(arr.compactMap { $0["outputs"]?["out"]?.stringValue })
+            return paths.values.allSatisfy(outs.contains) ? paths : nil
+        } catch {
+            return nil
+        }
+    }
+}

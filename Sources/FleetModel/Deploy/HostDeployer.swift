@@ -1,0 +1,241 @@
+import Foundation
+
+/// A stage failed: the message becomes `[host] stage failed: message`.
+struct StageError: Error {
+    var message: String
+    var timedOut = false
+}
+
+/// Runs the stages of one host, in order, stopping at the first failure. Events go out as they
+/// happen; the log of each stage is kept for history. One instance per host per run.
+final class HostDeployer: @unchecked Sendable {
+    let machine: Machine
+    let options: DeployOptions
+    let ssh: SSHSettings
+    let runner: ProcessRunner
+    let emitEvent: @Sendable (DeployEvent) -> Void
+    let eta: @Sendable (String, DeployStage) -> Double?
+    let unitSuffix: String
+    /// The run's shared build of all machines, when there is one.
+    var batch: BuildBatch?
+
+    private let lock = NSLock()
+    private var redactor = Redactor(secrets: [])
+    private var logs: [DeployStage: [String]] = [:]
+    private var stageResults: [(stage: DeployStage, outcome: DeployOutcome, seconds: Double)] = []
+
+    var target: SSHTarget?
+    var facts: RemoteFacts?
+    var systemPath: String?
+    var generation: Int?
+    var connectAttempted = false
+
+    init(machine: Machine, options: DeployOptions, ssh: SSHSettings, runner: ProcessRunner, unitSuffix: String,
+         eta: @escaping @Sendable (String, DeployStage) -> Double?, emit: @escaping @Sendable (DeployEvent) -> Void) {
+        self.machine = machine
+        self.options = options
+        self.ssh = ssh
+        self.runner = runner
+        self.unitSuffix = unitSuffix
+        self.eta = eta
+        self.emitEvent = emit
+    }
+
+    var host: String { machine.name }
+
+    /// The log lines of every stage so far (already redacted).
+    var stageLogs: [DeployStage: [String]] { lock.withLock { logs } }
+
+    // MARK: - Running
+
+    func run() async -> HostResult {
+        let start = ContinuousClock.now
+        let stages = Self.stages(for: options.kind)
+        var failure: DeployFailure?
+        for s in stages {
+            if let f = await runStage(s) { failure = f; break }
+        }
+        if connectAttempted, let target { await closeMaster(target) }
+        let seconds = Self.seconds(since: start)
+        let outcome: DeployOutcome
+        if let failure {
+            outcome = .failed(failure)
+        } else {
+            outcome = .ok(successMessage())
+        }
+        return HostResult(host: host, target: target?.description, outcome: outcome, systemPath: systemPath,
+                          previousSystem: facts?.currentSystem, generation: generation, seconds: seconds,
+                          stages: lock.withLock { stageResults })
+    }
+
+    static func stages(for kind: DeployKind) -> [DeployStage] {
+        switch kind {
+        case .deploy, .dryRun: return DeployStage.allCases
+        case .rollback: return [.resolve, .connect, .activate, .verify]
+        }
+    }
+
+    private var previousSystemAtConnect: String?
+
+    private func successMessage() -> String {
+        switch options.kind {
+        case .deploy:
+            let gen = generation.map { " (generation \($0))" } ?? ""
+            return "running \(systemPath ?? "?")\(gen)"
+        case .rollback:
+            return "rolled back to \(systemPath ?? "?")" + (generation.map { " (generation \($0))" } ?? "")
+        case .dryRun:
+            return "dry run: would switch to \(systemPath ?? "?")"
+        }
+    }
+
+    /// Runs one stage; returns the failure, or nil to go on.
+    private func runStage(_ stage: DeployStage) async -> DeployFailure? {
+        let start = ContinuousClock.now
+        emit(stage, .stageStarted(eta: eta(host, stage)))
+        let ctx = StageContext(deployer: self, stage: stage, deadline: start + options.timeout(stage))
+        let outcome: DeployOutcome
+        do {
+            try Task.checkCancellation()
+            outcome = try await body(of: stage, ctx)
+        } catch is CancellationError {
+            outcome = .failed(DeployFailure(host: host, stage: stage, message: "cancelled", cancelled: true))
+        } catch let e as StageError {
+            outcome = .failed(DeployFailure(host: host, stage: stage, message: redact(e.message), timedOut: e.timedOut))
+        } catch {
+            outcome = .failed(DeployFailure(host: host, stage: stage, message: redact("\(error)")))
+        }
+        let seconds = Self.seconds(since: start)
+        lock.withLock { stageResults.append((stage, outcome, seconds)) }
+        emit(stage, .stageFinished(outcome, seconds: seconds))
+        if case .failed(let f) = outcome { return f }
+        return nil
+    }
+
+    private func body(of stage: DeployStage, _ ctx: StageContext) async throws -> DeployOutcome {
+        switch (options.kind, stage) {
+        case (_, .resolve): return try resolve(ctx)
+        case (_, .connect): return try await connect(ctx)
+        case (.deploy, .secrets): return try await uploadSecrets(ctx)
+        case (.dryRun, .secrets): return try await dryRunSecrets(ctx)
+        case (.deploy, .build): return try await build(ctx)
+        case (.dryRun, .build): return try await dryRunBuild(ctx)
+        case (.deploy, .copy): return try await copy(ctx, dryRun: false)
+        case (.dryRun, .copy): return try await copy(ctx, dryRun: true)
+        case (.deploy, .activate): return try await activate(ctx)
+        case (.dryRun, .activate): return try await dryRunActivate(ctx)
+        case (.rollback, .activate): return try await rollback(ctx)
+        case (.deploy, .verify), (.rollback, .verify): return try await verify(ctx)
+        case (.dryRun, .verify): return .skipped("dry run")
+        case (.rollback, _): return .skipped("not part of a rollback")
+        }
+    }
+
+    // MARK: - Helpers for stages
+
+    func emit(_ stage: DeployStage?, _ kind: DeployEvent.Kind) {
+        emitEvent(DeployEvent(host: host, stage: stage, kind: kind))
+    }
+
+    func redact(_ s: String) -> String { lock.withLock { redactor.redact(s) } }
+
+    func setSecrets(_ values: [[UInt8]]) { lock.withLock { redactor = Redactor(secrets: values) } }
+
+    func log(_ stage: DeployStage, _ line: String) {
+        // ssh ends some lines with \r\n; the reader splits on \n only.
+        let clean = redact(line.hasSuffix("\r") ? String(line.dropLast()) : line)
+        lock.withLock { logs[stage, default: []].append(clean) }
+        emit(stage, .log(clean))
+    }
+
+    static func seconds(since start: ContinuousClock.Instant) -> Double {
+        let d = ContinuousClock.now - start
+        return Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+    }
+
+    /// Closes the master now (see `StageContext.run`, `viaMaster`).
+    func closeMasterNow() async {
+        if let target { await closeMaster(target) }
+    }
+
+    /// `ssh -O exit` — also after a cancel, so it runs outside the (cancelled) task.
+    private func closeMaster(_ target: SSHTarget) async {
+        let spec = ProcessSpec(argv: SSHCommand.closeArgv(target, ssh), environment: options.environment,
+                               timeout: .seconds(10))
+        let runner = self.runner
+        _ = await Task.detached { try? await runner.run(spec) }.value
+    }
+}
+
+/// What a stage body works with: its deadline, its log, and process runs bounded by the deadline.
+struct StageContext {
+    let deployer: HostDeployer
+    let stage: DeployStage
+    let deadline: ContinuousClock.Instant
+
+    func log(_ line: String) { deployer.log(stage, line) }
+
+    func progress(_ fraction: Double?, _ message: String) {
+        deployer.emit(stage, .progress(fraction: fraction, message: deployer.redact(message)))
+    }
+
+    var remaining: Duration { deadline - ContinuousClock.now }
+
+    /// Runs a local process within the stage's time. Lines go to the log unless handled by the
+    /// callbacks. Throws `StageError` on timeout; a non-zero exit is the caller's to judge.
+    ///
+    /// `viaMaster`: the process talks through the ControlMaster (ssh, or nix with its ssh). A mux
+    /// client hands its stdout/stderr to the master, so after a timeout or cancel kills the client
+    /// the master still holds our pipes open while the remote command runs on (a hung activation).
+    /// Closing the master (`ssh -O exit`) then releases them; the stage has failed anyway.
+    func run(_ argv: [String], environment: [String: String]? = nil, stdin: [UInt8]? = nil,
+             logStdout: Bool = true, viaMaster: Bool = false,
+             onStderrLine: (@Sendable (String) -> Void)? = nil) async throws -> ProcessResult {
+        let left = remaining
+        guard left > .zero else { throw StageError(message: "timed out after \(timeoutText)", timedOut: true) }
+        let spec = ProcessSpec(argv: argv, environment: environment ?? deployer.options.environment, stdin: stdin,
+                               timeout: left)
+        let d = deployer, s = stage
+        let watchdog: Task<Void, Never>? = viaMaster ? Task.detached {
+            // After ProcessRunner's own timeout (at `left`) has killed the client.
+            do { try await Task.sleep(for: left + .seconds(1)) } catch { return }
+            await d.closeMasterNow()
+        } : nil
+        defer { watchdog?.cancel() }
+        let result: ProcessResult
+        do {
+            result = try await withTaskCancellationHandler {
+                try await deployer.runner.stream(spec, onStdoutLine: { line in
+                    if logStdout { d.log(s, line) }
+                }, onStderrLine: { line in
+                    if let onStderrLine { onStderrLine(line) } else { d.log(s, line) }
+                })
+            } onCancel: {
+                if viaMaster { Task.detached { await d.closeMasterNow() } }
+            }
+        } catch let e as ProcessError {
+            throw StageError(message: e.description)
+        }
+        if result.timedOut { throw StageError(message: "timed out after \(timeoutText)", timedOut: true) }
+        return result
+    }
+
+    /// Runs `remote` on the host through the master. ssh's own failures (exit 255) and non-zero
+    /// exits become `StageError`s unless `check` is false.
+    @discardableResult
+    func remote(_ remote: [String], stdin: [UInt8]? = nil, check: Bool = true, logStdout: Bool = true) async throws -> ProcessResult {
+        guard let target = deployer.target else { throw StageError(message: "no target resolved") }
+        let r = try await run(SSHCommand.argv(target, deployer.ssh, remote: remote), stdin: stdin, logStdout: logStdout,
+                              viaMaster: true)
+        if check, r.status != 0 {
+            if r.status == 255 { throw StageError(message: ErrorText.ssh(r.stderrString)) }
+            throw StageError(message: ErrorText.command(remote, status: r.status, stderr: r.stderrString))
+        }
+        return r
+    }
+
+    private var timeoutText: String {
+        let t = deployer.options.timeout(stage).components.seconds
+        return "\(t)s"
+    }
+}

@@ -1,0 +1,93 @@
+import Foundation
+
+/// clan's `--host-key-check` modes that fleet offers (clan-formats.md §3.4). `none`
+/// (`StrictHostKeyChecking=no`) is deliberately missing: a deploy as root must not trust any key.
+public enum HostKeyPolicy: String, Sendable, CaseIterable {
+    /// `StrictHostKeyChecking=yes`: the key must already be in known_hosts.
+    case strict
+    /// `StrictHostKeyChecking=accept-new`: unknown hosts are added, a changed key is refused.
+    case acceptNew = "accept-new"
+
+    var sshValue: String { self == .strict ? "yes" : "accept-new" }
+}
+
+/// How fleet talks ssh: the user's OpenSSH setup (agent, `~/.ssh/config`, known_hosts) plus one
+/// ControlMaster per host, so a deploy does one handshake per host and every later command —
+/// including the ssh that `nix copy` starts — rides on it.
+public struct SSHSettings: Sendable, Equatable {
+    /// Private directory (mode 0700) for the control sockets, `<dir>/%C`.
+    public var controlDirectory: String
+    /// `-F file` (the testbed's ssh_config). Nil: ssh reads `~/.ssh/config` as usual.
+    public var configFile: String?
+    public var hostKeyPolicy: HostKeyPolicy
+    /// Seconds ssh waits for the TCP connection and handshake.
+    public var connectTimeout: Int
+    /// Seconds an idle master stays (clan: `ControlPersist=1m`).
+    public var controlPersist: Int
+    /// Extra `-o` options for every host (before the target's own `?Opt=Val` ones).
+    public var extraOptions: [String]
+
+    public init(controlDirectory: String, configFile: String? = nil, hostKeyPolicy: HostKeyPolicy = .strict,
+                connectTimeout: Int = 10, controlPersist: Int = 60, extraOptions: [String] = []) {
+        self.controlDirectory = controlDirectory
+        self.configFile = configFile
+        self.hostKeyPolicy = hostKeyPolicy
+        self.connectTimeout = connectTimeout
+        self.controlPersist = controlPersist
+        self.extraOptions = extraOptions
+    }
+}
+
+/// Builds every ssh argv fleet runs. One function, so the options cannot drift between the
+/// connect, the remote commands, and `NIX_SSHOPTS`.
+public enum SSHCommand {
+    /// The options (everything between `ssh` and the destination) for `target`.
+    /// `BatchMode=yes`: there is no terminal to ask for passwords or host keys on; a prompt would
+    /// hang the deploy, so ssh fails instead and the error names the host.
+    public static func options(_ target: SSHTarget, _ s: SSHSettings) -> [String] {
+        var o: [String] = []
+        if let f = s.configFile { o += ["-F", f] }
+        o += ["-o", "ControlMaster=auto",
+              "-o", "ControlPath=\(s.controlDirectory)/%C",
+              "-o", "ControlPersist=\(s.controlPersist)",
+              "-o", "StrictHostKeyChecking=\(s.hostKeyPolicy.sshValue)",
+              "-o", "BatchMode=yes",
+              "-o", "ConnectTimeout=\(s.connectTimeout)"]
+        for e in s.extraOptions { o += ["-o", e] }
+        for (k, v) in target.options { o += ["-o", "\(k)=\(v)"] }
+        if let p = target.port { o += ["-p", String(p)] }
+        return o
+    }
+
+    /// `ssh OPTIONS -T -- user@host 'quoted remote argv'` (`--` so nothing after it is an option). The remote argv is quoted word by word
+    /// (`ShellQuote`) because sshd hands the joined string to the remote shell.
+    public static func argv(_ target: SSHTarget, _ s: SSHSettings, remote: [String]) -> [String] {
+        ["ssh"] + options(target, s) + ["-T", "--", target.sshDestination, ShellQuote.join(remote)]
+    }
+
+    /// Opens (or reuses) the master: ssh with ControlMaster=auto and ControlPersist forks the master
+    /// into the background (its own session) and runs `remote` through it.
+    public static func connectArgv(_ target: SSHTarget, _ s: SSHSettings, remote: [String]) -> [String] {
+        argv(target, s, remote: remote)
+    }
+
+    /// `ssh -O exit`: closes the master at the end of the deploy, so nothing outlives fleet.
+    public static func closeArgv(_ target: SSHTarget, _ s: SSHSettings) -> [String] {
+        ["ssh"] + options(target, s) + ["-O", "exit", "--", target.sshDestination]
+    }
+
+    /// `NIX_SSHOPTS` for `nix copy --to ssh-ng://…`: the same options, so nix's ssh reuses the master.
+    /// nix splits this variable on whitespace, so no option may contain any.
+    public static func nixSSHOpts(_ target: SSHTarget, _ s: SSHSettings) throws -> String {
+        let o = options(target, s)
+        if let bad = o.first(where: { $0.contains(where: { $0.isWhitespace }) }) {
+            throw SSHSettingsError(message: "ssh option '\(bad)' contains whitespace; nix splits NIX_SSHOPTS on whitespace")
+        }
+        return o.joined(separator: " ")
+    }
+}
+
+public struct SSHSettingsError: Error, CustomStringConvertible, Sendable {
+    public let message: String
+    public var description: String { message }
+}

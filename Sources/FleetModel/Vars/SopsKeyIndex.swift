@@ -1,0 +1,177 @@
+import Foundation
+
+/// A recipient key as clan compares them: `(publickey, type)` (clan_cli/secrets/sops.py `SopsKey`).
+public struct SopsKeyRef: Hashable, Comparable, Sendable, CustomStringConvertible {
+    public enum Kind: String, Sendable { case age, pgp }
+    public let kind: Kind
+    public let publicKey: String
+
+    public init(_ publicKey: String, kind: Kind = .age) {
+        self.kind = kind
+        self.publicKey = publicKey
+    }
+
+    /// clan's message spelling, `age:age1…`.
+    public var description: String { "\(kind.rawValue):\(publicKey)" }
+    public static func < (a: SopsKeyRef, b: SopsKeyRef) -> Bool { (a.kind.rawValue, a.publicKey) < (b.kind.rawValue, b.publicKey) }
+}
+
+/// Who a key belongs to, found by matching it against `sops/users/*` and `sops/machines/*`.
+public enum KeyOwner: Hashable, Comparable, Sendable, CustomStringConvertible {
+    case user(String)
+    case machine(String)
+
+    public var description: String {
+        switch self {
+        case .user(let u): return "user:\(u)"
+        case .machine(let m): return "machine:\(m)"
+        }
+    }
+}
+
+/// The public keys under `sops/users/<u>/key.json` and `sops/machines/<m>/key.json`
+/// (clan-formats.md §2.3; both the array form and the legacy single object are accepted).
+public struct SopsKeyIndex: Sendable {
+    public let users: [String: Set<SopsKeyRef>]
+    public let machines: [String: Set<SopsKeyRef>]
+    /// key.json files that could not be read, with the reason; they never stop a scan.
+    public let problems: [String]
+
+    public init(users: [String: Set<SopsKeyRef>], machines: [String: Set<SopsKeyRef>], problems: [String] = []) {
+        self.users = users
+        self.machines = machines
+        self.problems = problems
+    }
+
+    public init(clanDirectory dir: String) {
+        var problems: [String] = []
+        func load(_ kind: String) -> [String: Set<SopsKeyRef>] {
+            let base = dir + "/sops/" + kind
+            var out: [String: Set<SopsKeyRef>] = [:]
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: base)) ?? [] {
+                let file = base + "/" + name + "/key.json"
+                guard FileManager.default.fileExists(atPath: file) else { continue }
+                do { out[name] = try SopsKeyIndex.readKeyFile(file) } catch { problems.append("\(error)") }
+            }
+            return out
+        }
+        users = load("users")
+        machines = load("machines")
+        self.problems = problems
+    }
+
+    public func hasMachine(_ m: String) -> Bool { machines[m] != nil }
+
+    public func owners(of key: SopsKeyRef) -> [KeyOwner] {
+        var out: [KeyOwner] = []
+        for (u, keys) in users where keys.contains(key) { out.append(.user(u)) }
+        for (m, keys) in machines where keys.contains(key) { out.append(.machine(m)) }
+        return out.sorted()
+    }
+
+    /// Reads one key.json; errors name the file and the field.
+    public static func readKeyFile(_ path: String) throws -> Set<SopsKeyRef> {
+        guard let data = FileManager.default.contents(atPath: path) else { throw VarsError(path, "cannot read file") }
+        let root: JSONValue
+        do { root = try JSONParser.parse(Array(data)) } catch let e as JSONSyntaxError { throw VarsError(path, "invalid JSON at \(e)") }
+        let entries: [JSONValue]
+        switch root {
+        case .array(let a): entries = a
+        case .object: entries = [root]
+        default: throw VarsError(path, "expected array or object, found \(root.typeName)")
+        }
+        var out = Set<SopsKeyRef>()
+        for (i, e) in entries.enumerated() {
+            let at = root.arrayValue == nil ? "" : "[\(i)]"
+            guard let pk = e["publickey"]?.stringValue else { throw VarsError(path, "\(at)publickey: expected string") }
+            let t = (e["type"]?.stringValue ?? "age").lowercased()
+            guard let kind = SopsKeyRef.Kind(rawValue: t) else { throw VarsError(path, "\(at)type: expected age or pgp, found \"\(t)\"") }
+            out.insert(SopsKeyRef(pk, kind: kind))
+        }
+        return out
+    }
+}
+
+/// Reads who a secret directory is shared with, the way clan's `collect_keys_for_path` does:
+/// the keys behind `machines/*`, `users/*` and `groups/*/{machines,users}/*` symlinks.
+public enum SecretLinks {
+    public struct Links: Equatable, Sendable {
+        public var machines: [String] = []
+        public var users: [String] = []
+        public var groups: [String] = []
+        public var keys: Set<SopsKeyRef> = []
+        /// Links that point nowhere or to the wrong kind of directory (clan warns and ignores them).
+        public var broken: [String] = []
+    }
+
+    /// Caches key.json reads across many secrets (a status of thousands of vars reads each key once).
+    public final class KeyCache: @unchecked Sendable {
+        var keys: [String: Set<SopsKeyRef>?] = [:]
+        public init() {}
+        func read(_ path: String) -> Set<SopsKeyRef>? {
+            if let k = keys[path] { return k }
+            let k = try? SopsKeyIndex.readKeyFile(path)
+            keys[path] = k
+            return k
+        }
+    }
+
+    public static func read(secretDir: String, cache: KeyCache = KeyCache()) -> Links {
+        var links = Links()
+        links.machines = collect(secretDir + "/machines", cache, into: &links)
+        links.users = collect(secretDir + "/users", cache, into: &links)
+        let groupsDir = secretDir + "/groups"
+        for g in ((try? FileManager.default.contentsOfDirectory(atPath: groupsDir)) ?? []).sorted() {
+            links.groups.append(g)
+            _ = collect(groupsDir + "/" + g + "/machines", cache, into: &links)
+            _ = collect(groupsDir + "/" + g + "/users", cache, into: &links)
+        }
+        return links
+    }
+
+    /// Names of valid links in `folder`, adding their keys.
+    private static func collect(_ folder: String, _ cache: KeyCache, into links: inout Links) -> [String] {
+        let fm = FileManager.default
+        let kind = (folder as NSString).lastPathComponent
+        var names: [String] = []
+        for name in ((try? fm.contentsOfDirectory(atPath: folder)) ?? []).sorted() {
+            let p = folder + "/" + name
+            guard let dest = try? fm.destinationOfSymbolicLink(atPath: p) else { continue }  // clan: only symlinks count
+            // Resolve like Python's Path.resolve: lexically for the relative links clan writes, fully otherwise.
+            var joined = dest.hasPrefix("/") ? dest : folder + "/" + dest
+            if !joined.hasPrefix("/") { joined = fm.currentDirectoryPath + "/" + joined }  // `..` resolves only in absolute paths
+            var target = joined as NSString
+            target = (target.standardizingPath as NSString)
+            if (try? fm.destinationOfSymbolicLink(atPath: target as String)) != nil {
+                target = URL(fileURLWithPath: target as String).resolvingSymlinksInPath().path as NSString
+            }
+            guard (target.deletingLastPathComponent as NSString).lastPathComponent == kind,
+                  let keys = cache.read((target as String) + "/key.json") else {
+                links.broken.append(p)
+                continue
+            }
+            links.keys.formUnion(keys)
+            names.append(name)
+        }
+        return names
+    }
+}
+
+/// The recipients recorded in a sops file, read without decrypting: `sops.age[].recipient`
+/// and `sops.pgp[].fp` (clan's `get_recipients`). Stand-in for `Sops.recipients(ofFileText:)`.
+public enum SopsFileRecipients {
+    public static func read(path: String) throws -> Set<SopsKeyRef> {
+        guard let data = FileManager.default.contents(atPath: path) else { throw VarsError(path, "cannot read file") }
+        let root: JSONValue
+        do { root = try JSONParser.parse(Array(data)) } catch let e as JSONSyntaxError { throw VarsError(path, "not a sops JSON file: invalid JSON at \(e)") }
+        guard let sops = root["sops"], sops.objectValue != nil else { throw VarsError(path, "sops: missing metadata object") }
+        var out = Set<SopsKeyRef>()
+        func add(_ meta: JSONValue) {
+            for e in meta["age"]?.arrayValue ?? [] { if let r = e["recipient"]?.stringValue { out.insert(SopsKeyRef(r)) } }
+            for e in meta["pgp"]?.arrayValue ?? [] { if let r = e["fp"]?.stringValue { out.insert(SopsKeyRef(r, kind: .pgp)) } }
+        }
+        add(sops)
+        for g in sops["key_groups"]?.arrayValue ?? [] { add(g) }
+        return out
+    }
+}

@@ -1,0 +1,403 @@
+import Foundation
+
+/// Answers one prompt; the TUI asks with a masked field, the CLI reads the terminal without echo.
+public typealias PromptAnswerer = @Sendable (PromptRequest) async throws -> String
+public typealias VarsEventSink = @Sendable (VarsEvent) -> Void
+
+/// clan's `vars generate` / `--regenerate` / `vars fix` over a clan directory (clan-formats.md §2.7):
+/// closure selection, prompts up front, each generator in a bwrap sandbox on a private tmpfs,
+/// outputs checked, secrets encrypted to the right recipients, atomic writes, one git commit per
+/// generator, all under the clan lock.
+public struct VarsEngine: Sendable {
+    public let clanDirectory: String
+    public let catalog: GeneratorCatalog
+    public let backend: VarsSecretBackend
+    public let runner: VarsCommandRunner
+    public var bwrap: String = "/usr/bin/bwrap"
+    /// Where private work dirs are created; must be a tmpfs.
+    public var workBase: String = "/dev/shm"
+    /// Supplies the script of generators whose definition carries none (a flake's `finalScript`).
+    public typealias ScriptProvider = @Sendable (_ generator: Generator, _ machine: String) async throws -> String
+    public var scriptProvider: ScriptProvider?
+
+    public init(clanDirectory: String, catalog: GeneratorCatalog, backend: VarsSecretBackend, runner: VarsCommandRunner) {
+        self.clanDirectory = clanDirectory
+        self.catalog = catalog
+        self.backend = backend
+        self.runner = runner
+    }
+
+    // MARK: - Planning
+
+    /// clan's `Generator.exists`: every file present and the validation hash accepted.
+    public func exists(_ id: GeneratorID) -> Bool {
+        guard let g = catalog.generators[id] else { return false }
+        let dir = clanDirectory + "/vars/" + id.relDir
+        let filesThere = g.files.allSatisfy { FileManager.default.fileExists(atPath: dir + "/" + $0.name + ($0.secret ? "/secret" : "/value")) }
+        return filesThere && VarsStatusChecker.readValidationHash(dir) == g.definition.validationHash
+    }
+
+    /// What `generate` would run. `machines` empty means every machine; `generator` restricts to one
+    /// generator name (and always runs it, with its dependents); `regenerate` re-runs what exists.
+    public func plan(machines: [String] = [], generator: String? = nil, regenerate: Bool = false) throws -> VarsPlan {
+        let requestedMachines = machines.isEmpty ? catalog.machineNames : machines
+        for m in requestedMachines where catalog.declarations[m] == nil {
+            throw VarsError(catalog.source, "machine '\(m)' declares no generators")
+        }
+        var requested = Array(Set(requestedMachines.flatMap { catalog.generators(for: $0).map(\.id) })).sorted()
+        if let generator {
+            requested = requested.filter { $0.name == generator }
+            if requested.isEmpty {
+                throw VarsError("", "Generator '\(generator)' not found in machine\(requestedMachines.count == 1 ? "" : "s") \(requestedMachines.joined(separator: ", "))")
+            }
+        }
+        let closure = (generator != nil || regenerate)
+            ? VarsGraph.requestedClosure(requested: requested, catalog: catalog, exists: exists)
+            : VarsGraph.allMissingClosure(requested: requested, catalog: catalog, exists: exists)
+        // Dependents on machines that were not requested cannot run while one of their own
+        // dependencies is missing (clan would fail decrypting it); they are left for when that
+        // machine is generated. Requested generators are never dropped.
+        let requestedSet = Set(requestedMachines.flatMap { catalog.generators(for: $0).map(\.id) })
+        var kept = closure
+        var changed = true
+        while changed {
+            changed = false
+            let inPlan = Set(kept)
+            kept = kept.filter { id in
+                if requestedSet.contains(id) { return true }
+                let ok = (catalog.generators[id]?.dependencies ?? []).allSatisfy { inPlan.contains($0) || exists($0) }
+                if !ok { changed = true }
+                return ok
+            }
+        }
+        let order = kept
+        var prompts: [PromptRequest] = [], reused: [PromptRequest] = []
+        var affected = Set<String>()
+        for id in order {
+            guard let g = catalog.generators[id] else { continue }
+            affected.formUnion(g.machines)
+            for p in g.prompts {
+                let req = PromptRequest(generator: id, prompt: p, machines: g.machines)
+                let stored = clanDirectory + "/vars/\(id.relDir)/\(p.name)/secret"
+                // 26.05: a persisted answer is reused silently unless --regenerate.
+                if p.persist && !regenerate && FileManager.default.fileExists(atPath: stored) { reused.append(req) } else { prompts.append(req) }
+            }
+        }
+        return VarsPlan(generators: order, requestedMachines: requestedMachines, regenerate: regenerate,
+                        prompts: prompts, reusedPrompts: reused, affectedMachines: affected.sorted())
+    }
+
+    // MARK: - Generating
+
+    /// Runs `plan`. Throws on the first failing generator; the generators before it stay committed,
+    /// and no var is ever half written.
+    @discardableResult
+    public func generate(_ plan: VarsPlan, answer: PromptAnswerer, events: @escaping VarsEventSink = { _ in }) async throws -> [GeneratorID] {
+        if plan.isEmpty { return [] }
+        let git = try await gitDirectory()
+        let lock = try ClanLock(gitDirectory: git)
+        defer { withExtendedLifetime(lock) {} }
+        removeStaleTemporaries()
+        var keys = SopsKeyIndex(clanDirectory: clanDirectory)
+        let admin = try adminUser(keys)
+
+        // clan `_ensure_healthy`: refuse to run over secrets whose recipients drifted.
+        let checker = VarsStatusChecker(clanDirectory: clanDirectory, catalog: catalog, keys: keys)
+        for m in plan.requestedMachines {
+            let s = try checker.status(machine: m)
+            if !s.unfixedSecretVars.isEmpty {
+                throw VarsError("", "Health check failed for machine \(m):\nSecret vars store: recipients of \(s.unfixedSecretVars.map(\.id).joined(separator: ", ")) differ from the wanted keys; run 'fleet vars fix \(m)' first")
+            }
+        }
+
+        // clan: every requested machine gets access to the existing shared secrets deployed to it.
+        for m in plan.requestedMachines {
+            for gen in catalog.generators(for: m) where gen.share {
+                for f in gen.files where f.secret && f.deploy {
+                    let rel = "vars/\(gen.id.relDir)/\(f.name)"
+                    let secretPath = clanDirectory + "/" + rel + "/secret"
+                    guard FileManager.default.fileExists(atPath: secretPath) else { continue }
+                    let machineKeys = keys.machines[m] ?? []
+                    let current = try SopsFileRecipients.read(path: secretPath)
+                    if !machineKeys.isEmpty && !machineKeys.isDisjoint(with: current) { continue }
+                    let writerNow = VarsSecretWriter(clanDirectory: clanDirectory, backend: backend, adminUser: admin, groups: catalog.groups(for:))
+                    var touched = try writerNow.ensureMachineKey(m, keys: &keys)
+                    try writerNow.addLink(secretRel: rel, kind: "machines", name: m)
+                    let wanted = writerNow.wantedRecipients(secretRel: rel, groupMachines: [m])
+                    try VarsAtomicWrite.write(Array(try backend.reencrypt(try readText(secretPath), to: wanted.sorted()).utf8), to: secretPath)
+                    touched.append(rel)
+                    let message = "vars: grant \(m) access to \(gen.name)/\(f.name)"
+                    if try await commit(paths: touched, message: message) { events(.log("[\(m)] \(message)")) }
+                }
+            }
+        }
+
+        // Prompts up front, as clan does; answers stay in memory and in the private tmpfs only.
+        var answers: [GeneratorID: [String: [UInt8]]] = [:]
+        for req in plan.prompts {
+            events(.log("Prompting value for \(req.generator.name)/\(req.prompt.name) for machines: \(req.machines.joined(separator: ", "))"))
+            answers[req.generator, default: [:]][req.prompt.name] = Array(try await answer(req).utf8)
+        }
+        for req in plan.reusedPrompts {
+            let path = clanDirectory + "/vars/\(req.generator.relDir)/\(req.prompt.name)/secret"
+            answers[req.generator, default: [:]][req.prompt.name] = try backend.decrypt(try readText(path))
+        }
+
+        let writer = VarsSecretWriter(clanDirectory: clanDirectory, backend: backend, adminUser: admin, groups: catalog.groups(for:))
+        var done: [GeneratorID] = []
+        for (i, id) in plan.generators.enumerated() {
+            try Task.checkCancellation()
+            guard let gen = catalog.generators[id] else { continue }
+            events(.generatorStarted(id, index: i, total: plan.generators.count))
+            try await run(gen, prompts: answers[id] ?? [:], requestedMachines: plan.requestedMachines, writer: writer, keys: &keys, events: events)
+            events(.generatorFinished(id))
+            done.append(id)
+        }
+        return done
+    }
+
+    private func run(_ gen: Generator, prompts: [String: [UInt8]], requestedMachines: [String], writer: VarsSecretWriter, keys: inout SopsKeyIndex,
+                     events: @escaping VarsEventSink) async throws {
+        let id = gen.id
+        let context = "generator \(id)"
+        let script: String
+        if let s = gen.definition.script {
+            script = s
+        } else if let provider = scriptProvider {
+            // clan builds finalScript for the generator's machine (the first requested one for shared).
+            script = try await provider(gen, gen.share ? (requestedMachines.first { gen.machines.contains($0) } ?? gen.machines[0]) : gen.machines[0])
+        } else {
+            throw VarsError(context, "no script known for this generator")
+        }
+        let prefix = id.machine.map { "[\($0)]" } ?? "[shared]"
+        let work = try PrivateWorkDir(base: workBase)
+        defer { work.remove() }
+
+        for dep in gen.dependencies {
+            guard let d = catalog.generators[dep] else { continue }
+            for f in d.files {
+                let dir = clanDirectory + "/vars/\(dep.relDir)/\(f.name)"
+                let bytes: [UInt8]
+                if f.secret {
+                    bytes = try backend.decrypt(try readText(dir + "/secret"))
+                } else {
+                    guard let v = FileManager.default.contents(atPath: dir + "/value") else {
+                        throw VarsError(context, "dependency \(dep.name)/\(f.name) has not been generated")
+                    }
+                    bytes = Array(v)
+                }
+                try work.write(bytes, to: "\(work.inDir)/\(dep.name)/\(f.name)")
+            }
+        }
+        for p in gen.prompts {
+            guard let v = prompts[p.name] else { throw VarsError(context, "prompt value for '\(p.name)' in generator \(gen.name) not provided") }
+            try work.write(v, to: "\(work.promptsDir)/\(p.name)")
+        }
+
+        let argv = GeneratorSandbox.argv(bwrap: bwrap, work: work, script: script, hasPrompts: !gen.prompts.isEmpty)
+        let result = try await runner.run(argv: argv, environment: [:], workingDirectory: work.path,
+                                          onLine: { line, isErr in events(.output(id, line: line, isStderr: isErr)) })
+        guard result.status == 0 else {
+            let tail = result.stderr.split(separator: "\n").suffix(20).joined(separator: "\n")
+            throw VarsError(context, "script failed with exit status \(result.status)\(tail.isEmpty ? "" : ":\n" + tail)")
+        }
+
+        // Outputs: exactly the declared files (persisted prompts are filled from the answer).
+        var outputs: [String: [UInt8]] = [:]
+        for f in gen.files {
+            let p = "\(work.outDir)/\(f.name)"
+            var isDir: ObjCBool = false
+            if FileManager.default.fileExists(atPath: p, isDirectory: &isDir), !isDir.boolValue, let d = FileManager.default.contents(atPath: p) {
+                outputs[f.name] = Array(d)
+            } else if let prompt = gen.prompts.first(where: { $0.persist && $0.name == f.name }), let v = prompts[prompt.name] {
+                outputs[f.name] = v
+            } else {
+                let produced = ((try? FileManager.default.contentsOfDirectory(atPath: work.outDir)) ?? []).sorted()
+                throw VarsError(context, "did not generate a file for '\(f.name)'\nOutput files:\n" + produced.map { "  - \($0)\n" }.joined())
+            }
+        }
+
+        // Store. Paths to commit are relative to the clan directory.
+        var changed: [String] = ["vars/" + id.relDir]
+        let toggled = GeneratorID(name: id.name, machine: id.isShared ? gen.machines.first : nil)
+        let toggledDir = clanDirectory + "/vars/" + toggled.relDir
+        if toggled != id, FileManager.default.fileExists(atPath: toggledDir) {
+            // clan's share migration: the old placement's copy goes when the new one is written.
+            try FileManager.default.removeItem(atPath: toggledDir)
+            changed.append("vars/" + toggled.relDir)
+        }
+        let machinesStr = " for machines: \(gen.machines.joined(separator: ", "))"
+        for f in gen.files {
+            guard let value = outputs[f.name] else { continue }
+            let rel = "vars/\(id.relDir)/\(f.name)"
+            if f.secret {
+                // clan links the machine it generates for; a shared secret reaches the other
+                // declaring machines when they are generated (ensure-access step) or fixed.
+                let executing = gen.share ? gen.machines.filter(requestedMachines.contains) : gen.machines
+                let deployTo = f.deploy ? executing : []
+                // clan's `_set` ensures the executing machine's age key for every secret it stores.
+                for m in executing { changed += try writer.ensureMachineKey(m, keys: &keys) }
+                try writer.writeSecret(secretRel: rel, value: value, machines: deployTo, groupMachines: gen.machines)
+                events(.log("\(prefix) Updated secret var \(gen.name)/\(f.name)\(machinesStr)"))
+            } else {
+                let path = clanDirectory + "/" + rel + "/value"
+                let old = FileManager.default.contents(atPath: path).map(Array.init)
+                if old == value {
+                    events(.log("\(prefix) Var \(gen.name)/\(f.name)\(machinesStr) remains unchanged: \(Self.display(value))"))
+                } else {
+                    try VarsAtomicWrite.write(value, to: path)
+                    events(.log("\(prefix) Updated var \(gen.name)/\(f.name)\(machinesStr)\n  old: \(old.map(Self.display) ?? "<not set>")\n  new: \(Self.display(value))"))
+                }
+            }
+        }
+        let hashPath = clanDirectory + "/vars/\(id.relDir)/.validation-hash"
+        if let h = gen.definition.validationHash {
+            try VarsAtomicWrite.write(Array(h.utf8), to: hashPath)
+        } else {
+            unlink(hashPath)
+        }
+        let message = "vars: update via generator \(gen.name) (\(id.isShared ? "shared" : "machine: \(id.machine ?? "")"))"
+        if try await commit(paths: changed, message: message) { events(.committed(id, message: message)) }
+    }
+
+    static func display(_ v: [UInt8]) -> String { String(validating: v, as: UTF8.self) ?? "<binary blob>" }
+
+    // MARK: - Fix
+
+    /// clan's `vars fix`: add missing machine and group links, drop machine links of shared
+    /// `deploy = false` files, and re-encrypt every secret whose recipients differ from the wanted set.
+    /// One commit per machine, `secrets: fix vars for <m>`. Returns the fixed var paths.
+    @discardableResult
+    public func fix(machines: [String] = [], events: VarsEventSink = { _ in }) async throws -> [String] {
+        let git = try await gitDirectory()
+        let lock = try ClanLock(gitDirectory: git)
+        defer { withExtendedLifetime(lock) {} }
+        removeStaleTemporaries()
+        let keys = SopsKeyIndex(clanDirectory: clanDirectory)
+        let writer = VarsSecretWriter(clanDirectory: clanDirectory, backend: backend, adminUser: try adminUser(keys), groups: catalog.groups(for:))
+        var fixedAll: [String] = []
+        for m in machines.isEmpty ? catalog.machineNames : machines {
+            var fixed: [String] = []
+            for gen in catalog.generators(for: m) {
+                for f in gen.files where f.secret {
+                    let rel = "vars/\(gen.id.relDir)/\(f.name)"
+                    let secretPath = clanDirectory + "/" + rel + "/secret"
+                    guard FileManager.default.fileExists(atPath: secretPath) else { continue }
+                    for g in catalog.groups(for: m) { try writer.addLink(secretRel: rel, kind: "groups", name: g) }
+                    if f.deploy && keys.hasMachine(m) {
+                        try writer.addLink(secretRel: rel, kind: "machines", name: m)
+                    } else if gen.share && !f.deploy {
+                        writer.removeLink(secretRel: rel, kind: "machines", name: m)
+                    }
+                    let text = try readText(secretPath)
+                    let current = try SopsFileRecipients.read(path: secretPath)
+                    let wanted = writer.wantedRecipients(secretRel: rel, groupMachines: [m])
+                    if current != wanted {
+                        guard !wanted.isEmpty else { throw VarsError(rel, "no recipient is linked (machines/, users/, groups/ empty or broken); refusing to re-encrypt") }
+                        try VarsAtomicWrite.write(Array(try backend.reencrypt(text, to: wanted.sorted()).utf8), to: secretPath)
+                        events(.log("[\(m)] Re-encrypted \(gen.name)/\(f.name) for \(wanted.count) recipient\(wanted.count == 1 ? "" : "s")"))
+                        fixed.append(rel)
+                    }
+                }
+            }
+            // The machine's own age key secret too (clan re-keys it with `secrets key update`).
+            let keyRel = "sops/secrets/\(m)-age.key"
+            let keyPath = clanDirectory + "/" + keyRel + "/secret"
+            if FileManager.default.fileExists(atPath: keyPath) {
+                let current = try SopsFileRecipients.read(path: keyPath)
+                let wanted = writer.wantedRecipients(secretRel: keyRel, groupMachines: [m])
+                if current != wanted && !wanted.isEmpty {
+                    try VarsAtomicWrite.write(Array(try backend.reencrypt(try readText(keyPath), to: wanted.sorted()).utf8), to: keyPath)
+                    events(.log("[\(m)] Re-encrypted the machine age key for \(wanted.count) recipient\(wanted.count == 1 ? "" : "s")"))
+                    fixed.append(keyRel)
+                }
+            }
+            let paths = Array(Set(catalog.generators(for: m).map { "vars/" + $0.id.relDir })).sorted() + [keyRel]
+            if try await commit(paths: paths, message: "secrets: fix vars for \(m)") {
+                events(.log("[\(m)] committed: secrets: fix vars for \(m)"))
+            }
+            fixedAll += fixed
+        }
+        return fixedAll
+    }
+
+    /// Creates a machine's age key pair when it has none (clan's `ensure_machine_key`), committed.
+    /// Returns the new public key, nil when the machine already had one.
+    public func ensureMachineKey(_ machine: String) async throws -> SopsKeyRef? {
+        let git = try await gitDirectory()
+        let lock = try ClanLock(gitDirectory: git)
+        defer { withExtendedLifetime(lock) {} }
+        var keys = SopsKeyIndex(clanDirectory: clanDirectory)
+        if keys.hasMachine(machine) { return nil }
+        let writer = VarsSecretWriter(clanDirectory: clanDirectory, backend: backend, adminUser: try adminUser(keys), groups: catalog.groups(for:))
+        let paths = try writer.ensureMachineKey(machine, keys: &keys)
+        _ = try await commit(paths: paths, message: "secrets: add machine key for \(machine)")
+        return keys.machines[machine]?.first
+    }
+
+    // MARK: - Helpers
+
+    /// Temporary siblings left by a run that was killed between write and rename (`.<name>.tmp-…`,
+    /// `.<name>.lnk-…`). Called under the clan lock, so no other writer owns them; without this a
+    /// later `git add` of the generator directory would commit them.
+    func removeStaleTemporaries() {
+        for root in ["vars", "sops"] {
+            guard let e = FileManager.default.enumerator(atPath: clanDirectory + "/" + root) else { continue }
+            while let rel = e.nextObject() as? String {
+                let name = (rel as NSString).lastPathComponent
+                if name.hasPrefix("."), name.contains(".tmp-") || name.contains(".lnk-") {
+                    unlink(clanDirectory + "/" + root + "/" + rel)
+                }
+            }
+        }
+    }
+
+    /// The sops user whose key is one of the admin keys (clan matches the admin's public key against
+    /// `sops/users/*/key.json`).
+    func adminUser(_ keys: SopsKeyIndex) throws -> String {
+        let admin = Set(backend.adminRecipients)
+        guard !admin.isEmpty else {
+            throw VarsError("", "Cannot find admin keys on this computer: set SOPS_AGE_KEY_FILE or SOPS_AGE_KEY, or create ~/.config/sops/age/keys.txt")
+        }
+        guard let user = keys.users.keys.sorted().first(where: { !(keys.users[$0] ?? []).isDisjoint(with: admin) }) else {
+            throw VarsError(clanDirectory + "/sops/users", "none of your public keys (\(admin.sorted().map(\.publicKey).joined(separator: ", "))) is registered as a sops user")
+        }
+        return user
+    }
+
+    func readText(_ path: String) throws -> String {
+        guard let d = FileManager.default.contents(atPath: path) else { throw VarsError(path, "cannot read file") }
+        return String(decoding: d, as: UTF8.self)
+    }
+
+    func git(_ args: [String]) async throws -> VarsCommandResult {
+        try await runner.run(argv: ["git", "-C", clanDirectory] + args, environment: nil, workingDirectory: clanDirectory, onLine: nil)
+    }
+
+    func gitDirectory() async throws -> String {
+        let r = try await git(["rev-parse", "--absolute-git-dir"])
+        guard r.status == 0 else {
+            throw VarsError(clanDirectory, "not a git repository (clan commits every generated var): \(r.stderr.trimmingCharacters(in: .whitespacesAndNewlines))")
+        }
+        return r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// `git add` + `git commit --no-verify` of exactly `paths`; false when nothing changed.
+    func commit(paths: [String], message: String) async throws -> Bool {
+        let existing = paths.filter { FileManager.default.fileExists(atPath: clanDirectory + "/" + $0) }
+        var all = existing
+        // Deleted paths must be staged too (share migration).
+        for p in paths where !existing.contains(p) {
+            let r = try await git(["ls-files", "--", p])
+            if !r.stdout.isEmpty { all.append(p) }
+        }
+        guard !all.isEmpty else { return false }
+        let add = try await git(["add", "-A", "--"] + all)
+        guard add.status == 0 else { throw VarsError(clanDirectory, "git add failed: \(add.stderr)") }
+        let diff = try await git(["diff", "--cached", "--quiet", "--"] + all)
+        if diff.status == 0 { return false }
+        let c = try await git(["commit", "--no-verify", "-q", "-m", message, "--"] + all)
+        guard c.status == 0 else { throw VarsError(clanDirectory, "git commit failed: \(c.stderr)\(c.stdout)") }
+        return true
+    }
+}

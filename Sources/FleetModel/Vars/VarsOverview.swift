@@ -1,0 +1,70 @@
+/// Secret health of one machine, for the Fleet table's column and the Vars screen's headers.
+public struct VarsHealth: Equatable, Sendable {
+    public var missing = 0
+    public var unfixed = 0
+    public var invalid = 0
+    public var undecryptable = 0
+    public var files = 0
+
+    public var isOK: Bool { missing == 0 && unfixed == 0 && invalid == 0 }
+
+    /// `ok`, or the problems in clan's order: `2 missing, 1 unfixed, 1 outdated`.
+    public var summary: String {
+        if files == 0 { return "-" }
+        var parts: [String] = []
+        if missing > 0 { parts.append("\(missing) missing") }
+        if unfixed > 0 { parts.append("\(unfixed) unfixed") }
+        if invalid > 0 { parts.append("\(invalid) outdated") }
+        return parts.isEmpty ? "ok" : parts.joined(separator: ", ")
+    }
+
+    public init(_ s: MachineVarsStatus) {
+        files = s.generators.reduce(0) { $0 + $1.files.count }
+        missing = s.missingSecretVars.count + s.missingPublicVars.count
+        unfixed = s.unfixedSecretVars.count
+        invalid = s.invalidGenerators.count
+        undecryptable = s.undecryptableVars.count
+    }
+
+    public init() {}
+}
+
+/// Everything the Vars screen shows, computed from files alone (fast, no decryption): per machine its
+/// generators (per-machine and the shared ones it declares) with file status, each shared generator
+/// once, and the disk scan (orphans, unknown keys, machine keys) — which is all there is when no
+/// generator definitions are available.
+public struct VarsOverview: Sendable {
+    /// nil without generator definitions.
+    public let catalog: GeneratorCatalog?
+    public let machines: [MachineVarsStatus]
+    /// Each shared generator once, seen from its first declaring machine; `sharedAccess` adds the
+    /// machines that miss access.
+    public let shared: [GeneratorStatus]
+    public let sharedMissingAccess: [GeneratorID: [String]]
+    public let scan: VarsDiskScan
+
+    public static func load(repository: VarsRepository, catalog: GeneratorCatalog?, adminRecipients: Set<SopsKeyRef>?) throws -> VarsOverview {
+        let scan = VarsDiskScan.scan(clanDirectory: repository.clanDirectory, inventoryMachines: repository.inventoryMachines())
+        guard let catalog else {
+            return VarsOverview(catalog: nil, machines: [], shared: [], sharedMissingAccess: [:], scan: scan)
+        }
+        let checker = VarsStatusChecker(clanDirectory: repository.clanDirectory, catalog: catalog, keys: scan.keys, adminRecipients: adminRecipients)
+        let machines = try catalog.machineNames.map { try checker.status(machine: $0) }
+        var shared: [GeneratorID: GeneratorStatus] = [:]
+        var access: [GeneratorID: [String]] = [:]
+        for m in machines {
+            for g in m.generators where g.id.isShared {
+                if shared[g.id] == nil { shared[g.id] = g }
+                if g.files.contains(where: { if case .missingAccess = $0.problem { return true } else { return false } }) {
+                    access[g.id, default: []].append(m.machine)
+                }
+            }
+        }
+        return VarsOverview(catalog: catalog, machines: machines, shared: shared.keys.sorted().compactMap { shared[$0] },
+                            sharedMissingAccess: access, scan: scan)
+    }
+
+    public func health(_ machine: String) -> VarsHealth {
+        machines.first { $0.machine == machine }.map(VarsHealth.init) ?? VarsHealth()
+    }
+}

@@ -1,0 +1,29 @@
+import Foundation
+
+/// A clan directory as the vars layer sees it: where generator definitions come from and which
+/// machines the inventory lists. Used by `fleet vars` and the Vars screen.
+public struct VarsRepository: Sendable {
+    public let clanDirectory: String
+
+    public init(clanDirectory: String) {
+        self.clanDirectory = URL(fileURLWithPath: clanDirectory).standardizedFileURL.path
+    }
+
+    public var generatorsFile: String { clanDirectory + "/generators.json" }
+    public var hasGeneratorsFile: Bool { FileManager.default.fileExists(atPath: generatorsFile) }
+    public var isFlake: Bool { FileManager.default.fileExists(atPath: clanDirectory + "/flake.nix") }
+
+    /// Generator definitions from the directory source's `generators.json`. (A flake is evaluated with
+    /// `FlakeGenerators`.) nil when there is none, so callers fall back to the disk scan.
+    public func loadDirectoryCatalog() throws -> GeneratorCatalog? {
+        guard hasGeneratorsFile else { return nil }
+        return try GeneratorsFile(path: generatorsFile).load()
+    }
+
+    /// Machine names of the inventory (`inventory.json` + `machines/*`), nil when there is none.
+    public func inventoryMachines() -> Set<String>? {
+        guard FileManager.default.fileExists(atPath: clanDirectory + "/inventory.json") else { return nil }
+        guard let inv = try? DirectoryInventoryLoader(directory: clanDirectory).load() else { return nil }
+        return Set(inv.machines.keys)
+    }
+}

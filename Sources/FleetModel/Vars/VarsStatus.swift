@@ -1,0 +1,183 @@
+import Foundation
+
+/// What is wrong with one declared var file, with clan's rules (clan_lib/vars/check.py `vars_status`,
+/// clan-formats.md §2.6). nil in `VarFileStatus.problem` means OK.
+public enum VarProblem: Equatable, Sendable {
+    /// `vars/<rel>/<f>/secret` is absent.
+    case missingSecret
+    /// A shared, deployed secret exists but the machine's key is not among its recipients (or the
+    /// machine has no key). clan reports it among the missing secret vars.
+    case missingAccess(machine: String)
+    /// `vars/<rel>/<f>/value` is absent.
+    case missingPublic
+    /// The recipients in the secret differ from the wanted ones (the keys behind the symlinks plus the
+    /// machine's defaultGroups): `added` are wanted but missing from the file, `extra` are in the file
+    /// but no longer wanted.
+    case unfixed(added: [SopsKeyRef], extra: [SopsKeyRef])
+    /// The secret file exists but is not a readable sops file (clan would fail on it).
+    case unreadable(String)
+
+    public var kind: String {
+        switch self {
+        case .missingSecret: return "missing-secret"
+        case .missingAccess: return "missing-access"
+        case .missingPublic: return "missing-public"
+        case .unfixed: return "unfixed"
+        case .unreadable: return "unreadable"
+        }
+    }
+}
+
+/// One recipient of a secret with the names its key is registered under.
+public struct RecipientInfo: Equatable, Sendable {
+    public let key: SopsKeyRef
+    public let owners: [KeyOwner]
+}
+
+public struct VarFileStatus: Equatable, Sendable {
+    public let generator: GeneratorID
+    public let file: VarFileDefinition
+    public let problem: VarProblem?
+    /// Current recipients of the secret (empty for public or missing files).
+    public let recipients: [RecipientInfo]
+    /// Whether one of the admin keys given to the check is a recipient; nil when unknown (public file,
+    /// missing file, or no admin key given). `false` is "undecryptable with your key".
+    public let adminCanDecrypt: Bool?
+
+    /// clan's var id, `gen/file`.
+    public var id: String { "\(generator.name)/\(file.name)" }
+    public var path: String { "vars/\(generator.relDir)/\(file.name)" }
+}
+
+public struct GeneratorStatus: Equatable, Sendable {
+    public let id: GeneratorID
+    /// The machine whose view this is (shared generators are checked per declaring machine).
+    public let machine: String
+    public let files: [VarFileStatus]
+    public let storedValidationHash: String?
+    public let wantedValidationHash: String?
+
+    /// clan's `hash_is_valid`: valid when both are null or they are equal.
+    public var validationOK: Bool { storedValidationHash == wantedValidationHash }
+    public var isOK: Bool { validationOK && files.allSatisfy { $0.problem == nil } }
+}
+
+/// clan's `VarStatus` for one machine.
+public struct MachineVarsStatus: Equatable, Sendable {
+    public let machine: String
+    public let generators: [GeneratorStatus]
+
+    private var allFiles: [VarFileStatus] { generators.flatMap(\.files) }
+    public var missingSecretVars: [VarFileStatus] {
+        allFiles.filter { if case .missingSecret = $0.problem { return true }; if case .missingAccess = $0.problem { return true }; return false }
+    }
+    public var missingPublicVars: [VarFileStatus] { allFiles.filter { $0.problem == .missingPublic } }
+    public var unfixedSecretVars: [VarFileStatus] {
+        allFiles.filter { if case .unfixed = $0.problem { return true }; if case .unreadable = $0.problem { return true }; return false }
+    }
+    public var invalidGenerators: [String] { generators.filter { !$0.validationOK }.map(\.id.name) }
+    /// Secrets the given admin keys cannot open (not a clan category; shown after clan's).
+    public var undecryptableVars: [VarFileStatus] { allFiles.filter { $0.adminCanDecrypt == false } }
+
+    public var hasProblems: Bool {
+        !missingSecretVars.isEmpty || !missingPublicVars.isEmpty || !unfixedSecretVars.isEmpty || !invalidGenerators.isEmpty
+    }
+
+    /// `VarStatus.text()`, byte for byte.
+    public var clanText: String {
+        var log = ""
+        func section(_ title: String, _ items: [String]) {
+            guard !items.isEmpty else { return }
+            log += "\(title)\n"
+            for i in items { log += "  - \(i)\n" }
+        }
+        section("Missing secret vars:", missingSecretVars.map(\.id))
+        section("Missing public vars:", missingPublicVars.map(\.id))
+        section("Unfixed secret vars:", unfixedSecretVars.map(\.id))
+        section("Invalid generators (outdated invalidation hash):", invalidGenerators)
+        return log.isEmpty ? "All vars are present and valid." : log
+    }
+}
+
+/// Computes status from files alone: file presence, `.validation-hash`, symlinks, key.json files and
+/// the recipient list inside each secret. Nothing is decrypted.
+public struct VarsStatusChecker {
+    public let clanDirectory: String
+    public let catalog: GeneratorCatalog
+    public let keys: SopsKeyIndex
+    /// Public keys of the admin identities in use; nil when unknown.
+    public let adminRecipients: Set<SopsKeyRef>?
+    let keyCache = SecretLinks.KeyCache()
+
+    public init(clanDirectory: String, catalog: GeneratorCatalog, keys: SopsKeyIndex? = nil, adminRecipients: Set<SopsKeyRef>? = nil) {
+        self.clanDirectory = clanDirectory
+        self.catalog = catalog
+        self.keys = keys ?? SopsKeyIndex(clanDirectory: clanDirectory)
+        self.adminRecipients = adminRecipients
+    }
+
+    /// Status of `machine`'s generators, optionally only `generatorName` (clan errors if absent).
+    public func status(machine: String, generatorName: String? = nil) throws -> MachineVarsStatus {
+        var gens = catalog.generators(for: machine)
+        if let generatorName {
+            gens = gens.filter { $0.name == generatorName }
+            if gens.isEmpty { throw VarsError("", "Generator '\(generatorName)' not found in machine \(machine)") }
+        }
+        return MachineVarsStatus(machine: machine, generators: gens.map { status(of: $0, machine: machine) })
+    }
+
+    public func status(of gen: Generator, machine: String) -> GeneratorStatus {
+        let fm = FileManager.default
+        let genDir = clanDirectory + "/vars/" + gen.id.relDir
+        var files: [VarFileStatus] = []
+        for f in gen.files {
+            let dir = genDir + "/" + f.name
+            var problem: VarProblem?
+            var recipients: [RecipientInfo] = []
+            var adminOK: Bool?
+            if f.secret {
+                let secretPath = dir + "/secret"
+                if !fm.fileExists(atPath: secretPath) {
+                    problem = .missingSecret
+                } else {
+                    do {
+                        let current = try SopsFileRecipients.read(path: secretPath)
+                        recipients = current.sorted().map { RecipientInfo(key: $0, owners: keys.owners(of: $0)) }
+                        if let admin = adminRecipients { adminOK = !admin.isDisjoint(with: current) }
+                        let machineKeys = keys.machines[machine] ?? []
+                        if gen.share && f.deploy && (machineKeys.isEmpty || machineKeys.isDisjoint(with: current)) {
+                            problem = .missingAccess(machine: machine)
+                        } else {
+                            let wanted = wantedRecipients(secretDir: dir, machine: machine)
+                            if wanted != current {
+                                problem = .unfixed(added: wanted.subtracting(current).sorted(), extra: current.subtracting(wanted).sorted())
+                            }
+                        }
+                    } catch {
+                        problem = .unreadable("\(error)")
+                    }
+                }
+            } else if !fm.fileExists(atPath: dir + "/value") {
+                problem = .missingPublic
+            }
+            files.append(VarFileStatus(generator: gen.id, file: f, problem: problem, recipients: recipients, adminCanDecrypt: adminOK))
+        }
+        return GeneratorStatus(id: gen.id, machine: machine, files: files,
+                               storedValidationHash: Self.readValidationHash(genDir), wantedValidationHash: gen.definition.validationHash)
+    }
+
+    /// clan's `collect_keys_for_secret`: the keys behind the secret's links plus the machine's defaultGroups.
+    public func wantedRecipients(secretDir: String, machine: String) -> Set<SopsKeyRef> {
+        var wanted = SecretLinks.read(secretDir: secretDir, cache: keyCache).keys
+        for g in catalog.groups(for: machine) {
+            wanted.formUnion(SecretLinks.read(secretDir: clanDirectory + "/sops/groups/" + g, cache: keyCache).keys)
+        }
+        return wanted
+    }
+
+    /// `.validation-hash` read with `.strip()`, nil when absent.
+    public static func readValidationHash(_ generatorDir: String) -> String? {
+        guard let d = FileManager.default.contents(atPath: generatorDir + "/.validation-hash") else { return nil }
+        return String(decoding: d, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+}

@@ -1,0 +1,149 @@
+import Foundation
+import FleetModel
+
+/// Runs the vars engine for the UI: loads the tree, plans, generates with prompts answered in the
+/// UI, fixes, reveals. Results come back as events; a pending prompt waits on a continuation that
+/// the prompt overlay resumes.
+final class VarsEffects: @unchecked Sendable {
+    private let queue: EventQueue
+    private let source: InventorySource
+    private let lock = NSLock()
+    private var pendingAnswer: CheckedContinuation<String, Error>?
+    private var job: Task<Void, Never>?
+
+    init(queue: EventQueue, source: InventorySource) {
+        self.queue = queue
+        self.source = source
+    }
+
+    /// The clan directory of the source (the demo and directory sources are their own).
+    var clanDirectory: String? {
+        switch source {
+        case .demo(let p), .directory(let p): return p
+        case .flake(let f): return FlakeEvaluator.localDirectory(f)
+        }
+    }
+
+    private var environment: [String: String] { ProcessInfo.processInfo.environment }
+
+    private func catalog(_ repo: VarsRepository) async throws -> GeneratorCatalog? {
+        if let c = try repo.loadDirectoryCatalog() { return c }
+        if repo.isFlake { return try await FlakeGenerators(flake: repo.clanDirectory, runner: ProcessVarsRunner()).load() }
+        return nil
+    }
+
+    private func engine() async throws -> VarsEngine {
+        guard let dir = clanDirectory else { throw CLIError("this source has no local clan directory") }
+        let repo = VarsRepository(clanDirectory: dir)
+        guard let catalog = try await catalog(repo) else {
+            throw CLIError("no generator definitions in \(dir) (generators.json or flake.nix)")
+        }
+        var e = VarsEngine(clanDirectory: dir, catalog: catalog, backend: try NativeVarsSecrets(environment: environment),
+                           runner: ProcessVarsRunner())
+        if let base = environment["FLEET_VARS_WORKDIR"], !base.isEmpty { e.workBase = base }
+        return e
+    }
+
+    func load() {
+        let q = queue
+        Task.detached { [self] in
+            do {
+                guard let dir = clanDirectory else { throw CLIError("this source has no local clan directory") }
+                let repo = VarsRepository(clanDirectory: dir)
+                let admin = (try? NativeVarsSecrets(environment: environment)).map { Set($0.adminRecipients) }
+                let overview = try VarsOverview.load(repository: repo, catalog: try await catalog(repo),
+                                                     adminRecipients: (admin?.isEmpty ?? true) ? nil : admin)
+                q.post(.varsLoaded(VarsRows.build(overview)))
+            } catch {
+                q.post(.varsFailed(String(describing: error)))
+            }
+        }
+    }
+
+    func plan(_ intent: VarsIntent) {
+        let q = queue
+        Task.detached { [self] in
+            do {
+                let e = try await engine()
+                let machines = intent.machine.map { [$0] } ?? []
+                let plan = try e.plan(machines: machines, generator: intent.generator, regenerate: intent.kind == .rotate)
+                q.post(.varsPlanned(intent, plan))
+            } catch {
+                q.post(.toast("vars: \(error)", .error))
+            }
+        }
+    }
+
+    func run(_ plan: VarsPlan) {
+        let q = queue
+        job = Task.detached { [self] in
+            let title = (plan.regenerate ? "rotate " : "generate ") + plan.generators.map(\.description).joined(separator: ", ")
+            q.post(.varsJobStarted(title))
+            do {
+                let e = try await engine()
+                let done = try await e.generate(plan, answer: { [self] req in try await self.ask(req) }, events: { ev in
+                    switch ev {
+                    case .generatorStarted(let g, let i, let n): q.post(.varsJobLine("[\(i + 1)/\(n)] \(g)"))
+                    case .output(_, let line, _): q.post(.varsJobLine("  " + line))
+                    case .log(let line): q.post(.varsJobLine(line))
+                    case .committed(_, let message): q.post(.varsJobLine("committed: " + message))
+                    case .generatorFinished: break
+                    }
+                })
+                q.post(.varsJobFinished(ok: true, affectedMachines: plan.affectedMachines,
+                                        message: "generated \(done.count) generator\(done.count == 1 ? "" : "s")"))
+            } catch {
+                q.post(.varsJobFinished(ok: false, affectedMachines: [], message: "vars failed: \(error)"))
+            }
+        }
+    }
+
+    /// Posts the prompt to the UI and waits for `answer(_:)`.
+    private func ask(_ req: PromptRequest) async throws -> String {
+        try await withCheckedThrowingContinuation { (c: CheckedContinuation<String, Error>) in
+            lock.lock()
+            pendingAnswer = c
+            lock.unlock()
+            queue.post(.varsPromptRequested(req))
+        }
+    }
+
+    func answer(_ value: String?) {
+        lock.lock()
+        let c = pendingAnswer
+        pendingAnswer = nil
+        lock.unlock()
+        if let value { c?.resume(returning: value) } else { c?.resume(throwing: CLIError("prompt cancelled")) }
+    }
+
+    func fix(machine: String?) {
+        let q = queue
+        Task.detached { [self] in
+            do {
+                let e = try await engine()
+                let fixed = try await e.fix(machines: machine.map { [$0] } ?? [])
+                q.post(.toast(fixed.isEmpty ? "nothing to fix" : "re-encrypted \(fixed.count) secret\(fixed.count == 1 ? "" : "s")", .success))
+                load()
+            } catch {
+                q.post(.toast("vars fix: \(error)", .error))
+            }
+        }
+    }
+
+    /// Decrypts one secret for an explicit reveal. The value lives only in the event and the overlay.
+    func reveal(machine: String?, generator: GeneratorID, file: String) {
+        let q = queue
+        Task.detached { [self] in
+            do {
+                guard let dir = clanDirectory else { throw CLIError("no local clan directory") }
+                let rel = generator.machine.map { "per-machine/\($0)/\(generator.name)" } ?? "shared/\(generator.name)"
+                let path = "\(dir)/vars/\(rel)/\(file)/secret"
+                guard let data = FileManager.default.contents(atPath: path) else { throw CLIError("\(path): cannot read") }
+                let plain = try NativeVarsSecrets(environment: environment).decrypt(String(decoding: data, as: UTF8.self))
+                q.post(.secretRevealed(title: "\(generator)/\(file)", value: String(decoding: plain, as: UTF8.self)))
+            } catch {
+                q.post(.toast("cannot reveal: \(error)", .error))
+            }
+        }
+    }
+}

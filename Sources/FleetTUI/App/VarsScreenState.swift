@@ -1,0 +1,58 @@
+import FleetModel
+
+/// One line of the Vars tree: a machine (or shared/orphans section), a generator, or a file.
+public struct VarsRow: Equatable, Sendable {
+    public enum Level: Int, Sendable { case section = 0, generator = 1, file = 2 }
+    public enum Status: Equatable, Sendable { case ok, missing, unfixed, outdated, undecryptable, orphan, info }
+
+    public var level: Level
+    public var text: String
+    public var status: Status
+    public var statusText: String
+    /// Recipients, owner/mode, neededFor — shown in the info line for the selected row.
+    public var detail: String
+    /// A public value, shown inline; secret values are never here (only on an explicit reveal).
+    public var publicValue: String?
+    public var machine: String?
+    public var generator: GeneratorID?
+    public var file: String?
+    public var isSecret: Bool
+}
+
+/// What the Vars screen shows, computed off the UI thread from files alone.
+public struct VarsData: Equatable, Sendable {
+    public var rows: [VarsRow]
+    /// Per machine, the Fleet table's secrets column text and whether it is healthy.
+    public var health: [String: (summary: String, ok: Bool)]
+    public var hasDefinitions: Bool
+
+    public static func == (a: VarsData, b: VarsData) -> Bool {
+        a.rows == b.rows && a.hasDefinitions == b.hasDefinitions
+            && a.health.mapValues(\.summary) == b.health.mapValues(\.summary)
+    }
+}
+
+/// A running or finished generate/rotate/fix, with its live output.
+public struct VarsJob: Equatable, Sendable {
+    public var title: String
+    public var lines: [String] = []
+    public var running = true
+    public var ok: Bool?
+    public var affectedMachines: [String] = []
+}
+
+/// The masked input for a generator prompt. Hidden prompts are drawn as bullets only.
+public struct VarsPromptState: Equatable, Sendable {
+    public var title: String
+    public var question: String
+    public var kind: PromptDefinition.Kind
+    public var input: String = ""
+}
+
+/// What the user asked the vars engine to plan.
+public struct VarsIntent: Equatable, Sendable {
+    public enum Kind: String, Sendable { case generate, rotate }
+    public var kind: Kind
+    public var machine: String?
+    public var generator: String?
+}

@@ -1,0 +1,267 @@
+import ArgumentParser
+import Foundation
+import FleetModel
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Options shared by `fleet deploy` and `fleet rollback`: how to reach hosts, where to build from,
+/// and how to report.
+struct DeployConnectionOptions: ParsableArguments {
+    @Option(name: .long, help: "Hosts deployed at once (default: all).")
+    var jobs: Int?
+
+    @Option(name: .customLong("host-key-check"), help: "strict (default: the key must be in known_hosts) or accept-new (trust unknown hosts on first use; a changed key is still refused).")
+    var hostKeyCheck: String = "strict"
+
+    @Option(name: .customLong("ssh-config"), help: "An ssh_config file for every ssh (ssh -F), e.g. the testbed's. Default: ~/.ssh/config.")
+    var sshConfig: String?
+
+    @Option(name: .customLong("target"), help: "MACHINE=[user@]host[:port]: override the inventory's deploy.targetHost (repeatable).")
+    var targets: [String] = []
+
+    @Option(name: .customLong("build-flake"), help: "Flake to build nixosConfigurations.<m> from (default: --flake, or the inventory directory when it holds flake.nix).")
+    var buildFlake: String?
+
+    @Option(name: .customLong("timeout"), help: "STAGE=SECONDS: time limit of a stage (resolve, connect, secrets, build, copy, activate, verify; repeatable).")
+    var timeouts: [String] = []
+
+    @Option(name: .customLong("history-file"), help: "Deploy history database (default: $XDG_STATE_HOME/fleet/history.sqlite).")
+    var historyFile: String?
+
+    @Flag(name: .customLong("build-per-host"), help: "One nix build per host instead of one shared build of all machines.")
+    var buildPerHost = false
+
+    @Flag(name: .customLong("no-history"), help: "Do not record this run.")
+    var noHistory = false
+
+    @Flag(help: "Print one JSON event per line instead of [machine]-prefixed text.")
+    var json = false
+
+    func history() throws -> DeployHistory? {
+        if noHistory { return nil }
+        let path = historyFile ?? DeployHistory.defaultPath()
+        do { return try DeployHistory(path: path) } catch { throw CLIError("fleet: cannot open deploy history \(path): \(error)") }
+    }
+
+    func options(kind: DeployKind, source: InventorySource) throws -> DeployOptions {
+        guard let policy = HostKeyPolicy(rawValue: hostKeyCheck) else {
+            throw CLIError("fleet: --host-key-check must be strict or accept-new, not '\(hostKeyCheck)'")
+        }
+        if let jobs, jobs < 1 { throw CLIError("fleet: --jobs must be at least 1") }
+        var overrides: [String: String] = [:]
+        for t in targets {
+            guard let eq = t.firstIndex(of: "="), eq != t.startIndex else {
+                throw CLIError("fleet: --target '\(t)' is not MACHINE=ADDRESS")
+            }
+            let addr = String(t[t.index(after: eq)...])
+            do { _ = try SSHTarget.parse(addr) } catch { throw CLIError("fleet: --target \(t): \(error)") }
+            overrides[String(t[..<eq])] = addr
+        }
+        var stageTimeouts: [DeployStage: Duration] = [:]
+        for t in timeouts {
+            let parts = t.split(separator: "=", maxSplits: 1)
+            guard parts.count == 2, let stage = DeployStage(rawValue: String(parts[0])), let secs = Double(parts[1]), secs > 0 else {
+                throw CLIError("fleet: --timeout '\(t)' is not STAGE=SECONDS (stages: \(DeployStage.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            stageTimeouts[stage] = .milliseconds(Int(secs * 1000))
+        }
+        if let f = sshConfig, !FileManager.default.isReadableFile(atPath: f) {
+            throw CLIError("fleet: --ssh-config \(f): cannot read file")
+        }
+        let builder: SystemBuilder
+        if let b = buildFlake {
+            builder = .flake(b)
+        } else {
+            switch source {
+            case .flake(let p): builder = .flake(p)
+            case .directory(let p), .demo(let p):
+                guard FileManager.default.fileExists(atPath: p + "/flake.nix") else {
+                    if kind == .rollback { builder = .flake(p); break }
+                    throw CLIError("fleet: nothing to build from: \(p) has no flake.nix; pass --build-flake FLAKE (or --flake)")
+                }
+                builder = .flake("path:" + p)
+            }
+        }
+        var o = DeployOptions(kind: kind, jobs: jobs, builder: builder, hostKeyPolicy: policy, sshConfigFile: sshConfig,
+                              targetOverrides: overrides, stageTimeouts: stageTimeouts)
+        o.batchBuild = !buildPerHost
+        return o
+    }
+}
+
+/// `fleet deploy`: build, copy and activate machines in parallel, like `clan machines update`.
+struct DeployCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "deploy",
+        abstract: "Deploy machines: upload secrets, build, copy, activate, verify — hosts in parallel.",
+        discussion: """
+        Stages per host: resolve → connect (one ssh ControlMaster) → secrets → build → copy → activate → verify.
+        One host failing never stops the others; the exit status is 1 when any host failed.
+        Every run is recorded in the deploy history ($XDG_STATE_HOME/fleet/history.sqlite).
+
+        Examples:
+          fleet deploy                         every machine
+          fleet deploy web1 web2 --jobs 2
+          fleet deploy --tags server --dry-run show what would be built, copied and activated
+          fleet deploy --retry-failed          the hosts that failed in the last deploy
+          fleet deploy --json | jq .           one JSON event per line
+          fleet deploy --inventory DIR --ssh-config TESTBED/ssh_config --target tb1=root@10.231.0.2
+        See also: fleet rollback MACHINE…
+        """)
+
+    @OptionGroup var sourceOptions: SourceOptions
+    @OptionGroup var connection: DeployConnectionOptions
+
+    @Argument(help: "Machines to deploy (default: all, or all matching --tags).")
+    var machines: [String] = []
+
+    @Option(name: .long, parsing: .upToNextOption, help: "Only machines having all of these tags.")
+    var tags: [String] = []
+
+    @Flag(name: .customLong("dry-run"), help: "Show what would be built, copied and activated; change nothing.")
+    var dryRun = false
+
+    @Flag(name: .customLong("retry-failed"), help: "Deploy again the hosts that failed in the last deploy (from history).")
+    var retryFailed = false
+
+    func run() throws {
+        let inv: Inventory
+        do { inv = try sourceOptions.load() } catch { throw CLIError("fleet: \(error)") }
+        let history = try connection.history()
+        var names = machines
+        if retryFailed {
+            guard machines.isEmpty, tags.isEmpty else { throw CLIError("fleet: --retry-failed takes no machines or tags") }
+            guard let history else { throw CLIError("fleet: --retry-failed needs the deploy history (drop --no-history)") }
+            guard let last = try? history.lastDeploy(kind: .deploy) else { throw CLIError("fleet: no deploy in the history yet") }
+            names = ((try? history.hosts(deployID: last.id)) ?? []).filter { !$0.succeeded }.map(\.host)
+            if names.isEmpty {
+                print("fleet: the last deploy (\(last.id)) had no failed hosts; nothing to retry")
+                return
+            }
+        }
+        let selected: [Machine]
+        do { selected = try DeploySelection.select(inv, names: names, tags: tags) } catch { throw CLIError("fleet: \(error)") }
+        let options = try connection.options(kind: dryRun ? .dryRun : .deploy, source: sourceOptions.source())
+        let status = DeployRunner.runBlocking(DeployPipeline(history: history), selected, options: options, json: connection.json)
+        if status != 0 { throw ExitCode(status) }
+    }
+}
+
+/// `fleet rollback MACHINE…`: back to the previous generation (`nix-env --rollback` + switch).
+struct RollbackCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rollback",
+        abstract: "Switch machines back to their previous system generation.",
+        discussion: """
+        Per host: resolve → connect → activate (nix-env -p /nix/var/nix/profiles/system --rollback, then \
+        switch-to-configuration switch of the profile) → verify (/run/current-system is the profile's system).
+
+        Examples:
+          fleet rollback web1
+          fleet rollback --tags server --json
+        """)
+
+    @OptionGroup var sourceOptions: SourceOptions
+    @OptionGroup var connection: DeployConnectionOptions
+
+    @Argument(help: "Machines to roll back.")
+    var machines: [String] = []
+
+    @Option(name: .long, parsing: .upToNextOption, help: "Only machines having all of these tags.")
+    var tags: [String] = []
+
+    func run() throws {
+        guard !machines.isEmpty || !tags.isEmpty else { throw CLIError("fleet: name the machines to roll back (or --tags)") }
+        let inv: Inventory
+        do { inv = try sourceOptions.load() } catch { throw CLIError("fleet: \(error)") }
+        let selected: [Machine]
+        do { selected = try DeploySelection.select(inv, names: machines, tags: tags) } catch { throw CLIError("fleet: \(error)") }
+        let options = try connection.options(kind: .rollback, source: sourceOptions.source())
+        let status = DeployRunner.runBlocking(DeployPipeline(history: try connection.history()), selected, options: options,
+                                              json: connection.json)
+        if status != 0 { throw ExitCode(status) }
+    }
+}
+
+/// Runs a deploy from a synchronous command: prints events, cancels on SIGINT/SIGTERM, returns the
+/// exit status (1 when any host failed, 130 when cancelled).
+enum DeployRunner {
+    static func runBlocking(_ pipeline: DeployPipeline, _ machines: [Machine], options: DeployOptions, json: Bool) -> Int32 {
+        let run = pipeline.start(machines, options: options)
+        signal(SIGINT, SIG_IGN)
+        signal(SIGTERM, SIG_IGN)
+        let sources = [SIGINT, SIGTERM].map { sig -> DispatchSourceSignal in
+            let s = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            s.setEventHandler { run.cancel() }
+            s.resume()
+            return s
+        }
+        let done = DispatchSemaphore(value: 0)
+        let box = StatusBox()
+        Task.detached {
+            let printer = DeployPrinter(json: json, hosts: run.hosts)
+            for await e in run.events { printer.print(e) }
+            let summary = await run.result()
+            box.status = summary.cancelled ? 130 : (summary.failed.isEmpty ? 0 : 1)
+            done.signal()
+        }
+        done.wait()
+        sources.forEach { $0.cancel() }
+        return box.status
+    }
+
+    final class StatusBox: @unchecked Sendable { var status: Int32 = 0 }
+}
+
+/// `[machine] …` lines for a terminal (clan's prefix style), or JSON lines.
+struct DeployPrinter {
+    let json: Bool
+    let width: Int
+
+    init(json: Bool, hosts: [String]) {
+        self.json = json
+        width = min(20, hosts.map(\.count).max() ?? 0)
+    }
+
+    func print(_ e: DeployEvent) {
+        if json { return write(DeployEventJSON.line(e)) }
+        let p = "[\(e.host)]" + String(repeating: " ", count: max(0, width - e.host.count))
+        let stage = e.stage?.rawValue ?? ""
+        switch e.kind {
+        case let .runStarted(id, kind, hosts):
+            write("\(kind == .deploy ? "deploying" : kind.rawValue) \(hosts.count) host(s): \(hosts.joined(separator: " ")) (run \(id))")
+        case let .stageStarted(eta):
+            write("\(p) \(stage)…" + (eta.map { String(format: " (usually %.1fs)", $0) } ?? ""))
+        case .progress:
+            break  // the text log already carries the lines; progress is for the dashboard
+        case let .log(line):
+            write("\(p) \(line)")
+        case let .stageFinished(outcome, seconds):
+            switch outcome {
+            case .ok(let m): write("\(p) \(stage) ok (\(String(format: "%.1f", seconds))s): \(m)")
+            case .skipped(let m): write("\(p) \(stage) skipped: \(m)")
+            case .failed(let f): write("\(p) \(f.stage.rawValue) failed: \(f.message)")
+            }
+        case let .hostFinished(r):
+            if let f = r.failure { write("\(p) failed with error: \(f.description)") }
+        case let .runFinished(s):
+            write("")
+            write("summary (\(s.hosts.count) host(s), \(String(format: "%.1f", s.seconds))s\(s.cancelled ? ", cancelled" : "")):")
+            for h in s.hosts {
+                let name = h.host.padding(toLength: max(width, h.host.count), withPad: " ", startingAt: 0)
+                switch h.outcome {
+                case .ok(let m), .skipped(let m): write("  \(name)  ok      \(String(format: "%6.1fs", h.seconds))  \(m)")
+                case .failed(let f): write("  \(name)  FAILED  \(String(format: "%6.1fs", h.seconds))  \(f.stage.rawValue): \(f.message)")
+                }
+            }
+            if !s.failed.isEmpty {
+                write("\(s.failed.count) hosts failed with an error. Check the logs above (retry: fleet deploy --retry-failed)")
+            }
+        }
+    }
+
+    private func write(_ s: String) {
+        FileHandle.standardOutput.write(Data((s + "\n").utf8))
+    }
+}

@@ -1,0 +1,155 @@
+import ArgumentParser
+import Foundation
+import FleetModel
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Glue between `fleet vars` and the model: admin keys, the crypto backend, the process runner,
+/// terminal prompts and event printing.
+enum VarsCLISupport {
+    static var environment: [String: String] { ProcessInfo.processInfo.environment }
+
+    /// Public keys of the admin identities, nil when none are configured (status then shows
+    /// "undecryptable" as unknown).
+    static func adminRecipients() -> Set<SopsKeyRef>? {
+        guard let b = try? backend(), !b.adminRecipients.isEmpty else { return nil }
+        return Set(b.adminRecipients)
+    }
+
+    static func backend() throws -> VarsSecretBackend {
+        try NativeVarsSecrets(environment: environment)
+    }
+
+    static func engine(_ repoOptions: VarsRepoOptions) async throws -> VarsEngine {
+        let catalog = try await repoOptions.catalog()
+        let backend: VarsSecretBackend
+        do { backend = try self.backend() } catch { throw CLIError("fleet: \(error)") }
+        var e = VarsEngine(clanDirectory: repoOptions.repository.clanDirectory, catalog: catalog, backend: backend, runner: ProcessVarsRunner())
+        if let base = environment["FLEET_VARS_WORKDIR"], !base.isEmpty { e.workBase = base }
+        if !repoOptions.repository.hasGeneratorsFile && repoOptions.repository.isFlake {
+            let systems = Dictionary(catalog.machineNames.map { ($0, FlakeGenerators.localSystem) }, uniquingKeysWith: { a, _ in a })
+            e.scriptProvider = FlakeGenerators(flake: repoOptions.repository.clanDirectory, runner: ProcessVarsRunner()).scriptProvider(systems: systems)
+        }
+        return e
+    }
+
+    static func generate(repoOptions: VarsRepoOptions, machines: [String], generator: String?, regenerate: Bool,
+                         runOptions: VarsRunOptions) async throws {
+        let engine = try await engine(repoOptions)
+        let plan: VarsPlan
+        do { plan = try engine.plan(machines: machines, generator: generator, regenerate: regenerate) } catch { throw CLIError("fleet: \(error)") }
+        if plan.isEmpty {
+            print("All vars are up to date; nothing to generate.")
+            return
+        }
+        if runOptions.dryRun {
+            print("Would run, in order:")
+            for g in plan.generators { print("  - \(g)") }
+            for p in plan.prompts { print("Would ask: \(p.generator.name)/\(p.prompt.name) (\(p.prompt.kind.rawValue))") }
+            for p in plan.reusedPrompts { print("Would reuse the stored answer of \(p.generator.name)/\(p.prompt.name)") }
+            print("Affected machines: \(plan.affectedMachines.joined(separator: ", "))")
+            return
+        }
+        let supplied = try parsePromptValues(runOptions.promptValues)
+        let answer: PromptAnswerer = { req in
+            if let v = supplied["\(req.generator.name).\(req.prompt.name)"] { return v }
+            return try TerminalPrompt.ask(req)
+        }
+        do {
+            let done = try await engine.generate(plan, answer: answer, events: printEvent)
+            print("Generated \(done.count) generator\(done.count == 1 ? "" : "s"). Machines to deploy: \(plan.affectedMachines.joined(separator: ", "))")
+        } catch { throw CLIError("fleet: \(error)") }
+    }
+
+    /// `GEN.PROMPT=@FILE` or `GEN.PROMPT=@-`. Literal values are refused: they would show in `ps`.
+    static func parsePromptValues(_ specs: [String]) throws -> [String: String] {
+        var out: [String: String] = [:]
+        var stdinUsed = false
+        for spec in specs {
+            guard let eq = spec.firstIndex(of: "="), spec[spec.index(after: eq)...].hasPrefix("@") else {
+                throw CLIError("fleet: --prompt-value \(spec.split(separator: "=").first ?? ""): expected GEN.PROMPT=@FILE or GEN.PROMPT=@- (values on the command line would leak into ps and shell history)")
+            }
+            let key = String(spec[..<eq])
+            let source = String(spec[spec.index(eq, offsetBy: 2)...])
+            if source == "-" {
+                guard !stdinUsed else { throw CLIError("fleet: --prompt-value: only one prompt can read stdin") }
+                stdinUsed = true
+                out[key] = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
+            } else {
+                guard let d = FileManager.default.contents(atPath: source) else { throw CLIError("fleet: --prompt-value \(key): cannot read \(source)") }
+                out[key] = String(decoding: d, as: UTF8.self)
+            }
+        }
+        return out
+    }
+
+    @Sendable static func printEvent(_ e: VarsEvent) {
+        switch e {
+        case .generatorStarted(let id, let i, let n): print("[\(i + 1)/\(n)] \(id)")
+        case .output(let id, let line, _): print("  \(id.name)> \(line)")
+        case .log(let s): print(s)
+        case .committed(_, let m): print("  committed: \(m)")
+        case .generatorFinished: break
+        }
+        fflush(stdout)
+    }
+}
+
+/// Reads a prompt answer from the controlling terminal; hidden kinds without echo and confirmed
+/// twice, multiline kinds until Ctrl-D — as clan's `ask` does.
+enum TerminalPrompt {
+    static func ask(_ req: PromptRequest) throws -> String {
+        let fd = open("/dev/tty", O_RDWR | O_CLOEXEC)
+        guard fd >= 0 else {
+            throw CLIError("fleet: prompt \(req.generator.name)/\(req.prompt.name) needs an answer and there is no terminal; pass --prompt-value \(req.generator.name).\(req.prompt.name)=@FILE")
+        }
+        defer { close(fd) }
+        let first = try read(fd, req, label: req.text)
+        if req.prompt.kind.isHidden {
+            let again = try read(fd, req, label: "Confirm \(req.generator.name)/\(req.prompt.name):")
+            guard again == first else { throw CLIError("fleet: the two answers for \(req.generator.name)/\(req.prompt.name) differ") }
+        }
+        return first
+    }
+
+    private static func write(_ fd: Int32, _ s: String) {
+        let b = Array(s.utf8)
+        _ = b.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+    }
+
+    private static func read(_ fd: Int32, _ req: PromptRequest, label: String) throws -> String {
+        write(fd, label + (req.prompt.kind.isMultiline ? " (end with Ctrl-D)\n" : " "))
+        var saved = termios()
+        let hidden = req.prompt.kind.isHidden
+        if hidden {
+            tcgetattr(fd, &saved)
+            var t = saved
+            t.c_lflag &= ~tcflag_t(ECHO)
+            tcsetattr(fd, TCSAFLUSH, &t)
+        }
+        defer { if hidden { tcsetattr(fd, TCSAFLUSH, &saved); write(fd, "\n") } }
+        var out: [UInt8] = []
+        var byte: UInt8 = 0
+        while true {
+            let n = Glibc.read(fd, &byte, 1)
+            if n <= 0 { break }  // EOF (Ctrl-D at line start ends multiline input)
+            if byte == 0x0A && !req.prompt.kind.isMultiline { break }
+            out.append(byte)
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}
+
+/// Runs async work from a synchronous `ParsableCommand.run()` (the root command is synchronous).
+func runBlocking(_ work: @escaping @Sendable () async throws -> Void) throws {
+    final class Box: @unchecked Sendable { var error: Error? }
+    let box = Box()
+    let done = DispatchSemaphore(value: 0)
+    Task.detached {
+        do { try await work() } catch { box.error = error }
+        done.signal()
+    }
+    done.wait()
+    if let e = box.error { throw e }
+}

@@ -1,0 +1,261 @@
+import ArgumentParser
+import Foundation
+import FleetModel
+
+/// `fleet vars …`: clan's `vars` commands (clan-formats.md §2.7) over a clan directory.
+struct VarsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "vars",
+        abstract: "Check, list, generate, rotate and fix clan vars (secrets and public values).",
+        discussion: """
+        Works on a clan directory (--repo, default: the current directory). Generator definitions come
+        from <repo>/generators.json; without them `list` still shows everything on disk.
+        The admin age key is found like clan and sops do: $SOPS_AGE_KEY, $SOPS_AGE_KEY_FILE,
+        ~/.config/sops/age/keys.txt.
+
+        Examples:
+          fleet vars check --repo inventory
+          fleet vars check cinnabar -g openssh --json
+          fleet vars list --json
+          fleet vars get cinnabar openssh/ssh.id_ed25519.pub
+          fleet vars generate galena
+          fleet vars rotate -g openssh-ca
+          fleet vars generate cinnabar --prompt-value user-password-root.user-password=@pw.txt
+          fleet vars fix scheelite
+        """,
+        subcommands: [VarsCheckCommand.self, VarsListCommand.self, VarsGetCommand.self, VarsGenerateCommand.self,
+                      VarsRotateCommand.self, VarsFixCommand.self, VarsMachineKeyCommand.self])
+}
+
+/// `--repo PATH`, shared by every `fleet vars` subcommand.
+struct VarsRepoOptions: ParsableArguments {
+    @Option(help: "The clan directory (holding vars/, sops/, generators.json). Default: the current directory.")
+    var repo: String?
+
+    var repository: VarsRepository {
+        VarsRepository(clanDirectory: repo ?? FileManager.default.currentDirectoryPath)
+    }
+
+    /// The generator definitions (generators.json, else the flake evaluated with nix); a clear error
+    /// when there are none.
+    func catalog() async throws -> GeneratorCatalog {
+        let r = repository
+        do {
+            if let c = try r.loadDirectoryCatalog() { return c }
+            if r.isFlake { return try await FlakeGenerators(flake: r.clanDirectory, runner: ProcessVarsRunner()).load() }
+        } catch { throw CLIError("fleet: \(error)") }
+        throw CLIError("fleet: no generator definitions in \(r.clanDirectory) (expected generators.json or flake.nix); `fleet vars list` works without them")
+    }
+}
+
+struct VarsCheckCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check",
+        abstract: "Report missing, outdated and unfixed vars like `clan vars check`; exit status 1 on problems.")
+
+    @OptionGroup var repoOptions: VarsRepoOptions
+    @Argument(help: "Machines to check (default: all).") var machines: [String] = []
+    @Option(name: [.short, .long], help: "Only this generator.") var generator: String?
+    @Flag(help: "Print JSON: per machine the clan categories, a flat problem list and the full generator tree.") var json = false
+
+    func run() throws { try runBlocking { try await body() } }
+
+    func body() async throws {
+        let catalog = try await repoOptions.catalog()
+        let checker = VarsStatusChecker(clanDirectory: repoOptions.repository.clanDirectory, catalog: catalog,
+                                        adminRecipients: VarsCLISupport.adminRecipients())
+        // Without machines: all of them, or with -g only those declaring the generator.
+        let names = !machines.isEmpty ? machines
+            : catalog.machineNames.filter { m in generator.map { g in catalog.generators(for: m).contains { $0.name == g } } ?? true }
+        var results: [MachineVarsStatus] = []
+        for m in names {
+            guard catalog.declarations[m] != nil else { throw CLIError("fleet: machine '\(m)' declares no generators") }
+            do { results.append(try checker.status(machine: m, generatorName: generator)) } catch { throw CLIError("fleet: \(error)") }
+        }
+        if json {
+            print(JSONWriter(indent: "  ").string(VarsJSON.check(results)))
+        } else {
+            for r in results {
+                print("Check results for machine '\(r.machine)': \n\(r.clanText)", terminator: r.hasProblems ? "" : "\n")
+                let undecryptable = r.undecryptableVars.map(\.id)
+                if !undecryptable.isEmpty {
+                    print("Secret vars your key cannot decrypt (not a recipient):")
+                    for u in undecryptable { print("  - \(u)") }
+                }
+            }
+        }
+        if results.contains(where: \.hasProblems) { throw ExitCode(1) }
+    }
+}
+
+struct VarsListCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "list",
+        abstract: "List vars: from disk (no definitions needed), or for one machine like `clan vars list`.")
+
+    @OptionGroup var repoOptions: VarsRepoOptions
+    @Argument(help: "A machine: print `<gen>/<file>: <value>` lines for its declared vars, like clan.") var machine: String?
+    @Flag(help: "Print everything on disk as JSON: vars, recipients (with owners), orphans, unknown keys.") var json = false
+
+    func run() throws { try runBlocking { try await body() } }
+
+    func body() async throws {
+        let repo = repoOptions.repository
+        if let machine, !json {
+            let catalog = try await repoOptions.catalog()
+            guard catalog.declarations[machine] != nil else { throw CLIError("fleet: machine '\(machine)' declares no generators") }
+            var lines: [String] = []
+            for g in catalog.generators(for: machine) {
+                for f in g.files {
+                    let dir = repo.clanDirectory + "/vars/\(g.id.relDir)/\(f.name)"
+                    let value: String
+                    if f.secret {
+                        value = FileManager.default.fileExists(atPath: dir + "/secret") ? "********" : "<not set>"
+                    } else if let d = FileManager.default.contents(atPath: dir + "/value") {
+                        value = String(validating: Array(d), as: UTF8.self) ?? "<binary blob>"
+                    } else {
+                        value = "<not set>"
+                    }
+                    lines.append("\(g.name)/\(f.name): \(value)")
+                }
+            }
+            print(lines.sorted().joined(separator: "\n"))
+            return
+        }
+        let scan = VarsDiskScan.scan(clanDirectory: repo.clanDirectory, inventoryMachines: repo.inventoryMachines())
+        if json {
+            print(JSONWriter(indent: "  ").string(VarsJSON.scan(scan)))
+            return
+        }
+        for e in scan.entries where machine == nil || e.machine == machine {
+            let owners = e.recipients.map { $0.owners.isEmpty ? "unknown:" + String($0.key.publicKey.prefix(12)) + "…" : $0.owners.map(\.description).joined(separator: "|") }
+            let flags = [e.orphan ? "orphan" : nil, e.drift ? "recipients-drift" : nil, e.error].compactMap { $0 }
+            print("\(e.machine ?? "shared")\t\(e.id)\t\(e.kind.rawValue)\t\(owners.joined(separator: ","))\(flags.isEmpty ? "" : "\t" + flags.joined(separator: ","))")
+        }
+        if !scan.orphanMachines.isEmpty { print("orphaned machines (not in the inventory): \(scan.orphanMachines.joined(separator: ", "))") }
+        if !scan.unknownKeys.isEmpty { print("recipient keys with no known owner: \(scan.unknownKeys.map(\.publicKey).joined(separator: ", "))") }
+    }
+}
+
+struct VarsGetCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "get", abstract: "Print a var's value (secrets are decrypted with your admin key), like `clan vars get`.")
+
+    @OptionGroup var repoOptions: VarsRepoOptions
+    @Argument(help: "The machine.") var machine: String
+    @Argument(help: "The var, <generator>/<file> (a unique prefix is accepted).") var varID: String
+
+    func run() throws { try runBlocking { try await body() } }
+
+    func body() async throws {
+        let catalog = try await repoOptions.catalog()
+        let dir = repoOptions.repository.clanDirectory
+        let all = catalog.generators(for: machine).flatMap { g in g.files.map { (g, $0, "\(g.name)/\($0.name)") } }
+        var match = all.filter { $0.2 == varID }
+        if match.isEmpty {
+            let prefixed = all.filter { $0.2.hasPrefix(varID) }
+            if prefixed.count == 1 { throw CLIError("fleet: Couldn't find var: \(varID) for machine: \(machine). Did you mean: \(prefixed[0].2)") }
+            match = []
+        }
+        guard let (gen, file, id) = match.first else { throw CLIError("fleet: Couldn't find var: \(varID) for machine: \(machine)") }
+        let path = dir + "/vars/\(gen.id.relDir)/\(file.name)/" + (file.secret ? "secret" : "value")
+        guard let data = FileManager.default.contents(atPath: path) else { throw CLIError("fleet: Var \(id) has not been generated yet") }
+        let bytes: [UInt8]
+        if file.secret {
+            do { bytes = try VarsCLISupport.backend().decrypt(String(decoding: data, as: UTF8.self)) } catch { throw CLIError("fleet: \(error)") }
+        } else {
+            bytes = Array(data)
+        }
+        FileHandle.standardOutput.write(Data(bytes))
+        if isatty(STDOUT_FILENO) == 1, bytes.last != 0x0A { print() }
+    }
+}
+
+/// Options shared by generate and rotate.
+struct VarsRunOptions: ParsableArguments {
+    @Option(name: .customLong("prompt-value"),
+            help: ArgumentHelp("Answer a prompt without asking: GEN.PROMPT=@FILE, or GEN.PROMPT=@- for stdin.", valueName: "GEN.PROMPT=@FILE"))
+    var promptValues: [String] = []
+    @Flag(help: "Only print what would run (generators in order, prompts, affected machines).") var dryRun = false
+}
+
+struct VarsGenerateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "generate",
+        abstract: "Generate missing vars (with -r/--regenerate: re-run and rotate), like `clan vars generate`.")
+
+    @OptionGroup var repoOptions: VarsRepoOptions
+    @Argument(help: "Machines (default: all).") var machines: [String] = []
+    @Option(name: [.short, .long], help: "Only this generator (it always runs, with everything that depends on it).") var generator: String?
+    @Flag(name: [.short, .long], help: "Re-run generators whose vars exist, and ask persisted prompts again.") var regenerate = false
+    @OptionGroup var runOptions: VarsRunOptions
+
+    func run() throws { try runBlocking { try await body() } }
+
+    func body() async throws {
+        try await VarsCLISupport.generate(repoOptions: repoOptions, machines: machines, generator: generator,
+                                          regenerate: regenerate, runOptions: runOptions)
+    }
+}
+
+struct VarsRotateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rotate",
+        abstract: "Regenerate a generator and everything that depends on it (= generate --regenerate -g GEN).")
+
+    @OptionGroup var repoOptions: VarsRepoOptions
+    @Argument(help: "Machines whose generator to rotate (default: all that declare it).") var machines: [String] = []
+    @Option(name: [.short, .long], help: "The generator to rotate.") var generator: String
+    @OptionGroup var runOptions: VarsRunOptions
+
+    func run() throws { try runBlocking { try await body() } }
+
+    func body() async throws {
+        var ms = machines
+        if ms.isEmpty {
+            let catalog = try await repoOptions.catalog()
+            ms = catalog.machineNames.filter { m in catalog.generators(for: m).contains { $0.name == generator } }
+        }
+        try await VarsCLISupport.generate(repoOptions: repoOptions, machines: ms, generator: generator, regenerate: true, runOptions: runOptions)
+    }
+}
+
+struct VarsFixCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fix", abstract: "Re-encrypt secrets to their wanted recipients, like `clan vars fix`.")
+
+    @OptionGroup var repoOptions: VarsRepoOptions
+    @Argument(help: "Machines (default: all).") var machines: [String] = []
+
+    func run() throws { try runBlocking { try await body() } }
+
+    func body() async throws {
+        let engine = try await VarsCLISupport.engine(repoOptions)
+        do {
+            let fixed = try await engine.fix(machines: machines, events: VarsCLISupport.printEvent)
+            if fixed.isEmpty { print("Nothing to fix.") }
+        } catch { throw CLIError("fleet: \(error)") }
+    }
+}
+
+struct VarsMachineKeyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "machine-key",
+        abstract: "Create a machine's age key (sops/machines/<m>/key.json + sops/secrets/<m>-age.key) when missing.")
+
+    @OptionGroup var repoOptions: VarsRepoOptions
+    @Argument(help: "The machine.") var machine: String
+
+    func run() throws { try runBlocking { try await body() } }
+
+    func body() async throws {
+        let engine = try await VarsCLISupport.engine(repoOptions)
+        do {
+            if let key = try await engine.ensureMachineKey(machine) {
+                print("created age key for \(machine): \(key.publicKey)")
+            } else {
+                print("\(machine) already has an age key")
+            }
+        } catch { throw CLIError("fleet: \(error)") }
+    }
+}

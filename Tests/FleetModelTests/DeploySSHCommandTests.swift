@@ -1,0 +1,75 @@
+import XCTest
+@testable import FleetModel
+
+final class DeploySSHCommandTests: XCTestCase {
+    let settings = SSHSettings(controlDirectory: "/tmp/fleet-ssh-abc")
+
+    func testStrictDefaultWithControlMaster() throws {
+        let t = try SSHTarget.parse("root@10.0.0.2")
+        let argv = SSHCommand.argv(t, settings, remote: ["readlink", "/run/current-system"])
+        XCTAssertEqual(argv, ["ssh", "-o", "ControlMaster=auto", "-o", "ControlPath=/tmp/fleet-ssh-abc/%C",
+                              "-o", "ControlPersist=60", "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes",
+                              "-o", "ConnectTimeout=10", "-T", "--", "root@10.0.0.2", "readlink /run/current-system"])
+        XCTAssertFalse(argv.contains("-F"), "~/.ssh/config is respected by default (no -F)")
+    }
+
+    func testAcceptNewConfigFilePortAndTargetOptions() throws {
+        var s = settings
+        s.hostKeyPolicy = .acceptNew
+        s.configFile = "/tmp/tb/ssh_config"
+        let t = try SSHTarget.parse("deploy@[fd00::1]:2222?ProxyJump=gw")
+        let argv = SSHCommand.argv(t, s, remote: ["echo", "a b"])
+        XCTAssertEqual(Array(argv[1...2]), ["-F", "/tmp/tb/ssh_config"])
+        XCTAssertTrue(argv.contains("StrictHostKeyChecking=accept-new"))
+        XCTAssertTrue(argv.contains("ProxyJump=gw"))
+        let p = try XCTUnwrap(argv.firstIndex(of: "-p"))
+        XCTAssertEqual(argv[p + 1], "2222")
+        XCTAssertEqual(Array(argv.suffix(3)), ["--", "deploy@fd00::1", "echo 'a b'"])
+    }
+
+    func testNeverDisablesHostKeyChecking() throws {
+        for policy in HostKeyPolicy.allCases {
+            var s = settings
+            s.hostKeyPolicy = policy
+            let argv = SSHCommand.argv(try SSHTarget.parse("h"), s, remote: ["true"])
+            XCTAssertFalse(argv.contains("StrictHostKeyChecking=no"))
+            XCTAssertFalse(argv.contains { $0.contains("UserKnownHostsFile=/dev/null") })
+        }
+        XCTAssertNil(HostKeyPolicy(rawValue: "none"))
+    }
+
+    func testNixSSHOptsReuseTheSameControlPath() throws {
+        let t = try SSHTarget.parse("root@10.0.0.2:2200")
+        let opts = try SSHCommand.nixSSHOpts(t, settings)
+        XCTAssertTrue(opts.contains("-o ControlPath=/tmp/fleet-ssh-abc/%C"))
+        XCTAssertTrue(opts.hasSuffix("-p 2200"), "the port goes to ssh, not into the ssh-ng URL")
+        XCTAssertEqual(t.storeURI, "ssh-ng://root@10.0.0.2")
+        var s = settings
+        s.configFile = "/tmp/with space/ssh_config"
+        XCTAssertThrowsError(try SSHCommand.nixSSHOpts(t, s))
+    }
+
+    func testCloseArgv() throws {
+        let argv = SSHCommand.closeArgv(try SSHTarget.parse("root@h"), settings)
+        XCTAssertEqual(Array(argv.suffix(4)), ["-O", "exit", "--", "root@h"])
+        XCTAssertTrue(argv.contains("ControlPath=/tmp/fleet-ssh-abc/%C"))
+    }
+
+    func testSSHErrorSummaries() {
+        let changed = """
+            @@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@\r
+            @    WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED!     @\r
+            @@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@\r
+            IT IS POSSIBLE THAT SOMEONE IS DOING SOMETHING NASTY!\r
+            Host key for tb2 has changed and you have requested strict checking.\r
+            Host key verification failed.\r
+
+            """
+        XCTAssertEqual(ErrorText.ssh(changed), "host key mismatch (REMOTE HOST IDENTIFICATION HAS CHANGED): Host key verification failed.")
+        XCTAssertEqual(ErrorText.ssh("ssh: connect to host 10.231.0.2 port 22: No route to host\n"),
+                       "ssh: connect to host 10.231.0.2 port 22: No route to host")
+        XCTAssertEqual(ErrorText.command(["systemd-run", "--pipe", "--", "/nix/store/x/bin/switch-to-configuration", "switch"],
+                                         status: 1, stderr: "activating...\nboom\n"),
+                       "switch-to-configuration switch exited 1: boom")
+    }
+}

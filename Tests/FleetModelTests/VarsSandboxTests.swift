@@ -1,0 +1,124 @@
+import FleetModel
+import Foundation
+import XCTest
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Generators run under real bubblewrap: no network (not even the host's loopback), nothing written
+/// outside `$out` survives, plaintext only on a tmpfs.
+final class VarsSandboxTests: XCTestCase {
+    override func setUp() async throws {
+        try VarsE2E.requireTools(["bwrap", "git", "bash"])
+    }
+
+    /// A TCP listener on 0.0.0.0 (host namespace); returns fd and port.
+    private func listen() throws -> (Int32, Int) {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = INADDR_ANY
+        addr.sin_port = 0
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let ok = withUnsafeMutablePointer(to: &addr) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 && Glibc.listen(fd, 16) == 0 && getsockname(fd, $0, &len) == 0 }
+        }
+        guard fd >= 0, ok else { throw VarsError("test", "cannot listen") }
+        return (fd, Int(UInt16(bigEndian: addr.sin_port)))
+    }
+
+    /// A one-machine clan whose `probe` generator writes what it managed to do into `$out/result`.
+    private func probeClan(script: String) throws -> (String, VarsEngine) {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fleet-sandbox-\(UUID().uuidString)").path
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: dir) }
+        let admin = AgeIdentity.generate()
+        try FileManager.default.createDirectory(atPath: dir + "/sops/users/alice", withIntermediateDirectories: true)
+        try "[\n  {\n    \"publickey\": \"\(admin.recipient.encoded)\",\n    \"type\": \"age\"\n  }\n]\n"
+            .write(toFile: dir + "/sops/users/alice/key.json", atomically: true, encoding: .utf8)
+        let gens: JSONValue = .object(["version": JSONValue(1), "machines": .object(["m1": .object(["generators": .object([
+            "probe": .object(["files": .object(["result": .object(["secret": .bool(false)])]), "script": .string(script)]),
+        ])])])])
+        try JSONWriter(indent: "  ").string(gens).write(toFile: dir + "/generators.json", atomically: true, encoding: .utf8)
+        for args in [["init", "-q"], ["config", "user.name", "t"], ["config", "user.email", "t@example.invalid"], ["add", "-A"], ["commit", "-qm", "init"]] {
+            try VarsE2E.run(["git"] + args, cwd: dir)
+        }
+        let catalog = try XCTUnwrap(try VarsRepository(clanDirectory: dir).loadDirectoryCatalog())
+        return (dir, VarsEngine(clanDirectory: dir, catalog: catalog, backend: NativeVarsSecrets(identities: [admin]), runner: ProcessVarsRunner()))
+    }
+
+    private func runProbe(_ engine: VarsEngine) async throws -> String {
+        try await engine.generate(try engine.plan(machines: ["m1"]), answer: { _ in "" })
+        return try String(contentsOfFile: engine.clanDirectory + "/vars/per-machine/m1/probe/result/value", encoding: .utf8)
+    }
+
+    func testNoNetworkNotEvenTheHostLoopback() async throws {
+        let (fd, port) = try listen()
+        defer { close(fd) }
+        let hostIPs = try VarsE2E.run(["hostname", "-I"]).text.split(separator: " ").map(String.init).filter { $0.contains(".") }
+        let targets = ["127.0.0.1"] + hostIPs
+        // Control: from the host every target is reachable, so a "blocked" below is the sandbox's doing.
+        for t in targets {
+            XCTAssertEqual(try VarsE2E.run(["bash", "-c", "exec 3<>/dev/tcp/\(t)/\(port)"]).status, 0, "control: \(t):\(port) reachable from the host")
+        }
+        let script = targets.map { "if (exec 3<>/dev/tcp/\($0)/\(port)) 2>/dev/null; then r=\"$r open:\($0)\"; fi\n" }.joined()
+            + "ip -o addr 2>/dev/null | grep -v ' lo ' | grep -q inet && r=\"$r has-interface\"\n"
+            + "printf '%s' \"${r:-sealed}\" > \"$out\"/result\n"
+        let (_, engine) = try probeClan(script: "r=\n" + script)
+        let result = try await runProbe(engine)
+        XCTAssertEqual(result, "sealed")
+    }
+
+    func testNothingOutsideOutSurvives() async throws {
+        let marker = "fleet-sandbox-\(UUID().uuidString)"
+        let (dir, engine) = try probeClan(script: """
+            r=
+            touch /usr/\(marker) 2>/dev/null && r="$r usr"
+            touch /etc/\(marker) 2>/dev/null && r="$r etc"
+            touch /\(marker) 2>/dev/null && r="$r root"
+            mkdir -p "$(dirname /DIR)" 2>/dev/null; touch /DIR/\(marker) 2>/dev/null && r="$r clan"
+            ls /DIR >/dev/null 2>&1 && r="$r clan-visible"
+            ls /root >/dev/null 2>&1 && r="$r home-visible"
+            test -e /etc/shadow && r="$r shadow-visible"
+            echo private > /tmp/\(marker) || r="$r no-tmp"
+            touch "$in"/\(marker) 2>/dev/null || true
+            printf '%s' "${r:-sealed}" > "$out"/result
+            """.replacingOccurrences(of: "/DIR", with: "PLACEHOLDER"))
+        // The clan directory path, as the script would try to reach it.
+        let script = try String(contentsOfFile: dir + "/generators.json", encoding: .utf8).replacingOccurrences(of: "PLACEHOLDER", with: dir)
+        try script.write(toFile: dir + "/generators.json", atomically: true, encoding: .utf8)
+        try VarsE2E.run(["git", "commit", "-qam", "probe"], cwd: dir)
+        let e2 = VarsEngine(clanDirectory: dir, catalog: try XCTUnwrap(try VarsRepository(clanDirectory: dir).loadDirectoryCatalog()),
+                            backend: engine.backend, runner: engine.runner)
+        let result = try await runProbe(e2)
+        XCTAssertEqual(result, "sealed")
+        for p in ["/usr/\(marker)", "/etc/\(marker)", "/\(marker)", dir + "/\(marker)", "/tmp/\(marker)"] {
+            XCTAssertFalse(FileManager.default.fileExists(atPath: p), p)
+        }
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: "/dev/shm").filter { $0.hasPrefix("fleet-vars-") }
+        for l in leftovers {
+            XCTAssertEqual(try VarsE2E.run(["find", "/dev/shm/" + l, "-name", marker]).text, "", "work dirs are removed after the run")
+        }
+    }
+
+    func testWorkDirsOnlyOnTmpfs() throws {
+        XCTAssertThrowsError(try PrivateWorkDir(base: FileManager.default.currentDirectoryPath)) { e in
+            XCTAssertTrue("\(e)".contains("not a tmpfs"), "\(e)")
+        }
+        let w = try PrivateWorkDir()
+        var st = stat()
+        XCTAssertEqual(stat(w.path, &st), 0)
+        XCTAssertEqual(st.st_mode & 0o777, 0o700)
+        w.remove()
+        XCTAssertFalse(FileManager.default.fileExists(atPath: w.path))
+    }
+
+    func testAFailingScriptReportsItsStderr() async throws {
+        let (_, engine) = try probeClan(script: "echo 'cannot do it' >&2; exit 3\n")
+        do {
+            _ = try await runProbe(engine)
+            XCTFail("expected failure")
+        } catch {
+            XCTAssertTrue("\(error)".contains("script failed with exit status 3:\ncannot do it"), "\(error)")
+        }
+    }
+}

@@ -1,0 +1,233 @@
+"""Deploys to real testbed hosts (network namespaces running sshd, each with its own /nix store)
+with the real `fleet deploy` / `fleet rollback`, the Debian nix and OpenSSH. Root only.
+
+The tests share one 4-host testbed and run in file order: each starts from the state the previous
+one left (generation 1 deployed, then 2, …)."""
+import os
+import signal
+import sqlite3
+import subprocess
+import json
+import time
+
+import pytest
+
+from testbed_support import DeployTestbed, finished, run_summary, stage_result
+
+GEN1 = {}
+
+
+@pytest.fixture(scope="module")
+def tb():
+    t = DeployTestbed(4)
+    try:
+        yield t
+    finally:
+        t.close()
+
+
+def test_parallel_deploy_of_four_hosts(tb):
+    before = tb.connections()
+    rc, events, err = tb.fleet("deploy")
+    assert rc == 0, err + "\n" + json.dumps(run_summary(events))
+    done = finished(events)
+    assert sorted(done) == tb.names
+    # In parallel: every host had connected before the first host finished.
+    first_finish = min(i for i, e in enumerate(events) if e["type"] == "host_finished")
+    connected = {e["host"] for e in events[:first_finish] if e["type"] == "stage_started" and e.get("stage") == "connect"}
+    assert connected == set(tb.names)
+
+    status = tb.status()
+    for h in tb.names:
+        system = done[h]["system"]
+        assert done[h]["result"] == "ok"
+        assert system.endswith(f"-nixos-system-{h}-testbed-{tb.gen('1')}")
+        assert status[h]["current_system"] == system, h
+        assert status[h]["profile"] == system, h
+        assert status[h]["profile_generation"] == 1
+        assert stage_result(events, h, "build")["message"].endswith("(built with the other hosts)"), "one shared nix build"
+        GEN1[h] = system
+    # One ssh handshake per host for the whole deploy (connect, copy via nix, activate, verify).
+    after = tb.connections()
+    assert {h: after[h] - before[h] for h in tb.names} == {h: 1 for h in tb.names}
+
+    run_id = run_summary(events)["id"]
+    with sqlite3.connect(tb.history()) as db:
+        rows = db.execute("SELECT host, result FROM hostRun WHERE deployID = ? ORDER BY host", (run_id,)).fetchall()
+        stages = db.execute("SELECT DISTINCT stage FROM stageRun WHERE deployID = ?", (run_id,)).fetchall()
+    assert rows == [(h, "ok") for h in tb.names]
+    assert {s for (s,) in stages} == {"resolve", "connect", "secrets", "build", "copy", "activate", "verify"}
+
+
+def test_unchanged_redeploy_copies_nothing(tb):
+    before = tb.connections()
+    rc, events, err = tb.fleet("deploy")
+    assert rc == 0, err
+    for h in tb.names:
+        copy = stage_result(events, h, "copy")
+        assert copy["result"] == "ok"
+        assert copy["message"].startswith("nothing to copy"), copy
+    after = tb.connections()
+    assert {h: after[h] - before[h] for h in tb.names} == {h: 1 for h in tb.names}
+    # The text output says so too, with clan's [machine] prefix.
+    r = subprocess.run(tb.fleet_args("deploy", "tb1"), capture_output=True, text=True, env=tb.env(), timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert "[tb1] copy ok" in r.stdout and "nothing to copy (host has all" in r.stdout, r.stdout
+
+
+def test_faults_fail_per_host_and_retry_failed_succeeds(tb):
+    tb.set_generation("2")
+    tb.fault("tb1", "down")
+    tb.fault("tb2", "wrong-hostkey")
+    tb.fault("tb3", "activation-fail")
+    try:
+        rc, events, err = tb.fleet("deploy")
+    finally:
+        for h in ("tb1", "tb2", "tb3"):
+            tb.fault(h, "clear")
+    assert rc == 1, err
+    done = finished(events)
+    assert done["tb4"]["result"] == "ok"
+    assert done["tb4"]["system"].endswith(f"-nixos-system-tb4-testbed-{tb.gen('2')}")
+    assert tb.status()["tb4"]["current_system"] == done["tb4"]["system"]
+
+    errors = {h: done[h]["error"] for h in ("tb1", "tb2", "tb3")}
+    assert done["tb1"]["failed_stage"] == "connect"
+    assert errors["tb1"].startswith("[tb1] connect failed: ") and "No route to host" in errors["tb1"], errors
+    assert done["tb2"]["failed_stage"] == "connect"
+    assert errors["tb2"].startswith("[tb2] connect failed: host key mismatch"), errors
+    assert done["tb3"]["failed_stage"] == "activate"
+    assert errors["tb3"].startswith("[tb3] activate failed: switch-to-configuration switch exited 1: "), errors
+    assert all("\n" not in e for e in errors.values()), "one-line errors"
+    # The failed hosts still run generation 1.
+    status = tb.status()
+    for h in ("tb1", "tb2", "tb3"):
+        assert status[h]["current_system"] == GEN1[h]
+
+    rc, events, err = tb.fleet("deploy", "--retry-failed")
+    assert rc == 0, err
+    started = next(e for e in events if e["type"] == "run_started")
+    assert started["hosts"] == ["tb1", "tb2", "tb3"]
+    status = tb.status()
+    for h, r in finished(events).items():
+        assert r["result"] == "ok"
+        assert status[h]["current_system"] == r["system"]
+        assert r["system"].endswith(f"-nixos-system-{h}-testbed-{tb.gen('2')}")
+
+
+def test_rollback_restores_previous_generation(tb):
+    rc, events, err = tb.fleet("rollback", "tb1", "tb2")
+    assert rc == 0, err
+    status = tb.status()
+    for h in ("tb1", "tb2"):
+        assert finished(events)[h]["system"] == GEN1[h]
+        assert status[h]["current_system"] == GEN1[h]
+        assert status[h]["profile"] == GEN1[h]
+    assert status["tb3"]["current_system"].endswith(tb.gen("2")), "only the named hosts roll back"
+
+
+def test_dry_run_changes_nothing(tb):
+    tb.set_generation("3", ["tb3"])
+    before = tb.status()["tb3"]
+    rc, events, err = tb.fleet("deploy", "--dry-run", "tb3")
+    assert rc == 0, err
+    build = stage_result(events, "tb3", "build")
+    assert build["message"].startswith("would build ") and f"-nixos-system-tb3-testbed-{tb.gen('3')}" in build["message"], build
+    activate = stage_result(events, "tb3", "activate")
+    assert activate["message"].startswith("would switch "), activate
+    logs = [e["line"] for e in events if e["type"] == "log" and e["host"] == "tb3"]
+    assert any(line.startswith("would run: nix-env -p /nix/var/nix/profiles/system --set ") for line in logs), logs
+    after = tb.status()["tb3"]
+    assert after["current_system"] == before["current_system"]
+    assert after["profile_generation"] == before["profile_generation"]
+
+
+def _descendant_pgids(pid):
+    """Process groups of `pid`'s descendants (fleet puts every child in its own group)."""
+    children = {}
+    for p in os.listdir("/proc"):
+        if p.isdigit():
+            try:
+                with open(f"/proc/{p}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                children.setdefault(int(fields[1]), []).append((int(p), int(fields[2])))
+            except OSError:
+                pass
+    out, todo = set(), [pid]
+    while todo:
+        for child, pgid in children.get(todo.pop(), []):
+            out.add(pgid)
+            todo.append(child)
+    return out
+
+
+def _live_processes(pgid=None, cmdline_part=None):
+    found = []
+    for p in os.listdir("/proc"):
+        if not p.isdigit():
+            continue
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            with open(f"/proc/{p}/cmdline", "rb") as f:
+                cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if fields[0] == "Z":
+            continue
+        if (pgid is not None and int(fields[2]) == pgid) or (cmdline_part and cmdline_part in cmd):
+            found.append((int(p), cmd))
+    return found
+
+
+def test_cancel_leaves_no_ssh_or_nix_process(tb):
+    tb.set_generation("4", ["tb1"])
+    tb.fault("tb1", "activation-hang")
+    proc = subprocess.Popen(tb.fleet_args("deploy", "tb1", "--json"), stdout=subprocess.PIPE, text=True,
+                            env=tb.env(), start_new_session=True)
+    try:
+        pgids = set()
+        deadline = time.time() + 60
+        for line in proc.stdout:
+            e = json.loads(line)
+            if e["type"] == "log" and "activation of tb1 hangs" in e["line"]:
+                break
+            assert time.time() < deadline, "activation never started"
+        pgids = _descendant_pgids(proc.pid)
+        assert pgids, "fleet runs ssh in child process groups while activating"
+        proc.send_signal(signal.SIGINT)
+        rest = proc.stdout.read()
+        assert proc.wait(timeout=30) == 130
+        summary = json.loads(rest.strip().splitlines()[-1])
+        assert summary["type"] == "run_finished" and summary["cancelled"] is True
+        assert summary["hosts"][0]["error"] == "[tb1] activate failed: cancelled"
+        time.sleep(0.3)
+        for g in pgids:
+            assert _live_processes(pgid=g) == [], f"process group {g} still has live processes"
+        # Nor the ControlMaster (a daemon in its own session, named after its socket under TMPDIR).
+        assert _live_processes(cmdline_part=tb.tmp + "/") == []
+        assert os.listdir(tb.tmp) == [], "control socket directory removed"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        tb.fault("tb1", "clear")
+
+
+def test_build_failure_is_per_host(tb):
+    """A machine the flake cannot build fails at the build stage with nix's error; the shared build
+    falls back to per-host builds and the other host still deploys."""
+    inv = os.path.join(tb.root, "inv-broken")
+    os.makedirs(inv, exist_ok=True)
+    with open(os.path.join(inv, "inventory.json"), "w") as f:
+        json.dump({"meta": {"name": "broken"}, "machines": {"tb4": {"deploy": {"targetHost": "root@tb4"}},
+                                                             "ghost": {"deploy": {"targetHost": "root@tb4"}}}}, f)
+    tb.set_generation("5", ["tb4"])
+    args = tb.fleet_args("deploy", "--json")
+    args[args.index("--inventory") + 1] = inv
+    r = subprocess.run(args, capture_output=True, text=True, env=tb.env(), timeout=120)
+    assert r.returncode == 1, r.stderr
+    done = finished([json.loads(line) for line in r.stdout.splitlines()])
+    assert done["tb4"]["result"] == "ok", done["tb4"]
+    assert done["ghost"]["failed_stage"] == "build"
+    assert done["ghost"]["error"].startswith("[ghost] build failed: ") and "ghost" in done["ghost"]["error"][20:], done["ghost"]
+    assert tb.status()["tb4"]["current_system"] == done["tb4"]["system"]
