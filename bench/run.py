@@ -292,7 +292,6 @@ def main():
     ap.add_argument("--runs", type=int, default=10, help="process-level repetitions")
     ap.add_argument("--idle-seconds", type=float, default=10.0)
     ap.add_argument("--only", default="", help="comma-separated metric groups to run (default: all)")
-    ap.add_argument("--deploy-fleet", help="fleet binary for the deploy figure (default: --fleet)")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
     args = ap.parse_args()
     fleet = os.path.abspath(args.fleet)
@@ -306,9 +305,10 @@ def main():
     metrics = []
     t_start = time.time()
     try:
-        log(f"generating a {args.machines}-machine fleet in {big}")
-        subprocess.run([fleet, "demo", "generate", "--machines", str(args.machines), "--dir", big],
-                       check=True, stdout=subprocess.DEVNULL, env=env)
+        if any(want(g) for g in ("frame", "render", "parse", "vars", "rss")):
+            log(f"generating a {args.machines}-machine fleet in {big}")
+            subprocess.run([fleet, "demo", "generate", "--machines", str(args.machines), "--dir", big],
+                           check=True, stdout=subprocess.DEVNULL, env=env)
         bench_env = dict(env)
 
         if want("frame"):
@@ -340,7 +340,7 @@ def main():
                                   p["jsonserialization"]["median_ms"], "JSONSerialization", details=p))
 
         if want("vars"):
-            metrics.extend(vars_metrics(fleet, work, bench_env))
+            metrics.extend(vars_metrics(fleet, big, bench_env))
 
         if want("idle"):
             log(f"idle CPU over {args.idle_seconds:.0f} s (pty, demo)")
@@ -372,7 +372,7 @@ def main():
                                   ratio=a["roundtrip"]["median_ms"] / median(cli), details=dict(inprocess=a, cli_ms=cli)))
 
         if want("deploy"):
-            metrics.extend(deploy_metrics(os.path.abspath(args.deploy_fleet or fleet), work, env))
+            metrics.extend(deploy_metrics(fleet, work, env))
     finally:
         if args.keep:
             log(f"work directory kept: {work}")
@@ -391,14 +391,22 @@ def main():
     print(f"\nwrote {os.path.relpath(args.out, os.getcwd())}; load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
 
 
-def vars_metrics(fleet, work, env):
-    return [metric("vars_status_10k", "vars status 10k x 10", None, "ms", ("<", 300),
-                   note="not measured: the vars model is not on this branch yet")]
+def vars_metrics(fleet, big, env, generators=10):
+    """Vars status of every machine × `generators` generators from files alone (no decryption), on a
+    synthetic tree in clan's layout written next to the big fleet (see BenchVarsTree.swift)."""
+    log(f"vars: writing {generators} generators per machine (clan layout, sops JSON secrets)")
+    g = run_json([fleet, "bench-internal", "vars-generate", "--dir", big, "--generators", str(generators)], env)
+    log(f"vars: tree written in {g['ms'] / 1000:.1f} s; status")
+    v = run_json([fleet, "bench-internal", "vars-status", "--dir", big, "--iterations", "3"], env)
+    if v["machines_with_problems"] != 0:
+        raise RuntimeError(f"vars status found problems in the synthetic tree: {v}")
+    return [metric("vars_status_10k", f"vars status {v['machines']} x {generators} ({v['files']} files)", v["status"]["median_ms"], "ms",
+                   ("<", 300), v["filesystem_floor"]["median_ms"], "read every file", details=dict(status=v, generate=g))]
 
 
-DEPLOY_HOSTS = [f"tb{k}" for k in range(1, 9)]
-DEPLOY_PAYLOAD = 2 * 1024 * 1024   # bytes of incompressible payload per system closure
-DEPLOY_RATE = "2mbit"              # testbed slow-copy: per-host bandwidth limit
+DEPLOY_HOSTS = 8
+DEPLOY_PAYLOAD = 2 * 1024 * 1024   # bytes of incompressible payload per system generation
+DEPLOY_RATE = "2mbit"              # testbed slow-copy: every host's link
 
 
 def has_deploy(fleet, env):
@@ -406,69 +414,32 @@ def has_deploy(fleet, env):
 
 
 def deploy_metrics(fleet, work, env):
-    """Parallel deploy of 8 testbed hosts vs the slowest single-host deploy of the same systems.
+    """Parallel deploy of 8 testbed hosts vs the slowest single-host deploy, and ssh handshakes per
+    host, by the deploy suite's own benchmark (tests/e2e/bench_deploy.py: real sshd, nix, network
+    namespaces; every timed deploy builds, copies, activates and verifies a new generation).
 
-    Each host gets a 2 MiB payload in its closure and a 2 mbit/s link (testbed fault slow-copy), so a
-    deploy is dominated by copying, as real deploys are; on 2 cores a payload-free deploy is CPU-bound
-    (nix evaluation + ssh) and measures the CPU, not the pipeline's parallelism. The systems are built
-    once before timing (deploys then find them in the local store), and every timed deploy starts from
-    empty host stores (the testbed is recreated between the single-host runs and the parallel run)."""
-    name = "parallel deploy 8 / slowest single"
-    if not has_deploy(fleet, env):
+    Each generation carries a 2 MiB payload and every host's link is limited to 2 mbit/s (testbed
+    fault slow-copy), so a deploy is dominated by copying, as real deploys are; without them, on 2
+    cores, 8 parallel deploys are CPU-bound (8 nix evaluations + ssh handshakes) and measure the CPU."""
+    name = f"parallel deploy {DEPLOY_HOSTS} / slowest single"
+    script = os.path.join(REPO, "tests", "e2e", "bench_deploy.py")
+    if not has_deploy(fleet, env) or not os.path.exists(script):
         return [metric("deploy_8", name, None, "s", ("<=", 1.25), ratio_target=True,
-                       note="not measured: this fleet binary has no `fleet deploy` (the deploy pipeline is not merged)")]
-    testbed = os.path.join(REPO, "testbed", "testbed")
-    tb, flake, inv = f"{work}/testbed", f"{work}/deploy-flake", f"{work}/deploy-inventory"
-    e = dict(env, NIX_CONFIG=NIX_CONFIG)
-
-    def tbcmd(*a, capture=False):
-        r = subprocess.run([testbed, *a, "--dir", tb], check=True, env=e, text=True,
-                           stdout=subprocess.PIPE if capture else subprocess.DEVNULL, stderr=subprocess.PIPE)
-        return r.stdout
-
-    def fresh_testbed():
-        tbcmd("down")
-        tbcmd("up", str(len(DEPLOY_HOSTS)))
-        for h in DEPLOY_HOSTS:
-            tbcmd("fault", h, "slow-copy", DEPLOY_RATE)
-
-    def deploy(hosts):
-        argv = [fleet, "deploy", "--inventory", inv, "--build-flake", "path:" + flake,
-                "--ssh-config", f"{tb}/ssh_config", "--no-history", "--json"]
-        argv += [f"--target={h}=root@{h}" for h in hosts] + hosts
-        t0 = time.monotonic()
-        r = subprocess.run(argv, env=e, capture_output=True, text=True)
-        dt = time.monotonic() - t0
-        if r.returncode != 0:
-            raise RuntimeError(f"fleet deploy {' '.join(hosts)} exited {r.returncode}: {(r.stderr or r.stdout)[-800:]}")
-        return dt
-
-    try:
-        log(f"deploy: testbed of {len(DEPLOY_HOSTS)} hosts, {DEPLOY_PAYLOAD} B payload, {DEPLOY_RATE} per host")
-        fresh_testbed()
-        tbcmd("flake", flake, *DEPLOY_HOSTS, "--payload", str(DEPLOY_PAYLOAD))
-        os.makedirs(inv, exist_ok=True)
-        with open(f"{inv}/inventory.json", "w") as f:
-            json.dump({"meta": {"name": "bench-deploy"},
-                       "machines": {h: {"deploy": {"targetHost": f"root@{h}"}} for h in DEPLOY_HOSTS}}, f, indent=2)
-        for h in DEPLOY_HOSTS:  # build once, untimed
-            tbcmd("build", h, "1", "--payload", str(DEPLOY_PAYLOAD), capture=True)
-        singles = {}
-        for h in DEPLOY_HOSTS:
-            singles[h] = deploy([h])
-            log(f"deploy: {h} alone {singles[h]:.2f} s")
-        fresh_testbed()
-        parallel = deploy(DEPLOY_HOSTS)
-        log(f"deploy: all {len(DEPLOY_HOSTS)} in parallel {parallel:.2f} s")
-    except (subprocess.CalledProcessError, RuntimeError) as err:
-        msg = getattr(err, "stderr", None) or str(err)
+                       note="not measured: this build has no `fleet deploy` / tests/e2e/bench_deploy.py")]
+    if os.geteuid() != 0:
         return [metric("deploy_8", name, None, "s", ("<=", 1.25), ratio_target=True,
-                       note=f"not measured: {str(msg).strip()[-300:]}")]
-    finally:
-        subprocess.run([testbed, "down", "--dir", tb], env=e, capture_output=True)
-    slowest = max(singles.values())
-    return [metric("deploy_8", name, parallel, "s", ("<=", 1.25), slowest, "slowest single", ratio=parallel / slowest,
-                   ratio_target=True, details=dict(singles_s=singles, payload_bytes=DEPLOY_PAYLOAD, rate=DEPLOY_RATE))]
+                       note="not measured: the testbed needs root (network namespaces)")]
+    log(f"deploy: {DEPLOY_HOSTS} testbed hosts, {DEPLOY_PAYLOAD} B payload, {DEPLOY_RATE} per host (tests/e2e/bench_deploy.py)")
+    r = subprocess.run([sys.executable, script, "--hosts", str(DEPLOY_HOSTS), "--payload", str(DEPLOY_PAYLOAD),
+                        "--rate", DEPLOY_RATE, "--json"], env=dict(env, FLEET_BIN=fleet), capture_output=True, text=True)
+    if r.returncode != 0:
+        return [metric("deploy_8", name, None, "s", ("<=", 1.25), ratio_target=True,
+                       note="not measured: bench_deploy.py failed: " + (r.stderr or r.stdout).strip()[-400:])]
+    d = json.loads(r.stdout.strip().splitlines()[-1])
+    return [metric("deploy_8", name, d["parallel_seconds"], "s", ("<=", 1.25), d["slowest_single_seconds"], "slowest single",
+                   ratio=d["ratio"], ratio_target=True, details=d),
+            metric("ssh_handshakes", "ssh handshakes per host, parallel deploy", max(d["handshakes_per_host"].values()), "",
+                   ("<=", 1), details=dict(per_host=d["handshakes_per_host"]))]
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench-internal",
         abstract: "In-process benchmarks for make bench (internal).",
         shouldDisplay: false,
-        subcommands: [Render.self, Filter.self, Parse.self, AgeBench.self])
+        subcommands: [Render.self, Filter.self, Parse.self, AgeBench.self, VarsGenerate.self, VarsStatusBench.self])
 
     struct Geometry: ParsableArguments {
         @Option(help: "Inventory directory (inventory.json).") var inventory: String
