@@ -36,7 +36,7 @@ struct UICommand: ParsableCommand {
         state.keyMap = settings.keyMap
         state.paletteHistory = PaletteHistoryStore.load()
         let loop = EventLoop(state: state, noColor: settings.noColor)
-        let status = loop.run(initialEffects: [.loadInventory(state.source), .loadVars],
+        let status = loop.run(initialEffects: [.loadInventory(state.source)],  // vars follow the first inventory (Reducer)
                               initialEvents: settings.warnings.map { .toast($0, .error) })
         if status != 0 { throw ExitCode(status) }
     }
