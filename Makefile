@@ -4,16 +4,16 @@ BIN := .build/debug/fleet
 
 .PHONY: demo demo-reset test build man unit e2e bench clean
 
-# The dashboard on a writable copy of the embedded demo fleet (.build/demo-fleet).
+# The dashboard on a writable copy of the embedded demo fleet (.build/demo-fleet); as root it also
+# starts testbed hosts for the demo's NixOS machines so deploys are real (tools/run-demo).
 demo:
 	@tools/install-deps demo
 	$(SWIFT) build --product fleet
-	@ws=$$(tools/demo-workspace) && keys="$$ws/.git/demo-admin-keys.txt" && \
-	  if [ -f "$$keys" ]; then export SOPS_AGE_KEY_FILE="$$keys"; fi && \
-	  FLEET_DEMO_DIR="$$ws" $(BIN)
+	@tools/run-demo
 
 demo-reset:
 	rm -rf .build/demo-fleet
+	testbed/testbed down --dir .build/demo-testbed >/dev/null 2>&1 || true
 
 build:
 	$(SWIFT) build

@@ -61,3 +61,37 @@ final class DeploySecretUploadTests: XCTestCase {
         XCTAssertEqual(r.redact("abc stays"), "abc stays", "too short to mask safely")
     }
 }
+
+/// clan's upload set from the demo clan's real sops/vars files, decrypted with a demo admin key.
+final class DeployClanSecretsTests: XCTestCase {
+    static let demo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("inventory").path
+
+    func testMachineKeyAndActivationSecrets() async throws {
+        let provider = ClanSecrets.provider(clanDirectory: Self.demo,
+                                            environment: ["SOPS_AGE_KEY_FILE": Self.demo + "/demo-keys/crs58.txt", "HOME": "/nonexistent"])
+        let secrets = try await provider(Machine(name: "cinnabar"))
+        XCTAssertEqual(secrets.map(\.remotePath), ["/var/lib/sops-nix/key.txt",
+                                                   "/var/lib/sops-nix/activation/per-machine/cinnabar/initrd-ssh/id_ed25519"])
+        // The decrypted machine key is the private half of sops/machines/cinnabar/key.json.
+        let key = String(decoding: secrets[0].bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        XCTAssertEqual(try AgeIdentity(parsing: key).recipient.encoded, "age1zxk8n6ae4eee2hv3es8zf73xk93russxte8kspgtj9ddvayymcvqyaz2nl")
+        XCTAssertTrue(String(decoding: secrets[1].bytes, as: UTF8.self).hasPrefix("-----BEGIN OPENSSH PRIVATE KEY-----"))
+        XCTAssertEqual(secrets.map(\.mode), [0o400, 0o400])
+        // services/users secrets (openssh, user-password-root, …) are not uploaded.
+        XCTAssertFalse(secrets.contains { $0.remotePath.contains("openssh") || $0.remotePath.contains("user-password") })
+        XCTAssertNoThrow(try SecretUploadPlan(secrets: secrets))
+    }
+
+    func testNoSecretsNeedsNoKeys() async throws {
+        let provider = ClanSecrets.provider(clanDirectory: Self.demo, environment: ["HOME": "/nonexistent"])
+        let none = try await provider(Machine(name: "not-in-the-demo"))
+        XCTAssertTrue(none.isEmpty)
+        do {
+            _ = try await provider(Machine(name: "cinnabar"))
+            XCTFail("decrypting without admin keys must fail")
+        } catch {
+            XCTAssertTrue("\(error)".lowercased().contains("key"), "\(error)")
+        }
+    }
+}

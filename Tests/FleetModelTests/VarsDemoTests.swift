@@ -73,18 +73,23 @@ final class VarsDemoTests: XCTestCase {
     func testDemoSecretsDecryptWithTheAgeCLIForExactlyTheLinkedUsers() throws {
         try VarsE2E.requireTools(["age", "python3"])
         let scan = VarsDiskScan.scan(clanDirectory: repo.clanDirectory, inventoryMachines: nil)
-        let users = ["cameron", "crs58", "raquel"]
+        let script = try VarsFixtures.url("tools").appendingPathComponent("sops_age_decrypt.py").path
+        let secrets = scan.entries.filter { $0.kind == .secret }
+        let paths = secrets.map { repo.clanDirectory + "/vars/\($0.generatorID.relDir)/\($0.file)/secret" }
         var checked = 0
-        for e in scan.entries where e.kind == .secret {
-            let path = repo.clanDirectory + "/vars/\(e.generatorID.relDir)/\(e.file)/secret"
-            let recipientUsers = Set(e.recipients.flatMap(\.owners).compactMap { if case .user(let u) = $0 { return u } else { return nil } })
-            for u in users {
-                let plain = try VarsE2E.ageDecrypt(path, user: u)
-                XCTAssertEqual(plain != nil, recipientUsers.contains(u), "\(path) for \(u)")
+        for u in ["cameron", "crs58", "raquel"] {
+            let out = try VarsE2E.run(["python3", script, "--batch", VarsE2E.keyFile(u)] + paths).text
+            let results = Dictionary(out.split(separator: "\n").map { line -> (String, String) in
+                let parts = line.split(separator: " ", maxSplits: 2)
+                return (String(parts.count > 1 ? parts[1] : ""), String(parts[0]))
+            }, uniquingKeysWith: { a, _ in a })
+            for (e, path) in zip(secrets, paths) {
+                let recipientUsers = Set(e.recipients.flatMap(\.owners).compactMap { if case .user(let u) = $0 { return u } else { return nil } })
+                XCTAssertEqual(results[path], recipientUsers.contains(u) ? "ok" : "denied", "\(path) for \(u)")
+                checked += 1
             }
-            checked += 1
         }
-        XCTAssertGreaterThan(checked, 40)
+        XCTAssertGreaterThan(checked, 120)
     }
 }
 

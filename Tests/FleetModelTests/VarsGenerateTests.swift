@@ -134,6 +134,29 @@ final class VarsGenerateTests: XCTestCase {
         for l in leftovers { XCTAssertEqual(try VarsE2E.run(["grep", "-rl", answer, "/dev/shm/" + l]).status, 1) }
     }
 
+    func testSwitchingToSharedRemovesTheExecutingMachinesOldCopy() async throws {
+        let dir = try VarsE2E.demoCopy(test: self)
+        let genFile = dir + "/generators.json"
+        var doc = try JSONParser.parse(String(contentsOfFile: genFile, encoding: .utf8))
+        guard case .object(var top) = doc, case .object(var templates)? = top["templates"], case .object(var sv)? = templates["state-version"] else {
+            return XCTFail("demo generators.json shape")
+        }
+        sv["share"] = .bool(true)
+        templates["state-version"] = .object(sv)
+        top["templates"] = .object(templates)
+        doc = .object(top)
+        try JSONWriter(indent: "  ").string(doc).write(toFile: genFile, atomically: true, encoding: .utf8)
+        let e = try engine(dir, as: ["cameron"])
+        try await e.generate(try e.plan(machines: ["galena"], generator: "state-version"), answer: noPrompts)
+        XCTAssertEqual(try String(contentsOfFile: dir + "/vars/shared/state-version/version/value", encoding: .utf8), "25.05")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/vars/per-machine/galena/state-version"))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/vars/per-machine/cinnabar/state-version/version/value"))
+        let show = try VarsE2E.run(["git", "show", "--name-status", "--no-renames", "--format=%s", "HEAD"], cwd: dir).text
+        XCTAssertTrue(show.hasPrefix("vars: update via generator state-version (shared)"), show)
+        XCTAssertTrue(show.contains("D\tvars/per-machine/galena/state-version/version/value"), "the deletion is committed: \(show)")
+        XCTAssertEqual(try VarsE2E.run(["git", "status", "--porcelain", "vars"], cwd: dir).text, "")
+    }
+
     func testAGeneratorThatMissesADeclaredFileChangesNothing() async throws {
         let dir = try VarsE2E.demoCopy(test: self)
         // Break state-version's script in the copy: it no longer writes `version`.

@@ -100,6 +100,17 @@ final class VarsSandboxTests: XCTestCase {
         }
     }
 
+    func testStaleWorkDirsOfDeadProcessesAreRemoved() throws {
+        let base = try PrivateTestDir()  // a tmpfs dir of our own, so nothing else is touched
+        let dead = base.path + "/fleet-vars-999999999-abcdef", alive = base.path + "/fleet-vars-\(getpid())-abcdef"
+        let other = base.path + "/something-else"
+        for d in [dead, alive, other] { try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: false) }
+        PrivateWorkDir.removeStale(base: base.path)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dead))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: alive))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: other))
+    }
+
     func testWorkDirsOnlyOnTmpfs() throws {
         XCTAssertThrowsError(try PrivateWorkDir(base: FileManager.default.currentDirectoryPath)) { e in
             XCTAssertTrue("\(e)".contains("not a tmpfs"), "\(e)")
@@ -110,6 +121,38 @@ final class VarsSandboxTests: XCTestCase {
         XCTAssertEqual(st.st_mode & 0o777, 0o700)
         w.remove()
         XCTAssertFalse(FileManager.default.fileExists(atPath: w.path))
+    }
+
+    /// The TUI cancels a running generation by cancelling its task: the sandbox's process group dies,
+    /// nothing is stored, the private work dir is gone.
+    func testCancellingTheTaskKillsTheGeneratorAndStoresNothing() async throws {
+        let (dir, engine) = try probeClan(script: "echo started; sleep 60; printf late > \"$out\"/result\n")
+        final class Seen: @unchecked Sendable {
+            let lock = NSLock()
+            var started = false
+            var workDirs: [String] = []
+        }
+        let seen = Seen()
+        let before = Set(try FileManager.default.contentsOfDirectory(atPath: "/dev/shm").filter { $0.hasPrefix("fleet-vars-") })
+        let task = Task {
+            try await engine.generate(try engine.plan(machines: ["m1"]), answer: { _ in "" }, events: { e in
+                if case .output(_, let line, _) = e, line == "started" { seen.lock.lock(); seen.started = true; seen.lock.unlock() }
+            })
+        }
+        while !(seen.lock.withLock { seen.started }) { try await Task.sleep(nanoseconds: 20_000_000) }
+        seen.workDirs = try FileManager.default.contentsOfDirectory(atPath: "/dev/shm").filter { $0.hasPrefix("fleet-vars-") && !before.contains($0) }
+        XCTAssertEqual(seen.workDirs.count, 1, "the running generator's private dir")
+        task.cancel()
+        do {
+            _ = try await task.value
+            XCTFail("expected cancellation")
+        } catch is CancellationError {
+        } catch {
+            XCTFail("expected CancellationError, got \(error)")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/vars/per-machine/m1/probe"))
+        for w in seen.workDirs { XCTAssertFalse(FileManager.default.fileExists(atPath: "/dev/shm/" + w), "work dir \(w) removed") }
+        XCTAssertEqual(try VarsE2E.run(["pgrep", "-f", "sleep 60"]).status, 1, "the generator's processes are gone")
     }
 
     func testAFailingScriptReportsItsStderr() async throws {

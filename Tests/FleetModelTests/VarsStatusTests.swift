@@ -1,4 +1,5 @@
 import FleetModel
+import Foundation
 import XCTest
 
 final class VarsStatusTests: XCTestCase {
@@ -81,6 +82,20 @@ final class VarsStatusTests: XCTestCase {
         try "6d6cc776162a92e28c6160f78c7be4ba7daa12eadeedc2f8f118e48582fec300\n".write(
             toFile: dir + "/vars/per-machine/m1/ok-gen/.validation-hash", atomically: true, encoding: .utf8)
         XCTAssertTrue(try c.status(machine: "m1", generatorName: "ok-gen").generators[0].validationOK)
+    }
+
+    func testLinksIntoTheWrongFolderOrNowhereAreIgnoredLikeClan() throws {
+        let dir = try VarsFixtures.copy("status", test: self)
+        let secret = dir + "/vars/per-machine/m1/ok-gen/key"
+        // A users/ link that points at a machine, and one that points nowhere: clan warns and ignores both.
+        try FileManager.default.createSymbolicLink(atPath: secret + "/users/evil", withDestinationPath: "../../../../../../sops/machines/m2")
+        try FileManager.default.createSymbolicLink(atPath: secret + "/users/gone", withDestinationPath: "../../../../../../sops/users/gone")
+        // A plain file is not a link at all.
+        try "x".write(toFile: secret + "/users/plain", atomically: true, encoding: .utf8)
+        let links = SecretLinks.read(secretDir: secret)
+        XCTAssertEqual(links.users, ["alice"])
+        XCTAssertEqual(links.broken.map { ($0 as NSString).lastPathComponent }, ["evil", "gone"])
+        XCTAssertNil(file(try checker(dir).status(machine: "m1"), "ok-gen", "key")?.problem, "ignored links change no wanted recipient")
     }
 
     func testUnknownGeneratorIsAnError() throws {

@@ -1,3 +1,5 @@
+import Foundation
+import FleetModel
 import SnapshotTesting
 import XCTest
 @testable import FleetTUI
@@ -32,7 +34,7 @@ final class InventoryScreensSnapshotTests: XCTestCase {
     }
 
     func testFleetWide160() throws {
-        let s = try TestFleet.demoState(width: 160, height: 14)
+        let s = try TestFleet.demoState(width: 160, height: 16)
         assertSnapshot(of: AppView.render(s).text(), as: .lines)
     }
 }
@@ -80,5 +82,58 @@ final class VarsScreenSnapshotTests: XCTestCase {
         guard case .confirm(let d)? = s.overlay else { return XCTFail("no deploy offer") }
         XCTAssertEqual(d.onConfirm, [.deploy(machines: ["cinnabar"])])
         XCTAssertEqual(Reducer.reduce(&s, .key(.char("n"))), [])
+    }
+}
+
+final class DeployScreenTests: XCTestCase {
+    func events(_ s: inout AppState) {
+        let t = Date(timeIntervalSince1970: 0)
+        func post(_ host: String, _ stage: DeployStage?, _ kind: DeployEvent.Kind) {
+            _ = Reducer.reduce(&s, .deployEvent(DeployEvent(host: host, stage: stage, kind: kind, time: t)))
+        }
+        post("", nil, .runStarted(id: "d-1", kind: .deploy, hosts: ["cinnabar", "electrum", "galena"]))
+        post("cinnabar", .build, .stageStarted(eta: 10))
+        post("cinnabar", .build, .progress(fraction: 0.5, message: "built 1/2"))
+        post("electrum", .connect, .stageStarted(eta: nil))
+        post("electrum", .connect, .stageFinished(.failed(DeployFailure(host: "electrum", stage: .connect, message: "No route to host")), seconds: 3))
+        post("electrum", nil, .hostFinished(HostResult(host: "electrum", target: nil,
+            outcome: .failed(DeployFailure(host: "electrum", stage: .connect, message: "No route to host")),
+            systemPath: nil, previousSystem: nil, generation: nil, seconds: 3, stages: [])))
+    }
+
+    func testDeployScreenShowsStagesProgressAndErrors() throws {
+        var s = try TestFleet.demoState(width: 120, height: 20)
+        events(&s)
+        XCTAssertEqual(s.tab, .deploy)
+        XCTAssertTrue(s.deployRunning)
+        let text = AppView.render(s).text()
+        XCTAssertTrue(text.contains("[electrum] connect failed: No route to host"), text)
+        assertSnapshot(of: text, as: .lines)
+    }
+
+    func testRunFinishedEnablesRetryOfFailedHosts() throws {
+        var s = try TestFleet.demoState(width: 120, height: 20)
+        events(&s)
+        let summary = DeploySummary(id: "d-1", kind: .deploy, hosts: [
+            HostResult(host: "electrum", target: nil, outcome: .failed(DeployFailure(host: "electrum", stage: .connect, message: "x")),
+                       systemPath: nil, previousSystem: nil, generation: nil, seconds: 3, stages: []),
+        ], seconds: 4, cancelled: false)
+        XCTAssertEqual(Reducer.reduce(&s, .deployEvent(DeployEvent(host: "", stage: nil, kind: .runFinished(summary)))), [.loadHistory])
+        XCTAssertFalse(s.deployRunning)
+        XCTAssertEqual(s.deploy.failedHosts, ["electrum"])
+        _ = Reducer.reduce(&s, .key(.char("R")))
+        guard case .confirm(let d)? = s.overlay else { return XCTFail("no retry confirmation") }
+        XCTAssertEqual(d.onConfirm, [.deploy(machines: ["electrum"])])
+    }
+
+    func testEnterOpensTheHostLog() throws {
+        var s = try TestFleet.demoState(width: 120, height: 30)
+        events(&s)
+        _ = Reducer.reduce(&s, .deployEvent(DeployEvent(host: "cinnabar", stage: .build, kind: .log("building '/nix/store/abc-system.drv'"))))
+        _ = Reducer.reduce(&s, .key(.enter))
+        XCTAssertEqual(s.deploy.logHost, "cinnabar")
+        XCTAssertTrue(AppView.render(s).text().contains("building '/nix/store/abc-system.drv'"))
+        _ = Reducer.reduce(&s, .key(.escape))
+        XCTAssertNil(s.deploy.logHost)
     }
 }

@@ -63,3 +63,18 @@ final class PaletteTests: XCTestCase {
         XCTAssertFalse(s.running)
     }
 }
+
+final class ScreenFilterTests: XCTestCase {
+    func testFilterAppliesToServicesAndNetwork() throws {
+        var s = try TestFleet.demoState(width: 120, height: 40)
+        _ = Reducer.reduce(&s, .key(.char("2")))
+        _ = Reducer.reduce(&s, .key(.char("/")))
+        for c in "zerotier" { _ = Reducer.reduce(&s, .key(.char(c))) }
+        XCTAssertEqual(ServicesView.roleRows(s).map(\.ref.description), ["zerotier/controller", "zerotier/peer"])
+        _ = Reducer.reduce(&s, .key(.enter))
+        _ = Reducer.reduce(&s, .key(.char("5")))
+        _ = Reducer.reduce(&s, .key(.char("/")))
+        for c in "controller" { _ = Reducer.reduce(&s, .key(.char(c))) }
+        XCTAssertEqual(NetworkView.rows(s).map(\.member.machine), ["cinnabar"])
+    }
+}

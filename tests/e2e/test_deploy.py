@@ -231,3 +231,68 @@ def test_build_failure_is_per_host(tb):
     assert done["ghost"]["failed_stage"] == "build"
     assert done["ghost"]["error"].startswith("[ghost] build failed: ") and "ghost" in done["ghost"]["error"][20:], done["ghost"]
     assert tb.status()["tb4"]["current_system"] == done["tb4"]["system"]
+
+
+def test_jobs_limit_and_ipv6_target_with_port(tb):
+    """--jobs 1 runs hosts one after the other; a `[v6]:port` target works through ssh and nix copy."""
+    tb.set_generation("6", ["tb3", "tb4"])
+    v6 = tb.status()["tb4"]["address6"]
+    rc, events, err = tb.fleet("deploy", "--jobs", "1", "tb3", "tb4", "--target", f"tb4=root@[{v6}]:22")
+    assert rc == 0, err + json.dumps(run_summary(events))
+    order = [(e["type"], e["host"]) for e in events if e["type"] in ("host_finished",) or
+             (e["type"] == "stage_started" and e.get("stage") == "connect")]
+    assert order == [("stage_started", "tb3"), ("host_finished", "tb3"), ("stage_started", "tb4"), ("host_finished", "tb4")]
+    done = finished(events)
+    assert done["tb4"]["target"] == f"root@[{v6}]:22"
+    assert tb.status()["tb4"]["current_system"] == done["tb4"]["system"]
+    assert done["tb4"]["system"].endswith(tb.gen("6"))
+
+
+def test_host_key_policy_strict_and_accept_new(tb):
+    """An unknown host is refused by default (strict) and trusted on first use with accept-new; a
+    changed key is refused under accept-new too (never StrictHostKeyChecking=no)."""
+    known = os.path.join(tb.root, "known_hosts_empty")
+    open(known, "w").close()
+    with open(os.path.join(tb.dir, "ssh_config")) as f:
+        config = f.read().replace(os.path.join(tb.dir, "known_hosts"), known)
+    assert known in config
+    cfg = os.path.join(tb.root, "ssh_config_unknown")
+    with open(cfg, "w") as f:
+        f.write(config)
+
+    def deploy(*extra):
+        args = tb.fleet_args("deploy", "tb2", "--json", *extra)
+        args[args.index("--ssh-config") + 1] = cfg
+        r = subprocess.run(args, capture_output=True, text=True, env=tb.env(), timeout=120)
+        return r.returncode, finished([json.loads(line) for line in r.stdout.splitlines()])["tb2"]
+
+    rc, r = deploy()
+    assert rc == 1 and r["failed_stage"] == "connect", r
+    assert "unknown host key" in r["error"] and "accept-new" in r["error"], r["error"]
+    rc, r = deploy("--host-key-check", "accept-new")
+    assert rc == 0, r
+    assert open(known).read().strip(), "accept-new recorded the key"
+    tb.fault("tb2", "wrong-hostkey")
+    try:
+        rc, r = deploy("--host-key-check", "accept-new")
+    finally:
+        tb.fault("tb2", "clear")
+    assert rc == 1 and r["failed_stage"] == "connect" and "host key mismatch" in r["error"], r
+
+
+def test_stage_timeout_names_host_and_stage(tb):
+    """A hanging activation hits the stage timeout: a one-line error naming host and stage, the
+    other host unaffected, nothing left running locally."""
+    tb.set_generation("7", ["tb3", "tb4"])
+    tb.fault("tb3", "activation-hang")
+    try:
+        rc, events, err = tb.fleet("deploy", "tb3", "tb4", "--timeout", "activate=2")
+    finally:
+        tb.fault("tb3", "clear")
+    assert rc == 1, err
+    done = finished(events)
+    assert done["tb3"]["error"] == "[tb3] activate failed: timed out after 2s"
+    assert done["tb3"]["timed_out"] is True
+    assert done["tb4"]["result"] == "ok"
+    time.sleep(0.3)
+    assert _live_processes(cmdline_part=tb.tmp + "/") == []

@@ -166,6 +166,11 @@ def test_sigkill_during_rotation_never_leaves_a_broken_var(demo_copy):
         assert_complete(demo_copy, rel)
         assert not [n for n in os.listdir(os.path.join(demo_copy, rel)) if n.startswith(".")], rel
     assert subprocess.run(["git", "status", "--porcelain", "vars"], cwd=demo_copy, capture_output=True, text=True).stdout == ""
+    # The killed runs' private work dirs (plaintext, in RAM) were removed by the last run.
+    for name in os.listdir("/dev/shm"):
+        if name.startswith("fleet-vars-"):
+            pid = int(name.split("-")[2])
+            assert os.path.exists(f"/proc/{pid}"), f"stale work dir of dead process left: {name}"
 
 
 def test_cli_hidden_prompt_is_not_echoed(pane, demo_copy):

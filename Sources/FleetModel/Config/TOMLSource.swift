@@ -10,6 +10,12 @@ public struct TOMLSource {
     public init(text: String, file: String) throws {
         self.file = file
         lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        // toml++ aborts (debug) or has undefined behaviour (release) on some table headers.
+        if let bad = TOMLHeaderGuard.firstProblem(text) {
+            throw ConfigError(file: file, line: bad.line, message: bad.problem == .header
+                ? "invalid TOML: a table header must start with a key or a quoted key"
+                : "invalid TOML: a closing bracket does not match the open one")
+        }
         do {
             table = try TOMLTable(string: text)
         } catch let e as TOMLParseError {

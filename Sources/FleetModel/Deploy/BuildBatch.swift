@@ -55,8 +55,11 @@ final class BuildBatch: @unchecked Sendable {
                                     + "(builtins.intersectAttrs (builtins.listToAttrs (map (n: { name = n; value = null; }) [ \(list) ])) cs)"]
     }
 
+    /// `--max-jobs auto`: one process builds every machine, so it must build them side by side (the
+    /// default is 1, which per-host processes get away with).
     static func buildArgv(flake: String, machines: [String]) -> [String] {
-        SystemBuilder.nix + ["build", "--flake-registry", "", "--no-link", "--json", "--keep-going", "--log-format", "internal-json", "-v"]
+        SystemBuilder.nix + ["build", "--flake-registry", "", "--no-link", "--json", "--keep-going", "--max-jobs", "auto",
+                             "--log-format", "internal-json", "-v"]
             + machines.map { "\(flake)#\(SystemBuilder.attribute(machine: $0, machineClass: .nixos))" }
     }
 

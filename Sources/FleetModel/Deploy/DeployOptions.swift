@@ -87,3 +87,42 @@ actor AsyncLimiter {
         if let i = waiters.firstIndex(where: { $0.id == id }) { waiters.remove(at: i).c.resume(throwing: CancellationError()) }
     }
 }
+
+extension DeployOptions {
+    public struct SetupError: Error, CustomStringConvertible, Sendable {
+        public let description: String
+    }
+
+    /// What `fleet deploy` and the Deploy screen use for a fleet: build from the flake (`--flake`, or
+    /// the inventory directory's flake.nix), targets as clan resolves them (`ResolvedFleet.targets`:
+    /// deploy.targetHost → network address → `root@<name>.<domain>`), clan's secret upload from the
+    /// clan directory. `buildFlake` overrides the flake.
+    public static func standard(kind: DeployKind, source: InventorySource, fleet: ResolvedFleet,
+                                buildFlake: String? = nil, uploadSecrets: Bool = true) throws -> DeployOptions {
+        let builder: SystemBuilder
+        var clanDir: String?
+        switch source {
+        case .flake(let f):
+            builder = .flake(buildFlake ?? f)
+            clanDir = FlakeEvaluator.localDirectory(f)
+        case .directory(let p), .demo(let p):
+            clanDir = p
+            if let buildFlake {
+                builder = .flake(buildFlake)
+            } else if FileManager.default.fileExists(atPath: p + "/flake.nix") {
+                builder = .flake("path:" + p)
+            } else if kind == .rollback {
+                builder = .flake("path:" + p)  // a rollback builds nothing
+            } else {
+                throw SetupError(description: "nothing to build from: \(p) has no flake.nix; pass a flake to build (--build-flake)")
+            }
+        }
+        var o = DeployOptions(kind: kind, builder: builder)
+        let resolved = fleet.targets.mapValues(\.address)
+        o.targetResolver = { m in resolved[m.name] ?? m.deploy.targetHost }
+        if uploadSecrets, kind != .rollback, let clanDir {
+            o.secretsProvider = ClanSecrets.provider(clanDirectory: clanDir)
+        }
+        return o
+    }
+}

@@ -116,9 +116,10 @@ public struct DeployPipeline: Sendable {
                                          eta: eta, emit: emit)
                     d.batch = batch
                     let r = await d.run()
-                    await limiter.release()
                     try? history?.record(deployID: id, result: r, logs: d.stageLogs)
                     events.yield(DeployEvent(host: m.name, stage: nil, kind: .hostFinished(r)))
+                    // Only now the next host may start, so its events follow this host's end.
+                    await limiter.release()
                     return r
                 }
             }

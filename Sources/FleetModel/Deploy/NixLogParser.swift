@@ -31,6 +31,16 @@ public enum NixLogParser {
 
     public static let prefix = "@nix "
 
+    /// A JSON number as Int64 without trapping: nix writes integers, but the line may come from a
+    /// remote host; 1e300, -1e300 and NaN must not crash fleet (found by fuzz/run.sh nixlog,
+    /// NixLogFuzzRegressionTests).
+    static func clampedInt64(_ d: Double) -> Int64 {
+        guard d.isFinite else { return 0 }
+        if d >= 9_223_372_036_854_775_808.0 { return .max }
+        if d <= -9_223_372_036_854_775_808.0 { return .min }
+        return Int64(d)
+    }
+
     /// One stderr line (without its newline). Never fails: malformed JSON after `@nix ` is returned
     /// as a plain line so nothing is lost.
     public static func parse(_ line: String) -> Line {
@@ -49,7 +59,7 @@ public enum NixLogParser {
             (o["fields"]?.arrayValue ?? []).map { f in
                 if let s = f.stringValue { return .string(s) }
                 if let i = f.intValue { return .int(Int64(i)) }
-                if let d = f.doubleValue { return .int(Int64(clamping: Int(d))) }
+                if let d = f.doubleValue { return .int(clampedInt64(d)) }
                 return .string("")
             }
         }
@@ -155,7 +165,7 @@ public struct NixProgress: Equatable, Sendable {
             } else if type == NixActivityType.copyPath, let p = fields.first?.string {
                 name = NixLogParser.derivationName(p)
             } else if type == NixActivityType.copyPaths, let n = Self.leadingCount(text, prefix: "copying ") {
-                copiesExpected += n  // nix copy: "copying N paths" (no progress results in nix 2.8)
+                copiesExpected = saturatingAdd(copiesExpected, n)  // nix copy: "copying N paths" (no progress results in nix 2.8)
             }
             activities[id] = (type, name)
             return level <= 3 && !text.isEmpty ? [text] : []
@@ -165,7 +175,7 @@ public struct NixProgress: Equatable, Sendable {
                 runningBuilds.removeAll { $0 == id }
                 currentDerivation = runningBuilds.last.flatMap { activities[$0]?.name }
             } else if a.type == NixActivityType.copyPath {
-                copiesDone += 1
+                copiesDone = saturatingAdd(copiesDone, 1)
                 if copiesExpected < copiesDone { copiesExpected = copiesDone }
             } else if a.type == NixActivityType.fileTransfer {
                 transferDone.removeValue(forKey: id)
@@ -189,9 +199,10 @@ public struct NixProgress: Equatable, Sendable {
                 } else if act?.type == NixActivityType.copyPaths, ints[1] > 0 {
                     copiesDone = Int(ints[0]); copiesExpected = Int(ints[1])
                 } else if act?.type == NixActivityType.fileTransfer {
-                    let before = transferDone[id] ?? 0
-                    transferDone[id] = ints[0]
-                    downloadBytesDone += ints[0] - before
+                    // Byte counts are never negative; both sides >= 0, so the difference cannot overflow.
+                    let before = transferDone[id] ?? 0, now = max(0, ints[0])
+                    transferDone[id] = now
+                    downloadBytesDone = saturatingAdd(downloadBytesDone, now - before)
                 }
                 return []
             case NixResultType.setExpected where ints.count >= 2:
@@ -243,4 +254,10 @@ public enum ByteCount {
         while v >= 1024, i < units.count - 1 { v /= 1024; i += 1 }
         return i == 0 ? "\(n) B" : String(format: "%.1f", v) + " " + units[i]
     }
+}
+
+/// Counters fed from remote input saturate instead of trapping on overflow.
+func saturatingAdd<T: FixedWidthInteger>(_ a: T, _ b: T) -> T {
+    let (r, o) = a.addingReportingOverflow(b)
+    return o ? (b > 0 ? .max : .min) : r
 }

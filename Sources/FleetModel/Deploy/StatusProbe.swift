@@ -60,9 +60,17 @@ public final class StatusProber: @unchecked Sendable {
                 let target = try SSHTarget.parse(text)
                 status.target = target.description
                 let start = ContinuousClock.now
+                let limit = Duration.seconds(ssh.connectTimeout * 2)
+                // A probe through a master to a host that stopped answering: after the timeout kills
+                // the client, the master still holds its pipes; closing it releases them.
+                let (runner, ssh, env) = (self.runner, self.ssh, options.environment)
+                let watchdog = Task.detached {
+                    do { try await Task.sleep(for: limit + .seconds(1)) } catch { return }
+                    _ = try? await runner.run(ProcessSpec(argv: SSHCommand.closeArgv(target, ssh), environment: env, timeout: .seconds(5)))
+                }
+                defer { watchdog.cancel() }
                 let r = try await runner.run(ProcessSpec(argv: SSHCommand.argv(target, ssh, remote: RemoteFacts.probeArgv),
-                                                         environment: options.environment,
-                                                         timeout: .seconds(ssh.connectTimeout * 2)))
+                                                         environment: options.environment, timeout: limit))
                 if r.timedOut {
                     status.reachability = .unreachable("timed out after \(ssh.connectTimeout * 2)s")
                 } else if r.status == 0, let facts = RemoteFacts.parse(r.stdoutString) {

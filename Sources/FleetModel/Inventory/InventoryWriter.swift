@@ -66,8 +66,12 @@ public struct InventoryWriter: Sendable {
     }
 
     private func validate(tag: String, machine: String, evaluated: Inventory?) throws {
-        guard !tag.isEmpty, !tag.contains(where: { $0.isWhitespace }) else {
-            throw InventoryError(file: file, path: "machines.\(machine).tags", message: "invalid tag name \"\(tag)\"")
+        // clan's allowed characters (NameValidation): no whitespace, '/', '..', shell or control characters.
+        do { try NameValidation.validate(machine, as: .machine) } catch let e as NameError {
+            throw InventoryError(file: file, path: "machines", message: e.description)
+        }
+        do { try NameValidation.validate(tag, as: .tag) } catch let e as NameError {
+            throw InventoryError(file: file, path: "machines.\(machine).tags", message: e.description)
         }
         if Self.computedTags.contains(tag) {
             throw InventoryError(file: file, path: "machines.\(machine).tags",

@@ -69,6 +69,16 @@ public struct JSONWriter: Sendable {
     }
 
     private func writeString(_ s: String, into out: inout String) {
+        // Fast path: most strings need no escaping and are appended whole.
+        if !s.utf8.contains(where: { b in
+            b < 0x20 || b == 0x22 || b == 0x5C || (ensureASCII && b > 0x7E)
+                || (escapeHTML && (b == 0x3C || b == 0x3E || b == 0x26))
+        }) {
+            out += "\""
+            out += s
+            out += "\""
+            return
+        }
         out += "\""
         for u in s.unicodeScalars {
             switch u {

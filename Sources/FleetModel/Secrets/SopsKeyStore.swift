@@ -78,6 +78,16 @@ public struct SopsKeyStore {
         return names.filter { Self.matches(Self.secretName, $0) && fm.fileExists(atPath: secretDirectory($0) + "/secret") }.sorted()
     }
 
+    /// A recipient link that resolves outside the repository would let a file elsewhere (another
+    /// user's /tmp, say) choose who a secret is encrypted to: refused (SafePath), not ignored.
+    private func refuseLinkOutsideRepository(_ link: String) throws {
+        let root = clanDirectory.hasSuffix("/") ? String(clanDirectory.dropLast()) : clanDirectory
+        guard link.hasPrefix(root + "/") else { return }
+        do { _ = try SafePath.resolve(String(link.dropFirst(root.count + 1)), in: root) } catch let e as SafePathError {
+            throw SopsError("refusing a recipient symlink: \(e.message)", file: link)
+        }
+    }
+
     /// Resolves a relative symlink the way Python's `Path.resolve` does for clan.
     private func resolveLink(_ link: String) -> String? {
         guard let dest = try? fm.destinationOfSymbolicLink(atPath: link) else { return nil }
@@ -96,6 +106,7 @@ public struct SopsKeyStore {
         for n in names.sorted() {
             let link = folder + "/" + n
             guard (try? fm.destinationOfSymbolicLink(atPath: link)) != nil else { continue }
+            try refuseLinkOutsideRepository(link)
             guard let target = resolveLink(link) else { continue }
             guard ((target as NSString).deletingLastPathComponent as NSString).lastPathComponent == kind else { continue }
             do { out += try SopsKeyFile.ageRecipients(target + "/key.json") } catch { throw error.attributed(to: target + "/key.json") }
@@ -109,6 +120,7 @@ public struct SopsKeyStore {
         var all = try linkedRecipients(path + "/machines") + linkedRecipients(path + "/users")
         if let groups = try? fm.contentsOfDirectory(atPath: path + "/groups") {
             for g in groups.sorted() {
+                try refuseLinkOutsideRepository(path + "/groups/" + g)
                 guard let target = resolveLink(path + "/groups/" + g) else { continue }
                 all += try linkedRecipients(target + "/machines") + linkedRecipients(target + "/users")
             }

@@ -73,6 +73,10 @@ public struct GeneratorsFile: Sendable {
         return try GeneratorCatalog(machines: machines, defaultGroups: groups, source: path)
     }
 
+    private func checkName(_ name: String, _ kind: NameKind, at: String) throws {
+        do { try NameValidation.validate(name, as: kind) } catch let e as NameError { throw VarsError(path, "\(at): \(e)") }
+    }
+
     private static let generatorKeys: Set<String> = ["share", "dependencies", "prompts", "files", "validation",
                                                      "validationHash", "script", "runtimeInputs", "description"]
 
@@ -80,11 +84,17 @@ public struct GeneratorsFile: Sendable {
         for k in o.keys where !Self.generatorKeys.contains(k) {
             throw VarsError(path, "\(at).\(k): unknown field")
         }
+        // Names become paths (vars/…/<gen>/<file>/secret, the sandbox's prompts/<name>): check them
+        // against clan's allowed characters first (NameValidation).
+        try checkName(machine, .machine, at: at)
+        try checkName(name, .generator, at: at)
         var g = GeneratorDefinition(name: name)
         g.share = try bool(o["share"], at: "\(at).share") ?? false
         g.dependencies = try stringList(o["dependencies"], at: "\(at).dependencies")
+        for d in g.dependencies { try checkName(d, .generator, at: "\(at).dependencies") }
         for (pname, pv) in try o["prompts"].map({ try object($0, at: "\(at).prompts") }) ?? [:] {
             let pat = "\(at).prompts.\(pname)"
+            try checkName(pname, .file, at: pat)
             let po = try object(pv, at: pat)
             var kind = PromptDefinition.Kind.line
             if let t = try string(po["type"], at: "\(pat).type") {
@@ -99,6 +109,7 @@ public struct GeneratorsFile: Sendable {
         g.prompts.sort { $0.name < $1.name }
         for (fname, fv) in try o["files"].map({ try object($0, at: "\(at).files") }) ?? [:] {
             let fat = "\(at).files.\(fname)"
+            try checkName(fname, .file, at: fat)
             guard !fname.isEmpty, !fname.contains("/"), fname != ".validation-hash" else {
                 throw VarsError(path, "\(fat): invalid file name")
             }

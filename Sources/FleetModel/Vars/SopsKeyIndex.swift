@@ -37,10 +37,22 @@ public struct SopsKeyIndex: Sendable {
     /// key.json files that could not be read, with the reason; they never stop a scan.
     public let problems: [String]
 
+    /// key → owners, built once: a status of thousands of secrets looks owners up per recipient.
+    let ownersByKey: [SopsKeyRef: [KeyOwner]]
+
     public init(users: [String: Set<SopsKeyRef>], machines: [String: Set<SopsKeyRef>], problems: [String] = []) {
         self.users = users
         self.machines = machines
         self.problems = problems
+        ownersByKey = Self.reverse(users: users, machines: machines)
+    }
+
+    static func reverse(users: [String: Set<SopsKeyRef>], machines: [String: Set<SopsKeyRef>]) -> [SopsKeyRef: [KeyOwner]] {
+        var out: [SopsKeyRef: [KeyOwner]] = [:]
+        for (u, keys) in users { for k in keys { out[k, default: []].append(.user(u)) } }
+        for (m, keys) in machines { for k in keys { out[k, default: []].append(.machine(m)) } }
+        for k in out.keys { out[k]?.sort() }
+        return out
     }
 
     public init(clanDirectory dir: String) {
@@ -58,16 +70,12 @@ public struct SopsKeyIndex: Sendable {
         users = load("users")
         machines = load("machines")
         self.problems = problems
+        ownersByKey = Self.reverse(users: users, machines: machines)
     }
 
     public func hasMachine(_ m: String) -> Bool { machines[m] != nil }
 
-    public func owners(of key: SopsKeyRef) -> [KeyOwner] {
-        var out: [KeyOwner] = []
-        for (u, keys) in users where keys.contains(key) { out.append(.user(u)) }
-        for (m, keys) in machines where keys.contains(key) { out.append(.machine(m)) }
-        return out.sorted()
-    }
+    public func owners(of key: SopsKeyRef) -> [KeyOwner] { ownersByKey[key] ?? [] }
 
     /// Reads one key.json; errors name the file and the field.
     public static func readKeyFile(_ path: String) throws -> Set<SopsKeyRef> {
@@ -129,6 +137,18 @@ public enum SecretLinks {
         return links
     }
 
+    /// `/a/b/../c/./d` → `/a/c/d` without touching the file system (Foundation's
+    /// `standardizingPath` issues a readlink per component, which dominates large status runs).
+    static func lexicallyNormalized(_ path: String) -> String {
+        var parts: [Substring] = []
+        for c in path.split(separator: "/", omittingEmptySubsequences: true) {
+            if c == "." { continue }
+            if c == ".." { if !parts.isEmpty { parts.removeLast() }; continue }
+            parts.append(c)
+        }
+        return "/" + parts.joined(separator: "/")
+    }
+
     /// Names of valid links in `folder`, adding their keys.
     private static func collect(_ folder: String, _ cache: KeyCache, into links: inout Links) -> [String] {
         let fm = FileManager.default
@@ -139,9 +159,8 @@ public enum SecretLinks {
             guard let dest = try? fm.destinationOfSymbolicLink(atPath: p) else { continue }  // clan: only symlinks count
             // Resolve like Python's Path.resolve: lexically for the relative links clan writes, fully otherwise.
             var joined = dest.hasPrefix("/") ? dest : folder + "/" + dest
-            if !joined.hasPrefix("/") { joined = fm.currentDirectoryPath + "/" + joined }  // `..` resolves only in absolute paths
-            var target = joined as NSString
-            target = (target.standardizingPath as NSString)
+            if !joined.hasPrefix("/") { joined = fm.currentDirectoryPath + "/" + joined }
+            var target = lexicallyNormalized(joined) as NSString
             if (try? fm.destinationOfSymbolicLink(atPath: target as String)) != nil {
                 target = URL(fileURLWithPath: target as String).resolvingSymlinksInPath().path as NSString
             }

@@ -94,10 +94,25 @@ public struct VarsEngine: Sendable {
     @discardableResult
     public func generate(_ plan: VarsPlan, answer: PromptAnswerer, events: @escaping VarsEventSink = { _ in }) async throws -> [GeneratorID] {
         if plan.isEmpty { return [] }
+        // Fail before asking anything when there is no usable admin key.
+        _ = try adminUser(SopsKeyIndex(clanDirectory: clanDirectory))
+        // Prompts up front, as clan does, and before taking the clan lock (a person may take a while to
+        // type); answers stay in memory and in the private tmpfs only.
+        var answers: [GeneratorID: [String: [UInt8]]] = [:]
+        for req in plan.prompts {
+            events(.log("Prompting value for \(req.generator.name)/\(req.prompt.name) for machines: \(req.machines.joined(separator: ", "))"))
+            answers[req.generator, default: [:]][req.prompt.name] = Array(try await answer(req).utf8)
+        }
+        for req in plan.reusedPrompts {
+            let path = clanDirectory + "/vars/\(req.generator.relDir)/\(req.prompt.name)/secret"
+            answers[req.generator, default: [:]][req.prompt.name] = try backend.decrypt(try readText(path))
+        }
+
         let git = try await gitDirectory()
         let lock = try ClanLock(gitDirectory: git)
         defer { withExtendedLifetime(lock) {} }
         removeStaleTemporaries()
+        PrivateWorkDir.removeStale(base: workBase)
         var keys = SopsKeyIndex(clanDirectory: clanDirectory)
         let admin = try adminUser(keys)
 
@@ -130,17 +145,6 @@ public struct VarsEngine: Sendable {
                     if try await commit(paths: touched, message: message) { events(.log("[\(m)] \(message)")) }
                 }
             }
-        }
-
-        // Prompts up front, as clan does; answers stay in memory and in the private tmpfs only.
-        var answers: [GeneratorID: [String: [UInt8]]] = [:]
-        for req in plan.prompts {
-            events(.log("Prompting value for \(req.generator.name)/\(req.prompt.name) for machines: \(req.machines.joined(separator: ", "))"))
-            answers[req.generator, default: [:]][req.prompt.name] = Array(try await answer(req).utf8)
-        }
-        for req in plan.reusedPrompts {
-            let path = clanDirectory + "/vars/\(req.generator.relDir)/\(req.prompt.name)/secret"
-            answers[req.generator, default: [:]][req.prompt.name] = try backend.decrypt(try readText(path))
         }
 
         let writer = VarsSecretWriter(clanDirectory: clanDirectory, backend: backend, adminUser: admin, groups: catalog.groups(for:))
@@ -219,7 +223,10 @@ public struct VarsEngine: Sendable {
 
         // Store. Paths to commit are relative to the clan directory.
         var changed: [String] = ["vars/" + id.relDir]
-        let toggled = GeneratorID(name: id.name, machine: id.isShared ? gen.machines.first : nil)
+        // clan's `with_toggled_share(machine)`: the executing machine's per-machine copy of a now
+        // shared generator (or the shared copy of a now per-machine one) is removed.
+        let executingMachine = gen.share ? (requestedMachines.first { gen.machines.contains($0) } ?? gen.machines.first) : id.machine
+        let toggled = GeneratorID(name: id.name, machine: id.isShared ? executingMachine : nil)
         let toggledDir = clanDirectory + "/vars/" + toggled.relDir
         if toggled != id, FileManager.default.fileExists(atPath: toggledDir) {
             // clan's share migration: the old placement's copy goes when the new one is written.

@@ -20,7 +20,8 @@ public final class PrivateWorkDir {
         guard Self.isTmpfs(base) else {
             throw VarsError(base, "not a tmpfs: generator outputs must stay off disk")
         }
-        var template = Array((base + "/fleet-vars-XXXXXX").utf8CString)
+        // The pid in the name lets a later run remove what a killed run left (`removeStale`).
+        var template = Array((base + "/fleet-vars-\(getpid())-XXXXXX").utf8CString)
         guard let p = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
             throw VarsError(base, "cannot create a private directory: \(String(cString: strerror(errno)))")
         }
@@ -34,6 +35,18 @@ public final class PrivateWorkDir {
     deinit { remove() }
 
     public func remove() { try? FileManager.default.removeItem(atPath: path) }
+
+    /// Removes work dirs of fleet processes that no longer exist (killed mid-run: their plaintext
+    /// would otherwise stay in RAM until reboot). Only our own naming pattern is touched.
+    public static func removeStale(base: String = "/dev/shm") {
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: base)) ?? [] where name.hasPrefix("fleet-vars-") {
+            let parts = name.split(separator: "-")
+            guard parts.count == 4, let pid = Int32(parts[2]) else { continue }
+            if pid != getpid() && kill(pid, 0) != 0 && errno == ESRCH {
+                try? FileManager.default.removeItem(atPath: base + "/" + name)
+            }
+        }
+    }
 
     /// Writes a file readable only by us (0600) inside the work dir.
     public func write(_ bytes: [UInt8], to file: String) throws {

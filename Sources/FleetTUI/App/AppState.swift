@@ -79,6 +79,8 @@ public enum Overlay: Equatable, Sendable {
     case varsPrompt(VarsPromptState)
     /// A secret value shown on an explicit reveal; any key closes it and the value is dropped.
     case reveal(title: String, value: String)
+    /// A scrollable text, e.g. a past deploy's logs from the history.
+    case text(title: String, lines: [String], scroll: Int)
 }
 
 /// The `t` prompt on the Fleet screen: words add tags, `-word` removes one.
@@ -111,6 +113,8 @@ public struct AppState: Equatable, Sendable {
     public var loadError: String?
     /// True while a fresher inventory is being evaluated behind the one on screen.
     public var revalidating = false
+    /// Whether the last inventory was a provisional one (probes start on the first fresh one).
+    public var revalidatingWasLast = false
     public var tab: Tab = .fleet
     public var cursors: [Tab: TableCursor] = [:]
     /// Per-screen filter queries; `filterEditing` is true while the `/` line takes keys.
@@ -130,12 +134,20 @@ public struct AppState: Equatable, Sendable {
     public var vars: VarsData?
     public var varsError: String?
     public var varsJob: VarsJob?
+    /// The Deploy and History screens.
+    public var deploy = DeployScreen()
+    public var history: [HistoryEntry] = []
+    public var historyError: String?
+    /// Background probe results per machine.
+    public var hostStatus: [String: HostStatus] = [:]
     public var toasts: [Toast] = []
     public var paletteHistory: [String] = []
     public var width: Int
     public var height: Int
     /// Seconds on a monotonic clock, advanced by tick events (toasts expire on it).
     public var clock: Double = 0
+    /// Whole seconds of `clock` while a deploy runs (elapsed times on screen change once a second).
+    public var clockSecond: Int = 0
     public var theme: Theme = .defaultDark
     public var glyphs: Glyphs = .unicode
     public var keyMap: KeyMap = .default
@@ -161,6 +173,7 @@ public struct AppState: Equatable, Sendable {
             && a.exitSignal == b.exitSignal && a.deployRunning == b.deployRunning
             && a.paletteHistory == b.paletteHistory && a.detailOpen == b.detailOpen
             && a.vars == b.vars && a.varsError == b.varsError && a.varsJob == b.varsJob
+            && a.deploy == b.deploy && a.history == b.history && a.historyError == b.historyError && a.clockSecond == b.clockSecond && a.hostStatus == b.hostStatus
     }
 
     public mutating func setFleet(_ resolved: ResolvedFleet?) {

@@ -9,12 +9,17 @@ final class EffectRunner {
     var source: InventorySource
 
     private let vars: VarsEffects
+    private let deploys: DeployEffects
 
-    init(queue: EventQueue, source: InventorySource) {
+    init(queue: EventQueue, source: InventorySource, deploySettings: DeploySettings = DeploySettings()) {
         self.queue = queue
         self.source = source
         vars = VarsEffects(queue: queue, source: source)
+        deploys = DeployEffects(queue: queue, source: source, settings: deploySettings)
     }
+
+    /// Ends background work that owns processes (probes' ssh masters, a running deploy).
+    func shutdown() { deploys.shutdown() }
 
     func perform(_ effect: Effect) {
         switch effect {
@@ -65,8 +70,13 @@ final class EffectRunner {
         case .varsPromptAnswer(let value): vars.answer(value)
         case .varsFix(let machine): vars.fix(machine: machine)
         case .varsReveal(let machine, let generator, let file): vars.reveal(machine: machine, generator: generator, file: file)
-        case .deploy, .cancelDeploy, .retryFailed, .rollback:
-            queue.post(.toast("this build has no deploy/vars engine yet", .error))
+        case .deploy(let machines): deploys.start(machines, kind: .deploy)
+        case .rollback(let machines): deploys.start(machines, kind: .rollback)
+        case .cancelDeploy: deploys.cancel()
+        case .retryFailed: break   // the reducer turns retry into a deploy of the failed hosts
+        case .loadHistory: deploys.loadHistory()
+        case .startProbes(let inv): deploys.startProbes(inv)
+        case .loadHistoryLog(let id): deploys.loadLog(deployID: id)
         }
     }
 }

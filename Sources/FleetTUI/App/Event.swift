@@ -23,6 +23,12 @@ public enum Event: Sendable {
     case varsPromptRequested(PromptRequest)
     case varsJobFinished(ok: Bool, affectedMachines: [String], message: String)
     case secretRevealed(title: String, value: String)
+    case deployEvent(DeployEvent)
+    /// A background probe result: reachability and running vs flake system.
+    case hostStatus(HostStatus)
+    case historyLoaded([HistoryEntry])
+    case historyFailed(String)
+    case historyLogLoaded(deployID: String, lines: [String])
     /// SIGINT/SIGTERM/SIGHUP: leave cleanly, restoring the terminal.
     case terminate(signal: Int32)
 }
@@ -45,4 +51,7 @@ public enum Effect: Equatable, Sendable {
     case varsReveal(machine: String?, generator: GeneratorID, file: String)
     case savePaletteHistory([String])
     case editTags(machine: String, add: [String], remove: [String])
+    case loadHistory
+    case startProbes(Inventory)
+    case loadHistoryLog(deployID: String)
 }

@@ -64,6 +64,21 @@ extension Reducer {
             return []
         case .palette(var p):
             return reducePaletteKey(&state, &p, key)
+        case .text(let title, let lines, let scroll):
+            let page = max(1, state.height - 6)
+            var s = scroll
+            switch key {
+            case .escape, .char("q"), .enter: state.overlay = nil; return []
+            case .char("j"), .down, .wheelDown: s += 1
+            case .char("k"), .up, .wheelUp: s -= 1
+            case .pageDown, .char(" "): s += page
+            case .pageUp: s -= page
+            case .char("g"), .home: s = 0
+            case .char("G"), .end: s = lines.count
+            default: return []
+            }
+            state.overlay = .text(title: title, lines: lines, scroll: max(0, min(s, max(0, lines.count - page))))
+            return []
         case .reveal:
             state.overlay = nil   // any key closes it; the value goes with it
             return []
@@ -77,14 +92,8 @@ extension Reducer {
                 return [.varsPromptAnswer(p.input)]
             case .enter:
                 p.input.append("\n")
-            case .backspace:
-                if !p.input.isEmpty { p.input.removeLast() }
-            case .ctrl("u"):
-                p.input = ""
-            case .char(let c):
-                p.input.append(c)
             default:
-                return []
+                guard editLine(&p.input, key) else { return [] }
             }
             state.overlay = .varsPrompt(p)
             return []
@@ -100,18 +109,23 @@ extension Reducer {
                 guard !(add.isEmpty && remove.isEmpty) else { state.overlay = nil; return [] }
                 state.overlay = nil
                 return [.editTags(machine: t.machine, add: add, remove: remove)]
-            case .backspace:
-                if !t.input.isEmpty { t.input.removeLast() }
-            case .ctrl("u"):
-                t.input = ""
-            case .char(let c):
-                t.input.append(c)
             default:
-                return []
+                guard editLine(&t.input, key) else { return [] }
             }
             state.overlay = .tagEdit(t)
             return []
         }
+    }
+
+    /// The editing keys every input line shares; false when `key` is not one of them.
+    static func editLine(_ text: inout String, _ key: Key) -> Bool {
+        switch key {
+        case .backspace: if !text.isEmpty { text.removeLast() }
+        case .ctrl("u"): text = ""
+        case .char(let c): text.append(c)
+        default: return false
+        }
+        return true
     }
 
     static func reducePaletteKey(_ state: inout AppState, _ p: inout PaletteState, _ key: Key) -> [Effect] {

@@ -14,6 +14,7 @@ public enum Reducer {
             return []
         case .tick(let now):
             state.clock = now
+            if state.deployRunning { state.clockSecond = Int(now) }
             state.toasts.removeAll { $0.expiresAt <= now }
             return []
         case .inventoryLoaded(let resolved, let revalidating):
@@ -24,15 +25,18 @@ public enum Reducer {
             // Keep the cursor on the same machine when fresh data replaces old data.
             let selected = state.selectedMachine?.name
             let inv = resolved.inventory
+            let firstFresh = state.inventory == nil || state.revalidatingWasLast
             state.setFleet(resolved)
             state.loadError = nil
             state.revalidating = revalidating
+            state.revalidatingWasLast = revalidating
             state.marks = state.marks.filter { inv.machines[$0] != nil }
             if let selected, let idx = state.fleetRows.firstIndex(where: { state.machines[$0].name == selected }) {
                 state.cursors[.fleet, default: TableCursor()].row = idx
             }
             clampCursors(&state)
-            return effects
+            // Probes start once, on the first authoritative inventory (startProbes ignores repeats).
+            return effects + (firstFresh && !revalidating ? [.startProbes(inv)] : [])
         case .inventoryFailed(let message):
             let firstLoad = state.inventory == nil && state.loadError == nil && state.vars == nil
             state.loadError = message
@@ -49,6 +53,24 @@ public enum Reducer {
         case .varsLoaded, .varsFailed, .varsPlanned, .varsJobStarted, .varsJobLine, .varsPromptRequested,
              .varsJobFinished, .secretRevealed:
             return reduceVarsEvent(&state, event)
+        case .deployEvent(let e):
+            reduceDeployEvent(&state, e)
+            if case .runFinished = e.kind { return [.loadHistory] }
+            return []
+        case .hostStatus(let s):
+            state.hostStatus[s.machine] = s
+            return []
+        case .historyLoaded(let entries):
+            state.history = entries
+            state.historyError = nil
+            clampCursors(&state)
+            return []
+        case .historyLogLoaded(let id, let lines):
+            state.overlay = .text(title: "deploy \(id)", lines: lines, scroll: 0)
+            return []
+        case .historyFailed(let m):
+            state.historyError = m
+            return []
         case .terminate(let sig):
             state.exitSignal = sig
             state.running = false
@@ -112,7 +134,9 @@ public enum Reducer {
         case .help:
             state.overlay = .help(scroll: 0)
         case .back:
-            if state.detailOpen && state.tab == .fleet {
+            if state.tab == .deploy && state.deploy.logHost != nil {
+                state.deploy.logHost = nil
+            } else if state.detailOpen && state.tab == .fleet {
                 state.detailOpen = false
             } else if !(state.filters[state.tab] ?? "").isEmpty {
                 state.filters[state.tab] = ""
@@ -122,16 +146,26 @@ public enum Reducer {
             state.revalidating = true
             return [.loadInventory(state.source), .loadVars]
         case .deploy:
+            guard !state.deployRunning else { toast(&state, "a deploy is already running", .error); return [] }
             let targets = state.targetMachines
             guard !targets.isEmpty else { toast(&state, "nothing to deploy: mark machines first", .error); return [] }
             state.overlay = .confirm(ConfirmDialog(
                 title: "Deploy \(targets.count) machine\(targets.count == 1 ? "" : "s")?",
                 lines: [targets.joined(separator: ", ")],
                 confirmLabel: "deploy", onConfirm: [.deploy(machines: targets)]))
-        case .cancelDeploy: return [.cancelDeploy]
-        case .retryFailed: return [.retryFailed]
+        case .cancelDeploy:
+            guard state.deployRunning else { toast(&state, "no deploy is running", .info); return [] }
+            return [.cancelDeploy]
+        case .retryFailed:
+            guard !state.deployRunning else { toast(&state, "a deploy is running", .error); return [] }
+            let failed = state.deploy.failedHosts
+            guard !failed.isEmpty else { toast(&state, "no failed hosts to retry", .info); return [] }
+            state.overlay = .confirm(ConfirmDialog(title: "Retry \(failed.count) failed host\(failed.count == 1 ? "" : "s")?",
+                                                   lines: [failed.joined(separator: ", ")], confirmLabel: "retry",
+                                                   onConfirm: [.deploy(machines: failed)]))
+            return []
         case .rollback:
-            let targets = state.targetMachines
+            let targets = state.tab == .deploy ? (selectedDeployHost(state).map { [$0] } ?? []) : state.targetMachines
             guard !targets.isEmpty else { return [] }
             state.overlay = .confirm(ConfirmDialog(
                 title: "Roll back \(targets.joined(separator: ", "))?",
@@ -139,6 +173,13 @@ public enum Reducer {
                 confirmLabel: "roll back", onConfirm: [.rollback(machines: targets)]))
         case .detail:
             if state.tab == .fleet { state.detailOpen.toggle() }
+            if state.tab == .history, state.history.indices.contains(state.cursor(.history).row) {
+                return [.loadHistoryLog(deployID: state.history[state.cursor(.history).row].id)]
+            }
+            if state.tab == .deploy, let h = selectedDeployHost(state) {
+                state.deploy.logHost = state.deploy.logHost == h ? nil : h
+                state.deploy.logScroll = nil
+            }
             return []
         case .editTags:
             guard state.tab == .fleet, let m = state.selectedMachine else { return [] }
@@ -160,6 +201,8 @@ public enum Reducer {
         case .services: return ServicesView.rowCount(state)
         case .network: return NetworkView.rowCount(state)
         case .vars: return VarsView.visibleRows(state).count
+        case .deploy: return state.deploy.rows.count
+        case .history: return state.history.count
         default: return 0
         }
     }

@@ -16,10 +16,10 @@ final class EventLoop {
     private var benchProbe = BenchProbe.fromEnvironment()
     private let crashKey: Character? = ProcessInfo.processInfo.environment["FLEET_TEST_CRASH_KEY"].flatMap(\.first)
 
-    init(state: AppState, noColor: Bool) {
+    init(state: AppState, noColor: Bool, deploySettings: DeploySettings = DeploySettings()) {
         self.state = state
         backend = NcursesBackend(noColor: noColor)
-        effects = EffectRunner(queue: queue, source: state.source)
+        effects = EffectRunner(queue: queue, source: state.source, deploySettings: deploySettings)
     }
 
     /// Returns the process exit status: 0 on quit, 128+signal when a signal ended the UI.
@@ -55,7 +55,7 @@ final class EventLoop {
                 // The terminal went away: nothing more will ever arrive.
                 events.append(.terminate(signal: SIGHUP))
             }
-            guard events.count > 1 || state.toasts.contains(where: { $0.expiresAt <= Self.now() }) else { continue }
+            guard events.count > 1 || state.deployRunning || state.toasts.contains(where: { $0.expiresAt <= Self.now() }) else { continue }
             let before = state
             // Test hook (issue 10's "injected fatal error"): with FLEET_TEST_CRASH_KEY=c, pressing c
             // crashes the process, so tests can check the terminal is restored on the fatal path.
@@ -74,6 +74,7 @@ final class EventLoop {
                 if state.inventory != nil { benchProbe?.firstFrameDrawn(state: &state) }
             }
         }
+        effects.shutdown()
         return state.exitSignal.map { 128 + $0 } ?? 0
     }
 
@@ -85,7 +86,9 @@ final class EventLoop {
 
     /// -1 (forever) unless something in the state expires.
     private func timeoutMillis() -> Int32 {
-        guard let next = state.toasts.map(\.expiresAt).min() else { return -1 }
+        // A running deploy shows elapsed times: wake once a second for them.
+        let deployTick: Double? = state.deployRunning ? Self.now() + 1 : nil
+        guard let next = (state.toasts.map(\.expiresAt) + [deployTick].compactMap { $0 }).min() else { return -1 }
         return Int32(max(0, min(60_000, (next - Self.now()) * 1000 + 5)))
     }
 }

@@ -32,6 +32,9 @@ struct DeployConnectionOptions: ParsableArguments {
     @Flag(name: .customLong("build-per-host"), help: "One nix build per host instead of one shared build of all machines.")
     var buildPerHost = false
 
+    @Flag(name: .customLong("no-secrets"), help: "Do not upload the machine age key and activation secrets.")
+    var noSecrets = false
+
     @Flag(name: .customLong("no-history"), help: "Do not record this run.")
     var noHistory = false
 
@@ -44,7 +47,9 @@ struct DeployConnectionOptions: ParsableArguments {
         do { return try DeployHistory(path: path) } catch { throw CLIError("fleet: cannot open deploy history \(path): \(error)") }
     }
 
-    func options(kind: DeployKind, source: InventorySource) throws -> DeployOptions {
+    /// Targets: `--target` overrides, else clan's resolution (deploy.targetHost → network address →
+    /// `root@<name>.<domain>`, `ResolvedFleet.targets`).
+    func options(kind: DeployKind, source: InventorySource, fleet: ResolvedFleet) throws -> DeployOptions {
         guard let policy = HostKeyPolicy(rawValue: hostKeyCheck) else {
             throw CLIError("fleet: --host-key-check must be strict or accept-new, not '\(hostKeyCheck)'")
         }
@@ -69,22 +74,16 @@ struct DeployConnectionOptions: ParsableArguments {
         if let f = sshConfig, !FileManager.default.isReadableFile(atPath: f) {
             throw CLIError("fleet: --ssh-config \(f): cannot read file")
         }
-        let builder: SystemBuilder
-        if let b = buildFlake {
-            builder = .flake(b)
-        } else {
-            switch source {
-            case .flake(let p): builder = .flake(p)
-            case .directory(let p), .demo(let p):
-                guard FileManager.default.fileExists(atPath: p + "/flake.nix") else {
-                    if kind == .rollback { builder = .flake(p); break }
-                    throw CLIError("fleet: nothing to build from: \(p) has no flake.nix; pass --build-flake FLAKE (or --flake)")
-                }
-                builder = .flake("path:" + p)
-            }
-        }
-        var o = DeployOptions(kind: kind, jobs: jobs, builder: builder, hostKeyPolicy: policy, sshConfigFile: sshConfig,
-                              targetOverrides: overrides, stageTimeouts: stageTimeouts)
+        var o: DeployOptions
+        do {
+            o = try DeployOptions.standard(kind: kind, source: source, fleet: fleet, buildFlake: buildFlake,
+                                           uploadSecrets: !noSecrets)
+        } catch { throw CLIError("fleet: \(error)") }
+        o.jobs = jobs
+        o.hostKeyPolicy = policy
+        o.sshConfigFile = sshConfig
+        o.targetOverrides = overrides
+        o.stageTimeouts = stageTimeouts
         o.batchBuild = !buildPerHost
         return o
     }
@@ -126,8 +125,9 @@ struct DeployCommand: ParsableCommand {
     var retryFailed = false
 
     func run() throws {
-        let inv: Inventory
-        do { inv = try sourceOptions.load() } catch { throw CLIError("fleet: \(error)") }
+        let fleet: ResolvedFleet
+        do { fleet = try sourceOptions.loadFleet() } catch { throw CLIError("fleet: \(error)") }
+        let inv = fleet.inventory
         let history = try connection.history()
         var names = machines
         if retryFailed {
@@ -142,7 +142,7 @@ struct DeployCommand: ParsableCommand {
         }
         let selected: [Machine]
         do { selected = try DeploySelection.select(inv, names: names, tags: tags) } catch { throw CLIError("fleet: \(error)") }
-        let options = try connection.options(kind: dryRun ? .dryRun : .deploy, source: sourceOptions.source())
+        let options = try connection.options(kind: dryRun ? .dryRun : .deploy, source: sourceOptions.source(), fleet: fleet)
         let status = DeployRunner.runBlocking(DeployPipeline(history: history), selected, options: options, json: connection.json)
         if status != 0 { throw ExitCode(status) }
     }
@@ -173,11 +173,12 @@ struct RollbackCommand: ParsableCommand {
 
     func run() throws {
         guard !machines.isEmpty || !tags.isEmpty else { throw CLIError("fleet: name the machines to roll back (or --tags)") }
-        let inv: Inventory
-        do { inv = try sourceOptions.load() } catch { throw CLIError("fleet: \(error)") }
+        let fleet: ResolvedFleet
+        do { fleet = try sourceOptions.loadFleet() } catch { throw CLIError("fleet: \(error)") }
+        let inv = fleet.inventory
         let selected: [Machine]
         do { selected = try DeploySelection.select(inv, names: machines, tags: tags) } catch { throw CLIError("fleet: \(error)") }
-        let options = try connection.options(kind: .rollback, source: sourceOptions.source())
+        let options = try connection.options(kind: .rollback, source: sourceOptions.source(), fleet: fleet)
         let status = DeployRunner.runBlocking(DeployPipeline(history: try connection.history()), selected, options: options,
                                               json: connection.json)
         if status != 0 { throw ExitCode(status) }

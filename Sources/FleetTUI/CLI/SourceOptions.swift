@@ -67,7 +67,8 @@ private final class ResultBox<T>: @unchecked Sendable {
 }
 
 /// A failure the CLI reports as one line on stderr with a non-zero exit status.
+/// ArgumentParser prints it as `Error: <description>`, so a leading "fleet: " is dropped.
 struct CLIError: Error, CustomStringConvertible {
     let description: String
-    init(_ message: String) { description = message }
+    init(_ message: String) { description = message.hasPrefix("fleet: ") ? String(message.dropFirst(7)) : message }
 }

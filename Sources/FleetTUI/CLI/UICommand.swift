@@ -35,8 +35,9 @@ struct UICommand: ParsableCommand {
         state.glyphs = settings.glyphs
         state.keyMap = settings.keyMap
         state.paletteHistory = PaletteHistoryStore.load()
-        let loop = EventLoop(state: state, noColor: settings.noColor)
-        let status = loop.run(initialEffects: [.loadInventory(state.source)],  // vars follow the first inventory (Reducer)
+        let loop = EventLoop(state: state, noColor: settings.noColor,
+                             deploySettings: DeploySettings.from(config: settings.config, environment: env))
+        let status = loop.run(initialEffects: [.loadInventory(state.source), .loadHistory],  // vars follow the first inventory (Reducer)
                               initialEvents: settings.warnings.map { .toast($0, .error) })
         if status != 0 { throw ExitCode(status) }
     }

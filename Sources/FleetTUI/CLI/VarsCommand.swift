@@ -51,7 +51,13 @@ struct VarsRepoOptions: ParsableArguments {
 struct VarsCheckCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
-        abstract: "Report missing, outdated and unfixed vars like `clan vars check`; exit status 1 on problems.")
+        abstract: "Report missing, outdated and unfixed vars like `clan vars check`; exit status 1 on problems.",
+        discussion: """
+        Examples:
+          fleet vars check --repo inventory
+          fleet vars check galena -g openssh-cert
+          fleet vars check --json | python3 -m json.tool
+        """)
 
     @OptionGroup var repoOptions: VarsRepoOptions
     @Argument(help: "Machines to check (default: all).") var machines: [String] = []
@@ -91,7 +97,13 @@ struct VarsCheckCommand: ParsableCommand {
 struct VarsListCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "list",
-        abstract: "List vars: from disk (no definitions needed), or for one machine like `clan vars list`.")
+        abstract: "List vars: from disk (no definitions needed), or for one machine like `clan vars list`.",
+        discussion: """
+        Examples:
+          fleet vars list
+          fleet vars list cinnabar
+          fleet vars list --json
+        """)
 
     @OptionGroup var repoOptions: VarsRepoOptions
     @Argument(help: "A machine: print `<gen>/<file>: <value>` lines for its declared vars, like clan.") var machine: String?
@@ -139,7 +151,12 @@ struct VarsListCommand: ParsableCommand {
 
 struct VarsGetCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "get", abstract: "Print a var's value (secrets are decrypted with your admin key), like `clan vars get`.")
+        commandName: "get", abstract: "Print a var's value (secrets are decrypted with your admin key), like `clan vars get`.",
+        discussion: """
+        Examples:
+          fleet vars get galena state-version/version
+          SOPS_AGE_KEY_FILE=~/keys.txt fleet vars get galena tor_tor/hostname
+        """)
 
     @OptionGroup var repoOptions: VarsRepoOptions
     @Argument(help: "The machine.") var machine: String
@@ -157,15 +174,12 @@ struct VarsGetCommand: ParsableCommand {
             if prefixed.count == 1 { throw CLIError("fleet: Couldn't find var: \(varID) for machine: \(machine). Did you mean: \(prefixed[0].2)") }
             match = []
         }
-        guard let (gen, file, id) = match.first else { throw CLIError("fleet: Couldn't find var: \(varID) for machine: \(machine)") }
-        let path = dir + "/vars/\(gen.id.relDir)/\(file.name)/" + (file.secret ? "secret" : "value")
-        guard let data = FileManager.default.contents(atPath: path) else { throw CLIError("fleet: Var \(id) has not been generated yet") }
+        guard let (gen, file, _) = match.first else { throw CLIError("fleet: Couldn't find var: \(varID) for machine: \(machine)") }
         let bytes: [UInt8]
-        if file.secret {
-            do { bytes = try VarsCLISupport.backend().decrypt(String(decoding: data, as: UTF8.self)) } catch { throw CLIError("fleet: \(error)") }
-        } else {
-            bytes = Array(data)
-        }
+        do {
+            bytes = try VarsValueReader(clanDirectory: dir, backend: file.secret ? try VarsCLISupport.backend() : nil)
+                .value(gen.id, file: file.name, secret: file.secret)
+        } catch { throw CLIError("fleet: \(error)") }
         FileHandle.standardOutput.write(Data(bytes))
         if isatty(STDOUT_FILENO) == 1, bytes.last != 0x0A { print() }
     }
@@ -182,7 +196,13 @@ struct VarsRunOptions: ParsableArguments {
 struct VarsGenerateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "generate",
-        abstract: "Generate missing vars (with -r/--regenerate: re-run and rotate), like `clan vars generate`.")
+        abstract: "Generate missing vars (with -r/--regenerate: re-run and rotate), like `clan vars generate`.",
+        discussion: """
+        Examples:
+          fleet vars generate
+          fleet vars generate electrum --dry-run
+          fleet vars generate cinnabar -g user-password-root -r --prompt-value user-password-root.user-password=@pw.txt
+        """)
 
     @OptionGroup var repoOptions: VarsRepoOptions
     @Argument(help: "Machines (default: all).") var machines: [String] = []
@@ -201,7 +221,12 @@ struct VarsGenerateCommand: ParsableCommand {
 struct VarsRotateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rotate",
-        abstract: "Regenerate a generator and everything that depends on it (= generate --regenerate -g GEN).")
+        abstract: "Regenerate a generator and everything that depends on it (= generate --regenerate -g GEN).",
+        discussion: """
+        Examples:
+          fleet vars rotate cinnabar -g openssh-ca
+          fleet vars rotate -g zerotier-controller --dry-run
+        """)
 
     @OptionGroup var repoOptions: VarsRepoOptions
     @Argument(help: "Machines whose generator to rotate (default: all that declare it).") var machines: [String] = []
@@ -222,7 +247,12 @@ struct VarsRotateCommand: ParsableCommand {
 
 struct VarsFixCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "fix", abstract: "Re-encrypt secrets to their wanted recipients, like `clan vars fix`.")
+        commandName: "fix", abstract: "Re-encrypt secrets to their wanted recipients, like `clan vars fix`.",
+        discussion: """
+        Examples:
+          fleet vars fix
+          fleet vars fix scheelite
+        """)
 
     @OptionGroup var repoOptions: VarsRepoOptions
     @Argument(help: "Machines (default: all).") var machines: [String] = []
@@ -241,7 +271,11 @@ struct VarsFixCommand: ParsableCommand {
 struct VarsMachineKeyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "machine-key",
-        abstract: "Create a machine's age key (sops/machines/<m>/key.json + sops/secrets/<m>-age.key) when missing.")
+        abstract: "Create a machine's age key (sops/machines/<m>/key.json + sops/secrets/<m>-age.key) when missing.",
+        discussion: """
+        Examples:
+          fleet vars machine-key argentum
+        """)
 
     @OptionGroup var repoOptions: VarsRepoOptions
     @Argument(help: "The machine.") var machine: String

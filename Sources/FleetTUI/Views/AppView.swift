@@ -21,8 +21,10 @@ public enum AppView {
             NetworkView.render(state, into: &buf, area: body, ctx: ctx)
         case .vars:
             VarsView.render(state, into: &buf, area: body, ctx: ctx)
-        default:
-            buf.put("\(state.tab.title): this screen is not built yet.", x: 2, y: body.y + 1, style: ctx.theme.dim)
+        case .deploy:
+            DeployView.render(state, into: &buf, area: body, ctx: ctx)
+        case .history:
+            HistoryView.render(state, into: &buf, area: body, ctx: ctx)
         }
         if !Chrome.filterBar(state, into: &buf, ctx: ctx) {
             Chrome.statusBar(state.keyMap.hints(for: state.tab), message: position(state), into: &buf, ctx: ctx)

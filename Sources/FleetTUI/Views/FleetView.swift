@@ -3,7 +3,22 @@ import FleetModel
 /// Tab 1: every machine with class, system, tags, roles, deploy target and description, plus a
 /// detail pane (enter) with its services and settings.
 enum FleetView {
-    enum Column { case name, machineClass, system, tags, roles, target, overlay, secrets, description }
+    enum Column { case name, machineClass, system, tags, roles, target, overlay, secrets, status, description }
+
+    /// The STATUS column: reachability and whether the host runs what the flake builds now.
+    static func statusText(_ s: HostStatus?, ctx: RenderContext) -> (String, Style) {
+        guard let s else { return ("…", ctx.theme.dim) }
+        switch s.reachability {
+        case .noTarget: return ("no target", ctx.theme.dim)
+        case .unreachable: return ("unreachable", ctx.theme.error)
+        case .reachable:
+            switch s.inSync {
+            case true?: return ("up, in sync", ctx.theme.ok)
+            case false?: return ("up, OUT OF SYNC", ctx.theme.warn)
+            case nil: return (s.generation.map { "up, gen \($0)" } ?? "up", ctx.theme.ok)
+            }
+        }
+    }
 
     /// Columns for a width: the table keeps name/class/tags and adds more as room allows.
     static func columns(width: Int) -> [(Column, TableColumn)] {
@@ -17,6 +32,7 @@ enum FleetView {
         if width >= 120 { cols.append((.target, TableColumn("TARGET", .flex(weight: 2, min: 12)))) }
         if width >= 150 { cols.append((.overlay, TableColumn("OVERLAY IP", .fixed(15)))) }
         if width >= 100 { cols.append((.secrets, TableColumn("SECRETS", .fixed(12)))) }
+        if width >= 110 { cols.append((.status, TableColumn("STATUS", .fixed(15)))) }
         cols.append((.description, TableColumn("DESCRIPTION", .flex(weight: 3, min: 8))))
         return cols
     }
@@ -25,6 +41,21 @@ enum FleetView {
     static func searchFields(_ m: Machine, fleet: ResolvedFleet?) -> [String] {
         [m.name.lowercased(), m.tags.joined(separator: " ").lowercased(),
          (fleet?.roles(of: m.name) ?? []).joined(separator: " ").lowercased(), (m.description ?? "").lowercased()]
+    }
+
+    /// Roles most specific first: held by name, then through a user tag, then through the implicit
+    /// all/nixos/darwin tags (which every machine of a class shares, so they say the least).
+    static func orderedRoles(_ machine: String, fleet: ResolvedFleet?) -> [String] {
+        guard let fleet else { return [] }
+        let implicit: Set<String> = ["all", "nixos", "darwin"]
+        func rank(_ a: RoleAssignment) -> Int {
+            if a.byName { return 0 }
+            return a.byTags.contains { !implicit.contains($0) } ? 1 : 2
+        }
+        let assignments = fleet.services(of: machine).enumerated().sorted { l, r in
+            (rank(l.element), l.offset) < (rank(r.element), r.offset)
+        }
+        return assignments.map(\.element.ref.description)
     }
 
     /// Roles shown compactly: `zerotier/controller` stays, `default` roles show the instance only.
@@ -72,6 +103,7 @@ enum FleetView {
         let cols = columns(width: area.width)
         let fleet = state.fleet
         let vars = state.vars
+        let statuses = state.hostStatus
         var table = TableView(columns: cols.map(\.1), rowCount: rows.count, cursor: state.cursor(.fleet)) { r, c in
             let m = machines[rows[r]]
             switch cols[c].0 {
@@ -79,9 +111,12 @@ enum FleetView {
             case .machineClass: return (m.machineClass.rawValue, nil)
             case .system: return (m.system ?? "?", ctx.theme.dim)
             case .tags: return (m.userTags.joined(separator: ","), nil)
-            case .roles: return (rolesText(fleet?.roles(of: m.name) ?? []), nil)
+            case .roles: return (rolesText(orderedRoles(m.name, fleet: fleet)), nil)
             case .target: return (fleet?.target(of: m.name)?.address ?? m.deploy.targetHost ?? "-", ctx.theme.dim)
             case .overlay: return (fleet?.overlayIP(of: m.name) ?? "-", ctx.theme.dim)
+            case .status:
+                let (t, st) = statusText(statuses[m.name], ctx: ctx)
+                return (t, st)
             case .secrets:
                 guard let h = vars?.health[m.name] else { return (vars == nil ? "…" : "-", ctx.theme.dim) }
                 return (h.summary, h.ok ? ctx.theme.ok : ctx.theme.error)

@@ -6,7 +6,11 @@ enum NetworkView {
     struct Row { var network: ZerotierNetwork; var member: ZerotierMember }
 
     static func rows(_ state: AppState) -> [Row] {
-        (state.fleet?.zerotier ?? []).flatMap { net in net.members.map { Row(network: net, member: $0) } }
+        let matcher = FilterMatcher(query: state.filters[.network] ?? "")
+        return (state.fleet?.zerotier ?? []).flatMap { net in net.members.map { Row(network: net, member: $0) } }.filter { r in
+            matcher.isEmpty || matcher.matches(joined: ([r.member.machine, r.network.instance, r.member.ip ?? ""] + r.member.roles)
+                .joined(separator: "\n").lowercased())
+        }
     }
 
     static func rowCount(_ state: AppState) -> Int { rows(state).count }

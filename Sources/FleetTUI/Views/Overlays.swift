@@ -12,6 +12,7 @@ enum Overlays {
         case .tagEdit(let t)?: tagEdit(t, into: &buf, area: area, ctx: ctx)
         case .varsPrompt(let p)?: varsPrompt(p, into: &buf, area: area, ctx: ctx)
         case .reveal(let title, let value)?: reveal(title, value, into: &buf, area: area, ctx: ctx)
+        case .text(let title, let lines, let scroll)?: text(title, lines, scroll, into: &buf, area: area, ctx: ctx)
         case nil: break
         }
         toasts(state.toasts, into: &buf, ctx: ctx)
@@ -121,6 +122,16 @@ enum Overlays {
         let lines = p.input.filter { $0 == "\n" }.count
         let help = p.kind.isMultiline ? "enter new line (\(lines) so far), ctrl-d done, esc cancels" : "enter done, esc cancels"
         buf.put(help, x: box.x + 2, y: box.y + 5, style: ctx.theme.warn, clip: box)
+    }
+
+    static func text(_ title: String, _ lines: [String], _ scroll: Int, into buf: inout ScreenBuffer, area: Rect, ctx: RenderContext) {
+        let box = Box.centered(width: area.width - 2, height: area.height, in: area)
+        Box.draw(&buf, box, title: "\(title) \(ctx.glyphs.dash) j/k scroll, esc closes", ctx: ctx)
+        let inner = Rect(x: box.x + 2, y: box.y + 1, width: box.width - 4, height: box.height - 2)
+        for (i, l) in lines.dropFirst(scroll).prefix(inner.height).enumerated() {
+            let style = l.hasPrefix("== ") ? ctx.theme.tableHeader : (l.contains("failed") ? ctx.theme.error : ctx.theme.base)
+            buf.put(DisplayWidth.truncate(l, to: inner.width, ellipsis: ctx.glyphs.ellipsis), x: inner.x, y: inner.y + i, style: style, clip: inner)
+        }
     }
 
     static func reveal(_ title: String, _ value: String, into buf: inout ScreenBuffer, area: Rect, ctx: RenderContext) {

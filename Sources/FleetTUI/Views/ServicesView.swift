@@ -5,12 +5,17 @@ import FleetModel
 enum ServicesView {
     static func roleRows(_ state: AppState) -> [(ref: RoleRef, module: String, members: [String], tags: [String])] {
         guard let fleet = state.fleet else { return [] }
+        let matcher = FilterMatcher(query: state.filters[.services] ?? "")
         var out: [(RoleRef, String, [String], [String])] = []
         for inst in fleet.inventory.instances.values {
             let module = inst.module.name + (inst.module.input.map { "@\($0)" } ?? "")
             for role in inst.roles.values {
                 let ref = RoleRef(instance: inst.name, role: role.name)
-                out.append((ref, module, fleet.resolution.members(of: ref), Array(role.tags.keys)))
+                let members = fleet.resolution.members(of: ref)
+                let fields = ([inst.name, role.name, module] + members + Array(role.tags.keys)).joined(separator: "\n").lowercased()
+                if matcher.isEmpty || matcher.matches(joined: fields) {
+                    out.append((ref, module, members, Array(role.tags.keys)))
+                }
             }
         }
         return out
@@ -25,7 +30,7 @@ enum ServicesView {
         }
         let rows = roleRows(state)
         if rows.isEmpty {
-            buf.put("No service instances in this inventory.", x: area.x + 2, y: area.y + 1, style: ctx.theme.dim, clip: area)
+            buf.put((state.filters[.services] ?? "").isEmpty ? "No service instances in this inventory." : "No role matches the filter.", x: area.x + 2, y: area.y + 1, style: ctx.theme.dim, clip: area)
             return
         }
         // Top: the role list; bottom: the matrix, when there is room for both.

@@ -2,7 +2,7 @@ import XCTest
 @testable import FleetModel
 
 /// Every address form clan accepts (clan_lib/ssh/remote.py `_parse_ssh_uri`, clan-formats.md §3.4).
-final class DeployTargetTests: XCTestCase {
+final class DeploySSHTargetTests: XCTestCase {
     func testHostOnlyDefaultsToRoot() throws {
         let t = try SSHTarget.parse("web1.example.org")
         XCTAssertEqual(t, SSHTarget(user: "root", host: "web1.example.org", port: nil))

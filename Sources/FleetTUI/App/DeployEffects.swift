@@ -1,0 +1,178 @@
+import Foundation
+import FleetModel
+
+/// Starts deploys and rollbacks for the UI, forwards their events, cancels them, and reads the
+/// deploy history. The same `DeployPipeline` as `fleet deploy`.
+final class DeployEffects: @unchecked Sendable {
+    private let queue: EventQueue
+    private let source: InventorySource
+    private let settings: DeploySettings
+    private let lock = NSLock()
+    private var current: DeployRun?
+
+    init(queue: EventQueue, source: InventorySource, settings: DeploySettings) {
+        self.queue = queue
+        self.source = source
+        self.settings = settings
+    }
+
+    private func history() -> DeployHistory? {
+        try? DeployHistory(path: settings.historyPath ?? DeployHistory.defaultPath())
+    }
+
+    func start(_ names: [String], kind: DeployKind) {
+        let q = queue
+        Task.detached { [self] in
+            do {
+                let inv = try await InventoryLoader(source: source).loadFresh()
+                let machines = try DeploySelection.select(inv, names: names, tags: [])
+                let options = try settings.options(kind: kind, source: source, fleet: ResolvedFleet(inv))
+                let run = DeployPipeline(history: history()).start(machines, options: options)
+                lock.lock(); current = run; lock.unlock()
+                for await e in run.events { q.post(.deployEvent(e)) }
+                lock.lock(); current = nil; lock.unlock()
+            } catch {
+                q.post(.toast("cannot start: \(error)", .error))
+            }
+        }
+    }
+
+    /// Cancels the running deploy: every child process group is stopped by the pipeline.
+    func cancel() {
+        lock.lock(); let run = current; lock.unlock()
+        run?.cancel()
+    }
+
+    private var prober: StatusProber?
+    private var probeTask: Task<Void, Never>?
+    private var probedMachines: [Machine] = []
+
+    /// Background status probes (reachability, running vs flake system), refreshed every 30 s
+    /// without touching the UI thread. Started once, for the machines of the first inventory.
+    func startProbes(_ inventory: Inventory) {
+        lock.lock()
+        let started = probeTask != nil
+        lock.unlock()
+        guard !started, !settings.disableProbes else { return }
+        let q = queue
+        let machines = inventory.machineList
+        let fleet = ResolvedFleet(inventory)
+        // Without a flake to build there is nothing to compare against: probe reachability only.
+        var evaluate = true
+        var options = try? settings.options(kind: .deploy, source: source, fleet: fleet)
+        if options == nil {
+            evaluate = false
+            options = try? settings.options(kind: .rollback, source: source, fleet: fleet)
+        }
+        guard let options, let p = try? StatusProber(options: options) else { return }
+        lock.lock()
+        prober = p
+        probedMachines = machines
+        probeTask = Task.detached {
+            for await s in p.refreshing(machines, every: .seconds(30), evaluateEvery: evaluate ? 5 : Int.max) {
+                var s = s
+                if !evaluate { s.flakeSystem = nil }
+                q.post(.hostStatus(s))
+            }
+        }
+        lock.unlock()
+    }
+
+    /// On quit: stop probing, close the ssh masters the probes opened, cancel a running deploy, so no
+    /// process outlives fleet.
+    func shutdown() {
+        lock.lock()
+        let task = probeTask, p = prober, machines = probedMachines, run = current
+        probeTask = nil
+        prober = nil
+        lock.unlock()
+        task?.cancel()
+        run?.cancel()
+        guard let p else { return }
+        let done = DispatchSemaphore(value: 0)
+        Task.detached {
+            await p.close(machines)
+            done.signal()
+        }
+        _ = done.wait(timeout: .now() + 5)
+    }
+
+    /// Every host's recorded log of one past deploy (secrets were never written to it).
+    func loadLog(deployID: String) {
+        let q = queue
+        Task.detached { [self] in
+            guard let h = history() else { return }
+            var lines: [String] = []
+            for host in (try? h.hosts(deployID: deployID)) ?? [] {
+                lines.append("== \(host.host): " + (host.succeeded ? "ok" : "failed at \(host.failedStage?.rawValue ?? "?")"))
+                lines += ((try? h.log(deployID: deployID, host: host.host)) ?? "").split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+                lines.append("")
+            }
+            q.post(.historyLogLoaded(deployID: deployID, lines: lines.isEmpty ? ["(no log recorded)"] : lines))
+        }
+    }
+
+    func loadHistory() {
+        let q = queue
+        Task.detached { [self] in
+            guard let h = history() else { q.post(.historyFailed("no deploy history yet")); return }
+            do {
+                let fmt = DateFormatter()
+                fmt.dateFormat = "yyyy-MM-dd HH:mm:ss"
+                let entries = try h.deploys(limit: 200).map { d -> HistoryEntry in
+                    let hosts = (try? h.hosts(deployID: d.id)) ?? []
+                    let lines = hosts.map { host in
+                        "\(host.host): " + (host.succeeded ? "ok" : "failed at \(host.failedStage?.rawValue ?? "?")")
+                            + String(format: " (%.1fs) ", host.seconds) + host.message
+                    }
+                    return HistoryEntry(id: d.id, kind: d.kind.rawValue, startedAt: fmt.string(from: d.startedAt),
+                                        seconds: d.finishedAt.map { $0.timeIntervalSince(d.startedAt) }, hosts: d.hostCount,
+                                        failed: d.failedCount, cancelled: d.cancelled, hostLines: lines)
+                }
+                q.post(.historyLoaded(entries))
+            } catch {
+                q.post(.historyFailed(String(describing: error)))
+            }
+        }
+    }
+}
+
+/// How the UI deploys: from config.toml (jobs, host-key policy) and the environment
+/// (`FLEET_SSH_CONFIG`, `FLEET_DEPLOY_TARGETS=m=addr,…`, `FLEET_BUILD_FLAKE`), which `make demo` sets
+/// for its testbed.
+struct DeploySettings: Sendable {
+    var jobs: Int?
+    var hostKeyPolicy: HostKeyPolicy = .strict
+    var sshConfig: String?
+    var targetOverrides: [String: String] = [:]
+    var buildFlake: String?
+    var historyPath: String?
+    /// FLEET_NO_PROBES=1 turns the background ssh probes off.
+    var disableProbes = false
+
+    static func from(config: FleetConfig, environment env: [String: String]) -> DeploySettings {
+        var s = DeploySettings()
+        s.jobs = config.jobs
+        s.hostKeyPolicy = config.hostKeyPolicy == .acceptNew ? .acceptNew : .strict
+        s.sshConfig = env["FLEET_SSH_CONFIG"].flatMap { $0.isEmpty ? nil : $0 }
+        for pair in (env["FLEET_DEPLOY_TARGETS"] ?? "").split(separator: ",") {
+            let kv = pair.split(separator: "=", maxSplits: 1)
+            if kv.count == 2 { s.targetOverrides[String(kv[0])] = String(kv[1]) }
+        }
+        s.buildFlake = env["FLEET_BUILD_FLAKE"].flatMap { $0.isEmpty ? nil : $0 }
+        s.historyPath = env["FLEET_HISTORY_FILE"].flatMap { $0.isEmpty ? nil : $0 }
+        s.disableProbes = env["FLEET_NO_PROBES"] == "1"
+        return s
+    }
+
+    /// The same options `fleet deploy` builds (targets from the resolved inventory, clan secrets
+    /// uploaded), with the UI's settings on top.
+    func options(kind: DeployKind, source: InventorySource, fleet: ResolvedFleet) throws -> DeployOptions {
+        var o = try DeployOptions.standard(kind: kind, source: source, fleet: fleet, buildFlake: buildFlake)
+        o.jobs = jobs
+        o.hostKeyPolicy = hostKeyPolicy
+        o.sshConfigFile = sshConfig
+        o.targetOverrides = targetOverrides
+        return o
+    }
+}
