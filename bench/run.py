@@ -46,6 +46,9 @@ def base_env(work):
     env.update(XDG_CONFIG_HOME=f"{work}/config", XDG_STATE_HOME=f"{work}/state", XDG_CACHE_HOME=f"{work}/cache",
                TERM="xterm-256color", LANG="C.UTF-8", LC_ALL="C.UTF-8")
     env.pop("NO_COLOR", None)
+    # No background status probes: they ssh to every machine's deploy target every 30 s, and the
+    # synthetic fleets' targets (root@host-00001.fleet, the demo's .zt names) are not ours to contact.
+    env["FLEET_NO_PROBES"] = "1"
     for k in ("FLEET_BENCH_FRAME_LOG", "FLEET_BENCH_EXIT"):
         env.pop(k, None)
     return env
