@@ -343,8 +343,13 @@ def main():
             metrics.append(metric("parse_10k", f"inventory parse+resolve, {p['machines']}", p["total"]["median_ms"], "ms", None,
                                   p["jsonserialization"]["median_ms"], "JSONSerialization", details=p))
 
-        if want("vars"):
-            metrics.extend(vars_metrics(fleet, big, bench_env))
+        if want("rss"):
+            log("peak RSS (pty UI and fleet list)")
+            floor = cli_peak_rss([fleet, "--version"], env, work)
+            ui = ui_peak_rss(fleet, big, env, work)
+            lst = cli_peak_rss([fleet, "list", "--inventory", big], env, work)
+            metrics.append(metric("rss_ui_10k", f"peak RSS, UI, {args.machines}", ui, "MB", ("<", 60), floor, "fleet --version"))
+            metrics.append(metric("rss_list_10k", f"peak RSS, fleet list, {args.machines}", lst, "MB", ("<", 60), floor, "fleet --version"))
 
         if want("idle"):
             log(f"idle CPU over {args.idle_seconds:.0f} s (pty, demo)")
@@ -353,13 +358,8 @@ def main():
                                   details=dict(ticks=ticks, clk_tck=CLK_TCK),
                                   note="resolution: one clock tick (1/CLK_TCK s) over the window"))
 
-        if want("rss"):
-            log("peak RSS (pty UI and fleet list)")
-            floor = cli_peak_rss([fleet, "--version"], env, work)
-            ui = ui_peak_rss(fleet, big, env, work)
-            lst = cli_peak_rss([fleet, "list", "--inventory", big], env, work)
-            metrics.append(metric("rss_ui_10k", f"peak RSS, UI, {args.machines}", ui, "MB", ("<", 60), floor, "fleet --version"))
-            metrics.append(metric("rss_list_10k", f"peak RSS, fleet list, {args.machines}", lst, "MB", ("<", 60), floor, "fleet --version"))
+        if want("vars"):
+            metrics.extend(vars_metrics(fleet, big, bench_env))
 
         if want("age"):
             log("age in-process vs the age CLI")
