@@ -45,5 +45,12 @@ unit:
 e2e: build
 	FLEET_BIN=$(abspath $(BIN)) python3 -m pytest -q tests/e2e
 
+# Benchmarks (issue 9): release build, then bench/run.py prints the table and writes bench/results.json.
+# Never fails on timing (PASS/MISS is printed); see docs/PERFORMANCE.md.
+bench:
+	@tools/install-deps bench
+	$(SWIFT) build -c release --product fleet
+	python3 bench/run.py --fleet .build/release/fleet $(BENCH_ARGS)
+
 clean:
 	rm -rf .build

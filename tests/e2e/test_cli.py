@@ -21,8 +21,8 @@ def command_paths():
     def walk(cmd, prefix):
         out = [prefix]
         for sub in cmd.get("subcommands", []):
-            if sub["commandName"] == "help":
-                continue
+            if sub["commandName"] == "help" or not sub.get("shouldDisplay", True):
+                continue  # hidden commands (bench-internal, for make bench) are not user-facing
             out += walk(sub, prefix + [sub["commandName"]])
         return out
     return walk(info["command"], [])

@@ -18,6 +18,10 @@ public enum Reducer {
             state.toasts.removeAll { $0.expiresAt <= now }
             return []
         case .inventoryLoaded(let resolved, let revalidating):
+            // The first inventory starts the vars load: started together, the two compete for the
+            // CPU (and the vars scan re-reads inventory.json), which tripled the first frame at 10k
+            // machines (make bench, docs/PERFORMANCE.md).
+            let effects: [Effect] = state.inventory == nil && state.vars == nil ? [.loadVars] : []
             // Keep the cursor on the same machine when fresh data replaces old data.
             let selected = state.selectedMachine?.name
             let inv = resolved.inventory
@@ -32,12 +36,13 @@ public enum Reducer {
             }
             clampCursors(&state)
             // Probes start once, on the first authoritative inventory (startProbes ignores repeats).
-            return firstFresh && !revalidating ? [.startProbes(inv)] : []
+            return effects + (firstFresh && !revalidating ? [.startProbes(inv)] : [])
         case .inventoryFailed(let message):
+            let firstLoad = state.inventory == nil && state.loadError == nil && state.vars == nil
             state.loadError = message
             state.revalidating = false
             if state.inventory != nil { toast(&state, "reload failed: \(message)", .error) }
-            return []
+            return firstLoad ? [.loadVars] : []
         case .themeLoaded(let theme, let warning):
             state.theme = theme
             if let warning { toast(&state, warning, .error) } else { toast(&state, "theme \(theme.name)", .info) }

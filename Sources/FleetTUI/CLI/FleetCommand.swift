@@ -15,7 +15,8 @@ struct FleetCommand: ParsableCommand {
         """,
         version: FleetVersion.string,
         subcommands: [UICommand.self, ListCommand.self, ShowCommand.self, TagCommand.self, DeployCommand.self,
-                      RollbackCommand.self, VarsCommand.self, SecretsCommand.self, DemoCommand.self],
+                      RollbackCommand.self, VarsCommand.self, SecretsCommand.self, DemoCommand.self,
+                      BenchCommand.self],
         defaultSubcommand: UICommand.self
     )
 }
