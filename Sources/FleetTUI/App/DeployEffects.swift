@@ -52,29 +52,39 @@ final class DeployEffects: @unchecked Sendable {
     func startProbes(_ inventory: Inventory) {
         lock.lock()
         let started = probeTask != nil
+        if !started && !settings.disableProbes { probeTask = Task {} }   // claim the slot
         lock.unlock()
         guard !started, !settings.disableProbes else { return }
         let q = queue
-        let machines = inventory.machineList
-        let fleet = ResolvedFleet(inventory)
-        // Without a flake to build there is nothing to compare against: probe reachability only.
-        var evaluate = true
-        var options = try? settings.options(kind: .deploy, source: source, fleet: fleet)
-        if options == nil {
-            evaluate = false
-            options = try? settings.options(kind: .rollback, source: source, fleet: fleet)
-        }
-        guard let options, let p = try? StatusProber(options: options) else { return }
-        lock.lock()
-        prober = p
-        probedMachines = machines
-        probeTask = Task.detached {
+        // Resolving targets and building options costs O(machines): do it off the UI thread.
+        let task = Task.detached { [self] in
+            let machines = inventory.machineList
+            let fleet = ResolvedFleet(inventory)
+            // Without a flake to build there is nothing to compare against: probe reachability only.
+            var evaluate = true
+            var options = try? settings.options(kind: .deploy, source: source, fleet: fleet)
+            if options == nil {
+                evaluate = false
+                options = try? settings.options(kind: .rollback, source: source, fleet: fleet)
+            }
+            guard let options, let p = try? StatusProber(options: options) else { return }
+            lock.lock()
+            prober = p
+            probedMachines = machines
+            lock.unlock()
             for await s in p.refreshing(machines, every: .seconds(30), evaluateEvery: evaluate ? 5 : Int.max) {
                 var s = s
                 if !evaluate { s.flakeSystem = nil }
                 q.post(.hostStatus(s))
             }
+            // Cancelled by shutdown: if it ran before the prober was published, close its masters here.
+            lock.lock()
+            let orphaned = prober === p
+            lock.unlock()
+            if Task.isCancelled && orphaned { await p.close(machines) }
         }
+        lock.lock()
+        probeTask = task
         lock.unlock()
     }
 
