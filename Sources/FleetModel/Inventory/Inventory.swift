@@ -25,7 +25,8 @@ public struct Inventory: Equatable, Sendable {
     /// `tags.<t>` = machine names, as the document lists them (evaluated: every tag in use, incl.
     /// `all`/`nixos`/`darwin`; `inventory.json`: only statically attached tags).
     public var tags: OrderedDictionary<String, [String]>
-    /// The raw document, so fields we do not model are kept, not lost.
+    /// Top-level fields we do not model, kept so they are not lost (unknown fields inside machines and
+    /// instances are kept on those types).
     public var raw: JSONValue
     /// The clan directory this inventory belongs to (holds `vars/`, `sops/`, `inventory.json`), when
     /// known: set by the loaders.

@@ -58,7 +58,11 @@ public struct InventoryDecoder {
                 instances[name] = try instance(name: name, value, at: InventoryPath.join("instances", name))
             }
         }
-        return Inventory(meta: meta, machines: machines, instances: instances, tags: tags, raw: root)
+        // Keep only what is not modelled: holding the whole document would double the memory of a
+        // 10k-machine fleet and make every state comparison walk it (bench: peak RSS).
+        let modelled: Set<String> = ["meta", "machines", "instances", "tags"]
+        let unknown = top.filter { !modelled.contains($0.key) }
+        return Inventory(meta: meta, machines: machines, instances: instances, tags: tags, raw: .object(unknown))
     }
 
     // MARK: machines
