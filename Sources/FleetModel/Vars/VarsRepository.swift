@@ -20,6 +20,14 @@ public struct VarsRepository: Sendable {
         return try GeneratorsFile(path: generatorsFile).load()
     }
 
+    /// The generator definitions: `generators.json`, else the flake's, evaluated with nix; nil when
+    /// there are neither (the disk scan still works then).
+    public func loadCatalog() async throws -> GeneratorCatalog? {
+        if let c = try loadDirectoryCatalog() { return c }
+        if isFlake { return try await FlakeGenerators(flake: clanDirectory, runner: ProcessVarsRunner()).load() }
+        return nil
+    }
+
     /// Machine names of the inventory (`inventory.json` + `machines/*`), nil when there is none.
     public func inventoryMachines() -> Set<String>? {
         guard FileManager.default.fileExists(atPath: clanDirectory + "/inventory.json") else { return nil }

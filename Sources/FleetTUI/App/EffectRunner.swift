@@ -69,7 +69,7 @@ final class EffectRunner {
         case .varsRun(let plan): vars.run(plan)
         case .varsPromptAnswer(let value): vars.answer(value)
         case .varsFix(let machine): vars.fix(machine: machine)
-        case .varsReveal(let machine, let generator, let file): vars.reveal(machine: machine, generator: generator, file: file)
+        case .varsReveal(_, let generator, let file): vars.reveal(generator: generator, file: file)
         case .deploy(let machines): deploys.start(machines, kind: .deploy)
         case .rollback(let machines): deploys.start(machines, kind: .rollback)
         case .cancelDeploy: deploys.cancel()
@@ -78,13 +78,6 @@ final class EffectRunner {
         case .startProbes(let inv): deploys.startProbes(inv)
         case .loadHistoryLog(let id): deploys.loadLog(deployID: id)
         }
-    }
-}
-
-/// Loading an inventory for the headless CLI: the authoritative result (a flake is evaluated).
-enum InventoryLoading {
-    static func loadSync(_ source: InventorySource) throws -> Inventory {
-        try blockingAwait { try await InventoryLoader(source: source).loadFresh() }
     }
 }
 

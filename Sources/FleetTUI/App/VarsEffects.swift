@@ -26,16 +26,10 @@ final class VarsEffects: @unchecked Sendable {
 
     private var environment: [String: String] { ProcessInfo.processInfo.environment }
 
-    private func catalog(_ repo: VarsRepository) async throws -> GeneratorCatalog? {
-        if let c = try repo.loadDirectoryCatalog() { return c }
-        if repo.isFlake { return try await FlakeGenerators(flake: repo.clanDirectory, runner: ProcessVarsRunner()).load() }
-        return nil
-    }
-
     private func engine() async throws -> VarsEngine {
         guard let dir = clanDirectory else { throw CLIError("this source has no local clan directory") }
         let repo = VarsRepository(clanDirectory: dir)
-        guard let catalog = try await catalog(repo) else {
+        guard let catalog = try await repo.loadCatalog() else {
             throw CLIError("no generator definitions in \(dir) (generators.json or flake.nix)")
         }
         var e = VarsEngine(clanDirectory: dir, catalog: catalog, backend: try NativeVarsSecrets(environment: environment),
@@ -51,7 +45,7 @@ final class VarsEffects: @unchecked Sendable {
                 guard let dir = clanDirectory else { throw CLIError("this source has no local clan directory") }
                 let repo = VarsRepository(clanDirectory: dir)
                 let admin = (try? NativeVarsSecrets(environment: environment)).map { Set($0.adminRecipients) }
-                let overview = try VarsOverview.load(repository: repo, catalog: try await catalog(repo),
+                let overview = try VarsOverview.load(repository: repo, catalog: try await repo.loadCatalog(),
                                                      adminRecipients: (admin?.isEmpty ?? true) ? nil : admin)
                 q.post(.varsLoaded(VarsRows.build(overview)))
             } catch {
@@ -131,15 +125,13 @@ final class VarsEffects: @unchecked Sendable {
     }
 
     /// Decrypts one secret for an explicit reveal. The value lives only in the event and the overlay.
-    func reveal(machine: String?, generator: GeneratorID, file: String) {
+    func reveal(generator: GeneratorID, file: String) {
         let q = queue
         Task.detached { [self] in
             do {
                 guard let dir = clanDirectory else { throw CLIError("no local clan directory") }
-                let rel = generator.machine.map { "per-machine/\($0)/\(generator.name)" } ?? "shared/\(generator.name)"
-                let path = "\(dir)/vars/\(rel)/\(file)/secret"
-                guard let data = FileManager.default.contents(atPath: path) else { throw CLIError("\(path): cannot read") }
-                let plain = try NativeVarsSecrets(environment: environment).decrypt(String(decoding: data, as: UTF8.self))
+                let plain = try VarsValueReader(clanDirectory: dir, backend: try NativeVarsSecrets(environment: environment))
+                    .value(generator, file: file, secret: true)
                 q.post(.secretRevealed(title: "\(generator)/\(file)", value: String(decoding: plain, as: UTF8.self)))
             } catch {
                 q.post(.toast("cannot reveal: \(error)", .error))

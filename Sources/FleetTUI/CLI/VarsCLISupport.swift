@@ -143,13 +143,5 @@ enum TerminalPrompt {
 
 /// Runs async work from a synchronous `ParsableCommand.run()` (the root command is synchronous).
 func runBlocking(_ work: @escaping @Sendable () async throws -> Void) throws {
-    final class Box: @unchecked Sendable { var error: Error? }
-    let box = Box()
-    let done = DispatchSemaphore(value: 0)
-    Task.detached {
-        do { try await work() } catch { box.error = error }
-        done.signal()
-    }
-    done.wait()
-    if let e = box.error { throw e }
+    try blockingAwait(work)
 }

@@ -41,8 +41,7 @@ struct VarsRepoOptions: ParsableArguments {
     func catalog() async throws -> GeneratorCatalog {
         let r = repository
         do {
-            if let c = try r.loadDirectoryCatalog() { return c }
-            if r.isFlake { return try await FlakeGenerators(flake: r.clanDirectory, runner: ProcessVarsRunner()).load() }
+            if let c = try await r.loadCatalog() { return c }
         } catch { throw CLIError("fleet: \(error)") }
         throw CLIError("fleet: no generator definitions in \(r.clanDirectory) (expected generators.json or flake.nix); `fleet vars list` works without them")
     }
