@@ -189,7 +189,9 @@ public enum Reducer {
             guard state.tab == .vars else { return [] }
             return reduceVarsAction(&state, action)
         }
-        clampCursors(&state)
+        // Only data events change other screens' row counts (and clamp them all); an action only
+        // needs the current screen clamped — counting every screen is O(fleet) per key press.
+        clampCursor(&state, state.tab)
         return []
     }
 
@@ -222,11 +224,13 @@ public enum Reducer {
     }
 
     static func clampCursors(_ state: inout AppState) {
-        for tab in Tab.allCases {
-            var c = state.cursor(tab)
-            c.clamp(count: rowCount(state, tab), visible: Layout.tableRows(height: state.height))
-            state.cursors[tab] = c
-        }
+        for tab in Tab.allCases { clampCursor(&state, tab) }
+    }
+
+    static func clampCursor(_ state: inout AppState, _ tab: Tab) {
+        var c = state.cursor(tab)
+        c.clamp(count: rowCount(state, tab), visible: Layout.tableRows(height: state.height))
+        state.cursors[tab] = c
     }
 
     // MARK: mouse

@@ -12,8 +12,10 @@ enum ServicesView {
             for role in inst.roles.values {
                 let ref = RoleRef(instance: inst.name, role: role.name)
                 let members = fleet.resolution.members(of: ref)
-                let fields = ([inst.name, role.name, module] + members + Array(role.tags.keys)).joined(separator: "\n").lowercased()
-                if matcher.isEmpty || matcher.matches(joined: fields) {
+                // Joining every member is O(fleet): only when a filter is set.
+                if matcher.isEmpty
+                    || matcher.matches(joined: ([inst.name, role.name, module] + members + Array(role.tags.keys))
+                        .joined(separator: "\n").lowercased()) {
                     out.append((ref, module, members, Array(role.tags.keys)))
                 }
             }
