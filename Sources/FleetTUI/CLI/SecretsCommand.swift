@@ -27,12 +27,21 @@ struct SecretsCommand: ParsableCommand {
     /// Accepted before the subcommand too (`fleet secrets --repo P list`); leaves read it again.
     @OptionGroup var repo: RepoOption
 
-    /// The clan directory; default the current directory.
+    /// The clan, chosen like every fleet command: --flake/--inventory (--repo as an alias), else
+    /// ./flake.nix, the config's `flake`, the demo. Its sops/ is in the clan directory (`clan.directory`).
     struct RepoOption: ParsableArguments {
-        @Option(name: .long, help: ArgumentHelp("The clan directory (holds sops/).", valueName: "path"))
-        var repo: String = FileManager.default.currentDirectoryPath
+        @OptionGroup var source: SourceOptions
 
-        var store: SopsKeyStore { SopsKeyStore(clanDirectory: repo) }
+        /// For reads.
+        var store: SopsKeyStore { get throws { SopsKeyStore(clanDirectory: try source.varsRepository().clanDirectory) } }
+
+        /// For writes: the same, with the pristine demo refused.
+        var writableStore: SopsKeyStore {
+            get throws {
+                do { _ = try source.source().writableDirectory() } catch let e as InventorySourceError { throw CLIError("fleet secrets: \(e)") }
+                return try store
+            }
+        }
     }
 
     static func adminIdentities() throws -> [AgeIdentity] {
@@ -85,8 +94,8 @@ struct SecretsCommand: ParsableCommand {
             defer { value.withUnsafeMutableBytes { raw in for i in raw.indices { raw[i] = 0 } } }
             try cli {
                 let admin = try SecretsCommand.adminIdentities()
-                try repo.store.writeSecret(name, value: value, adminRecipients: admin.map(\.recipient),
-                                           users: user, machines: machine, groups: group)
+                try repo.writableStore.writeSecret(name, value: value, adminRecipients: admin.map(\.recipient),
+                                                   users: user, machines: machine, groups: group)
             }
         }
 
@@ -124,9 +133,10 @@ struct SecretsCommand: ParsableCommand {
         @Flag(name: .long, help: "Overwrite an existing key.") var force = false
         func run() throws {
             try cli {
-                try repo.store.addUser(name, recipient: key, force: force)
+                let store = try repo.writableStore
+                try store.addUser(name, recipient: key, force: force)
                 // As clan: secrets already shared with this user are re-keyed to the new key.
-                _ = try repo.store.updateSecrets(referencing: "users", name, identities: SecretsCommand.adminIdentities)
+                _ = try store.updateSecrets(referencing: "users", name, identities: SecretsCommand.adminIdentities)
             }
         }
     }
@@ -154,8 +164,9 @@ struct SecretsCommand: ParsableCommand {
         @Flag(name: .long, help: "Overwrite an existing key.") var force = false
         func run() throws {
             try cli {
-                try repo.store.addMachine(name, recipient: key, force: force)
-                _ = try repo.store.updateSecrets(referencing: "machines", name, identities: SecretsCommand.adminIdentities)
+                let store = try repo.writableStore
+                try store.addMachine(name, recipient: key, force: force)
+                _ = try store.updateSecrets(referencing: "machines", name, identities: SecretsCommand.adminIdentities)
             }
         }
     }

@@ -21,22 +21,16 @@ enum VarsCLISupport {
         try NativeVarsSecrets(environment: environment)
     }
 
-    static func engine(_ repoOptions: VarsRepoOptions) async throws -> VarsEngine {
-        let catalog = try await repoOptions.catalog()
+    static func engine(_ repo: VarsRepository) async throws -> VarsEngine {
+        let catalog = try await VarsRepoOptions.catalog(repo)
         let backend: VarsSecretBackend
         do { backend = try self.backend() } catch { throw CLIError("fleet: \(error)") }
-        var e = VarsEngine(clanDirectory: repoOptions.repository.clanDirectory, catalog: catalog, backend: backend, runner: ProcessVarsRunner())
-        if let base = environment["FLEET_VARS_WORKDIR"], !base.isEmpty { e.workBase = base }
-        if !repoOptions.repository.hasGeneratorsFile && repoOptions.repository.isFlake {
-            let systems = Dictionary(catalog.machineNames.map { ($0, FlakeGenerators.localSystem) }, uniquingKeysWith: { a, _ in a })
-            e.scriptProvider = FlakeGenerators(flake: repoOptions.repository.clanDirectory, runner: ProcessVarsRunner()).scriptProvider(systems: systems)
-        }
-        return e
+        return repo.engine(catalog: catalog, backend: backend, environment: environment)
     }
 
-    static func generate(repoOptions: VarsRepoOptions, machines: [String], generator: String?, regenerate: Bool,
+    static func generate(repo: VarsRepository, machines: [String], generator: String?, regenerate: Bool,
                          runOptions: VarsRunOptions) async throws {
-        let engine = try await engine(repoOptions)
+        let engine = try await engine(repo)
         let plan: VarsPlan
         do { plan = try engine.plan(machines: machines, generator: generator, regenerate: regenerate) } catch { throw CLIError("fleet: \(error)") }
         if plan.isEmpty {
