@@ -71,6 +71,12 @@ public struct VarsEngine: Sendable {
             }
         }
         let order = kept
+        // Every dependency of what will run must resolve (clan fails in `_resolve_dep_generator` when
+        // it reaches the generator; fleet refuses before asking or running anything, with clan's text).
+        for id in order {
+            guard let g = catalog.generators[id] else { continue }
+            for dep in g.dependencies { _ = try catalog.resolveDependency(dep, of: g) }
+        }
         var prompts: [PromptRequest] = [], reused: [PromptRequest] = []
         var affected = Set<String>()
         for id in order {
@@ -180,12 +186,17 @@ public struct VarsEngine: Sendable {
         let work = try PrivateWorkDir(base: workBase)
         defer { work.remove() }
 
+        // clan's `decrypt_dependencies` (clan_lib/vars/generator.py:576-597): `$in/<dep>/<file>` for
+        // every file of every dependency, which may be a shared generator another machine declares.
         for dep in gen.dependencies {
-            guard let d = catalog.generators[dep] else { continue }
+            let d = try catalog.resolveDependency(dep, of: gen)
             for f in d.files {
-                let dir = clanDirectory + "/vars/\(dep.relDir)/\(f.name)"
+                let dir = clanDirectory + "/vars/\(d.id.relDir)/\(f.name)"
                 let bytes: [UInt8]
                 if f.secret {
+                    guard FileManager.default.fileExists(atPath: dir + "/secret") else {
+                        throw VarsError(context, "dependency \(dep.name)/\(f.name) has not been generated")
+                    }
                     bytes = try backend.decrypt(try readText(dir + "/secret"))
                 } else {
                     guard let v = FileManager.default.contents(atPath: dir + "/value") else {
