@@ -56,7 +56,8 @@ enum RealClan {
         for item in try FileManager.default.contentsOfDirectory(atPath: flake) where item != ".clan-inputs" && item != ".git" {
             try FileManager.default.copyItem(atPath: flake + "/" + item, toPath: dir + "/" + item)
         }
-        for args in [["init", "-q"], ["add", "-A"], ["commit", "-qm", "real clan"]] {
+        for args in [["init", "-q"], ["config", "user.name", "Fleet Test"], ["config", "user.email", "fleet@example.invalid"],
+                     ["add", "-A"], ["commit", "-qm", "real clan"]] {
             let r = try VarsE2E.run(["git", "-C", dir] + args, env: gitEnvironment())
             guard r.status == 0 else { throw RealClanError("git \(args): \(r.stderr)") }
         }

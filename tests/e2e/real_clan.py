@@ -57,8 +57,9 @@ class RealClans:
                 continue
             s, t = os.path.join(src, item), os.path.join(dest, item)
             (shutil.copytree if os.path.isdir(s) else shutil.copy2)(s, t)
-        git = ["git", "-C", str(dest), "-c", "user.name=fleet-test", "-c", "user.email=fleet@example.invalid"]
-        for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "real clan"]):
+        git = ["git", "-C", str(dest)]
+        for args in (["init", "-q"], ["config", "user.name", "fleet-test"], ["config", "user.email", "fleet@example.invalid"],
+                     ["add", "-A"], ["commit", "-qm", "real clan"]):
             subprocess.run(git + args, check=True, capture_output=True)
         return str(dest)
 

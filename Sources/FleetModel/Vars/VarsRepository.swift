@@ -59,6 +59,19 @@ public struct VarsRepository: Sendable {
         return e
     }
 
+    /// The inventory as clan reads it for its migrations (`InventoryStore.read()`): the flake's
+    /// evaluated `inventorySerialization`, else `inventory.json` + `machines/`.
+    public func loadInventory() async throws -> Inventory {
+        if let flakeDirectory { return try await FlakeEvaluator().evaluate(flakeDirectory) }
+        return try DirectoryInventoryLoader(directory: clanDirectory).load()
+    }
+
+    /// `run_migrations` before generating (see `VarsMigrations.run`); the changed paths.
+    public func runMigrations(catalog: GeneratorCatalog, environment: [String: String]? = nil) async throws -> [String] {
+        try await VarsMigrations.run(clanDirectory: clanDirectory, catalog: catalog, runner: ProcessVarsRunner(), environment: environment,
+                                     inventory: { try await loadInventory() })
+    }
+
     /// Machine names of the inventory: the evaluated inventory's for a flake (a machine defined only
     /// in Nix is not an orphan), else `inventory.json` + `machines/*`; nil when there is none.
     public func inventoryMachines() -> Set<String>? {
