@@ -45,8 +45,8 @@ public struct ClanLayout: Equatable, Sendable {
             throw InventorySourceError("\(source.path) is not a local flake; vars and secrets need a local checkout of the clan")
         }
         guard case .flake(let flake) = source else {
-            let machines = (try? DirectoryInventoryLoader(directory: local, inventoryJSONOptional: true).load()).map { Set($0.machines.keys) }
-            return ClanLayout(flakeDirectory: nil, clanDirectory: local, machines: machines)
+            let machines = try DirectoryInventoryLoader(directory: local, inventoryJSONOptional: true).load().machines.keys
+            return ClanLayout(flakeDirectory: nil, clanDirectory: local, machines: Set(machines))
         }
         let argv = ["nix", "--extra-experimental-features", "nix-command flakes", "eval", "--json",
                     "\(FlakeEvaluator.flakeRef(flake))#clanInternals", "--apply", apply]
@@ -62,6 +62,11 @@ public struct ClanLayout: Equatable, Sendable {
         }
         let rel = doc["relativeDirectory"]?.stringValue ?? ""
         let names = doc["machines"]?.arrayValue?.compactMap(\.stringValue)
+        for n in names ?? [] {  // the same rule as every other inventory load (InventoryDecoder)
+            do { _ = try NameValidation.validate(n, as: .machine) } catch let e as NameError {
+                throw InventoryError(file: "\(flake)#\(FlakeEvaluator.attribute)", path: "machines", message: "\(e)")
+            }
+        }
         return ClanLayout(flakeDirectory: local, clanDirectory: clanDirectory(flakeDirectory: local, relativeDirectory: rel),
                           secretStore: doc["secretStore"]?.stringValue ?? "sops", machines: names.map(Set.init))
     }
