@@ -19,6 +19,8 @@ public struct VarsEngine: Sendable {
     /// Supplies the script of generators whose definition carries none (a flake's `finalScript`).
     public typealias ScriptProvider = @Sendable (_ generator: Generator, _ machine: String) async throws -> String
     public var scriptProvider: ScriptProvider?
+    /// Where `CLAN_NO_COMMIT` is read; nil means this process's environment.
+    public var environment: [String: String]?
 
     public init(clanDirectory: String, catalog: GeneratorCatalog, backend: VarsSecretBackend, runner: VarsCommandRunner) {
         self.clanDirectory = clanDirectory
@@ -402,34 +404,12 @@ public struct VarsEngine: Sendable {
         return String(decoding: d, as: UTF8.self)
     }
 
-    func git(_ args: [String]) async throws -> VarsCommandResult {
-        try await runner.run(argv: ["git", "-C", clanDirectory] + args, environment: nil, workingDirectory: clanDirectory, onLine: nil)
-    }
+    /// Commits go through clan's `commit_files` rules (CLAN_NO_COMMIT included).
+    var clanGit: ClanGit { ClanGit(directory: clanDirectory, runner: runner, environment: environment) }
 
-    func gitDirectory() async throws -> String {
-        let r = try await git(["rev-parse", "--absolute-git-dir"])
-        guard r.status == 0 else {
-            throw VarsError(clanDirectory, "not a git repository (clan commits every generated var): \(r.stderr.trimmingCharacters(in: .whitespacesAndNewlines))")
-        }
-        return r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-    }
+    func git(_ args: [String]) async throws -> VarsCommandResult { try await clanGit.git(args) }
 
-    /// `git add` + `git commit --no-verify` of exactly `paths`; false when nothing changed.
-    func commit(paths: [String], message: String) async throws -> Bool {
-        let existing = paths.filter { FileManager.default.fileExists(atPath: clanDirectory + "/" + $0) }
-        var all = existing
-        // Deleted paths must be staged too (share migration).
-        for p in paths where !existing.contains(p) {
-            let r = try await git(["ls-files", "--", p])
-            if !r.stdout.isEmpty { all.append(p) }
-        }
-        guard !all.isEmpty else { return false }
-        let add = try await git(["add", "-A", "--"] + all)
-        guard add.status == 0 else { throw VarsError(clanDirectory, "git add of \(all.joined(separator: ", ")) failed: \(add.stderr)") }
-        let diff = try await git(["diff", "--cached", "--quiet", "--"] + all)
-        if diff.status == 0 { return false }
-        let c = try await git(["commit", "--no-verify", "-q", "-m", message, "--"] + all)
-        guard c.status == 0 else { throw VarsError(clanDirectory, "git commit of \(all.joined(separator: ", ")) failed: \(c.stderr)\(c.stdout)") }
-        return true
-    }
+    func gitDirectory() async throws -> String { try await clanGit.gitDirectory() }
+
+    func commit(paths: [String], message: String) async throws -> Bool { try await clanGit.commit(paths: paths, message: message) }
 }
