@@ -2,9 +2,20 @@
 // fleet — a terminal dashboard for clan fleets. Layout: see docs/ARCHITECTURE.md.
 import PackageDescription
 
+// Every target: Swift 6 language mode (complete concurrency checking is part of it).
+let swift6: [SwiftSetting] = [.swiftLanguageMode(.v6)]
+
+#if os(Linux)
+// Debian's ncursesw.pc only adds -D_DEFAULT_SOURCE -D_XOPEN_SOURCE=600, which SwiftPM drops with a
+// "prohibited flag(s)" warning on every build; the module map links ncursesw (+tinfo via its .so script).
+let ncursesPkgConfig: String? = nil
+#else
+let ncursesPkgConfig: String? = "ncursesw"   // Homebrew's keg-only ncurses needs its -I/-L paths
+#endif
+
 let package = Package(
     name: "fleet",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],   // Synchronization.Mutex
     products: [
         .executable(name: "fleet", targets: ["FleetTUI"]),
         .library(name: "FleetModel", targets: ["FleetModel"]),
@@ -23,7 +34,7 @@ let package = Package(
         // ncursesw through pkg-config plus a shim exposing curses macros as inline functions.
         .systemLibrary(
             name: "CNcurses",
-            pkgConfig: "ncursesw",
+            pkgConfig: ncursesPkgConfig,
             providers: [.apt(["libncurses-dev"]), .brew(["ncurses"])]
         ),
         // The model: inventory, secrets (age/sops), vars, deploy, effects. No curses here.
@@ -37,7 +48,7 @@ let package = Package(
                 .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
-            swiftSettings: [.swiftLanguageMode(.v5)]
+            swiftSettings: swift6
         ),
         // The `fleet` executable: app state, reducer, views, ncurses backend, headless CLI.
         .executableTarget(
@@ -48,13 +59,13 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            swiftSettings: [.swiftLanguageMode(.v5)]
+            swiftSettings: swift6
         ),
         .testTarget(
             name: "FleetModelTests",
             dependencies: ["FleetModel"],
             resources: [.copy("Fixtures")],
-            swiftSettings: [.swiftLanguageMode(.v5)]
+            swiftSettings: swift6
         ),
         .testTarget(
             name: "FleetTUITests",
@@ -63,7 +74,7 @@ let package = Package(
                 .product(name: "SnapshotTesting", package: "swift-snapshot-testing"),
             ],
             exclude: ["__Snapshots__"],
-            swiftSettings: [.swiftLanguageMode(.v5)]
+            swiftSettings: swift6
         ),
     ]
 )

@@ -205,7 +205,6 @@ public enum Reducer {
         case .vars: return VarsView.visibleRows(state).count
         case .deploy: return state.deploy.rows.count
         case .history: return state.history.count
-        default: return 0
         }
     }
 
