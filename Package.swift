@@ -31,12 +31,14 @@ let package = Package(
         .package(url: "https://github.com/pointfreeco/swift-snapshot-testing", from: "1.19.7"),
     ],
     targets: [
-        // ncursesw through pkg-config plus a shim exposing curses macros as inline functions.
+        // ncursesw (see ncursesPkgConfig) plus a shim exposing curses macros as inline functions.
         .systemLibrary(
             name: "CNcurses",
             pkgConfig: ncursesPkgConfig,
             providers: [.apt(["libncurses-dev"]), .brew(["ncurses"])]
         ),
+        // Signal and tty state for the dashboard: a real C file, so it exists once per process.
+        .target(name: "CNcursesShim"),
         // The model: inventory, secrets (age/sops), vars, deploy, effects. No curses here.
         .target(
             name: "FleetModel",
@@ -56,6 +58,7 @@ let package = Package(
             dependencies: [
                 "FleetModel",
                 "CNcurses",
+                "CNcursesShim",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
