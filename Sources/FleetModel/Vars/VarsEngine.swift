@@ -240,18 +240,30 @@ public struct VarsEngine: Sendable {
         // Store and commit; on any failure (a full disk, a failed commit) the generator's directory
         // goes back to exactly its old files, so no var is left half rotated.
         let rollback = try VarsRollback(directory: clanDirectory + "/vars/" + id.relDir, gitDirectory: gitDirectory, key: id.relDir)
+        var deletedElsewhere: [String] = []
         do {
             // Store. Paths to commit are relative to the clan directory.
             var changed: [String] = ["vars/" + id.relDir]
-            // clan's `with_toggled_share(machine)`: the executing machine's per-machine copy of a now
-            // shared generator (or the shared copy of a now per-machine one) is removed.
-            let executingMachine = gen.share ? (requestedMachines.first { gen.machines.contains($0) } ?? gen.machines.first) : id.machine
-            let toggled = GeneratorID(name: id.name, machine: id.isShared ? executingMachine : nil)
-            let toggledDir = clanDirectory + "/vars/" + toggled.relDir
-            if toggled != id, FileManager.default.fileExists(atPath: toggledDir) {
-                // clan's share migration: the old placement's copy goes when the new one is written.
-                try FileManager.default.removeItem(atPath: toggledDir)
-                changed.append("vars/" + toggled.relDir)
+            // clan's share migration in `StoreBase.set` (clan_lib/vars/_types.py:281-297): writing a
+            // var of a shared generator deletes that var's per-machine copy of every declaring
+            // machine; writing a per-machine one deletes the shared copy. Secret vars go whole
+            // (sops `delete`), public ones lose `value` and their folder when it is left empty.
+            let previous: [GeneratorID] = id.isShared ? gen.machines.map { .perMachine(id.name, $0) } : [.shared(id.name)]
+            for f in gen.files where outputs[f.name] != nil {
+                for p in previous {
+                    let rel = "vars/\(p.relDir)/\(f.name)"
+                    let varDir = clanDirectory + "/" + rel
+                    if f.secret, FileManager.default.fileExists(atPath: varDir + "/secret") {
+                        try FileManager.default.removeItem(atPath: varDir)
+                        changed.append(rel)
+                        deletedElsewhere.append(rel)
+                    } else if !f.secret, FileManager.default.fileExists(atPath: varDir + "/value") {
+                        try FileManager.default.removeItem(atPath: varDir + "/value")
+                        if ((try? FileManager.default.contentsOfDirectory(atPath: varDir)) ?? []).isEmpty { rmdir(varDir) }
+                        changed.append(rel)
+                        deletedElsewhere.append(rel)
+                    }
+                }
             }
             let machinesStr = " for machines: \(gen.machines.joined(separator: ", "))"
             for f in gen.files {
@@ -287,7 +299,9 @@ public struct VarsEngine: Sendable {
             if try await commit(paths: changed, message: message) { events(.committed(id, message: message)) }
         } catch {
             rollback.restore()
-            _ = try? await git(["reset", "-q", "--", "vars/" + id.relDir])
+            _ = try? await git(["reset", "-q", "--", "vars/" + id.relDir] + deletedElsewhere)
+            // Committed copies of the other placement come back from git.
+            if !deletedElsewhere.isEmpty { _ = try? await git(["checkout", "-q", "HEAD", "--"] + deletedElsewhere) }
             throw error
         }
         rollback.discard()
