@@ -128,7 +128,9 @@ final class VarsSandboxTests: XCTestCase {
     /// The TUI cancels a running generation by cancelling its task: the sandbox's process group dies,
     /// nothing is stored, the private work dir is gone.
     func testCancellingTheTaskKillsTheGeneratorAndStoresNothing() async throws {
-        let (dir, engine) = try probeClan(script: "echo started; sleep 60; printf late > \"$out\"/result\n")
+        // A sleep only this test runs (the machine is shared: another `sleep 60` may be anyone's).
+        let nap = "sleep 60.\(UInt32.random(in: 100_000...999_999))"
+        let (dir, engine) = try probeClan(script: "echo started; \(nap); printf late > \"$out\"/result\n")
         final class Seen: @unchecked Sendable {
             let lock = NSLock()
             var started = false
@@ -154,7 +156,7 @@ final class VarsSandboxTests: XCTestCase {
         }
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/vars/per-machine/m1/probe"))
         for w in seen.workDirs { XCTAssertFalse(FileManager.default.fileExists(atPath: "/dev/shm/" + w), "work dir \(w) removed") }
-        XCTAssertEqual(try VarsE2E.run(["pgrep", "-f", "sleep 60"]).status, 1, "the generator's processes are gone")
+        XCTAssertEqual(try VarsE2E.run(["pgrep", "-f", nap]).status, 1, "the generator's processes are gone")
     }
 
     func testAFailingScriptReportsItsStderr() async throws {
