@@ -14,6 +14,19 @@ enum RealClan {
         .deletingLastPathComponent().path
     static var makeFlake: String { repoRoot + "/tests/real-clan/make-flake" }
 
+    /// `../shared/real-clan` (new-clan-flake, sources.tgz): beside the repository as on CI, else beside
+    /// the nearest ancestor (a worktree in /work/wt/x), as make-flake finds it; FLEET_REAL_CLAN overrides.
+    static func sharedDirectory() throws -> String {
+        if let d = ProcessInfo.processInfo.environment["FLEET_REAL_CLAN"], !d.isEmpty { return d }
+        var dir = URL(fileURLWithPath: repoRoot)
+        while dir.path != "/" {
+            let candidate = dir.deletingLastPathComponent().appendingPathComponent("shared/real-clan").path
+            if FileManager.default.isExecutableFile(atPath: candidate + "/new-clan-flake") { return candidate }
+            dir = dir.deletingLastPathComponent()
+        }
+        throw RealClanError("no ../shared/real-clan/new-clan-flake beside \(repoRoot) or its parents; set FLEET_REAL_CLAN")
+    }
+
     /// nix as the tests run it: flakes on, no substituters (offline), no build sandbox (the stand-in
     /// packages link host binaries). Set into this process, which fleet's model code inherits.
     static let nixConfig = "experimental-features = nix-command flakes\nsubstituters =\nsandbox = false\n"

@@ -43,19 +43,13 @@ public struct VarsRepository: Sendable {
         return nil
     }
 
-    /// The script provider for a flake's generators (their built `finalScript`), nil for `generators.json`.
-    public func scriptProvider(machines: [String]) -> VarsEngine.ScriptProvider? {
-        guard !hasGeneratorsFile, let flakeDirectory else { return nil }
-        let systems = Dictionary(machines.map { ($0, FlakeGenerators.localSystem) }, uniquingKeysWith: { a, _ in a })
-        return FlakeGenerators(flake: flakeDirectory, runner: ProcessVarsRunner()).scriptProvider(systems: systems)
-    }
-
-    /// The engine over this clan (CLI and UI): flake generators run their built `finalScript`;
-    /// `FLEET_VARS_WORKDIR` moves the private work directory.
-    public func engine(catalog: GeneratorCatalog, backend: VarsSecretBackend, environment: [String: String]) -> VarsEngine {
-        var e = VarsEngine(clanDirectory: clanDirectory, catalog: catalog, backend: backend, runner: ProcessVarsRunner())
-        if let base = environment["FLEET_VARS_WORKDIR"], !base.isEmpty { e.workBase = base }
-        e.scriptProvider = scriptProvider(machines: catalog.machineNames)
+    /// The engine over this clan (CLI and UI): a flake's generator scripts are its built `finalScript`s.
+    public func engine(catalog: GeneratorCatalog, backend: VarsSecretBackend, runner: VarsCommandRunner = ProcessVarsRunner()) -> VarsEngine {
+        var e = VarsEngine(clanDirectory: clanDirectory, catalog: catalog, backend: backend, runner: runner)
+        if !hasGeneratorsFile, let flakeDirectory {
+            let systems = Dictionary(catalog.machineNames.map { ($0, FlakeGenerators.localSystem) }, uniquingKeysWith: { a, _ in a })
+            e.scriptProvider = FlakeGenerators(flake: flakeDirectory, runner: runner).scriptProvider(systems: systems)
+        }
         return e
     }
 

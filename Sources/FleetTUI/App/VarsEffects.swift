@@ -30,7 +30,7 @@ final class VarsEffects: @unchecked Sendable {
         guard let catalog = try await repo.loadCatalog() else {
             throw CLIError("no generator definitions in \(repo.clanDirectory) (generators.json or flake.nix)")
         }
-        return repo.engine(catalog: catalog, backend: try NativeVarsSecrets(environment: environment), environment: environment)
+        return repo.engine(catalog: catalog, backend: try NativeVarsSecrets(environment: environment))
     }
 
     func load() {

@@ -26,7 +26,7 @@ enum VarsCLISupport {
         if let known { catalog = known } else { catalog = try await VarsRepoOptions.catalog(repo) }
         let backend: VarsSecretBackend
         do { backend = try self.backend() } catch { throw CLIError("fleet: \(error)") }
-        return repo.engine(catalog: catalog, backend: backend, environment: environment)
+        return repo.engine(catalog: catalog, backend: backend)
     }
 
     static func generate(repo: VarsRepository, machines: [String], generator: String?, regenerate: Bool,
@@ -46,7 +46,10 @@ enum VarsCLISupport {
                 return
             }
         }
-        let engine = try await engine(repo, catalog: catalog)
+        var engine = try await engine(repo, catalog: catalog)
+        if runOptions.noSandbox {
+            do { engine.sandbox = try GeneratorSandbox.detect(environment: environment, noSandbox: true) } catch { throw CLIError("fleet: \(error)") }
+        }
         let plan: VarsPlan
         do { plan = try engine.plan(machines: machines, generator: generator, regenerate: regenerate) } catch { throw CLIError("fleet: \(error)") }
         if plan.isEmpty {
