@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// A deploy in progress. Subscribe to `events` (one consumer), `cancel()` to stop every child
 /// process group, `result()` for the summary. The run is recorded in history as it finishes.
@@ -95,10 +96,14 @@ public struct DeployPipeline: Sendable {
         let eta: @Sendable (String, DeployStage) -> Double? = { host, stage in history?.eta(host: host, stage: stage) }
         let emit: @Sendable (DeployEvent) -> Void = { events.yield($0) }
         let unitSuffix = String(format: "%08x", UInt32.random(in: 0...UInt32.max))
+        // Only the machines that build here share one nix build; the others build on their target
+        // or build host.
+        let localBuilds = machines.filter { options.buildPlacement(for: $0).kind == .local }
         let batch = options.kind == .deploy && options.batchBuild
-            ? BuildBatch(flake: options.builder, machines: machines, runner: runner, environment: options.environment,
+            ? BuildBatch(flake: options.builder, machines: localBuilds, runner: runner, environment: options.environment,
                          timeout: options.timeout(.build))
             : nil
+        let buildHosts = BuildHostMasters()
 
         await withTaskGroup(of: HostResult.self) { group in
             for m in machines {
@@ -116,6 +121,7 @@ public struct DeployPipeline: Sendable {
                                          eta: eta, emit: emit)
                     d.batch = batch
                     let r = await d.run()
+                    if let b = d.buildHost { buildHosts.add(b) }
                     try? history?.record(deployID: id, result: r, logs: d.stageLogs)
                     events.yield(DeployEvent(host: m.name, stage: nil, kind: .hostFinished(r)))
                     // Only now the next host may start, so its events follow this host's end.
@@ -126,6 +132,11 @@ public struct DeployPipeline: Sendable {
             for await r in group { results[r.host] = r }
         }
         batch?.cancel()
+        // A build host serves several targets over one master: closed once all of them are done.
+        for b in buildHosts.all {
+            let spec = ProcessSpec(argv: SSHCommand.closeArgv(b, ssh), environment: options.environment, timeout: .seconds(10))
+            _ = try? await runner.run(spec)
+        }
         return finish(id: id, machines: machines, options: options, results: results, clock: clock, history: history, events: events)
     }
 
@@ -141,6 +152,14 @@ public struct DeployPipeline: Sendable {
         events.finish()
         return summary
     }
+}
+
+/// The build hosts a run used (each closed once at the end).
+final class BuildHostMasters: Sendable {
+    private let hosts = Mutex<[SSHTarget]>([])
+
+    func add(_ t: SSHTarget) { hosts.withLock { if !$0.contains(t) { $0.append(t) } } }
+    var all: [SSHTarget] { hosts.withLock { $0 } }
 }
 
 /// The private directory for ControlMaster sockets: `mkdtemp`, mode 0700, short path.
