@@ -64,8 +64,8 @@ extension HostDeployer {
         let out = try Self.builtPath(r, state)
         systemPath = out
         ctx.progress(1, "built \(out)")
-        let p = state.value
-        return .ok(p.buildsExpected == 0 ? "\(out) (already built, \(label))" : "\(out) (\(p.buildsDone) derivation(s) built \(label))")
+        let built = max(state.value.buildsDone, state.buildsStarted)
+        return .ok(built == 0 ? "\(out) (already built, \(label))" : "\(out) (\(built) derivation(s) built \(label))")
     }
 
     static func foldBuildLog(_ state: NixProgressBox, _ ctx: StageContext) -> @Sendable (String) -> Void {

@@ -207,9 +207,15 @@ final class NixProgressBox: @unchecked Sendable {
     private var progress = NixProgress()
     private var lastSummary = ""
 
+    /// `building '…drv'` lines seen: what was built when nix sent no builds-progress result (a
+    /// remote `nix build` over ssh ends without one).
+    var buildsStarted: Int { lock.withLock { started } }
+    private var started = 0
+
     func consume(_ line: String) -> ([String], Bool, NixProgress) {
         lock.withLock {
             let lines = progress.consume(line)
+            started += lines.filter { $0.hasPrefix("building '") }.count
             let summary = progress.buildSummary + "|\(progress.copiesDone)/\(progress.copiesExpected)"
             let changed = summary != lastSummary
             lastSummary = summary
