@@ -120,8 +120,8 @@ public struct DeployPipeline: Sendable {
                     let d = HostDeployer(machine: m, options: options, ssh: ssh, runner: runner, unitSuffix: unitSuffix,
                                          eta: eta, emit: emit)
                     d.batch = batch
+                    d.buildHosts = buildHosts
                     let r = await d.run()
-                    if let b = d.buildHost { buildHosts.add(b) }
                     try? history?.record(deployID: id, result: r, logs: d.stageLogs)
                     events.yield(DeployEvent(host: m.name, stage: nil, kind: .hostFinished(r)))
                     // Only now the next host may start, so its events follow this host's end.
@@ -154,12 +154,23 @@ public struct DeployPipeline: Sendable {
     }
 }
 
-/// The build hosts a run used (each closed once at the end).
+/// The build hosts a run uses: each one's master is closed once at the end, and uploads to it go
+/// one at a time (two `nix copy` sessions adding the same derivations to one store at once break
+/// nix 2.8's ssh-ng protocol: "not an absolute path: 'nix-archive-1'").
 final class BuildHostMasters: Sendable {
-    private let hosts = Mutex<[SSHTarget]>([])
+    private let hosts = Mutex<[(target: SSHTarget, uploads: AsyncLimiter)]>([])
 
-    func add(_ t: SSHTarget) { hosts.withLock { if !$0.contains(t) { $0.append(t) } } }
-    var all: [SSHTarget] { hosts.withLock { $0 } }
+    /// The upload lock of `t`, registering it.
+    func uploads(_ t: SSHTarget) -> AsyncLimiter {
+        hosts.withLock { list in
+            if let e = list.first(where: { $0.target == t }) { return e.uploads }
+            let l = AsyncLimiter(1)
+            list.append((t, l))
+            return l
+        }
+    }
+
+    var all: [SSHTarget] { hosts.withLock { $0.map(\.target) } }
 }
 
 /// The private directory for ControlMaster sockets: `mkdtemp`, mode 0700, short path.

@@ -40,8 +40,8 @@ extension HostDeployer {
         let out = try Self.builtPath(r, state)
         systemPath = out
         ctx.progress(1, "built \(out)")
-        let p = state.value
-        return .ok(p.buildsExpected == 0 ? "\(out) (already built, locally)" : "\(out) (\(p.buildsDone) derivation(s) built locally)")
+        let built = max(state.value.buildsDone, state.buildsStarted)
+        return .ok(built == 0 ? "\(out) (already built, locally)" : "\(out) (\(built) derivation(s) built locally)")
     }
 
     /// Evaluates the derivation here, copies its closure to `host` and builds it there.
@@ -53,7 +53,19 @@ extension HostDeployer {
         }
         ctx.log("derivation \(drv)")
         ctx.progress(nil, "copying the derivations \(label)")
-        try await nixCopy(ctx, to: host, extraArguments: ["--derivation"], path: drv, what: "derivations")
+        if host == target {
+            try await nixCopy(ctx, to: host, extraArguments: ["--derivation"], path: drv, what: "derivations")
+        } else {
+            let uploads = buildHosts.uploads(host)
+            try await uploads.acquire()
+            do {
+                try await nixCopy(ctx, to: host, extraArguments: ["--derivation"], path: drv, what: "derivations")
+                await uploads.release()
+            } catch {
+                await uploads.release()
+                throw error
+            }
+        }
         ctx.progress(0, "building \(label)")
         let state = NixProgressBox()
         let r = try await ctx.ssh(host, SystemBuilder.remoteBuildArgv(drvPath: drv, options: options.buildNixOptions), check: false,

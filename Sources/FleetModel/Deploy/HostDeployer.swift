@@ -18,6 +18,8 @@ final class HostDeployer: @unchecked Sendable {
     let unitSuffix: String
     /// The run's shared build of all machines, when there is one.
     var batch: BuildBatch?
+    /// The run's build hosts (shared masters, one upload at a time per build host).
+    var buildHosts = BuildHostMasters()
 
     private let lock = NSLock()
     private var redactor = Redactor(secrets: [])

@@ -29,9 +29,9 @@ final class DeployEffects: @unchecked Sendable {
                 let machines = try DeploySelection.select(inv, names: names, tags: [])
                 let options = try settings.options(kind: kind, source: source, fleet: ResolvedFleet(inv), deployConfig: config)
                 let run = DeployPipeline(history: history()).start(machines, options: options)
-                lock.lock(); current = run; lock.unlock()
+                lock.withLock { current = run }
                 for await e in run.events { q.post(.deployEvent(e)) }
-                lock.lock(); current = nil; lock.unlock()
+                lock.withLock { current = nil }
             } catch {
                 q.post(.toast("cannot start: \(error)", .error))
             }
@@ -69,19 +69,17 @@ final class DeployEffects: @unchecked Sendable {
                 options = try? settings.options(kind: .rollback, source: source, fleet: fleet)
             }
             guard let options, let p = try? StatusProber(options: options) else { return }
-            lock.lock()
-            prober = p
-            probedMachines = machines
-            lock.unlock()
+            lock.withLock {
+                prober = p
+                probedMachines = machines
+            }
             for await s in p.refreshing(machines, every: .seconds(30), evaluateEvery: evaluate ? 5 : Int.max) {
                 var s = s
                 if !evaluate { s.flakeSystem = nil }
                 q.post(.hostStatus(s))
             }
             // Cancelled by shutdown: if it ran before the prober was published, close its masters here.
-            lock.lock()
-            let orphaned = prober === p
-            lock.unlock()
+            let orphaned = lock.withLock { prober === p }
             if Task.isCancelled && orphaned { await p.close(machines) }
         }
         lock.lock()
