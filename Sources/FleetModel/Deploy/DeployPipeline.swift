@@ -103,7 +103,7 @@ public struct DeployPipeline: Sendable {
             ? BuildBatch(flake: options.builder, machines: localBuilds, runner: runner, environment: options.environment,
                          timeout: options.timeout(.build))
             : nil
-        let buildHosts = BuildHostMasters()
+        let masters = SharedMasters()
 
         await withTaskGroup(of: HostResult.self) { group in
             for m in machines {
@@ -120,7 +120,7 @@ public struct DeployPipeline: Sendable {
                     let d = HostDeployer(machine: m, options: options, ssh: ssh, runner: runner, unitSuffix: unitSuffix,
                                          eta: eta, emit: emit)
                     d.batch = batch
-                    d.buildHosts = buildHosts
+                    d.masters = masters
                     let r = await d.run()
                     try? history?.record(deployID: id, result: r, logs: d.stageLogs)
                     events.yield(DeployEvent(host: m.name, stage: nil, kind: .hostFinished(r)))
@@ -132,11 +132,6 @@ public struct DeployPipeline: Sendable {
             for await r in group { results[r.host] = r }
         }
         batch?.cancel()
-        // A build host serves several targets over one master: closed once all of them are done.
-        for b in buildHosts.all {
-            let spec = ProcessSpec(argv: SSHCommand.closeArgv(b, ssh), environment: options.environment, timeout: .seconds(10))
-            _ = try? await runner.run(spec)
-        }
         return finish(id: id, machines: machines, options: options, results: results, clock: clock, history: history, events: events)
     }
 
@@ -154,23 +149,43 @@ public struct DeployPipeline: Sendable {
     }
 }
 
-/// The build hosts a run uses: each one's master is closed once at the end, and uploads to it go
-/// one at a time (two `nix copy` sessions adding the same derivations to one store at once break
-/// nix 2.8's ssh-ng protocol: "not an absolute path: 'nix-archive-1'").
-final class BuildHostMasters: Sendable {
-    private let hosts = Mutex<[(target: SSHTarget, uploads: AsyncLimiter)]>([])
+/// The ssh masters a run shares between hosts: a build host serving several targets, or two
+/// machines with the same target. A master is closed when the last host using it is done. Uploads
+/// to one host go one at a time (two `nix copy` sessions adding the same derivations to one store
+/// at once break nix 2.8's ssh-ng protocol: "not an absolute path: 'nix-archive-1'").
+final class SharedMasters: Sendable {
+    private struct Entry {
+        var target: SSHTarget
+        var users: Int
+        var uploads: AsyncLimiter
+    }
+    private let entries = Mutex<[Entry]>([])
 
-    /// The upload lock of `t`, registering it.
-    func uploads(_ t: SSHTarget) -> AsyncLimiter {
-        hosts.withLock { list in
-            if let e = list.first(where: { $0.target == t }) { return e.uploads }
-            let l = AsyncLimiter(1)
-            list.append((t, l))
-            return l
+    /// One more host uses `t`'s master.
+    func retain(_ t: SSHTarget) {
+        entries.withLock { list in
+            if let i = list.firstIndex(where: { $0.target == t }) { list[i].users += 1 } else { list.append(Entry(target: t, users: 1, uploads: AsyncLimiter(1))) }
         }
     }
 
-    var all: [SSHTarget] { hosts.withLock { $0.map(\.target) } }
+    /// A host is done with `t`; true when nobody uses its master any more (close it).
+    func release(_ t: SSHTarget) -> Bool {
+        entries.withLock { list in
+            guard let i = list.firstIndex(where: { $0.target == t }) else { return true }
+            list[i].users -= 1
+            return list[i].users <= 0
+        }
+    }
+
+    /// The upload lock of `t`.
+    func uploads(_ t: SSHTarget) -> AsyncLimiter {
+        entries.withLock { list in
+            if let e = list.first(where: { $0.target == t }) { return e.uploads }
+            let l = AsyncLimiter(1)
+            list.append(Entry(target: t, users: 0, uploads: l))
+            return l
+        }
+    }
 }
 
 /// The private directory for ControlMaster sockets: `mkdtemp`, mode 0700, short path.

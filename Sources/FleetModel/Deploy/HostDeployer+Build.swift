@@ -53,18 +53,14 @@ extension HostDeployer {
         }
         ctx.log("derivation \(drv)")
         ctx.progress(nil, "copying the derivations \(label)")
-        if host == target {
+        let uploads = masters.uploads(host)
+        try await uploads.acquire()
+        do {
             try await nixCopy(ctx, to: host, extraArguments: ["--derivation"], path: drv, what: "derivations")
-        } else {
-            let uploads = buildHosts.uploads(host)
-            try await uploads.acquire()
-            do {
-                try await nixCopy(ctx, to: host, extraArguments: ["--derivation"], path: drv, what: "derivations")
-                await uploads.release()
-            } catch {
-                await uploads.release()
-                throw error
-            }
+            await uploads.release()
+        } catch {
+            await uploads.release()
+            throw error
         }
         ctx.progress(0, "building \(label)")
         let state = NixProgressBox()

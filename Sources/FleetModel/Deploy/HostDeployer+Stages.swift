@@ -50,6 +50,8 @@ extension HostDeployer {
         }
         if localTarget, p.kind == .target { p.kind = .local }
         placement = p
+        if let target, !localTarget { masters.retain(target) }
+        if let buildHost { masters.retain(buildHost) }
         let where_ = localTarget ? "localhost" : target?.description ?? chosen.address
         let plan = DeployPlan(target: where_, targetSource: chosen.sourceLabel, build: p,
                               activation: ActivationCommands.plan(for: machine.machineClass))

@@ -18,8 +18,8 @@ final class HostDeployer: @unchecked Sendable {
     let unitSuffix: String
     /// The run's shared build of all machines, when there is one.
     var batch: BuildBatch?
-    /// The run's build hosts (shared masters, one upload at a time per build host).
-    var buildHosts = BuildHostMasters()
+    /// The run's masters shared between hosts (a build host, a target named twice).
+    var masters = SharedMasters()
 
     private let lock = NSLock()
     private var redactor = Redactor(secrets: [])
@@ -66,7 +66,8 @@ final class HostDeployer: @unchecked Sendable {
         for s in stages {
             if let f = await runStage(s) { failure = f; break }
         }
-        if connectAttempted, !localTarget, let target { await closeMaster(target) }
+        if let target, !localTarget, masters.release(target), connectAttempted { await closeMaster(target) }
+        if let buildHost, masters.release(buildHost) { await closeMaster(buildHost) }
         let seconds = Self.seconds(since: start)
         let outcome: DeployOutcome
         if let failure {
@@ -164,8 +165,8 @@ final class HostDeployer: @unchecked Sendable {
         return Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
     }
 
-    /// Closes the target's master now (see `StageContext.run`, `viaMaster`). A build host's master
-    /// is shared with other targets; the pipeline closes it at the end of the run (or cancel).
+    /// Closes the target's master now (see `StageContext.run`, `viaMaster`), after a timeout or
+    /// cancel. A build host's master is shared; the last host using it closes it.
     func closeMasterNow() async {
         if let target, !localTarget { await closeMaster(target) }
     }
