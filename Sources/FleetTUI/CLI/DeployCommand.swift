@@ -169,7 +169,7 @@ struct DeployCommand: ParsableCommand {
                 return
             }
         }
-        let source = sourceOptions.source()
+        let source = try sourceOptions.source()
         // The machines' config (targetHost, buildHost, requireExplicitUpdate) and clan.exports: a flake only.
         let config = try blockingAwait { await ClanDeployConfig.evaluate(source: source) }
         let selection: DeploySelection.Result
