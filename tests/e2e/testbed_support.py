@@ -52,8 +52,11 @@ class DeployTestbed:
             self.close()
             raise
 
+    def tb_argv(self, *args):
+        return [TESTBED, *args, "--dir", self.dir]
+
     def tb(self, *args, check=True):
-        r = subprocess.run([TESTBED, *args, "--dir", self.dir], capture_output=True, text=True, timeout=120)
+        r = subprocess.run(self.tb_argv(*args), capture_output=True, text=True, timeout=120)
         if check and r.returncode != 0:
             raise AssertionError(f"testbed {' '.join(args)} failed ({r.returncode}): {r.stderr}")
         return r.stdout

@@ -26,9 +26,21 @@ public struct DeployOptions: Sendable {
     /// Build every NixOS machine of the run in one nix evaluation + build (`BuildBatch`); off: one
     /// nix build per host.
     public var batchBuild: Bool = true
+    /// Who answers sudo password prompts and unknown host keys; nil: nobody (those hosts fail
+    /// with a clear message).
+    public var interaction: DeployInteraction?
+    /// `clan.core.networking.forwardAgent` per machine, from the machines' config (clan's fallback
+    /// when the inventory's `deploy.forwardAgent` is not set).
+    public var configForwardAgent: [String: Bool] = [:]
+    /// `clan.core.vars.sops.secretUploadDirectory` per machine, from the machines' config; a machine
+    /// not listed uses `secretUploadDirectory`.
+    public var configSecretUploadDirectory: [String: String] = [:]
+    /// Generate missing vars of the deployed machines before any host (clan's `run_generators`);
+    /// nil: do not.
+    public var vars: DeployVars?
 
     public init(kind: DeployKind = .deploy, jobs: Int? = nil, builder: SystemBuilder,
-                hostKeyPolicy: HostKeyPolicy = .strict, sshConfigFile: String? = nil, sshExtraOptions: [String] = [],
+                hostKeyPolicy: HostKeyPolicy = .ask, sshConfigFile: String? = nil, sshExtraOptions: [String] = [],
                 targetOverrides: [String: String] = [:],
                 targetResolver: @escaping @Sendable (Machine) -> String? = { $0.deploy.targetHost },
                 secretsProvider: SecretsProvider? = nil,
@@ -51,6 +63,17 @@ public struct DeployOptions: Sendable {
     }
 
     public func timeout(_ stage: DeployStage) -> Duration { stageTimeouts[stage] ?? stage.defaultTimeout }
+
+    /// Where a machine's secrets go (clan: `SecretStore.get_upload_directory`).
+    public func secretUploadDirectory(for machine: Machine) -> String {
+        configSecretUploadDirectory[machine.name] ?? secretUploadDirectory
+    }
+
+    /// clan's `Machine.get_forward_agent` (clan_lib/machines/machines.py:148-165): the inventory's
+    /// `deploy.forwardAgent` when set, else `clan.core.networking.forwardAgent`, else off.
+    public func forwardAgent(for machine: Machine) -> Bool {
+        machine.deploy.forwardAgent ?? configForwardAgent[machine.name] ?? false
+    }
 
     /// The target string for a machine: override, then the resolver.
     public func targetString(for machine: Machine) -> String? {
@@ -122,6 +145,7 @@ extension DeployOptions {
         o.targetResolver = { m in resolved[m.name] ?? m.deploy.targetHost }
         if uploadSecrets, kind != .rollback, let clanDir {
             o.secretsProvider = ClanSecrets.provider(clanDirectory: clanDir)
+            if kind == .deploy { o.vars = DeployVars(clanDirectory: clanDir) }
         }
         return o
     }

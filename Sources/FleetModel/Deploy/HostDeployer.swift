@@ -18,6 +18,8 @@ final class HostDeployer: @unchecked Sendable {
     let unitSuffix: String
     /// The run's shared build of all machines, when there is one.
     var batch: BuildBatch?
+    /// The run's vars generation (before any upload), when there is one.
+    var varsRun: DeployVarsRun?
 
     private let lock = NSLock()
     private var redactor = Redactor(secrets: [])
@@ -29,12 +31,16 @@ final class HostDeployer: @unchecked Sendable {
     var systemPath: String?
     var generation: Int?
     var connectAttempted = false
+    /// The askpass session when the ssh user is not root (started by the first root command).
+    var sudo: SudoAskpass?
 
     init(machine: Machine, options: DeployOptions, ssh: SSHSettings, runner: ProcessRunner, unitSuffix: String,
          eta: @escaping @Sendable (String, DeployStage) -> Double?, emit: @escaping @Sendable (DeployEvent) -> Void) {
         self.machine = machine
         self.options = options
-        self.ssh = ssh
+        var perHost = ssh
+        perHost.forwardAgent = options.forwardAgent(for: machine)
+        self.ssh = perHost
         self.runner = runner
         self.unitSuffix = unitSuffix
         self.eta = eta
@@ -55,6 +61,7 @@ final class HostDeployer: @unchecked Sendable {
         for s in stages {
             if let f = await runStage(s) { failure = f; break }
         }
+        if let sudo { await sudo.stop(runner: runner, ssh: ssh, environment: options.environment) }
         if connectAttempted, let target { await closeMaster(target) }
         let seconds = Self.seconds(since: start)
         let outcome: DeployOutcome
@@ -153,6 +160,24 @@ final class HostDeployer: @unchecked Sendable {
         return Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
     }
 
+    /// The sudo session for root commands; nil when the ssh user is root. Started on first use, once
+    /// per host and run (clan: `become_root` once per update).
+    func rootSession(_ ctx: StageContext) async throws -> SudoAskpass? {
+        guard let target, target.user != "root" else { return nil }
+        if let sudo { return sudo }
+        let s = SudoAskpass(host: host, target: target, interaction: options.interaction)
+        sudo = s
+        ctx.log("\(target.user) is not root: root commands run through sudo (askpass session)")
+        let (path, stderr) = await s.start(runner: runner, ssh: ssh, environment: options.environment,
+                                           timeout: min(ctx.remaining, .seconds(30)))
+        try Task.checkCancellation()
+        guard path != nil else {
+            let why = ErrorText.meaningfulLines(stderr).last ?? "no answer"
+            throw StageError(message: "cannot start the sudo askpass session on \(host) as \(target.user): \(why)")
+        }
+        return s
+    }
+
     /// Closes the master now (see `StageContext.run`, `viaMaster`).
     func closeMasterNow() async {
         if let target { await closeMaster(target) }
@@ -221,12 +246,21 @@ struct StageContext {
     }
 
     /// Runs `remote` on the host through the master. ssh's own failures (exit 255) and non-zero
-    /// exits become `StageError`s unless `check` is false.
+    /// exits become `StageError`s unless `check` is false. `asRoot`: through sudo when the ssh user
+    /// is not root (clan's `target_host_root`); a sudo refusal is always a `StageError`.
     @discardableResult
-    func remote(_ remote: [String], stdin: [UInt8]? = nil, check: Bool = true, logStdout: Bool = true) async throws -> ProcessResult {
+    func remote(_ remote: [String], stdin: [UInt8]? = nil, check: Bool = true, logStdout: Bool = true,
+                asRoot: Bool = false) async throws -> ProcessResult {
         guard let target = deployer.target else { throw StageError(message: "no target resolved") }
-        let r = try await run(SSHCommand.argv(target, deployer.ssh, remote: remote), stdin: stdin, logStdout: logStdout,
+        var argv = remote
+        let sudo = asRoot ? try await deployer.rootSession(self) : nil
+        if let sudo, let path = sudo.scriptPath {
+            argv = SudoAskpass.prefix(scriptPath: path) + remote
+            sudo.beginCommand()
+        }
+        let r = try await run(SSHCommand.argv(target, deployer.ssh, remote: argv), stdin: stdin, logStdout: logStdout,
                               viaMaster: true)
+        if r.status != 0, let sudo, let m = sudo.failureMessage(stderr: r.stderrString) { throw StageError(message: m) }
         if check, r.status != 0 {
             if r.status == 255 { throw StageError(message: ErrorText.ssh(r.stderrString)) }
             throw StageError(message: ErrorText.command(remote, status: r.status, stderr: r.stderrString))
@@ -234,7 +268,7 @@ struct StageContext {
         return r
     }
 
-    private var timeoutText: String {
+    var timeoutText: String {
         let t = deployer.options.timeout(stage).components.seconds
         return "\(t)s"
     }
