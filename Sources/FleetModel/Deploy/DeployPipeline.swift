@@ -52,12 +52,6 @@ public struct DeployPipeline: Sendable {
         return run
     }
 
-    /// Runs again the hosts that failed in `summary` (`retry failed`), with the same options.
-    public func retryFailed(_ summary: DeploySummary, machines: [Machine], options: DeployOptions) -> DeployRun {
-        let failed = Set(summary.failed.map(\.host))
-        return start(machines.filter { failed.contains($0.name) }, options: options)
-    }
-
     /// `20261128T052301Z-1a2b3c` — sortable, unique.
     static func newID() -> String {
         let f = DateFormatter()
@@ -165,7 +159,7 @@ enum ControlDirectory {
         guard made != nil else {
             throw Failure(description: "cannot create the ssh control directory in \(base): \(String(cString: strerror(errno)))")
         }
-        let path = String(cString: template)
+        let path = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         if path.contains(where: { $0.isWhitespace }) {
             throw Failure(description: "ssh control directory \(path) contains whitespace (nix splits NIX_SSHOPTS on it)")
         }
