@@ -20,6 +20,8 @@ final class HostDeployer: @unchecked Sendable {
     var batch: BuildBatch?
     /// The run's vars generation (before any upload), when there is one.
     var varsRun: DeployVarsRun?
+    /// The run's masters shared between hosts (a build host, a target named twice).
+    var masters = SharedMasters()
 
     private let lock = NSLock()
     private var redactor = Redactor(secrets: [])
@@ -27,6 +29,15 @@ final class HostDeployer: @unchecked Sendable {
     private var stageResults: [(stage: DeployStage, outcome: DeployOutcome, seconds: Double)] = []
 
     var target: SSHTarget?
+    /// The target is the machine fleet runs on (`localhost`): commands run here, without ssh
+    /// (clan's `LocalHost`).
+    var localTarget = false
+    /// Where the system builds (set by resolve) and, for a separate build host, its address. The
+    /// build host's master is shared by every target it builds for; the pipeline closes it.
+    var placement: BuildPlacement?
+    var buildHost: SSHTarget?
+    /// nix-darwin: the flake source's store path on the target, handed to darwin-rebuild.
+    var darwinFlakePath: String?
     var facts: RemoteFacts?
     var systemPath: String?
     var generation: Int?
@@ -62,7 +73,8 @@ final class HostDeployer: @unchecked Sendable {
             if let f = await runStage(s) { failure = f; break }
         }
         if let sudo { await sudo.stop(runner: runner, ssh: ssh, environment: options.environment) }
-        if connectAttempted, let target { await closeMaster(target) }
+        if let target, !localTarget, masters.release(target), connectAttempted { await closeMaster(target) }
+        if let buildHost, masters.release(buildHost) { await closeMaster(buildHost) }
         let seconds = Self.seconds(since: start)
         let outcome: DeployOutcome
         if let failure {
@@ -121,7 +133,7 @@ final class HostDeployer: @unchecked Sendable {
 
     private func body(of stage: DeployStage, _ ctx: StageContext) async throws -> DeployOutcome {
         switch (options.kind, stage) {
-        case (_, .resolve): return try resolve(ctx)
+        case (_, .resolve): return try await resolve(ctx)
         case (_, .connect): return try await connect(ctx)
         case (.deploy, .secrets): return try await uploadSecrets(ctx)
         case (.dryRun, .secrets): return try await dryRunSecrets(ctx)
@@ -178,13 +190,14 @@ final class HostDeployer: @unchecked Sendable {
         return s
     }
 
-    /// Closes the master now (see `StageContext.run`, `viaMaster`).
+    /// Closes the target's master now (see `StageContext.run`, `viaMaster`), after a timeout or
+    /// cancel. A build host's master is shared; the last host using it closes it.
     func closeMasterNow() async {
-        if let target { await closeMaster(target) }
+        if let target, !localTarget { await closeMaster(target) }
     }
 
     /// `ssh -O exit` — also after a cancel, so it runs outside the (cancelled) task.
-    private func closeMaster(_ target: SSHTarget) async {
+    func closeMaster(_ target: SSHTarget) async {
         let spec = ProcessSpec(argv: SSHCommand.closeArgv(target, ssh), environment: options.environment,
                                timeout: .seconds(10))
         let runner = self.runner
@@ -246,21 +259,39 @@ struct StageContext {
     }
 
     /// Runs `remote` on the host through the master. ssh's own failures (exit 255) and non-zero
-    /// exits become `StageError`s unless `check` is false. `asRoot`: through sudo when the ssh user
-    /// is not root (clan's `target_host_root`); a sudo refusal is always a `StageError`.
+    /// exits become `StageError`s unless `check` is false.
+    /// On a local target (`localhost`) the argv runs here, without ssh. `asRoot`: through sudo when
+    /// the ssh user is not root (clan's `target_host_root`); a sudo refusal is always a `StageError`.
     @discardableResult
     func remote(_ remote: [String], stdin: [UInt8]? = nil, check: Bool = true, logStdout: Bool = true,
-                asRoot: Bool = false) async throws -> ProcessResult {
-        guard let target = deployer.target else { throw StageError(message: "no target resolved") }
-        var argv = remote
-        let sudo = asRoot ? try await deployer.rootSession(self) : nil
-        if let sudo, let path = sudo.scriptPath {
-            argv = SudoAskpass.prefix(scriptPath: path) + remote
-            sudo.beginCommand()
+                asRoot: Bool = false, onStderrLine: (@Sendable (String) -> Void)? = nil) async throws -> ProcessResult {
+        if deployer.localTarget {
+            let r = try await run(remote, stdin: stdin, logStdout: logStdout, onStderrLine: onStderrLine)
+            if check, r.status != 0 { throw StageError(message: ErrorText.command(remote, status: r.status, stderr: r.stderrString)) }
+            return r
         }
-        let r = try await run(SSHCommand.argv(target, deployer.ssh, remote: argv), stdin: stdin, logStdout: logStdout,
-                              viaMaster: true)
-        if r.status != 0, let sudo, let m = sudo.failureMessage(stderr: r.stderrString) { throw StageError(message: m) }
+        guard let target = deployer.target else { throw StageError(message: "no target resolved") }
+        let sudo = asRoot ? try await deployer.rootSession(self) : nil
+        guard let sudo, let path = sudo.scriptPath else {
+            return try await ssh(target, remote, stdin: stdin, check: check, logStdout: logStdout, onStderrLine: onStderrLine)
+        }
+        sudo.beginCommand()
+        let r = try await ssh(target, SudoAskpass.prefix(scriptPath: path) + remote, stdin: stdin, check: false,
+                              logStdout: logStdout, onStderrLine: onStderrLine)
+        if r.status != 0, let m = sudo.failureMessage(stderr: r.stderrString) { throw StageError(message: m) }
+        if check, r.status != 0 {
+            if r.status == 255 { throw StageError(message: ErrorText.ssh(r.stderrString)) }
+            throw StageError(message: ErrorText.command(remote, status: r.status, stderr: r.stderrString))
+        }
+        return r
+    }
+
+    /// Runs `remote` on `host` through its master (the target, or a build host).
+    @discardableResult
+    func ssh(_ host: SSHTarget, _ remote: [String], stdin: [UInt8]? = nil, check: Bool = true, logStdout: Bool = true,
+             onStderrLine: (@Sendable (String) -> Void)? = nil) async throws -> ProcessResult {
+        let r = try await run(SSHCommand.argv(host, deployer.ssh, remote: remote), stdin: stdin, logStdout: logStdout,
+                              viaMaster: true, onStderrLine: onStderrLine)
         if check, r.status != 0 {
             if r.status == 255 { throw StageError(message: ErrorText.ssh(r.stderrString)) }
             throw StageError(message: ErrorText.command(remote, status: r.status, stderr: r.stderrString))
