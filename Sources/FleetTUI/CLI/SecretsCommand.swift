@@ -33,14 +33,12 @@ struct SecretsCommand: ParsableCommand {
         @OptionGroup var source: SourceOptions
 
         /// For reads.
-        var store: SopsKeyStore { get throws { SopsKeyStore(clanDirectory: try source.varsRepository().clanDirectory) } }
+        func store() async throws -> SopsKeyStore { SopsKeyStore(clanDirectory: try await source.varsRepository().clanDirectory) }
 
         /// For writes: the same, with the pristine demo refused.
-        var writableStore: SopsKeyStore {
-            get throws {
-                do { _ = try source.source().writableDirectory() } catch let e as InventorySourceError { throw CLIError("fleet secrets: \(e)") }
-                return try store
-            }
+        func writableStore() async throws -> SopsKeyStore {
+            do { _ = try source.source().writableDirectory() } catch let e as InventorySourceError { throw CLIError("fleet secrets: \(e)") }
+            return try await store()
         }
     }
 
@@ -51,14 +49,12 @@ struct SecretsCommand: ParsableCommand {
     /// clan commits every `clan secrets` write (`commit_files`: secrets.py:238, users.py:48,
     /// machines.py:41), since a flake build does not see untracked files; `CLAN_NO_COMMIT` only
     /// registers new paths. Outside a git work tree nothing is committed, as in clan.
-    static func commit(_ repo: String, paths: [String], message: String) throws {
-        try runBlocking {
-            let git = ClanGit(directory: repo, runner: ProcessVarsRunner())
-            guard let gitDir = try? await git.gitDirectory() else { return }
-            let lock = try ClanLock(gitDirectory: gitDir)
-            defer { withExtendedLifetime(lock) {} }
-            do { try await git.commit(paths: paths, message: message) } catch { throw CLIError("fleet secrets: \(error)") }
-        }
+    static func commit(_ repo: String, paths: [String], message: String) async throws {
+        let git = ClanGit(directory: repo, runner: ProcessVarsRunner())
+        guard let gitDir = try? await git.gitDirectory() else { return }
+        let lock = try ClanLock(gitDirectory: gitDir)
+        defer { withExtendedLifetime(lock) {} }
+        do { try await git.commit(paths: paths, message: message) } catch { throw CLIError("fleet secrets: \(error)") }
     }
 
     /// Runs `body`, turning model errors into one clear CLI error line.
@@ -66,32 +62,34 @@ struct SecretsCommand: ParsableCommand {
         do { return try body() } catch let e as CLIError { throw e } catch { throw CLIError("fleet secrets: \(error)") }
     }
 
-    struct List: ParsableCommand {
+    struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List secrets, optionally only those whose name contains PATTERN.",
             discussion: "Examples:\n  fleet secrets list\n  fleet secrets list age.key")
         @OptionGroup var repo: RepoOption
         @Argument(help: "Only names containing this text.") var pattern: String?
 
-        func run() throws {
-            let names = try cli { try repo.store.secrets() }.filter { pattern == nil || $0.contains(pattern!) }
+        func run() async throws {
+            let store = try await repo.store()
+            let names = try cli { try store.secrets() }.filter { pattern == nil || $0.contains(pattern!) }
             if !names.isEmpty { print(names.joined(separator: "\n")) }
         }
     }
 
-    struct Get: ParsableCommand {
+    struct Get: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Print a secret's value to stdout (raw bytes, no added newline).",
             discussion: "Examples:\n  fleet secrets get tf-passphrase\n  SOPS_AGE_KEY_FILE=~/keys.txt fleet secrets get hetzner-api-token")
         @OptionGroup var repo: RepoOption
         @Argument(help: "The secret name.") var name: String
 
-        func run() throws {
-            var value = try cli { try repo.store.readSecret(name, identities: try SecretsCommand.adminIdentities()) }
+        func run() async throws {
+            let store = try await repo.store()
+            var value = try cli { try store.readSecret(name, identities: try SecretsCommand.adminIdentities()) }
             defer { value.withUnsafeMutableBytes { raw in for i in raw.indices { raw[i] = 0 } } }
             FileHandle.standardOutput.write(Data(value))
         }
     }
 
-    struct SetValue: ParsableCommand {
+    struct SetValue: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "set",
             abstract: "Encrypt a value from stdin (or $SOPS_NIX_SECRET) to the secret's users, machines and groups.",
@@ -102,8 +100,8 @@ struct SecretsCommand: ParsableCommand {
         @Option(name: .long, help: "Also encrypt to this machine (repeatable).") var machine: [String] = []
         @Option(name: .long, help: "Also encrypt to this group (repeatable).") var group: [String] = []
 
-        func run() throws {
-            let store = try repo.writableStore
+        func run() async throws {
+            let store = try await repo.writableStore()
             var value = try Self.readValue()
             defer { value.withUnsafeMutableBytes { raw in for i in raw.indices { raw[i] = 0 } } }
             try cli {
@@ -113,7 +111,7 @@ struct SecretsCommand: ParsableCommand {
                 try store.writeSecret(name, value: value, adminRecipients: admin,
                                       users: user, machines: machine, groups: group)
             }
-            try SecretsCommand.commit(store.clanDirectory, paths: ["sops/secrets/\(name)"], message: "secrets: update \(name)")
+            try await SecretsCommand.commit(store.clanDirectory, paths: ["sops/secrets/\(name)"], message: "secrets: update \(name)")
         }
 
         /// clan `set_command`: $SOPS_NIX_SECRET, else a hidden prompt on a terminal, else stdin.
@@ -132,30 +130,31 @@ struct SecretsCommand: ParsableCommand {
                                                         subcommands: [UsersList.self, UsersAdd.self])
     }
 
-    struct UsersList: ParsableCommand {
+    struct UsersList: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "list", abstract: "List users.", discussion: "Examples:\n  fleet secrets users list")
         @OptionGroup var repo: RepoOption
-        func run() throws {
-            let names = try cli { try repo.store.users() }.keys.sorted()
+        func run() async throws {
+            let store = try await repo.store()
+            let names = try cli { try store.users() }.keys.sorted()
             if !names.isEmpty { print(names.joined(separator: "\n")) }
         }
     }
 
-    struct UsersAdd: ParsableCommand {
+    struct UsersAdd: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "add", abstract: "Add a user with an age public key.",
             discussion: "Examples:\n  fleet secrets users add alice age1…")
         @OptionGroup var repo: RepoOption
         @Argument(help: "The user name.") var name: String
         @Argument(help: "The user's age public key (age1…).") var key: String
         @Flag(name: .long, help: "Overwrite an existing key.") var force = false
-        func run() throws {
-            let store = try repo.writableStore
+        func run() async throws {
+            let store = try await repo.writableStore()
             let updated = try cli {
                 try store.addUser(name, recipient: key, force: force)
                 // As clan: secrets already shared with this user are re-keyed to the new key.
                 return try store.updateSecrets(referencing: "users", name, identities: SecretsCommand.adminIdentities)
             }
-            try SecretsCommand.commit(store.clanDirectory, paths: ["sops/users/\(name)"] + updated.map { "sops/secrets/\($0)" }, message: "secrets: add user \(name)")
+            try await SecretsCommand.commit(store.clanDirectory, paths: ["sops/users/\(name)"] + updated.map { "sops/secrets/\($0)" }, message: "secrets: add user \(name)")
         }
     }
 
@@ -164,29 +163,30 @@ struct SecretsCommand: ParsableCommand {
                                                         subcommands: [MachinesList.self, MachinesAdd.self])
     }
 
-    struct MachinesList: ParsableCommand {
+    struct MachinesList: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "list", abstract: "List machines.", discussion: "Examples:\n  fleet secrets machines list")
         @OptionGroup var repo: RepoOption
-        func run() throws {
-            let names = try cli { try repo.store.machines() }.keys.sorted()
+        func run() async throws {
+            let store = try await repo.store()
+            let names = try cli { try store.machines() }.keys.sorted()
             if !names.isEmpty { print(names.joined(separator: "\n")) }
         }
     }
 
-    struct MachinesAdd: ParsableCommand {
+    struct MachinesAdd: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "add", abstract: "Add a machine with an age public key.",
             discussion: "Examples:\n  fleet secrets machines add galena age1…")
         @OptionGroup var repo: RepoOption
         @Argument(help: "The machine name.") var name: String
         @Argument(help: "The machine's age public key (age1…).") var key: String
         @Flag(name: .long, help: "Overwrite an existing key.") var force = false
-        func run() throws {
-            let store = try repo.writableStore
+        func run() async throws {
+            let store = try await repo.writableStore()
             let updated = try cli {
                 try store.addMachine(name, recipient: key, force: force)
                 return try store.updateSecrets(referencing: "machines", name, identities: SecretsCommand.adminIdentities)
             }
-            try SecretsCommand.commit(store.clanDirectory, paths: ["sops/machines/\(name)"] + updated.map { "sops/secrets/\($0)" }, message: "secrets: add machine \(name)")
+            try await SecretsCommand.commit(store.clanDirectory, paths: ["sops/machines/\(name)"] + updated.map { "sops/secrets/\($0)" }, message: "secrets: add machine \(name)")
         }
     }
 }

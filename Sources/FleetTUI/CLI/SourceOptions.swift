@@ -1,5 +1,4 @@
 import ArgumentParser
-import Dispatch
 import Foundation
 import FleetModel
 
@@ -48,51 +47,34 @@ struct SourceOptions: ParsableArguments {
 
     /// The authoritative inventory: `nix eval` for a flake (refreshing the cache), the files for a
     /// directory or the demo.
-    func load() throws -> Inventory {
+    func load() async throws -> Inventory {
         let src = try source()
         Self.noteDemo(src)
-        let loader = InventoryLoader(source: src)
-        return try blockingAwait { try await loader.loadFresh() }
+        return try await InventoryLoader(source: src).loadFresh()
     }
 
     /// The inventory with roles, targets and zerotier view resolved.
-    func loadFleet() throws -> ResolvedFleet {
-        ResolvedFleet(try load())
+    func loadFleet() async throws -> ResolvedFleet {
+        ResolvedFleet(try await load())
     }
 
     /// The clan directory tag edits go to (`ClanLayout`); the pristine demo is read-only.
-    func writableDirectory() throws -> String {
+    func writableDirectory() async throws -> String {
         let src = try source()
-        do { return try blockingAwait { try await ClanLayout.writableClanDirectory(src) } } catch { throw CLIError("fleet: \(error)") }
+        do { return try await ClanLayout.writableClanDirectory(src) } catch { throw CLIError("fleet: \(error)") }
     }
 
     /// The clan as `fleet vars` / `fleet secrets` see it: its clan directory (`clan.directory`), vars
     /// backend (only sops is supported) and evaluated machines. Announces the demo.
-    func varsRepository() throws -> VarsRepository {
+    func varsRepository() async throws -> VarsRepository {
         let src = try source()
         Self.noteDemo(src)
         do {
-            let layout = try blockingAwait { try await ClanLayout.load(src) }
+            let layout = try await ClanLayout.load(src)
             try layout.requireSopsBackend()
             return VarsRepository(layout: layout)
         } catch let e as CLIError { throw e } catch { throw CLIError("fleet: \(error)") }
     }
-}
-
-/// Runs async model code from a synchronous command (the CLI's main thread just waits).
-func blockingAwait<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
-    let box = ResultBox<T>()
-    let done = DispatchSemaphore(value: 0)
-    Task.detached {
-        do { box.result = .success(try await body()) } catch { box.result = .failure(error) }
-        done.signal()
-    }
-    done.wait()
-    return try box.result!.get()
-}
-
-private final class ResultBox<T>: @unchecked Sendable {
-    var result: Result<T, Error>?
 }
 
 /// A failure the CLI reports as one line on stderr with a non-zero exit status.

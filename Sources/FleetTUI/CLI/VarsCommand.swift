@@ -35,7 +35,7 @@ struct VarsRepoOptions: ParsableArguments {
     @OptionGroup var source: SourceOptions
 
     /// The clan (one `nix eval` for a flake): call once per command.
-    func repository() throws -> VarsRepository { try source.varsRepository() }
+    func repository() async throws -> VarsRepository { try await source.varsRepository() }
 
     /// The generator definitions (generators.json, else the flake evaluated with nix); a clear error
     /// when there are none.
@@ -47,7 +47,7 @@ struct VarsRepoOptions: ParsableArguments {
     }
 }
 
-struct VarsCheckCommand: ParsableCommand {
+struct VarsCheckCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
         abstract: "Report missing, outdated and unfixed vars like `clan vars check`; exit status 1 on problems.",
@@ -63,10 +63,8 @@ struct VarsCheckCommand: ParsableCommand {
     @Option(name: [.short, .long], help: "Only this generator.") var generator: String?
     @Flag(help: "Print JSON: per machine the clan categories, a flat problem list and the full generator tree.") var json = false
 
-    func run() throws { try runBlocking { try await body() } }
-
-    func body() async throws {
-        let repo = try repoOptions.repository()
+    func run() async throws {
+        let repo = try await repoOptions.repository()
         let catalog = try await VarsRepoOptions.catalog(repo)
         let checker = VarsStatusChecker(clanDirectory: repo.clanDirectory, catalog: catalog,
                                         adminRecipients: VarsCLISupport.adminRecipients())
@@ -94,7 +92,7 @@ struct VarsCheckCommand: ParsableCommand {
     }
 }
 
-struct VarsListCommand: ParsableCommand {
+struct VarsListCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "list",
         abstract: "List vars: from disk (no definitions needed), or for one machine like `clan vars list`.",
@@ -109,10 +107,8 @@ struct VarsListCommand: ParsableCommand {
     @Argument(help: "A machine: print `<gen>/<file>: <value>` lines for its declared vars, like clan.") var machine: String?
     @Flag(help: "Print everything on disk as JSON: vars, recipients (with owners), orphans, unknown keys.") var json = false
 
-    func run() throws { try runBlocking { try await body() } }
-
-    func body() async throws {
-        let repo = try repoOptions.repository()
+    func run() async throws {
+        let repo = try await repoOptions.repository()
         if let machine, !json {
             let catalog = try await VarsRepoOptions.catalog(repo)
             guard catalog.declarations[machine] != nil else { throw CLIError("fleet: machine '\(machine)' declares no generators") }
@@ -149,7 +145,7 @@ struct VarsListCommand: ParsableCommand {
     }
 }
 
-struct VarsGetCommand: ParsableCommand {
+struct VarsGetCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "get", abstract: "Print a var's value (secrets are decrypted with your admin key), like `clan vars get`.",
         discussion: """
@@ -162,10 +158,8 @@ struct VarsGetCommand: ParsableCommand {
     @Argument(help: "The machine.") var machine: String
     @Argument(help: "The var, <generator>/<file> (a unique prefix is accepted).") var varID: String
 
-    func run() throws { try runBlocking { try await body() } }
-
-    func body() async throws {
-        let repo = try repoOptions.repository()
+    func run() async throws {
+        let repo = try await repoOptions.repository()
         let catalog = try await VarsRepoOptions.catalog(repo)
         let dir = repo.clanDirectory
         let all = catalog.generators(for: machine).flatMap { g in g.files.map { (g, $0, "\(g.name)/\($0.name)") } }
@@ -196,7 +190,7 @@ struct VarsRunOptions: ParsableArguments {
     var noSandbox = false
 }
 
-struct VarsGenerateCommand: ParsableCommand {
+struct VarsGenerateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "generate",
         abstract: "Generate missing vars (with -r/--regenerate: re-run and rotate), like `clan vars generate`.",
@@ -213,15 +207,13 @@ struct VarsGenerateCommand: ParsableCommand {
     @Flag(name: [.short, .long], help: "Re-run generators whose vars exist, and ask persisted prompts again.") var regenerate = false
     @OptionGroup var runOptions: VarsRunOptions
 
-    func run() throws { try runBlocking { try await body() } }
-
-    func body() async throws {
-        try await VarsCLISupport.generate(repo: try repoOptions.repository(), machines: machines, generator: generator,
+    func run() async throws {
+        try await VarsCLISupport.generate(repo: try await repoOptions.repository(), machines: machines, generator: generator,
                                           regenerate: regenerate, runOptions: runOptions)
     }
 }
 
-struct VarsRotateCommand: ParsableCommand {
+struct VarsRotateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rotate",
         abstract: "Regenerate a generator and everything that depends on it (= generate --regenerate -g GEN).",
@@ -236,10 +228,8 @@ struct VarsRotateCommand: ParsableCommand {
     @Option(name: [.short, .long], help: "The generator to rotate.") var generator: String
     @OptionGroup var runOptions: VarsRunOptions
 
-    func run() throws { try runBlocking { try await body() } }
-
-    func body() async throws {
-        let repo = try repoOptions.repository()
+    func run() async throws {
+        let repo = try await repoOptions.repository()
         var ms = machines
         if ms.isEmpty {
             let catalog = try await VarsRepoOptions.catalog(repo)
@@ -249,7 +239,7 @@ struct VarsRotateCommand: ParsableCommand {
     }
 }
 
-struct VarsFixCommand: ParsableCommand {
+struct VarsFixCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fix", abstract: "Re-encrypt secrets to their wanted recipients, like `clan vars fix`.",
         discussion: """
@@ -261,10 +251,8 @@ struct VarsFixCommand: ParsableCommand {
     @OptionGroup var repoOptions: VarsRepoOptions
     @Argument(help: "Machines (default: all).") var machines: [String] = []
 
-    func run() throws { try runBlocking { try await body() } }
-
-    func body() async throws {
-        let engine = try await VarsCLISupport.engine(try repoOptions.repository())
+    func run() async throws {
+        let engine = try await VarsCLISupport.engine(try await repoOptions.repository())
         do {
             let fixed = try await engine.fix(machines: machines, events: VarsCLISupport.printEvent)
             if fixed.isEmpty { print("Nothing to fix.") }
@@ -272,7 +260,7 @@ struct VarsFixCommand: ParsableCommand {
     }
 }
 
-struct VarsMachineKeyCommand: ParsableCommand {
+struct VarsMachineKeyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "machine-key",
         abstract: "Create a machine's age key (sops/machines/<m>/key.json + sops/secrets/<m>-age.key) when missing.",
@@ -284,10 +272,8 @@ struct VarsMachineKeyCommand: ParsableCommand {
     @OptionGroup var repoOptions: VarsRepoOptions
     @Argument(help: "The machine.") var machine: String
 
-    func run() throws { try runBlocking { try await body() } }
-
-    func body() async throws {
-        let engine = try await VarsCLISupport.engine(try repoOptions.repository())
+    func run() async throws {
+        let engine = try await VarsCLISupport.engine(try await repoOptions.repository())
         do {
             if let key = try await engine.ensureMachineKey(machine) {
                 print("created age key for \(machine): \(key.publicKey)")
