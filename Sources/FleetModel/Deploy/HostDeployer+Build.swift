@@ -123,7 +123,12 @@ extension HostDeployer {
     func dryRunBuild(_ ctx: StageContext) async throws -> DeployOutcome {
         let whereText = placement.map { " \($0.label) (\($0.source == "default" ? "clan's default" : $0.source))" } ?? ""
         if machine.machineClass == .darwin {
-            return .ok("darwin-rebuild would build on the target (flake source uploaded first)")
+            if let ref = options.builder.flakeReference,
+               let meta = try? await ctx.run(SystemBuilder.flakeMetadataArgv(ref), logStdout: false), meta.status == 0,
+               let path = (try? JSONParser.parse(meta.stdout))?["path"]?.stringValue {
+                darwinFlakePath = path
+            }
+            return .ok("darwin-rebuild would build on the target from the uploaded flake source \(darwinFlakePath ?? "")")
         }
         let argv = options.builder.dryRunArgv(machine: host, machineClass: machine.machineClass)
         let state = NixProgressBox()

@@ -24,6 +24,11 @@ extension HostDeployer {
         }
         try Task.checkCancellation()
         guard let chosen else {
+            // A dry run still says where it would build and how it would activate.
+            let plan = DeployPlan(target: "none", targetSource: "no target", build: options.buildPlacement(for: machine),
+                                  activation: ActivationCommands.plan(for: machine.machineClass))
+            emit(.resolve, .resolved(plan))
+            ctx.log(plan.summary)
             var msg = "Could not find any way to connect to machine '\(host)'. No targetHost configured and machine not reachable via any network."
             if !tried.isEmpty { msg += " Tried: " + tried.joined(separator: ", ") + "." }
             msg += " Set inventory.machines.\(host).deploy.targetHost or pass --target \(host)=user@host."
@@ -56,9 +61,7 @@ extension HostDeployer {
         let plan = DeployPlan(target: where_, targetSource: chosen.sourceLabel, build: p,
                               activation: ActivationCommands.plan(for: machine.machineClass))
         emit(.resolve, .resolved(plan))
-        ctx.log("target \(where_) (\(chosen.sourceLabel))")
-        ctx.log("builds \(p.label) (\(p.source == "default" ? "clan's default" : p.source))")
-        ctx.log("activates with \(plan.activation)")
+        ctx.log(plan.summary)
         return .ok("\(where_) (\(chosen.sourceLabel)); builds \(p.label); activates with \(plan.activation)")
     }
 

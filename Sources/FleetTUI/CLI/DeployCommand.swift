@@ -273,10 +273,8 @@ struct DeployPrinter {
             write("\(kind == .deploy ? "deploying" : kind.rawValue) \(hosts.count) host(s): \(hosts.joined(separator: " ")) (run \(id))")
         case let .stageStarted(eta):
             write("\(p) \(stage)…" + (eta.map { String(format: " (usually %.1fs)", $0) } ?? ""))
-        case let .resolved(plan):
-            write("\(p) target \(plan.target) (\(plan.targetSource)); builds \(plan.build.label) (\(plan.build.source)); activates with \(plan.activation)")
-        case .progress:
-            break  // the text log already carries the lines; progress is for the dashboard
+        case .resolved, .progress:
+            break  // the log carries the plan's line (`DeployPlan.summary`); these are for the dashboard
         case let .log(line):
             write("\(p) \(line)")
         case let .stageFinished(outcome, seconds):
