@@ -113,7 +113,7 @@ struct DeployConnectionOptions: ParsableArguments {
 }
 
 /// `fleet deploy`: build, copy and activate machines in parallel, like `clan machines update`.
-struct DeployCommand: ParsableCommand {
+struct DeployCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "deploy",
         abstract: "Deploy machines: upload secrets, build, copy, activate, verify — hosts in parallel.",
@@ -153,9 +153,9 @@ struct DeployCommand: ParsableCommand {
     @Flag(name: .customLong("retry-failed"), help: "Deploy again the hosts that failed in the last deploy (from history).")
     var retryFailed = false
 
-    func run() throws {
+    func run() async throws {
         let fleet: ResolvedFleet
-        do { fleet = try sourceOptions.loadFleet() } catch { throw CLIError("fleet: \(error)") }
+        do { fleet = try await sourceOptions.loadFleet() } catch { throw CLIError("fleet: \(error)") }
         let inv = fleet.inventory
         let history = try connection.history()
         var names = machines
@@ -171,7 +171,7 @@ struct DeployCommand: ParsableCommand {
         }
         let source = sourceOptions.source()
         // The machines' config (targetHost, buildHost, requireExplicitUpdate) and clan.exports: a flake only.
-        let config = try blockingAwait { await ClanDeployConfig.evaluate(source: source) }
+        let config = await ClanDeployConfig.evaluate(source: source)
         let selection: DeploySelection.Result
         do {
             selection = try DeploySelection.select(inv, names: names, tags: tags, explicitOnly: config?.explicitOnly ?? [])
@@ -182,13 +182,13 @@ struct DeployCommand: ParsableCommand {
         }
         let selected = selection.machines
         let options = try connection.options(kind: dryRun ? .dryRun : .deploy, source: source, fleet: fleet, deployConfig: config)
-        let status = DeployRunner.runBlocking(DeployPipeline(history: history), selected, options: options, json: connection.json)
+        let status = await DeployRunner.run(DeployPipeline(history: history), selected, options: options, json: connection.json)
         if status != 0 { throw ExitCode(status) }
     }
 }
 
 /// `fleet rollback MACHINE…`: back to the previous generation (`nix-env --rollback` + switch).
-struct RollbackCommand: ParsableCommand {
+struct RollbackCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rollback",
         abstract: "Switch machines back to their previous system generation.",
@@ -210,24 +210,24 @@ struct RollbackCommand: ParsableCommand {
     @Option(name: .long, parsing: .upToNextOption, help: "Only machines having all of these tags.")
     var tags: [String] = []
 
-    func run() throws {
+    func run() async throws {
         guard !machines.isEmpty || !tags.isEmpty else { throw CLIError("fleet: name the machines to roll back (or --tags)") }
         let fleet: ResolvedFleet
-        do { fleet = try sourceOptions.loadFleet() } catch { throw CLIError("fleet: \(error)") }
+        do { fleet = try await sourceOptions.loadFleet() } catch { throw CLIError("fleet: \(error)") }
         let inv = fleet.inventory
         let selected: [Machine]
         do { selected = try DeploySelection.select(inv, names: machines, tags: tags) } catch { throw CLIError("fleet: \(error)") }
         let options = try connection.options(kind: .rollback, source: sourceOptions.source(), fleet: fleet)
-        let status = DeployRunner.runBlocking(DeployPipeline(history: try connection.history()), selected, options: options,
+        let status = await DeployRunner.run(DeployPipeline(history: try connection.history()), selected, options: options,
                                               json: connection.json)
         if status != 0 { throw ExitCode(status) }
     }
 }
 
-/// Runs a deploy from a synchronous command: prints events, cancels on SIGINT/SIGTERM, returns the
-/// exit status (1 when any host failed, 130 when cancelled).
+/// Runs a deploy for a command: prints events, cancels on SIGINT/SIGTERM, returns the exit status
+/// (1 when any host failed, 130 when cancelled).
 enum DeployRunner {
-    static func runBlocking(_ pipeline: DeployPipeline, _ machines: [Machine], options: DeployOptions, json: Bool) -> Int32 {
+    static func run(_ pipeline: DeployPipeline, _ machines: [Machine], options: DeployOptions, json: Bool) async -> Int32 {
         let run = pipeline.start(machines, options: options)
         signal(SIGINT, SIG_IGN)
         signal(SIGTERM, SIG_IGN)
@@ -237,21 +237,12 @@ enum DeployRunner {
             s.resume()
             return s
         }
-        let done = DispatchSemaphore(value: 0)
-        let box = StatusBox()
-        Task.detached {
-            let printer = DeployPrinter(json: json, hosts: run.hosts)
-            for await e in run.events { printer.print(e) }
-            let summary = await run.result()
-            box.status = summary.cancelled ? 130 : (summary.failed.isEmpty ? 0 : 1)
-            done.signal()
-        }
-        done.wait()
-        sources.forEach { $0.cancel() }
-        return box.status
+        defer { sources.forEach { $0.cancel() } }
+        let printer = DeployPrinter(json: json, hosts: run.hosts)
+        for await e in run.events { printer.print(e) }
+        let summary = await run.result()
+        return summary.cancelled ? 130 : (summary.failed.isEmpty ? 0 : 1)
     }
-
-    final class StatusBox: @unchecked Sendable { var status: Int32 = 0 }
 }
 
 /// `[machine] …` lines for a terminal (clan's prefix style), or JSON lines.
