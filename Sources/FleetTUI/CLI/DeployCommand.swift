@@ -11,8 +11,8 @@ struct DeployConnectionOptions: ParsableArguments {
     @Option(name: .long, help: "Hosts deployed at once (default: all).")
     var jobs: Int?
 
-    @Option(name: .customLong("host-key-check"), help: "strict (default: the key must be in known_hosts) or accept-new (trust unknown hosts on first use; a changed key is still refused).")
-    var hostKeyCheck: String = "strict"
+    @Option(name: .customLong("host-key-check"), help: "ask (default, as clan: an unknown host key's fingerprint is shown and you answer yes/no on the terminal; without a terminal the host fails), strict (the key must be in known_hosts), accept-new or tofu (trust unknown hosts on first use), none (no check at all). A changed key is refused by all but none.")
+    var hostKeyCheck: String = "ask"
 
     @Option(name: .customLong("ssh-config"), help: "An ssh_config file for every ssh (ssh -F), e.g. the testbed's. Default: ~/.ssh/config.")
     var sshConfig: String?
@@ -63,7 +63,7 @@ struct DeployConnectionOptions: ParsableArguments {
     /// `root@<name>.<domain>`, `ResolvedFleet.targets`).
     func options(kind: DeployKind, source: InventorySource, fleet: ResolvedFleet, deployConfig: ClanDeployConfig? = nil) throws -> DeployOptions {
         guard let policy = HostKeyPolicy(rawValue: hostKeyCheck) else {
-            throw CLIError("fleet: --host-key-check must be strict or accept-new, not '\(hostKeyCheck)'")
+            throw CLIError("fleet: --host-key-check must be one of \(HostKeyPolicy.names), not '\(hostKeyCheck)'")
         }
         if let jobs, jobs < 1 { throw CLIError("fleet: --jobs must be at least 1") }
         var overrides: [String: String] = [:]
@@ -97,6 +97,7 @@ struct DeployConnectionOptions: ParsableArguments {
         o.targetOverrides = overrides
         o.stageTimeouts = stageTimeouts
         o.batchBuild = !buildPerHost
+        o.interaction = TerminalDeployInteraction.make()
         if buildLocal, buildHost != nil { throw CLIError("fleet: --build-local and --build-host exclude each other") }
         if let b = buildHost, b != "localhost" {
             do { _ = try SSHTarget.parse(b) } catch { throw CLIError("fleet: --build-host: \(error)") }
