@@ -83,7 +83,10 @@ struct SecretsCommand: ParsableCommand {
 
         func run() async throws {
             let store = try await repo.store()
-            var value = try cli { try store.readSecret(name, identities: try SecretsCommand.adminIdentities()) }
+            var value = try cli {
+                try store.readSecret(name, identities: try SecretsCommand.adminIdentities(),
+                                     plugins: AdminKeys.pluginIdentities(environment: ProcessInfo.processInfo.environment))
+            }
             defer { value.withUnsafeMutableBytes { raw in for i in raw.indices { raw[i] = 0 } } }
             FileHandle.standardOutput.write(Data(value))
         }
