@@ -39,7 +39,7 @@ final class InventoryCommandsTests: XCTestCase {
         XCTAssertEqual(try DirectoryInventoryLoader(directory: dir).load().machines["web1"]?.userTags, ["backup"])
 
         XCTAssertThrowsError(try TagCommand.Add.parse(["--inventory", dir, "ghost", "x"]).run()) {
-            XCTAssertTrue("\($0)".contains("no machine named \"ghost\""), "\($0)")
+            XCTAssertTrue("\($0)".contains("unknown machine 'ghost'"), "\($0)")
         }
         XCTAssertThrowsError(try TagCommand.Add.parse(["--inventory", dir, "web1", "all"]).run()) {
             XCTAssertTrue("\($0)".contains("computed by clan"), "\($0)")
@@ -66,7 +66,7 @@ final class InventoryCommandsTests: XCTestCase {
 
     func testShowUnknownMachineNamesTheKnownOnes() throws {
         XCTAssertThrowsError(try ShowCommand.parse(["--inventory", InventorySource.demoDirectory(environment: [:]), "nope"]).run()) {
-            XCTAssertTrue("\($0)".contains("no machine named \"nope\" (known: argentum, blackphos"), "\($0)")
+            XCTAssertTrue("\($0)".contains("unknown machine 'nope'. Known machines: argentum, blackphos"), "\($0)")
         }
     }
 }

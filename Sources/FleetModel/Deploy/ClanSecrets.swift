@@ -19,8 +19,18 @@ public enum ClanSecrets {
         }
     }
 
+    /// Which files an upload would hold, without decrypting anything (`bytes` empty): a dry run
+    /// needs no age key (issue 16).
+    public static func listing(clanDirectory: String, uploadDirectory: String = SecretUploadPlan.defaultDirectory) -> SecretsProvider {
+        let dir = URL(fileURLWithPath: clanDirectory).standardizedFileURL.path
+        return { machine in
+            try collect(clanDirectory: dir, machine: machine.name, catalog: nil, environment: [:], uploadDirectory: uploadDirectory,
+                        decrypt: false)
+        }
+    }
+
     static func collect(clanDirectory dir: String, machine m: String, catalog given: GeneratorCatalog?,
-                        environment: [String: String], uploadDirectory: String) throws -> [UploadSecret] {
+                        environment: [String: String], uploadDirectory: String, decrypt: Bool = true) throws -> [UploadSecret] {
         let fm = FileManager.default
         let catalog = try given ?? VarsRepository(clanDirectory: dir).loadDirectoryCatalog()
         var wanted: [(secretFile: String, remote: String, mode: Int)] = []
@@ -38,6 +48,7 @@ public enum ClanSecrets {
             }
         }
         if wanted.isEmpty { return [] }
+        if !decrypt { return wanted.map { UploadSecret(remotePath: $0.remote, mode: $0.mode, bytes: []) } }
         let backend = NativeVarsSecrets(identities: try AdminKeys.load(environment: environment))
         return try wanted.map { w in
             guard let data = fm.contents(atPath: w.secretFile) else {

@@ -91,6 +91,7 @@ extension HostDeployer {
     }
 
     func dryRunBuild(_ ctx: StageContext) async throws -> DeployOutcome {
+        if let why = options.nothingToBuild { return .skipped("nothing to build from: \(why)") }
         let argv = options.builder.dryRunArgv(machine: host, machineClass: machine.machineClass)
         let state = NixProgressBox()
         let r = try await ctx.run(argv, logStdout: false, onStderrLine: { line in
@@ -122,6 +123,8 @@ extension HostDeployer {
     /// Copies what the host lacks. Asks the host first (through the master), so an unchanged system
     /// says "nothing to copy" instead of opening a nix session.
     func copy(_ ctx: StageContext, dryRun: Bool) async throws -> DeployOutcome {
+        if dryRun, systemPath == nil, options.nothingToBuild != nil { return .skipped("nothing built") }
+        if dryRun, let unreachable { return .skipped("host unreachable, cannot tell what it lacks: \(unreachable)") }
         guard let out = systemPath, let target else { throw StageError(message: "nothing was built") }
         guard let paths = try await closure(ctx, of: out) else {
             if dryRun { return .ok("would copy the closure of \(out) (not built yet, size unknown)") }
@@ -179,6 +182,8 @@ extension HostDeployer {
     }
 
     func dryRunActivate(_ ctx: StageContext) async throws -> DeployOutcome {
+        if let unreachable { return .skipped("host unreachable, its running system is unknown: \(unreachable)") }
+        if systemPath == nil, options.nothingToBuild != nil { return .skipped("nothing built") }
         guard let out = systemPath, let facts else { throw StageError(message: "nothing was evaluated") }
         if facts.currentSystem == out { return .ok("already running \(out)") }
         let steps = ActivationCommands.activation(for: machine.machineClass, system: out, hasSystemd: facts.hasSystemd,

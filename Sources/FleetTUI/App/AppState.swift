@@ -67,6 +67,14 @@ public struct ConfirmDialog: Equatable, Sendable {
     public var onConfirm: [Effect]
     /// State changes to apply on confirm (e.g. quitting), as actions.
     public var quitOnConfirm = false
+    /// A second answer besides yes and no (e.g. `g` generate the missing vars first).
+    public var alternative: ConfirmAlternative?
+}
+
+public struct ConfirmAlternative: Equatable, Sendable {
+    public var key: Character
+    public var label: String
+    public var effects: [Effect]
 }
 
 /// The overlays drawn above the current screen; at most one at a time, and it gets the keys.
@@ -125,6 +133,9 @@ public struct AppState: Equatable, Sendable {
     /// One lower-cased line per machine with every searchable field, built once per inventory so a
     /// filter keystroke over 10k machines is one substring scan each.
     public private(set) var fleetSearchIndex: [String] = []
+    /// The Fleet table's order (nil: inventory order) and whether it shows the wide columns.
+    public var fleetSort: FleetSort?
+    public var fleetWide = false
     /// Marked machines, by name: the set deploys and bulk actions apply to.
     public var marks: Set<String> = []
     public var overlay: Overlay?
@@ -137,6 +148,8 @@ public struct AppState: Equatable, Sendable {
     /// The Deploy and History screens.
     public var deploy = DeployScreen()
     public var history: [HistoryEntry] = []
+    /// History lists this fleet's runs; every fleet's only on request (`a` on the History screen).
+    public var historyAllFleets = false
     public var historyError: String?
     /// Background probe results per machine.
     public var hostStatus: [String: HostStatus] = [:]
@@ -168,12 +181,12 @@ public struct AppState: Equatable, Sendable {
         a.source == b.source && a.inventory == b.inventory && a.loadError == b.loadError
             && a.revalidating == b.revalidating && a.tab == b.tab && a.cursors == b.cursors
             && a.filters == b.filters && a.filterEditing == b.filterEditing && a.fleetRows == b.fleetRows
-            && a.marks == b.marks && a.overlay == b.overlay && a.toasts == b.toasts && a.width == b.width
+            && a.marks == b.marks && a.fleetSort == b.fleetSort && a.fleetWide == b.fleetWide && a.overlay == b.overlay && a.toasts == b.toasts && a.width == b.width
             && a.height == b.height && a.theme == b.theme && a.glyphs == b.glyphs && a.running == b.running
             && a.exitSignal == b.exitSignal && a.deployRunning == b.deployRunning
             && a.paletteHistory == b.paletteHistory && a.detailOpen == b.detailOpen
             && a.vars == b.vars && a.varsError == b.varsError && a.varsJob == b.varsJob
-            && a.deploy == b.deploy && a.history == b.history && a.historyError == b.historyError && a.clockSecond == b.clockSecond && a.hostStatus == b.hostStatus
+            && a.deploy == b.deploy && a.history == b.history && a.historyAllFleets == b.historyAllFleets && a.historyError == b.historyError && a.clockSecond == b.clockSecond && a.hostStatus == b.hostStatus
     }
 
     public mutating func setFleet(_ resolved: ResolvedFleet?) {
@@ -198,6 +211,32 @@ public struct AppState: Equatable, Sendable {
         } else {
             fleetRows = machines.indices.filter { matcher.matches(joined: fleetSearchIndex[$0]) }
         }
+        if let fleetSort { fleetRows = sortedFleetRows(fleetRows, by: fleetSort) }
+    }
+
+    /// Rows ordered by a column (stable: ties keep inventory order), either way.
+    func sortedFleetRows(_ rows: [Int], by sort: FleetSort) -> [Int] {
+        let ms = machines
+        func key(_ i: Int) -> String {
+            let m = ms[i]
+            switch sort.column {
+            case .name: return m.name
+            case .machineClass: return m.machineClass.rawValue
+            case .system: return m.system ?? ""
+            case .tags: return m.userTags.joined(separator: ",")
+            case .roles: return FleetView.rolesText(FleetView.orderedRoles(m.name, fleet: fleet))
+            case .target: return fleet?.target(of: m.name)?.address ?? m.deploy.targetHost ?? ""
+            case .overlay: return fleet?.overlayIP(of: m.name) ?? ""
+            case .secrets:
+                guard let h = vars?.health[m.name] else { return "2" }
+                return (h.ok ? "1" : "0") + h.summary
+            case .status: return String(FleetView.statusRank(hostStatus[m.name]))
+            case .description: return m.description ?? ""
+            }
+        }
+        let keyed = rows.map { (key($0), $0) }
+        let sorted = keyed.sorted { a, b in a.0 == b.0 ? a.1 < b.1 : (sort.descending ? a.0 > b.0 : a.0 < b.0) }
+        return sorted.map(\.1)
     }
 
     public func cursor(_ tab: Tab) -> TableCursor { cursors[tab] ?? TableCursor() }

@@ -25,6 +25,15 @@ public struct VarsData: Equatable, Sendable {
     /// Per machine, the Fleet table's secrets column text and whether it is healthy.
     public var health: [String: (summary: String, ok: Bool)]
     public var hasDefinitions: Bool
+    /// The widest health summary: the Fleet table's SECRETS column is that wide, never cut.
+    public var longestHealth: Int
+
+    public init(rows: [VarsRow], health: [String: (summary: String, ok: Bool)], hasDefinitions: Bool) {
+        self.rows = rows
+        self.health = health
+        self.hasDefinitions = hasDefinitions
+        longestHealth = health.values.map { DisplayWidth.of($0.summary) }.max() ?? 0
+    }
 
     public static func == (a: VarsData, b: VarsData) -> Bool {
         a.rows == b.rows && a.hasDefinitions == b.hasDefinitions
@@ -55,4 +64,6 @@ public struct VarsIntent: Equatable, Sendable {
     public var kind: Kind
     public var machine: String?
     public var generator: String?
+    /// Several machines at once (when `machine` is nil); empty means every machine.
+    public var machines: [String] = []
 }

@@ -22,10 +22,15 @@ final class EventLoop {
         effects = EffectRunner(queue: queue, source: state.source, deploySettings: deploySettings)
     }
 
-    /// Returns the process exit status: 0 on quit, 128+signal when a signal ended the UI.
-    func run(initialEffects: [Effect], initialEvents: [Event] = []) -> Int32 {
+    /// Returns the process exit status: 0 on quit, 128+signal when a signal ended the UI; nil when
+    /// curses can drive none of `terminals` (nothing was drawn; the caller falls back to text).
+    func run(terminals: [String], initialEffects: [Effect], initialEvents: [Event] = []) -> Int32? {
         TerminalGuard.install(wakeFD: queue.writeFD)
-        backend.start()
+        guard let used = backend.start(terminals: terminals) else { return nil }
+        var initialEvents = initialEvents
+        if let asked = terminals.first, used != asked {
+            initialEvents.append(.toast("no usable terminfo entry for TERM=\(asked): drawing as \(used)", .error))
+        }
         TerminalGuard.chainResize()
         defer { backend.stop() }
         let s = backend.size

@@ -9,6 +9,7 @@ import Glibc
 /// Not thread-safe by design: the event loop calls it from one thread only (style.md A4.10).
 final class NcursesBackend {
     private(set) var active = false
+    private var screen: OpaquePointer?
     private var previous: ScreenBuffer?
     private var pairs: [PairKey: Int16] = [:]
     private var colors = false
@@ -18,13 +19,28 @@ final class NcursesBackend {
 
     init(noColor: Bool) { self.noColor = noColor }
 
-    /// Takes over the terminal. The locale must be set before initscr for wide characters.
-    func start() {
+    /// Terminals tried, in order, when `$TERM` has no usable terminfo entry. Every ncurses install
+    /// ships these (ncurses-base); all of them speak the ANSI sequences any emulator understands.
+    static let fallbackTerminals = ["xterm-256color", "xterm", "vt100", "ansi"]
+
+    /// Takes over the terminal with the first of `terminals` curses can drive, and returns its name;
+    /// nil (the terminal untouched) when none can. `newterm`, unlike `initscr`, reports a missing
+    /// or unusable terminfo entry instead of exiting the process (issue 16: `TERM=dumb` → rc 1).
+    /// The locale must be set before curses starts for wide characters.
+    func start(terminals: [String]) -> String? {
         setlocale(LC_ALL, "")
         // Take the size from the terminal, never from LINES/COLUMNS in the environment: a stale
         // exported value would pin the screen size and make resizes invisible.
         use_env(false)
-        initscr()
+        var used: String?
+        for name in terminals where !name.isEmpty {
+            if let screen = newterm(name, stdout, stdin) {
+                self.screen = screen
+                used = name
+                break
+            }
+        }
+        guard let used else { return nil }
         active = true
         syncSizeWithTerminal()
         raw()            // ctrl-c arrives as a key; SIGINT from outside is handled by the loop
@@ -41,6 +57,7 @@ final class NcursesBackend {
         }
         mousemask(mmask_t(fleet_all_mouse_events()), nil)
         mouseinterval(0)
+        return used
     }
 
     /// Gives the terminal back. Safe to call twice.
@@ -48,6 +65,8 @@ final class NcursesBackend {
         guard active else { return }
         active = false
         endwin()
+        if let screen { delscreen(screen) }
+        screen = nil
     }
 
     var supportsColor: Bool { colors }

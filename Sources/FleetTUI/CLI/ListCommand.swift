@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Collections
 import FleetModel
 
@@ -26,6 +27,11 @@ struct ListCommand: ParsableCommand {
         let fleet: ResolvedFleet
         do { fleet = try sourceOptions.loadFleet() } catch { throw CLIError("fleet: \(error)") }
         let machines = fleet.inventory.machineList.filter { m in tags.allSatisfy { m.tags.contains($0) } }
+        // A tag no machine carries is most likely a typo: say so (on stderr; stdout stays the table).
+        let known = Set(fleet.inventory.machineList.flatMap(\.tags))
+        for t in tags where !known.contains(t) {
+            FileHandle.standardError.write(Data("warning: no machine has the tag '\(t)' (known tags: \(known.sorted().joined(separator: ", ")))\n".utf8))
+        }
         if json {
             print(JSONWriter(indent: "  ").string(.array(machines.map { MachineJSON.object($0, fleet: fleet) })))
         } else {

@@ -41,6 +41,7 @@ struct TagCommand: ParsableCommand {
         let dir = try options.writableDirectory()
         do {
             let current = try options.load()
+            try UsageFailure.checkMachines([machine], known: current.machines.keys)
             let writer = InventoryWriter(directory: dir)
             let outcome = try blockingAwait {
                 add ? try await writer.addTag(tag, to: machine, evaluated: current)
@@ -54,6 +55,8 @@ struct TagCommand: ParsableCommand {
                 print("written (not committed): \(outcome.message)")
             }
         } catch let e as CLIError {
+            throw e
+        } catch let e as ValidationError {
             throw e
         } catch {
             throw CLIError("fleet: \(error)")

@@ -37,6 +37,7 @@ enum VarsCLISupport {
     static func generate(repoOptions: VarsRepoOptions, machines: [String], generator: String?, regenerate: Bool,
                          runOptions: VarsRunOptions) async throws {
         let engine = try await engine(repoOptions)
+        try UsageFailure.checkMachines(machines, known: engine.catalog.machineNames)
         let plan: VarsPlan
         do { plan = try engine.plan(machines: machines, generator: generator, regenerate: regenerate) } catch { throw CLIError("fleet: \(error)") }
         if plan.isEmpty {
