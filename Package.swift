@@ -26,6 +26,8 @@ let package = Package(
             pkgConfig: "ncursesw",
             providers: [.apt(["libncurses-dev"]), .brew(["ncurses"])]
         ),
+        // Signal and tty state for the dashboard: a real C file, so it exists once per process.
+        .target(name: "CNcursesShim"),
         // The model: inventory, secrets (age/sops), vars, deploy, effects. No curses here.
         .target(
             name: "FleetModel",
@@ -45,6 +47,7 @@ let package = Package(
             dependencies: [
                 "FleetModel",
                 "CNcurses",
+                "CNcursesShim",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -13,6 +13,7 @@ import time
 import pytest
 
 from testbed_support import DeployTestbed, finished, run_summary, stage_result
+from tmuxdriver import wait_until
 
 GEN1 = {}
 
@@ -201,11 +202,11 @@ def test_cancel_leaves_no_ssh_or_nix_process(tb):
         summary = json.loads(rest.strip().splitlines()[-1])
         assert summary["type"] == "run_finished" and summary["cancelled"] is True
         assert summary["hosts"][0]["error"] == "[tb1] activate failed: cancelled"
-        time.sleep(0.3)
-        for g in pgids:
-            assert _live_processes(pgid=g) == [], f"process group {g} still has live processes"
+        wait_until(lambda: not any(_live_processes(pgid=g) for g in pgids), 10,
+                   message=lambda: f"process groups still have live processes: {[_live_processes(pgid=g) for g in pgids]}")
         # Nor the ControlMaster (a daemon in its own session, named after its socket under TMPDIR).
-        assert _live_processes(cmdline_part=tb.tmp + "/") == []
+        wait_until(lambda: _live_processes(cmdline_part=tb.tmp + "/") == [], 10,
+                   message=lambda: f"left running: {_live_processes(cmdline_part=tb.tmp + '/')}")
         assert os.listdir(tb.tmp) == [], "control socket directory removed"
     finally:
         if proc.poll() is None:
@@ -294,5 +295,5 @@ def test_stage_timeout_names_host_and_stage(tb):
     assert done["tb3"]["error"] == "[tb3] activate failed: timed out after 2s"
     assert done["tb3"]["timed_out"] is True
     assert done["tb4"]["result"] == "ok"
-    time.sleep(0.3)
-    assert _live_processes(cmdline_part=tb.tmp + "/") == []
+    wait_until(lambda: _live_processes(cmdline_part=tb.tmp + "/") == [], 10,
+               message=lambda: f"left running: {_live_processes(cmdline_part=tb.tmp + '/')}")

@@ -14,6 +14,7 @@ import pytest
 from fault_support import STRESS, descendants, iterations, live, processes_mentioning, proc_table, record
 from test_skeleton import terminal_is_sane
 from testbed_support import DeployTestbed, NIX_CONFIG, finished
+from tmuxdriver import wait_until
 
 # ~2 MB of payload through a 2 mbit/s link: the copy takes several seconds, time to cut it.
 PAYLOAD = 2_000_000
@@ -70,8 +71,8 @@ def deploy_and_cut(tb, host, wait_for):
                 e = json.loads(line)
                 events.append(e)
                 if not killed and wait_for(e):
-                    time.sleep(1.0)
-                    children = descendants(proc.pid)
+                    # The stage is under way once fleet has a child process for it.
+                    children = wait_until(lambda: descendants(proc.pid), 30, fail=False) or set()
                     killed = drop_ssh(tb, host)
             assert time.time() < deadline, "deploy did not finish"
         rc = proc.wait(timeout=120)
@@ -83,8 +84,11 @@ def deploy_and_cut(tb, host, wait_for):
 
 
 def leftover_processes(tb, children):
-    time.sleep(0.3)
-    return sorted(live(children)) + [p for p, _ in processes_mentioning(tb.tmp + "/")]
+    """What of the run is still alive after it had a few seconds to go away."""
+    def left():
+        return sorted(live(children)) + [p for p, _ in processes_mentioning(tb.tmp + "/")]
+    wait_until(lambda: not left(), 10, fail=False)
+    return left()
 
 
 def check_cut_and_retry(tb, host, stage, wait_for, fault=None):
@@ -173,16 +177,12 @@ def test_ui_signals_leave_no_orphans(tb, pane):
             pane.wait_for("Deploy 1 machine")
             pane.send("y")
             # Wait until tb1's activation hangs on the host: fleet has ssh (and nix) children now.
-            deadline = time.time() + 90
-            while time.time() < deadline:
-                if any(l.strip().startswith(("tb1", "▶ tb1")) and " activate " in l for l in pane.capture().splitlines()):
-                    break
-                time.sleep(0.1)
-            else:
-                raise AssertionError("tb1 never reached activate:\n" + pane.capture())
-            time.sleep(1.0)
+            wait_until(lambda: any(l.strip().startswith(("tb1", "▶ tb1")) and " activate " in l
+                                   for l in pane.capture().splitlines()), 90,
+                       message=lambda: "tb1 never reached activate:\n" + pane.capture())
             [fleet_pid] = pane.child_pids()
-            children = descendants(fleet_pid)
+            children = wait_until(lambda: descendants(fleet_pid), 30,
+                                  message="fleet has no child process while tb1's activation hangs")
             os.kill(fleet_pid, sig)
             code = pane.wait_for_exit(timeout=30)
             if code == 0:

@@ -52,12 +52,6 @@ public struct DeployPipeline: Sendable {
         return run
     }
 
-    /// Runs again the hosts that failed in `summary` (`retry failed`), with the same options.
-    public func retryFailed(_ summary: DeploySummary, machines: [Machine], options: DeployOptions) -> DeployRun {
-        let failed = Set(summary.failed.map(\.host))
-        return start(machines.filter { failed.contains($0.name) }, options: options)
-    }
-
     /// `20261128T052301Z-1a2b3c` — sortable, unique.
     static func newID() -> String {
         let f = DateFormatter()

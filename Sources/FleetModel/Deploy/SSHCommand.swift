@@ -65,12 +65,6 @@ public enum SSHCommand {
         ["ssh"] + options(target, s) + ["-T", "--", target.sshDestination, ShellQuote.join(remote)]
     }
 
-    /// Opens (or reuses) the master: ssh with ControlMaster=auto and ControlPersist forks the master
-    /// into the background (its own session) and runs `remote` through it.
-    public static func connectArgv(_ target: SSHTarget, _ s: SSHSettings, remote: [String]) -> [String] {
-        argv(target, s, remote: remote)
-    }
-
     /// `ssh -O exit`: closes the master at the end of the deploy, so nothing outlives fleet.
     public static func closeArgv(_ target: SSHTarget, _ s: SSHSettings) -> [String] {
         ["ssh"] + options(target, s) + ["-O", "exit", "--", target.sshDestination]

@@ -19,6 +19,8 @@ public struct VarsEngine: Sendable {
     /// Supplies the script of generators whose definition carries none (a flake's `finalScript`).
     public typealias ScriptProvider = @Sendable (_ generator: Generator, _ machine: String) async throws -> String
     public var scriptProvider: ScriptProvider?
+    /// Where `CLAN_NO_COMMIT` is read; nil means this process's environment.
+    public var environment: [String: String]?
 
     public init(clanDirectory: String, catalog: GeneratorCatalog, backend: VarsSecretBackend, runner: VarsCommandRunner) {
         self.clanDirectory = clanDirectory
@@ -71,6 +73,12 @@ public struct VarsEngine: Sendable {
             }
         }
         let order = kept
+        // Every dependency of what will run must resolve (clan fails in `_resolve_dep_generator` when
+        // it reaches the generator; fleet refuses before asking or running anything, with clan's text).
+        for id in order {
+            guard let g = catalog.generators[id] else { continue }
+            for dep in g.dependencies { _ = try catalog.resolveDependency(dep, of: g) }
+        }
         var prompts: [PromptRequest] = [], reused: [PromptRequest] = []
         var affected = Set<String>()
         for id in order {
@@ -180,12 +188,17 @@ public struct VarsEngine: Sendable {
         let work = try PrivateWorkDir(base: workBase)
         defer { work.remove() }
 
+        // clan's `decrypt_dependencies` (clan_lib/vars/generator.py:576-597): `$in/<dep>/<file>` for
+        // every file of every dependency, which may be a shared generator another machine declares.
         for dep in gen.dependencies {
-            guard let d = catalog.generators[dep] else { continue }
+            let d = try catalog.resolveDependency(dep, of: gen)
             for f in d.files {
-                let dir = clanDirectory + "/vars/\(dep.relDir)/\(f.name)"
+                let dir = clanDirectory + "/vars/\(d.id.relDir)/\(f.name)"
                 let bytes: [UInt8]
                 if f.secret {
+                    guard FileManager.default.fileExists(atPath: dir + "/secret") else {
+                        throw VarsError(context, "dependency \(dep.name)/\(f.name) has not been generated")
+                    }
                     bytes = try backend.decrypt(try readText(dir + "/secret"))
                 } else {
                     guard let v = FileManager.default.contents(atPath: dir + "/value") else {
@@ -391,34 +404,12 @@ public struct VarsEngine: Sendable {
         return String(decoding: d, as: UTF8.self)
     }
 
-    func git(_ args: [String]) async throws -> VarsCommandResult {
-        try await runner.run(argv: ["git", "-C", clanDirectory] + args, environment: nil, workingDirectory: clanDirectory, onLine: nil)
-    }
+    /// Commits go through clan's `commit_files` rules (CLAN_NO_COMMIT included).
+    var clanGit: ClanGit { ClanGit(directory: clanDirectory, runner: runner, environment: environment) }
 
-    func gitDirectory() async throws -> String {
-        let r = try await git(["rev-parse", "--absolute-git-dir"])
-        guard r.status == 0 else {
-            throw VarsError(clanDirectory, "not a git repository (clan commits every generated var): \(r.stderr.trimmingCharacters(in: .whitespacesAndNewlines))")
-        }
-        return r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-    }
+    func git(_ args: [String]) async throws -> VarsCommandResult { try await clanGit.git(args) }
 
-    /// `git add` + `git commit --no-verify` of exactly `paths`; false when nothing changed.
-    func commit(paths: [String], message: String) async throws -> Bool {
-        let existing = paths.filter { FileManager.default.fileExists(atPath: clanDirectory + "/" + $0) }
-        var all = existing
-        // Deleted paths must be staged too (share migration).
-        for p in paths where !existing.contains(p) {
-            let r = try await git(["ls-files", "--", p])
-            if !r.stdout.isEmpty { all.append(p) }
-        }
-        guard !all.isEmpty else { return false }
-        let add = try await git(["add", "-A", "--"] + all)
-        guard add.status == 0 else { throw VarsError(clanDirectory, "git add of \(all.joined(separator: ", ")) failed: \(add.stderr)") }
-        let diff = try await git(["diff", "--cached", "--quiet", "--"] + all)
-        if diff.status == 0 { return false }
-        let c = try await git(["commit", "--no-verify", "-q", "-m", message, "--"] + all)
-        guard c.status == 0 else { throw VarsError(clanDirectory, "git commit of \(all.joined(separator: ", ")) failed: \(c.stderr)\(c.stdout)") }
-        return true
-    }
+    func gitDirectory() async throws -> String { try await clanGit.gitDirectory() }
+
+    func commit(paths: [String], message: String) async throws -> Bool { try await clanGit.commit(paths: paths, message: message) }
 }

@@ -23,8 +23,6 @@ final class EffectRunner {
 
     func perform(_ effect: Effect) {
         switch effect {
-        case .quit:
-            break  // the loop sees `running == false`
         case .loadInventory(let source):
             let q = queue
             Task.detached {
@@ -43,6 +41,9 @@ final class EffectRunner {
                 let (theme, warning) = ThemeCatalog.load(name)
                 q.post(.themeLoaded(theme, warning: warning))
             }
+        case .loadThemeNames:
+            let q = queue
+            Task.detached { q.post(.themeNamesLoaded(ThemeCatalog.names())) }
         case .savePaletteHistory(let lines):
             Task.detached { PaletteHistoryStore.save(lines) }
         case .editTags(let machine, let add, let remove):
@@ -73,7 +74,6 @@ final class EffectRunner {
         case .deploy(let machines): deploys.start(machines, kind: .deploy)
         case .rollback(let machines): deploys.start(machines, kind: .rollback)
         case .cancelDeploy: deploys.cancel()
-        case .retryFailed: break   // the reducer turns retry into a deploy of the failed hosts
         case .loadHistory(let all): deploys.loadHistory(allFleets: all)
         case .startProbes(let inv): deploys.startProbes(inv)
         case .loadHistoryLog(let id): deploys.loadLog(deployID: id)

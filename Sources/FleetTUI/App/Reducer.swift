@@ -47,6 +47,9 @@ public enum Reducer {
             state.theme = theme
             if let warning { toast(&state, warning, .error) } else { toast(&state, "theme \(theme.name)", .info) }
             return []
+        case .themeNamesLoaded(let names):
+            state.themeNames = names
+            return []
         case .toast(let text, let kind):
             toast(&state, text, kind)
             return []
@@ -75,7 +78,7 @@ public enum Reducer {
         case .terminate(let sig):
             state.exitSignal = sig
             state.running = false
-            return [.quit]
+            return []
         case .key(let key):
             let tabBefore = state.tab
             defer { if state.tab != tabBefore { leftScreen(&state, tabBefore) } }
@@ -110,7 +113,7 @@ public enum Reducer {
                 return []
             }
             state.running = false
-            return [.quit]
+            return []
         case .moveDown: moveCursor(&state, by: 1)
         case .moveUp: moveCursor(&state, by: -1)
         case .pageDown: moveCursor(&state, by: page)
@@ -194,7 +197,7 @@ public enum Reducer {
             return copyLog(&state)
         case .sortNext, .sortPrevious, .invertSort:
             guard state.tab == .fleet else { return [] }
-            let visible = FleetView.columns(state, width: state.width).map(\.0)
+            let visible = FleetColumn.visible(state, width: state.width).map(\.0)
             var sort = state.fleetSort ?? FleetSort(column: visible.first ?? .name)
             if action == .invertSort {
                 sort.descending.toggle()
@@ -303,9 +306,9 @@ public enum Reducer {
     static func rowCount(_ state: AppState, _ tab: Tab) -> Int {
         switch tab {
         case .fleet: return state.fleetRows.count
-        case .services: return ServicesView.rowCount(state)
-        case .network: return NetworkView.rowCount(state)
-        case .vars: return VarsView.visibleRows(state).count
+        case .services: return ServicesRows.rows(state).count
+        case .network: return NetworkRows.rows(state).count
+        case .vars: return VarsRows.visible(state).count
         case .deploy: return state.deploy.rows.count
         case .history: return state.history.count
         }
@@ -406,6 +409,6 @@ public enum Reducer {
 
     static func paletteContext(_ state: AppState) -> PaletteContext {
         PaletteContext(machines: state.machines.map(\.name), tags: state.tagCounts.map(\.name),
-                       generators: [], themes: ThemeCatalog.names())
+                       generators: [], themes: state.themeNames)
     }
 }

@@ -59,6 +59,15 @@ final class VarsEffects: @unchecked Sendable {
         Task.detached { [self] in
             do {
                 let e = try await engine()
+                // clan's `run_generators` migrates old zerotier layouts first, commits, and stops.
+                if VarsMigrations.needed(clanDirectory: e.clanDirectory, catalog: e.catalog) {
+                    let changed = try await VarsRepository(clanDirectory: e.clanDirectory).runMigrations(catalog: e.catalog)
+                    if !changed.isEmpty {
+                        q.post(.toast("zerotier vars moved to the all-shared layout (committed: \(ZerotierMigration.commitMessage)); see clan.lol/docs/unstable/guides/migrations/zerotier, then generate again", .success))
+                        load()
+                        return
+                    }
+                }
                 let machines = intent.machine.map { [$0] } ?? intent.machines
                 let plan = try e.plan(machines: machines, generator: intent.generator, regenerate: intent.kind == .rotate)
                 q.post(.varsPlanned(intent, plan, missing: VarsOverwrites.missingGenerators(plan, engine: e),

@@ -19,25 +19,26 @@ public struct VarsRow: Equatable, Sendable {
     public var isSecret: Bool
 }
 
+/// A machine's vars health as the Fleet screen's SECRETS column shows it.
+public struct VarsHealthSummary: Equatable, Sendable {
+    public var summary: String
+    public var ok: Bool
+}
+
 /// What the Vars screen shows, computed off the UI thread from files alone.
 public struct VarsData: Equatable, Sendable {
     public var rows: [VarsRow]
     /// Per machine, the Fleet table's secrets column text and whether it is healthy.
-    public var health: [String: (summary: String, ok: Bool)]
+    public var health: [String: VarsHealthSummary]
     public var hasDefinitions: Bool
     /// The widest health summary: the Fleet table's SECRETS column is that wide, never cut.
     public var longestHealth: Int
 
-    public init(rows: [VarsRow], health: [String: (summary: String, ok: Bool)], hasDefinitions: Bool) {
+    public init(rows: [VarsRow], health: [String: VarsHealthSummary], hasDefinitions: Bool) {
         self.rows = rows
         self.health = health
         self.hasDefinitions = hasDefinitions
         longestHealth = health.values.map { DisplayWidth.of($0.summary) }.max() ?? 0
-    }
-
-    public static func == (a: VarsData, b: VarsData) -> Bool {
-        a.rows == b.rows && a.hasDefinitions == b.hasDefinitions
-            && a.health.mapValues(\.summary) == b.health.mapValues(\.summary)
     }
 }
 

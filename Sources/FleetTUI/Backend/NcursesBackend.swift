@@ -6,8 +6,8 @@ import Glibc
 /// The only code that talks to curses. It owns the terminal between `start()` and `stop()`,
 /// draws a `ScreenBuffer` by repainting only the cells that changed since the last frame
 /// (one `wnoutrefresh` + `doupdate` per frame), and decodes input into `Key`s.
-/// Not thread-safe by design: the event loop calls it from one thread only (style.md A4.10).
-final class NcursesBackend {
+/// Not thread-safe by design: the event loop calls it from one thread only.
+final class NcursesBackend: TerminalBackend {
     private(set) var active = false
     private var screen: OpaquePointer?
     private var previous: ScreenBuffer?
@@ -17,30 +17,38 @@ final class NcursesBackend {
 
     private struct PairKey: Hashable { let fg: TermColor; let bg: TermColor }
 
-    init(noColor: Bool) { self.noColor = noColor }
+    /// `$TERM` first, then the fallbacks.
+    private let terminals: [String]
+    private(set) var warning: String?
+
+    init(noColor: Bool, terminals: [String]) {
+        self.noColor = noColor
+        self.terminals = terminals
+    }
 
     /// Terminals tried, in order, when `$TERM` has no usable terminfo entry. Every ncurses install
     /// ships these (ncurses-base); all of them speak the ANSI sequences any emulator understands.
     static let fallbackTerminals = ["xterm-256color", "xterm", "vt100", "ansi"]
 
-    /// Takes over the terminal with the first of `terminals` curses can drive, and returns its name;
-    /// nil (the terminal untouched) when none can. `newterm`, unlike `initscr`, reports a missing
-    /// or unusable terminfo entry instead of exiting the process (issue 16: `TERM=dumb` → rc 1).
-    /// The locale must be set before curses starts for wide characters.
-    func start(terminals: [String]) -> String? {
+    /// Takes over the terminal with the first of `terminals` curses can drive; false (the terminal
+    /// untouched) when none can. `newterm`, unlike `initscr`, reports a missing or unusable terminfo
+    /// entry instead of exiting the process (issue 16: `TERM=dumb` → rc 1). The locale must be set
+    /// before curses starts for wide characters.
+    func start(wakeFD: Int32) -> Bool {
+        // The modes are saved before curses changes them, so a crash can restore them.
+        TerminalGuard.install(wakeFD: wakeFD)
         setlocale(LC_ALL, "")
         // Take the size from the terminal, never from LINES/COLUMNS in the environment: a stale
         // exported value would pin the screen size and make resizes invisible.
         use_env(false)
-        var used: String?
         for name in terminals where !name.isEmpty {
             if let screen = newterm(name, stdout, stdin) {
                 self.screen = screen
-                used = name
+                if name != terminals.first { warning = "no usable terminfo entry for TERM=\(terminals.first ?? ""): drawing as \(name)" }
                 break
             }
         }
-        guard let used else { return nil }
+        guard screen != nil else { return false }
         active = true
         syncSizeWithTerminal()
         raw()            // ctrl-c arrives as a key; SIGINT from outside is handled by the loop
@@ -57,7 +65,8 @@ final class NcursesBackend {
         }
         mousemask(mmask_t(fleet_all_mouse_events()), nil)
         mouseinterval(0)
-        return used
+        TerminalGuard.chainResize()
+        return true
     }
 
     /// Gives the terminal back. Safe to call twice.
@@ -99,7 +108,7 @@ final class NcursesBackend {
         let win = fleet_stdscr()
         let full = previous == nil || previous!.width != buf.width || previous!.height != buf.height
         if full { werase(win) }
-        for y in 0..<buf.height {
+        for y in previous.map(buf.changedRows(since:)) ?? Array(0..<buf.height) {
             for x in 0..<buf.width {
                 let cell = buf[x, y]
                 if cell.isContinuation { continue }
@@ -129,7 +138,7 @@ final class NcursesBackend {
         return (a, pair(fg: s.fg, bg: s.bg))
     }
 
-    /// Colour pairs are allocated once per (fg, bg) and reused (style.md A4.7).
+    /// Colour pairs are allocated once per (fg, bg) and reused.
     private func pair(fg: TermColor, bg: TermColor) -> Int16 {
         if fg == .default && bg == .default { return 0 }
         let key = PairKey(fg: fg, bg: bg)
@@ -149,6 +158,19 @@ final class NcursesBackend {
         case .indexed(let n): return Int16(Int(n) < available ? Int(n) : Int(n) % 8)
         }
     }
+
+    func wait(wakeFD: Int32, timeoutMillis: Int32) -> BackendWake {
+        var fds = [
+            pollfd(fd: STDIN_FILENO, events: Int16(POLLIN), revents: 0),
+            pollfd(fd: wakeFD, events: Int16(POLLIN), revents: 0),
+        ]
+        // A signal interrupts poll (EINTR); SIGWINCH and INT/TERM/HUP also write to wakeFD.
+        let r = poll(&fds, nfds_t(fds.count), timeoutMillis)
+        return BackendWake(posted: r > 0 && fds[1].revents != 0,
+                           hangup: r > 0 && fds[0].revents & Int16(POLLHUP | POLLERR) != 0)
+    }
+
+    func takeSignal() -> Int32 { TerminalGuard.takeSignal() }
 
     /// Reads every pending input without blocking. `KEY_RESIZE` becomes a resize event.
     func readInput() -> [Event] {

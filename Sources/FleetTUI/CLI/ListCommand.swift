@@ -69,7 +69,7 @@ enum MachineTable {
         let header = ["NAME", "CLASS", "SYSTEM", "TAGS", "ROLES", "TARGET", "DESCRIPTION"]
         let rows = machines.map { m in
             [m.name, m.machineClass.rawValue, m.system ?? "-", m.userTags.joined(separator: ","),
-             FleetView.rolesText(fleet?.roles(of: m.name) ?? []),
+             FleetColumn.rolesText(fleet?.roles(of: m.name) ?? []),
              fleet?.target(of: m.name)?.address ?? m.deploy.targetHost ?? "-", m.description ?? ""]
         }
         var widths = header.map { DisplayWidth.of($0) }

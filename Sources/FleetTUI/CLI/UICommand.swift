@@ -43,9 +43,9 @@ struct UICommand: ParsableCommand {
             return
         }
         let loop = EventLoop(state: state, noColor: settings.noColor,
+                             terminals: [term] + NcursesBackend.fallbackTerminals.filter { $0 != term },
                              deploySettings: DeploySettings.from(config: settings.config, environment: env))
-        guard let status = loop.run(terminals: [term] + NcursesBackend.fallbackTerminals.filter { $0 != term },
-                                    initialEffects: [.loadInventory(state.source), .loadHistory(allFleets: false)],  // vars follow the first inventory (Reducer)
+        guard let status = loop.run(initialEffects: [.loadInventory(state.source), .loadHistory(allFleets: false), .loadThemeNames],  // vars follow the first inventory (Reducer)
                                     initialEvents: settings.warnings.map { .toast($0, .error) }) else {
             try PlainTextMode.show(source: state.source, reason: "no terminal description fits TERM=\(term)")
             return

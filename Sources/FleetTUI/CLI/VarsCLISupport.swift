@@ -21,8 +21,9 @@ enum VarsCLISupport {
         try NativeVarsSecrets(environment: environment)
     }
 
-    static func engine(_ repoOptions: VarsRepoOptions) async throws -> VarsEngine {
-        let catalog = try await repoOptions.catalog()
+    static func engine(_ repoOptions: VarsRepoOptions, catalog known: GeneratorCatalog? = nil) async throws -> VarsEngine {
+        let catalog: GeneratorCatalog
+        if let known { catalog = known } else { catalog = try await repoOptions.catalog() }
         let backend: VarsSecretBackend
         do { backend = try self.backend() } catch { throw CLIError("fleet: \(error)") }
         var e = VarsEngine(clanDirectory: repoOptions.repository.clanDirectory, catalog: catalog, backend: backend, runner: ProcessVarsRunner())
@@ -36,7 +37,23 @@ enum VarsCLISupport {
 
     static func generate(repoOptions: VarsRepoOptions, machines: [String], generator: String?, regenerate: Bool,
                          runOptions: VarsRunOptions) async throws {
-        let engine = try await engine(repoOptions)
+        let catalog = try await repoOptions.catalog()
+        // clan's `run_generators` migrates old zerotier layouts first, commits, and stops (generate.py:303),
+        // before anything needs a key.
+        let repo = repoOptions.repository
+        if VarsMigrations.needed(clanDirectory: repo.clanDirectory, catalog: catalog) {
+            if runOptions.dryRun {
+                print("Would first move the zerotier vars to the all-shared layout (clan's migration, committed as \"\(ZerotierMigration.commitMessage)\") and stop there; run without --dry-run, then again.")
+                return
+            }
+            let changed: [String]
+            do { changed = try await repo.runMigrations(catalog: catalog) } catch { throw CLIError("fleet: \(error)") }
+            if !changed.isEmpty {
+                FileHandle.standardError.write(Data(ZerotierMigration.banner.utf8))
+                return
+            }
+        }
+        let engine = try await engine(repoOptions, catalog: catalog)
         try UsageFailure.checkMachines(machines, known: engine.catalog.machineNames)
         let plan: VarsPlan
         do { plan = try engine.plan(machines: machines, generator: generator, regenerate: regenerate) } catch { throw CLIError("fleet: \(error)") }

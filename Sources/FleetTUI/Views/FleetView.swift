@@ -20,48 +20,6 @@ enum FleetView {
         }
     }
 
-    /// Sort rank of a status: what needs attention first.
-    static func statusRank(_ s: HostStatus?) -> Int {
-        guard let s else { return 5 }
-        switch s.reachability {
-        case .unreachable: return 0
-        case .noTarget: return 6
-        case .reachable:
-            if s.runningSystem == nil { return 2 }
-            switch s.inSync { case false?: return 1; case true?: return 4; case nil: return 3 }
-        }
-    }
-
-    static func columns(_ state: AppState, width: Int) -> [(FleetColumn, TableColumn)] {
-        FleetColumn.layout(width: width, wide: state.fleetWide, secretsWidth: max(7, state.vars?.longestHealth ?? 0))
-    }
-
-    /// What the `/` filter searches: name, tags, roles and description, lower-cased.
-    static func searchFields(_ m: Machine, fleet: ResolvedFleet?) -> [String] {
-        [m.name.lowercased(), m.tags.joined(separator: " ").lowercased(),
-         (fleet?.roles(of: m.name) ?? []).joined(separator: " ").lowercased(), (m.description ?? "").lowercased()]
-    }
-
-    /// Roles most specific first: held by name, then through a user tag, then through the implicit
-    /// all/nixos/darwin tags (which every machine of a class shares, so they say the least).
-    static func orderedRoles(_ machine: String, fleet: ResolvedFleet?) -> [String] {
-        guard let fleet else { return [] }
-        let implicit: Set<String> = ["all", "nixos", "darwin"]
-        func rank(_ a: RoleAssignment) -> Int {
-            if a.byName { return 0 }
-            return a.byTags.contains { !implicit.contains($0) } ? 1 : 2
-        }
-        let assignments = fleet.services(of: machine).enumerated().sorted { l, r in
-            (rank(l.element), l.offset) < (rank(r.element), r.offset)
-        }
-        return assignments.map(\.element.ref.description)
-    }
-
-    /// Roles shown compactly: `zerotier/controller` stays, `default` roles show the instance only.
-    static func rolesText(_ roles: [String]) -> String {
-        roles.map { $0.hasSuffix("/default") ? String($0.dropLast(8)) : $0 }.joined(separator: ",")
-    }
-
     static func render(_ state: AppState, into buf: inout ScreenBuffer, area: Rect, ctx: RenderContext) {
         if let err = state.loadError, state.inventory == nil {
             buf.put("Cannot load the fleet:", x: area.x + 2, y: area.y + 1, style: ctx.theme.error, clip: area)
@@ -99,7 +57,7 @@ enum FleetView {
                     style: ctx.theme.dim, clip: area)
             return
         }
-        let cols = columns(state, width: area.width)
+        let cols = FleetColumn.visible(state, width: area.width)
         let fleet = state.fleet
         let vars = state.vars
         let statuses = state.hostStatus
@@ -114,7 +72,7 @@ enum FleetView {
             case .machineClass: return (m.machineClass.rawValue, nil)
             case .system: return (m.system ?? "?", ctx.theme.dim)
             case .tags: return (m.userTags.joined(separator: ","), nil)
-            case .roles: return (rolesText(orderedRoles(m.name, fleet: fleet)), nil)
+            case .roles: return (FleetColumn.rolesText(FleetColumn.orderedRoles(m.name, fleet: fleet)), nil)
             case .target: return (fleet?.target(of: m.name)?.address ?? m.deploy.targetHost ?? "-", ctx.theme.dim)
             case .overlay: return (fleet?.overlayIP(of: m.name) ?? "-", ctx.theme.dim)
             case .status:

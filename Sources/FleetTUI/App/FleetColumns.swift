@@ -70,6 +70,46 @@ public enum FleetColumn: String, CaseIterable, Sendable {
     }
 }
 
+extension FleetColumn {
+    /// The columns shown for the state's wide toggle and vars at `width`.
+    static func visible(_ state: AppState, width: Int) -> [(FleetColumn, TableColumn)] {
+        layout(width: width, wide: state.fleetWide, secretsWidth: max(7, state.vars?.longestHealth ?? 0))
+    }
+
+    /// Sort rank of a status: what needs attention first.
+    static func statusRank(_ s: HostStatus?) -> Int {
+        guard let s else { return 5 }
+        switch s.reachability {
+        case .unreachable: return 0
+        case .noTarget: return 6
+        case .reachable:
+            if s.runningSystem == nil { return 2 }
+            switch s.inSync { case false?: return 1; case true?: return 4; case nil: return 3 }
+        }
+    }
+
+    /// Roles most specific first: held by name, then through a user tag, then through the implicit
+    /// all/nixos/darwin tags (which every machine of a class shares, so they say the least).
+    static func orderedRoles(_ machine: String, fleet: ResolvedFleet?) -> [String] {
+        guard let fleet else { return [] }
+        let implicit: Set<String> = ["all", "nixos", "darwin"]
+        func rank(_ a: RoleAssignment) -> Int {
+            if a.byName { return 0 }
+            return a.byTags.contains { !implicit.contains($0) } ? 1 : 2
+        }
+        let assignments = fleet.services(of: machine).enumerated().sorted { l, r in
+            (rank(l.element), l.offset) < (rank(r.element), r.offset)
+        }
+        return assignments.map(\.element.ref.description)
+    }
+
+    /// Roles shown compactly: `zerotier/controller` stays, `default` roles show the instance only.
+    static func rolesText(_ roles: [String]) -> String {
+        roles.map { $0.hasSuffix("/default") ? String($0.dropLast(8)) : $0 }.joined(separator: ",")
+    }
+
+}
+
 /// How the Fleet table is ordered: by a column, either way (k9s: shift-letter, again inverts).
 public struct FleetSort: Equatable, Sendable {
     public var column: FleetColumn
