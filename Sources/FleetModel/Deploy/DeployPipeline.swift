@@ -153,7 +153,7 @@ enum ControlDirectory {
         guard made != nil else {
             throw Failure(description: "cannot create the ssh control directory in \(base): \(String(cString: strerror(errno)))")
         }
-        let path = String(cString: template)
+        let path = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         if path.contains(where: { $0.isWhitespace }) {
             throw Failure(description: "ssh control directory \(path) contains whitespace (nix splits NIX_SSHOPTS on it)")
         }

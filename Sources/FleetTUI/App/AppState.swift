@@ -201,13 +201,10 @@ public struct AppState: Equatable, Sendable {
         self.height = height
     }
 
+    /// Takes a fleet resolved off the UI thread (resolving reads vars/ for overlay addresses).
     public mutating func setFleet(_ resolved: ResolvedFleet?) {
         loaded = resolved.map(LoadedFleet.init)
         recomputeFleetRows()
-    }
-
-    public mutating func setInventory(_ inv: Inventory?) {
-        setFleet(inv.map { $0 == fleet?.inventory ? fleet! : ResolvedFleet($0) })
     }
 
     public var fleetFilter: String { filters[.fleet] ?? "" }

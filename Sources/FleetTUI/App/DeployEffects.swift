@@ -1,14 +1,21 @@
 import Foundation
 import FleetModel
+import Synchronization
 
 /// Starts deploys and rollbacks for the UI, forwards their events, cancels them, and reads the
 /// deploy history. The same `DeployPipeline` as `fleet deploy`.
-final class DeployEffects: @unchecked Sendable {
+final class DeployEffects: Sendable {
     private let queue: EventQueue
     private let source: InventorySource
     private let settings: DeploySettings
-    private let lock = NSLock()
-    private var current: DeployRun?
+    /// The running deploy and the background probes, shared by the UI thread and their tasks.
+    private struct Running {
+        var current: DeployRun?
+        var prober: StatusProber?
+        var probeTask: Task<Void, Never>?
+        var probedMachines: [Machine] = []
+    }
+    private let running = Mutex(Running())
 
     init(queue: EventQueue, source: InventorySource, settings: DeploySettings) {
         self.queue = queue
@@ -29,9 +36,9 @@ final class DeployEffects: @unchecked Sendable {
                 let machines = try DeploySelection.select(inv, names: names, tags: [])
                 let options = try settings.options(kind: kind, source: source, fleet: ResolvedFleet(inv))
                 let run = DeployPipeline(history: history()).start(machines, options: options)
-                lock.lock(); current = run; lock.unlock()
+                running.withLock { $0.current = run }
                 for await e in run.events { q.post(.deployEvent(e)) }
-                lock.lock(); current = nil; lock.unlock()
+                running.withLock { $0.current = nil }
             } catch {
                 q.post(.toast("cannot start: \(error)", .error))
             }
@@ -40,21 +47,17 @@ final class DeployEffects: @unchecked Sendable {
 
     /// Cancels the running deploy: every child process group is stopped by the pipeline.
     func cancel() {
-        lock.lock(); let run = current; lock.unlock()
-        run?.cancel()
+        running.withLock { $0.current }?.cancel()
     }
-
-    private var prober: StatusProber?
-    private var probeTask: Task<Void, Never>?
-    private var probedMachines: [Machine] = []
 
     /// Background status probes (reachability, running vs flake system), refreshed every 30 s
     /// without touching the UI thread. Started once, for the machines of the first inventory.
     func startProbes(_ inventory: Inventory) {
-        lock.lock()
-        let started = probeTask != nil
-        if !started && !settings.disableProbes { probeTask = Task {} }   // claim the slot
-        lock.unlock()
+        let started = running.withLock { r in
+            let started = r.probeTask != nil
+            if !started && !settings.disableProbes { r.probeTask = Task {} }   // claim the slot
+            return started
+        }
         guard !started, !settings.disableProbes else { return }
         let q = queue
         // Resolving targets and building options costs O(machines): do it off the UI thread.
@@ -69,33 +72,28 @@ final class DeployEffects: @unchecked Sendable {
                 options = try? settings.options(kind: .rollback, source: source, fleet: fleet)
             }
             guard let options, let p = try? StatusProber(options: options) else { return }
-            lock.lock()
-            prober = p
-            probedMachines = machines
-            lock.unlock()
+            running.withLock { r in
+                r.prober = p
+                r.probedMachines = machines
+            }
             let cache = evaluate ? FlakeSystemCache(builder: options.builder) : nil
             for await s in p.refreshing(machines, every: .seconds(30), evaluateEvery: evaluate ? 5 : 0, cache: cache) {
                 q.post(.hostStatus(s))
             }
             // Cancelled by shutdown: if it ran before the prober was published, close its masters here.
-            lock.lock()
-            let orphaned = prober === p
-            lock.unlock()
+            let orphaned = running.withLock { $0.prober === p }
             if Task.isCancelled && orphaned { await p.close(machines) }
         }
-        lock.lock()
-        probeTask = task
-        lock.unlock()
+        running.withLock { $0.probeTask = task }
     }
 
     /// On quit: stop probing, close the ssh masters the probes opened, cancel a running deploy, so no
     /// process outlives fleet.
     func shutdown() {
-        lock.lock()
-        let task = probeTask, p = prober, machines = probedMachines, run = current
-        probeTask = nil
-        prober = nil
-        lock.unlock()
+        let (task, p, machines, run) = running.withLock { r in
+            defer { r.probeTask = nil; r.prober = nil }
+            return (r.probeTask, r.prober, r.probedMachines, r.current)
+        }
         task?.cancel()
         run?.cancel()
         guard let p else { return }

@@ -41,8 +41,10 @@ final class NcursesBackend: TerminalBackend {
         // Take the size from the terminal, never from LINES/COLUMNS in the environment: a stale
         // exported value would pin the screen size and make resizes invisible.
         use_env(false)
+        // Streams of our own on fds 1 and 0 (the C globals are not concurrency-safe to touch).
+        let out = fdopen(STDOUT_FILENO, "w"), input = fdopen(STDIN_FILENO, "r")
         for name in terminals where !name.isEmpty {
-            if let screen = newterm(name, stdout, stdin) {
+            if let screen = newterm(name, out, input) {
                 self.screen = screen
                 if name != terminals.first { warning = "no usable terminfo entry for TERM=\(terminals.first ?? ""): drawing as \(name)" }
                 break

@@ -110,7 +110,7 @@ enum VarsCLISupport {
         case .committed(_, let m): print("  committed: \(m)")
         case .generatorFinished: break
         }
-        fflush(stdout)
+        fflush(nil)   // every output stream; `stdout` is a C global Swift 6 will not touch
     }
 }
 

@@ -44,7 +44,7 @@ enum MachineDetailView {
         }
         if let last = lastDeploy(of: m.name, history) { out.append(("  last     \(last)", t.dim)) }
         out.append(("", t.base))
-        out.append(contentsOf: varsLines(m.name, vars, ctx: ctx))
+        out += varsLines(m.name, vars, ctx: ctx)
         out.append(("", t.base))
         out.append(("Tags", t.accent))
         out.append(("  " + m.tags.joined(separator: ", "), t.base))
