@@ -231,7 +231,7 @@ def test_dry_run_works_on_the_demo_defaults_without_a_key(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("SOPS_AGE_KEY_FILE", "SOPS_AGE_KEY")}
     env.update({"FLEET_DEMO_DIR": str(ws), "HOME": str(tmp_path / "home"), "XDG_STATE_HOME": str(tmp_path / "state"),
                 "XDG_CONFIG_HOME": str(tmp_path / "config")})
-    r = subprocess.run([FLEET_BIN, "deploy", "--dry-run", "cinnabar", "stibnite"], cwd=cwd, capture_output=True,
+    r = subprocess.run([FLEET_BIN, "deploy", "--dry-run", "cinnabar", "galena"], cwd=cwd, capture_output=True,
                        text=True, env=env, timeout=120)
     out = r.stdout + r.stderr
     assert r.returncode == 0, out
