@@ -56,6 +56,21 @@ final class DeployActivationTests: XCTestCase {
                        "ssh-ng://root@stibnite.zt?remote-program=bash -lc 'exec nix-daemon --stdio'")
     }
 
+    /// Every darwin machine of the demo fleet: exactly clan's argv, built by what the deploy runs.
+    func testDemoDarwinMachinesGetClansDarwinRebuildArgv() throws {
+        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let inv = try DirectoryInventoryLoader(directory: repo.appendingPathComponent("inventory").path).load()
+        let darwin = inv.machineList.filter { $0.machineClass == .darwin }.map(\.name)
+        XCTAssertEqual(darwin.sorted(), ["argentum", "blackphos", "rosegold", "stibnite"])
+        let options = DeployOptions(builder: .flake("/clan")).buildNixOptions
+        for m in darwin {
+            XCTAssertEqual(ActivationCommands.darwinRebuild(machine: m, flakeStorePath: "/nix/store/x-source", nixOptions: options),
+                           ["/run/current-system/sw/bin/darwin-rebuild", "switch", "--show-trace", "--option", "keep-going", "true",
+                            "--option", "accept-flake-config", "true", "-L", "--flake", "/nix/store/x-source#\(m)"], m)
+            XCTAssertEqual(ActivationCommands.plan(for: .darwin), "darwin-rebuild switch on the target")
+        }
+    }
+
     func testRollback() {
         XCTAssertEqual(ActivationCommands.rollback(for: .nixos, hasSystemd: false, unitName: "u"), [
             ["nix-env", "-p", "/nix/var/nix/profiles/system", "--rollback"],

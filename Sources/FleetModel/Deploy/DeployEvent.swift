@@ -113,6 +113,12 @@ public struct DeployPlan: Sendable, Equatable {
         self.build = build
         self.activation = activation
     }
+
+    /// One line for the log: `target root@tb1 (deploy.targetHost); builds on the target (default);
+    /// activates with …`.
+    public var summary: String {
+        "target \(target) (\(targetSource)); builds \(build.label) (\(build.source)); activates with \(activation)"
+    }
 }
 
 /// How one host's run ended.

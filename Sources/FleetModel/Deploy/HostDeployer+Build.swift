@@ -64,8 +64,12 @@ extension HostDeployer {
         }
         ctx.progress(0, "building \(label)")
         let state = NixProgressBox()
-        let r = try await ctx.ssh(host, SystemBuilder.remoteBuildArgv(drvPath: drv, options: options.buildNixOptions), check: false,
-                                  logStdout: false, onStderrLine: Self.foldBuildLog(state, ctx))
+        let buildArgv = SystemBuilder.remoteBuildArgv(drvPath: drv, options: options.buildNixOptions)
+        // On the target itself clan builds as root (`build_host = target_host_root`), through sudo
+        // for a non-root user; a separate build host builds as its ssh user.
+        let r = host == target
+            ? try await ctx.remote(buildArgv, check: false, logStdout: false, asRoot: true, onStderrLine: Self.foldBuildLog(state, ctx))
+            : try await ctx.ssh(host, buildArgv, check: false, logStdout: false, onStderrLine: Self.foldBuildLog(state, ctx))
         if r.status == 255, state.value.errors.isEmpty, ErrorText.meaningfulLines(r.stderrString).last?.hasPrefix("ssh:") == true {
             throw StageError(message: ErrorText.ssh(r.stderrString))
         }
@@ -123,7 +127,12 @@ extension HostDeployer {
     func dryRunBuild(_ ctx: StageContext) async throws -> DeployOutcome {
         let whereText = placement.map { " \($0.label) (\($0.source == "default" ? "clan's default" : $0.source))" } ?? ""
         if machine.machineClass == .darwin {
-            return .ok("darwin-rebuild would build on the target (flake source uploaded first)")
+            if let ref = options.builder.flakeReference,
+               let meta = try? await ctx.run(SystemBuilder.flakeMetadataArgv(ref), logStdout: false), meta.status == 0,
+               let path = (try? JSONParser.parse(meta.stdout))?["path"]?.stringValue {
+                darwinFlakePath = path
+            }
+            return .ok("darwin-rebuild would build on the target from the uploaded flake source \(darwinFlakePath ?? "")")
         }
         if let why = options.nothingToBuild { return .skipped("nothing to build from: \(why)") }
         let argv = options.builder.dryRunArgv(machine: host, machineClass: machine.machineClass)
@@ -256,7 +265,7 @@ extension HostDeployer {
         guard let flake = darwinFlakePath else { throw StageError(message: "the flake source was not uploaded") }
         let argv = ActivationCommands.darwinRebuild(machine: host, flakeStorePath: flake, nixOptions: options.buildNixOptions)
         ctx.log("$ " + ShellQuote.join(argv))
-        try await ctx.remote(argv)
+        try await ctx.remote(argv, asRoot: true)
         let now = try await ctx.remote(ActivationCommands.readCurrentSystem, check: false, logStdout: false)
         systemPath = Self.storePath(now.stdoutString)
         return .ok("darwin-rebuild switch done" + (systemPath.map { ": running \($0)" } ?? ""))

@@ -4,7 +4,7 @@ import Collections
 import FleetModel
 
 /// `fleet list [--json]`: the machines of the fleet, like `clan machines list` with more columns.
-struct ListCommand: ParsableCommand {
+struct ListCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "list",
         abstract: "List the machines of the fleet.",
@@ -23,9 +23,9 @@ struct ListCommand: ParsableCommand {
     @Flag(help: "Print a JSON array of machine objects.")
     var json = false
 
-    func run() throws {
+    func run() async throws {
         let fleet: ResolvedFleet
-        do { fleet = try sourceOptions.loadFleet() } catch { throw CLIError("fleet: \(error)") }
+        do { fleet = try await sourceOptions.loadFleet() } catch { throw CLIError("fleet: \(error)") }
         let machines = fleet.inventory.machineList.filter { m in tags.allSatisfy { m.tags.contains($0) } }
         // A tag no machine carries is most likely a typo: say so (on stderr; stdout stays the table).
         let known = Set(fleet.inventory.machineList.flatMap(\.tags))

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Synchronization
 import FleetModel
 #if canImport(Glibc)
 import Glibc
@@ -121,11 +122,18 @@ enum PlainTextMode {
 
     static func show(source: InventorySource, reason: String) throws {
         FileHandle.standardError.write(Data("fleet: \(reason); showing the fleet as text (set TERM, e.g. TERM=xterm-256color, for the dashboard; `fleet list --json` for scripts)\n".utf8))
+        // The dashboard's command is synchronous (its loop owns the main thread); wait here for the load.
+        let box = Mutex<Result<ResolvedFleet, Error>?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        Task.detached {
+            let r: Result<ResolvedFleet, Error>
+            do { r = .success(ResolvedFleet(try await InventoryLoader(source: source).loadFresh())) } catch { r = .failure(error) }
+            box.withLock { $0 = r }
+            done.signal()
+        }
+        done.wait()
         let fleet: ResolvedFleet
-        do {
-            let loader = InventoryLoader(source: source)
-            fleet = ResolvedFleet(try blockingAwait { try await loader.loadFresh() })
-        } catch { throw CLIError("fleet: \(error)") }
+        do { fleet = try box.withLock { $0! }.get() } catch { throw CLIError("fleet: \(error)") }
         print(MachineTable.text(fleet.inventory.machineList, fleet: fleet))
     }
 }
