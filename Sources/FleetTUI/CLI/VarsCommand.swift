@@ -8,12 +8,12 @@ struct VarsCommand: ParsableCommand {
         commandName: "vars",
         abstract: "Check, list, generate, rotate and fix clan vars (secrets and public values).",
         discussion: """
-        Works on the clan of --flake/--inventory (--repo DIR is an alias), by default ./flake.nix, then
-        the config's `flake`, then the embedded demo — like every fleet command. In a flake the vars live
-        in clan's `clan.directory`; generator definitions are evaluated from it (or come from a directory
-        source's generators.json); without them `list` still shows everything on disk. Only clan's sops
+        Works on the clan of --flake/--inventory (--repo DIR is an alias), by default ./flake.nix, then \
+        the config's `flake`, then the embedded demo — like every fleet command. In a flake the vars live \
+        in clan's `clan.directory`; generator definitions are evaluated from it (or come from a directory \
+        source's generators.json); without them `list` still shows everything on disk. Only clan's sops \
         vars backend is supported so far.
-        The admin age key is found like clan and sops do: $SOPS_AGE_KEY, $SOPS_AGE_KEY_FILE,
+        The admin age key is found like clan and sops do: $SOPS_AGE_KEY, $SOPS_AGE_KEY_FILE, \
         ~/.config/sops/age/keys.txt.
 
         Examples:
@@ -73,7 +73,7 @@ struct VarsCheckCommand: AsyncParsableCommand {
             : catalog.machineNames.filter { m in generator.map { g in catalog.generators(for: m).contains { $0.name == g } } ?? true }
         var results: [MachineVarsStatus] = []
         for m in names {
-            guard catalog.declarations[m] != nil else { throw CLIError("fleet: machine '\(m)' declares no generators") }
+            guard catalog.declarations[m] != nil else { throw UsageFailure.unknownMachine(m, known: catalog.machineNames) }
             do { results.append(try checker.status(machine: m, generatorName: generator)) } catch { throw CLIError("fleet: \(error)") }
         }
         if json {
@@ -111,7 +111,7 @@ struct VarsListCommand: AsyncParsableCommand {
         let repo = try await repoOptions.repository()
         if let machine, !json {
             let catalog = try await VarsRepoOptions.catalog(repo)
-            guard catalog.declarations[machine] != nil else { throw CLIError("fleet: machine '\(machine)' declares no generators") }
+            guard catalog.declarations[machine] != nil else { throw UsageFailure.unknownMachine(machine, known: catalog.machineNames) }
             var lines: [String] = []
             for g in catalog.generators(for: machine) {
                 for f in g.files {
@@ -161,6 +161,7 @@ struct VarsGetCommand: AsyncParsableCommand {
     func run() async throws {
         let repo = try await repoOptions.repository()
         let catalog = try await VarsRepoOptions.catalog(repo)
+        try UsageFailure.checkMachines([machine], known: catalog.machineNames)
         let dir = repo.clanDirectory
         let all = catalog.generators(for: machine).flatMap { g in g.files.map { (g, $0, "\(g.name)/\($0.name)") } }
         var match = all.filter { $0.2 == varID }
@@ -253,6 +254,7 @@ struct VarsFixCommand: AsyncParsableCommand {
 
     func run() async throws {
         let engine = try await VarsCLISupport.engine(try await repoOptions.repository())
+        try UsageFailure.checkMachines(machines, known: engine.catalog.machineNames)
         do {
             let fixed = try await engine.fix(machines: machines, events: VarsCLISupport.printEvent)
             if fixed.isEmpty { print("Nothing to fix.") }
