@@ -44,6 +44,8 @@ public enum Effect: Equatable, Sendable {
     case deploy(machines: [String])
     case cancelDeploy
     case rollback(machines: [String])
+    /// A dry run: per host what would be uploaded, built, copied and activated; nothing changes.
+    case dryRun(machines: [String])
     case loadVars
     case varsPlan(VarsIntent)
     case varsRun(VarsPlan)
