@@ -98,6 +98,11 @@ public struct DeployPipeline: Sendable {
                          timeout: options.timeout(.build))
             : nil
         let masters = SharedMasters()
+        let remoteBuilds = machines.filter { options.buildPlacement(for: $0).kind != .local }
+        let derivations = options.kind == .deploy && options.batchBuild
+            ? DerivationBatch(flake: options.builder, machines: remoteBuilds, runner: runner, environment: options.environment,
+                              timeout: options.timeout(.build))
+            : nil
 
         await withTaskGroup(of: HostResult.self) { group in
             for m in machines {
@@ -115,6 +120,7 @@ public struct DeployPipeline: Sendable {
                                          eta: eta, emit: emit)
                     d.batch = batch
                     d.masters = masters
+                    d.derivations = derivations
                     let r = await d.run()
                     try? history?.record(deployID: id, result: r, logs: d.stageLogs)
                     events.yield(DeployEvent(host: m.name, stage: nil, kind: .hostFinished(r)))
