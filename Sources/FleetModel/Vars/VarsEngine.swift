@@ -102,6 +102,7 @@ public struct VarsEngine: Sendable {
     @discardableResult
     public func generate(_ plan: VarsPlan, answer: PromptAnswerer, events: @escaping VarsEventSink = { _ in }) async throws -> [GeneratorID] {
         if plan.isEmpty { return [] }
+        let events = VarsLog.recording(events)
         // Fail before asking anything when there is no usable admin key.
         _ = try adminUser(SopsKeyIndex(clanDirectory: clanDirectory))
         // Prompts up front, as clan does, and before taking the clan lock (a person may take a while to

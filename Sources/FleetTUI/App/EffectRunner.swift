@@ -75,7 +75,7 @@ final class EffectRunner {
         case .rollback(let machines): deploys.start(machines, kind: .rollback)
         case .cancelDeploy: deploys.cancel()
         case .loadHistory: deploys.loadHistory()
-        case .startProbes(let inv): deploys.startProbes(inv)
+        case .startProbes(let loaded): deploys.startProbes(loaded.fleet)
         case .loadHistoryLog(let id): deploys.loadLog(deployID: id)
         }
     }
@@ -103,11 +103,7 @@ enum TagEditing {
 
 /// The palette's command history, kept between runs in `$XDG_STATE_HOME/fleet/palette-history`.
 enum PaletteHistoryStore {
-    static var path: String {
-        let env = ProcessInfo.processInfo.environment
-        let base = env["XDG_STATE_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? ((env["HOME"] ?? "/tmp") + "/.local/state")
-        return base + "/fleet/palette-history"
-    }
+    static var path: String { XDGDirectories.fleet(.state, "palette-history") }
 
     static func load() -> [String] {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return [] }

@@ -53,6 +53,7 @@ public enum Effect: Equatable, Sendable {
     case savePaletteHistory([String])
     case editTags(machine: String, add: [String], remove: [String])
     case loadHistory
-    case startProbes(Inventory)
+    /// The loaded fleet (compared by identity): the probes use its resolved targets, not their own.
+    case startProbes(LoadedFleet)
     case loadHistoryLog(deployID: String)
 }

@@ -9,6 +9,10 @@ struct FleetCommand: ParsableCommand {
         Without --flake or --inventory, fleet reads ./flake.nix when present, otherwise the embedded \
         demo fleet (shown with a DEMO badge).
 
+        Every subcommand logs to $XDG_STATE_HOME/fleet/fleet.log (default ~/.local/state/fleet/fleet.log, \
+        rotated at 1 MiB, never a secret); --log-level LEVEL or $FLEET_LOG sets the level (trace, debug, \
+        info — the default —, notice, warning, error, critical).
+
         Examples:
           fleet                      open the dashboard
           fleet list --json          machines as JSON

@@ -39,6 +39,7 @@ struct UICommand: ParsableCommand {
                              deploySettings: DeploySettings.from(config: settings.config, environment: env))
         let status = loop.run(initialEffects: [.loadInventory(state.source), .loadHistory, .loadThemeNames],  // vars follow the first inventory (Reducer)
                               initialEvents: settings.warnings.map { .toast($0, .error) })
+        UILog.logger.info("dashboard closed (status \(status))")
         if status != 0 { throw ExitCode(status) }
     }
 }
@@ -54,8 +55,7 @@ struct UISettings {
     var warnings: [String] = []
 
     static func configPath(_ env: [String: String]) -> String {
-        let base = env["XDG_CONFIG_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? ((env["HOME"] ?? "") + "/.config")
-        return base + "/fleet/config.toml"
+        XDGDirectories.fleet(.config, "config.toml", environment: env)
     }
 
     /// A broken config is an error (the user asked for something we cannot do); a broken theme
