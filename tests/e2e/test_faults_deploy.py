@@ -61,7 +61,9 @@ def drop_ssh(tb, host):
 def deploy_and_cut(tb, host, wait_for):
     """Runs `fleet deploy --json`; when `wait_for(event)` is true, drops `host`'s ssh. Returns
     (exit status, events, sshd processes killed, pids of fleet's children seen while running)."""
-    proc = subprocess.Popen(tb.fleet_args("deploy", "--json"), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    # --build-local: the closure is copied from here, so there is a copy stage to cut (a build on
+    # the target, the default, copies only the small derivations).
+    proc = subprocess.Popen(tb.fleet_args("deploy", "--build-local", "--json"), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, env=tb.env(), start_new_session=True)
     events, killed, children = [], 0, set()
     try:
@@ -118,7 +120,7 @@ def check_cut_and_retry(tb, host, stage, wait_for, fault=None):
     if not children:
         problems.append("fleet had no child processes at the cut: the orphan check proved nothing")
     # With the fault cleared, retrying only the failed host succeeds and switches it.
-    rc2, ev2, err2 = tb.fleet("deploy", "--retry-failed")
+    rc2, ev2, err2 = tb.fleet("deploy", "--retry-failed", "--build-local")
     started = next((e for e in ev2 if e["type"] == "run_started"), {})
     if rc2 != 0 or started.get("hosts") != [host]:
         problems.append(f"--retry-failed: exit {rc2}, hosts {started.get('hosts')}: {err2}")

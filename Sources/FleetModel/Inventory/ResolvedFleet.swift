@@ -4,8 +4,10 @@ public struct ResolvedFleet: Sendable {
     public let inventory: Inventory
     public let resolution: InventoryResolution
     public let zerotier: [ZerotierNetwork]
-    /// machine → deploy target.
+    /// machine → deploy target (the first of clan's candidates; absent where clan has none).
     public let targets: [String: DeployTarget]
+    /// The vars directory the targets were read from (network addresses).
+    public let vars: VarsDirectory?
     /// machine → overlay IP (first zerotier network that has one).
     public let overlayIPs: [String: String]
 
@@ -24,12 +26,19 @@ public struct ResolvedFleet: Sendable {
         for m in inventory.machines.values {
             targets[m.name] = DeployTargetResolver.target(of: m, resolution: resolution, vars: vars)
         }
+        self.vars = vars
         self.targets = targets
     }
 
     public func roles(of machine: String) -> [String] { resolution.roles(of: machine) }
     public func services(of machine: String) -> [RoleAssignment] { resolution.assignments(of: machine) }
     public func target(of machine: String) -> DeployTarget? { targets[machine] }
+
+    /// Every way to reach the machine in clan's order (`DeployTargetResolver.candidates`); `config`
+    /// is the flake's evaluated machine config and exports.
+    public func targetCandidates(of machine: Machine, config: ClanDeployConfig?) -> [DeployTarget] {
+        DeployTargetResolver.candidates(of: machine, resolution: resolution, vars: vars, config: config)
+    }
     public func overlayIP(of machine: String) -> String? { overlayIPs[machine] }
 
     /// Services screen matrix: rows = machines (inventory order), columns = every instance/role.

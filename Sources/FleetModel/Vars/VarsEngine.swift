@@ -13,9 +13,10 @@ public struct VarsEngine: Sendable {
     public let catalog: GeneratorCatalog
     public let backend: VarsSecretBackend
     public let runner: VarsCommandRunner
-    public var bwrap: String = "/usr/bin/bwrap"
-    /// Where private work dirs are created; must be a tmpfs.
-    public var workBase: String = "/dev/shm"
+    /// How scripts run; nil: the platform's sandbox found on PATH (`GeneratorSandbox.detect`).
+    public var sandbox: GeneratorSandbox?
+    /// Where private work dirs are created; must be a tmpfs. nil: `WorkBase.resolve`.
+    public var workBase: String?
     /// Supplies the script of generators whose definition carries none (a flake's `finalScript`).
     public typealias ScriptProvider = @Sendable (_ generator: Generator, _ machine: String) async throws -> String
     public var scriptProvider: ScriptProvider?
@@ -105,6 +106,10 @@ public struct VarsEngine: Sendable {
         let events = VarsLog.recording(events)
         // Fail before asking anything when there is no usable admin key.
         _ = try adminUser(SopsKeyIndex(clanDirectory: clanDirectory))
+        // …and before asking anything when scripts cannot run safely (clan generator.py:685-690).
+        let env = environment ?? ProcessInfo.processInfo.environment
+        let base = try workBase ?? WorkBase.resolve(environment: env)
+        let sandbox = try self.sandbox ?? GeneratorSandbox.detect(environment: env, noSandbox: false)
         // Prompts up front, as clan does, and before taking the clan lock (a person may take a while to
         // type); answers stay in memory and in the private tmpfs only.
         var answers: [GeneratorID: [String: [UInt8]]] = [:]
@@ -122,7 +127,7 @@ public struct VarsEngine: Sendable {
         defer { withExtendedLifetime(lock) {} }
         removeStaleTemporaries()
         GitStaleLocks.remove(gitDirectory: git)
-        PrivateWorkDir.removeStale(base: workBase)
+        PrivateWorkDir.removeStale(base: base)
         VarsRollback.removeStale(gitDirectory: git)
         var keys = SopsKeyIndex(clanDirectory: clanDirectory)
         let admin = try adminUser(keys)
@@ -165,6 +170,7 @@ public struct VarsEngine: Sendable {
             guard let gen = catalog.generators[id] else { continue }
             events(.generatorStarted(id, index: i, total: plan.generators.count))
             try await run(gen, prompts: answers[id] ?? [:], requestedMachines: plan.requestedMachines, writer: writer, keys: &keys,
+                          sandbox: sandbox, workBase: base,
                           gitDirectory: git, events: events)
             events(.generatorFinished(id))
             done.append(id)
@@ -173,6 +179,7 @@ public struct VarsEngine: Sendable {
     }
 
     private func run(_ gen: Generator, prompts: [String: [UInt8]], requestedMachines: [String], writer: VarsSecretWriter, keys: inout SopsKeyIndex,
+                     sandbox: GeneratorSandbox, workBase: String,
                      gitDirectory: String, events: @escaping VarsEventSink) async throws {
         let id = gen.id
         let context = "generator \(id)"
@@ -215,8 +222,8 @@ public struct VarsEngine: Sendable {
             try work.write(v, to: "\(work.promptsDir)/\(p.name)")
         }
 
-        let argv = GeneratorSandbox.argv(bwrap: bwrap, work: work, script: script, hasPrompts: !gen.prompts.isEmpty)
-        let result = try await runner.run(argv: argv, environment: [:], workingDirectory: work.path,
+        let (argv, scriptEnvironment) = sandbox.command(work: work, script: script, hasPrompts: !gen.prompts.isEmpty)
+        let result = try await runner.run(argv: argv, environment: scriptEnvironment, workingDirectory: work.path,
                                           onLine: { line, isErr in events(.output(id, line: line, isStderr: isErr)) })
         guard result.status == 0 else {
             let tail = result.stderr.split(separator: "\n").suffix(20).joined(separator: "\n")
@@ -241,18 +248,30 @@ public struct VarsEngine: Sendable {
         // Store and commit; on any failure (a full disk, a failed commit) the generator's directory
         // goes back to exactly its old files, so no var is left half rotated.
         let rollback = try VarsRollback(directory: clanDirectory + "/vars/" + id.relDir, gitDirectory: gitDirectory, key: id.relDir)
+        var deletedElsewhere: [String] = []
         do {
             // Store. Paths to commit are relative to the clan directory.
             var changed: [String] = ["vars/" + id.relDir]
-            // clan's `with_toggled_share(machine)`: the executing machine's per-machine copy of a now
-            // shared generator (or the shared copy of a now per-machine one) is removed.
-            let executingMachine = gen.share ? (requestedMachines.first { gen.machines.contains($0) } ?? gen.machines.first) : id.machine
-            let toggled = GeneratorID(name: id.name, machine: id.isShared ? executingMachine : nil)
-            let toggledDir = clanDirectory + "/vars/" + toggled.relDir
-            if toggled != id, FileManager.default.fileExists(atPath: toggledDir) {
-                // clan's share migration: the old placement's copy goes when the new one is written.
-                try FileManager.default.removeItem(atPath: toggledDir)
-                changed.append("vars/" + toggled.relDir)
+            // clan's share migration in `StoreBase.set` (clan_lib/vars/_types.py:281-297): writing a
+            // var of a shared generator deletes that var's per-machine copy of every declaring
+            // machine; writing a per-machine one deletes the shared copy. Secret vars go whole
+            // (sops `delete`), public ones lose `value` and their folder when it is left empty.
+            let previous: [GeneratorID] = id.isShared ? gen.machines.map { .perMachine(id.name, $0) } : [.shared(id.name)]
+            for f in gen.files where outputs[f.name] != nil {
+                for p in previous {
+                    let rel = "vars/\(p.relDir)/\(f.name)"
+                    let varDir = clanDirectory + "/" + rel
+                    if f.secret, FileManager.default.fileExists(atPath: varDir + "/secret") {
+                        try FileManager.default.removeItem(atPath: varDir)
+                        changed.append(rel)
+                        deletedElsewhere.append(rel)
+                    } else if !f.secret, FileManager.default.fileExists(atPath: varDir + "/value") {
+                        try FileManager.default.removeItem(atPath: varDir + "/value")
+                        if ((try? FileManager.default.contentsOfDirectory(atPath: varDir)) ?? []).isEmpty { rmdir(varDir) }
+                        changed.append(rel)
+                        deletedElsewhere.append(rel)
+                    }
+                }
             }
             let machinesStr = " for machines: \(gen.machines.joined(separator: ", "))"
             for f in gen.files {
@@ -288,7 +307,9 @@ public struct VarsEngine: Sendable {
             if try await commit(paths: changed, message: message) { events(.committed(id, message: message)) }
         } catch {
             rollback.restore()
-            _ = try? await git(["reset", "-q", "--", "vars/" + id.relDir])
+            _ = try? await git(["reset", "-q", "--", "vars/" + id.relDir] + deletedElsewhere)
+            // Committed copies of the other placement come back from git.
+            if !deletedElsewhere.isEmpty { _ = try? await git(["checkout", "-q", "HEAD", "--"] + deletedElsewhere) }
             throw error
         }
         rollback.discard()

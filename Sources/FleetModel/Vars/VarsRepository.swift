@@ -28,6 +28,16 @@ public struct VarsRepository: Sendable {
         return nil
     }
 
+    /// The engine over this clan: a flake's generator scripts are its built `finalScript`s.
+    public func engine(catalog: GeneratorCatalog, backend: VarsSecretBackend, runner: VarsCommandRunner = ProcessVarsRunner()) -> VarsEngine {
+        var e = VarsEngine(clanDirectory: clanDirectory, catalog: catalog, backend: backend, runner: runner)
+        if !hasGeneratorsFile && isFlake {
+            let systems = Dictionary(catalog.machineNames.map { ($0, FlakeGenerators.localSystem) }, uniquingKeysWith: { a, _ in a })
+            e.scriptProvider = FlakeGenerators(flake: clanDirectory, runner: runner).scriptProvider(systems: systems)
+        }
+        return e
+    }
+
     /// The inventory as clan reads it for its migrations (`InventoryStore.read()`): the flake's
     /// evaluated `inventorySerialization`, else `inventory.json` + `machines/`.
     public func loadInventory() async throws -> Inventory {

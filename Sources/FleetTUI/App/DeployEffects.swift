@@ -32,8 +32,9 @@ final class DeployEffects: Sendable {
         Task.detached { [self] in
             do {
                 let inv = try await InventoryLoader(source: source).loadFresh()
+                let config = await ClanDeployConfig.evaluate(source: source)
                 let machines = try DeploySelection.select(inv, names: names, tags: [])
-                let options = try settings.options(kind: kind, source: source, fleet: ResolvedFleet(inv))
+                let options = try settings.options(kind: kind, source: source, fleet: ResolvedFleet(inv), deployConfig: config)
                 let run = DeployPipeline(history: history()).start(machines, options: options)
                 running.withLock { $0.current = run }
                 for await e in run.events { q.post(.deployEvent(e)) }
@@ -174,8 +175,8 @@ struct DeploySettings: Sendable {
 
     /// The same options `fleet deploy` builds (targets from the resolved inventory, clan secrets
     /// uploaded), with the UI's settings on top.
-    func options(kind: DeployKind, source: InventorySource, fleet: ResolvedFleet) throws -> DeployOptions {
-        var o = try DeployOptions.standard(kind: kind, source: source, fleet: fleet, buildFlake: buildFlake)
+    func options(kind: DeployKind, source: InventorySource, fleet: ResolvedFleet, deployConfig: ClanDeployConfig? = nil) throws -> DeployOptions {
+        var o = try DeployOptions.standard(kind: kind, source: source, fleet: fleet, buildFlake: buildFlake, deployConfig: deployConfig)
         o.jobs = jobs
         o.hostKeyPolicy = hostKeyPolicy
         o.sshConfigFile = sshConfig

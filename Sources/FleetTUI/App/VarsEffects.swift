@@ -32,10 +32,7 @@ final class VarsEffects: @unchecked Sendable {
         guard let catalog = try await repo.loadCatalog() else {
             throw CLIError("no generator definitions in \(dir) (generators.json or flake.nix)")
         }
-        var e = VarsEngine(clanDirectory: dir, catalog: catalog, backend: try NativeVarsSecrets(environment: environment),
-                           runner: ProcessVarsRunner())
-        if let base = environment["FLEET_VARS_WORKDIR"], !base.isEmpty { e.workBase = base }
-        return e
+        return repo.engine(catalog: catalog, backend: try NativeVarsSecrets(environment: environment))
     }
 
     func load() {

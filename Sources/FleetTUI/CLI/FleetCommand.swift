@@ -1,7 +1,10 @@
 import ArgumentParser
+import Foundation
 
-/// `fleet` — the root command. With no subcommand it opens the dashboard.
-struct FleetCommand: ParsableCommand {
+/// `fleet` — the root command and the executable's entry point. With no subcommand it opens the
+/// dashboard; everything else lives in CLI/, App/, Views/, Backend/.
+@main
+struct FleetCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fleet",
         abstract: "A keyboard-driven dashboard and CLI for clan fleets.",
@@ -23,6 +26,11 @@ struct FleetCommand: ParsableCommand {
                       BenchCommand.self],
         defaultSubcommand: UICommand.self
     )
+
+    /// The log file first (`LogSetup` takes `--log-level` out), then the parser.
+    static func main() async {
+        await main(LogSetup.bootstrap(Array(CommandLine.arguments.dropFirst()), environment: ProcessInfo.processInfo.environment))
+    }
 }
 
 enum FleetVersion {

@@ -26,13 +26,7 @@ enum VarsCLISupport {
         if let known { catalog = known } else { catalog = try await repoOptions.catalog() }
         let backend: VarsSecretBackend
         do { backend = try self.backend() } catch { throw CLIError("fleet: \(error)") }
-        var e = VarsEngine(clanDirectory: repoOptions.repository.clanDirectory, catalog: catalog, backend: backend, runner: ProcessVarsRunner())
-        if let base = environment["FLEET_VARS_WORKDIR"], !base.isEmpty { e.workBase = base }
-        if !repoOptions.repository.hasGeneratorsFile && repoOptions.repository.isFlake {
-            let systems = Dictionary(catalog.machineNames.map { ($0, FlakeGenerators.localSystem) }, uniquingKeysWith: { a, _ in a })
-            e.scriptProvider = FlakeGenerators(flake: repoOptions.repository.clanDirectory, runner: ProcessVarsRunner()).scriptProvider(systems: systems)
-        }
-        return e
+        return repoOptions.repository.engine(catalog: catalog, backend: backend)
     }
 
     static func generate(repoOptions: VarsRepoOptions, machines: [String], generator: String?, regenerate: Bool,
@@ -53,7 +47,10 @@ enum VarsCLISupport {
                 return
             }
         }
-        let engine = try await engine(repoOptions, catalog: catalog)
+        var engine = try await engine(repoOptions, catalog: catalog)
+        if runOptions.noSandbox {
+            do { engine.sandbox = try GeneratorSandbox.detect(environment: environment, noSandbox: true) } catch { throw CLIError("fleet: \(error)") }
+        }
         let plan: VarsPlan
         do { plan = try engine.plan(machines: machines, generator: generator, regenerate: regenerate) } catch { throw CLIError("fleet: \(error)") }
         if plan.isEmpty {
@@ -156,9 +153,4 @@ enum TerminalPrompt {
         }
         return String(decoding: out, as: UTF8.self)
     }
-}
-
-/// Runs async work from a synchronous `ParsableCommand.run()` (the root command is synchronous).
-func runBlocking(_ work: @escaping @Sendable () async throws -> Void) throws {
-    try blockingAwait(work)
 }
