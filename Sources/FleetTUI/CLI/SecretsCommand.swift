@@ -74,7 +74,10 @@ struct SecretsCommand: ParsableCommand {
         @Argument(help: "The secret name.") var name: String
 
         func run() throws {
-            var value = try cli { try repo.store.readSecret(name, identities: try SecretsCommand.adminIdentities()) }
+            var value = try cli {
+                try repo.store.readSecret(name, identities: try SecretsCommand.adminIdentities(),
+                                          plugins: AdminKeys.pluginIdentities(environment: ProcessInfo.processInfo.environment))
+            }
             defer { value.withUnsafeMutableBytes { raw in for i in raw.indices { raw[i] = 0 } } }
             FileHandle.standardOutput.write(Data(value))
         }
