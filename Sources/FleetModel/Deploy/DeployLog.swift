@@ -14,6 +14,8 @@ enum DeployLog {
             logger.info("\(kind.rawValue) \(id) started: \(hosts.joined(separator: ", "))")
         case .stageStarted:
             logger.debug("\(host)\(stage)started")
+        case .resolved(let plan):
+            logger.info("\(host)target \(plan.target) (\(plan.targetSource)), builds \(plan.build), activates with \(plan.activation)")
         case .progress(_, let message):
             logger.trace("\(host)\(stage)\(message)")
         case .log(let line):
