@@ -14,6 +14,23 @@ public enum InventorySource: Equatable, Sendable {
         }
     }
 
+    /// Which fleet this is, for keeping deploy history apart per fleet: the absolute directory of a
+    /// local flake or inventory, else the flake reference as given.
+    public var fleetKey: String {
+        switch self {
+        case .flake(let f):
+            guard let dir = FlakeEvaluator.localDirectory(f) else { return f }
+            return Self.absolute(dir)
+        case .directory(let p), .demo(let p):
+            return Self.absolute(p)
+        }
+    }
+
+    private static func absolute(_ p: String) -> String {
+        let abs = p.hasPrefix("/") ? p : FileManager.default.currentDirectoryPath + "/" + p
+        return URL(fileURLWithPath: abs).standardizedFileURL.resolvingSymlinksInPath().path
+    }
+
     /// The demo fleet shipped in this repository's `inventory/`. `FLEET_DEMO_DIR` overrides; otherwise
     /// it is found relative to this source file, which `make demo` and the tests run from.
     public static func demoDirectory(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {

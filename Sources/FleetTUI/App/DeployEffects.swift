@@ -23,8 +23,9 @@ final class DeployEffects: Sendable {
         self.settings = settings
     }
 
+    /// Runs are recorded for, and listed from, this fleet only (issue 16).
     private func history() -> DeployHistory? {
-        try? DeployHistory(path: settings.historyPath ?? DeployHistory.defaultPath())
+        try? DeployHistory(path: settings.historyPath ?? DeployHistory.defaultPath(), fleet: source.fleetKey)
     }
 
     func start(_ names: [String], kind: DeployKind) {
@@ -75,9 +76,8 @@ final class DeployEffects: Sendable {
                 r.prober = p
                 r.probedMachines = machines
             }
-            for await s in p.refreshing(machines, every: .seconds(30), evaluateEvery: evaluate ? 5 : Int.max) {
-                var s = s
-                if !evaluate { s.flakeSystem = nil }
+            let cache = evaluate ? FlakeSystemCache(builder: options.builder) : nil
+            for await s in p.refreshing(machines, every: .seconds(30), evaluateEvery: evaluate ? 5 : 0, cache: cache) {
                 q.post(.hostStatus(s))
             }
             // Cancelled by shutdown: if it ran before the prober was published, close its masters here.
@@ -120,14 +120,14 @@ final class DeployEffects: Sendable {
         }
     }
 
-    func loadHistory() {
+    func loadHistory(allFleets: Bool) {
         let q = queue
         Task.detached { [self] in
             guard let h = history() else { q.post(.historyFailed("no deploy history yet")); return }
             do {
                 let fmt = DateFormatter()
                 fmt.dateFormat = "yyyy-MM-dd HH:mm:ss"
-                let entries = try h.deploys(limit: 200).map { d -> HistoryEntry in
+                let entries = try h.deploys(limit: 200, allFleets: allFleets).map { d -> HistoryEntry in
                     let hosts = (try? h.hosts(deployID: d.id)) ?? []
                     let lines = hosts.map { host in
                         "\(host.host): " + (host.succeeded ? "ok" : "failed at \(host.failedStage?.rawValue ?? "?")")
@@ -135,7 +135,7 @@ final class DeployEffects: Sendable {
                     }
                     return HistoryEntry(id: d.id, kind: d.kind.rawValue, startedAt: fmt.string(from: d.startedAt),
                                         seconds: d.finishedAt.map { $0.timeIntervalSince(d.startedAt) }, hosts: d.hostCount,
-                                        failed: d.failedCount, cancelled: d.cancelled, hostLines: lines)
+                                        failed: d.failedCount, cancelled: d.cancelled, hostLines: lines, fleet: d.fleet)
                 }
                 q.post(.historyLoaded(entries))
             } catch {

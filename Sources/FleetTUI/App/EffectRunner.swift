@@ -74,9 +74,13 @@ final class EffectRunner {
         case .deploy(let machines): deploys.start(machines, kind: .deploy)
         case .rollback(let machines): deploys.start(machines, kind: .rollback)
         case .cancelDeploy: deploys.cancel()
-        case .loadHistory: deploys.loadHistory()
+        case .loadHistory(let all): deploys.loadHistory(allFleets: all)
         case .startProbes(let loaded): deploys.startProbes(loaded.fleet)
         case .loadHistoryLog(let id): deploys.loadLog(deployID: id)
+        case .copyToClipboard(let text):
+            // Runs on the loop's thread, between frames: the sequence moves no cursor.
+            let seq = Array("\u{1B}]52;c;\(Data(text.utf8).base64EncodedString())\u{07}".utf8)
+            seq.withUnsafeBytes { _ = write(STDOUT_FILENO, $0.baseAddress, $0.count) }
         }
     }
 }

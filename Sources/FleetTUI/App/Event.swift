@@ -17,8 +17,9 @@ public enum Event: Sendable {
     case toast(String, Toast.Kind)
     case varsLoaded(VarsData)
     case varsFailed(String)
-    /// The engine planned a generate/rotate: the confirmation lists it.
-    case varsPlanned(VarsIntent, VarsPlan)
+    /// The engine planned a generate/rotate: the confirmation lists it, with the generators that
+    /// do not exist yet and every existing file the run replaces (`VarsOverwrites`).
+    case varsPlanned(VarsIntent, VarsPlan, missing: [GeneratorID], overwrites: [String])
     case varsJobStarted(String)
     case varsJobLine(String)
     /// A generator needs an answer; the UI asks in a masked field.
@@ -52,8 +53,11 @@ public enum Effect: Equatable, Sendable {
     case varsReveal(machine: String?, generator: GeneratorID, file: String)
     case savePaletteHistory([String])
     case editTags(machine: String, add: [String], remove: [String])
-    case loadHistory
+    /// This fleet's deploy history, or every fleet's.
+    case loadHistory(allFleets: Bool)
     /// The loaded fleet (compared by identity): the probes use its resolved targets, not their own.
     case startProbes(LoadedFleet)
     case loadHistoryLog(deployID: String)
+    /// Puts text on the terminal's clipboard (OSC 52; works over ssh and in tmux with set-clipboard).
+    case copyToClipboard(String)
 }

@@ -65,9 +65,10 @@ final class VarsEffects: @unchecked Sendable {
                         return
                     }
                 }
-                let machines = intent.machine.map { [$0] } ?? []
+                let machines = intent.machine.map { [$0] } ?? intent.machines
                 let plan = try e.plan(machines: machines, generator: intent.generator, regenerate: intent.kind == .rotate)
-                q.post(.varsPlanned(intent, plan))
+                q.post(.varsPlanned(intent, plan, missing: VarsOverwrites.missingGenerators(plan, engine: e),
+                                    overwrites: VarsOverwrites.existingFiles(plan, engine: e)))
             } catch {
                 q.post(.toast("vars: \(error)", .error))
             }

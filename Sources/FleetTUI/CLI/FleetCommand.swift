@@ -27,9 +27,23 @@ struct FleetCommand: AsyncParsableCommand {
         defaultSubcommand: UICommand.self
     )
 
-    /// The log file first (`LogSetup` takes `--log-level` out), then the parser.
+    /// The log file first (`LogSetup` takes `--log-level` out), then the command line is shaped
+    /// (`CommandLineRewrite`: options before the subcommand, an unknown subcommand named with the
+    /// list of commands), then parsed by ArgumentParser.
     static func main() async {
-        await main(LogSetup.bootstrap(Array(CommandLine.arguments.dropFirst()), environment: ProcessInfo.processInfo.environment))
+        let commands = configuration.subcommands.compactMap { $0.configuration.commandName }
+        let arguments = LogSetup.bootstrap(Array(CommandLine.arguments.dropFirst()), environment: ProcessInfo.processInfo.environment)
+        switch CommandLineRewrite.rewrite(arguments, commands: commands) {
+        case .run(let args):
+            await main(args)
+        case .unknownCommand(let word):
+            let list = configuration.subcommands.filter { $0.configuration.shouldDisplay }.map { c in
+                "  " + (c.configuration.commandName ?? "").padding(toLength: 10, withPad: " ", startingAt: 0) + c.configuration.abstract
+            }
+            FileHandle.standardError.write(Data(("Error: unknown command '\(word)'. Commands:\n" + list.joined(separator: "\n")
+                + "\nSee 'fleet --help' (or 'fleet help COMMAND').\n").utf8))
+            Foundation.exit(64)
+        }
     }
 }
 

@@ -51,6 +51,7 @@ enum VarsCLISupport {
         if runOptions.noSandbox {
             do { engine.sandbox = try GeneratorSandbox.detect(environment: environment, noSandbox: true) } catch { throw CLIError("fleet: \(error)") }
         }
+        try UsageFailure.checkMachines(machines, known: engine.catalog.machineNames)
         let plan: VarsPlan
         do { plan = try engine.plan(machines: machines, generator: generator, regenerate: regenerate) } catch { throw CLIError("fleet: \(error)") }
         if plan.isEmpty {

@@ -72,7 +72,7 @@ struct VarsCheckCommand: AsyncParsableCommand {
             : catalog.machineNames.filter { m in generator.map { g in catalog.generators(for: m).contains { $0.name == g } } ?? true }
         var results: [MachineVarsStatus] = []
         for m in names {
-            guard catalog.declarations[m] != nil else { throw CLIError("fleet: machine '\(m)' declares no generators") }
+            guard catalog.declarations[m] != nil else { throw UsageFailure.unknownMachine(m, known: catalog.machineNames) }
             do { results.append(try checker.status(machine: m, generatorName: generator)) } catch { throw CLIError("fleet: \(error)") }
         }
         if json {
@@ -110,7 +110,7 @@ struct VarsListCommand: AsyncParsableCommand {
         let repo = repoOptions.repository
         if let machine, !json {
             let catalog = try await repoOptions.catalog()
-            guard catalog.declarations[machine] != nil else { throw CLIError("fleet: machine '\(machine)' declares no generators") }
+            guard catalog.declarations[machine] != nil else { throw UsageFailure.unknownMachine(machine, known: catalog.machineNames) }
             var lines: [String] = []
             for g in catalog.generators(for: machine) {
                 for f in g.files {
@@ -159,6 +159,7 @@ struct VarsGetCommand: AsyncParsableCommand {
 
     func run() async throws {
         let catalog = try await repoOptions.catalog()
+        try UsageFailure.checkMachines([machine], known: catalog.machineNames)
         let dir = repoOptions.repository.clanDirectory
         let all = catalog.generators(for: machine).flatMap { g in g.files.map { (g, $0, "\(g.name)/\($0.name)") } }
         var match = all.filter { $0.2 == varID }
@@ -250,6 +251,7 @@ struct VarsFixCommand: AsyncParsableCommand {
 
     func run() async throws {
         let engine = try await VarsCLISupport.engine(repoOptions)
+        try UsageFailure.checkMachines(machines, known: engine.catalog.machineNames)
         do {
             let fixed = try await engine.fix(machines: machines, events: VarsCLISupport.printEvent)
             if fixed.isEmpty { print("Nothing to fix.") }
