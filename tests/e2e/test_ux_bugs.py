@@ -299,3 +299,36 @@ def test_fleet_status_never_deployed_in_sync_out_of_sync(tmp_path):
     finally:
         pane.close()
         tb.close()
+
+
+def run_fleet(*args, env=None):
+    return subprocess.run([FLEET_BIN, *args], capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=120)
+
+
+def test_cli_usage_errors_are_one_shape(tmp_path):
+    demo = os.path.join(REPO, "inventory")
+    # One error for an unknown machine everywhere: the known names, usage status 64.
+    for args in (["show", "nope"], ["deploy", "--inventory", demo, "nope"], ["vars", "check", "--repo", demo, "nope"],
+                 ["rollback", "--inventory", demo, "nope"]):
+        if args[0] == "show":
+            args = ["show", "--inventory", demo, "nope"]
+        r = run_fleet(*args)
+        assert r.returncode == 64, (args, r.returncode, r.stderr)
+        # vars commands know the machines that declare generators (the demo's NixOS ones).
+        known = "Known machines: cinnabar, electrum" if args[0] == "vars" else "Known machines: argentum, blackphos"
+        assert "unknown machine 'nope'" in r.stderr and known in r.stderr, (args, r.stderr)
+    r = run_fleet("deploy", "--inventory", demo, "--jobs", "0", "cinnabar")
+    assert r.returncode == 64 and "--jobs must be at least 1" in r.stderr, r.stderr
+    r = run_fleet("list", "--inventory", demo, "--tags", "nosuch")
+    assert r.returncode == 0 and "warning: no machine has the tag 'nosuch'" in r.stderr, r.stderr
+    r = run_fleet("frobnicate")
+    assert r.returncode == 64 and "unknown command 'frobnicate'" in r.stderr, r.stderr
+    assert all(c in r.stderr for c in ("list", "show", "deploy", "vars", "secrets")), r.stderr
+    # Source options before the subcommand, as clan allows.
+    r = run_fleet("--inventory", demo, "list")
+    assert r.returncode == 0 and "cinnabar" in r.stdout, r.stderr
+    r = run_fleet("--flake", str(tmp_path / "no-such-flake"), "list")
+    assert "Unexpected argument" not in r.stderr and "unknown command" not in r.stderr, r.stderr
+    # Help paragraphs flow to the terminal's width, never broken mid-sentence by the source text.
+    r = run_fleet("ui", "--help", env={"COLUMNS": "200"})
+    assert "ASCII glyphs; XDG_CONFIG_HOME/fleet/config.toml" in r.stdout, r.stdout

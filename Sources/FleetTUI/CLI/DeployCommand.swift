@@ -121,9 +121,9 @@ struct DeployCommand: AsyncParsableCommand {
         abstract: "Deploy machines: upload secrets, build, copy, activate, verify — hosts in parallel.",
         discussion: """
         Stages per host: resolve → connect (one ssh ControlMaster) → secrets → build → copy → activate → verify.
-        Targets as clan resolves them: --target, inventory deploy.targetHost, the exported networks by
+        Targets as clan resolves them: --target, inventory deploy.targetHost, the exported networks by \
         priority (probed; the first reachable wins), the machine's clan.core.networking.targetHost.
-        Builds as clan: --build-host, deploy.buildHost, clan.core.networking.buildHost, else on the target
+        Builds as clan: --build-host, deploy.buildHost, clan.core.networking.buildHost, else on the target \
         (the derivations are copied there and built with its nix); --build-local builds here.
         NixOS activates with switch-to-configuration boot, then switch; nix-darwin with darwin-rebuild switch.
         Without machine names, machines with requireExplicitUpdate are skipped (and named).

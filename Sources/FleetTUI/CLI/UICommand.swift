@@ -12,7 +12,7 @@ struct UICommand: ParsableCommand {
         commandName: "ui",
         abstract: "Open the dashboard (the default when no subcommand is given).",
         discussion: """
-        Environment: NO_COLOR disables colours; a non-UTF-8 locale switches to ASCII glyphs;
+        Environment: NO_COLOR disables colours; a non-UTF-8 locale switches to ASCII glyphs; \
         XDG_CONFIG_HOME/fleet/config.toml and XDG_CONFIG_HOME/fleet/themes/*.toml configure it.
 
         Examples:

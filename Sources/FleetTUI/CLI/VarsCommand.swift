@@ -8,9 +8,9 @@ struct VarsCommand: ParsableCommand {
         commandName: "vars",
         abstract: "Check, list, generate, rotate and fix clan vars (secrets and public values).",
         discussion: """
-        Works on a clan directory (--repo, default: the current directory). Generator definitions come
+        Works on a clan directory (--repo, default: the current directory). Generator definitions come \
         from <repo>/generators.json; without them `list` still shows everything on disk.
-        The admin age key is found like clan and sops do: $SOPS_AGE_KEY, $SOPS_AGE_KEY_FILE,
+        The admin age key is found like clan and sops do: $SOPS_AGE_KEY, $SOPS_AGE_KEY_FILE, \
         ~/.config/sops/age/keys.txt.
 
         Examples:
