@@ -45,6 +45,7 @@ public struct InventoryDecoder {
         var machines = OrderedDictionary<String, Machine>()
         if let m = top["machines"], !m.isNull {
             for (name, value) in try object(m, at: "machines") {
+                try validName(name, .machine, at: "machines")
                 let staticTags = staticTagsOf[name] ?? []
                 machines[name] = try machine(name: name, value, at: InventoryPath.join("machines", name),
                                              system: systems[name], staticTags: staticTags)
@@ -55,6 +56,7 @@ public struct InventoryDecoder {
         var instances = OrderedDictionary<String, ServiceInstance>()
         if let i = top["instances"], !i.isNull {
             for (name, value) in try object(i, at: "instances") {
+                try validName(name, .instance, at: "instances")
                 instances[name] = try instance(name: name, value, at: InventoryPath.join("instances", name))
             }
         }
@@ -63,6 +65,14 @@ public struct InventoryDecoder {
         let modelled: Set<String> = ["meta", "machines", "instances", "tags"]
         let unknown = top.filter { !modelled.contains($0.key) }
         return Inventory(meta: meta, machines: machines, instances: instances, tags: tags, raw: .object(unknown))
+    }
+
+    /// clan's own name rules (NameValidation), checked on load so every command refuses a hostile
+    /// name with one clear error before it reaches a path, an argv or the screen.
+    private func validName(_ name: String, _ kind: NameKind, at path: String) throws {
+        do { _ = try NameValidation.validate(name, as: kind) } catch let e as NameError {
+            throw InventoryError(file: file, path: path, message: "\(e)")
+        }
     }
 
     // MARK: machines

@@ -172,7 +172,7 @@ struct DeployCommand: AsyncParsableCommand {
             }
         }
         try UsageFailure.checkMachines(names, known: inv.machines.keys)
-        let source = sourceOptions.source()
+        let source = try sourceOptions.source()
         // The machines' config (targetHost, buildHost, requireExplicitUpdate) and clan.exports: a flake only.
         let config = await ClanDeployConfig.evaluate(source: source)
         let selection: DeploySelection.Result

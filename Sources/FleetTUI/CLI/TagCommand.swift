@@ -38,7 +38,7 @@ struct TagCommand: ParsableCommand {
     }
 
     static func edit(_ options: SourceOptions, machine: String, tag: String, add: Bool) async throws {
-        let dir = try options.writableDirectory()
+        let dir = try await options.writableDirectory()
         do {
             let current = try await options.load()
             try UsageFailure.checkMachines([machine], known: current.machines.keys)

@@ -31,7 +31,7 @@ struct UICommand: ParsableCommand {
         }
         let env = ProcessInfo.processInfo.environment
         let settings = try UISettings.resolve(environment: env, themeOption: theme)
-        var state = AppState(source: sourceOptions.source(config: settings.config), width: 80, height: 24)
+        var state = AppState(source: try sourceOptions.source(config: settings.config), width: 80, height: 24)
         state.theme = settings.theme
         state.glyphs = settings.glyphs
         state.keyMap = settings.keyMap
