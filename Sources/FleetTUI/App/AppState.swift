@@ -69,6 +69,8 @@ public struct ConfirmDialog: Equatable, Sendable {
     public var quitOnConfirm = false
     /// The choice enter takes: confirm (the default) or cancel; move-down/move-up switch it.
     public var cancelSelected = false
+    /// Effects of a "no" (a deploy waiting for the answer must hear it).
+    public var onCancel: [Effect] = []
     /// A second answer besides yes and no (e.g. `g` generate the missing vars first).
     public var alternative: ConfirmAlternative?
 }

@@ -35,7 +35,8 @@ final class DeployEffects: Sendable {
                 let inv = try await InventoryLoader(source: source).loadFresh()
                 let config = await ClanDeployConfig.evaluate(source: source)
                 let machines = try DeploySelection.select(inv, names: names, tags: [])
-                let options = try settings.options(kind: kind, source: source, fleet: ResolvedFleet(inv), deployConfig: config)
+                var options = try settings.options(kind: kind, source: source, fleet: ResolvedFleet(inv), deployConfig: config)
+                options.interaction = interaction()
                 let run = DeployPipeline(history: history()).start(machines, options: options)
                 running.withLock { $0.current = run }
                 for await e in run.events { q.post(.deployEvent(e)) }
@@ -46,9 +47,36 @@ final class DeployEffects: Sendable {
         }
     }
 
+    /// The dashboard's answers to a deploy's questions: each is posted as `Event.deployQuestion`
+    /// and waits for `answer(_:)`. One question at a time (hosts ask in turn).
+    private func interaction() -> DeployInteraction {
+        let gate = QuestionGate()
+        let q = queue
+        let ask: @Sendable (DeployQuestion) async -> String? = { [self] question in
+            await gate.serialized {
+                await withCheckedContinuation { (c: CheckedContinuation<String?, Never>) in
+                    pending.withLock { $0 = c }
+                    q.post(.deployQuestion(question))
+                }
+            }
+        }
+        return DeployInteraction(sudoPassword: { await ask(.sudoPassword($0)) },
+                                 confirmHostKey: { await ask(.hostKey($0)) == "yes" },
+                                 varsPrompt: { await ask(.varsPrompt($0)) })
+    }
+
+    private let pending = Mutex<CheckedContinuation<String?, Never>?>(nil)
+
+    /// The user answered the pending deploy question (nil: cancelled).
+    func answer(_ value: String?) {
+        let c = pending.withLock { p -> CheckedContinuation<String?, Never>? in defer { p = nil }; return p }
+        c?.resume(returning: value)
+    }
+
     /// Cancels the running deploy: every child process group is stopped by the pipeline.
     func cancel() {
         running.withLock { $0.current }?.cancel()
+        answer(nil)   // a question left open must not keep the cancelled host waiting
     }
 
     /// Background status probes (reachability, running vs flake system), refreshed every 30 s
@@ -150,7 +178,7 @@ final class DeployEffects: Sendable {
 /// for its testbed.
 struct DeploySettings: Sendable {
     var jobs: Int?
-    var hostKeyPolicy: HostKeyPolicy = .strict
+    var hostKeyPolicy: HostKeyPolicy = .ask
     var sshConfig: String?
     var targetOverrides: [String: String] = [:]
     var buildFlake: String?
@@ -161,7 +189,7 @@ struct DeploySettings: Sendable {
     static func from(config: FleetConfig, environment env: [String: String]) -> DeploySettings {
         var s = DeploySettings()
         s.jobs = config.jobs
-        s.hostKeyPolicy = config.hostKeyPolicy == .acceptNew ? .acceptNew : .strict
+        s.hostKeyPolicy = HostKeyPolicy(rawValue: config.hostKeyPolicy.rawValue) ?? .ask
         s.sshConfig = env["FLEET_SSH_CONFIG"].flatMap { $0.isEmpty ? nil : $0 }
         for pair in (env["FLEET_DEPLOY_TARGETS"] ?? "").split(separator: ",") {
             let kv = pair.split(separator: "=", maxSplits: 1)
@@ -182,5 +210,21 @@ struct DeploySettings: Sendable {
         o.sshConfigFile = sshConfig
         o.targetOverrides = targetOverrides
         return o
+    }
+}
+
+/// Runs one question at a time.
+actor QuestionGate {
+    private var busy = false
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+
+    func serialized<T: Sendable>(_ body: @Sendable () async -> T) async -> T {
+        if busy {
+            await withCheckedContinuation { waiters.append($0) }
+        }
+        busy = true
+        let r = await body()
+        if waiters.isEmpty { busy = false } else { waiters.removeFirst().resume() }
+        return r
     }
 }

@@ -74,6 +74,7 @@ final class EffectRunner {
         case .deploy(let machines): deploys.start(machines, kind: .deploy)
         case .rollback(let machines): deploys.start(machines, kind: .rollback)
         case .cancelDeploy: deploys.cancel()
+        case .deployAnswer(let value): deploys.answer(value)
         case .loadHistory(let all): deploys.loadHistory(allFleets: all)
         case .startProbes(let loaded): deploys.startProbes(loaded.fleet)
         case .loadHistoryLog(let id): deploys.loadLog(deployID: id)

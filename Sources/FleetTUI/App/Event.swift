@@ -27,6 +27,8 @@ public enum Event: Sendable {
     case varsJobFinished(ok: Bool, affectedMachines: [String], message: String)
     case secretRevealed(title: String, value: String)
     case deployEvent(DeployEvent)
+    /// A running deploy waits for an answer: sudo's password, an unknown host key, a vars prompt.
+    case deployQuestion(DeployQuestion)
     /// A background probe result: reachability and running vs flake system.
     case hostStatus(HostStatus)
     case historyLoaded([HistoryEntry])
@@ -36,6 +38,13 @@ public enum Event: Sendable {
     case terminate(signal: Int32)
 }
 
+/// What a deploy asks the user (`DeployInteraction`, answered in the dashboard).
+public enum DeployQuestion: Sendable, Equatable {
+    case sudoPassword(SudoPasswordRequest)
+    case hostKey(HostKeyRequest)
+    case varsPrompt(PromptRequest)
+}
+
 /// Work the reducer asks for; performed at the edge (`EffectRunner`), results come back as Events.
 public enum Effect: Equatable, Sendable {
     case loadInventory(InventorySource)
@@ -43,6 +52,9 @@ public enum Effect: Equatable, Sendable {
     case loadThemeNames
     case deploy(machines: [String])
     case cancelDeploy
+    /// The answer to the deploy's pending question (`Event.deployQuestion`); nil cancels it. A host
+    /// key is trusted by "yes".
+    case deployAnswer(String?)
     case rollback(machines: [String])
     case loadVars
     case varsPlan(VarsIntent)

@@ -127,3 +127,27 @@ extension Reducer {
         return state.deploy.rows.indices.contains(c) ? state.deploy.rows[c].host : nil
     }
 }
+
+extension Reducer {
+    /// A running deploy waits for the user: sudo's password and vars prompts in the masked field,
+    /// an unknown host key as a yes/no question showing its fingerprint (OpenSSH's wording).
+    static func askDeployQuestion(_ state: inout AppState, _ q: DeployQuestion) {
+        switch q {
+        case .sudoPassword(let r):
+            state.overlay = .varsPrompt(VarsPromptState(title: "sudo on \(r.host) (\(r.target))",
+                                                        question: (r.retry ? "Sorry, try again. " : "") + r.prompt,
+                                                        kind: .hidden, answersDeploy: true))
+        case .varsPrompt(let r):
+            state.overlay = .varsPrompt(VarsPromptState(title: "\(r.generator.name)/\(r.prompt.name) (before the deploy)",
+                                                        question: r.text, kind: r.prompt.kind, answersDeploy: true))
+        case .hostKey(let r):
+            state.overlay = .confirm(ConfirmDialog(
+                title: "Unknown host key: \(r.host)",
+                lines: ["The authenticity of host '\(r.knownHostsName)' can't be established.",
+                        "\(r.keyType) key fingerprint is \(r.fingerprint).",
+                        "Are you sure you want to continue connecting?"],
+                confirmLabel: "yes, trust it", onConfirm: [.deployAnswer("yes")], cancelSelected: true,
+                onCancel: [.deployAnswer(nil)]))
+        }
+    }
+}

@@ -35,6 +35,7 @@ extension Reducer {
                 return confirm(&state, dialog)
             case (.char("n"), _), (.char("N"), _), (.enter, _), (_, .back?), (_, .quit?):
                 state.overlay = nil
+                return dialog.onCancel
             default:
                 break
             }
@@ -95,10 +96,10 @@ extension Reducer {
             switch key {
             case .escape:
                 state.overlay = nil
-                return [.varsPromptAnswer(nil)]
+                return [p.answersDeploy ? .deployAnswer(nil) : .varsPromptAnswer(nil)]
             case .enter where !p.kind.isMultiline, .ctrl("d"):
                 state.overlay = nil
-                return [.varsPromptAnswer(p.input)]
+                return [p.answersDeploy ? .deployAnswer(p.input) : .varsPromptAnswer(p.input)]
             case .enter:
                 p.input.append("\n")
             default:

@@ -56,6 +56,9 @@ public enum Reducer {
         case .varsLoaded, .varsFailed, .varsPlanned, .varsJobStarted, .varsJobLine, .varsPromptRequested,
              .varsJobFinished, .secretRevealed:
             return reduceVarsEvent(&state, event)
+        case .deployQuestion(let q):
+            askDeployQuestion(&state, q)
+            return []
         case .deployEvent(let e):
             reduceDeployEvent(&state, e)
             if case .runFinished = e.kind { return [.loadHistory(allFleets: state.historyAllFleets)] }

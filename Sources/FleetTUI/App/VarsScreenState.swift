@@ -57,6 +57,9 @@ public struct VarsPromptState: Equatable, Sendable {
     public var question: String
     public var kind: PromptDefinition.Kind
     public var input: String = ""
+    /// A running deploy asked (sudo password, a vars prompt before the deploy): the answer goes
+    /// to it (`Effect.deployAnswer`), not to a vars job.
+    public var answersDeploy = false
 }
 
 /// What the user asked the vars engine to plan.
