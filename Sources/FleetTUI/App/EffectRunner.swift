@@ -73,6 +73,7 @@ final class EffectRunner {
         case .varsReveal(_, let generator, let file): vars.reveal(generator: generator, file: file)
         case .deploy(let machines): deploys.start(machines, kind: .deploy)
         case .rollback(let machines): deploys.start(machines, kind: .rollback)
+        case .dryRun(let machines): deploys.start(machines, kind: .dryRun)
         case .cancelDeploy: deploys.cancel()
         case .deployAnswer(let value): deploys.answer(value)
         case .loadHistory(let all): deploys.loadHistory(allFleets: all)

@@ -56,6 +56,8 @@ public enum Effect: Equatable, Sendable {
     /// key is trusted by "yes".
     case deployAnswer(String?)
     case rollback(machines: [String])
+    /// A dry run: per host what would be uploaded, built, copied and activated; nothing changes.
+    case dryRun(machines: [String])
     case loadVars
     case varsPlan(VarsIntent)
     case varsRun(VarsPlan)

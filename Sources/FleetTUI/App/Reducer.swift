@@ -215,6 +215,12 @@ public enum Reducer {
         case .toggleWide:
             state.fleetWide.toggle()
             toast(&state, state.fleetWide ? "wide view: SYSTEM and OVERLAY IP shown" : "normal view", .info)
+        case .dryRun:
+            guard !state.deployRunning else { toast(&state, "a deploy is already running", .error); return [] }
+            let targets = state.targetMachines
+            guard !targets.isEmpty else { return [] }
+            // Changes nothing, so no question first; the Deploy screen shows each host's preview.
+            return [.dryRun(machines: targets)]
         case .allFleets:
             state.historyAllFleets.toggle()
             state.cursors[.history] = TableCursor()
