@@ -104,6 +104,11 @@ public struct DeployPipeline: Sendable {
                          timeout: options.timeout(.build))
             : nil
         let masters = SharedMasters()
+        let remoteBuilds = machines.filter { options.buildPlacement(for: $0).kind != .local }
+        let derivations = options.kind == .deploy && options.batchBuild
+            ? DerivationBatch(flake: options.builder, machines: remoteBuilds, runner: runner, environment: options.environment,
+                              timeout: options.timeout(.build))
+            : nil
 
         let varsRun = options.kind == .deploy
             ? options.vars.map { DeployVarsRun(step: $0, machines: machines.map(\.name), interaction: options.interaction) }
@@ -126,6 +131,7 @@ public struct DeployPipeline: Sendable {
                     d.batch = batch
                     d.varsRun = varsRun
                     d.masters = masters
+                    d.derivations = derivations
                     let r = await d.run()
                     try? history?.record(deployID: id, result: r, logs: d.stageLogs)
                     events.yield(DeployEvent(host: m.name, stage: nil, kind: .hostFinished(r)))
