@@ -47,8 +47,14 @@ public struct DeployPipeline: Sendable {
         let run = DeployRun(id: id, kind: options.kind, hosts: machines.map(\.name), events: events)
         let cont = continuation!
         let runner = self.runner, history = self.history
+        // Every event passes the log file on its way to the one consumer, in order.
+        let (logged, logging) = AsyncStream.makeStream(of: DeployEvent.self, bufferingPolicy: .unbounded)
+        Task {
+            for await e in logged { DeployLog.record(e); cont.yield(e) }
+            cont.finish()
+        }
         run.task = Task {
-            await Self.execute(id: id, machines: machines, options: options, runner: runner, history: history, events: cont)
+            await Self.execute(id: id, machines: machines, options: options, runner: runner, history: history, events: logging)
         }
         return run
     }

@@ -36,7 +36,7 @@ public enum Reducer {
             }
             clampCursors(&state)
             // Probes start once, on the first authoritative inventory (startProbes ignores repeats).
-            return effects + (firstFresh && !revalidating ? [.startProbes(inv)] : [])
+            return effects + (firstFresh && !revalidating ? state.loaded.map { [.startProbes($0)] } ?? [] : [])
         case .inventoryFailed(let message):
             let firstLoad = state.inventory == nil && state.loadError == nil && state.vars == nil
             state.loadError = message
