@@ -32,23 +32,13 @@ final class ClanDeployConfigTests: XCTestCase {
         }
         """
 
-    /// `../shared/real-clan` next to the repo (as CI clones it), or FLEET_REAL_CLAN.
-    static var realClan: String {
-        if let e = ProcessInfo.processInfo.environment["FLEET_REAL_CLAN"], !e.isEmpty { return e }
-        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let beside = repo.deletingLastPathComponent().appendingPathComponent("shared/real-clan").path
-        if FileManager.default.fileExists(atPath: beside) { return beside }
-        // A worktree one level deeper (/work/wt/NAME next to /work/shared).
-        return repo.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/real-clan").path
-    }
-
     func makeFlake() async throws -> String {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fleet-dcfg-\(UUID().uuidString.prefix(8))").path
         addTeardownBlock { try? FileManager.default.removeItem(atPath: dir) }
         let nixFile = dir + ".clan.nix"
         try Self.clanNix.write(toFile: nixFile, atomically: true, encoding: .utf8)
         addTeardownBlock { try? FileManager.default.removeItem(atPath: nixFile) }
-        let r = try await ProcessRunner().run(ProcessSpec(argv: [Self.realClan + "/new-clan-flake", dir, nixFile], timeout: .seconds(120)))
+        let r = try await ProcessRunner().run(ProcessSpec(argv: [try RealClan.sharedDirectory() + "/new-clan-flake", dir, nixFile], timeout: .seconds(120)))
         XCTAssertEqual(r.status, 0, r.stderrString)
         return "path:" + dir
     }
