@@ -23,13 +23,15 @@ public enum DeployTargetResolver {
         "zerotier": 900, "mycelium": 800, "tor": 10,
     ]
 
-    public static func target(of machine: Machine, resolution: InventoryResolution, vars: VarsDirectory?) -> DeployTarget {
+    /// `zerotierIP` looks up a member's zerotier address (default: read from `vars`).
+    public static func target(of machine: Machine, resolution: InventoryResolution, vars: VarsDirectory?,
+                              zerotierIP: ((_ machine: String, _ instance: String) -> String?)? = nil) -> DeployTarget {
         if let t = machine.deploy.targetHost, !t.isEmpty { return DeployTarget(address: t, source: .targetHost) }
         var candidates: [(priority: Int, order: Int, target: DeployTarget)] = []
         for (order, a) in resolution.assignments(of: machine.name).enumerated() {
             let module = a.module.name
-            guard let priority = priorities[module], let host = address(module: module, instance: a.ref.instance,
-                                                                        machine: machine.name, settings: a.settings, vars: vars) else { continue }
+            guard let priority = priorities[module], let host = address(module: module, instance: a.ref.instance, machine: machine.name,
+                                                                        settings: a.settings, vars: vars, zerotierIP: zerotierIP) else { continue }
             candidates.append((priority, order, DeployTarget(address: host, source: .network(module: module, instance: a.ref.instance, priority: priority))))
         }
         // Highest priority first; ties keep instance order (a stable sort).
@@ -38,13 +40,15 @@ public enum DeployTargetResolver {
     }
 
     /// The peer host a network module exports for the machine, as an ssh address (user root).
-    static func address(module: String, instance: String, machine: String, settings: JSONValue, vars: VarsDirectory?) -> String? {
+    static func address(module: String, instance: String, machine: String, settings: JSONValue, vars: VarsDirectory?,
+                        zerotierIP: ((String, String) -> String?)? = nil) -> String? {
         switch module {
         case "internet":
             guard let host = settings["host"]?.stringValue, !host.isEmpty else { return nil }
             return host.contains("@") ? host : "root@" + bracketed(host)
         case "zerotier":
-            guard let vars, let ip = ZerotierView.ipAddress(of: machine, instance: instance, vars: vars).0 else { return nil }
+            let lookup = zerotierIP ?? { m, i in vars.flatMap { ZerotierView.ipAddress(of: m, instance: i, vars: $0).0 } }
+            guard let ip = lookup(machine, instance) else { return nil }
             return "root@" + bracketed(ip)
         case "yggdrasil":
             return vars?.machineValue(machine, generator: "yggdrasil", file: "address").map { "root@" + bracketed($0) }

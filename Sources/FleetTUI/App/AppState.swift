@@ -185,8 +185,15 @@ public struct AppState: Equatable, Sendable {
         inventory = inv
         if fleet?.inventory != inv { fleet = inv.map { ResolvedFleet($0) } }
         machines = inv?.machineList ?? []
-        fleetSearchIndex = machines.map { FleetView.searchFields($0, fleet: fleet).joined(separator: "\n") }
+        // Built when a filter needs it (`/` opens the line): the first frame does not wait for it.
+        fleetSearchIndex = []
         recomputeFleetRows()
+    }
+
+    /// The search lines of every machine, built on first use after each inventory.
+    public mutating func buildSearchIndexIfNeeded() {
+        guard fleetSearchIndex.count != machines.count else { return }
+        fleetSearchIndex = machines.map { FleetView.searchFields($0, fleet: fleet).joined(separator: "\n") }
     }
 
     public var fleetFilter: String { filters[.fleet] ?? "" }
@@ -196,6 +203,7 @@ public struct AppState: Equatable, Sendable {
         if matcher.isEmpty {
             fleetRows = Array(machines.indices)
         } else {
+            buildSearchIndexIfNeeded()
             fleetRows = machines.indices.filter { matcher.matches(joined: fleetSearchIndex[$0]) }
         }
     }

@@ -31,7 +31,11 @@ final class EffectRunner {
                 // A flake yields a cached or offline result first, then the evaluated one.
                 do {
                     for try await snap in InventoryLoader(source: source).updates() {
-                        q.post(.inventoryLoaded(ResolvedFleet(snap.inventory), revalidating: snap.isRevalidating))
+                        let fleet = ResolvedFleet(snap.inventory)
+                        q.post(.inventoryLoaded(fleet, revalidating: snap.isRevalidating))
+                        // The first frame reads only its visible rows' vars files; the rest now, off
+                        // the UI thread, so scrolling and the Network screen find them in memory.
+                        fleet.prefetch()
                     }
                 } catch {
                     q.post(.inventoryFailed(String(describing: error)))

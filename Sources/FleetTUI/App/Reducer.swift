@@ -127,6 +127,8 @@ public enum Reducer {
         case .clearMarks: state.marks.removeAll()
         case .filter:
             state.filterEditing = true
+            // The search lines are built when the line opens, before the first key is typed.
+            if state.tab == .fleet { state.buildSearchIndexIfNeeded() }
         case .tagSelector:
             state.overlay = .tagSelector(TagSelectorState(tags: state.tagCounts, selected: []))
         case .palette:
