@@ -2,7 +2,7 @@
 SWIFT ?= swift
 BIN := .build/debug/fleet
 
-.PHONY: demo demo-reset test stress build man unit e2e bench clean
+.PHONY: demo demo-reset test stress build warnings man unit e2e bench clean
 
 # The dashboard on a writable copy of the embedded demo fleet (.build/demo-fleet); as root it also
 # starts testbed hosts for the demo's NixOS machines so deploys are real (tools/run-demo).
@@ -18,6 +18,11 @@ demo-reset:
 build:
 	$(SWIFT) build
 
+# Fails on any compiler or SwiftPM warning in our targets, also after an incremental build (it reads
+# every source file's recorded diagnostics, not only what this build printed). `make test` runs it.
+warnings:
+	SWIFT=$(SWIFT) tools/check-warnings --build-tests
+
 # Man pages for fleet and every subcommand, generated from the argument parser at build time.
 man: build
 	$(SWIFT) package --allow-writing-to-package-directory generate-manual --configuration debug --multi-page >/dev/null
@@ -26,7 +31,7 @@ man: build
 # Every test: unit + snapshot tests (swift test), then the end-to-end suite driving the real binary.
 test:
 	@tools/install-deps test
-	$(SWIFT) build
+	SWIFT=$(SWIFT) tools/check-warnings --build-tests
 	$(MAKE) --no-print-directory man
 	$(SWIFT) test
 	FLEET_BIN=$(abspath $(BIN)) python3 -m pytest -q tests/e2e

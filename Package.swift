@@ -2,9 +2,20 @@
 // fleet — a terminal dashboard for clan fleets. Layout: see docs/ARCHITECTURE.md.
 import PackageDescription
 
+// Every target: Swift 6 language mode (complete concurrency checking is part of it).
+let swift6: [SwiftSetting] = [.swiftLanguageMode(.v6)]
+
+#if os(Linux)
+// Debian's ncursesw.pc only adds -D_DEFAULT_SOURCE -D_XOPEN_SOURCE=600, which SwiftPM drops with a
+// "prohibited flag(s)" warning on every build; the module map links ncursesw (+tinfo via its .so script).
+let ncursesPkgConfig: String? = nil
+#else
+let ncursesPkgConfig: String? = "ncursesw"   // Homebrew's keg-only ncurses needs its -I/-L paths
+#endif
+
 let package = Package(
     name: "fleet",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],   // Synchronization.Mutex
     products: [
         .executable(name: "fleet", targets: ["FleetTUI"]),
         .library(name: "FleetModel", targets: ["FleetModel"]),
@@ -20,12 +31,14 @@ let package = Package(
         .package(url: "https://github.com/pointfreeco/swift-snapshot-testing", from: "1.19.7"),
     ],
     targets: [
-        // ncursesw through pkg-config plus a shim exposing curses macros as inline functions.
+        // ncursesw (see ncursesPkgConfig) plus a shim exposing curses macros as inline functions.
         .systemLibrary(
             name: "CNcurses",
-            pkgConfig: "ncursesw",
+            pkgConfig: ncursesPkgConfig,
             providers: [.apt(["libncurses-dev"]), .brew(["ncurses"])]
         ),
+        // Signal and tty state for the dashboard: a real C file, so it exists once per process.
+        .target(name: "CNcursesShim"),
         // The model: inventory, secrets (age/sops), vars, deploy, effects. No curses here.
         .target(
             name: "FleetModel",
@@ -37,7 +50,7 @@ let package = Package(
                 .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
-            swiftSettings: [.swiftLanguageMode(.v5)]
+            swiftSettings: swift6
         ),
         // The `fleet` executable: app state, reducer, views, ncurses backend, headless CLI.
         .executableTarget(
@@ -45,16 +58,17 @@ let package = Package(
             dependencies: [
                 "FleetModel",
                 "CNcurses",
+                "CNcursesShim",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            swiftSettings: [.swiftLanguageMode(.v5)]
+            swiftSettings: swift6
         ),
         .testTarget(
             name: "FleetModelTests",
             dependencies: ["FleetModel"],
             resources: [.copy("Fixtures")],
-            swiftSettings: [.swiftLanguageMode(.v5)]
+            swiftSettings: swift6
         ),
         .testTarget(
             name: "FleetTUITests",
@@ -63,7 +77,7 @@ let package = Package(
                 .product(name: "SnapshotTesting", package: "swift-snapshot-testing"),
             ],
             exclude: ["__Snapshots__"],
-            swiftSettings: [.swiftLanguageMode(.v5)]
+            swiftSettings: swift6
         ),
     ]
 )

@@ -10,6 +10,8 @@
 # Faults (files created by `testbed fault HOST ...`):
 #   /var/lib/testbed/fault-activation-fail  exit non-zero (the file may hold the exit code)
 #   /var/lib/testbed/fault-activation-hang  never return (until killed)
+#   /var/lib/testbed/fault-switch-fail      only `switch` fails (boot still works); holding
+#                                           `inhibit`, with NixOS's switch-inhibitor message
 export PATH=@path@
 out=@out@
 state=/var/lib/testbed
@@ -45,6 +47,16 @@ if [ -e "$state/fault-activation-fail" ]; then
     record failed
     echo "testbed: activation of @machine@ failed (fault activation-fail), exit $code" >&2
     exit "$code"
+fi
+
+if [ "$action" = switch ] && [ -e "$state/fault-switch-fail" ]; then
+    record failed
+    if [ "$(cat "$state/fault-switch-fail" 2>/dev/null)" = inhibit ]; then
+        echo "Pre-switch check 'switchInhibitors' failed: testbed-critical.service changed (fault switch-fail inhibit)" >&2
+    else
+        echo "testbed: switch of @machine@ failed (fault switch-fail)" >&2
+    fi
+    exit 1
 fi
 
 case "$action" in

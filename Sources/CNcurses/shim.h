@@ -1,5 +1,5 @@
 // Curses macros that Swift cannot import (function-like or computed), exposed as inline functions.
-// Wide-character API needs NCURSES_WIDECHAR before the header is read (style.md A4.2).
+// Wide-character API needs NCURSES_WIDECHAR before the header is read.
 #ifndef FLEET_CNCURSES_SHIM_H
 #define FLEET_CNCURSES_SHIM_H
 
@@ -13,9 +13,6 @@
 #include <locale.h>
 #include <wchar.h>
 #include <stdlib.h>
-#include <signal.h>
-#include <termios.h>
-#include <unistd.h>
 #if __has_include(<ncursesw/ncurses.h>)
 #include <ncursesw/ncurses.h>
 #else
@@ -68,94 +65,6 @@ static inline unsigned long fleet_button5_pressed(void) { return 0; }
 #endif
 static inline unsigned long fleet_all_mouse_events(void) { return ALL_MOUSE_EVENTS | REPORT_MOUSE_POSITION; }
 
-// ---- Terminal restoration on every exit path (style.md A4.9) ----
-// endwin() is not async-signal-safe, so INT/TERM/HUP only record the signal and wake the UI loop
-// through a pipe; the loop then calls endwin() on its own thread. Fatal signals (a crash or Swift's
-// fatalError trap) restore the saved termios and leave the alternate screen with write(2), both
-// async-signal-safe, then re-raise so the process still dies with the original signal.
-// State lives in a function-local static (Swift emits imported inline functions but not header
-// globals). Use these functions from ONE Swift file (TerminalGuard.swift): each Swift object file
-// gets its own copy of a static inline function and of its statics.
-struct fleet_tty_state {
-    volatile sig_atomic_t pending;
-    int wake_fd;
-    int saved;
-    struct termios tios;
-};
-
-static inline struct fleet_tty_state *fleet_tty(void) {
-    static struct fleet_tty_state st = { 0, -1, 0 };
-    return &st;
-}
-
-static inline void fleet_on_signal(int sig) {
-    fleet_tty()->pending = sig;
-    if (fleet_tty()->wake_fd >= 0) { char b = 1; ssize_t r = write(fleet_tty()->wake_fd, &b, 1); (void)r; }
-}
-
-static inline void fleet_restore_tty_raw(void) {
-    if (fleet_tty()->saved) tcsetattr(STDIN_FILENO, TCSANOW, &fleet_tty()->tios);
-    static const char reset[] = "\033[?1000l\033[?1002l\033[?1006l\033[0m\033[?25h\033[?1049l\r\n";
-    ssize_t r = write(STDOUT_FILENO, reset, sizeof reset - 1); (void)r;
-}
-
-static inline void fleet_on_fatal(int sig) {
-    fleet_restore_tty_raw();
-    signal(sig, SIG_DFL);
-    raise(sig);
-}
-
-static inline void fleet_save_termios(void) {
-    if (tcgetattr(STDIN_FILENO, &fleet_tty()->tios) == 0) fleet_tty()->saved = 1;
-}
-
-static inline void fleet_install_signals(int wake_fd) {
-    fleet_tty()->wake_fd = wake_fd;
-    struct sigaction sa;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = 0;
-    sa.sa_handler = fleet_on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
-    struct sigaction fa;
-    sigemptyset(&fa.sa_mask);
-    fa.sa_flags = SA_RESETHAND;
-    fa.sa_handler = fleet_on_fatal;
-    int fatal[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP };
-    for (unsigned i = 0; i < sizeof fatal / sizeof fatal[0]; i++) sigaction(fatal[i], &fa, NULL);
-}
-
-// SIGWINCH may be delivered to any thread (Swift's task pool threads included); curses' own handler
-// only sets a flag, so the UI thread could sleep in poll(2) through a resize. Chain a handler that
-// runs curses' handler and then wakes the loop. Call after initscr(), which installs curses' one.
-static inline struct sigaction *fleet_prev_winch(void) {
-    static struct sigaction prev;
-    return &prev;
-}
-
-static inline void fleet_on_winch(int sig) {
-    struct sigaction *p = fleet_prev_winch();
-    if (p->sa_flags & SA_SIGINFO) {
-        if (p->sa_sigaction) p->sa_sigaction(sig, NULL, NULL);
-    } else if (p->sa_handler != SIG_DFL && p->sa_handler != SIG_IGN && p->sa_handler) {
-        p->sa_handler(sig);
-    }
-    if (fleet_tty()->wake_fd >= 0) { char b = 2; ssize_t r = write(fleet_tty()->wake_fd, &b, 1); (void)r; }
-}
-
-static inline void fleet_chain_sigwinch(void) {
-    struct sigaction sa;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = SA_RESTART;
-    sa.sa_handler = fleet_on_winch;
-    sigaction(SIGWINCH, &sa, fleet_prev_winch());
-}
-
-static inline int fleet_take_signal(void) {
-    int s = fleet_tty()->pending;
-    fleet_tty()->pending = 0;
-    return s;
-}
+// Signal and tty state (one copy per process) is in the CNcursesShim C target, fleet_tty.c.
 
 #endif

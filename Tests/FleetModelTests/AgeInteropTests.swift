@@ -115,7 +115,7 @@ final class AgeInteropTests: XCTestCase {
         let pt = AgeTestSupport.bytes(Self.multi, seed: 99)
         try Data(pt).write(to: tmp.appendingPathComponent("big"))
         for armor in [false, true] {
-            FileManager.default.createFile(atPath: path("big.age"), contents: nil)
+            _ = FileManager.default.createFile(atPath: path("big.age"), contents: nil)
             let inH = try FileHandle(forReadingFrom: tmp.appendingPathComponent("big"))
             let outH = try FileHandle(forWritingTo: tmp.appendingPathComponent("big.age"))
             try Age.encrypt(from: inH, to: outH, recipients: [ids[1].recipient], armor: armor)
@@ -128,7 +128,7 @@ final class AgeInteropTests: XCTestCase {
             if armor { argv.append("-a") }
             argv.append(path("big"))
             XCTAssertEqual(try AgeTestSupport.run(argv).status, 0)
-            FileManager.default.createFile(atPath: path("big.out"), contents: nil)
+            _ = FileManager.default.createFile(atPath: path("big.out"), contents: nil)
             let in2 = try FileHandle(forReadingFrom: tmp.appendingPathComponent("from-age.age"))
             let out2 = try FileHandle(forWritingTo: tmp.appendingPathComponent("big.out"))
             try Age.decrypt(from: in2, to: out2, identities: [ids[2]])

@@ -5,30 +5,70 @@ import XCTest
 final class DeployActivationTests: XCTestCase {
     let sys = "/nix/store/0w5z-nixos-system-tb1-testbed-1"
 
-    func testNixOSWithSystemdUsesSystemdRunLikeClan() {
-        let steps = ActivationCommands.nixos(system: sys, hasSystemd: true, unitName: "fleet-switch-tb1-0a1b2c3d")
+    /// clan `_nixos_activate` (clan_lib/machines/update.py:376-552): test -e, nix-env --set,
+    /// switch-to-configuration boot, then switch, each through systemd-run.
+    func testNixOSWithSystemdUsesBootThenSwitchLikeClan() {
+        let steps = ActivationCommands.nixos(system: sys, hasSystemd: true, unitSuffix: "0a1b2c3d", machine: "tb1")
+        func run(_ action: String) -> [String] {
+            ["systemd-run", "--pipe", "--wait", "--quiet", "--collect", "--no-ask-password", "--service-type=exec",
+             "--unit=fleet-\(action)-tb1-0a1b2c3d", "-E", "LOCALE_ARCHIVE", "-E", "NIXOS_INSTALL_BOOTLOADER=0", "--",
+             sys + "/bin/switch-to-configuration", action]
+        }
         XCTAssertEqual(steps, [
             ["test", "-e", sys + "/nixos-version"],
             ["nix-env", "-p", "/nix/var/nix/profiles/system", "--set", sys],
-            ["systemd-run", "--pipe", "--wait", "--quiet", "--collect", "--no-ask-password", "--service-type=exec",
-             "--unit=fleet-switch-tb1-0a1b2c3d", "-E", "LOCALE_ARCHIVE", "-E", "NIXOS_INSTALL_BOOTLOADER=0", "--",
-             sys + "/bin/switch-to-configuration", "switch"],
+            run("boot"),
+            run("switch"),
         ])
+    }
+
+    func testNoCheckPassesNixosNoCheck() {
+        let argv = ActivationCommands.nixosSwitch(system: sys, action: "switch", hasSystemd: true, unitName: "u", noCheck: true)
+        XCTAssertEqual(Array(argv.suffix(5)), ["-E", "NIXOS_NO_CHECK=1", "--", sys + "/bin/switch-to-configuration", "switch"])
+        XCTAssertEqual(ActivationCommands.nixosSwitch(system: sys, action: "boot", hasSystemd: false, unitName: "u", noCheck: true),
+                       ["env", "NIXOS_NO_CHECK=1", sys + "/bin/switch-to-configuration", "boot"])
+        XCTAssertEqual(ActivationCommands.nixosSwitch(system: sys, action: "switch", hasSystemd: false, unitName: "u", specialisation: "gpu"),
+                       [sys + "/specialisation/gpu/bin/switch-to-configuration", "switch"])
     }
 
     func testNixOSWithoutSystemdSwitchesDirectly() {
-        let steps = ActivationCommands.activation(for: .nixos, system: sys, hasSystemd: false, unitName: "u")
-        XCTAssertEqual(steps.last, [sys + "/bin/switch-to-configuration", "switch"])
-        XCTAssertEqual(steps.count, 3)
+        let steps = ActivationCommands.nixos(system: sys, hasSystemd: false, unitSuffix: "u", machine: "tb1")
+        XCTAssertEqual(steps.suffix(2).map { $0 }, [[sys + "/bin/switch-to-configuration", "boot"],
+                                                    [sys + "/bin/switch-to-configuration", "switch"]])
     }
 
-    func testDarwinSetsProfileAndRunsActivate() {
-        let d = "/nix/store/abcd-darwin-system-25.05"
-        XCTAssertEqual(ActivationCommands.activation(for: .darwin, system: d, hasSystemd: true, unitName: "u"), [
-            ["test", "-x", d + "/activate"],
-            ["nix-env", "-p", "/nix/var/nix/profiles/system", "--set", d],
-            [d + "/activate"],
-        ])
+    /// clan update.py:524-534 checks the switch output for these words.
+    func testInhibitorDetection() {
+        XCTAssertTrue(ActivationCommands.blockedByInhibitors("Pre-switch check 'switchInhibitors' failed"))
+        XCTAssertTrue(ActivationCommands.blockedByInhibitors("… switchInhibitors changed: dbus"))
+        XCTAssertFalse(ActivationCommands.blockedByInhibitors("activation script failed"))
+    }
+
+    /// clan `_build_darwin_rebuild_cmd` (update.py:695-715) with clan's nix options (update.py:30-42).
+    func testDarwinRebuildIsClansArgv() {
+        let argv = ActivationCommands.darwinRebuild(machine: "stibnite", flakeStorePath: "/nix/store/abc-source",
+                                                    nixOptions: NixBuildOptions.clanDefaults + ["--option", "cores", "4"])
+        XCTAssertEqual(argv, ["/run/current-system/sw/bin/darwin-rebuild", "switch",
+                              "--show-trace", "--option", "keep-going", "true", "--option", "accept-flake-config", "true", "-L",
+                              "--option", "cores", "4",
+                              "--flake", "/nix/store/abc-source#stibnite"])
+        XCTAssertEqual(HostDeployer.darwinStoreURI(SSHTarget(user: "root", host: "stibnite.zt")),
+                       "ssh-ng://root@stibnite.zt?remote-program=bash -lc 'exec nix-daemon --stdio'")
+    }
+
+    /// Every darwin machine of the demo fleet: exactly clan's argv, built by what the deploy runs.
+    func testDemoDarwinMachinesGetClansDarwinRebuildArgv() throws {
+        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let inv = try DirectoryInventoryLoader(directory: repo.appendingPathComponent("inventory").path).load()
+        let darwin = inv.machineList.filter { $0.machineClass == .darwin }.map(\.name)
+        XCTAssertEqual(darwin.sorted(), ["argentum", "blackphos", "rosegold", "stibnite"])
+        let options = DeployOptions(builder: .flake("/clan")).buildNixOptions
+        for m in darwin {
+            XCTAssertEqual(ActivationCommands.darwinRebuild(machine: m, flakeStorePath: "/nix/store/x-source", nixOptions: options),
+                           ["/run/current-system/sw/bin/darwin-rebuild", "switch", "--show-trace", "--option", "keep-going", "true",
+                            "--option", "accept-flake-config", "true", "-L", "--flake", "/nix/store/x-source#\(m)"], m)
+            XCTAssertEqual(ActivationCommands.plan(for: .darwin), "darwin-rebuild switch on the target")
+        }
     }
 
     func testRollback() {
@@ -42,7 +82,7 @@ final class DeployActivationTests: XCTestCase {
 
     func testUnitNameIsSafe() {
         XCTAssertEqual(ActivationCommands.unitName(machine: "web 1/é", random: "0a1b2c3d"), "fleet-switch-web_1__-0a1b2c3d")
-        XCTAssertEqual(ActivationCommands.unitName(machine: "tb1", random: "ff"), "fleet-switch-tb1-ff")
+        XCTAssertEqual(ActivationCommands.unitName(action: "boot", machine: "tb1", random: "ff"), "fleet-boot-tb1-ff")
     }
 
     func testRemoteFactsParse() {
@@ -74,6 +114,34 @@ final class DeployBuildArgvTests: XCTestCase {
                               #"path:/f#nixosConfigurations."tb1".config.system.build.toplevel"#])
         XCTAssertTrue(SystemBuilder.flake("/f").buildArgv(machine: "mac", machineClass: .darwin).last!
             .hasPrefix(#"/f#darwinConfigurations."mac""#))
+    }
+
+    /// Build on the target / a build host: the .drv is evaluated here, built there with its own nix.
+    func testRemoteBuildArgv() {
+        XCTAssertEqual(SystemBuilder.flake("path:/f").drvPathArgv(machine: "tb1", machineClass: .nixos).last,
+                       #"path:/f#nixosConfigurations."tb1".config.system.build.toplevel.drvPath"#)
+        XCTAssertEqual(SystemBuilder.remoteBuildArgv(drvPath: "/nix/store/x.drv", options: NixBuildOptions.clanDefaults),
+                       ["nix", "--extra-experimental-features", "nix-command flakes", "--option", "warn-dirty", "false",
+                        "build", "--no-link", "--json", "--log-format", "internal-json", "-v",
+                        "--show-trace", "--option", "keep-going", "true", "--option", "accept-flake-config", "true", "-L",
+                        "/nix/store/x.drv"])
+        XCTAssertEqual(SystemBuilder.legacyOptions(NixBuildOptions.clanDefaults + ["--option", "cores"]),
+                       ["--show-trace", "--option", "keep-going", "true", "--option", "accept-flake-config", "true"])
+    }
+
+    func testBuildPlacementFollowsClansOrder() {
+        var m = Machine(name: "tb1")
+        let cfg = ClanDeployConfig.MachineConfig(buildHost: "root@cfgbuilder")
+        XCTAssertEqual(BuildPlacement.resolve(machine: m, buildLocal: false, buildHostOverride: nil, config: nil),
+                       BuildPlacement(kind: .target, source: "default"))
+        XCTAssertEqual(BuildPlacement.resolve(machine: m, buildLocal: false, buildHostOverride: nil, config: cfg),
+                       BuildPlacement(kind: .host("root@cfgbuilder"), source: "clan.core.networking.buildHost"))
+        m.deploy.buildHost = "localhost"
+        XCTAssertEqual(BuildPlacement.resolve(machine: m, buildLocal: false, buildHostOverride: nil, config: cfg),
+                       BuildPlacement(kind: .local, source: "deploy.buildHost"))
+        XCTAssertEqual(BuildPlacement.resolve(machine: m, buildLocal: false, buildHostOverride: "root@cli", config: cfg),
+                       BuildPlacement(kind: .host("root@cli"), source: "--build-host"))
+        XCTAssertEqual(BuildPlacement.resolve(machine: m, buildLocal: true, buildHostOverride: "root@cli", config: cfg).kind, .local)
     }
 
     func testOutPathFromBuildOutput() {

@@ -28,7 +28,7 @@ final class DeployE2ETests: XCTestCase {
         }
         var template = Array("/tmp/fleet-se2e-XXXXXX".utf8CString)
         guard template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) != nil else { throw XCTSkip("mkdtemp") }
-        dir = String(cString: template)
+        dir = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         let d = dir
         addTeardownBlock {
             _ = try? await ProcessRunner().run(ProcessSpec(argv: [Self.repo + "/testbed/testbed", "down", "--dir", d + "/tb"],
@@ -50,10 +50,11 @@ final class DeployE2ETests: XCTestCase {
     func testDeployUploadsSecretsReportsStagesAndProbesStatus() async throws {
         let machine = Machine(name: "tb1")
         let ageKey = "AGE-SECRET-KEY-1FLEETE2ETESTKEYNOTAREALSECRET\(tag)"
+        let tag = tag
         let provider: SecretsProvider = { m in
             [UploadSecret(remotePath: "/var/lib/sops-nix/key.txt", bytes: Array((ageKey + "\n").utf8)),
              UploadSecret(remotePath: "/var/lib/sops-nix/activation/per-machine/\(m.name)/luks/key", mode: 0o400,
-                          bytes: Array("luks-\(self.tag)-passphrase".utf8))]
+                          bytes: Array("luks-\(tag)-passphrase".utf8))]
         }
         // Something stale in the upload directory must be gone afterwards (clan wipes it).
         func inHost(_ argv: String...) async throws -> String {

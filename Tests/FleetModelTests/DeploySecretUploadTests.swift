@@ -9,7 +9,7 @@ final class DeploySecretUploadTests: XCTestCase {
         defer { try? FileManager.default.removeItem(atPath: root) }
         let dest = root + "/var/lib/sops-nix"
         try FileManager.default.createDirectory(atPath: dest + "/activation/old", withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: dest + "/stale.txt", contents: Data("old".utf8))
+        _ = FileManager.default.createFile(atPath: dest + "/stale.txt", contents: Data("old".utf8))
 
         let key = Array("AGE-SECRET-KEY-1QQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQ\n".utf8)
         let long = dest + "/activation/per-machine/" + String(repeating: "m", count: 60) + "/generator-name/" + String(repeating: "f", count: 40)

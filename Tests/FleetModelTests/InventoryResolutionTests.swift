@@ -27,9 +27,11 @@ final class InventoryResolutionTests: XCTestCase {
         let inet = try XCTUnwrap(fleet.services(of: "galena").first { $0.ref.instance == "internet" })
         XCTAssertEqual(inet.settings["host"]?.stringValue, "198.51.100.20")
         XCTAssertTrue(inet.byName)
-        // Targets: deploy.targetHost for NixOS hosts, the domain default for darwin ones.
+        // Targets: deploy.targetHost for NixOS hosts; none for a darwin machine without an address
+        // (clan sets networking.domain only on NixOS, so clan.core.networking.targetHost is null and
+        // `clan machines update` errors — fleet does not invent root@stibnite.zt).
         XCTAssertEqual(fleet.target(of: "cinnabar"), DeployTarget(address: "root@cinnabar.zt", source: .targetHost))
-        XCTAssertEqual(fleet.target(of: "stibnite"), DeployTarget(address: "root@stibnite.zt", source: .domainDefault))
+        XCTAssertNil(fleet.target(of: "stibnite"))
         // Matrix.
         XCTAssertEqual(fleet.roleColumns.count, 13)
         XCTAssertTrue(fleet.holds("scheelite", RoleRef(instance: "user-tara", role: "default")))
@@ -131,6 +133,11 @@ final class InventoryResolutionTests: XCTestCase {
         XCTAssertEqual(fleet.target(of: "c"), DeployTarget(address: "root@203.0.113.7", source: .network(module: "internet", instance: "inet", priority: 2000)))
         XCTAssertEqual(fleet.target(of: "d"), DeployTarget(address: "root@d.lan", source: .domainDefault))
         XCTAssertEqual(fleet.target(of: "e"), DeployTarget(address: "root@e.lan", source: .domainDefault), "zerotier member without an IP in vars")
+        // Every candidate in clan's order: the deploy probes the network ones, first reachable wins.
+        let c = try XCTUnwrap(fleet.inventory.machines["c"])
+        XCTAssertEqual(fleet.targetCandidates(of: c, config: nil).map(\.address),
+                       ["root@203.0.113.7", "root@[fd5d:bbe3:cbc5:fe6b:f699:93aa:aaaa:aaaa]", "root@c.lan"])
+        XCTAssertEqual(fleet.targetCandidates(of: c, config: nil).map(\.needsProbe), [true, true, false])
         XCTAssertEqual(fleet.overlayIP(of: "b"), "fd5d:bbe3:cbc5:fe6b:f699:935d:bbe3:cbc5")
         XCTAssertNil(fleet.overlayIP(of: "d"))
     }

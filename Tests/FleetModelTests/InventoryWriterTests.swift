@@ -132,7 +132,8 @@ final class InventoryWriterTests: XCTestCase {
         }
         for _ in 0..<400 where !FileManager.default.fileExists(atPath: started) { try await Task.sleep(for: .milliseconds(10)) }
         XCTAssertTrue(FileLock.isHeld(lockPath), "the holder must have the lock")
-        let writeTask = Task { try await writer(dir).addTag("waited", to: "jon") }
+        let writer = writer(dir)
+        let writeTask = Task { try await writer.addTag("waited", to: "jon") }
         try await Task.sleep(for: .milliseconds(500))
         // Still waiting: the file is unchanged while the holder has the lock.
         XCTAssertEqual(try String(contentsOfFile: dir + "/inventory.json", encoding: .utf8), original)

@@ -141,6 +141,19 @@ final class KeysStoreTests: XCTestCase {
         XCTAssertEqual(try AdminKeys.load(environment: ["XDG_CONFIG_HOME": home + "/.config", "HOME": "/x"]).map(\.recipient), [c.recipient])
         XCTAssertEqual(try AdminKeys.load(environment: ["SOPS_AGE_KEY": a.encoded + "\n" + b.encoded, "SOPS_AGE_KEY_FILE": fileB.path, "HOME": home]).map(\.recipient),
                        [a.recipient, b.recipient, c.recipient])
+        // Who the admin is: clan's precedence, one source only (clan_cli/secrets/sops.py:91-121).
+        XCTAssertEqual(try AdminKeys.publicKeys(environment: ["SOPS_AGE_KEY": a.encoded + "\n" + b.encoded, "SOPS_AGE_KEY_FILE": fileB.path, "HOME": home]),
+                       [a.recipient.encoded, b.recipient.encoded])
+        XCTAssertEqual(try AdminKeys.publicKeys(environment: ["SOPS_AGE_KEY_FILE": fileB.path, "HOME": home]), [b.recipient.encoded],
+                       "keys.txt is not consulted when SOPS_AGE_KEY_FILE is set")
+        XCTAssertEqual(try AdminKeys.publicKeys(environment: ["HOME": home]), [c.recipient.encoded])
+        XCTAssertEqual(try AdminKeys.publicKeys(environment: ["SOPS_AGE_KEY_FILE": "/nonexistent/k.txt", "HOME": home]), [], "a missing file gives no key, as in clan")
+        // A plugin identity contributes the recipient of its `# recipient:` comment.
+        XCTAssertEqual(try AdminKeys.publicKeys(environment: ["SOPS_AGE_KEY": "# recipient: age1yubikey1qexample\nAGE-PLUGIN-YUBIKEY-1EXAMPLE\n"]),
+                       ["age1yubikey1qexample"])
+        XCTAssertThrowsError(try AdminKeys.publicKeys(environment: ["SOPS_AGE_KEY": "AGE-PLUGIN-YUBIKEY-1EXAMPLE"])) { e in
+            XCTAssertTrue("\(e)".contains("# recipient: age1xxxxxxxx"), "\(e)")
+        }
         XCTAssertThrowsError(try AdminKeys.load(environment: ["HOME": "/nonexistent"])) { e in
             XCTAssertTrue("\(e)".contains("no admin age key"), "\(e)")
         }

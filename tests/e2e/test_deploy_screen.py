@@ -3,9 +3,9 @@ stages change on the Deploy screen, see success, and check the hosts really swit
 import os
 import shlex
 import subprocess
-import time
 
 from testbed_support import DeployTestbed, NIX_CONFIG
+from tmuxdriver import wait_until
 
 
 def test_mark_two_hosts_deploy_and_watch(pane):
@@ -24,10 +24,7 @@ def test_mark_two_hosts_deploy_and_watch(pane):
         # Background probes: every host reachable, nothing deployed yet (so no sync verdict).
         pane.wait_for("up, gen", absent=True, timeout=5)
         screen = pane.wait_for("STATUS", timeout=10)
-        deadline = time.time() + 60
-        while time.time() < deadline and pane.capture().count(" up") < 3:
-            time.sleep(0.2)
-        assert pane.capture().count(" up") >= 3, pane.capture()
+        wait_until(lambda: pane.capture().count(" up") >= 3, 60, message=pane.capture)
         pane.send("Space")            # marks tb1, moves to tb2
         pane.send("Space")            # marks tb2
         pane.wait_for("2 marked")
@@ -39,17 +36,15 @@ def test_mark_two_hosts_deploy_and_watch(pane):
         screen = pane.wait_for("running", timeout=30)
         assert "STAGE" in screen and "tb1" in screen and "tb3" not in screen.split("HOST", 1)[1]
         seen_stages = set()
-        deadline = time.time() + 120
-        while time.time() < deadline:
+
+        def finished_screen():
             screen = pane.capture()
             for st in ("connect", "secrets", "build", "copy", "activate", "verify"):
                 for line in screen.splitlines():
                     if line.strip().startswith(("tb1", "▶ tb1", "tb2")) and f" {st} " in line:
                         seen_stages.add(st)
-            if "2 ok, 0 failed" in screen:
-                break
-            time.sleep(0.05)
-        assert "2 ok, 0 failed" in screen, screen
+            return screen if "2 ok, 0 failed" in screen else None
+        wait_until(finished_screen, 120, message=pane.capture)
         assert seen_stages, "no stage was ever shown while running"
         status = tb.status()
         for h in ("tb1", "tb2"):
@@ -67,9 +62,9 @@ def test_mark_two_hosts_deploy_and_watch(pane):
         pane.send("q")
         assert pane.wait_for_exit() == 0
         # Nothing outlives fleet: no ssh master or nix process under this test's TMPDIR.
-        time.sleep(0.5)
-        out = subprocess.run(["pgrep", "-af", tb.tmp + "/"], capture_output=True, text=True).stdout
-        left = [l for l in out.splitlines() if " sshd" not in l]
-        assert left == [], left
+        def leftovers():
+            out = subprocess.run(["pgrep", "-af", tb.tmp + "/"], capture_output=True, text=True).stdout
+            return [l for l in out.splitlines() if " sshd" not in l]
+        wait_until(lambda: leftovers() == [], 10, message=lambda: f"left running: {leftovers()}")
     finally:
         tb.close()

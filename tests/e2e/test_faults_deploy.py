@@ -14,6 +14,7 @@ import pytest
 from fault_support import STRESS, descendants, iterations, live, processes_mentioning, proc_table, record
 from test_skeleton import terminal_is_sane
 from testbed_support import DeployTestbed, NIX_CONFIG, finished
+from tmuxdriver import wait_until
 
 # ~2 MB of payload through a 2 mbit/s link: the copy takes several seconds, time to cut it.
 PAYLOAD = 2_000_000
@@ -60,7 +61,9 @@ def drop_ssh(tb, host):
 def deploy_and_cut(tb, host, wait_for):
     """Runs `fleet deploy --json`; when `wait_for(event)` is true, drops `host`'s ssh. Returns
     (exit status, events, sshd processes killed, pids of fleet's children seen while running)."""
-    proc = subprocess.Popen(tb.fleet_args("deploy", "--json"), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    # --build-local: the closure is copied from here, so there is a copy stage to cut (a build on
+    # the target, the default, copies only the small derivations).
+    proc = subprocess.Popen(tb.fleet_args("deploy", "--build-local", "--json"), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, env=tb.env(), start_new_session=True)
     events, killed, children = [], 0, set()
     try:
@@ -70,8 +73,8 @@ def deploy_and_cut(tb, host, wait_for):
                 e = json.loads(line)
                 events.append(e)
                 if not killed and wait_for(e):
-                    time.sleep(1.0)
-                    children = descendants(proc.pid)
+                    # The stage is under way once fleet has a child process for it.
+                    children = wait_until(lambda: descendants(proc.pid), 30, fail=False) or set()
                     killed = drop_ssh(tb, host)
             assert time.time() < deadline, "deploy did not finish"
         rc = proc.wait(timeout=120)
@@ -83,8 +86,11 @@ def deploy_and_cut(tb, host, wait_for):
 
 
 def leftover_processes(tb, children):
-    time.sleep(0.3)
-    return sorted(live(children)) + [p for p, _ in processes_mentioning(tb.tmp + "/")]
+    """What of the run is still alive after it had a few seconds to go away."""
+    def left():
+        return sorted(live(children)) + [p for p, _ in processes_mentioning(tb.tmp + "/")]
+    wait_until(lambda: not left(), 10, fail=False)
+    return left()
 
 
 def check_cut_and_retry(tb, host, stage, wait_for, fault=None):
@@ -114,7 +120,7 @@ def check_cut_and_retry(tb, host, stage, wait_for, fault=None):
     if not children:
         problems.append("fleet had no child processes at the cut: the orphan check proved nothing")
     # With the fault cleared, retrying only the failed host succeeds and switches it.
-    rc2, ev2, err2 = tb.fleet("deploy", "--retry-failed")
+    rc2, ev2, err2 = tb.fleet("deploy", "--retry-failed", "--build-local")
     started = next((e for e in ev2 if e["type"] == "run_started"), {})
     if rc2 != 0 or started.get("hosts") != [host]:
         problems.append(f"--retry-failed: exit {rc2}, hosts {started.get('hosts')}: {err2}")
@@ -173,16 +179,12 @@ def test_ui_signals_leave_no_orphans(tb, pane):
             pane.wait_for("Deploy 1 machine")
             pane.send("y")
             # Wait until tb1's activation hangs on the host: fleet has ssh (and nix) children now.
-            deadline = time.time() + 90
-            while time.time() < deadline:
-                if any(l.strip().startswith(("tb1", "▶ tb1")) and " activate " in l for l in pane.capture().splitlines()):
-                    break
-                time.sleep(0.1)
-            else:
-                raise AssertionError("tb1 never reached activate:\n" + pane.capture())
-            time.sleep(1.0)
+            wait_until(lambda: any(l.strip().startswith(("tb1", "▶ tb1")) and " activate " in l
+                                   for l in pane.capture().splitlines()), 90,
+                       message=lambda: "tb1 never reached activate:\n" + pane.capture())
             [fleet_pid] = pane.child_pids()
-            children = descendants(fleet_pid)
+            children = wait_until(lambda: descendants(fleet_pid), 30,
+                                  message="fleet has no child process while tb1's activation hangs")
             os.kill(fleet_pid, sig)
             code = pane.wait_for_exit(timeout=30)
             if code == 0:

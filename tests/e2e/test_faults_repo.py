@@ -14,7 +14,7 @@ import pytest
 
 from fault_support import (demo_workspace, descendants, git, iterations, processes_mentioning, record,
                            repo_problems)
-from tmuxdriver import FLEET_BIN
+from tmuxdriver import FLEET_BIN, wait_until
 
 MACHINE = "cinnabar"
 TAG = "fault-probe"
@@ -47,9 +47,14 @@ def kill_tree(proc, ws, with_children):
                 pass
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    deadline = time.time() + 10
-    while processes_mentioning(ws, exclude_sshd=False) and time.time() < deadline:
-        time.sleep(0.02)
+    wait_until(lambda: not processes_mentioning(ws, exclude_sshd=False), 10, interval=0.02, fail=False)
+
+
+def lock_waiters(path):
+    """How many processes are blocked in flock(2) on `path`."""
+    ino = f":{os.stat(path).st_ino} "
+    with open("/proc/locks") as f:
+        return sum(1 for line in f if " -> " in line and ino in line)
 
 
 def test_sigkill_during_tag_edits(tmp_path):
@@ -130,7 +135,8 @@ def test_concurrent_fleet_serialised_by_clan_lock(tmp_path):
                      subprocess.Popen(tag_cmd(ws, "add", b), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True),
                      subprocess.Popen([FLEET_BIN, "vars", "rotate", MACHINE, "-g", "openssh", "--repo", ws],
                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)]
-            time.sleep(1.5 if i == 0 else 0.3)
+            # Wait until all three block on the lock (flock waiters show as "->" in /proc/locks).
+            wait_until(lambda: lock_waiters(lock_path) >= len(procs), 30, fail=False)
             waiting = [p.poll() is None for p in procs]
             unchanged = a not in tags_of(read(inv)) and b not in tags_of(read(inv)) and read(os.path.join(ws, secret_rel)) == old_secret
             fcntl.flock(lf, fcntl.LOCK_UN)

@@ -3,7 +3,7 @@ import os
 import signal
 import time
 
-from tmuxdriver import PROMPT
+from tmuxdriver import PROMPT, wait_until
 
 DEMO_MACHINES = ["cinnabar", "electrum", "galena", "scheelite", "blackphos", "stibnite", "rosegold", "argentum"]
 
@@ -50,13 +50,14 @@ def test_resize_redraws(pane):
     pane.wait_for("stibnite")
     pane.resize(70, 20)
     # The narrow layout drops the SYSTEM column; wait for that, then check the whole frame.
-    screen = pane.wait_for("SYSTEM", absent=True)
-    time.sleep(0.2)
-    screen = pane.capture()
-    lines = screen.splitlines()
-    assert "DEMO" in lines[0] and len(lines[0].rstrip()) <= 70, screen
-    assert "3 Deploy" in lines[1] and "▶ argentum" in screen, screen
-    assert "q quit" in lines[19], screen
+    pane.wait_for("SYSTEM", absent=True)
+
+    def narrow_frame():
+        screen = pane.capture()
+        lines = screen.splitlines()
+        return (len(lines) >= 20 and "DEMO" in lines[0] and len(lines[0].rstrip()) <= 70
+                and "3 Deploy" in lines[1] and "▶ argentum" in screen and "q quit" in lines[19])
+    wait_until(narrow_frame, 10, message=pane.capture)
     pane.resize(50, 12)
     screen = pane.wait_for("Terminal too small")
     assert "50x12" in screen
@@ -112,12 +113,19 @@ def test_idle_ui_uses_no_cpu(pane):
     """Idle means blocked in poll(2): no CPU time accrues over two seconds."""
     pane.start_fleet()
     pane.wait_for("stibnite")
-    time.sleep(0.5)
     pid = pane.child_pids()[0]
 
     def cpu_ticks():
         fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
         return int(fields[11]) + int(fields[12])
+    # Start-up work (first frame, background loads) is over once half a second passes without a tick.
+    last = [-1]
+
+    def settled():
+        now = cpu_ticks()
+        same, last[0] = now == last[0], now
+        return same
+    wait_until(settled, 20, interval=0.5)
     before = cpu_ticks()
     time.sleep(2.0)
     assert cpu_ticks() - before <= 1, "the idle UI should not spin"

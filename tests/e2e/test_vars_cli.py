@@ -13,8 +13,8 @@ import time
 
 import pytest
 
-from fault_support import iterations, record
-from tmuxdriver import FLEET_BIN, REPO
+from fault_support import iterations, processes_mentioning, record
+from tmuxdriver import FLEET_BIN, REPO, wait_until
 
 DEMO = os.path.join(REPO, "inventory")
 KEYS = os.path.join(DEMO, "demo-keys")
@@ -154,7 +154,8 @@ def test_sigkill_during_rotation_never_leaves_a_broken_var(demo_copy):
         time.sleep(rng.uniform(0, full))
         p.send_signal(signal.SIGKILL)
         p.wait()
-        time.sleep(0.05)  # children in their own process group finish or die with their parent (bwrap)
+        # Children in their own process group finish or die with their parent (bwrap).
+        wait_until(lambda: not processes_mentioning(demo_copy, exclude_sshd=False), 10, interval=0.02, fail=False)
         for rel in ROTATED:
             now = var_state(demo_copy, rel)
             if now != old[rel]:

@@ -27,7 +27,9 @@ def require_testbed_tools():
 
 
 class DeployTestbed:
-    def __init__(self, n, payload=0):
+    """`n` hosts tb1..tbN in the inventory (or `names`), plus `helpers` (testbed hosts that are not
+    machines of the inventory, e.g. a build host). `deploy` adds inventory deploy fields per machine."""
+    def __init__(self, n, payload=0, names=None, helpers=(), deploy=None):
         require_testbed_tools()
         # Short paths: ssh control sockets live under TMPDIR and must fit in 107 bytes.
         self.root = tempfile.mkdtemp(prefix="fleet-dep-", dir="/tmp")
@@ -38,22 +40,30 @@ class DeployTestbed:
         self.tmp = os.path.join(self.root, "t")
         self.payload = payload
         os.makedirs(self.tmp)
-        self.names = [f"tb{i}" for i in range(1, n + 1)]
+        self.names = list(names) if names else [f"tb{i}" for i in range(1, n + 1)]
+        self.helpers = list(helpers)
         # Generation names unique to this testbed, so every run really builds (the local store is shared).
         self.tag = os.urandom(3).hex()
         try:
-            self.tb("up", str(n))
-            self.set_generation("1")
+            if names or helpers:
+                self.tb("up", "--names", ",".join(self.names + self.helpers))
+            else:
+                self.tb("up", str(n))
+            self.set_generation("1", self.names)
             os.makedirs(self.inventory)
-            machines = {m: {"deploy": {"targetHost": f"root@{m}"}, "tags": ["testbed"]} for m in self.names}
+            machines = {m: {"deploy": {"targetHost": f"root@{m}", **(deploy or {}).get(m, {})}, "tags": ["testbed"]}
+                        for m in self.names}
             with open(os.path.join(self.inventory, "inventory.json"), "w") as f:
                 json.dump({"meta": {"name": "testbed"}, "machines": machines}, f, indent=2)
         except BaseException:
             self.close()
             raise
 
+    def tb_argv(self, *args):
+        return [TESTBED, *args, "--dir", self.dir]
+
     def tb(self, *args, check=True):
-        r = subprocess.run([TESTBED, *args, "--dir", self.dir], capture_output=True, text=True, timeout=120)
+        r = subprocess.run(self.tb_argv(*args), capture_output=True, text=True, timeout=120)
         if check and r.returncode != 0:
             raise AssertionError(f"testbed {' '.join(args)} failed ({r.returncode}): {r.stderr}")
         return r.stdout
@@ -63,7 +73,7 @@ class DeployTestbed:
         return f"{g}-{self.tag}"
 
     def set_generation(self, gen, machines=()):
-        args = ["flake", self.flake, *machines, "--gen", self.gen(gen)]
+        args = ["flake", self.flake, *(machines or self.names), "--gen", self.gen(gen)]
         if self.payload:
             args += ["--payload", str(self.payload)]
         self.tb(*args)
@@ -75,7 +85,7 @@ class DeployTestbed:
         return {h["name"]: h for h in json.loads(self.tb("status", "--json"))["hosts"]}
 
     def connections(self):
-        return {h: int(self.tb("connections", h).strip()) for h in self.names}
+        return {h: int(self.tb("connections", h).strip()) for h in self.names + self.helpers}
 
     def env(self):
         e = dict(os.environ)

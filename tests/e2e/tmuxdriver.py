@@ -5,6 +5,7 @@ parallel. The pane runs a plain bash with a known prompt, so a test can tell whe
 and the shell is back.
 """
 import os
+import re
 import shlex
 import subprocess
 import time
@@ -13,6 +14,24 @@ import uuid
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 FLEET_BIN = os.environ.get("FLEET_BIN", os.path.join(REPO, ".build", "debug", "fleet"))
 PROMPT = "E2E-READY$ "
+
+
+def wait_until(predicate, timeout=20.0, interval=0.05, message=None, fail=True):
+    """The one way an e2e test waits: calls `predicate` until it returns something truthy and
+    returns that. After `timeout` seconds it raises AssertionError with `message` (a string, or a
+    callable giving one, so it can show the screen at that moment) — or, with fail=False, returns
+    the last falsy value, for a test that then reports what it saw. A fixed sleep is either too
+    short on a loaded machine or wastes time on an idle one."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value or time.monotonic() >= deadline:
+            break
+        time.sleep(interval)
+    if not value and fail:
+        text = message() if callable(message) else message
+        raise AssertionError(text or f"timed out after {timeout}s waiting for {getattr(predicate, '__name__', 'a condition')}")
+    return value
 
 
 class Pane:
@@ -49,25 +68,19 @@ class Pane:
 
     def wait_for(self, needle, timeout=20.0, absent=False):
         """Waits until `needle` is (or, with absent=True, is not) on screen; returns the screen."""
-        deadline = time.time() + timeout
-        screen = ""
-        while time.time() < deadline:
-            screen = self.capture()
-            if (needle in screen) != absent:
-                return screen
-            time.sleep(0.1)
-        raise AssertionError(f"timed out waiting for {needle!r} (absent={absent}); screen:\n{screen}")
+        seen = [""]
+
+        def done():
+            seen[0] = self.capture()
+            return (needle in seen[0]) != absent
+        wait_until(done, timeout, message=lambda: f"timed out waiting for {needle!r} (absent={absent}); screen:\n{seen[0]}")
+        return seen[0]
 
     def wait_for_exit(self, timeout=20.0):
         """Waits for the EXIT=<n> line start_fleet prints and returns n."""
-        import re
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            m = re.findall(r"EXIT=(\d+)", self.capture())
-            if m:
-                return int(m[-1])
-            time.sleep(0.1)
-        raise AssertionError("fleet did not exit; screen:\n" + self.capture())
+        codes = wait_until(lambda: re.findall(r"EXIT=(\d+)", self.capture()), timeout,
+                           message=lambda: "fleet did not exit; screen:\n" + self.capture())
+        return int(codes[-1])
 
     def resize(self, width, height):
         self.tmux("resize-window", "-t", "e2e", "-x", str(width), "-y", str(height))

@@ -55,33 +55,51 @@ public struct RemoteFacts: Equatable, Sendable {
 }
 
 /// The remote argvs that set the system profile and activate it, per machine class. One function
-/// per class so each is tested against exactly what clan / nixos-rebuild / darwin-rebuild run.
+/// per class so each is tested against exactly what clan / darwin-rebuild run.
 public enum ActivationCommands {
     public static let systemProfile = "/nix/var/nix/profiles/system"
 
-    /// NixOS (clan `_update_nixos`, §3.1 step 6): refuse what is not a NixOS toplevel, set the
-    /// profile, then `switch-to-configuration switch` — through `systemd-run` when the host runs
-    /// systemd (so the switch survives the ssh session being cut, as nixos-rebuild does), directly
-    /// otherwise. `unitName` must be unique per run (clan: `clan-switch-<m>-<rand8>`).
-    public static func nixos(system path: String, hasSystemd: Bool, unitName: String, action: String = "switch") -> [[String]] {
+    /// NixOS, before the switch (clan `_nixos_activate`, clan_lib/machines/update.py:376-420): refuse
+    /// what is not a NixOS toplevel, then set the profile.
+    public static func nixosPrepare(system path: String) -> [[String]] {
         [["test", "-e", path + "/nixos-version"],
-         ["nix-env", "-p", systemProfile, "--set", path],
-         switchArgv(path + "/bin/switch-to-configuration", action: action, hasSystemd: hasSystemd, unitName: unitName)]
+         ["nix-env", "-p", systemProfile, "--set", path]]
     }
 
-    /// nix-darwin (what `darwin-rebuild switch` does after building, as root): set the profile, then
-    /// run the system's `activate`. No systemd on macOS.
-    public static func darwin(system path: String) -> [[String]] {
-        [["test", "-x", path + "/activate"],
-         ["nix-env", "-p", systemProfile, "--set", path],
-         [path + "/activate"]]
+    /// `switch-to-configuration ACTION` of the system (or of a specialisation), through `systemd-run`
+    /// when the host runs systemd (the switch survives the ssh session being cut), directly
+    /// otherwise. clan runs `boot` first (registers the generation in the bootloader, never blocked
+    /// by inhibitors), then `switch` (update.py:458-552).
+    public static func nixosSwitch(system path: String, action: String, hasSystemd: Bool, unitName: String,
+                                   noCheck: Bool = false, specialisation: String? = nil) -> [String] {
+        let base = specialisation.map { path + "/specialisation/" + $0 } ?? path
+        return switchArgv(base + "/bin/switch-to-configuration", action: action, hasSystemd: hasSystemd, unitName: unitName,
+                          noCheck: noCheck)
     }
 
-    public static func activation(for machineClass: Machine.Class, system path: String, hasSystemd: Bool,
-                                  unitName: String) -> [[String]] {
+    /// The whole NixOS activation in order (for dry runs and tests): prepare, boot, switch.
+    public static func nixos(system path: String, hasSystemd: Bool, unitSuffix: String, machine: String, noCheck: Bool = false) -> [[String]] {
+        nixosPrepare(system: path)
+            + ["boot", "switch"].map { nixosSwitch(system: path, action: $0, hasSystemd: hasSystemd,
+                                                   unitName: unitName(action: $0, machine: machine, random: unitSuffix), noCheck: noCheck) }
+    }
+
+    /// clan's answer to a failed live switch (update.py:524-534): inhibitors blocked it.
+    public static func blockedByInhibitors(_ output: String) -> Bool {
+        output.contains("Pre-switch check") || output.contains("switchInhibitors")
+    }
+
+    /// nix-darwin (clan `_build_darwin_rebuild_cmd`, update.py:695-715): darwin-rebuild builds and
+    /// activates on the host it runs on; the flake is the uploaded source's store path.
+    public static func darwinRebuild(machine: String, flakeStorePath: String, nixOptions: [String]) -> [String] {
+        ["/run/current-system/sw/bin/darwin-rebuild", "switch"] + nixOptions + ["--flake", "\(flakeStorePath)#\(machine)"]
+    }
+
+    /// How a machine class activates, in words (Deploy screen, dry runs).
+    public static func plan(for machineClass: Machine.Class) -> String {
         switch machineClass {
-        case .nixos: return nixos(system: path, hasSystemd: hasSystemd, unitName: unitName)
-        case .darwin: return darwin(system: path)
+        case .nixos: return "nix-env --set, switch-to-configuration boot, then switch"
+        case .darwin: return "darwin-rebuild switch on the target"
         }
     }
 
@@ -99,18 +117,19 @@ public enum ActivationCommands {
     }
 
     /// clan's `systemd-run --pipe --wait --quiet --collect --no-ask-password --service-type=exec
-    /// --unit=… -E LOCALE_ARCHIVE -E NIXOS_INSTALL_BOOTLOADER=0 -- <stc> <action>`.
-    public static func switchArgv(_ stc: String, action: String, hasSystemd: Bool, unitName: String) -> [String] {
-        guard hasSystemd else { return [stc, action] }
+    /// --unit=… -E LOCALE_ARCHIVE -E NIXOS_INSTALL_BOOTLOADER=0 [-E NIXOS_NO_CHECK=1] -- <stc> <action>`.
+    public static func switchArgv(_ stc: String, action: String, hasSystemd: Bool, unitName: String, noCheck: Bool = false) -> [String] {
+        guard hasSystemd else { return (noCheck ? ["env", "NIXOS_NO_CHECK=1"] : []) + [stc, action] }
         return ["systemd-run", "--pipe", "--wait", "--quiet", "--collect", "--no-ask-password",
                 "--service-type=exec", "--unit=\(unitName)", "-E", "LOCALE_ARCHIVE",
-                "-E", "NIXOS_INSTALL_BOOTLOADER=0", "--", stc, action]
+                "-E", "NIXOS_INSTALL_BOOTLOADER=0"] + (noCheck ? ["-E", "NIXOS_NO_CHECK=1"] : []) + ["--", stc, action]
     }
 
-    /// `fleet-switch-<machine>-<8 hex>`; systemd unit names allow `[A-Za-z0-9:_.\-]`.
-    public static func unitName(machine: String, random: String) -> String {
+    /// `fleet-<action>-<machine>-<8 hex>` (clan: `clan-<action>-<m>-<uuid8>`); systemd unit names
+    /// allow `[A-Za-z0-9:_.\-]`.
+    public static func unitName(action: String = "switch", machine: String, random: String) -> String {
         let safe = String(machine.map { $0.isASCII && ($0.isLetter || $0.isNumber || "_.-".contains($0)) ? $0 : "_" })
-        return "fleet-switch-\(safe)-\(random)"
+        return "fleet-\(action)-\(safe)-\(random)"
     }
 
     public static let readCurrentSystem: [String] = ["readlink", "/run/current-system"]

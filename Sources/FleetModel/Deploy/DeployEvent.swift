@@ -68,6 +68,8 @@ public struct DeployEvent: Sendable, Equatable {
         case runStarted(id: String, kind: DeployKind, hosts: [String])
         /// A stage begins; `eta` is the typical duration from history (nil when there is none).
         case stageStarted(eta: Double?)
+        /// The resolve stage decided where the host is reached and built, and how it activates.
+        case resolved(DeployPlan)
         /// Progress inside a stage: fraction 0…1 when known, and a short message.
         case progress(fraction: Double?, message: String)
         /// One line of the stage's log (command output, nix build log), already free of secrets.
@@ -91,6 +93,31 @@ public struct DeployEvent: Sendable, Equatable {
         self.stage = stage
         self.kind = kind
         self.time = time
+    }
+}
+
+/// Where a host is reached and built and how it activates — decided by the resolve stage, shown
+/// on the Deploy screen and in dry runs.
+public struct DeployPlan: Sendable, Equatable {
+    /// `root@10.0.0.2`, or `localhost` for a local deploy.
+    public var target: String
+    /// Where the address came from (`DeployTarget.sourceLabel`).
+    public var targetSource: String
+    public var build: BuildPlacement
+    /// `switch-to-configuration boot, then switch`, `darwin-rebuild switch on the target`.
+    public var activation: String
+
+    public init(target: String, targetSource: String, build: BuildPlacement, activation: String) {
+        self.target = target
+        self.targetSource = targetSource
+        self.build = build
+        self.activation = activation
+    }
+
+    /// One line for the log: `target root@tb1 (deploy.targetHost); builds on the target (default);
+    /// activates with …`.
+    public var summary: String {
+        "target \(target) (\(targetSource)); builds \(build.label) (\(build.source)); activates with \(activation)"
     }
 }
 

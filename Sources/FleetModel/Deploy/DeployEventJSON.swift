@@ -13,6 +13,11 @@ public enum DeployEventJSON {
         case let .stageStarted(eta):
             o["type"] = .string("stage_started")
             o["eta"] = eta.map(num) ?? .null
+        case let .resolved(plan):
+            o["type"] = .string("resolved")
+            o["target"] = .string(plan.target); o["target_source"] = .string(plan.targetSource)
+            o["build"] = .string(plan.build.column); o["build_source"] = .string(plan.build.source)
+            o["activation"] = .string(plan.activation)
         case let .progress(fraction, message):
             o["type"] = .string("progress")
             o["fraction"] = fraction.map(num) ?? .null

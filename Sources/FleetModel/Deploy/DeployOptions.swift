@@ -24,8 +24,34 @@ public struct DeployOptions: Sendable {
     /// only: a unix socket path has at most 107 bytes.
     public var controlDirectoryParent: String?
     /// Build every NixOS machine of the run in one nix evaluation + build (`BuildBatch`); off: one
-    /// nix build per host.
+    /// nix build per host. Only for machines that build locally.
     public var batchBuild: Bool = true
+    /// Every way to reach a machine, in clan's order (`DeployTargetResolver.candidates`); network
+    /// candidates are probed by the resolve stage, the first reachable wins. Overrides come first.
+    public var targetCandidates: @Sendable (Machine) -> [DeployTarget] = { m in
+        m.deploy.targetHost.map { [DeployTarget(address: $0, source: .targetHost)] } ?? []
+    }
+    /// How long a network candidate may take to answer (clan pings with a short timeout).
+    public var probeTimeout: Duration = .seconds(2)
+    /// The flake's evaluated machine config and exports (nil: a directory source, no machine config).
+    public var deployConfig: ClanDeployConfig?
+    /// `--build-local`: build every machine here, whatever the inventory says.
+    public var buildLocal = false
+    /// `--build-host ADDR` (`localhost` = here): clan's first choice of build host.
+    public var buildHostOverride: String?
+    /// `--option K V` pairs, flattened, passed to every nix build after clan's own options.
+    public var nixOptions: [String] = []
+    /// `--no-check` (clan): `NIXOS_NO_CHECK=1` for switch-to-configuration, inhibitors skipped.
+    public var noCheck = false
+
+    /// clan's nix options for a machine build (clan_lib/machines/update.py:30-42) plus the user's.
+    public var buildNixOptions: [String] { NixBuildOptions.clanDefaults + nixOptions }
+
+    /// Where the machine builds (`BuildPlacement.resolve`).
+    public func buildPlacement(for machine: Machine) -> BuildPlacement {
+        BuildPlacement.resolve(machine: machine, buildLocal: buildLocal, buildHostOverride: buildHostOverride,
+                               config: deployConfig?.machine(machine.name))
+    }
 
     public init(kind: DeployKind = .deploy, jobs: Int? = nil, builder: SystemBuilder,
                 hostKeyPolicy: HostKeyPolicy = .strict, sshConfigFile: String? = nil, sshExtraOptions: [String] = [],
@@ -52,9 +78,26 @@ public struct DeployOptions: Sendable {
 
     public func timeout(_ stage: DeployStage) -> Duration { stageTimeouts[stage] ?? stage.defaultTimeout }
 
-    /// The target string for a machine: override, then the resolver.
+    /// The target string for a machine: override, then the resolver (no probing; status probes).
     public func targetString(for machine: Machine) -> String? {
         targetOverrides[machine.name] ?? targetResolver(machine)
+    }
+
+    /// The candidates the resolve stage tries, override first.
+    public func targets(for machine: Machine) -> [DeployTarget] {
+        if let o = targetOverrides[machine.name] { return [DeployTarget(address: o, source: .override)] }
+        return targetCandidates(machine)
+    }
+}
+
+/// clan's options for every machine build: `--show-trace --option keep-going true --option
+/// accept-flake-config true -L` (clan_lib/machines/update.py:30-42).
+public enum NixBuildOptions {
+    public static let clanDefaults = ["--show-trace", "--option", "keep-going", "true", "--option", "accept-flake-config", "true", "-L"]
+
+    /// `--option K V …` from the CLI (`["K", "V", …]` or `["K=V"]`) → flattened nix arguments.
+    public static func parse(_ pairs: [(String, String)]) -> [String] {
+        pairs.flatMap { ["--option", $0.0, $0.1] }
     }
 }
 
@@ -96,9 +139,11 @@ extension DeployOptions {
     /// What `fleet deploy` and the Deploy screen use for a fleet: build from the flake (`--flake`, or
     /// the inventory directory's flake.nix), targets as clan resolves them (`ResolvedFleet.targets`:
     /// deploy.targetHost → network address → `root@<name>.<domain>`), clan's secret upload from the
-    /// clan directory. `buildFlake` overrides the flake.
+    /// clan directory. `buildFlake` overrides the flake. `deployConfig` is the flake's machine config
+    /// and exports (`ClanDeployConfig.evaluate`), nil for a directory source.
     public static func standard(kind: DeployKind, source: InventorySource, fleet: ResolvedFleet,
-                                buildFlake: String? = nil, uploadSecrets: Bool = true) throws -> DeployOptions {
+                                buildFlake: String? = nil, uploadSecrets: Bool = true,
+                                deployConfig: ClanDeployConfig? = nil) throws -> DeployOptions {
         let builder: SystemBuilder
         var clanDir: String?
         switch source {
@@ -120,6 +165,8 @@ extension DeployOptions {
         var o = DeployOptions(kind: kind, builder: builder)
         let resolved = fleet.targets.mapValues(\.address)
         o.targetResolver = { m in resolved[m.name] ?? m.deploy.targetHost }
+        o.deployConfig = deployConfig
+        o.targetCandidates = { m in fleet.targetCandidates(of: m, config: deployConfig) }
         if uploadSecrets, kind != .rollback, let clanDir {
             o.secretsProvider = ClanSecrets.provider(clanDirectory: clanDir)
         }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// A deploy in progress. Subscribe to `events` (one consumer), `cancel()` to stop every child
 /// process group, `result()` for the summary. The run is recorded in history as it finishes.
@@ -52,12 +53,6 @@ public struct DeployPipeline: Sendable {
         return run
     }
 
-    /// Runs again the hosts that failed in `summary` (`retry failed`), with the same options.
-    public func retryFailed(_ summary: DeploySummary, machines: [Machine], options: DeployOptions) -> DeployRun {
-        let failed = Set(summary.failed.map(\.host))
-        return start(machines.filter { failed.contains($0.name) }, options: options)
-    }
-
     /// `20261128T052301Z-1a2b3c` — sortable, unique.
     static func newID() -> String {
         let f = DateFormatter()
@@ -95,10 +90,14 @@ public struct DeployPipeline: Sendable {
         let eta: @Sendable (String, DeployStage) -> Double? = { host, stage in history?.eta(host: host, stage: stage) }
         let emit: @Sendable (DeployEvent) -> Void = { events.yield($0) }
         let unitSuffix = String(format: "%08x", UInt32.random(in: 0...UInt32.max))
+        // Only the machines that build here share one nix build; the others build on their target
+        // or build host.
+        let localBuilds = machines.filter { options.buildPlacement(for: $0).kind == .local }
         let batch = options.kind == .deploy && options.batchBuild
-            ? BuildBatch(flake: options.builder, machines: machines, runner: runner, environment: options.environment,
+            ? BuildBatch(flake: options.builder, machines: localBuilds, runner: runner, environment: options.environment,
                          timeout: options.timeout(.build))
             : nil
+        let masters = SharedMasters()
 
         await withTaskGroup(of: HostResult.self) { group in
             for m in machines {
@@ -115,6 +114,7 @@ public struct DeployPipeline: Sendable {
                     let d = HostDeployer(machine: m, options: options, ssh: ssh, runner: runner, unitSuffix: unitSuffix,
                                          eta: eta, emit: emit)
                     d.batch = batch
+                    d.masters = masters
                     let r = await d.run()
                     try? history?.record(deployID: id, result: r, logs: d.stageLogs)
                     events.yield(DeployEvent(host: m.name, stage: nil, kind: .hostFinished(r)))
@@ -143,6 +143,45 @@ public struct DeployPipeline: Sendable {
     }
 }
 
+/// The ssh masters a run shares between hosts: a build host serving several targets, or two
+/// machines with the same target. A master is closed when the last host using it is done. Uploads
+/// to one host go one at a time (two `nix copy` sessions adding the same derivations to one store
+/// at once break nix 2.8's ssh-ng protocol: "not an absolute path: 'nix-archive-1'").
+final class SharedMasters: Sendable {
+    private struct Entry {
+        var target: SSHTarget
+        var users: Int
+        var uploads: AsyncLimiter
+    }
+    private let entries = Mutex<[Entry]>([])
+
+    /// One more host uses `t`'s master.
+    func retain(_ t: SSHTarget) {
+        entries.withLock { list in
+            if let i = list.firstIndex(where: { $0.target == t }) { list[i].users += 1 } else { list.append(Entry(target: t, users: 1, uploads: AsyncLimiter(1))) }
+        }
+    }
+
+    /// A host is done with `t`; true when nobody uses its master any more (close it).
+    func release(_ t: SSHTarget) -> Bool {
+        entries.withLock { list in
+            guard let i = list.firstIndex(where: { $0.target == t }) else { return true }
+            list[i].users -= 1
+            return list[i].users <= 0
+        }
+    }
+
+    /// The upload lock of `t`.
+    func uploads(_ t: SSHTarget) -> AsyncLimiter {
+        entries.withLock { list in
+            if let e = list.first(where: { $0.target == t }) { return e.uploads }
+            let l = AsyncLimiter(1)
+            list.append(Entry(target: t, users: 0, uploads: l))
+            return l
+        }
+    }
+}
+
 /// The private directory for ControlMaster sockets: `mkdtemp`, mode 0700, short path.
 enum ControlDirectory {
     struct Failure: Error, CustomStringConvertible {
@@ -159,7 +198,7 @@ enum ControlDirectory {
         guard made != nil else {
             throw Failure(description: "cannot create the ssh control directory in \(base): \(String(cString: strerror(errno)))")
         }
-        let path = String(cString: template)
+        let path = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         if path.contains(where: { $0.isWhitespace }) {
             throw Failure(description: "ssh control directory \(path) contains whitespace (nix splits NIX_SSHOPTS on it)")
         }

@@ -2,13 +2,37 @@ import Foundation
 
 /// Which machines a deploy covers, the way `clan machines update` picks them (clan-formats.md §3.1
 /// step 2): explicit names are checked (with a suggestion), `--tags` must all match, no names means
-/// every machine matching the tags.
+/// every machine matching the tags except those whose config sets
+/// `clan.core.deployment.requireExplicitUpdate` (clan_cli/machines/update.py:102-160).
 public enum DeploySelection {
+    /// What a deploy covers, and the machines an implicit deploy left out (requireExplicitUpdate).
+    public struct Result: Equatable, Sendable {
+        public var machines: [Machine]
+        public var skippedExplicitOnly: [String]
+    }
+
+    /// `explicitOnly`: machines with requireExplicitUpdate (`ClanDeployConfig.explicitOnly`). They
+    /// are deployed only when named. Nothing left: clan's `No machines to update.` plus the names.
+    public static func select(_ inventory: Inventory, names: [String], tags: [String], explicitOnly: Set<String>) throws -> Result {
+        let all = try select(inventory, names: names, tags: tags, allowEmpty: true)
+        guard names.isEmpty else { return Result(machines: all, skippedExplicitOnly: []) }
+        let kept = all.filter { !explicitOnly.contains($0.name) }
+        let skipped = all.filter { explicitOnly.contains($0.name) }.map(\.name)
+        if kept.isEmpty {
+            var msg = "No machines to update."
+            if !skipped.isEmpty {
+                msg += " These machines require an explicit update (clan.core.deployment.requireExplicitUpdate); name them: "
+                    + skipped.joined(separator: " ")
+            }
+            throw SelectionError(description: msg)
+        }
+        return Result(machines: kept, skippedExplicitOnly: skipped)
+    }
     public struct SelectionError: Error, Equatable, CustomStringConvertible {
         public let description: String
     }
 
-    public static func select(_ inventory: Inventory, names: [String], tags: [String]) throws -> [Machine] {
+    public static func select(_ inventory: Inventory, names: [String], tags: [String], allowEmpty: Bool = false) throws -> [Machine] {
         var chosen: [Machine] = []
         if names.isEmpty {
             chosen = inventory.machineList
@@ -27,7 +51,7 @@ public enum DeploySelection {
                 throw SelectionError(description: "No machines found with tags: " + tags.joined(separator: " AND "))
             }
         }
-        if chosen.isEmpty { throw SelectionError(description: "No machines to update.") }
+        if chosen.isEmpty, !allowEmpty { throw SelectionError(description: "No machines to update.") }
         return chosen
     }
 

@@ -2,16 +2,67 @@ import Foundation
 
 /// The stage bodies: what each stage runs (mirrors `clan machines update`, clan-formats.md §3.1).
 extension HostDeployer {
-    func resolve(_ ctx: StageContext) throws -> DeployOutcome {
-        guard let text = options.targetString(for: machine) else {
-            throw StageError(message: "no target host: set inventory.machines.\(host).deploy.targetHost or pass --target \(host)=user@host")
+    /// clan's `get_best_remote` (clan_lib/network/network.py:211-320): `--target`, inventory
+    /// deploy.targetHost, the exported networks by priority — each really probed, the first that
+    /// answers wins —, then the machine config's targetHost; else clan's error. Then where it builds.
+    func resolve(_ ctx: StageContext) async throws -> DeployOutcome {
+        var chosen: DeployTarget?
+        var tried: [String] = []
+        for c in options.targets(for: machine) {
+            if c.needsProbe {
+                if await TargetProbe.sshReachable(address: c.address, timeout: min(options.probeTimeout, ctx.remaining)) {
+                    ctx.log("\(c.address) (\(c.sourceLabel)): reachable")
+                    chosen = c
+                    break
+                }
+                ctx.log("\(c.address) (\(c.sourceLabel)): not reachable")
+                tried.append("\(c.address) via \(c.sourceLabel)")
+                continue
+            }
+            chosen = c
+            break
         }
-        do {
-            target = try SSHTarget.parse(text)
-        } catch let e as SSHTarget.ParseError {
-            throw StageError(message: e.description)
+        try Task.checkCancellation()
+        guard let chosen else {
+            // A dry run still says where it would build and how it would activate.
+            let plan = DeployPlan(target: "none", targetSource: "no target", build: options.buildPlacement(for: machine),
+                                  activation: ActivationCommands.plan(for: machine.machineClass))
+            emit(.resolve, .resolved(plan))
+            ctx.log(plan.summary)
+            var msg = "Could not find any way to connect to machine '\(host)'. No targetHost configured and machine not reachable via any network."
+            if !tried.isEmpty { msg += " Tried: " + tried.joined(separator: ", ") + "." }
+            msg += " Set inventory.machines.\(host).deploy.targetHost or pass --target \(host)=user@host."
+            throw StageError(message: msg)
         }
-        return .ok(target?.description ?? text)
+        if chosen.address == "localhost" {
+            localTarget = true
+            target = SSHTarget(user: "root", host: "localhost")
+        } else {
+            do {
+                target = try SSHTarget.parse(chosen.address)
+            } catch let e as SSHTarget.ParseError {
+                throw StageError(message: "\(e.description) (from \(chosen.sourceLabel))")
+            }
+        }
+        var p = options.buildPlacement(for: machine)
+        if case .host(let addr) = p.kind {
+            do {
+                let b = try SSHTarget.parse(addr)
+                if b == target { p.kind = .target } else { buildHost = b }
+            } catch let e as SSHTarget.ParseError {
+                throw StageError(message: "build host: \(e.description) (from \(p.source))")
+            }
+        }
+        if localTarget, p.kind == .target { p.kind = .local }
+        placement = p
+        if let target, !localTarget { masters.retain(target) }
+        if let buildHost { masters.retain(buildHost) }
+        let where_ = localTarget ? "localhost" : target?.description ?? chosen.address
+        let plan = DeployPlan(target: where_, targetSource: chosen.sourceLabel, build: p,
+                              activation: ActivationCommands.plan(for: machine.machineClass))
+        emit(.resolve, .resolved(plan))
+        ctx.log(plan.summary)
+        return .ok("\(where_) (\(chosen.sourceLabel)); builds \(p.label); activates with \(plan.activation)")
     }
 
     /// Opens the ControlMaster (the only ssh handshake of the run) and learns the host's facts.
@@ -60,131 +111,70 @@ extension HostDeployer {
         return .ok("would wipe \(options.secretUploadDirectory) and upload \(list.count) file(s)")
     }
 
-    /// Builds the toplevel locally, folding nix's internal-json log into progress events.
-    func build(_ ctx: StageContext) async throws -> DeployOutcome {
-        if let batch, batch.covers(machine) {
-            if let out = await batch.outPath(for: host, ctx) {
-                systemPath = out
-                ctx.progress(1, "built \(out)")
-                return .ok("\(out) (built with the other hosts)")
-            }
-            try Task.checkCancellation()
-            ctx.log("the shared build failed; building \(host) alone")
-        }
-        let argv = options.builder.buildArgv(machine: host, machineClass: machine.machineClass)
-        let state = NixProgressBox()
-        let r = try await ctx.run(argv, logStdout: false, onStderrLine: { line in
-            let (lines, changed, p) = state.consume(line)
-            for l in lines { ctx.log(l) }
-            if changed { ctx.progress(p.buildFraction, p.buildSummary) }
-        })
-        let p = state.value
-        guard r.status == 0 else {
-            throw StageError(message: ErrorText.nix(errors: p.errors, stderrLines: r.stderrString.split(whereSeparator: \.isNewline).map(String.init), status: r.status))
-        }
-        guard let out = SystemBuilder.outPath(fromBuildOutput: r.stdoutString) else {
-            throw StageError(message: "nix build printed no store path")
-        }
-        systemPath = out
-        ctx.progress(1, "built \(out)")
-        return .ok(p.buildsExpected == 0 ? "\(out) (already built)" : "\(out) (\(p.buildsDone) derivation(s) built)")
-    }
-
-    func dryRunBuild(_ ctx: StageContext) async throws -> DeployOutcome {
-        let argv = options.builder.dryRunArgv(machine: host, machineClass: machine.machineClass)
-        let state = NixProgressBox()
-        let r = try await ctx.run(argv, logStdout: false, onStderrLine: { line in
-            for l in state.consume(line).0 { ctx.log(l) }
-        })
-        guard r.status == 0 else {
-            throw StageError(message: ErrorText.nix(errors: state.value.errors, stderrLines: [], status: r.status))
-        }
-        let eval = try await ctx.run(options.builder.outPathArgv(machine: host, machineClass: machine.machineClass), logStdout: false)
-        guard eval.status == 0, let out = SystemBuilder.outPath(fromEvalOutput: eval.stdoutString) else {
-            throw StageError(message: "cannot evaluate the toplevel: " + ErrorText.nix(errors: [], stderrLines: eval.stderrString.split(whereSeparator: \.isNewline).map(String.init), status: eval.status))
-        }
-        systemPath = out
-        let toBuild = (ctx.deployer.stageLogs[.build] ?? []).filter { $0.hasPrefix("  /nix/store/") && $0.hasSuffix(".drv") }.count
-        return .ok(toBuild == 0 ? "\(out) is already built" : "would build \(toBuild) derivation(s) for \(out)")
-    }
-
-    /// The closure of the system with its NAR sizes, from the local store.
-    private func closure(_ ctx: StageContext, of path: String) async throws -> [(path: String, size: Int64)]? {
-        let r = try await ctx.run(["nix", "--extra-experimental-features", "nix-command", "path-info", "-r", "--json", path],
-                                  logStdout: false, onStderrLine: { _ in })
-        guard r.status == 0, let json = try? JSONParser.parse(r.stdout), let arr = json.arrayValue else { return nil }
-        return arr.compactMap { o in
-            guard let p = o["path"]?.stringValue else { return nil }
-            return (p, Int64(o["narSize"]?.intValue ?? 0))
-        }
-    }
-
-    /// Copies what the host lacks. Asks the host first (through the master), so an unchanged system
-    /// says "nothing to copy" instead of opening a nix session.
-    func copy(_ ctx: StageContext, dryRun: Bool) async throws -> DeployOutcome {
-        guard let out = systemPath, let target else { throw StageError(message: "nothing was built") }
-        guard let paths = try await closure(ctx, of: out) else {
-            if dryRun { return .ok("would copy the closure of \(out) (not built yet, size unknown)") }
-            throw StageError(message: "cannot list the closure of \(out) (nix path-info failed)")
-        }
-        let missingResult = try await ctx.remote(["xargs", "-r", "nix-store", "--check-validity", "--print-invalid"],
-                                                 stdin: Array((paths.map(\.path).joined(separator: "\n") + "\n").utf8),
-                                                 logStdout: false)
-        let missing = Set(missingResult.stdoutString.split(whereSeparator: \.isNewline).map(String.init))
-        let toCopy = paths.filter { missing.contains($0.path) }
-        let bytes = toCopy.reduce(Int64(0)) { $0 + $1.size }
-        if toCopy.isEmpty {
-            ctx.log("the host already has all \(paths.count) paths of the closure")
-            return .ok("nothing to copy (host has all \(paths.count) paths)")
-        }
-        if dryRun {
-            for p in toCopy { ctx.log("would copy \(p.path) (\(ByteCount.format(p.size)))") }
-            return .ok("would copy \(toCopy.count) of \(paths.count) paths, \(ByteCount.format(bytes))")
-        }
-        var env = options.environment ?? ProcessInfo.processInfo.environment
-        do { env["NIX_SSHOPTS"] = try SSHCommand.nixSSHOpts(target, ssh) } catch { throw StageError(message: "\(error)") }
-        ctx.progress(0, "copying \(toCopy.count) paths, \(ByteCount.format(bytes))")
-        let state = NixProgressBox()
-        let argv = ["nix", "--extra-experimental-features", "nix-command", "copy", "--no-check-sigs",
-                    "--log-format", "internal-json", "-v", "--to", target.storeURI, out]
-        let r = try await ctx.run(argv, environment: env, logStdout: false, viaMaster: true, onStderrLine: { line in
-            let (lines, changed, p) = state.consume(line)
-            for l in lines { ctx.log(l) }
-            if changed, p.copiesExpected > 0 { ctx.progress(p.copyFraction, "copied \(p.copiesDone)/\(p.copiesExpected) paths") }
-        })
-        guard r.status == 0 else {
-            throw StageError(message: ErrorText.nix(errors: state.value.errors, stderrLines: r.stderrString.split(whereSeparator: \.isNewline).map(String.init), status: r.status))
-        }
-        return .ok("copied \(toCopy.count) paths, \(ByteCount.format(bytes))")
-    }
-
-    /// Sets the profile and switches (argv from `ActivationCommands`, one tested function per class).
+    /// clan `_nixos_activate` (clan_lib/machines/update.py:376-552): refuse what is not a NixOS
+    /// toplevel, set the profile, `switch-to-configuration boot` (the new generation is the boot
+    /// default even if the live switch fails), then `switch`. A switch blocked by inhibitors means
+    /// "reboot required"; any other failure is retried once, then accepted if /run/current-system
+    /// already is the new system. nix-darwin: `darwin-rebuild switch` on the target.
     func activate(_ ctx: StageContext) async throws -> DeployOutcome {
+        if machine.machineClass == .darwin { return try await activateDarwin(ctx) }
         guard let out = systemPath, let facts else { throw StageError(message: "nothing was built") }
-        let steps = ActivationCommands.activation(for: machine.machineClass, system: out, hasSystemd: facts.hasSystemd,
-                                                  unitName: ActivationCommands.unitName(machine: host, random: unitSuffix))
-        for (i, step) in steps.enumerated() {
-            ctx.progress(Double(i) / Double(steps.count), ShellQuote.join(step))
+        let prepare = ActivationCommands.nixosPrepare(system: out)
+        for (i, step) in prepare.enumerated() {
+            ctx.progress(Double(i) / 4, ShellQuote.join(step))
             ctx.log("$ " + ShellQuote.join(step))
             let r = try await ctx.remote(step, check: false)
             if r.status != 0 {
-                if r.status == 255, ErrorText.meaningfulLines(r.stderrString).last?.hasPrefix("ssh:") == true {
-                    throw StageError(message: ErrorText.ssh(r.stderrString))
-                }
-                if i == 0 { throw StageError(message: "\(out) is not a \(machine.machineClass == .darwin ? "nix-darwin" : "NixOS") system (\(step.joined(separator: " ")) failed)") }
+                if r.status == 255, !localTarget { throw StageError(message: ErrorText.ssh(r.stderrString)) }
+                if i == 0 { throw StageError(message: "The build output at \(out) does not look like a valid NixOS system configuration (missing nixos-version). Refusing to activate.") }
                 throw StageError(message: ErrorText.command(step, status: r.status, stderr: r.stderrString))
             }
         }
-        return .ok("switched to \(out)")
+        func switchTo(_ action: String, attempt: Int = 0) async throws -> ProcessResult {
+            let unit = ActivationCommands.unitName(action: action, machine: host, random: unitSuffix + (attempt > 0 ? "r\(attempt)" : ""))
+            let argv = ActivationCommands.nixosSwitch(system: out, action: action, hasSystemd: facts.hasSystemd, unitName: unit,
+                                                      noCheck: options.noCheck)
+            ctx.log("$ " + ShellQuote.join(argv))
+            return try await ctx.remote(argv, check: false)
+        }
+        ctx.progress(0.5, "switch-to-configuration boot")
+        let boot = try await switchTo("boot")
+        if boot.status != 0 {
+            if boot.status == 255, !localTarget, ErrorText.meaningfulLines(boot.stderrString).last?.hasPrefix("ssh:") == true {
+                throw StageError(message: ErrorText.ssh(boot.stderrString))
+            }
+            throw StageError(message: "switch-to-configuration boot failed on '\(host)' (exit code \(boot.status)): \(ErrorText.meaningfulLines(boot.stderrString).last ?? "")")
+        }
+        ctx.progress(0.75, "switch-to-configuration switch")
+        let sw = try await switchTo("switch")
+        if sw.status == 0 { return .ok("switched to \(out) (boot default and running)") }
+        if ActivationCommands.blockedByInhibitors(sw.stdoutString + sw.stderrString) {
+            throw StageError(message: "reboot required: live-switching '\(host)' was blocked by switch inhibitors (critical system components changed). The new configuration is registered for the next boot; reboot '\(host)' to complete the update, or re-run with --no-check to force a live switch.")
+        }
+        ctx.log("switch-to-configuration switch returned \(sw.status); retrying once")
+        let retry = try await switchTo("switch", attempt: 1)
+        if retry.status == 0 { return .ok("switched to \(out) (on the second attempt)") }
+        let now = try await ctx.remote(ActivationCommands.readCurrentSystem, check: false, logStdout: false)
+        if now.status == 0, now.stdoutString.trimmingCharacters(in: .whitespacesAndNewlines) == out {
+            ctx.log("the host already runs \(out); activation succeeded")
+            return .ok("switched to \(out) (the switch reported exit \(retry.status), but the host runs it)")
+        }
+        throw StageError(message: "switch-to-configuration switch failed on '\(host)' (exit code \(retry.status)): \(ErrorText.meaningfulLines(retry.stderrString).last ?? ""). \(out) is the boot default (boot succeeded); it runs after a reboot.")
     }
 
     func dryRunActivate(_ ctx: StageContext) async throws -> DeployOutcome {
+        if machine.machineClass == .darwin {
+            let argv = ActivationCommands.darwinRebuild(machine: host, flakeStorePath: darwinFlakePath ?? "<flake store path>",
+                                                        nixOptions: options.buildNixOptions)
+            ctx.log("would run on the target: " + ShellQuote.join(argv))
+            return .ok("would run darwin-rebuild switch on the target")
+        }
         guard let out = systemPath, let facts else { throw StageError(message: "nothing was evaluated") }
         if facts.currentSystem == out { return .ok("already running \(out)") }
-        let steps = ActivationCommands.activation(for: machine.machineClass, system: out, hasSystemd: facts.hasSystemd,
-                                                  unitName: ActivationCommands.unitName(machine: host, random: unitSuffix))
+        let steps = ActivationCommands.nixos(system: out, hasSystemd: facts.hasSystemd, unitSuffix: unitSuffix, machine: host,
+                                             noCheck: options.noCheck)
         for s in steps { ctx.log("would run: " + ShellQuote.join(s)) }
-        return .ok("would switch \(facts.currentSystem ?? "(nothing)") → \(out)")
+        return .ok("would switch \(facts.currentSystem ?? "(nothing)") → \(out) (switch-to-configuration boot, then switch)")
     }
 
     func rollback(_ ctx: StageContext) async throws -> DeployOutcome {
@@ -222,9 +212,15 @@ final class NixProgressBox: @unchecked Sendable {
     private var progress = NixProgress()
     private var lastSummary = ""
 
+    /// `building '…drv'` lines seen: what was built when nix sent no builds-progress result (a
+    /// remote `nix build` over ssh ends without one).
+    var buildsStarted: Int { lock.withLock { started } }
+    private var started = 0
+
     func consume(_ line: String) -> ([String], Bool, NixProgress) {
         lock.withLock {
             let lines = progress.consume(line)
+            started += lines.filter { $0.hasPrefix("building '") }.count
             let summary = progress.buildSummary + "|\(progress.copiesDone)/\(progress.copiesExpected)"
             let changed = summary != lastSummary
             lastSummary = summary

@@ -18,6 +18,8 @@ final class HostDeployer: @unchecked Sendable {
     let unitSuffix: String
     /// The run's shared build of all machines, when there is one.
     var batch: BuildBatch?
+    /// The run's masters shared between hosts (a build host, a target named twice).
+    var masters = SharedMasters()
 
     private let lock = NSLock()
     private var redactor = Redactor(secrets: [])
@@ -25,6 +27,15 @@ final class HostDeployer: @unchecked Sendable {
     private var stageResults: [(stage: DeployStage, outcome: DeployOutcome, seconds: Double)] = []
 
     var target: SSHTarget?
+    /// The target is the machine fleet runs on (`localhost`): commands run here, without ssh
+    /// (clan's `LocalHost`).
+    var localTarget = false
+    /// Where the system builds (set by resolve) and, for a separate build host, its address. The
+    /// build host's master is shared by every target it builds for; the pipeline closes it.
+    var placement: BuildPlacement?
+    var buildHost: SSHTarget?
+    /// nix-darwin: the flake source's store path on the target, handed to darwin-rebuild.
+    var darwinFlakePath: String?
     var facts: RemoteFacts?
     var systemPath: String?
     var generation: Int?
@@ -55,7 +66,8 @@ final class HostDeployer: @unchecked Sendable {
         for s in stages {
             if let f = await runStage(s) { failure = f; break }
         }
-        if connectAttempted, let target { await closeMaster(target) }
+        if let target, !localTarget, masters.release(target), connectAttempted { await closeMaster(target) }
+        if let buildHost, masters.release(buildHost) { await closeMaster(buildHost) }
         let seconds = Self.seconds(since: start)
         let outcome: DeployOutcome
         if let failure {
@@ -114,7 +126,7 @@ final class HostDeployer: @unchecked Sendable {
 
     private func body(of stage: DeployStage, _ ctx: StageContext) async throws -> DeployOutcome {
         switch (options.kind, stage) {
-        case (_, .resolve): return try resolve(ctx)
+        case (_, .resolve): return try await resolve(ctx)
         case (_, .connect): return try await connect(ctx)
         case (.deploy, .secrets): return try await uploadSecrets(ctx)
         case (.dryRun, .secrets): return try await dryRunSecrets(ctx)
@@ -153,13 +165,14 @@ final class HostDeployer: @unchecked Sendable {
         return Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
     }
 
-    /// Closes the master now (see `StageContext.run`, `viaMaster`).
+    /// Closes the target's master now (see `StageContext.run`, `viaMaster`), after a timeout or
+    /// cancel. A build host's master is shared; the last host using it closes it.
     func closeMasterNow() async {
-        if let target { await closeMaster(target) }
+        if let target, !localTarget { await closeMaster(target) }
     }
 
     /// `ssh -O exit` — also after a cancel, so it runs outside the (cancelled) task.
-    private func closeMaster(_ target: SSHTarget) async {
+    func closeMaster(_ target: SSHTarget) async {
         let spec = ProcessSpec(argv: SSHCommand.closeArgv(target, ssh), environment: options.environment,
                                timeout: .seconds(10))
         let runner = self.runner
@@ -222,11 +235,25 @@ struct StageContext {
 
     /// Runs `remote` on the host through the master. ssh's own failures (exit 255) and non-zero
     /// exits become `StageError`s unless `check` is false.
+    /// On a local target (`localhost`) the argv runs here, without ssh.
     @discardableResult
-    func remote(_ remote: [String], stdin: [UInt8]? = nil, check: Bool = true, logStdout: Bool = true) async throws -> ProcessResult {
+    func remote(_ remote: [String], stdin: [UInt8]? = nil, check: Bool = true, logStdout: Bool = true,
+                onStderrLine: (@Sendable (String) -> Void)? = nil) async throws -> ProcessResult {
+        if deployer.localTarget {
+            let r = try await run(remote, stdin: stdin, logStdout: logStdout, onStderrLine: onStderrLine)
+            if check, r.status != 0 { throw StageError(message: ErrorText.command(remote, status: r.status, stderr: r.stderrString)) }
+            return r
+        }
         guard let target = deployer.target else { throw StageError(message: "no target resolved") }
-        let r = try await run(SSHCommand.argv(target, deployer.ssh, remote: remote), stdin: stdin, logStdout: logStdout,
-                              viaMaster: true)
+        return try await ssh(target, remote, stdin: stdin, check: check, logStdout: logStdout, onStderrLine: onStderrLine)
+    }
+
+    /// Runs `remote` on `host` through its master (the target, or a build host).
+    @discardableResult
+    func ssh(_ host: SSHTarget, _ remote: [String], stdin: [UInt8]? = nil, check: Bool = true, logStdout: Bool = true,
+             onStderrLine: (@Sendable (String) -> Void)? = nil) async throws -> ProcessResult {
+        let r = try await run(SSHCommand.argv(host, deployer.ssh, remote: remote), stdin: stdin, logStdout: logStdout,
+                              viaMaster: true, onStderrLine: onStderrLine)
         if check, r.status != 0 {
             if r.status == 255 { throw StageError(message: ErrorText.ssh(r.stderrString)) }
             throw StageError(message: ErrorText.command(remote, status: r.status, stderr: r.stderrString))

@@ -36,8 +36,10 @@ public enum ErrorText {
             let firstLine = e.split(whereSeparator: \.isNewline).first.map(String.init) ?? e
             return firstLine.hasPrefix("error: ") ? String(firstLine.dropFirst(7)) : firstLine
         }
-        let last = stderrLines.map { NixLogParser.stripANSI($0) }.filter { !$0.hasPrefix("@nix ") && !$0.trimmingCharacters(in: .whitespaces).isEmpty }.last
-        return "nix exited \(status)" + (last.map { ": \($0)" } ?? "")
+        let plain = stderrLines.map { NixLogParser.stripANSI($0) }.filter { !$0.hasPrefix("@nix ") && !$0.trimmingCharacters(in: .whitespaces).isEmpty }
+        // A top-level error nix prints as text: its `error:` line, not the indented hint after it.
+        let line = plain.last { $0.hasPrefix("error: ") } ?? plain.last
+        return "nix exited \(status)" + (line.map { ": \($0)" } ?? "")
     }
 
     static func meaningfulLines(_ text: String) -> [String] {

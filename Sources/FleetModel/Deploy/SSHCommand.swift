@@ -44,13 +44,19 @@ public enum SSHCommand {
     /// The options (everything between `ssh` and the destination) for `target`.
     /// `BatchMode=yes`: there is no terminal to ask for passwords or host keys on; a prompt would
     /// hang the deploy, so ssh fails instead and the error names the host.
-    public static func options(_ target: SSHTarget, _ s: SSHSettings) -> [String] {
+    /// `master: false` is for an ssh that runs on another host (a build host copying to the
+    /// target): our control sockets are not there (clan: `nix_ssh_env(control_master=False)`).
+    public static func options(_ target: SSHTarget, _ s: SSHSettings, master: Bool = true) -> [String] {
         var o: [String] = []
         if let f = s.configFile { o += ["-F", f] }
-        o += ["-o", "ControlMaster=auto",
-              "-o", "ControlPath=\(s.controlDirectory)/%C",
-              "-o", "ControlPersist=\(s.controlPersist)",
-              "-o", "StrictHostKeyChecking=\(s.hostKeyPolicy.sshValue)",
+        if master {
+            o += ["-o", "ControlMaster=auto",
+                  "-o", "ControlPath=\(s.controlDirectory)/%C",
+                  "-o", "ControlPersist=\(s.controlPersist)"]
+        } else {
+            o += ["-o", "ControlPath=none"]
+        }
+        o += ["-o", "StrictHostKeyChecking=\(s.hostKeyPolicy.sshValue)",
               "-o", "BatchMode=yes",
               "-o", "ConnectTimeout=\(s.connectTimeout)"]
         for e in s.extraOptions { o += ["-o", e] }
@@ -65,12 +71,6 @@ public enum SSHCommand {
         ["ssh"] + options(target, s) + ["-T", "--", target.sshDestination, ShellQuote.join(remote)]
     }
 
-    /// Opens (or reuses) the master: ssh with ControlMaster=auto and ControlPersist forks the master
-    /// into the background (its own session) and runs `remote` through it.
-    public static func connectArgv(_ target: SSHTarget, _ s: SSHSettings, remote: [String]) -> [String] {
-        argv(target, s, remote: remote)
-    }
-
     /// `ssh -O exit`: closes the master at the end of the deploy, so nothing outlives fleet.
     public static func closeArgv(_ target: SSHTarget, _ s: SSHSettings) -> [String] {
         ["ssh"] + options(target, s) + ["-O", "exit", "--", target.sshDestination]
@@ -78,8 +78,8 @@ public enum SSHCommand {
 
     /// `NIX_SSHOPTS` for `nix copy --to ssh-ng://…`: the same options, so nix's ssh reuses the master.
     /// nix splits this variable on whitespace, so no option may contain any.
-    public static func nixSSHOpts(_ target: SSHTarget, _ s: SSHSettings) throws -> String {
-        let o = options(target, s)
+    public static func nixSSHOpts(_ target: SSHTarget, _ s: SSHSettings, master: Bool = true) throws -> String {
+        let o = options(target, s, master: master)
         if let bad = o.first(where: { $0.contains(where: { $0.isWhitespace }) }) {
             throw SSHSettingsError(message: "ssh option '\(bad)' contains whitespace; nix splits NIX_SSHOPTS on whitespace")
         }

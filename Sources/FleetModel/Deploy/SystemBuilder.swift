@@ -18,15 +18,64 @@ public enum SystemBuilder: Sendable, Equatable {
         return "\(configs).\"\(machine)\".config.system.build.toplevel"
     }
 
-    /// Builds and prints JSON on stdout, internal-json log on stderr.
-    public func buildArgv(machine: String, machineClass: Machine.Class) -> [String] {
+    /// Builds and prints JSON on stdout, internal-json log on stderr. `options` are clan's nix
+    /// options plus the user's `--option K V` (`DeployOptions.buildNixOptions`); nix-build takes
+    /// only the `--option` pairs and `--show-trace` of them.
+    public func buildArgv(machine: String, machineClass: Machine.Class, options: [String] = []) -> [String] {
         switch self {
         case .flake(let ref):
             return Self.nix + ["build", "--flake-registry", "", "--no-link", "--json", "--log-format", "internal-json", "-v",
-                               "\(ref)#\(Self.attribute(machine: machine, machineClass: machineClass))"]
+                               "\(ref)#\(Self.attribute(machine: machine, machineClass: machineClass))"] + options
         case .expression(let file, let extra):
             return ["nix-build", file, "--no-out-link", "--log-format", "internal-json", "-v", "--argstr", "machine", machine] + extra
+                + Self.legacyOptions(options)
         }
+    }
+
+    /// The options nix-build understands: `--show-trace` and `--option K V`.
+    static func legacyOptions(_ options: [String]) -> [String] {
+        var out: [String] = []
+        var i = 0
+        while i < options.count {
+            if options[i] == "--option", i + 2 < options.count {
+                out += options[i...(i + 2)]
+                i += 3
+                continue
+            }
+            if options[i] == "--show-trace" { out.append(options[i]) }
+            i += 1
+        }
+        return out
+    }
+
+    /// The store derivation of the toplevel, evaluated here (stdout: the .drv path). A build on the
+    /// target or a build host copies its closure there and builds it with that host's nix.
+    public func drvPathArgv(machine: String, machineClass: Machine.Class) -> [String] {
+        switch self {
+        case .flake(let ref):
+            return Self.nix + ["eval", "--flake-registry", "", "--raw",
+                               "\(ref)#\(Self.attribute(machine: machine, machineClass: machineClass)).drvPath"]
+        case .expression(let file, let extra):
+            return Self.nix + ["eval", "--raw", "-f", file, "--argstr", "machine", machine] + extra + ["drvPath"]
+        }
+    }
+
+    /// Builds a store derivation on the host this argv runs on (the target or a build host), with
+    /// its own nix: JSON on stdout, internal-json log on stderr (folded into progress like a local build).
+    public static func remoteBuildArgv(drvPath: String, options: [String]) -> [String] {
+        nix + ["build", "--no-link", "--json", "--log-format", "internal-json", "-v"] + options + [drvPath]
+    }
+
+    /// `nix flake metadata --json REF`: `.path` is the flake's source in the store (what clan
+    /// uploads to a remote builder and hands to darwin-rebuild).
+    public static func flakeMetadataArgv(_ ref: String) -> [String] {
+        nix + ["flake", "metadata", "--json", ref]
+    }
+
+    /// The flake reference, when this builder builds from a flake.
+    public var flakeReference: String? {
+        if case .flake(let ref) = self { return ref }
+        return nil
     }
 
     /// Evaluates the output path without building (dry run, status probes); prints it on stdout.

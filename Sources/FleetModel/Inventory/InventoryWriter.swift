@@ -129,7 +129,8 @@ public struct InventoryWriter: Sendable {
         guard gitDir != nil else { return Outcome(changed: true, committed: false, message: message) }
 
         let env = environment ?? ProcessInfo.processInfo.environment
-        if env["CLAN_NO_COMMIT"] == "1" {
+        // clan: `bool(os.environ.get("CLAN_NO_COMMIT"))` — any non-empty value (clan_lib/git/__init__.py:78).
+        if !(env["CLAN_NO_COMMIT"] ?? "").isEmpty {
             try await git(["add", "--intent-to-add", "inventory.json"])
             return Outcome(changed: true, committed: false, message: message)
         }

@@ -42,11 +42,7 @@ public enum MachineReport {
     }
 
     public static func sourceName(_ s: DeployTarget.Source) -> String {
-        switch s {
-        case .targetHost: return "deploy.targetHost"
-        case .network(let module, let instance, let priority): return "network \(module)/\(instance) (priority \(priority))"
-        case .domainDefault: return "name.domain"
-        }
+        DeployTarget(address: "", source: s).sourceLabel
     }
 
     private static func optional(_ s: String?) -> JSONValue { s.map { .string($0) } ?? .null }

@@ -35,20 +35,16 @@ public struct ZerotierNetwork: Equatable, Sendable {
 
 public enum ZerotierView {
     /// Instances whose `module.name` is `zerotier`, with IPs and network id read from `vars`.
-    /// `ip` looks a member's address up (default: read from `vars`); `ResolvedFleet` passes its memo so
-    /// each file is read once for the networks, the overlay column and the deploy targets.
-    public static func networks(_ resolution: InventoryResolution, vars: VarsDirectory?,
-                                ip: ((_ machine: String, _ instance: String) -> (String?, ZerotierVarsLayout?))? = nil) -> [ZerotierNetwork] {
-        let ip = ip ?? { m, i in vars.map { ipAddress(of: m, instance: i, vars: $0) } ?? (nil, nil) }
-        return resolution.inventory.instances.values.filter { $0.module.name == "zerotier" }.map { inst in
+    public static func networks(_ resolution: InventoryResolution, vars: VarsDirectory?) -> [ZerotierNetwork] {
+        resolution.inventory.instances.values.filter { $0.module.name == "zerotier" }.map { inst in
             let roles = resolution.roles(ofInstance: inst.name)
             func holders(_ r: String) -> [String] { roles.first { $0.role == r }?.machines ?? [] }
             let controller = holders("controller").first
             var byMachine: [String: [String]] = [:]
             for (role, machines) in roles { for m in machines { byMachine[m, default: []].append(role) } }
             let members = byMachine.keys.sorted().map { m -> ZerotierMember in
-                let (address, layout) = ip(m, inst.name)
-                return ZerotierMember(machine: m, roles: byMachine[m] ?? [], ip: address, layout: layout)
+                let (ip, layout) = vars.map { ipAddress(of: m, instance: inst.name, vars: $0) } ?? (nil, nil)
+                return ZerotierMember(machine: m, roles: byMachine[m] ?? [], ip: ip, layout: layout)
             }
             let (nwid, nwidLayout) = vars.map { networkID(instance: inst.name, controller: controller, vars: $0) } ?? (nil, nil)
             return ZerotierNetwork(instance: inst.name, networkID: nwid, networkIDLayout: nwidLayout, controller: controller,

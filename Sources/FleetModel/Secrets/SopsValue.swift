@@ -10,8 +10,6 @@ struct SopsEncryptedValue: Equatable {
 
     static let prefix = "ENC[AES256_GCM,"
 
-    static func isEncrypted(_ s: String) -> Bool { s.hasPrefix("ENC[") }
-
     /// Parses the ENC string; sops matches `^ENC\[AES256_GCM,data:(.+),iv:(.+),tag:(.+),type:(.+)\]`.
     init(parsing s: String) throws {
         guard s.hasPrefix(SopsEncryptedValue.prefix), s.hasSuffix("]") else {

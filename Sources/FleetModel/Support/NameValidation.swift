@@ -153,8 +153,4 @@ public enum NameValidation {
         if bytes.count > kind.maxLength { throw fail(.tooLong(max: kind.maxLength)) }
         return name
     }
-
-    public static func isValid(_ name: String, as kind: NameKind) -> Bool {
-        (try? validate(name, as: kind)) != nil
-    }
 }

@@ -78,8 +78,9 @@ public struct FlakeGenerators: Sendable {
             guard r.status == 0, let out = (try? JSONParser.parse(r.stdout))?.arrayValue?.first?["outputs"]?["out"]?.stringValue else {
                 throw VarsError("generator \(gen.id)", "cannot build finalScript: \(r.stderr.split(separator: "\n").suffix(5).joined(separator: "\n"))")
             }
-            // clan runs the built script directly; bwrap binds /nix read-only so it is there.
-            return "exec \(out)"
+            // clan runs `bash -c <finalScript>` (generator.py:692-698): the store path is the command;
+            // the script sets PATH from the generator's runtimeInputs itself. bwrap binds /nix read-only.
+            return out
         }
     }
 }

@@ -34,15 +34,12 @@ public struct GeneratorCatalog: Sendable {
             let byName = Dictionary(defs.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
             for def in defs {
                 let id = GeneratorID(name: def.name, machine: def.share ? nil : machine)
-                var deps: [GeneratorID] = []
-                for dep in def.dependencies {
-                    guard let d = byName[dep] else {
-                        throw VarsError(source, "machines.\(machine).generators.\(def.name).dependencies: generator \"\(dep)\" is not declared by machine \(machine)")
-                    }
-                    if def.share && !d.share {
-                        throw VarsError(source, "Shared generators must not depend on machine specific generators. Generator '\(def.name)' (shared) depends on '\(dep)' (machine-specific)")
-                    }
-                    deps.append(GeneratorID(name: dep, machine: d.share ? nil : machine))
+                // clan_lib/vars/generator.py:333-347: a dependency this machine declares keeps its
+                // placement; any other must be a shared generator declared by another machine (real
+                // clan's zerotier peers depend on `zerotier-identity-<controller>`). Whether it exists
+                // is only checked when the generator runs (`resolveDependency`), as clan does.
+                let deps = def.dependencies.map { dep in
+                    GeneratorID(name: dep, machine: (byName[dep].map { !$0.share } ?? false) ? machine : nil)
                 }
                 if var existing = gens[id] {
                     let diff = existing.definition.sharedDefinitionDifferences(def)
@@ -76,6 +73,25 @@ public struct GeneratorCatalog: Sendable {
     /// Generators that depend (directly) on `id`, over every machine.
     public func dependents(of id: GeneratorID) -> [GeneratorID] {
         generators.values.filter { $0.dependencies.contains(id) }.map(\.id).sorted()
+    }
+
+    /// clan's `Generator._resolve_dep_generator` (clan_lib/vars/generator.py:536-555): the dependency
+    /// is looked up by name among the generators of the machines declaring `generator` (clan passes
+    /// `get_machine_generators(self.machines)`, generator.py:629-632); a shared generator must not
+    /// depend on a machine-specific one. Errors carry clan's text.
+    public func resolveDependency(_ dep: GeneratorID, of generator: Generator) throws -> Generator {
+        let candidates = generator.machines.flatMap { self.generators(for: $0) }
+        guard let found = candidates.first(where: { $0.name == dep.name }) else {
+            let machines = generator.machines.isEmpty ? "<unknown>" : generator.machines.joined(separator: ", ")
+            throw VarsError("", "Generator '\(generator.name)' depends on '\(dep.name)', but '\(dep.name)' was not found.\n"
+                + "Either define it as:\n"
+                + "  - shared generator '\(dep.name)' on any machine, or\n"
+                + "  - per-machine generator '\(dep.name)' on: \(machines)")
+        }
+        if generator.share && !found.share {
+            throw VarsError("", "Shared generators must not depend on machine specific generators. Generator '\(generator.name)' (shared) depends on '\(found.name)' (machine-specific)")
+        }
+        return found
     }
 
     private func checkAcyclic() throws {

@@ -1,15 +1,20 @@
 /// `VarsSecretBackend` over the native age + sops layer (FleetModel/Secrets).
 public struct NativeVarsSecrets: VarsSecretBackend {
+    /// Everything that decrypts (sops reads all key sources).
     public let identities: [AgeIdentity]
+    /// Who the admin is: clan's one key source by precedence (`AdminKeys.publicKeys`).
+    public let adminRecipients: [SopsKeyRef]
 
-    public init(identities: [AgeIdentity]) { self.identities = identities }
-
-    /// The admin identities from `$SOPS_AGE_KEY`, `$SOPS_AGE_KEY_FILE`, keys.txt (clan's lookup).
-    public init(environment: [String: String]) throws {
-        identities = try AdminKeys.load(environment: environment)
+    public init(identities: [AgeIdentity]) {
+        self.identities = identities
+        self.adminRecipients = identities.map { SopsKeyRef($0.recipient.encoded) }
     }
 
-    public var adminRecipients: [SopsKeyRef] { identities.map { SopsKeyRef($0.recipient.encoded) } }
+    /// The admin identities from `$SOPS_AGE_KEY`, `$SOPS_AGE_KEY_FILE`, keys.txt (see `AdminKeys`).
+    public init(environment: [String: String]) throws {
+        identities = try AdminKeys.load(environment: environment)
+        adminRecipients = try AdminKeys.publicKeys(environment: environment).map { SopsKeyRef($0) }
+    }
 
     static func ageRecipients(_ keys: [SopsKeyRef]) throws -> [AgeRecipient] {
         try keys.map { k in

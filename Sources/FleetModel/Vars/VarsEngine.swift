@@ -13,12 +13,15 @@ public struct VarsEngine: Sendable {
     public let catalog: GeneratorCatalog
     public let backend: VarsSecretBackend
     public let runner: VarsCommandRunner
-    public var bwrap: String = "/usr/bin/bwrap"
-    /// Where private work dirs are created; must be a tmpfs.
-    public var workBase: String = "/dev/shm"
+    /// How scripts run; nil: the platform's sandbox found on PATH (`GeneratorSandbox.detect`).
+    public var sandbox: GeneratorSandbox?
+    /// Where private work dirs are created; must be a tmpfs. nil: `WorkBase.resolve`.
+    public var workBase: String?
     /// Supplies the script of generators whose definition carries none (a flake's `finalScript`).
     public typealias ScriptProvider = @Sendable (_ generator: Generator, _ machine: String) async throws -> String
     public var scriptProvider: ScriptProvider?
+    /// Where `CLAN_NO_COMMIT` is read; nil means this process's environment.
+    public var environment: [String: String]?
 
     public init(clanDirectory: String, catalog: GeneratorCatalog, backend: VarsSecretBackend, runner: VarsCommandRunner) {
         self.clanDirectory = clanDirectory
@@ -71,6 +74,12 @@ public struct VarsEngine: Sendable {
             }
         }
         let order = kept
+        // Every dependency of what will run must resolve (clan fails in `_resolve_dep_generator` when
+        // it reaches the generator; fleet refuses before asking or running anything, with clan's text).
+        for id in order {
+            guard let g = catalog.generators[id] else { continue }
+            for dep in g.dependencies { _ = try catalog.resolveDependency(dep, of: g) }
+        }
         var prompts: [PromptRequest] = [], reused: [PromptRequest] = []
         var affected = Set<String>()
         for id in order {
@@ -96,6 +105,10 @@ public struct VarsEngine: Sendable {
         if plan.isEmpty { return [] }
         // Fail before asking anything when there is no usable admin key.
         _ = try adminUser(SopsKeyIndex(clanDirectory: clanDirectory))
+        // …and before asking anything when scripts cannot run safely (clan generator.py:685-690).
+        let env = environment ?? ProcessInfo.processInfo.environment
+        let base = try workBase ?? WorkBase.resolve(environment: env)
+        let sandbox = try self.sandbox ?? GeneratorSandbox.detect(environment: env, noSandbox: false)
         // Prompts up front, as clan does, and before taking the clan lock (a person may take a while to
         // type); answers stay in memory and in the private tmpfs only.
         var answers: [GeneratorID: [String: [UInt8]]] = [:]
@@ -113,7 +126,7 @@ public struct VarsEngine: Sendable {
         defer { withExtendedLifetime(lock) {} }
         removeStaleTemporaries()
         GitStaleLocks.remove(gitDirectory: git)
-        PrivateWorkDir.removeStale(base: workBase)
+        PrivateWorkDir.removeStale(base: base)
         VarsRollback.removeStale(gitDirectory: git)
         var keys = SopsKeyIndex(clanDirectory: clanDirectory)
         let admin = try adminUser(keys)
@@ -156,6 +169,7 @@ public struct VarsEngine: Sendable {
             guard let gen = catalog.generators[id] else { continue }
             events(.generatorStarted(id, index: i, total: plan.generators.count))
             try await run(gen, prompts: answers[id] ?? [:], requestedMachines: plan.requestedMachines, writer: writer, keys: &keys,
+                          sandbox: sandbox, workBase: base,
                           gitDirectory: git, events: events)
             events(.generatorFinished(id))
             done.append(id)
@@ -164,6 +178,7 @@ public struct VarsEngine: Sendable {
     }
 
     private func run(_ gen: Generator, prompts: [String: [UInt8]], requestedMachines: [String], writer: VarsSecretWriter, keys: inout SopsKeyIndex,
+                     sandbox: GeneratorSandbox, workBase: String,
                      gitDirectory: String, events: @escaping VarsEventSink) async throws {
         let id = gen.id
         let context = "generator \(id)"
@@ -180,12 +195,17 @@ public struct VarsEngine: Sendable {
         let work = try PrivateWorkDir(base: workBase)
         defer { work.remove() }
 
+        // clan's `decrypt_dependencies` (clan_lib/vars/generator.py:576-597): `$in/<dep>/<file>` for
+        // every file of every dependency, which may be a shared generator another machine declares.
         for dep in gen.dependencies {
-            guard let d = catalog.generators[dep] else { continue }
+            let d = try catalog.resolveDependency(dep, of: gen)
             for f in d.files {
-                let dir = clanDirectory + "/vars/\(dep.relDir)/\(f.name)"
+                let dir = clanDirectory + "/vars/\(d.id.relDir)/\(f.name)"
                 let bytes: [UInt8]
                 if f.secret {
+                    guard FileManager.default.fileExists(atPath: dir + "/secret") else {
+                        throw VarsError(context, "dependency \(dep.name)/\(f.name) has not been generated")
+                    }
                     bytes = try backend.decrypt(try readText(dir + "/secret"))
                 } else {
                     guard let v = FileManager.default.contents(atPath: dir + "/value") else {
@@ -201,8 +221,8 @@ public struct VarsEngine: Sendable {
             try work.write(v, to: "\(work.promptsDir)/\(p.name)")
         }
 
-        let argv = GeneratorSandbox.argv(bwrap: bwrap, work: work, script: script, hasPrompts: !gen.prompts.isEmpty)
-        let result = try await runner.run(argv: argv, environment: [:], workingDirectory: work.path,
+        let (argv, scriptEnvironment) = sandbox.command(work: work, script: script, hasPrompts: !gen.prompts.isEmpty)
+        let result = try await runner.run(argv: argv, environment: scriptEnvironment, workingDirectory: work.path,
                                           onLine: { line, isErr in events(.output(id, line: line, isStderr: isErr)) })
         guard result.status == 0 else {
             let tail = result.stderr.split(separator: "\n").suffix(20).joined(separator: "\n")
@@ -227,18 +247,30 @@ public struct VarsEngine: Sendable {
         // Store and commit; on any failure (a full disk, a failed commit) the generator's directory
         // goes back to exactly its old files, so no var is left half rotated.
         let rollback = try VarsRollback(directory: clanDirectory + "/vars/" + id.relDir, gitDirectory: gitDirectory, key: id.relDir)
+        var deletedElsewhere: [String] = []
         do {
             // Store. Paths to commit are relative to the clan directory.
             var changed: [String] = ["vars/" + id.relDir]
-            // clan's `with_toggled_share(machine)`: the executing machine's per-machine copy of a now
-            // shared generator (or the shared copy of a now per-machine one) is removed.
-            let executingMachine = gen.share ? (requestedMachines.first { gen.machines.contains($0) } ?? gen.machines.first) : id.machine
-            let toggled = GeneratorID(name: id.name, machine: id.isShared ? executingMachine : nil)
-            let toggledDir = clanDirectory + "/vars/" + toggled.relDir
-            if toggled != id, FileManager.default.fileExists(atPath: toggledDir) {
-                // clan's share migration: the old placement's copy goes when the new one is written.
-                try FileManager.default.removeItem(atPath: toggledDir)
-                changed.append("vars/" + toggled.relDir)
+            // clan's share migration in `StoreBase.set` (clan_lib/vars/_types.py:281-297): writing a
+            // var of a shared generator deletes that var's per-machine copy of every declaring
+            // machine; writing a per-machine one deletes the shared copy. Secret vars go whole
+            // (sops `delete`), public ones lose `value` and their folder when it is left empty.
+            let previous: [GeneratorID] = id.isShared ? gen.machines.map { .perMachine(id.name, $0) } : [.shared(id.name)]
+            for f in gen.files where outputs[f.name] != nil {
+                for p in previous {
+                    let rel = "vars/\(p.relDir)/\(f.name)"
+                    let varDir = clanDirectory + "/" + rel
+                    if f.secret, FileManager.default.fileExists(atPath: varDir + "/secret") {
+                        try FileManager.default.removeItem(atPath: varDir)
+                        changed.append(rel)
+                        deletedElsewhere.append(rel)
+                    } else if !f.secret, FileManager.default.fileExists(atPath: varDir + "/value") {
+                        try FileManager.default.removeItem(atPath: varDir + "/value")
+                        if ((try? FileManager.default.contentsOfDirectory(atPath: varDir)) ?? []).isEmpty { rmdir(varDir) }
+                        changed.append(rel)
+                        deletedElsewhere.append(rel)
+                    }
+                }
             }
             let machinesStr = " for machines: \(gen.machines.joined(separator: ", "))"
             for f in gen.files {
@@ -274,7 +306,9 @@ public struct VarsEngine: Sendable {
             if try await commit(paths: changed, message: message) { events(.committed(id, message: message)) }
         } catch {
             rollback.restore()
-            _ = try? await git(["reset", "-q", "--", "vars/" + id.relDir])
+            _ = try? await git(["reset", "-q", "--", "vars/" + id.relDir] + deletedElsewhere)
+            // Committed copies of the other placement come back from git.
+            if !deletedElsewhere.isEmpty { _ = try? await git(["checkout", "-q", "HEAD", "--"] + deletedElsewhere) }
             throw error
         }
         rollback.discard()
@@ -391,34 +425,12 @@ public struct VarsEngine: Sendable {
         return String(decoding: d, as: UTF8.self)
     }
 
-    func git(_ args: [String]) async throws -> VarsCommandResult {
-        try await runner.run(argv: ["git", "-C", clanDirectory] + args, environment: nil, workingDirectory: clanDirectory, onLine: nil)
-    }
+    /// Commits go through clan's `commit_files` rules (CLAN_NO_COMMIT included).
+    var clanGit: ClanGit { ClanGit(directory: clanDirectory, runner: runner, environment: environment) }
 
-    func gitDirectory() async throws -> String {
-        let r = try await git(["rev-parse", "--absolute-git-dir"])
-        guard r.status == 0 else {
-            throw VarsError(clanDirectory, "not a git repository (clan commits every generated var): \(r.stderr.trimmingCharacters(in: .whitespacesAndNewlines))")
-        }
-        return r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-    }
+    func git(_ args: [String]) async throws -> VarsCommandResult { try await clanGit.git(args) }
 
-    /// `git add` + `git commit --no-verify` of exactly `paths`; false when nothing changed.
-    func commit(paths: [String], message: String) async throws -> Bool {
-        let existing = paths.filter { FileManager.default.fileExists(atPath: clanDirectory + "/" + $0) }
-        var all = existing
-        // Deleted paths must be staged too (share migration).
-        for p in paths where !existing.contains(p) {
-            let r = try await git(["ls-files", "--", p])
-            if !r.stdout.isEmpty { all.append(p) }
-        }
-        guard !all.isEmpty else { return false }
-        let add = try await git(["add", "-A", "--"] + all)
-        guard add.status == 0 else { throw VarsError(clanDirectory, "git add of \(all.joined(separator: ", ")) failed: \(add.stderr)") }
-        let diff = try await git(["diff", "--cached", "--quiet", "--"] + all)
-        if diff.status == 0 { return false }
-        let c = try await git(["commit", "--no-verify", "-q", "-m", message, "--"] + all)
-        guard c.status == 0 else { throw VarsError(clanDirectory, "git commit of \(all.joined(separator: ", ")) failed: \(c.stderr)\(c.stdout)") }
-        return true
-    }
+    func gitDirectory() async throws -> String { try await clanGit.gitDirectory() }
+
+    func commit(paths: [String], message: String) async throws -> Bool { try await clanGit.commit(paths: paths, message: message) }
 }

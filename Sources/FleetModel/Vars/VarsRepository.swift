@@ -28,6 +28,29 @@ public struct VarsRepository: Sendable {
         return nil
     }
 
+    /// The engine over this clan: a flake's generator scripts are its built `finalScript`s.
+    public func engine(catalog: GeneratorCatalog, backend: VarsSecretBackend, runner: VarsCommandRunner = ProcessVarsRunner()) -> VarsEngine {
+        var e = VarsEngine(clanDirectory: clanDirectory, catalog: catalog, backend: backend, runner: runner)
+        if !hasGeneratorsFile && isFlake {
+            let systems = Dictionary(catalog.machineNames.map { ($0, FlakeGenerators.localSystem) }, uniquingKeysWith: { a, _ in a })
+            e.scriptProvider = FlakeGenerators(flake: clanDirectory, runner: runner).scriptProvider(systems: systems)
+        }
+        return e
+    }
+
+    /// The inventory as clan reads it for its migrations (`InventoryStore.read()`): the flake's
+    /// evaluated `inventorySerialization`, else `inventory.json` + `machines/`.
+    public func loadInventory() async throws -> Inventory {
+        if isFlake { return try await FlakeEvaluator().evaluate(clanDirectory) }
+        return try DirectoryInventoryLoader(directory: clanDirectory).load()
+    }
+
+    /// `run_migrations` before generating (see `VarsMigrations.run`); the changed paths.
+    public func runMigrations(catalog: GeneratorCatalog, environment: [String: String]? = nil) async throws -> [String] {
+        try await VarsMigrations.run(clanDirectory: clanDirectory, catalog: catalog, runner: ProcessVarsRunner(), environment: environment,
+                                     inventory: { try await loadInventory() })
+    }
+
     /// Machine names of the inventory (`inventory.json` + `machines/*`), nil when there is none.
     public func inventoryMachines() -> Set<String>? {
         guard FileManager.default.fileExists(atPath: clanDirectory + "/inventory.json") else { return nil }

@@ -118,7 +118,9 @@ public struct VarsStatusChecker {
 
     /// Status of `machine`'s generators, optionally only `generatorName` (clan errors if absent).
     public func status(machine: String, generatorName: String? = nil) throws -> MachineVarsStatus {
-        var gens = catalog.generators(for: machine)
+        // clan_lib/vars/check.py:63 walks `get_machine_generators`, i.e. the machine's generators in
+        // Nix attribute order (by name), shared or not — so the report lists them in that order too.
+        var gens = catalog.generators(for: machine).sorted { $0.name.utf8.lexicographicallyPrecedes($1.name.utf8) }
         if let generatorName {
             gens = gens.filter { $0.name == generatorName }
             if gens.isEmpty { throw VarsError("", "Generator '\(generatorName)' not found in machine \(machine)") }

@@ -67,6 +67,8 @@ public struct ConfirmDialog: Equatable, Sendable {
     public var onConfirm: [Effect]
     /// State changes to apply on confirm (e.g. quitting), as actions.
     public var quitOnConfirm = false
+    /// The choice enter takes: confirm (the default) or cancel; move-down/move-up switch it.
+    public var cancelSelected = false
 }
 
 /// The overlays drawn above the current screen; at most one at a time, and it gets the keys.
@@ -91,25 +93,49 @@ public struct TagEditState: Equatable, Sendable {
     public var error: String?
 }
 
+/// A tag and how many machines carry it.
+public struct TagCount: Equatable, Sendable {
+    public var name: String
+    public var count: Int
+}
+
 public struct TagSelectorState: Equatable, Sendable {
-    public var tags: [(name: String, count: Int)]
+    public var tags: [TagCount]
     public var selected: Set<String>
     public var cursor = TableCursor()
+}
 
-    public static func == (a: TagSelectorState, b: TagSelectorState) -> Bool {
-        a.tags.map(\.name) == b.tags.map(\.name) && a.tags.map(\.count) == b.tags.map(\.count)
-            && a.selected == b.selected && a.cursor == b.cursor
+/// The loaded inventory and what is derived from it once per load. Compared by identity: every
+/// load makes a new one, so comparing two states (the event loop does it after every event to
+/// decide whether to draw) is O(1) however many machines there are.
+public struct LoadedFleet: Equatable, Sendable {
+    private final class Identity: Sendable {}
+    private let identity = Identity()
+    public let fleet: ResolvedFleet
+    /// Machines in display order (kept as an array: 10k-row screens index it every frame).
+    public let machines: [Machine]
+    /// One lower-cased line per machine with every searchable field, so a filter keystroke over
+    /// 10k machines is one substring scan each.
+    public let searchIndex: [String]
+
+    init(_ fleet: ResolvedFleet) {
+        self.fleet = fleet
+        machines = fleet.inventory.machineList
+        searchIndex = machines.map { FleetSearch.searchFields($0, fleet: fleet).joined(separator: "\n") }
     }
+
+    public static func == (a: LoadedFleet, b: LoadedFleet) -> Bool { a.identity === b.identity }
 }
 
 /// The whole UI state as plain values. Views are functions of it; only the reducer changes it.
 public struct AppState: Equatable, Sendable {
     public var source: InventorySource
-    public private(set) var inventory: Inventory?
-    /// Roles, services, targets and overlay addresses, resolved off the UI thread with the inventory.
-    public private(set) var fleet: ResolvedFleet?
-    /// Machines in display order (kept as an array: 10k-row screens index it every frame).
-    public private(set) var machines: [Machine] = []
+    /// The inventory with roles, services, targets and overlay addresses resolved off the UI thread.
+    public private(set) var loaded: LoadedFleet?
+    public var inventory: Inventory? { loaded?.fleet.inventory }
+    public var fleet: ResolvedFleet? { loaded?.fleet }
+    /// Machines in display order.
+    public var machines: [Machine] { loaded?.machines ?? [] }
     public var loadError: String?
     /// True while a fresher inventory is being evaluated behind the one on screen.
     public var revalidating = false
@@ -122,9 +148,6 @@ public struct AppState: Equatable, Sendable {
     public var filterEditing = false
     /// Indices into `machines` that pass the Fleet filter, recomputed when the filter or data change.
     public private(set) var fleetRows: [Int] = []
-    /// One lower-cased line per machine with every searchable field, built once per inventory so a
-    /// filter keystroke over 10k machines is one substring scan each.
-    public private(set) var fleetSearchIndex: [String] = []
     /// Marked machines, by name: the set deploys and bulk actions apply to.
     public var marks: Set<String> = []
     public var overlay: Overlay?
@@ -142,6 +165,8 @@ public struct AppState: Equatable, Sendable {
     public var hostStatus: [String: HostStatus] = [:]
     public var toasts: [Toast] = []
     public var paletteHistory: [String] = []
+    /// Themes the palette offers, listed once at start (`Effect.loadThemeNames`).
+    public var themeNames: [String] = ["default"]
     public var width: Int
     public var height: Int
     /// Seconds on a monotonic clock, advanced by tick events (toasts expire on it).
@@ -163,37 +188,10 @@ public struct AppState: Equatable, Sendable {
         self.height = height
     }
 
-    public static func == (a: AppState, b: AppState) -> Bool {
-        // KeyMap holds no Equatable closures; compare everything that affects a frame.
-        a.source == b.source && a.inventory == b.inventory && a.loadError == b.loadError
-            && a.revalidating == b.revalidating && a.tab == b.tab && a.cursors == b.cursors
-            && a.filters == b.filters && a.filterEditing == b.filterEditing && a.fleetRows == b.fleetRows
-            && a.marks == b.marks && a.overlay == b.overlay && a.toasts == b.toasts && a.width == b.width
-            && a.height == b.height && a.theme == b.theme && a.glyphs == b.glyphs && a.running == b.running
-            && a.exitSignal == b.exitSignal && a.deployRunning == b.deployRunning
-            && a.paletteHistory == b.paletteHistory && a.detailOpen == b.detailOpen
-            && a.vars == b.vars && a.varsError == b.varsError && a.varsJob == b.varsJob
-            && a.deploy == b.deploy && a.history == b.history && a.historyError == b.historyError && a.clockSecond == b.clockSecond && a.hostStatus == b.hostStatus
-    }
-
+    /// Takes a fleet resolved off the UI thread (resolving reads vars/ for overlay addresses).
     public mutating func setFleet(_ resolved: ResolvedFleet?) {
-        fleet = resolved
-        setInventory(resolved?.inventory)
-    }
-
-    public mutating func setInventory(_ inv: Inventory?) {
-        inventory = inv
-        if fleet?.inventory != inv { fleet = inv.map { ResolvedFleet($0) } }
-        machines = inv?.machineList ?? []
-        // Built when a filter needs it (`/` opens the line): the first frame does not wait for it.
-        fleetSearchIndex = []
+        loaded = resolved.map(LoadedFleet.init)
         recomputeFleetRows()
-    }
-
-    /// The search lines of every machine, built on first use after each inventory.
-    public mutating func buildSearchIndexIfNeeded() {
-        guard fleetSearchIndex.count != machines.count else { return }
-        fleetSearchIndex = machines.map { FleetView.searchFields($0, fleet: fleet).joined(separator: "\n") }
     }
 
     public var fleetFilter: String { filters[.fleet] ?? "" }
@@ -203,8 +201,8 @@ public struct AppState: Equatable, Sendable {
         if matcher.isEmpty {
             fleetRows = Array(machines.indices)
         } else {
-            buildSearchIndexIfNeeded()
-            fleetRows = machines.indices.filter { matcher.matches(joined: fleetSearchIndex[$0]) }
+            let index = loaded?.searchIndex ?? []
+            fleetRows = machines.indices.filter { matcher.matches(joined: index[$0]) }
         }
     }
 
@@ -223,9 +221,9 @@ public struct AppState: Equatable, Sendable {
     }
 
     /// Every tag with the number of machines carrying it, sorted by name.
-    public var tagCounts: [(name: String, count: Int)] {
+    public var tagCounts: [TagCount] {
         var counts: [String: Int] = [:]
         for m in machines { for t in m.tags { counts[t, default: 0] += 1 } }
-        return counts.keys.sorted().map { ($0, counts[$0]!) }
+        return counts.keys.sorted().map { TagCount(name: $0, count: counts[$0]!) }
     }
 }

@@ -1,14 +1,21 @@
 import Foundation
 import FleetModel
+import Synchronization
 
 /// Starts deploys and rollbacks for the UI, forwards their events, cancels them, and reads the
 /// deploy history. The same `DeployPipeline` as `fleet deploy`.
-final class DeployEffects: @unchecked Sendable {
+final class DeployEffects: Sendable {
     private let queue: EventQueue
     private let source: InventorySource
     private let settings: DeploySettings
-    private let lock = NSLock()
-    private var current: DeployRun?
+    /// The running deploy and the background probes, shared by the UI thread and their tasks.
+    private struct Running {
+        var current: DeployRun?
+        var prober: StatusProber?
+        var probeTask: Task<Void, Never>?
+        var probedMachines: [Machine] = []
+    }
+    private let running = Mutex(Running())
 
     init(queue: EventQueue, source: InventorySource, settings: DeploySettings) {
         self.queue = queue
@@ -25,12 +32,13 @@ final class DeployEffects: @unchecked Sendable {
         Task.detached { [self] in
             do {
                 let inv = try await InventoryLoader(source: source).loadFresh()
+                let config = await ClanDeployConfig.evaluate(source: source)
                 let machines = try DeploySelection.select(inv, names: names, tags: [])
-                let options = try settings.options(kind: kind, source: source, fleet: ResolvedFleet(inv))
+                let options = try settings.options(kind: kind, source: source, fleet: ResolvedFleet(inv), deployConfig: config)
                 let run = DeployPipeline(history: history()).start(machines, options: options)
-                lock.lock(); current = run; lock.unlock()
+                running.withLock { $0.current = run }
                 for await e in run.events { q.post(.deployEvent(e)) }
-                lock.lock(); current = nil; lock.unlock()
+                running.withLock { $0.current = nil }
             } catch {
                 q.post(.toast("cannot start: \(error)", .error))
             }
@@ -39,21 +47,17 @@ final class DeployEffects: @unchecked Sendable {
 
     /// Cancels the running deploy: every child process group is stopped by the pipeline.
     func cancel() {
-        lock.lock(); let run = current; lock.unlock()
-        run?.cancel()
+        running.withLock { $0.current }?.cancel()
     }
-
-    private var prober: StatusProber?
-    private var probeTask: Task<Void, Never>?
-    private var probedMachines: [Machine] = []
 
     /// Background status probes (reachability, running vs flake system), refreshed every 30 s
     /// without touching the UI thread. Started once, for the machines of the first inventory.
     func startProbes(_ inventory: Inventory) {
-        lock.lock()
-        let started = probeTask != nil
-        if !started && !settings.disableProbes { probeTask = Task {} }   // claim the slot
-        lock.unlock()
+        let started = running.withLock { r in
+            let started = r.probeTask != nil
+            if !started && !settings.disableProbes { r.probeTask = Task {} }   // claim the slot
+            return started
+        }
         guard !started, !settings.disableProbes else { return }
         let q = queue
         // Resolving targets and building options costs O(machines): do it off the UI thread.
@@ -68,34 +72,29 @@ final class DeployEffects: @unchecked Sendable {
                 options = try? settings.options(kind: .rollback, source: source, fleet: fleet)
             }
             guard let options, let p = try? StatusProber(options: options) else { return }
-            lock.lock()
-            prober = p
-            probedMachines = machines
-            lock.unlock()
+            running.withLock { r in
+                r.prober = p
+                r.probedMachines = machines
+            }
             for await s in p.refreshing(machines, every: .seconds(30), evaluateEvery: evaluate ? 5 : Int.max) {
                 var s = s
                 if !evaluate { s.flakeSystem = nil }
                 q.post(.hostStatus(s))
             }
             // Cancelled by shutdown: if it ran before the prober was published, close its masters here.
-            lock.lock()
-            let orphaned = prober === p
-            lock.unlock()
+            let orphaned = running.withLock { $0.prober === p }
             if Task.isCancelled && orphaned { await p.close(machines) }
         }
-        lock.lock()
-        probeTask = task
-        lock.unlock()
+        running.withLock { $0.probeTask = task }
     }
 
     /// On quit: stop probing, close the ssh masters the probes opened, cancel a running deploy, so no
     /// process outlives fleet.
     func shutdown() {
-        lock.lock()
-        let task = probeTask, p = prober, machines = probedMachines, run = current
-        probeTask = nil
-        prober = nil
-        lock.unlock()
+        let (task, p, machines, run) = running.withLock { r in
+            defer { r.probeTask = nil; r.prober = nil }
+            return (r.probeTask, r.prober, r.probedMachines, r.current)
+        }
         task?.cancel()
         run?.cancel()
         guard let p else { return }
@@ -177,8 +176,8 @@ struct DeploySettings: Sendable {
 
     /// The same options `fleet deploy` builds (targets from the resolved inventory, clan secrets
     /// uploaded), with the UI's settings on top.
-    func options(kind: DeployKind, source: InventorySource, fleet: ResolvedFleet) throws -> DeployOptions {
-        var o = try DeployOptions.standard(kind: kind, source: source, fleet: fleet, buildFlake: buildFlake)
+    func options(kind: DeployKind, source: InventorySource, fleet: ResolvedFleet, deployConfig: ClanDeployConfig? = nil) throws -> DeployOptions {
+        var o = try DeployOptions.standard(kind: kind, source: source, fleet: fleet, buildFlake: buildFlake, deployConfig: deployConfig)
         o.jobs = jobs
         o.hostKeyPolicy = hostKeyPolicy
         o.sshConfigFile = sshConfig

@@ -6,6 +6,9 @@ public struct DeployHostRow: Equatable, Sendable {
     public var host: String
     public var state: State = .pending
     public var stage: DeployStage?
+    /// Where the host is reached and where it builds (`local`, `target`, a build host), once resolved.
+    public var target: String?
+    public var buildsOn: String?
     /// 0…1 within the current stage, when known.
     public var fraction: Double?
     /// The last progress message or log line.

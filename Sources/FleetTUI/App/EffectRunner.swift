@@ -23,19 +23,13 @@ final class EffectRunner {
 
     func perform(_ effect: Effect) {
         switch effect {
-        case .quit:
-            break  // the loop sees `running == false`
         case .loadInventory(let source):
             let q = queue
             Task.detached {
                 // A flake yields a cached or offline result first, then the evaluated one.
                 do {
                     for try await snap in InventoryLoader(source: source).updates() {
-                        let fleet = ResolvedFleet(snap.inventory)
-                        q.post(.inventoryLoaded(fleet, revalidating: snap.isRevalidating))
-                        // The first frame reads only its visible rows' vars files; the rest now, off
-                        // the UI thread, so scrolling and the Network screen find them in memory.
-                        fleet.prefetch()
+                        q.post(.inventoryLoaded(ResolvedFleet(snap.inventory), revalidating: snap.isRevalidating))
                     }
                 } catch {
                     q.post(.inventoryFailed(String(describing: error)))
@@ -47,6 +41,9 @@ final class EffectRunner {
                 let (theme, warning) = ThemeCatalog.load(name)
                 q.post(.themeLoaded(theme, warning: warning))
             }
+        case .loadThemeNames:
+            let q = queue
+            Task.detached { q.post(.themeNamesLoaded(ThemeCatalog.names())) }
         case .savePaletteHistory(let lines):
             Task.detached { PaletteHistoryStore.save(lines) }
         case .editTags(let machine, let add, let remove):
@@ -77,7 +74,6 @@ final class EffectRunner {
         case .deploy(let machines): deploys.start(machines, kind: .deploy)
         case .rollback(let machines): deploys.start(machines, kind: .rollback)
         case .cancelDeploy: deploys.cancel()
-        case .retryFailed: break   // the reducer turns retry into a deploy of the failed hosts
         case .loadHistory: deploys.loadHistory()
         case .startProbes(let inv): deploys.startProbes(inv)
         case .loadHistoryLog(let id): deploys.loadLog(deployID: id)

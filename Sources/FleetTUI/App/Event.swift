@@ -12,6 +12,8 @@ public enum Event: Sendable {
     case inventoryFailed(String)
     /// A theme finished loading; `warning` names what was wrong with the file, if anything.
     case themeLoaded(Theme, warning: String?)
+    /// The themes on disk, listed once at start for the palette's `theme` completion.
+    case themeNamesLoaded([String])
     case toast(String, Toast.Kind)
     case varsLoaded(VarsData)
     case varsFailed(String)
@@ -35,12 +37,11 @@ public enum Event: Sendable {
 
 /// Work the reducer asks for; performed at the edge (`EffectRunner`), results come back as Events.
 public enum Effect: Equatable, Sendable {
-    case quit
     case loadInventory(InventorySource)
     case loadTheme(String)
+    case loadThemeNames
     case deploy(machines: [String])
     case cancelDeploy
-    case retryFailed
     case rollback(machines: [String])
     case loadVars
     case varsPlan(VarsIntent)

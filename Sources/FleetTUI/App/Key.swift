@@ -10,3 +10,11 @@ public enum Key: Equatable, Sendable {
     case wheelUp(x: Int, y: Int)
     case wheelDown(x: Int, y: Int)
 }
+
+extension Key {
+    /// A printable character: text in an input line rather than a command.
+    public var isText: Bool {
+        if case .char = self { return true }
+        return false
+    }
+}

@@ -11,7 +11,7 @@ public enum KeyScope: Hashable, Sendable {
     }
 }
 
-public struct KeyBinding: Sendable {
+public struct KeyBinding: Equatable, Sendable {
     public var keys: [Key]
     public var action: Action
     public var scope: KeyScope
@@ -27,7 +27,7 @@ public struct KeyBinding: Sendable {
 }
 
 /// The one key map. The reducer, the help overlay and the status bar all read it.
-public struct KeyMap: Sendable {
+public struct KeyMap: Equatable, Sendable {
     public var bindings: [KeyBinding]
 
     public static let `default` = KeyMap(bindings: [
@@ -68,6 +68,22 @@ public struct KeyMap: Sendable {
     public func action(for key: Key, on tab: Tab) -> Action? {
         if let b = bindings.first(where: { $0.scope == .screen(tab) && $0.keys.contains(key) }) { return b.action }
         return bindings.first(where: { $0.scope == .global && $0.keys.contains(key) })?.action
+    }
+
+    /// Every key bound to `action`, in any scope.
+    public func keys(for action: Action) -> [Key] {
+        bindings.filter { $0.action == action }.flatMap(\.keys)
+    }
+
+    /// What a key means in a dialog or list drawn over the screens (help, tag selector, confirm,
+    /// logs): the global bindings, so a `[keys]` override of `j` moves every cursor. The mouse
+    /// wheel, which no binding holds, scrolls.
+    public func overlayAction(for key: Key) -> Action? {
+        switch key {
+        case .wheelDown: return .moveDown
+        case .wheelUp: return .moveUp
+        default: return bindings.first(where: { $0.scope == .global && $0.keys.contains(key) })?.action
+        }
     }
 
     /// Status-bar hints for a screen: its own bindings first, then the global ones.

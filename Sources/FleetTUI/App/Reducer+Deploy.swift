@@ -23,6 +23,11 @@ extension Reducer {
                 r.stageStartedAt = now
                 r.message = e.stage.map { "\($0.rawValue)…" } ?? ""
             }
+        case .resolved(let plan):
+            update(e.host) { r in
+                r.target = plan.target
+                r.buildsOn = plan.build.column
+            }
         case .progress(let fraction, let message):
             update(e.host) { r in
                 r.fraction = fraction

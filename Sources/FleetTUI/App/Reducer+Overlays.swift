@@ -1,51 +1,57 @@
-import Foundation
 import FleetModel
 
 /// Keys while an overlay (help, palette, tag selector, confirmation) is open: the overlay gets them all.
 extension Reducer {
     static func reduceOverlayKey(_ state: inout AppState, _ key: Key) -> [Effect] {
         guard let overlay = state.overlay else { return [] }
+        // Lists and dialogs move and close with the user's key map; text inputs (palette, tag
+        // edit, prompts) take printable keys as text.
+        let action = state.keyMap.overlayAction(for: key)
+        let page = Layout.tableRows(height: state.height)
         switch overlay {
         case .help(let scroll):
-            switch key {
-            case .escape, .char("q"), .char("?"), .enter: state.overlay = nil
-            case .char("j"), .down, .wheelDown: state.overlay = .help(scroll: scroll + 1)
-            case .char("k"), .up, .wheelUp: state.overlay = .help(scroll: max(0, scroll - 1))
-            case .pageDown: state.overlay = .help(scroll: scroll + Layout.tableRows(height: state.height))
-            case .pageUp: state.overlay = .help(scroll: max(0, scroll - Layout.tableRows(height: state.height)))
+            switch (key, action) {
+            case (.enter, _), (_, .back?), (_, .quit?), (_, .help?): state.overlay = nil
+            case (_, .moveDown?): state.overlay = .help(scroll: scroll + 1)
+            case (_, .moveUp?): state.overlay = .help(scroll: max(0, scroll - 1))
+            case (_, .pageDown?): state.overlay = .help(scroll: scroll + page)
+            case (_, .pageUp?): state.overlay = .help(scroll: max(0, scroll - page))
             default: break
             }
             return []
-        case .confirm(let dialog):
-            switch key {
-            case .char("y"), .char("Y"), .enter:
+        case .confirm(var dialog):
+            // y and n answer directly, enter takes the choice under the cursor; the user's move
+            // keys come first, so a `[keys]` binding of n moves rather than says no.
+            switch (key, action) {
+            case (_, .moveDown?), (_, .moveUp?), (.left, _), (.right, _), (.tab, _), (.backTab, _):
+                dialog.cancelSelected.toggle()
+                state.overlay = .confirm(dialog)
+            case (.char("y"), _), (.char("Y"), _):
+                return confirm(&state, dialog)
+            case (.enter, _) where !dialog.cancelSelected:
+                return confirm(&state, dialog)
+            case (.char("n"), _), (.char("N"), _), (.enter, _), (_, .back?), (_, .quit?):
                 state.overlay = nil
-                var effects = dialog.onConfirm
-                if dialog.quitOnConfirm {
-                    state.running = false
-                    effects.append(.quit)
-                }
-                return effects
-            case .char("n"), .char("N"), .escape, .char("q"):
-                state.overlay = nil
-                return []
             default:
-                return []
+                break
             }
+            return []
         case .tagSelector(var sel):
-            switch key {
-            case .escape:
+            switch (key, action) {
+            case (_, .back?), (_, .quit?):
                 state.overlay = nil
-            case .char("j"), .down, .wheelDown:
-                sel.cursor.row += 1
-            case .char("k"), .up, .wheelUp:
-                sel.cursor.row -= 1
-            case .char(" "):
+            case (_, .moveDown?): sel.cursor.row += 1
+            case (_, .moveUp?): sel.cursor.row -= 1
+            case (_, .pageDown?): sel.cursor.row += page
+            case (_, .pageUp?): sel.cursor.row -= page
+            case (_, .top?): sel.cursor.row = 0
+            case (_, .bottom?): sel.cursor.row = sel.tags.count
+            case (.char(" "), _), (_, .toggleMark?):
                 if sel.tags.indices.contains(sel.cursor.row) {
                     let t = sel.tags[sel.cursor.row].name
                     if sel.selected.contains(t) { sel.selected.remove(t) } else { sel.selected.insert(t) }
                 }
-            case .enter:
+            case (.enter, _):
                 // Enter with nothing toggled picks the tag under the cursor.
                 if sel.selected.isEmpty, sel.tags.indices.contains(sel.cursor.row) {
                     sel.selected.insert(sel.tags[sel.cursor.row].name)
@@ -67,14 +73,14 @@ extension Reducer {
         case .text(let title, let lines, let scroll):
             let page = max(1, state.height - 6)
             var s = scroll
-            switch key {
-            case .escape, .char("q"), .enter: state.overlay = nil; return []
-            case .char("j"), .down, .wheelDown: s += 1
-            case .char("k"), .up, .wheelUp: s -= 1
-            case .pageDown, .char(" "): s += page
-            case .pageUp: s -= page
-            case .char("g"), .home: s = 0
-            case .char("G"), .end: s = lines.count
+            switch (key, action) {
+            case (.enter, _), (_, .back?), (_, .quit?): state.overlay = nil; return []
+            case (_, .moveDown?): s += 1
+            case (_, .moveUp?): s -= 1
+            case (.char(" "), _), (_, .pageDown?): s += page
+            case (_, .pageUp?): s -= page
+            case (_, .top?): s = 0
+            case (_, .bottom?): s = lines.count
             default: return []
             }
             state.overlay = .text(title: title, lines: lines, scroll: max(0, min(s, max(0, lines.count - page))))
@@ -117,6 +123,12 @@ extension Reducer {
         }
     }
 
+    static func confirm(_ state: inout AppState, _ dialog: ConfirmDialog) -> [Effect] {
+        state.overlay = nil
+        if dialog.quitOnConfirm { state.running = false }
+        return dialog.onConfirm
+    }
+
     /// The editing keys every input line shares; false when `key` is not one of them.
     static func editLine(_ text: inout String, _ key: Key) -> Bool {
         switch key {
@@ -135,7 +147,7 @@ extension Reducer {
             state.overlay = nil
             return []
         case .enter:
-            let line = p.input.trimmingCharacters(in: .whitespaces)
+            let line = String(p.input.drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
             guard !line.isEmpty else { state.overlay = nil; return [] }
             switch Palette.parse(line) {
             case .failure(let e):
@@ -154,8 +166,13 @@ extension Reducer {
                 p.input = Palette.apply(p.completions[p.selected], to: p.input)
                 p.selected = 0
             }
-        case .down:
-            if !p.completions.isEmpty { p.selected = (p.selected + 1) % p.completions.count }
+        case _ where !key.isText && key != .up && [.moveDown, .moveUp].contains(state.keyMap.overlayAction(for: key)):
+            // The key map's move keys (down, or e.g. a `[keys]` ctrl-n) walk the completions;
+            // printable keys are text here.
+            if !p.completions.isEmpty {
+                let step = state.keyMap.overlayAction(for: key) == .moveDown ? 1 : p.completions.count - 1
+                p.selected = (p.selected + step) % p.completions.count
+            }
             state.overlay = .palette(p)
             return []
         case .up:

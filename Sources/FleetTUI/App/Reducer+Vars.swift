@@ -3,7 +3,7 @@ import FleetModel
 /// The Vars screen: loading, generate / rotate / fix / reveal, prompts, and the offer to deploy.
 extension Reducer {
     static func selectedVarsRow(_ state: AppState) -> VarsRow? {
-        let rows = VarsView.visibleRows(state)
+        let rows = VarsRows.visible(state)
         let c = state.cursor(.vars).row
         return rows.indices.contains(c) ? rows[c] : nil
     }

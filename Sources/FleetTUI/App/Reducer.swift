@@ -47,6 +47,9 @@ public enum Reducer {
             state.theme = theme
             if let warning { toast(&state, warning, .error) } else { toast(&state, "theme \(theme.name)", .info) }
             return []
+        case .themeNamesLoaded(let names):
+            state.themeNames = names
+            return []
         case .toast(let text, let kind):
             toast(&state, text, kind)
             return []
@@ -74,7 +77,7 @@ public enum Reducer {
         case .terminate(let sig):
             state.exitSignal = sig
             state.running = false
-            return [.quit]
+            return []
         case .key(let key):
             if state.overlay != nil { return reduceOverlayKey(&state, key) }
             if state.filterEditing { return reduceFilterKey(&state, key) }
@@ -101,7 +104,7 @@ public enum Reducer {
                 return []
             }
             state.running = false
-            return [.quit]
+            return []
         case .moveDown: moveCursor(&state, by: 1)
         case .moveUp: moveCursor(&state, by: -1)
         case .pageDown: moveCursor(&state, by: page)
@@ -127,8 +130,6 @@ public enum Reducer {
         case .clearMarks: state.marks.removeAll()
         case .filter:
             state.filterEditing = true
-            // The search lines are built when the line opens, before the first key is typed.
-            if state.tab == .fleet { state.buildSearchIndexIfNeeded() }
         case .tagSelector:
             state.overlay = .tagSelector(TagSelectorState(tags: state.tagCounts, selected: []))
         case .palette:
@@ -202,12 +203,11 @@ public enum Reducer {
     static func rowCount(_ state: AppState, _ tab: Tab) -> Int {
         switch tab {
         case .fleet: return state.fleetRows.count
-        case .services: return ServicesView.rowCount(state)
-        case .network: return NetworkView.rowCount(state)
-        case .vars: return VarsView.visibleRows(state).count
+        case .services: return ServicesRows.rows(state).count
+        case .network: return NetworkRows.rows(state).count
+        case .vars: return VarsRows.visible(state).count
         case .deploy: return state.deploy.rows.count
         case .history: return state.history.count
-        default: return 0
         }
     }
 
@@ -288,6 +288,6 @@ public enum Reducer {
 
     static func paletteContext(_ state: AppState) -> PaletteContext {
         PaletteContext(machines: state.machines.map(\.name), tags: state.tagCounts.map(\.name),
-                       generators: [], themes: ThemeCatalog.names())
+                       generators: [], themes: state.themeNames)
     }
 }

@@ -32,10 +32,7 @@ final class VarsEffects: @unchecked Sendable {
         guard let catalog = try await repo.loadCatalog() else {
             throw CLIError("no generator definitions in \(dir) (generators.json or flake.nix)")
         }
-        var e = VarsEngine(clanDirectory: dir, catalog: catalog, backend: try NativeVarsSecrets(environment: environment),
-                           runner: ProcessVarsRunner())
-        if let base = environment["FLEET_VARS_WORKDIR"], !base.isEmpty { e.workBase = base }
-        return e
+        return repo.engine(catalog: catalog, backend: try NativeVarsSecrets(environment: environment))
     }
 
     func load() {
@@ -59,6 +56,15 @@ final class VarsEffects: @unchecked Sendable {
         Task.detached { [self] in
             do {
                 let e = try await engine()
+                // clan's `run_generators` migrates old zerotier layouts first, commits, and stops.
+                if VarsMigrations.needed(clanDirectory: e.clanDirectory, catalog: e.catalog) {
+                    let changed = try await VarsRepository(clanDirectory: e.clanDirectory).runMigrations(catalog: e.catalog)
+                    if !changed.isEmpty {
+                        q.post(.toast("zerotier vars moved to the all-shared layout (committed: \(ZerotierMigration.commitMessage)); see clan.lol/docs/unstable/guides/migrations/zerotier, then generate again", .success))
+                        load()
+                        return
+                    }
+                }
                 let machines = intent.machine.map { [$0] } ?? []
                 let plan = try e.plan(machines: machines, generator: intent.generator, regenerate: intent.kind == .rotate)
                 q.post(.varsPlanned(intent, plan))

@@ -5,7 +5,7 @@ import FleetModel
 enum VarsRows {
     static func build(_ o: VarsOverview) -> VarsData {
         var rows: [VarsRow] = []
-        var health: [String: (String, Bool)] = [:]
+        var health: [String: VarsHealthSummary] = [:]
         var values: [String: String] = [:]
         for e in o.scan.entries where e.kind == .public {
             if let v = e.value { values["\(e.machine ?? "")/\(e.generator)/\(e.file)"] = String(decoding: v, as: UTF8.self) }
@@ -20,7 +20,7 @@ enum VarsRows {
         if o.catalog != nil {
             for m in o.machines {
                 let h = VarsHealth(m)
-                health[m.machine] = (h.summary, h.isOK)
+                health[m.machine] = VarsHealthSummary(summary: h.summary, ok: h.isOK)
                 rows.append(VarsRow(level: .section, text: m.machine, status: h.isOK ? .ok : .missing, statusText: h.summary,
                                     detail: "\(m.generators.count) generators, \(h.files) files", machine: m.machine, isSecret: false))
                 for g in m.generators where !g.id.isShared { rows += generatorRows(g, machine: m.machine) }
@@ -64,7 +64,7 @@ enum VarsRows {
             rows.append(VarsRow(level: .section, text: "keys with unknown owner", status: .orphan, statusText: "\(o.scan.unknownKeys.count)",
                                 detail: o.scan.unknownKeys.map(\.publicKey).joined(separator: ", "), isSecret: false))
         }
-        return VarsData(rows: rows, health: health.mapValues { (summary: $0.0, ok: $0.1) }, hasDefinitions: o.catalog != nil)
+        return VarsData(rows: rows, health: health, hasDefinitions: o.catalog != nil)
     }
 
     static func generatorRows(_ g: GeneratorStatus, machine: String?) -> [VarsRow] {
@@ -117,4 +117,34 @@ enum VarsRows {
     }
 
     static func short(_ key: String) -> String { key.count > 14 ? String(key.prefix(10)) + "…" : key }
+}
+
+extension VarsRows {
+    /// Rows passing the `/` filter: a row matches on its text, machine or generator; a matching
+    /// generator keeps its files, a matching file keeps its generator and machine headers.
+    static func visible(_ state: AppState) -> [VarsRow] {
+        guard let rows = state.vars?.rows else { return [] }
+        let m = FilterMatcher(query: state.filters[.vars] ?? "")
+        if m.isEmpty { return rows }
+        func fields(_ r: VarsRow) -> String {
+            [r.text, r.machine ?? "shared", r.generator?.name ?? "", r.statusText].joined(separator: "\n").lowercased()
+        }
+        var keep = [Bool](repeating: false, count: rows.count)
+        for (i, r) in rows.enumerated() where m.matches(joined: fields(r)) {
+            keep[i] = true
+            // Keep the ancestors so a match is shown in context.
+            var level = r.level.rawValue
+            var j = i - 1
+            while j >= 0 && level > 0 {
+                if rows[j].level.rawValue < level { keep[j] = true; level = rows[j].level.rawValue }
+                j -= 1
+            }
+            // A matching generator brings its files.
+            if r.level == .generator {
+                var k = i + 1
+                while k < rows.count && rows[k].level == .file { keep[k] = true; k += 1 }
+            }
+        }
+        return rows.indices.filter { keep[$0] }.map { rows[$0] }
+    }
 }

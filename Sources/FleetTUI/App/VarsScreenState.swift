@@ -19,17 +19,18 @@ public struct VarsRow: Equatable, Sendable {
     public var isSecret: Bool
 }
 
+/// A machine's vars health as the Fleet screen's SECRETS column shows it.
+public struct VarsHealthSummary: Equatable, Sendable {
+    public var summary: String
+    public var ok: Bool
+}
+
 /// What the Vars screen shows, computed off the UI thread from files alone.
 public struct VarsData: Equatable, Sendable {
     public var rows: [VarsRow]
     /// Per machine, the Fleet table's secrets column text and whether it is healthy.
-    public var health: [String: (summary: String, ok: Bool)]
+    public var health: [String: VarsHealthSummary]
     public var hasDefinitions: Bool
-
-    public static func == (a: VarsData, b: VarsData) -> Bool {
-        a.rows == b.rows && a.hasDefinitions == b.hasDefinitions
-            && a.health.mapValues(\.summary) == b.health.mapValues(\.summary)
-    }
 }
 
 /// A running or finished generate/rotate/fix, with its live output.

@@ -1,61 +1,73 @@
-import CNcurses
 import Foundation
 import FleetModel
 #if canImport(Glibc)
 import Glibc
 #endif
 
+/// Performs the reducer's effects at the edge (`EffectRunner`; tests record them instead).
+protocol EffectPerforming: AnyObject {
+    func perform(_ effect: Effect)
+    /// Ends background work that owns processes; called once when the loop ends.
+    func shutdown()
+}
+
+extension EffectRunner: EffectPerforming {}
+
 /// Runs the app: waits for input, posted events or signals, applies each through the reducer,
-/// performs effects, and draws a frame when something changed. Curses is touched only here.
+/// performs effects, and draws a frame when something changed. The terminal is behind
+/// `TerminalBackend`, so the loop runs in `swift test` on an in-memory one.
 final class EventLoop {
-    private let backend: NcursesBackend
-    private let queue = EventQueue()
-    private let effects: EffectRunner
-    private var state: AppState
+    private let backend: TerminalBackend
+    let queue: EventQueue
+    private let effects: EffectPerforming
+    private let clock: () -> Double
+    private(set) var state: AppState
     /// Set by the benchmark harness only (FLEET_BENCH_FRAME_LOG).
     private var benchProbe = BenchProbe.fromEnvironment()
     private let crashKey: Character? = ProcessInfo.processInfo.environment["FLEET_TEST_CRASH_KEY"].flatMap(\.first)
 
-    init(state: AppState, noColor: Bool, deploySettings: DeploySettings = DeploySettings()) {
+    /// The dashboard on the real terminal.
+    convenience init(state: AppState, noColor: Bool, deploySettings: DeploySettings = DeploySettings()) {
+        let queue = EventQueue()
+        self.init(state: state, backend: NcursesBackend(noColor: noColor), queue: queue,
+                  effects: EffectRunner(queue: queue, source: state.source, deploySettings: deploySettings))
+    }
+
+    init(state: AppState, backend: TerminalBackend, queue: EventQueue, effects: EffectPerforming,
+         clock: @escaping () -> Double = EventLoop.now) {
         self.state = state
-        backend = NcursesBackend(noColor: noColor)
-        effects = EffectRunner(queue: queue, source: state.source, deploySettings: deploySettings)
+        self.backend = backend
+        self.queue = queue
+        self.effects = effects
+        self.clock = clock
     }
 
     /// Returns the process exit status: 0 on quit, 128+signal when a signal ended the UI.
     func run(initialEffects: [Effect], initialEvents: [Event] = []) -> Int32 {
-        TerminalGuard.install(wakeFD: queue.writeFD)
-        backend.start()
-        TerminalGuard.chainResize()
+        backend.start(wakeFD: queue.writeFD)
         defer { backend.stop() }
         let s = backend.size
         state.width = s.width
         state.height = s.height
-        state.clock = Self.now()
+        state.clock = clock()
         for e in initialEffects { effects.perform(e) }
         for e in initialEvents { queue.post(e) }
         backend.draw(AppView.render(state))
         if state.inventory != nil { benchProbe?.firstFrameDrawn(state: &state) }
 
         while state.running {
-            var fds = [
-                pollfd(fd: STDIN_FILENO, events: Int16(POLLIN), revents: 0),
-                pollfd(fd: queue.readFD, events: Int16(POLLIN), revents: 0),
-            ]
-            // Sleep until input, a posted event, a signal (EINTR; SIGWINCH also writes to the
-            // pipe) or the next deadline in the state (a toast expiring). Idle means no wake-ups.
-            let r = poll(&fds, nfds_t(fds.count), timeoutMillis())
-            var events: [Event] = [.tick(now: Self.now())]
-            let sig = TerminalGuard.takeSignal()
+            // Sleep until input, a posted event, a signal or the next deadline in the state (a
+            // toast expiring). Idle means no wake-ups.
+            let wake = backend.wait(wakeFD: queue.readFD, timeoutMillis: timeoutMillis())
+            var events: [Event] = [.tick(now: clock())]
+            let sig = backend.takeSignal()
             if sig != 0 { events.append(.terminate(signal: sig)) }
-            if r > 0 && fds[1].revents != 0 { events += queue.drain() }
-            // Always ask curses: after EINTR it may have a pending KEY_RESIZE.
+            if wake.posted { events += queue.drain() }
+            // Always ask the terminal: after a signal it may have a pending resize.
             events += backend.readInput()
-            if r > 0 && fds[0].revents & Int16(POLLHUP | POLLERR) != 0 && events.isEmpty {
-                // The terminal went away: nothing more will ever arrive.
-                events.append(.terminate(signal: SIGHUP))
-            }
-            guard events.count > 1 || state.deployRunning || state.toasts.contains(where: { $0.expiresAt <= Self.now() }) else { continue }
+            // The terminal went away: nothing more will ever arrive.
+            if wake.hangup && events.count == 1 { events.append(.terminate(signal: SIGHUP)) }
+            guard events.count > 1 || state.deployRunning || state.toasts.contains(where: { $0.expiresAt <= clock() }) else { continue }
             let before = state
             // Test hook (issue 10's "injected fatal error"): with FLEET_TEST_CRASH_KEY=c, pressing c
             // crashes the process, so tests can check the terminal is restored on the fatal path.
@@ -69,13 +81,21 @@ final class EventLoop {
             // After a resize curses has already reshaped (and possibly blanked) its screen, so a
             // resize always repaints, even when the size ends up where it was.
             let resized = events.contains { if case .resize = $0 { return true } else { return false } }
-            if state.running && (state != before || resized) {
+            if state.running && (changesFrame(from: before) || resized) {
                 backend.draw(AppView.render(state))
                 if state.inventory != nil { benchProbe?.firstFrameDrawn(state: &state) }
             }
         }
         effects.shutdown()
         return state.exitSignal.map { 128 + $0 } ?? 0
+    }
+
+    /// Whether the state moved on from `before` in anything but the clock, which every wake-up
+    /// advances and no frame shows (elapsed times follow `clockSecond`).
+    private func changesFrame(from before: AppState) -> Bool {
+        var now = state
+        now.clock = before.clock
+        return now != before
     }
 
     static func now() -> Double {
@@ -87,8 +107,9 @@ final class EventLoop {
     /// -1 (forever) unless something in the state expires.
     private func timeoutMillis() -> Int32 {
         // A running deploy shows elapsed times: wake once a second for them.
-        let deployTick: Double? = state.deployRunning ? Self.now() + 1 : nil
+        let now = clock()
+        let deployTick: Double? = state.deployRunning ? now + 1 : nil
         guard let next = (state.toasts.map(\.expiresAt) + [deployTick].compactMap { $0 }).min() else { return -1 }
-        return Int32(max(0, min(60_000, (next - Self.now()) * 1000 + 5)))
+        return Int32(max(0, min(60_000, (next - now) * 1000 + 5)))
     }
 }

@@ -6,8 +6,8 @@ import Glibc
 /// The only code that talks to curses. It owns the terminal between `start()` and `stop()`,
 /// draws a `ScreenBuffer` by repainting only the cells that changed since the last frame
 /// (one `wnoutrefresh` + `doupdate` per frame), and decodes input into `Key`s.
-/// Not thread-safe by design: the event loop calls it from one thread only (style.md A4.10).
-final class NcursesBackend {
+/// Not thread-safe by design: the event loop calls it from one thread only.
+final class NcursesBackend: TerminalBackend {
     private(set) var active = false
     private var previous: ScreenBuffer?
     private var pairs: [PairKey: Int16] = [:]
@@ -19,7 +19,9 @@ final class NcursesBackend {
     init(noColor: Bool) { self.noColor = noColor }
 
     /// Takes over the terminal. The locale must be set before initscr for wide characters.
-    func start() {
+    func start(wakeFD: Int32) {
+        // The modes are saved before curses changes them, so a crash can restore them.
+        TerminalGuard.install(wakeFD: wakeFD)
         setlocale(LC_ALL, "")
         // Take the size from the terminal, never from LINES/COLUMNS in the environment: a stale
         // exported value would pin the screen size and make resizes invisible.
@@ -41,6 +43,7 @@ final class NcursesBackend {
         }
         mousemask(mmask_t(fleet_all_mouse_events()), nil)
         mouseinterval(0)
+        TerminalGuard.chainResize()
     }
 
     /// Gives the terminal back. Safe to call twice.
@@ -80,7 +83,7 @@ final class NcursesBackend {
         let win = fleet_stdscr()
         let full = previous == nil || previous!.width != buf.width || previous!.height != buf.height
         if full { werase(win) }
-        for y in 0..<buf.height {
+        for y in previous.map(buf.changedRows(since:)) ?? Array(0..<buf.height) {
             for x in 0..<buf.width {
                 let cell = buf[x, y]
                 if cell.isContinuation { continue }
@@ -110,7 +113,7 @@ final class NcursesBackend {
         return (a, pair(fg: s.fg, bg: s.bg))
     }
 
-    /// Colour pairs are allocated once per (fg, bg) and reused (style.md A4.7).
+    /// Colour pairs are allocated once per (fg, bg) and reused.
     private func pair(fg: TermColor, bg: TermColor) -> Int16 {
         if fg == .default && bg == .default { return 0 }
         let key = PairKey(fg: fg, bg: bg)
@@ -130,6 +133,19 @@ final class NcursesBackend {
         case .indexed(let n): return Int16(Int(n) < available ? Int(n) : Int(n) % 8)
         }
     }
+
+    func wait(wakeFD: Int32, timeoutMillis: Int32) -> BackendWake {
+        var fds = [
+            pollfd(fd: STDIN_FILENO, events: Int16(POLLIN), revents: 0),
+            pollfd(fd: wakeFD, events: Int16(POLLIN), revents: 0),
+        ]
+        // A signal interrupts poll (EINTR); SIGWINCH and INT/TERM/HUP also write to wakeFD.
+        let r = poll(&fds, nfds_t(fds.count), timeoutMillis)
+        return BackendWake(posted: r > 0 && fds[1].revents != 0,
+                           hangup: r > 0 && fds[0].revents & Int16(POLLHUP | POLLERR) != 0)
+    }
+
+    func takeSignal() -> Int32 { TerminalGuard.takeSignal() }
 
     /// Reads every pending input without blocking. `KEY_RESIZE` becomes a resize event.
     func readInput() -> [Event] {

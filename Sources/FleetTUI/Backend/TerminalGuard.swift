@@ -1,7 +1,6 @@
-import CNcurses
+import CNcursesShim
 
-/// Signal routing and last-resort terminal restoration. All shim calls that share state live in
-/// this one file, because each Swift file gets its own copy of an imported static inline function.
+/// Signal routing and last-resort terminal restoration (the state is in CNcursesShim/fleet_tty.c).
 enum TerminalGuard {
     /// Saves the terminal modes so a crash can restore them, and routes INT/TERM/HUP to `wakeFD`.
     static func install(wakeFD: Int32) {

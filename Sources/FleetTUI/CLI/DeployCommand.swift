@@ -29,8 +29,20 @@ struct DeployConnectionOptions: ParsableArguments {
     @Option(name: .customLong("history-file"), help: "Deploy history database (default: $XDG_STATE_HOME/fleet/history.sqlite).")
     var historyFile: String?
 
-    @Flag(name: .customLong("build-per-host"), help: "One nix build per host instead of one shared build of all machines.")
+    @Flag(name: .customLong("build-per-host"), help: "One nix build per host instead of one shared build of all machines that build locally.")
     var buildPerHost = false
+
+    @Option(name: .customLong("build-host"), help: "Where to build every machine: user@host[:port], or localhost (clan's --build-host). Default, as clan: inventory deploy.buildHost, else clan.core.networking.buildHost, else the target builds.")
+    var buildHost: String?
+
+    @Flag(name: .customLong("build-local"), help: "Build every machine here and copy the closures to the targets.")
+    var buildLocal = false
+
+    @Option(name: .customLong("option"), parsing: .upToNextOption, help: ArgumentHelp("Passed to nix for the build (repeatable: --option keep-going false --option cores 4).", valueName: "K V"))
+    var nixOptionWords: [String] = []
+
+    @Flag(name: .customLong("no-check"), help: "Skip NixOS switch inhibitors (clan --no-check: NIXOS_NO_CHECK=1).")
+    var noCheck = false
 
     @Flag(name: .customLong("no-secrets"), help: "Do not upload the machine age key and activation secrets.")
     var noSecrets = false
@@ -49,7 +61,7 @@ struct DeployConnectionOptions: ParsableArguments {
 
     /// Targets: `--target` overrides, else clan's resolution (deploy.targetHost → network address →
     /// `root@<name>.<domain>`, `ResolvedFleet.targets`).
-    func options(kind: DeployKind, source: InventorySource, fleet: ResolvedFleet) throws -> DeployOptions {
+    func options(kind: DeployKind, source: InventorySource, fleet: ResolvedFleet, deployConfig: ClanDeployConfig? = nil) throws -> DeployOptions {
         guard let policy = HostKeyPolicy(rawValue: hostKeyCheck) else {
             throw CLIError("fleet: --host-key-check must be strict or accept-new, not '\(hostKeyCheck)'")
         }
@@ -77,7 +89,7 @@ struct DeployConnectionOptions: ParsableArguments {
         var o: DeployOptions
         do {
             o = try DeployOptions.standard(kind: kind, source: source, fleet: fleet, buildFlake: buildFlake,
-                                           uploadSecrets: !noSecrets)
+                                           uploadSecrets: !noSecrets, deployConfig: deployConfig)
         } catch { throw CLIError("fleet: \(error)") }
         o.jobs = jobs
         o.hostKeyPolicy = policy
@@ -85,6 +97,17 @@ struct DeployConnectionOptions: ParsableArguments {
         o.targetOverrides = overrides
         o.stageTimeouts = stageTimeouts
         o.batchBuild = !buildPerHost
+        if buildLocal, buildHost != nil { throw CLIError("fleet: --build-local and --build-host exclude each other") }
+        if let b = buildHost, b != "localhost" {
+            do { _ = try SSHTarget.parse(b) } catch { throw CLIError("fleet: --build-host: \(error)") }
+        }
+        o.buildLocal = buildLocal
+        o.buildHostOverride = buildHost
+        guard nixOptionWords.count % 2 == 0 else {
+            throw CLIError("fleet: --option takes a name and a value (--option keep-going false), got: \(nixOptionWords.joined(separator: " "))")
+        }
+        o.nixOptions = NixBuildOptions.parse(stride(from: 0, to: nixOptionWords.count, by: 2).map { (nixOptionWords[$0], nixOptionWords[$0 + 1]) })
+        o.noCheck = noCheck
         return o
     }
 }
@@ -96,6 +119,12 @@ struct DeployCommand: ParsableCommand {
         abstract: "Deploy machines: upload secrets, build, copy, activate, verify — hosts in parallel.",
         discussion: """
         Stages per host: resolve → connect (one ssh ControlMaster) → secrets → build → copy → activate → verify.
+        Targets as clan resolves them: --target, inventory deploy.targetHost, the exported networks by
+        priority (probed; the first reachable wins), the machine's clan.core.networking.targetHost.
+        Builds as clan: --build-host, deploy.buildHost, clan.core.networking.buildHost, else on the target
+        (the derivations are copied there and built with its nix); --build-local builds here.
+        NixOS activates with switch-to-configuration boot, then switch; nix-darwin with darwin-rebuild switch.
+        Without machine names, machines with requireExplicitUpdate are skipped (and named).
         One host failing never stops the others; the exit status is 1 when any host failed.
         Every run is recorded in the deploy history ($XDG_STATE_HOME/fleet/history.sqlite).
 
@@ -140,9 +169,19 @@ struct DeployCommand: ParsableCommand {
                 return
             }
         }
-        let selected: [Machine]
-        do { selected = try DeploySelection.select(inv, names: names, tags: tags) } catch { throw CLIError("fleet: \(error)") }
-        let options = try connection.options(kind: dryRun ? .dryRun : .deploy, source: sourceOptions.source(), fleet: fleet)
+        let source = sourceOptions.source()
+        // The machines' config (targetHost, buildHost, requireExplicitUpdate) and clan.exports: a flake only.
+        let config = try blockingAwait { await ClanDeployConfig.evaluate(source: source) }
+        let selection: DeploySelection.Result
+        do {
+            selection = try DeploySelection.select(inv, names: names, tags: tags, explicitOnly: config?.explicitOnly ?? [])
+        } catch { throw CLIError("fleet: \(error)") }
+        if !selection.skippedExplicitOnly.isEmpty {
+            FileHandle.standardError.write(Data(("fleet: skipping \(selection.skippedExplicitOnly.joined(separator: " ")): "
+                + "requireExplicitUpdate is set (name them to deploy them)\n").utf8))
+        }
+        let selected = selection.machines
+        let options = try connection.options(kind: dryRun ? .dryRun : .deploy, source: source, fleet: fleet, deployConfig: config)
         let status = DeployRunner.runBlocking(DeployPipeline(history: history), selected, options: options, json: connection.json)
         if status != 0 { throw ExitCode(status) }
     }
@@ -234,8 +273,8 @@ struct DeployPrinter {
             write("\(kind == .deploy ? "deploying" : kind.rawValue) \(hosts.count) host(s): \(hosts.joined(separator: " ")) (run \(id))")
         case let .stageStarted(eta):
             write("\(p) \(stage)…" + (eta.map { String(format: " (usually %.1fs)", $0) } ?? ""))
-        case .progress:
-            break  // the text log already carries the lines; progress is for the dashboard
+        case .resolved, .progress:
+            break  // the log carries the plan's line (`DeployPlan.summary`); these are for the dashboard
         case let .log(line):
             write("\(p) \(line)")
         case let .stageFinished(outcome, seconds):

@@ -39,6 +39,19 @@ struct SecretsCommand: ParsableCommand {
         try AdminKeys.load(environment: ProcessInfo.processInfo.environment)
     }
 
+    /// clan commits every `clan secrets` write (`commit_files`: secrets.py:238, users.py:48,
+    /// machines.py:41), since a flake build does not see untracked files; `CLAN_NO_COMMIT` only
+    /// registers new paths. Outside a git work tree nothing is committed, as in clan.
+    static func commit(_ repo: String, paths: [String], message: String) throws {
+        try runBlocking {
+            let git = ClanGit(directory: repo, runner: ProcessVarsRunner())
+            guard let gitDir = try? await git.gitDirectory() else { return }
+            let lock = try ClanLock(gitDirectory: gitDir)
+            defer { withExtendedLifetime(lock) {} }
+            do { try await git.commit(paths: paths, message: message) } catch { throw CLIError("fleet secrets: \(error)") }
+        }
+    }
+
     /// Runs `body`, turning model errors into one clear CLI error line.
     static func cli<T>(_ body: () throws -> T) throws -> T {
         do { return try body() } catch let e as CLIError { throw e } catch { throw CLIError("fleet secrets: \(error)") }
@@ -84,10 +97,13 @@ struct SecretsCommand: ParsableCommand {
             var value = try Self.readValue()
             defer { value.withUnsafeMutableBytes { raw in for i in raw.indices { raw[i] = 0 } } }
             try cli {
-                let admin = try SecretsCommand.adminIdentities()
-                try repo.store.writeSecret(name, value: value, adminRecipients: admin.map(\.recipient),
+                _ = try SecretsCommand.adminIdentities()
+                // Who the admin is follows clan's key precedence (AdminKeys.publicKeys).
+                let admin = try AdminKeys.publicKeys(environment: ProcessInfo.processInfo.environment).compactMap { try? AgeRecipient(parsing: $0) }
+                try repo.store.writeSecret(name, value: value, adminRecipients: admin,
                                            users: user, machines: machine, groups: group)
             }
+            try SecretsCommand.commit(repo.repo, paths: ["sops/secrets/\(name)"], message: "secrets: update \(name)")
         }
 
         /// clan `set_command`: $SOPS_NIX_SECRET, else a hidden prompt on a terminal, else stdin.
@@ -123,11 +139,12 @@ struct SecretsCommand: ParsableCommand {
         @Argument(help: "The user's age public key (age1…).") var key: String
         @Flag(name: .long, help: "Overwrite an existing key.") var force = false
         func run() throws {
-            try cli {
+            let updated = try cli {
                 try repo.store.addUser(name, recipient: key, force: force)
                 // As clan: secrets already shared with this user are re-keyed to the new key.
-                _ = try repo.store.updateSecrets(referencing: "users", name, identities: SecretsCommand.adminIdentities)
+                return try repo.store.updateSecrets(referencing: "users", name, identities: SecretsCommand.adminIdentities)
             }
+            try SecretsCommand.commit(repo.repo, paths: ["sops/users/\(name)"] + updated.map { "sops/secrets/\($0)" }, message: "secrets: add user \(name)")
         }
     }
 
@@ -153,10 +170,11 @@ struct SecretsCommand: ParsableCommand {
         @Argument(help: "The machine's age public key (age1…).") var key: String
         @Flag(name: .long, help: "Overwrite an existing key.") var force = false
         func run() throws {
-            try cli {
+            let updated = try cli {
                 try repo.store.addMachine(name, recipient: key, force: force)
-                _ = try repo.store.updateSecrets(referencing: "machines", name, identities: SecretsCommand.adminIdentities)
+                return try repo.store.updateSecrets(referencing: "machines", name, identities: SecretsCommand.adminIdentities)
             }
+            try SecretsCommand.commit(repo.repo, paths: ["sops/machines/\(name)"] + updated.map { "sops/secrets/\($0)" }, message: "secrets: add machine \(name)")
         }
     }
 }

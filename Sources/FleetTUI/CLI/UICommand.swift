@@ -37,7 +37,7 @@ struct UICommand: ParsableCommand {
         state.paletteHistory = PaletteHistoryStore.load()
         let loop = EventLoop(state: state, noColor: settings.noColor,
                              deploySettings: DeploySettings.from(config: settings.config, environment: env))
-        let status = loop.run(initialEffects: [.loadInventory(state.source), .loadHistory],  // vars follow the first inventory (Reducer)
+        let status = loop.run(initialEffects: [.loadInventory(state.source), .loadHistory, .loadThemeNames],  // vars follow the first inventory (Reducer)
                               initialEvents: settings.warnings.map { .toast($0, .error) })
         if status != 0 { throw ExitCode(status) }
     }

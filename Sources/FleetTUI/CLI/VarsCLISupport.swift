@@ -21,22 +21,36 @@ enum VarsCLISupport {
         try NativeVarsSecrets(environment: environment)
     }
 
-    static func engine(_ repoOptions: VarsRepoOptions) async throws -> VarsEngine {
-        let catalog = try await repoOptions.catalog()
+    static func engine(_ repoOptions: VarsRepoOptions, catalog known: GeneratorCatalog? = nil) async throws -> VarsEngine {
+        let catalog: GeneratorCatalog
+        if let known { catalog = known } else { catalog = try await repoOptions.catalog() }
         let backend: VarsSecretBackend
         do { backend = try self.backend() } catch { throw CLIError("fleet: \(error)") }
-        var e = VarsEngine(clanDirectory: repoOptions.repository.clanDirectory, catalog: catalog, backend: backend, runner: ProcessVarsRunner())
-        if let base = environment["FLEET_VARS_WORKDIR"], !base.isEmpty { e.workBase = base }
-        if !repoOptions.repository.hasGeneratorsFile && repoOptions.repository.isFlake {
-            let systems = Dictionary(catalog.machineNames.map { ($0, FlakeGenerators.localSystem) }, uniquingKeysWith: { a, _ in a })
-            e.scriptProvider = FlakeGenerators(flake: repoOptions.repository.clanDirectory, runner: ProcessVarsRunner()).scriptProvider(systems: systems)
-        }
-        return e
+        return repoOptions.repository.engine(catalog: catalog, backend: backend)
     }
 
     static func generate(repoOptions: VarsRepoOptions, machines: [String], generator: String?, regenerate: Bool,
                          runOptions: VarsRunOptions) async throws {
-        let engine = try await engine(repoOptions)
+        let catalog = try await repoOptions.catalog()
+        // clan's `run_generators` migrates old zerotier layouts first, commits, and stops (generate.py:303),
+        // before anything needs a key.
+        let repo = repoOptions.repository
+        if VarsMigrations.needed(clanDirectory: repo.clanDirectory, catalog: catalog) {
+            if runOptions.dryRun {
+                print("Would first move the zerotier vars to the all-shared layout (clan's migration, committed as \"\(ZerotierMigration.commitMessage)\") and stop there; run without --dry-run, then again.")
+                return
+            }
+            let changed: [String]
+            do { changed = try await repo.runMigrations(catalog: catalog) } catch { throw CLIError("fleet: \(error)") }
+            if !changed.isEmpty {
+                FileHandle.standardError.write(Data(ZerotierMigration.banner.utf8))
+                return
+            }
+        }
+        var engine = try await engine(repoOptions, catalog: catalog)
+        if runOptions.noSandbox {
+            do { engine.sandbox = try GeneratorSandbox.detect(environment: environment, noSandbox: true) } catch { throw CLIError("fleet: \(error)") }
+        }
         let plan: VarsPlan
         do { plan = try engine.plan(machines: machines, generator: generator, regenerate: regenerate) } catch { throw CLIError("fleet: \(error)") }
         if plan.isEmpty {
@@ -92,7 +106,7 @@ enum VarsCLISupport {
         case .committed(_, let m): print("  committed: \(m)")
         case .generatorFinished: break
         }
-        fflush(stdout)
+        fflush(nil)   // every output stream; `stdout` is a C global Swift 6 will not touch
     }
 }
 

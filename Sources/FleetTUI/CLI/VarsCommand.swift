@@ -190,6 +190,8 @@ struct VarsRunOptions: ParsableArguments {
             help: ArgumentHelp("Answer a prompt without asking: GEN.PROMPT=@FILE, or GEN.PROMPT=@- for stdin.", valueName: "GEN.PROMPT=@FILE"))
     var promptValues: [String] = []
     @Flag(help: "Only print what would run (generators in order, prompts, affected machines).") var dryRun = false
+    @Flag(help: "Run generator scripts without a sandbox (clan's --no-sandbox), where no bwrap or sandbox-exec is available.")
+    var noSandbox = false
 }
 
 struct VarsGenerateCommand: ParsableCommand {

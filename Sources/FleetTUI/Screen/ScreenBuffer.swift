@@ -93,7 +93,8 @@ public struct ScreenBuffer: Equatable, Sendable {
         return lines.joined(separator: "\n")
     }
 
-    /// Row indices whose cells differ from `other` (same size assumed); the backend redraws only these.
+    /// Row indices whose cells differ from `other` (every row when the sizes differ); the backend
+    /// repaints only these.
     public func changedRows(since other: ScreenBuffer) -> [Int] {
         guard other.width == width, other.height == height else { return Array(0..<height) }
         var rows: [Int] = []

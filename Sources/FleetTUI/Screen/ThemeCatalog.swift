@@ -66,7 +66,7 @@ extension Theme {
         return t
     }
 
-    static let roleKeyPaths: [String: WritableKeyPath<Theme, Style>] = [
+    static let roleKeyPaths: [String: WritableKeyPath<Theme, Style> & Sendable] = [
         "base": \.base, "header": \.header, "badge": \.badge, "tabActive": \.tabActive,
         "tabInactive": \.tabInactive, "tableHeader": \.tableHeader, "cursor": \.cursor, "marked": \.marked,
         "dim": \.dim, "ok": \.ok, "warn": \.warn, "error": \.error, "accent": \.accent, "match": \.match,

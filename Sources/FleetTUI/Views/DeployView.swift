@@ -1,6 +1,6 @@
 import FleetModel
 
-/// Tab 3: one row per host with stage, progress bar, elapsed/ETA and the last log line; enter
+/// Tab 3: one row per host with stage, where it builds (BUILDS ON: local, target, or the build host), progress bar, elapsed/ETA and the last log line; enter
 /// opens the host's full log (following new lines).
 enum DeployView {
     static func bar(_ fraction: Double?, width: Int, ctx: RenderContext) -> String {
@@ -43,6 +43,7 @@ enum DeployView {
             TableColumn("HOST", .fixed(10)),
             TableColumn("STATE", .fixed(9)),
             TableColumn("STAGE", .fixed(8)),
+            TableColumn("BUILDS ON", .fixed(12)),
             TableColumn("PROGRESS", .fixed(12)),
             TableColumn("TIME", .fixed(12)),
             TableColumn("LAST", .flex(weight: 1, min: 10)),
@@ -66,7 +67,8 @@ enum DeployView {
                 }
                 return (row.state.rawValue, style)
             case 2: return (row.stage?.rawValue ?? "", nil)
-            case 3:
+            case 3: return (row.buildsOn ?? "", ctx.theme.dim)
+            case 4:
                 if row.state == .running {
                     // Without a measured fraction, show elapsed time against the ETA from history.
                     var f = row.fraction
@@ -74,7 +76,7 @@ enum DeployView {
                     return (bar(f, width: 12, ctx: ctx), ctx.theme.accent)
                 }
                 return (row.state == .ok ? bar(1, width: 12, ctx: ctx) : "", row.state == .ok ? ctx.theme.ok : nil)
-            case 4:
+            case 5:
                 if let s = row.seconds { return (duration(s), nil) }
                 guard let start = row.startedAt else { return ("", nil) }
                 var t = duration(max(0, now - start))

@@ -37,12 +37,6 @@ enum FleetView {
         return cols
     }
 
-    /// What the `/` filter searches: name, tags, roles and description, lower-cased.
-    static func searchFields(_ m: Machine, fleet: ResolvedFleet?) -> [String] {
-        [m.name.lowercased(), m.tags.joined(separator: " ").lowercased(),
-         (fleet?.roles(of: m.name) ?? []).joined(separator: " ").lowercased(), (m.description ?? "").lowercased()]
-    }
-
     /// Roles most specific first: held by name, then through a user tag, then through the implicit
     /// all/nixos/darwin tags (which every machine of a class shares, so they say the least).
     static func orderedRoles(_ machine: String, fleet: ResolvedFleet?) -> [String] {

@@ -49,7 +49,7 @@ enum MachineDetailView {
     }
 
     static func describe(_ s: DeployTarget.Source) -> String {
-        String(describing: s)
+        DeployTarget(address: "", source: s).sourceLabel
     }
 
     static func render(_ m: Machine, state: AppState, into buf: inout ScreenBuffer, area: Rect, ctx: RenderContext) {

@@ -3,18 +3,6 @@ import FleetModel
 /// Tab 5: the zerotier overlay: each network (instance) with its id, controller and moons, and
 /// every member with its roles, overlay IP and which vars layout the IP came from.
 enum NetworkView {
-    struct Row { var network: ZerotierNetwork; var member: ZerotierMember }
-
-    static func rows(_ state: AppState) -> [Row] {
-        let matcher = FilterMatcher(query: state.filters[.network] ?? "")
-        return (state.fleet?.zerotier ?? []).flatMap { net in net.members.map { Row(network: net, member: $0) } }.filter { r in
-            matcher.isEmpty || matcher.matches(joined: ([r.member.machine, r.network.instance, r.member.ip ?? ""] + r.member.roles)
-                .joined(separator: "\n").lowercased())
-        }
-    }
-
-    static func rowCount(_ state: AppState) -> Int { rows(state).count }
-
     static func render(_ state: AppState, into buf: inout ScreenBuffer, area: Rect, ctx: RenderContext) {
         guard let fleet = state.fleet else {
             buf.put("Loading inventory…", x: area.x + 2, y: area.y + 1, style: ctx.theme.dim, clip: area)
@@ -33,7 +21,7 @@ enum NetworkView {
             buf.put(" " + line, x: area.x, y: y, style: ctx.theme.accent, clip: area)
             y += 1
         }
-        let all = rows(state)
+        let all = NetworkRows.rows(state)
         let tableArea = Rect(x: area.x, y: y + 1, width: area.width, height: area.maxY - y - 1)
         let cols = [
             TableColumn("MACHINE", .fixed(10)),

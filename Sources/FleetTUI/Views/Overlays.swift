@@ -8,11 +8,11 @@ enum Overlays {
         case .help(let scroll)?: help(state, scroll: scroll, into: &buf, area: area, ctx: ctx)
         case .palette(let p)?: palette(p, into: &buf, area: area, ctx: ctx)
         case .tagSelector(let sel)?: tagSelector(sel, into: &buf, area: area, ctx: ctx)
-        case .confirm(let d)?: confirm(d, into: &buf, area: area, ctx: ctx)
+        case .confirm(let d)?: confirm(d, keyMap: state.keyMap, into: &buf, area: area, ctx: ctx)
         case .tagEdit(let t)?: tagEdit(t, into: &buf, area: area, ctx: ctx)
         case .varsPrompt(let p)?: varsPrompt(p, into: &buf, area: area, ctx: ctx)
         case .reveal(let title, let value)?: reveal(title, value, into: &buf, area: area, ctx: ctx)
-        case .text(let title, let lines, let scroll)?: text(title, lines, scroll, into: &buf, area: area, ctx: ctx)
+        case .text(let title, let lines, let scroll)?: text(title, lines, scroll, keyMap: state.keyMap, into: &buf, area: area, ctx: ctx)
         case nil: break
         }
         toasts(state.toasts, into: &buf, ctx: ctx)
@@ -30,13 +30,26 @@ enum Overlays {
                 lines.append((b.keys.map(KeyMap.label).joined(separator: " "), b.action.summary, false))
             }
         }
+        // Dialogs and lists over the screens take the same move and close keys (KeyMap.overlayAction).
+        lines += [("", "", false), ("Dialogs and lists", "", true)]
+        for (actions, text) in [([Action.moveDown, .moveUp], "move the cursor / scroll"), ([.pageDown, .pageUp], "page"),
+                                ([.back, .quit], "close; cancel a confirmation")] {
+            let keys = actions.flatMap { keyMap.keys(for: $0) }
+            if !keys.isEmpty { lines.append((keys.map(KeyMap.label).joined(separator: " "), text, false)) }
+        }
+        lines.append(("y n enter", "confirm / cancel / take the choice under the cursor", false))
         return lines
+    }
+
+    /// "j/k" for the help and log titles, from the key map.
+    static func scrollKeys(_ keyMap: KeyMap) -> String {
+        [Action.moveDown, .moveUp].compactMap { keyMap.keys(for: $0).first.map(KeyMap.label) }.joined(separator: "/")
     }
 
     static func help(_ state: AppState, scroll: Int, into buf: inout ScreenBuffer, area: Rect, ctx: RenderContext) {
         let lines = helpLines(state.keyMap)
         let box = Box.centered(width: 72, height: area.height, in: area)
-        Box.draw(&buf, box, title: "Keys \(ctx.glyphs.dash) esc closes, j/k scroll", ctx: ctx)
+        Box.draw(&buf, box, title: "Keys \(ctx.glyphs.dash) esc closes, \(scrollKeys(state.keyMap)) scroll", ctx: ctx)
         let inner = Rect(x: box.x + 2, y: box.y + 1, width: box.width - 4, height: box.height - 2)
         let start = min(scroll, max(0, lines.count - inner.height))
         for (i, line) in lines.dropFirst(start).prefix(inner.height).enumerated() {
@@ -124,9 +137,9 @@ enum Overlays {
         buf.put(help, x: box.x + 2, y: box.y + 5, style: ctx.theme.warn, clip: box)
     }
 
-    static func text(_ title: String, _ lines: [String], _ scroll: Int, into buf: inout ScreenBuffer, area: Rect, ctx: RenderContext) {
+    static func text(_ title: String, _ lines: [String], _ scroll: Int, keyMap: KeyMap, into buf: inout ScreenBuffer, area: Rect, ctx: RenderContext) {
         let box = Box.centered(width: area.width - 2, height: area.height, in: area)
-        Box.draw(&buf, box, title: "\(title) \(ctx.glyphs.dash) j/k scroll, esc closes", ctx: ctx)
+        Box.draw(&buf, box, title: "\(title) \(ctx.glyphs.dash) \(scrollKeys(keyMap)) scroll, esc closes", ctx: ctx)
         let inner = Rect(x: box.x + 2, y: box.y + 1, width: box.width - 4, height: box.height - 2)
         for (i, l) in lines.dropFirst(scroll).prefix(inner.height).enumerated() {
             let style = l.hasPrefix("== ") ? ctx.theme.tableHeader : (l.contains("failed") ? ctx.theme.error : ctx.theme.base)
@@ -143,7 +156,7 @@ enum Overlays {
         }
     }
 
-    static func confirm(_ d: ConfirmDialog, into buf: inout ScreenBuffer, area: Rect, ctx: RenderContext) {
+    static func confirm(_ d: ConfirmDialog, keyMap: KeyMap, into buf: inout ScreenBuffer, area: Rect, ctx: RenderContext) {
         let width = min(64, area.width - 4)
         var body: [String] = []
         for l in d.lines { body += FleetView.wrap(l, width: width - 4) }
@@ -152,8 +165,11 @@ enum Overlays {
         for (i, l) in body.enumerated() {
             buf.put(l, x: box.x + 2, y: box.y + 1 + i, style: ctx.theme.base, clip: box)
         }
-        let keys = "y/enter \(d.confirmLabel)   n/esc cancel"
-        buf.put(keys, x: box.x + 2, y: box.maxY - 2, style: ctx.theme.warn, clip: box)
+        // The two choices; enter takes the highlighted one, the move keys switch.
+        var x = buf.put("[ \(d.confirmLabel) ]", x: box.x + 2, y: box.maxY - 2,
+                        style: d.cancelSelected ? ctx.theme.base : ctx.theme.cursor, clip: box)
+        x = buf.put("[ cancel ]", x: x + 2, y: box.maxY - 2, style: d.cancelSelected ? ctx.theme.cursor : ctx.theme.base, clip: box)
+        buf.put("y/n, \(scrollKeys(keyMap)) choose", x: x + 3, y: box.maxY - 2, style: ctx.theme.warn, clip: box)
     }
 
     static func toasts(_ toasts: [Toast], into buf: inout ScreenBuffer, ctx: RenderContext) {

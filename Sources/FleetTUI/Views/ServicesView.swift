@@ -3,34 +3,12 @@ import FleetModel
 /// Tab 2: service instances → roles → machines, and a machine × role matrix showing who holds
 /// what (● by name, ○ through a tag).
 enum ServicesView {
-    static func roleRows(_ state: AppState) -> [(ref: RoleRef, module: String, members: [String], tags: [String])] {
-        guard let fleet = state.fleet else { return [] }
-        let matcher = FilterMatcher(query: state.filters[.services] ?? "")
-        var out: [(RoleRef, String, [String], [String])] = []
-        for inst in fleet.inventory.instances.values {
-            let module = inst.module.name + (inst.module.input.map { "@\($0)" } ?? "")
-            for role in inst.roles.values {
-                let ref = RoleRef(instance: inst.name, role: role.name)
-                let members = fleet.resolution.members(of: ref)
-                // Joining every member is O(fleet): only when a filter is set.
-                if matcher.isEmpty
-                    || matcher.matches(joined: ([inst.name, role.name, module] + members + Array(role.tags.keys))
-                        .joined(separator: "\n").lowercased()) {
-                    out.append((ref, module, members, Array(role.tags.keys)))
-                }
-            }
-        }
-        return out
-    }
-
-    static func rowCount(_ state: AppState) -> Int { roleRows(state).count }
-
     static func render(_ state: AppState, into buf: inout ScreenBuffer, area: Rect, ctx: RenderContext) {
         guard let fleet = state.fleet else {
             buf.put("Loading inventory…", x: area.x + 2, y: area.y + 1, style: ctx.theme.dim, clip: area)
             return
         }
-        let rows = roleRows(state)
+        let rows = ServicesRows.rows(state)
         if rows.isEmpty {
             buf.put((state.filters[.services] ?? "").isEmpty ? "No service instances in this inventory." : "No role matches the filter.", x: area.x + 2, y: area.y + 1, style: ctx.theme.dim, clip: area)
             return

@@ -14,34 +14,6 @@ enum VarsView {
         }
     }
 
-    /// Rows passing the `/` filter: a row matches on its text, machine or generator; a matching
-    /// generator keeps its files, a matching file keeps its generator and machine headers.
-    static func visibleRows(_ state: AppState) -> [VarsRow] {
-        guard let rows = state.vars?.rows else { return [] }
-        let m = FilterMatcher(query: state.filters[.vars] ?? "")
-        if m.isEmpty { return rows }
-        func fields(_ r: VarsRow) -> String {
-            [r.text, r.machine ?? "shared", r.generator?.name ?? "", r.statusText].joined(separator: "\n").lowercased()
-        }
-        var keep = [Bool](repeating: false, count: rows.count)
-        for (i, r) in rows.enumerated() where m.matches(joined: fields(r)) {
-            keep[i] = true
-            // Keep the ancestors so a match is shown in context.
-            var level = r.level.rawValue
-            var j = i - 1
-            while j >= 0 && level > 0 {
-                if rows[j].level.rawValue < level { keep[j] = true; level = rows[j].level.rawValue }
-                j -= 1
-            }
-            // A matching generator brings its files.
-            if r.level == .generator {
-                var k = i + 1
-                while k < rows.count && rows[k].level == .file { keep[k] = true; k += 1 }
-            }
-        }
-        return rows.indices.filter { keep[$0] }.map { rows[$0] }
-    }
-
     static func render(_ state: AppState, into buf: inout ScreenBuffer, area: Rect, ctx: RenderContext) {
         guard state.vars != nil else {
             let msg = state.varsError.map { "Cannot read vars: \($0)" } ?? "Reading vars…"
@@ -56,7 +28,7 @@ enum VarsView {
         let jobHeight = state.varsJob == nil ? 0 : min(8, max(3, area.height / 3))
         let infoHeight = 2
         let tableArea = Rect(x: area.x, y: area.y, width: area.width, height: area.height - jobHeight - infoHeight)
-        let rows = visibleRows(state)
+        let rows = VarsRows.visible(state)
         let cols = [
             TableColumn("GENERATOR / FILE", .flex(weight: 3, min: 20)),
             TableColumn("STATUS", .flex(weight: 3, min: 14)),
