@@ -62,7 +62,9 @@ final class ClanDeployConfigTests: XCTestCase {
     func testEvaluatesMachineConfigAndExportsFromRealClan() async throws {
         let flake = try await makeFlake()
         let cfg = await ClanDeployConfig.evaluate(flake: flake, system: "x86_64-linux", environment: Self.env)
-        XCTAssertEqual(cfg.machine("beta"), .init(targetHost: "admin@beta.example.lan:2222", buildHost: "root@bigbuilder"))
+        // forwardAgent and secretUploadDirectory are clan-core's real option defaults.
+        XCTAssertEqual(cfg.machine("beta"), .init(targetHost: "admin@beta.example.lan:2222", buildHost: "root@bigbuilder",
+                                                  forwardAgent: false, secretUploadDirectory: "/var/lib/sops-nix"))
         XCTAssertEqual(cfg.machine("delta")?.requireExplicitUpdate, true)
         XCTAssertEqual(cfg.machine("alpha")?.buildHost, nil)
         XCTAssertEqual(cfg.explicitOnly, ["delta"])

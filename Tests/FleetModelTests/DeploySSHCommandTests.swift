@@ -27,15 +27,38 @@ final class DeploySSHCommandTests: XCTestCase {
         XCTAssertEqual(Array(argv.suffix(3)), ["--", "deploy@fd00::1", "echo 'a b'"])
     }
 
-    func testNeverDisablesHostKeyChecking() throws {
-        for policy in HostKeyPolicy.allCases {
+    func testHostKeyPoliciesAsClan() throws {
+        // clan_lib/ssh/host_key.py: only `none` turns checking off; `ask` runs strict here because
+        // fleet asks itself (HostKeyCheck) instead of ssh's terminal prompt.
+        for policy in HostKeyPolicy.allCases where policy != .none {
             var s = settings
             s.hostKeyPolicy = policy
             let argv = SSHCommand.argv(try SSHTarget.parse("h"), s, remote: ["true"])
-            XCTAssertFalse(argv.contains("StrictHostKeyChecking=no"))
+            XCTAssertFalse(argv.contains("StrictHostKeyChecking=no"), "\(policy)")
             XCTAssertFalse(argv.contains { $0.contains("UserKnownHostsFile=/dev/null") })
+            XCTAssertTrue(argv.contains("BatchMode=yes"), "a prompt from ssh would hang the deploy")
         }
-        XCTAssertNil(HostKeyPolicy(rawValue: "none"))
+        XCTAssertEqual(HostKeyPolicy.ask.sshOptions, ["-o", "StrictHostKeyChecking=yes"])
+        XCTAssertEqual(HostKeyPolicy.tofu.sshOptions, ["-o", "StrictHostKeyChecking=accept-new"])
+        XCTAssertEqual(HostKeyPolicy.none.sshOptions, ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null"])
+        XCTAssertEqual(HostKeyPolicy.names, "strict|ask|accept-new|tofu|none")
+        XCTAssertEqual(DeployOptions(builder: .flake("x")).hostKeyPolicy, .ask, "clan's default")
+    }
+
+    func testForwardAgentFromInventoryElseMachineConfig() throws {
+        var o = DeployOptions(builder: .flake("x"))
+        var m = Machine(name: "a")
+        XCTAssertFalse(o.forwardAgent(for: m))
+        o.configForwardAgent = ["a": true]
+        XCTAssertTrue(o.forwardAgent(for: m), "clan.core.networking.forwardAgent")
+        m.deploy.forwardAgent = false
+        XCTAssertFalse(o.forwardAgent(for: m), "the inventory wins when set")
+        var s = settings
+        s.forwardAgent = true
+        let argv = SSHCommand.argv(try SSHTarget.parse("h"), s, remote: ["true"])
+        XCTAssertTrue(argv.contains("-A"))
+        XCTAssertTrue(try SSHCommand.nixSSHOpts(try SSHTarget.parse("h"), s).hasPrefix("-A "), "nix copy's ssh forwards too")
+        XCTAssertFalse(SSHCommand.argv(try SSHTarget.parse("h"), settings, remote: ["true"]).contains("-A"))
     }
 
     func testNixSSHOptsReuseTheSameControlPath() throws {

@@ -255,3 +255,69 @@ final class VarsSandboxTests: XCTestCase {
         XCTAssertEqual(argv[2], clan.text)
     }
 }
+
+/// Hardware/plugin admin keys (age-plugin-yubikey and the like): fleet runs the real `age` binary,
+/// which speaks the age plugin protocol. No real plugin is installable here (Debian has none, PyPI's
+/// needs a Trezor), so `age-plugin-fake` (Fixtures/vars/tools) implements the protocol's
+/// recipient-v1 and identity-v1 phases.
+final class VarsAgePluginTests: XCTestCase {
+    override func setUp() async throws {
+        try VarsE2E.requireTools(["age", "bwrap", "git", "python3"])
+    }
+
+    func testAPluginAdminGeneratesAndDecryptsAndAMissingPluginIsNamed() async throws {
+        let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("fleet-plugin-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: tmp + "/bin", withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: tmp) }
+        try FileManager.default.copyItem(atPath: try VarsFixtures.url("tools").appendingPathComponent("age-plugin-fake").path, toPath: tmp + "/bin/age-plugin-fake")
+        chmod(tmp + "/bin/age-plugin-fake", 0o755)
+        let path = tmp + "/bin:" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
+        let keyText = try VarsE2E.run([tmp + "/bin/age-plugin-fake", "--generate"]).text
+        try keyText.write(toFile: tmp + "/keys.txt", atomically: true, encoding: .utf8)
+        let recipient = String(keyText.split(separator: "\n")[0].dropFirst("# recipient: ".count))
+        let env = ["PATH": path, "SOPS_AGE_KEY_FILE": tmp + "/keys.txt", "HOME": tmp]
+
+        // A clan whose only admin is the plugin key.
+        let dir = tmp + "/clan"
+        try FileManager.default.createDirectory(atPath: dir + "/sops/users/hw", withIntermediateDirectories: true)
+        try "[\n  {\n    \"publickey\": \"\(recipient)\",\n    \"type\": \"age\"\n  }\n]\n".write(toFile: dir + "/sops/users/hw/key.json", atomically: true, encoding: .utf8)
+        let gens: JSONValue = .object(["version": JSONValue(1), "machines": .object(["m1": .object(["generators": .object([
+            "tok": .object(["files": .object(["t": .object(["deploy": .bool(false)])]), "script": .string("printf plugin-protected > \"$out\"/t\n")]),
+        ])])])])
+        try JSONWriter(indent: "  ").string(gens).write(toFile: dir + "/generators.json", atomically: true, encoding: .utf8)
+        for args in [["init", "-q"], ["config", "user.name", "t"], ["config", "user.email", "t@example.invalid"], ["add", "-A"], ["commit", "-qm", "init"]] {
+            try VarsE2E.run(["git"] + args, cwd: dir)
+        }
+        let oldPath = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+        setenv("PATH", path, 1)  // the age runs (Sops) see the plugin
+        defer { setenv("PATH", oldPath, 1) }
+        let backend = try NativeVarsSecrets(environment: env)
+        XCTAssertEqual(backend.adminRecipients, [SopsKeyRef(recipient)])
+        XCTAssertEqual(backend.plugins.map(\.plugin), ["fake"])
+        let catalog = try XCTUnwrap(try VarsRepository(clanDirectory: dir).loadDirectoryCatalog())
+        var engine = VarsEngine(clanDirectory: dir, catalog: catalog, backend: backend, runner: ProcessVarsRunner())
+        engine.environment = env
+        engine.workBase = "/dev/shm"
+        try await engine.generate(try engine.plan(), answer: { _ in "" })
+
+        let secret = dir + "/vars/per-machine/m1/tok/t/secret"
+        let text = try String(contentsOfFile: secret, encoding: .utf8)
+        XCTAssertEqual(try Sops.recipients(ofFileText: text), [recipient])
+        XCTAssertEqual(try backend.decrypt(text), Array("plugin-protected".utf8))
+        // Independently: the real age CLI opens the data key with the plugin.
+        let enc = try XCTUnwrap(try JSONParser.parse(text)["sops"]?["age"]?.arrayValue?.first?["enc"]?.stringValue)
+        try enc.write(toFile: tmp + "/k.age", atomically: true, encoding: .utf8)
+        let key = try VarsE2E.run(["age", "-d", "-i", tmp + "/keys.txt", tmp + "/k.age"], env: ["PATH": path])
+        XCTAssertEqual(key.status, 0, key.stderr)
+        XCTAssertEqual(key.stdout.count, 32)
+
+        // Without the plugin program: a clear error naming it.
+        let noPlugin = try NativeVarsSecrets(environment: env.merging(["PATH": "/usr/bin:/bin"]) { $1 })
+        do {
+            _ = try AgePlugins.unwrap(enc, identity: noPlugin.plugins[0], environment: ["PATH": "/usr/bin:/bin"])
+            XCTFail("expected an error")
+        } catch {
+            XCTAssertTrue("\(error)".contains("needs the program age-plugin-fake, which is not on PATH"), "\(error)")
+        }
+    }
+}

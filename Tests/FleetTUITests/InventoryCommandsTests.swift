@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import ArgumentParser
 import FleetModel
 @testable import FleetTUI
 
@@ -12,61 +13,67 @@ final class InventoryCommandsTests: XCTestCase {
         return dir
     }
 
-    private func git(_ dir: String, _ args: String...) throws -> String {
-        try blockingAwait {
-            let r = try await ProcessRunner().run(ProcessSpec(argv: ["git", "-C", dir] + args))
-            guard r.status == 0 else { throw CLIError("git \(args): \(r.stderrString)") }
-            return r.stdoutString
+    private func git(_ dir: String, _ args: String...) async throws -> String {
+        let r = try await ProcessRunner().run(ProcessSpec(argv: ["git", "-C", dir] + args))
+        guard r.status == 0 else { throw CLIError("git \(args): \(r.stderrString)") }
+        return r.stdoutString
+    }
+
+    /// Runs a parsed command; XCTAssertThrowsError takes no async expression.
+    private func assertFails<C: AsyncParsableCommand>(_ command: C, saying text: String, line: UInt = #line) async {
+        var c = command   // the protocol's run() is mutating
+        do {
+            try await c.run()
+            XCTFail("no error", line: line)
+        } catch {
+            XCTAssertTrue("\(error)".contains(text), "\(error)", line: line)
         }
     }
 
-    func testTagAddAndRemoveCommitToTheRepo() throws {
+    func testTagAddAndRemoveCommitToTheRepo() async throws {
         for (k, v) in ["GIT_AUTHOR_NAME": "T", "GIT_AUTHOR_EMAIL": "t@example.invalid", "GIT_COMMITTER_NAME": "T",
                        "GIT_COMMITTER_EMAIL": "t@example.invalid", "GIT_CONFIG_GLOBAL": "/dev/null"] { setenv(k, v, 1) }
         unsetenv("CLAN_NO_COMMIT")
         let dir = try tempDir()
         try Data(#"{"meta": {"name": "cli"}, "machines": {"web1": {"tags": ["web"]}}}"#.utf8).write(to: URL(fileURLWithPath: dir + "/inventory.json"))
-        _ = try git(dir, "init", "-q")
-        _ = try git(dir, "add", "-A")
-        _ = try git(dir, "commit", "-q", "-m", "initial")
+        _ = try await git(dir, "init", "-q")
+        _ = try await git(dir, "add", "-A")
+        _ = try await git(dir, "commit", "-q", "-m", "initial")
 
-        try TagCommand.Add.parse(["--inventory", dir, "web1", "backup"]).run()
-        XCTAssertEqual(try git(dir, "log", "-1", "--format=%s"), "inventory.json: add tag backup to machine web1\n")
+        let add = try TagCommand.Add.parse(["--inventory", dir, "web1", "backup"])
+        try await add.run()
+        let added = try await git(dir, "log", "-1", "--format=%s")
+        XCTAssertEqual(added, "inventory.json: add tag backup to machine web1\n")
         XCTAssertEqual(try DirectoryInventoryLoader(directory: dir).load().machines["web1"]?.userTags, ["web", "backup"])
 
-        try TagCommand.Remove.parse(["--inventory", dir, "web1", "web"]).run()
-        XCTAssertEqual(try git(dir, "log", "-1", "--format=%s"), "inventory.json: remove tag web from machine web1\n")
+        let remove = try TagCommand.Remove.parse(["--inventory", dir, "web1", "web"])
+        try await remove.run()
+        let removed = try await git(dir, "log", "-1", "--format=%s")
+        XCTAssertEqual(removed, "inventory.json: remove tag web from machine web1\n")
         XCTAssertEqual(try DirectoryInventoryLoader(directory: dir).load().machines["web1"]?.userTags, ["backup"])
 
-        XCTAssertThrowsError(try TagCommand.Add.parse(["--inventory", dir, "ghost", "x"]).run()) {
-            XCTAssertTrue("\($0)".contains("no machine named \"ghost\""), "\($0)")
-        }
-        XCTAssertThrowsError(try TagCommand.Add.parse(["--inventory", dir, "web1", "all"]).run()) {
-            XCTAssertTrue("\($0)".contains("computed by clan"), "\($0)")
-        }
+        await assertFails(try TagCommand.Add.parse(["--inventory", dir, "ghost", "x"]), saying: "no machine named \"ghost\"")
+        await assertFails(try TagCommand.Add.parse(["--inventory", dir, "web1", "all"]), saying: "computed by clan")
     }
 
-    func testTagEditsRefuseTheDemo() throws {
+    func testTagEditsRefuseTheDemo() async throws {
         setenv("FLEET_DEMO_DIR", InventorySource.demoDirectory(environment: [:]), 1)
         defer { unsetenv("FLEET_DEMO_DIR") }
         let cwd = FileManager.default.currentDirectoryPath
         guard !FileManager.default.fileExists(atPath: cwd + "/flake.nix") else { return }
-        XCTAssertThrowsError(try TagCommand.Add.parse(["cinnabar", "x"]).run()) {
-            XCTAssertTrue("\($0)".contains("demo fleet is read-only"), "\($0)")
-        }
+        await assertFails(try TagCommand.Add.parse(["cinnabar", "x"]), saying: "demo fleet is read-only")
     }
 
-    func testDemoGenerateWritesALoadableFleet() throws {
+    func testDemoGenerateWritesALoadableFleet() async throws {
         let dir = try tempDir() + "/fleet"
         try DemoCommand.Generate.parse(["--machines", "120", "--dir", dir]).run()
-        let inv = try SourceOptions.parse(["--inventory", dir]).load()
+        let inv = try await SourceOptions.parse(["--inventory", dir]).load()
         XCTAssertEqual(inv.machines.count, 120)
         XCTAssertThrowsError(try DemoCommand.Generate.parse(["--machines", "-1", "--dir", dir]))
     }
 
-    func testShowUnknownMachineNamesTheKnownOnes() throws {
-        XCTAssertThrowsError(try ShowCommand.parse(["--inventory", InventorySource.demoDirectory(environment: [:]), "nope"]).run()) {
-            XCTAssertTrue("\($0)".contains("no machine named \"nope\" (known: argentum, blackphos"), "\($0)")
-        }
+    func testShowUnknownMachineNamesTheKnownOnes() async throws {
+        await assertFails(try ShowCommand.parse(["--inventory", InventorySource.demoDirectory(environment: [:]), "nope"]),
+                          saying: "no machine named \"nope\" (known: argentum, blackphos")
     }
 }

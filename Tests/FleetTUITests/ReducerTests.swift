@@ -68,3 +68,23 @@ final class TagEditReducerTests: XCTestCase {
         XCTAssertEqual(try TagEditing.writableDirectory(.demo(path: "/tmp/demo-copy")), "/tmp/demo-copy")
     }
 }
+
+/// `AppState ==` is derived by the compiler, so every field counts (the hand-written one left out
+/// the key map, the machines and the clock, and a new field could silently never redraw).
+final class AppStateEqualityTests: XCTestCase {
+    func testEveryFieldCountsAndTheLoadedFleetComparesByIdentity() throws {
+        let a = try TestFleet.demoState(width: 100, height: 30)
+        var b = a
+        XCTAssertEqual(a, b)
+        b.keyMap.rebind(.moveDown, to: [.char("n")])
+        XCTAssertNotEqual(a, b, "a key map change redraws (the help and status bar show it)")
+        b = a
+        b.themeNames.append("light")
+        XCTAssertNotEqual(a, b)
+        // A fresh load of the same inventory is a new LoadedFleet: it redraws once.
+        b = a
+        _ = Reducer.reduce(&b, .inventoryLoaded(ResolvedFleet(a.inventory!), revalidating: false))
+        XCTAssertNotEqual(a.loaded, b.loaded)
+        XCTAssertEqual(a.loaded, a.loaded)
+    }
+}

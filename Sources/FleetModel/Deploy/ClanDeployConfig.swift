@@ -13,10 +13,17 @@ public struct ClanDeployConfig: Sendable, Equatable {
         public var targetHost: String?
         public var buildHost: String?
         public var requireExplicitUpdate: Bool
-        public init(targetHost: String? = nil, buildHost: String? = nil, requireExplicitUpdate: Bool = false) {
+        /// `clan.core.networking.forwardAgent` (clan's fallback for the inventory's `deploy.forwardAgent`).
+        public var forwardAgent: Bool?
+        /// `clan.core.vars.sops.secretUploadDirectory` (clan's `get_upload_directory`).
+        public var secretUploadDirectory: String?
+        public init(targetHost: String? = nil, buildHost: String? = nil, requireExplicitUpdate: Bool = false,
+                    forwardAgent: Bool? = nil, secretUploadDirectory: String? = nil) {
             self.targetHost = targetHost
             self.buildHost = buildHost
             self.requireExplicitUpdate = requireExplicitUpdate
+            self.forwardAgent = forwardAgent
+            self.secretUploadDirectory = secretUploadDirectory
         }
     }
 
@@ -66,6 +73,8 @@ public struct ClanDeployConfig: Sendable, Equatable {
           targetHost = t (c.clan.core.networking.targetHost or null);
           buildHost = t (c.clan.core.networking.buildHost or null);
           requireExplicitUpdate = t (c.clan.core.deployment.requireExplicitUpdate or false);
+          forwardAgent = t (c.clan.core.networking.forwardAgent or null);
+          secretUploadDirectory = t (c.clan.core.vars.sops.secretUploadDirectory or null);
         }) ms
         """
 
@@ -107,7 +116,9 @@ public struct ClanDeployConfig: Sendable, Equatable {
         var ms: [String: MachineConfig] = [:]
         for (name, v) in machines?.objectValue ?? [:] {
             ms[name] = MachineConfig(targetHost: nonEmpty(v["targetHost"]?.stringValue), buildHost: nonEmpty(v["buildHost"]?.stringValue),
-                                     requireExplicitUpdate: v["requireExplicitUpdate"]?.boolValue ?? false)
+                                     requireExplicitUpdate: v["requireExplicitUpdate"]?.boolValue ?? false,
+                                     forwardAgent: v["forwardAgent"]?.boolValue,
+                                     secretUploadDirectory: nonEmpty(v["secretUploadDirectory"]?.stringValue))
         }
         return ClanDeployConfig(machines: ms, networks: networks(exports?.objectValue ?? OrderedDictionary()))
     }

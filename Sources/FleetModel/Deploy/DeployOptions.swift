@@ -26,6 +26,18 @@ public struct DeployOptions: Sendable {
     /// Build every NixOS machine of the run in one nix evaluation + build (`BuildBatch`); off: one
     /// nix build per host. Only for machines that build locally.
     public var batchBuild: Bool = true
+    /// Who answers sudo password prompts and unknown host keys; nil: nobody (those hosts fail
+    /// with a clear message).
+    public var interaction: DeployInteraction?
+    /// `clan.core.networking.forwardAgent` per machine, from the machines' config (clan's fallback
+    /// when the inventory's `deploy.forwardAgent` is not set).
+    public var configForwardAgent: [String: Bool] = [:]
+    /// `clan.core.vars.sops.secretUploadDirectory` per machine, from the machines' config; a machine
+    /// not listed uses `secretUploadDirectory`.
+    public var configSecretUploadDirectory: [String: String] = [:]
+    /// Generate missing vars of the deployed machines before any host (clan's `run_generators`);
+    /// nil: do not.
+    public var vars: DeployVars?
     /// Every way to reach a machine, in clan's order (`DeployTargetResolver.candidates`); network
     /// candidates are probed by the resolve stage, the first reachable wins. Overrides come first.
     public var targetCandidates: @Sendable (Machine) -> [DeployTarget] = { m in
@@ -54,7 +66,7 @@ public struct DeployOptions: Sendable {
     }
 
     public init(kind: DeployKind = .deploy, jobs: Int? = nil, builder: SystemBuilder,
-                hostKeyPolicy: HostKeyPolicy = .strict, sshConfigFile: String? = nil, sshExtraOptions: [String] = [],
+                hostKeyPolicy: HostKeyPolicy = .ask, sshConfigFile: String? = nil, sshExtraOptions: [String] = [],
                 targetOverrides: [String: String] = [:],
                 targetResolver: @escaping @Sendable (Machine) -> String? = { $0.deploy.targetHost },
                 secretsProvider: SecretsProvider? = nil,
@@ -77,6 +89,17 @@ public struct DeployOptions: Sendable {
     }
 
     public func timeout(_ stage: DeployStage) -> Duration { stageTimeouts[stage] ?? stage.defaultTimeout }
+
+    /// Where a machine's secrets go (clan: `SecretStore.get_upload_directory`).
+    public func secretUploadDirectory(for machine: Machine) -> String {
+        configSecretUploadDirectory[machine.name] ?? secretUploadDirectory
+    }
+
+    /// clan's `Machine.get_forward_agent` (clan_lib/machines/machines.py:148-165): the inventory's
+    /// `deploy.forwardAgent` when set, else `clan.core.networking.forwardAgent`, else off.
+    public func forwardAgent(for machine: Machine) -> Bool {
+        machine.deploy.forwardAgent ?? configForwardAgent[machine.name] ?? false
+    }
 
     /// The target string for a machine: override, then the resolver (no probing; status probes).
     public func targetString(for machine: Machine) -> String? {
@@ -166,9 +189,14 @@ extension DeployOptions {
         let resolved = fleet.targets.mapValues(\.address)
         o.targetResolver = { m in resolved[m.name] ?? m.deploy.targetHost }
         o.deployConfig = deployConfig
+        for (name, c) in deployConfig?.machines ?? [:] {
+            if let f = c.forwardAgent { o.configForwardAgent[name] = f }
+            if let d = c.secretUploadDirectory { o.configSecretUploadDirectory[name] = d }
+        }
         o.targetCandidates = { m in fleet.targetCandidates(of: m, config: deployConfig) }
         if uploadSecrets, kind != .rollback, let clanDir {
             o.secretsProvider = ClanSecrets.provider(clanDirectory: clanDir)
+            if kind == .deploy { o.vars = DeployVars(clanDirectory: clanDir) }
         }
         return o
     }

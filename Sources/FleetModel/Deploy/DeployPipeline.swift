@@ -99,6 +99,10 @@ public struct DeployPipeline: Sendable {
             : nil
         let masters = SharedMasters()
 
+        let varsRun = options.kind == .deploy
+            ? options.vars.map { DeployVarsRun(step: $0, machines: machines.map(\.name), interaction: options.interaction) }
+            : nil
+
         await withTaskGroup(of: HostResult.self) { group in
             for m in machines {
                 group.addTask {
@@ -114,6 +118,7 @@ public struct DeployPipeline: Sendable {
                     let d = HostDeployer(machine: m, options: options, ssh: ssh, runner: runner, unitSuffix: unitSuffix,
                                          eta: eta, emit: emit)
                     d.batch = batch
+                    d.varsRun = varsRun
                     d.masters = masters
                     let r = await d.run()
                     try? history?.record(deployID: id, result: r, logs: d.stageLogs)
@@ -126,6 +131,7 @@ public struct DeployPipeline: Sendable {
             for await r in group { results[r.host] = r }
         }
         batch?.cancel()
+        await varsRun?.cancel()
         return finish(id: id, machines: machines, options: options, results: results, clock: clock, history: history, events: events)
     }
 

@@ -64,8 +64,12 @@ extension HostDeployer {
         }
         ctx.progress(0, "building \(label)")
         let state = NixProgressBox()
-        let r = try await ctx.ssh(host, SystemBuilder.remoteBuildArgv(drvPath: drv, options: options.buildNixOptions), check: false,
-                                  logStdout: false, onStderrLine: Self.foldBuildLog(state, ctx))
+        let buildArgv = SystemBuilder.remoteBuildArgv(drvPath: drv, options: options.buildNixOptions)
+        // On the target itself clan builds as root (`build_host = target_host_root`), through sudo
+        // for a non-root user; a separate build host builds as its ssh user.
+        let r = host == target
+            ? try await ctx.remote(buildArgv, check: false, logStdout: false, asRoot: true, onStderrLine: Self.foldBuildLog(state, ctx))
+            : try await ctx.ssh(host, buildArgv, check: false, logStdout: false, onStderrLine: Self.foldBuildLog(state, ctx))
         if r.status == 255, state.value.errors.isEmpty, ErrorText.meaningfulLines(r.stderrString).last?.hasPrefix("ssh:") == true {
             throw StageError(message: ErrorText.ssh(r.stderrString))
         }
@@ -258,7 +262,7 @@ extension HostDeployer {
         guard let flake = darwinFlakePath else { throw StageError(message: "the flake source was not uploaded") }
         let argv = ActivationCommands.darwinRebuild(machine: host, flakeStorePath: flake, nixOptions: options.buildNixOptions)
         ctx.log("$ " + ShellQuote.join(argv))
-        try await ctx.remote(argv)
+        try await ctx.remote(argv, asRoot: true)
         let now = try await ctx.remote(ActivationCommands.readCurrentSystem, check: false, logStdout: false)
         systemPath = Self.storePath(now.stdoutString)
         return .ok("darwin-rebuild switch done" + (systemPath.map { ": running \($0)" } ?? ""))

@@ -68,7 +68,13 @@ extension HostDeployer {
     /// Opens the ControlMaster (the only ssh handshake of the run) and learns the host's facts.
     func connect(_ ctx: StageContext) async throws -> DeployOutcome {
         connectAttempted = true
-        let r = try await ctx.remote(RemoteFacts.probeArgv, logStdout: false)
+        var r = try await ctx.remote(RemoteFacts.probeArgv, check: false, logStdout: false)
+        if r.status == 255, options.hostKeyPolicy == .ask, HostKeyCheck.isUnknownHost(stderr: r.stderrString) {
+            try await askHostKey(ctx)
+            r = try await ctx.remote(RemoteFacts.probeArgv, check: false, logStdout: false)
+        }
+        if r.status == 255 { throw StageError(message: ErrorText.ssh(r.stderrString)) }
+        if r.status != 0 { throw StageError(message: ErrorText.command(RemoteFacts.probeArgv, status: r.status, stderr: r.stderrString)) }
         guard let f = RemoteFacts.parse(r.stdoutString) else {
             throw StageError(message: "unexpected answer from the host: \(r.stdoutString.prefix(200))")
         }
@@ -85,30 +91,45 @@ extension HostDeployer {
         return .ok("\(f.kernel), running \(current)")
     }
 
+    /// The provider's files, moved from the run's upload directory to the machine's own
+    /// (`clan.core.vars.sops.secretUploadDirectory`) when that differs.
     private func secrets(_ ctx: StageContext) async throws -> [UploadSecret] {
         guard let provider = options.secretsProvider else { return [] }
-        let list = try await provider(machine)
+        var list = try await provider(machine)
         setSecrets(list.map(\.bytes))
+        let from = options.secretUploadDirectory, to = options.secretUploadDirectory(for: machine)
+        if from != to {
+            for i in list.indices where list[i].remotePath.hasPrefix(from + "/") {
+                list[i].remotePath = to + list[i].remotePath.dropFirst(from.count)
+            }
+        }
         return list
     }
 
     func uploadSecrets(_ ctx: StageContext) async throws -> DeployOutcome {
+        if let varsRun {
+            switch await varsRun.result() {
+            case .success(let o): for l in o.lines { ctx.log("vars: " + l) }
+            case .failure(let e): throw StageError(message: "vars: \(e)")
+            }
+            try Task.checkCancellation()
+        }
         let list = try await secrets(ctx)
         if list.isEmpty { return .skipped("no secrets to upload") }
         let plan: SecretUploadPlan
-        do { plan = try SecretUploadPlan(secrets: list, directory: options.secretUploadDirectory) } catch {
+        do { plan = try SecretUploadPlan(secrets: list, directory: options.secretUploadDirectory(for: machine)) } catch {
             throw StageError(message: "\(error)")
         }
         ctx.progress(nil, "uploading \(plan.fileCount) file(s) to \(plan.directory)")
-        try await ctx.remote(plan.remoteArgv, stdin: plan.archive)
+        try await ctx.remote(plan.remoteArgv, stdin: plan.archive, asRoot: true)
         return .ok("uploaded \(plan.fileCount) file(s) to \(plan.directory)")
     }
 
     func dryRunSecrets(_ ctx: StageContext) async throws -> DeployOutcome {
         let list = try await secrets(ctx)
         if list.isEmpty { return .skipped("no secrets to upload") }
-        for s in list { ctx.log("would upload \(s.remotePath) (mode \(String(s.mode, radix: 8)))") }
-        return .ok("would wipe \(options.secretUploadDirectory) and upload \(list.count) file(s)")
+        for s in list { ctx.log("would upload \(s.remotePath) (mode \(String(SecretUploadPlan.fileMode, radix: 8)))") }
+        return .ok("would wipe \(options.secretUploadDirectory(for: machine)) and upload \(list.count) file(s)")
     }
 
     /// clan `_nixos_activate` (clan_lib/machines/update.py:376-552): refuse what is not a NixOS
@@ -123,7 +144,7 @@ extension HostDeployer {
         for (i, step) in prepare.enumerated() {
             ctx.progress(Double(i) / 4, ShellQuote.join(step))
             ctx.log("$ " + ShellQuote.join(step))
-            let r = try await ctx.remote(step, check: false)
+            let r = try await ctx.remote(step, check: false, asRoot: true)
             if r.status != 0 {
                 if r.status == 255, !localTarget { throw StageError(message: ErrorText.ssh(r.stderrString)) }
                 if i == 0 { throw StageError(message: "The build output at \(out) does not look like a valid NixOS system configuration (missing nixos-version). Refusing to activate.") }
@@ -135,7 +156,7 @@ extension HostDeployer {
             let argv = ActivationCommands.nixosSwitch(system: out, action: action, hasSystemd: facts.hasSystemd, unitName: unit,
                                                       noCheck: options.noCheck)
             ctx.log("$ " + ShellQuote.join(argv))
-            return try await ctx.remote(argv, check: false)
+            return try await ctx.remote(argv, check: false, asRoot: true)
         }
         ctx.progress(0.5, "switch-to-configuration boot")
         let boot = try await switchTo("boot")
@@ -185,7 +206,7 @@ extension HostDeployer {
                                                 unitName: ActivationCommands.unitName(machine: host, random: unitSuffix))
         for step in steps {
             ctx.log("$ " + ShellQuote.join(step))
-            try await ctx.remote(step)
+            try await ctx.remote(step, asRoot: true)
         }
         return .ok("profile moved back from generation \(gen)")
     }

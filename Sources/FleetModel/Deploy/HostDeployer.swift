@@ -18,6 +18,8 @@ final class HostDeployer: @unchecked Sendable {
     let unitSuffix: String
     /// The run's shared build of all machines, when there is one.
     var batch: BuildBatch?
+    /// The run's vars generation (before any upload), when there is one.
+    var varsRun: DeployVarsRun?
     /// The run's masters shared between hosts (a build host, a target named twice).
     var masters = SharedMasters()
 
@@ -40,12 +42,16 @@ final class HostDeployer: @unchecked Sendable {
     var systemPath: String?
     var generation: Int?
     var connectAttempted = false
+    /// The askpass session when the ssh user is not root (started by the first root command).
+    var sudo: SudoAskpass?
 
     init(machine: Machine, options: DeployOptions, ssh: SSHSettings, runner: ProcessRunner, unitSuffix: String,
          eta: @escaping @Sendable (String, DeployStage) -> Double?, emit: @escaping @Sendable (DeployEvent) -> Void) {
         self.machine = machine
         self.options = options
-        self.ssh = ssh
+        var perHost = ssh
+        perHost.forwardAgent = options.forwardAgent(for: machine)
+        self.ssh = perHost
         self.runner = runner
         self.unitSuffix = unitSuffix
         self.eta = eta
@@ -66,6 +72,7 @@ final class HostDeployer: @unchecked Sendable {
         for s in stages {
             if let f = await runStage(s) { failure = f; break }
         }
+        if let sudo { await sudo.stop(runner: runner, ssh: ssh, environment: options.environment) }
         if let target, !localTarget, masters.release(target), connectAttempted { await closeMaster(target) }
         if let buildHost, masters.release(buildHost) { await closeMaster(buildHost) }
         let seconds = Self.seconds(since: start)
@@ -165,6 +172,24 @@ final class HostDeployer: @unchecked Sendable {
         return Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
     }
 
+    /// The sudo session for root commands; nil when the ssh user is root. Started on first use, once
+    /// per host and run (clan: `become_root` once per update).
+    func rootSession(_ ctx: StageContext) async throws -> SudoAskpass? {
+        guard let target, target.user != "root" else { return nil }
+        if let sudo { return sudo }
+        let s = SudoAskpass(host: host, target: target, interaction: options.interaction)
+        sudo = s
+        ctx.log("\(target.user) is not root: root commands run through sudo (askpass session)")
+        let (path, stderr) = await s.start(runner: runner, ssh: ssh, environment: options.environment,
+                                           timeout: min(ctx.remaining, .seconds(30)))
+        try Task.checkCancellation()
+        guard path != nil else {
+            let why = ErrorText.meaningfulLines(stderr).last ?? "no answer"
+            throw StageError(message: "cannot start the sudo askpass session on \(host) as \(target.user): \(why)")
+        }
+        return s
+    }
+
     /// Closes the target's master now (see `StageContext.run`, `viaMaster`), after a timeout or
     /// cancel. A build host's master is shared; the last host using it closes it.
     func closeMasterNow() async {
@@ -235,17 +260,30 @@ struct StageContext {
 
     /// Runs `remote` on the host through the master. ssh's own failures (exit 255) and non-zero
     /// exits become `StageError`s unless `check` is false.
-    /// On a local target (`localhost`) the argv runs here, without ssh.
+    /// On a local target (`localhost`) the argv runs here, without ssh. `asRoot`: through sudo when
+    /// the ssh user is not root (clan's `target_host_root`); a sudo refusal is always a `StageError`.
     @discardableResult
     func remote(_ remote: [String], stdin: [UInt8]? = nil, check: Bool = true, logStdout: Bool = true,
-                onStderrLine: (@Sendable (String) -> Void)? = nil) async throws -> ProcessResult {
+                asRoot: Bool = false, onStderrLine: (@Sendable (String) -> Void)? = nil) async throws -> ProcessResult {
         if deployer.localTarget {
             let r = try await run(remote, stdin: stdin, logStdout: logStdout, onStderrLine: onStderrLine)
             if check, r.status != 0 { throw StageError(message: ErrorText.command(remote, status: r.status, stderr: r.stderrString)) }
             return r
         }
         guard let target = deployer.target else { throw StageError(message: "no target resolved") }
-        return try await ssh(target, remote, stdin: stdin, check: check, logStdout: logStdout, onStderrLine: onStderrLine)
+        let sudo = asRoot ? try await deployer.rootSession(self) : nil
+        guard let sudo, let path = sudo.scriptPath else {
+            return try await ssh(target, remote, stdin: stdin, check: check, logStdout: logStdout, onStderrLine: onStderrLine)
+        }
+        sudo.beginCommand()
+        let r = try await ssh(target, SudoAskpass.prefix(scriptPath: path) + remote, stdin: stdin, check: false,
+                              logStdout: logStdout, onStderrLine: onStderrLine)
+        if r.status != 0, let m = sudo.failureMessage(stderr: r.stderrString) { throw StageError(message: m) }
+        if check, r.status != 0 {
+            if r.status == 255 { throw StageError(message: ErrorText.ssh(r.stderrString)) }
+            throw StageError(message: ErrorText.command(remote, status: r.status, stderr: r.stderrString))
+        }
+        return r
     }
 
     /// Runs `remote` on `host` through its master (the target, or a build host).
@@ -261,7 +299,7 @@ struct StageContext {
         return r
     }
 
-    private var timeoutText: String {
+    var timeoutText: String {
         let t = deployer.options.timeout(stage).components.seconds
         return "\(t)s"
     }

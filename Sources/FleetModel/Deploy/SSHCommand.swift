@@ -1,14 +1,31 @@
 import Foundation
 
-/// clan's `--host-key-check` modes that fleet offers (clan-formats.md §3.4). `none`
-/// (`StrictHostKeyChecking=no`) is deliberately missing: a deploy as root must not trust any key.
+/// clan's `--host-key-check` modes (clan_lib/ssh/host_key.py `hostkey_to_ssh_opts`, default `ask`).
 public enum HostKeyPolicy: String, Sendable, CaseIterable {
     /// `StrictHostKeyChecking=yes`: the key must already be in known_hosts.
     case strict
+    /// clan passes no option, so OpenSSH asks on the terminal for an unknown key. ssh runs here with
+    /// `BatchMode=yes` (no terminal); fleet asks itself instead (`HostKeyCheck`: the fingerprint in
+    /// the UI or on the tty, then the accepted key is added to known_hosts) and ssh stays strict.
+    /// A changed key is refused, as OpenSSH does.
+    case ask
     /// `StrictHostKeyChecking=accept-new`: unknown hosts are added, a changed key is refused.
     case acceptNew = "accept-new"
+    /// clan's alias of accept-new.
+    case tofu
+    /// `StrictHostKeyChecking=no` + `UserKnownHostsFile=/dev/null`: no check at all (clan's `none`).
+    case none
 
-    var sshValue: String { self == .strict ? "yes" : "accept-new" }
+    var sshOptions: [String] {
+        switch self {
+        case .strict, .ask: return ["-o", "StrictHostKeyChecking=yes"]
+        case .acceptNew, .tofu: return ["-o", "StrictHostKeyChecking=accept-new"]
+        case .none: return ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null"]
+        }
+    }
+
+    /// What `--host-key-check` accepts, for help and error texts.
+    public static let names = allCases.map(\.rawValue).joined(separator: "|")
 }
 
 /// How fleet talks ssh: the user's OpenSSH setup (agent, `~/.ssh/config`, known_hosts) plus one
@@ -27,8 +44,12 @@ public struct SSHSettings: Sendable, Equatable {
     /// Extra `-o` options for every host (before the target's own `?Opt=Val` ones).
     public var extraOptions: [String]
 
+    /// `-A` (clan: inventory `deploy.forwardAgent`, else `clan.core.networking.forwardAgent`).
+    public var forwardAgent: Bool
+
     public init(controlDirectory: String, configFile: String? = nil, hostKeyPolicy: HostKeyPolicy = .strict,
-                connectTimeout: Int = 10, controlPersist: Int = 60, extraOptions: [String] = []) {
+                connectTimeout: Int = 10, controlPersist: Int = 60, extraOptions: [String] = [], forwardAgent: Bool = false) {
+        self.forwardAgent = forwardAgent
         self.controlDirectory = controlDirectory
         self.configFile = configFile
         self.hostKeyPolicy = hostKeyPolicy
@@ -49,6 +70,7 @@ public enum SSHCommand {
     public static func options(_ target: SSHTarget, _ s: SSHSettings, master: Bool = true) -> [String] {
         var o: [String] = []
         if let f = s.configFile { o += ["-F", f] }
+        if s.forwardAgent { o.append("-A") }
         if master {
             o += ["-o", "ControlMaster=auto",
                   "-o", "ControlPath=\(s.controlDirectory)/%C",
@@ -56,8 +78,8 @@ public enum SSHCommand {
         } else {
             o += ["-o", "ControlPath=none"]
         }
-        o += ["-o", "StrictHostKeyChecking=\(s.hostKeyPolicy.sshValue)",
-              "-o", "BatchMode=yes",
+        o += s.hostKeyPolicy.sshOptions
+        o += ["-o", "BatchMode=yes",
               "-o", "ConnectTimeout=\(s.connectTimeout)"]
         for e in s.extraOptions { o += ["-o", e] }
         for (k, v) in target.options { o += ["-o", "\(k)=\(v)"] }

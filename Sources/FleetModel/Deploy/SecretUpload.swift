@@ -20,11 +20,16 @@ public struct UploadSecret: Sendable {
 /// the upload stage (and leaves the host's directory alone).
 public typealias SecretsProvider = @Sendable (Machine) async throws -> [UploadSecret]
 
-/// clan's sops upload (clan-formats.md §2.8): everything goes into one directory, default
-/// `/var/lib/sops-nix` (`clan.core.vars.sops.secretUploadDirectory`), which is wiped first; owner
-/// root:root, directories 0700, files 0400 unless the file says otherwise.
+/// clan's sops upload (clan-formats.md §2.8, clan_lib/ssh/upload.py): everything goes into one
+/// directory, default `/var/lib/sops-nix` (`clan.core.vars.sops.secretUploadDirectory`), which is
+/// wiped first; owner root:root, directories 0700 and **every file 0400**, whatever mode the var
+/// declares (clan sets the modes in the tarball itself, so there is no window with wider ones). The
+/// directory must be at least 3 levels deep, or 2 under /tmp, /root or /etc (clan's guard against
+/// wiping `/home/user`).
 public struct SecretUploadPlan: Sendable {
     public static let defaultDirectory = "/var/lib/sops-nix"
+    /// clan's `upload(file_mode=0o400)`.
+    public static let fileMode = 0o400
 
     public let directory: String
     /// The tar archive (uncompressed ustar) streamed to the host. Holds plaintext: never log or store it.
@@ -39,6 +44,11 @@ public struct SecretUploadPlan: Sendable {
     public init(secrets: [UploadSecret], directory: String = SecretUploadPlan.defaultDirectory) throws {
         guard directory.hasPrefix("/"), directory.count > 1, !directory.hasSuffix("/") else {
             throw PlanError(message: "upload directory '\(directory)' must be an absolute path")
+        }
+        let depth = directory.split(separator: "/").count
+        let exception = depth >= 2 && ["/tmp/", "/root/", "/etc/"].contains { directory.hasPrefix($0) }
+        guard depth >= 3 || exception else {
+            throw PlanError(message: "upload directory '\(directory)' is too shallow to be wiped safely: it must be at least 3 levels deep (e.g. /var/lib/sops-nix), or 2 under /tmp, /root or /etc")
         }
         var tar = TarWriter()
         var dirs = Set<String>()
@@ -59,7 +69,7 @@ public struct SecretUploadPlan: Sendable {
                 prefix += (prefix.isEmpty ? "" : "/") + p
                 if dirs.insert(prefix).inserted { try tar.addDirectory(prefix, mode: 0o700) }
             }
-            try tar.addFile(rel, mode: s.mode, bytes: s.bytes)
+            try tar.addFile(rel, mode: Self.fileMode, bytes: s.bytes)
         }
         self.directory = directory
         self.archive = tar.finish()

@@ -55,7 +55,7 @@ final class ChildProcess: @unchecked Sendable {
         }
         let outPipe = try makePipe()
         let errPipe = try makePipe()
-        let inPipe: (read: Int32, write: Int32)? = spec.stdin == nil ? nil : try makePipe()
+        let inPipe: (read: Int32, write: Int32)? = spec.stdin == nil && spec.stdinChannel == nil ? nil : try makePipe()
 
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -118,7 +118,11 @@ final class ChildProcess: @unchecked Sendable {
         let child = ChildProcess(pid: pid, spec: spec)
         child.startReader(fd: outPipe.read, isStdout: true, onLine: onStdoutLine)
         child.startReader(fd: errPipe.read, isStdout: false, onLine: onStderrLine)
-        if let inPipe, let bytes = spec.stdin { child.startWriter(fd: inPipe.write, bytes: bytes) }
+        if let inPipe, let channel = spec.stdinChannel {
+            channel.attach(fd: inPipe.write)
+        } else if let inPipe, let bytes = spec.stdin {
+            child.startWriter(fd: inPipe.write, bytes: bytes)
+        }
         child.startReaper()
         if let timeout = spec.timeout {
             DispatchQueue.global().asyncAfter(deadline: .now() + timeout.dispatchInterval) { [weak child] in

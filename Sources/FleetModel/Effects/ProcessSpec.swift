@@ -10,6 +10,9 @@ public struct ProcessSpec: Sendable, Equatable {
     /// Bytes written to the child's stdin, which is then closed. Nil gives the child `/dev/null`, so a
     /// child never reads the dashboard's terminal.
     public var stdin: [UInt8]?
+    /// A stdin pipe that stays open while the child runs, written through the channel (an
+    /// interactive session such as the sudo askpass proxy). Wins over `stdin`.
+    public var stdinChannel: StdinChannel?
     /// Wall-clock limit; when it passes the whole process group is terminated and the result says
     /// `timedOut`.
     public var timeout: Duration?
@@ -20,9 +23,10 @@ public struct ProcessSpec: Sendable, Equatable {
     public var killGracePeriod: Duration
 
     public init(argv: [String], environment: [String: String]? = nil, workingDirectory: String? = nil,
-                stdin: [UInt8]? = nil, timeout: Duration? = nil, terminateGroupOnExit: Bool = true,
-                killGracePeriod: Duration = .seconds(2)) {
+                stdin: [UInt8]? = nil, stdinChannel: StdinChannel? = nil, timeout: Duration? = nil,
+                terminateGroupOnExit: Bool = true, killGracePeriod: Duration = .seconds(2)) {
         self.argv = argv
+        self.stdinChannel = stdinChannel
         self.environment = environment
         self.workingDirectory = workingDirectory
         self.stdin = stdin

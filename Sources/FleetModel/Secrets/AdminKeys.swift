@@ -80,6 +80,16 @@ public enum AdminKeys {
         return nil
     }
 
+    /// The plugin identity lines (`AGE-PLUGIN-…`) of every source sops reads (see `load`).
+    public static func pluginIdentities(environment env: [String: String]) -> [AgePluginIdentity] {
+        var out: [AgePluginIdentity] = []
+        if let inline = env["SOPS_AGE_KEY"], !inline.isEmpty { out += AgePlugins.identities(in: inline, source: "$SOPS_AGE_KEY") }
+        for file in [env["SOPS_AGE_KEY_FILE"], defaultKeyFile(environment: env)].compactMap({ $0 }) where !file.isEmpty {
+            if let t = try? String(contentsOfFile: file, encoding: .utf8) { out += AgePlugins.identities(in: t, source: file) }
+        }
+        return out
+    }
+
     public static func load(environment env: [String: String]) throws -> [AgeIdentity] {
         var out: [AgeIdentity] = []
         var seen = Set<AgeRecipient>()
@@ -99,7 +109,7 @@ public enum AdminKeys {
             guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { throw SopsError("cannot read the age key file", file: file) }
             add(try AgeIdentity.parseFile(text, source: file))
         }
-        guard !out.isEmpty else {
+        guard !out.isEmpty || !pluginIdentities(environment: env).isEmpty else {
             throw SopsError("no admin age key found: set $SOPS_AGE_KEY or $SOPS_AGE_KEY_FILE, or put one in \(defaultKeyFile(environment: env) ?? "~/.config/sops/age/keys.txt") (e.g. `age-keygen` or `clan vars keygen`)")
         }
         return out

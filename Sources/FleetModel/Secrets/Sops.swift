@@ -8,19 +8,19 @@ public enum Sops {
 
     /// The whole `secret` file for a clan value: `{"data": ENC[…type:str]}` plus metadata, byte for
     /// byte in sops's layout (binary store: the value is always `type:str`, AAD `data:`).
-    public static func encryptClanSecret(_ value: [UInt8], recipients: [AgeRecipient], now: Date = Date()) throws -> String {
+    public static func encryptClanSecret(_ value: [UInt8], recipients: [AgeRecipient], pluginRecipients: [String] = [], now: Date = Date()) throws -> String {
         var tree = OrderedDictionary<String, JSONValue>()
         tree["data"] = .string("")   // placeholder; the raw bytes go in via rawStrings
-        return try encrypt(tree: tree, rawStrings: ["data": value], recipients: recipients, now: now)
+        return try encrypt(tree: tree, rawStrings: ["data": value], recipients: recipients, pluginRecipients: pluginRecipients, now: now)
     }
 
     /// Decrypts a clan `secret` file (MAC verified) and returns the raw bytes of `data`, exactly
     /// what sops-nix's binary format writes to /run/secrets.
-    public static func decryptClanSecret(_ fileText: String, identities: [AgeIdentity]) throws -> [UInt8] {
+    public static func decryptClanSecret(_ fileText: String, identities: [AgeIdentity], plugins: [AgePluginIdentity] = []) throws -> [UInt8] {
         let doc = try SopsDocument(text: fileText)
         guard let data = doc.tree["data"] else { throw SopsError("missing top-level 'data' key (not a clan/sops binary secret)", field: "data") }
         guard data.stringValue != nil else { throw SopsError("expected a string, found \(data.typeName)", field: "data") }
-        var key = try doc.dataKey(identities: identities)
+        var key = try doc.dataKey(identities: identities, plugins: plugins)
         defer { key.zeroize() }
         var raw: [String: [UInt8]] = [:]
         _ = try doc.decrypt(dataKey: key, rawStrings: &raw)
@@ -34,17 +34,18 @@ public enum Sops {
 
     /// Re-wraps the data key to `recipients` (sops `updatekeys`): values, MAC and lastmodified are
     /// unchanged, so the plaintext and its integrity proof stay identical. The MAC is verified first.
-    public static func reencrypt(_ fileText: String, identities: [AgeIdentity], to recipients: [AgeRecipient]) throws -> String {
-        guard !recipients.isEmpty else { throw SopsError("no recipients to re-encrypt to") }
+    public static func reencrypt(_ fileText: String, identities: [AgeIdentity], plugins: [AgePluginIdentity] = [],
+                                 to recipients: [AgeRecipient], pluginRecipients: [String] = []) throws -> String {
+        guard !recipients.isEmpty || !pluginRecipients.isEmpty else { throw SopsError("no recipients to re-encrypt to") }
         let doc = try SopsDocument(text: fileText)
-        var key = try doc.dataKey(identities: identities)
+        var key = try doc.dataKey(identities: identities, plugins: plugins)
         defer { key.zeroize() }
         var raw: [String: [UInt8]] = [:]
         _ = try doc.decrypt(dataKey: key, rawStrings: &raw)
         for k in raw.keys { raw[k]?.zeroize() }
         var meta = doc.metadata.raw
         meta["key_groups"] = nil
-        meta["age"] = try SopsDocument.ageEntries(dataKey: key, recipients: recipients)
+        meta["age"] = try SopsDocument.ageEntries(dataKey: key, recipients: recipients, pluginRecipients: pluginRecipients)
         return SopsDocument.render(tree: doc.tree, sops: meta)
     }
 
@@ -63,12 +64,12 @@ public enum Sops {
     /// Encrypts a plaintext JSON object as `sops encrypt` does (default rule `_unencrypted` suffix).
     public static func encryptDocument(_ plaintext: JSONValue, recipients: [AgeRecipient], now: Date = Date()) throws -> String {
         guard let tree = plaintext.objectValue else { throw SopsError("a sops document must be a JSON object, found \(plaintext.typeName)") }
-        return try encrypt(tree: tree, rawStrings: [:], recipients: recipients, now: now)
+        return try encrypt(tree: tree, rawStrings: [:], recipients: recipients, pluginRecipients: [], now: now)
     }
 
     private static func encrypt(tree: OrderedDictionary<String, JSONValue>, rawStrings: [String: [UInt8]],
-                                recipients: [AgeRecipient], now: Date) throws -> String {
-        guard !recipients.isEmpty else { throw SopsError("no recipients to encrypt to") }
+                                recipients: [AgeRecipient], pluginRecipients: [String], now: Date) throws -> String {
+        guard !recipients.isEmpty || !pluginRecipients.isEmpty else { throw SopsError("no recipients to encrypt to") }
         var key = AgeKeys.random(32)
         defer { key.zeroize() }
         let suffix = "_unencrypted"
@@ -76,7 +77,7 @@ public enum Sops {
         let lastModified = SopsTime.format(now)
         // Key order of current sops (alphabetical, empty key types omitted), as in clan's fixtures.
         var meta = OrderedDictionary<String, JSONValue>()
-        meta["age"] = try SopsDocument.ageEntries(dataKey: key, recipients: recipients)
+        meta["age"] = try SopsDocument.ageEntries(dataKey: key, recipients: recipients, pluginRecipients: pluginRecipients)
         meta["lastmodified"] = .string(lastModified)
         meta["mac"] = .string(try SopsDocument.encryptMAC(mac, dataKey: key, lastModified: lastModified))
         meta["unencrypted_suffix"] = .string(suffix)

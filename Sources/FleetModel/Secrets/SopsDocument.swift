@@ -27,7 +27,7 @@ struct SopsDocument {
     }
 
     /// Recovers the 32-byte data key from the first `sops.age` entry one of `identities` opens.
-    func dataKey(identities: [AgeIdentity]) throws -> [UInt8] {
+    func dataKey(identities: [AgeIdentity], plugins: [AgePluginIdentity] = [], environment: [String: String] = ProcessInfo.processInfo.environment) throws -> [UInt8] {
         guard !metadata.age.isEmpty else { throw SopsError("the file has no age recipients", field: "sops.age") }
         var failures: [String] = []
         for (i, entry) in metadata.age.enumerated() {
@@ -47,8 +47,22 @@ struct SopsDocument {
                 failures.append("sops.age[\(i)] (\(entry.recipient)): \(error)")
             }
         }
+        // Plugin identities (hardware keys): the entries whose recipient is of the same plugin,
+        // opened by the real age binary through the plugin (AgePlugins).
+        for (i, entry) in metadata.age.enumerated() {
+            guard let plugin = AgePlugins.pluginName(ofRecipient: entry.recipient) else { continue }
+            for id in plugins where id.plugin == plugin {
+                do {
+                    let key = try AgePlugins.unwrap(entry.enc, identity: id, environment: environment)
+                    if key.count == 32 { return key }
+                    failures.append("sops.age[\(i)] (\(entry.recipient)): decrypted data key is \(key.count) bytes, expected 32")
+                } catch {
+                    failures.append("sops.age[\(i)] (\(entry.recipient)): \(error)")
+                }
+            }
+        }
         if !failures.isEmpty { throw SopsError("could not decrypt the data key: " + failures.joined(separator: "; "), field: "sops.age") }
-        let have = identities.map(\.recipient.encoded).joined(separator: ", ")
+        let have = (identities.map(\.recipient.encoded) + plugins.map { "\($0.plugin) plugin identity" }).joined(separator: ", ")
         let want = metadata.age.map(\.recipient).joined(separator: ", ")
         throw SopsError("none of the available age identities (\(have.isEmpty ? "none" : have)) is a recipient of this file (recipients: \(want))", field: "sops.age")
     }
@@ -164,11 +178,13 @@ struct SopsDocument {
     }
 
     /// Each recipient gets its own armored age file holding the raw 32-byte data key (sops `age/keysource.go`).
-    static func ageEntries(dataKey: [UInt8], recipients: [AgeRecipient]) throws -> JSONValue {
-        .array(try recipients.map { r in
-            let enc = try Age.encrypt(dataKey, to: [r], armor: true)
-            return .object(["recipient": .string(r.encoded), "enc": .string(String(decoding: enc, as: UTF8.self))])
-        })
+    static func ageEntries(dataKey: [UInt8], recipients: [AgeRecipient], pluginRecipients: [String] = [],
+                           environment: [String: String] = ProcessInfo.processInfo.environment) throws -> JSONValue {
+        var entries: [(String, String)] = try recipients.map { r in
+            (r.encoded, String(decoding: try Age.encrypt(dataKey, to: [r], armor: true), as: UTF8.self))
+        }
+        for r in pluginRecipients { entries.append((r, try AgePlugins.wrap(dataKey, to: r, environment: environment))) }
+        return .array(entries.map { .object(["recipient": .string($0.0), "enc": .string($0.1)]) })
     }
 
     /// sops's JSON store output: tab indentation, Go's HTML escaping, trailing LF.

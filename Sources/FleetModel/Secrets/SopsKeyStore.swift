@@ -166,19 +166,19 @@ public struct SopsKeyStore {
 
     // MARK: reading and writing secrets
 
-    public func readSecret(_ name: String, identities: [AgeIdentity]) throws -> [UInt8] {
+    public func readSecret(_ name: String, identities: [AgeIdentity], plugins: [AgePluginIdentity] = []) throws -> [UInt8] {
         guard fm.fileExists(atPath: secretDirectory(name) + "/secret") else {
             throw SopsError("secret '\(name)' does not exist", file: secretDirectory(name) + "/secret")
         }
-        return try readSecret(directory: secretDirectory(name), identities: identities)
+        return try readSecret(directory: secretDirectory(name), identities: identities, plugins: plugins)
     }
 
     /// Decrypts `<directory>/secret` (a `sops/secrets/<n>` or a `vars/…/<file>` directory).
-    public func readSecret(directory: String, identities: [AgeIdentity]) throws -> [UInt8] {
+    public func readSecret(directory: String, identities: [AgeIdentity], plugins: [AgePluginIdentity] = []) throws -> [UInt8] {
         let path = directory + "/secret"
         guard let data = fm.contents(atPath: path) else { throw SopsError("secret does not exist", file: path) }
         do {
-            return try Sops.decryptClanSecret(String(decoding: data, as: UTF8.self), identities: identities)
+            return try Sops.decryptClanSecret(String(decoding: data, as: UTF8.self), identities: identities, plugins: plugins)
         } catch { throw error.attributed(to: path) }
     }
 

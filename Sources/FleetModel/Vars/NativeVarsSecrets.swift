@@ -5,34 +5,44 @@ public struct NativeVarsSecrets: VarsSecretBackend {
     /// Who the admin is: clan's one key source by precedence (`AdminKeys.publicKeys`).
     public let adminRecipients: [SopsKeyRef]
 
-    public init(identities: [AgeIdentity]) {
+    /// Hardware/plugin identities (`AGE-PLUGIN-…`), used through the age binary and the plugin.
+    public let plugins: [AgePluginIdentity]
+
+    public init(identities: [AgeIdentity], plugins: [AgePluginIdentity] = [], adminRecipients: [SopsKeyRef]? = nil) {
         self.identities = identities
-        self.adminRecipients = identities.map { SopsKeyRef($0.recipient.encoded) }
+        self.plugins = plugins
+        self.adminRecipients = adminRecipients ?? identities.map { SopsKeyRef($0.recipient.encoded) }
     }
 
     /// The admin identities from `$SOPS_AGE_KEY`, `$SOPS_AGE_KEY_FILE`, keys.txt (see `AdminKeys`).
     public init(environment: [String: String]) throws {
         identities = try AdminKeys.load(environment: environment)
+        plugins = AdminKeys.pluginIdentities(environment: environment)
         adminRecipients = try AdminKeys.publicKeys(environment: environment).map { SopsKeyRef($0) }
     }
 
-    static func ageRecipients(_ keys: [SopsKeyRef]) throws -> [AgeRecipient] {
-        try keys.map { k in
+    /// Native X25519 recipients, and plugin recipients (`age1<plugin>1…`) for the age binary.
+    static func ageRecipients(_ keys: [SopsKeyRef]) throws -> (native: [AgeRecipient], plugin: [String]) {
+        var native: [AgeRecipient] = [], plugin: [String] = []
+        for k in keys {
             guard k.kind == .age else { throw VarsError("", "pgp recipient \(k.publicKey) is not supported; only age keys") }
-            return try AgeRecipient(parsing: k.publicKey)
+            if AgePlugins.pluginName(ofRecipient: k.publicKey) != nil { plugin.append(k.publicKey) } else { native.append(try AgeRecipient(parsing: k.publicKey)) }
         }
+        return (native, plugin)
     }
 
     public func encrypt(_ value: [UInt8], to recipients: [SopsKeyRef]) throws -> String {
-        try Sops.encryptClanSecret(value, recipients: try Self.ageRecipients(recipients))
+        let r = try Self.ageRecipients(recipients)
+        return try Sops.encryptClanSecret(value, recipients: r.native, pluginRecipients: r.plugin)
     }
 
     public func decrypt(_ fileText: String) throws -> [UInt8] {
-        try Sops.decryptClanSecret(fileText, identities: identities)
+        try Sops.decryptClanSecret(fileText, identities: identities, plugins: plugins)
     }
 
     public func reencrypt(_ fileText: String, to recipients: [SopsKeyRef]) throws -> String {
-        try Sops.reencrypt(fileText, identities: identities, to: try Self.ageRecipients(recipients))
+        let r = try Self.ageRecipients(recipients)
+        return try Sops.reencrypt(fileText, identities: identities, plugins: plugins, to: r.native, pluginRecipients: r.plugin)
     }
 
     public func generateIdentity() -> (identity: [UInt8], recipient: SopsKeyRef) {

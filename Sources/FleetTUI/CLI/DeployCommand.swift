@@ -11,8 +11,8 @@ struct DeployConnectionOptions: ParsableArguments {
     @Option(name: .long, help: "Hosts deployed at once (default: all).")
     var jobs: Int?
 
-    @Option(name: .customLong("host-key-check"), help: "strict (default: the key must be in known_hosts) or accept-new (trust unknown hosts on first use; a changed key is still refused).")
-    var hostKeyCheck: String = "strict"
+    @Option(name: .customLong("host-key-check"), help: "ask (default, as clan: an unknown host key's fingerprint is shown and you answer yes/no on the terminal; without a terminal the host fails), strict (the key must be in known_hosts), accept-new or tofu (trust unknown hosts on first use), none (no check at all). A changed key is refused by all but none.")
+    var hostKeyCheck: String = "ask"
 
     @Option(name: .customLong("ssh-config"), help: "An ssh_config file for every ssh (ssh -F), e.g. the testbed's. Default: ~/.ssh/config.")
     var sshConfig: String?
@@ -63,7 +63,7 @@ struct DeployConnectionOptions: ParsableArguments {
     /// `root@<name>.<domain>`, `ResolvedFleet.targets`).
     func options(kind: DeployKind, source: InventorySource, fleet: ResolvedFleet, deployConfig: ClanDeployConfig? = nil) throws -> DeployOptions {
         guard let policy = HostKeyPolicy(rawValue: hostKeyCheck) else {
-            throw CLIError("fleet: --host-key-check must be strict or accept-new, not '\(hostKeyCheck)'")
+            throw CLIError("fleet: --host-key-check must be one of \(HostKeyPolicy.names), not '\(hostKeyCheck)'")
         }
         if let jobs, jobs < 1 { throw CLIError("fleet: --jobs must be at least 1") }
         var overrides: [String: String] = [:]
@@ -97,6 +97,7 @@ struct DeployConnectionOptions: ParsableArguments {
         o.targetOverrides = overrides
         o.stageTimeouts = stageTimeouts
         o.batchBuild = !buildPerHost
+        o.interaction = TerminalDeployInteraction.make()
         if buildLocal, buildHost != nil { throw CLIError("fleet: --build-local and --build-host exclude each other") }
         if let b = buildHost, b != "localhost" {
             do { _ = try SSHTarget.parse(b) } catch { throw CLIError("fleet: --build-host: \(error)") }
@@ -113,7 +114,7 @@ struct DeployConnectionOptions: ParsableArguments {
 }
 
 /// `fleet deploy`: build, copy and activate machines in parallel, like `clan machines update`.
-struct DeployCommand: ParsableCommand {
+struct DeployCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "deploy",
         abstract: "Deploy machines: upload secrets, build, copy, activate, verify — hosts in parallel.",
@@ -153,9 +154,9 @@ struct DeployCommand: ParsableCommand {
     @Flag(name: .customLong("retry-failed"), help: "Deploy again the hosts that failed in the last deploy (from history).")
     var retryFailed = false
 
-    func run() throws {
+    func run() async throws {
         let fleet: ResolvedFleet
-        do { fleet = try sourceOptions.loadFleet() } catch { throw CLIError("fleet: \(error)") }
+        do { fleet = try await sourceOptions.loadFleet() } catch { throw CLIError("fleet: \(error)") }
         let inv = fleet.inventory
         let history = try connection.history()
         var names = machines
@@ -171,7 +172,7 @@ struct DeployCommand: ParsableCommand {
         }
         let source = sourceOptions.source()
         // The machines' config (targetHost, buildHost, requireExplicitUpdate) and clan.exports: a flake only.
-        let config = try blockingAwait { await ClanDeployConfig.evaluate(source: source) }
+        let config = await ClanDeployConfig.evaluate(source: source)
         let selection: DeploySelection.Result
         do {
             selection = try DeploySelection.select(inv, names: names, tags: tags, explicitOnly: config?.explicitOnly ?? [])
@@ -182,13 +183,13 @@ struct DeployCommand: ParsableCommand {
         }
         let selected = selection.machines
         let options = try connection.options(kind: dryRun ? .dryRun : .deploy, source: source, fleet: fleet, deployConfig: config)
-        let status = DeployRunner.runBlocking(DeployPipeline(history: history), selected, options: options, json: connection.json)
+        let status = await DeployRunner.run(DeployPipeline(history: history), selected, options: options, json: connection.json)
         if status != 0 { throw ExitCode(status) }
     }
 }
 
 /// `fleet rollback MACHINE…`: back to the previous generation (`nix-env --rollback` + switch).
-struct RollbackCommand: ParsableCommand {
+struct RollbackCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rollback",
         abstract: "Switch machines back to their previous system generation.",
@@ -210,24 +211,24 @@ struct RollbackCommand: ParsableCommand {
     @Option(name: .long, parsing: .upToNextOption, help: "Only machines having all of these tags.")
     var tags: [String] = []
 
-    func run() throws {
+    func run() async throws {
         guard !machines.isEmpty || !tags.isEmpty else { throw CLIError("fleet: name the machines to roll back (or --tags)") }
         let fleet: ResolvedFleet
-        do { fleet = try sourceOptions.loadFleet() } catch { throw CLIError("fleet: \(error)") }
+        do { fleet = try await sourceOptions.loadFleet() } catch { throw CLIError("fleet: \(error)") }
         let inv = fleet.inventory
         let selected: [Machine]
         do { selected = try DeploySelection.select(inv, names: machines, tags: tags) } catch { throw CLIError("fleet: \(error)") }
         let options = try connection.options(kind: .rollback, source: sourceOptions.source(), fleet: fleet)
-        let status = DeployRunner.runBlocking(DeployPipeline(history: try connection.history()), selected, options: options,
+        let status = await DeployRunner.run(DeployPipeline(history: try connection.history()), selected, options: options,
                                               json: connection.json)
         if status != 0 { throw ExitCode(status) }
     }
 }
 
-/// Runs a deploy from a synchronous command: prints events, cancels on SIGINT/SIGTERM, returns the
-/// exit status (1 when any host failed, 130 when cancelled).
+/// Runs a deploy for a command: prints events, cancels on SIGINT/SIGTERM, returns the exit status
+/// (1 when any host failed, 130 when cancelled).
 enum DeployRunner {
-    static func runBlocking(_ pipeline: DeployPipeline, _ machines: [Machine], options: DeployOptions, json: Bool) -> Int32 {
+    static func run(_ pipeline: DeployPipeline, _ machines: [Machine], options: DeployOptions, json: Bool) async -> Int32 {
         let run = pipeline.start(machines, options: options)
         signal(SIGINT, SIG_IGN)
         signal(SIGTERM, SIG_IGN)
@@ -237,21 +238,12 @@ enum DeployRunner {
             s.resume()
             return s
         }
-        let done = DispatchSemaphore(value: 0)
-        let box = StatusBox()
-        Task.detached {
-            let printer = DeployPrinter(json: json, hosts: run.hosts)
-            for await e in run.events { printer.print(e) }
-            let summary = await run.result()
-            box.status = summary.cancelled ? 130 : (summary.failed.isEmpty ? 0 : 1)
-            done.signal()
-        }
-        done.wait()
-        sources.forEach { $0.cancel() }
-        return box.status
+        defer { sources.forEach { $0.cancel() } }
+        let printer = DeployPrinter(json: json, hosts: run.hosts)
+        for await e in run.events { printer.print(e) }
+        let summary = await run.result()
+        return summary.cancelled ? 130 : (summary.failed.isEmpty ? 0 : 1)
     }
-
-    final class StatusBox: @unchecked Sendable { var status: Int32 = 0 }
 }
 
 /// `[machine] …` lines for a terminal (clan's prefix style), or JSON lines.

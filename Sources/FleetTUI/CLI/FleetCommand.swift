@@ -1,7 +1,9 @@
 import ArgumentParser
 
-/// `fleet` — the root command. With no subcommand it opens the dashboard.
-struct FleetCommand: ParsableCommand {
+/// `fleet` — the root command and the executable's entry point. With no subcommand it opens the
+/// dashboard; everything else lives in CLI/, App/, Views/, Backend/.
+@main
+struct FleetCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fleet",
         abstract: "A keyboard-driven dashboard and CLI for clan fleets.",

@@ -3,7 +3,7 @@ import Collections
 import FleetModel
 
 /// `fleet list [--json]`: the machines of the fleet, like `clan machines list` with more columns.
-struct ListCommand: ParsableCommand {
+struct ListCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "list",
         abstract: "List the machines of the fleet.",
@@ -22,9 +22,9 @@ struct ListCommand: ParsableCommand {
     @Flag(help: "Print a JSON array of machine objects.")
     var json = false
 
-    func run() throws {
+    func run() async throws {
         let fleet: ResolvedFleet
-        do { fleet = try sourceOptions.loadFleet() } catch { throw CLIError("fleet: \(error)") }
+        do { fleet = try await sourceOptions.loadFleet() } catch { throw CLIError("fleet: \(error)") }
         let machines = fleet.inventory.machineList.filter { m in tags.allSatisfy { m.tags.contains($0) } }
         if json {
             print(JSONWriter(indent: "  ").string(.array(machines.map { MachineJSON.object($0, fleet: fleet) })))

@@ -42,14 +42,12 @@ struct SecretsCommand: ParsableCommand {
     /// clan commits every `clan secrets` write (`commit_files`: secrets.py:238, users.py:48,
     /// machines.py:41), since a flake build does not see untracked files; `CLAN_NO_COMMIT` only
     /// registers new paths. Outside a git work tree nothing is committed, as in clan.
-    static func commit(_ repo: String, paths: [String], message: String) throws {
-        try runBlocking {
-            let git = ClanGit(directory: repo, runner: ProcessVarsRunner())
-            guard let gitDir = try? await git.gitDirectory() else { return }
-            let lock = try ClanLock(gitDirectory: gitDir)
-            defer { withExtendedLifetime(lock) {} }
-            do { try await git.commit(paths: paths, message: message) } catch { throw CLIError("fleet secrets: \(error)") }
-        }
+    static func commit(_ repo: String, paths: [String], message: String) async throws {
+        let git = ClanGit(directory: repo, runner: ProcessVarsRunner())
+        guard let gitDir = try? await git.gitDirectory() else { return }
+        let lock = try ClanLock(gitDirectory: gitDir)
+        defer { withExtendedLifetime(lock) {} }
+        do { try await git.commit(paths: paths, message: message) } catch { throw CLIError("fleet secrets: \(error)") }
     }
 
     /// Runs `body`, turning model errors into one clear CLI error line.
@@ -76,13 +74,16 @@ struct SecretsCommand: ParsableCommand {
         @Argument(help: "The secret name.") var name: String
 
         func run() throws {
-            var value = try cli { try repo.store.readSecret(name, identities: try SecretsCommand.adminIdentities()) }
+            var value = try cli {
+                try repo.store.readSecret(name, identities: try SecretsCommand.adminIdentities(),
+                                          plugins: AdminKeys.pluginIdentities(environment: ProcessInfo.processInfo.environment))
+            }
             defer { value.withUnsafeMutableBytes { raw in for i in raw.indices { raw[i] = 0 } } }
             FileHandle.standardOutput.write(Data(value))
         }
     }
 
-    struct SetValue: ParsableCommand {
+    struct SetValue: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "set",
             abstract: "Encrypt a value from stdin (or $SOPS_NIX_SECRET) to the secret's users, machines and groups.",
@@ -93,7 +94,7 @@ struct SecretsCommand: ParsableCommand {
         @Option(name: .long, help: "Also encrypt to this machine (repeatable).") var machine: [String] = []
         @Option(name: .long, help: "Also encrypt to this group (repeatable).") var group: [String] = []
 
-        func run() throws {
+        func run() async throws {
             var value = try Self.readValue()
             defer { value.withUnsafeMutableBytes { raw in for i in raw.indices { raw[i] = 0 } } }
             try cli {
@@ -103,7 +104,7 @@ struct SecretsCommand: ParsableCommand {
                 try repo.store.writeSecret(name, value: value, adminRecipients: admin,
                                            users: user, machines: machine, groups: group)
             }
-            try SecretsCommand.commit(repo.repo, paths: ["sops/secrets/\(name)"], message: "secrets: update \(name)")
+            try await SecretsCommand.commit(repo.repo, paths: ["sops/secrets/\(name)"], message: "secrets: update \(name)")
         }
 
         /// clan `set_command`: $SOPS_NIX_SECRET, else a hidden prompt on a terminal, else stdin.
@@ -131,20 +132,20 @@ struct SecretsCommand: ParsableCommand {
         }
     }
 
-    struct UsersAdd: ParsableCommand {
+    struct UsersAdd: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "add", abstract: "Add a user with an age public key.",
             discussion: "Examples:\n  fleet secrets users add alice age1…")
         @OptionGroup var repo: RepoOption
         @Argument(help: "The user name.") var name: String
         @Argument(help: "The user's age public key (age1…).") var key: String
         @Flag(name: .long, help: "Overwrite an existing key.") var force = false
-        func run() throws {
+        func run() async throws {
             let updated = try cli {
                 try repo.store.addUser(name, recipient: key, force: force)
                 // As clan: secrets already shared with this user are re-keyed to the new key.
                 return try repo.store.updateSecrets(referencing: "users", name, identities: SecretsCommand.adminIdentities)
             }
-            try SecretsCommand.commit(repo.repo, paths: ["sops/users/\(name)"] + updated.map { "sops/secrets/\($0)" }, message: "secrets: add user \(name)")
+            try await SecretsCommand.commit(repo.repo, paths: ["sops/users/\(name)"] + updated.map { "sops/secrets/\($0)" }, message: "secrets: add user \(name)")
         }
     }
 
@@ -162,19 +163,19 @@ struct SecretsCommand: ParsableCommand {
         }
     }
 
-    struct MachinesAdd: ParsableCommand {
+    struct MachinesAdd: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "add", abstract: "Add a machine with an age public key.",
             discussion: "Examples:\n  fleet secrets machines add galena age1…")
         @OptionGroup var repo: RepoOption
         @Argument(help: "The machine name.") var name: String
         @Argument(help: "The machine's age public key (age1…).") var key: String
         @Flag(name: .long, help: "Overwrite an existing key.") var force = false
-        func run() throws {
+        func run() async throws {
             let updated = try cli {
                 try repo.store.addMachine(name, recipient: key, force: force)
                 return try repo.store.updateSecrets(referencing: "machines", name, identities: SecretsCommand.adminIdentities)
             }
-            try SecretsCommand.commit(repo.repo, paths: ["sops/machines/\(name)"] + updated.map { "sops/secrets/\($0)" }, message: "secrets: add machine \(name)")
+            try await SecretsCommand.commit(repo.repo, paths: ["sops/machines/\(name)"] + updated.map { "sops/secrets/\($0)" }, message: "secrets: add machine \(name)")
         }
     }
 }

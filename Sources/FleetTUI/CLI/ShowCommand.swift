@@ -2,7 +2,7 @@ import ArgumentParser
 import FleetModel
 
 /// `fleet show MACHINE [--json]`: one machine with its roles, services and settings, target, overlay IP.
-struct ShowCommand: ParsableCommand {
+struct ShowCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "show",
         abstract: "Show one machine: tags, roles, services with their settings, deploy target.",
@@ -16,9 +16,9 @@ struct ShowCommand: ParsableCommand {
     @Argument(help: "Machine name.") var machine: String
     @Flag(help: "Print a JSON object.") var json = false
 
-    func run() throws {
+    func run() async throws {
         let fleet: ResolvedFleet
-        do { fleet = try sourceOptions.loadFleet() } catch { throw CLIError("fleet: \(error)") }
+        do { fleet = try await sourceOptions.loadFleet() } catch { throw CLIError("fleet: \(error)") }
         guard let m = fleet.inventory.machines[machine] else {
             throw CLIError("fleet: no machine named \"\(machine)\" (known: \(fleet.inventory.machines.keys.joined(separator: ", ")))")
         }

@@ -1,5 +1,4 @@
 import ArgumentParser
-import Dispatch
 import Foundation
 import FleetModel
 
@@ -24,14 +23,13 @@ struct SourceOptions: ParsableArguments {
 
     /// The authoritative inventory: `nix eval` for a flake (refreshing the cache), the files for a
     /// directory or the demo.
-    func load() throws -> Inventory {
-        let loader = InventoryLoader(source: source())
-        return try blockingAwait { try await loader.loadFresh() }
+    func load() async throws -> Inventory {
+        try await InventoryLoader(source: source()).loadFresh()
     }
 
     /// The inventory with roles, targets and zerotier view resolved.
-    func loadFleet() throws -> ResolvedFleet {
-        ResolvedFleet(try load())
+    func loadFleet() async throws -> ResolvedFleet {
+        ResolvedFleet(try await load())
     }
 
     /// The clan directory tag edits go to; the demo is read-only.
@@ -48,22 +46,6 @@ struct SourceOptions: ParsableArguments {
             return dir
         }
     }
-}
-
-/// Runs async model code from a synchronous command (the CLI's main thread just waits).
-func blockingAwait<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
-    let box = ResultBox<T>()
-    let done = DispatchSemaphore(value: 0)
-    Task.detached {
-        do { box.result = .success(try await body()) } catch { box.result = .failure(error) }
-        done.signal()
-    }
-    done.wait()
-    return try box.result!.get()
-}
-
-private final class ResultBox<T>: @unchecked Sendable {
-    var result: Result<T, Error>?
 }
 
 /// A failure the CLI reports as one line on stderr with a non-zero exit status.

@@ -19,33 +19,31 @@ struct TagCommand: ParsableCommand {
         """,
         subcommands: [Add.self, Remove.self])
 
-    struct Add: ParsableCommand {
+    struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "add", abstract: "Add TAG to MACHINE.",
             discussion: "Examples:\n  fleet tag add cinnabar backup\n  fleet tag add electrum peer --flake ~/my-clan")
         @OptionGroup var sourceOptions: SourceOptions
         @Argument(help: "Machine name.") var machine: String
         @Argument(help: "Tag to add.") var tag: String
-        func run() throws { try TagCommand.edit(sourceOptions, machine: machine, tag: tag, add: true) }
+        func run() async throws { try await TagCommand.edit(sourceOptions, machine: machine, tag: tag, add: true) }
     }
 
-    struct Remove: ParsableCommand {
+    struct Remove: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "remove", abstract: "Remove TAG from MACHINE.",
             discussion: "Examples:\n  fleet tag remove cinnabar backup")
         @OptionGroup var sourceOptions: SourceOptions
         @Argument(help: "Machine name.") var machine: String
         @Argument(help: "Tag to remove.") var tag: String
-        func run() throws { try TagCommand.edit(sourceOptions, machine: machine, tag: tag, add: false) }
+        func run() async throws { try await TagCommand.edit(sourceOptions, machine: machine, tag: tag, add: false) }
     }
 
-    static func edit(_ options: SourceOptions, machine: String, tag: String, add: Bool) throws {
+    static func edit(_ options: SourceOptions, machine: String, tag: String, add: Bool) async throws {
         let dir = try options.writableDirectory()
         do {
-            let current = try options.load()
+            let current = try await options.load()
             let writer = InventoryWriter(directory: dir)
-            let outcome = try blockingAwait {
-                add ? try await writer.addTag(tag, to: machine, evaluated: current)
-                    : try await writer.removeTag(tag, from: machine, evaluated: current)
-            }
+            let outcome = add ? try await writer.addTag(tag, to: machine, evaluated: current)
+                              : try await writer.removeTag(tag, from: machine, evaluated: current)
             if !outcome.changed {
                 print("nothing to change: machine \(machine) \(add ? "already has" : "does not have") tag \(tag) in inventory.json")
             } else if outcome.committed {

@@ -154,8 +154,3 @@ enum TerminalPrompt {
         return String(decoding: out, as: UTF8.self)
     }
 }
-
-/// Runs async work from a synchronous `ParsableCommand.run()` (the root command is synchronous).
-func runBlocking(_ work: @escaping @Sendable () async throws -> Void) throws {
-    try blockingAwait(work)
-}

@@ -47,7 +47,7 @@ struct VarsRepoOptions: ParsableArguments {
     }
 }
 
-struct VarsCheckCommand: ParsableCommand {
+struct VarsCheckCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
         abstract: "Report missing, outdated and unfixed vars like `clan vars check`; exit status 1 on problems.",
@@ -63,9 +63,7 @@ struct VarsCheckCommand: ParsableCommand {
     @Option(name: [.short, .long], help: "Only this generator.") var generator: String?
     @Flag(help: "Print JSON: per machine the clan categories, a flat problem list and the full generator tree.") var json = false
 
-    func run() throws { try runBlocking { try await body() } }
-
-    func body() async throws {
+    func run() async throws {
         let catalog = try await repoOptions.catalog()
         let checker = VarsStatusChecker(clanDirectory: repoOptions.repository.clanDirectory, catalog: catalog,
                                         adminRecipients: VarsCLISupport.adminRecipients())
@@ -93,7 +91,7 @@ struct VarsCheckCommand: ParsableCommand {
     }
 }
 
-struct VarsListCommand: ParsableCommand {
+struct VarsListCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "list",
         abstract: "List vars: from disk (no definitions needed), or for one machine like `clan vars list`.",
@@ -108,9 +106,7 @@ struct VarsListCommand: ParsableCommand {
     @Argument(help: "A machine: print `<gen>/<file>: <value>` lines for its declared vars, like clan.") var machine: String?
     @Flag(help: "Print everything on disk as JSON: vars, recipients (with owners), orphans, unknown keys.") var json = false
 
-    func run() throws { try runBlocking { try await body() } }
-
-    func body() async throws {
+    func run() async throws {
         let repo = repoOptions.repository
         if let machine, !json {
             let catalog = try await repoOptions.catalog()
@@ -148,7 +144,7 @@ struct VarsListCommand: ParsableCommand {
     }
 }
 
-struct VarsGetCommand: ParsableCommand {
+struct VarsGetCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "get", abstract: "Print a var's value (secrets are decrypted with your admin key), like `clan vars get`.",
         discussion: """
@@ -161,9 +157,7 @@ struct VarsGetCommand: ParsableCommand {
     @Argument(help: "The machine.") var machine: String
     @Argument(help: "The var, <generator>/<file> (a unique prefix is accepted).") var varID: String
 
-    func run() throws { try runBlocking { try await body() } }
-
-    func body() async throws {
+    func run() async throws {
         let catalog = try await repoOptions.catalog()
         let dir = repoOptions.repository.clanDirectory
         let all = catalog.generators(for: machine).flatMap { g in g.files.map { (g, $0, "\(g.name)/\($0.name)") } }
@@ -194,7 +188,7 @@ struct VarsRunOptions: ParsableArguments {
     var noSandbox = false
 }
 
-struct VarsGenerateCommand: ParsableCommand {
+struct VarsGenerateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "generate",
         abstract: "Generate missing vars (with -r/--regenerate: re-run and rotate), like `clan vars generate`.",
@@ -211,15 +205,13 @@ struct VarsGenerateCommand: ParsableCommand {
     @Flag(name: [.short, .long], help: "Re-run generators whose vars exist, and ask persisted prompts again.") var regenerate = false
     @OptionGroup var runOptions: VarsRunOptions
 
-    func run() throws { try runBlocking { try await body() } }
-
-    func body() async throws {
+    func run() async throws {
         try await VarsCLISupport.generate(repoOptions: repoOptions, machines: machines, generator: generator,
                                           regenerate: regenerate, runOptions: runOptions)
     }
 }
 
-struct VarsRotateCommand: ParsableCommand {
+struct VarsRotateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rotate",
         abstract: "Regenerate a generator and everything that depends on it (= generate --regenerate -g GEN).",
@@ -234,9 +226,7 @@ struct VarsRotateCommand: ParsableCommand {
     @Option(name: [.short, .long], help: "The generator to rotate.") var generator: String
     @OptionGroup var runOptions: VarsRunOptions
 
-    func run() throws { try runBlocking { try await body() } }
-
-    func body() async throws {
+    func run() async throws {
         var ms = machines
         if ms.isEmpty {
             let catalog = try await repoOptions.catalog()
@@ -246,7 +236,7 @@ struct VarsRotateCommand: ParsableCommand {
     }
 }
 
-struct VarsFixCommand: ParsableCommand {
+struct VarsFixCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fix", abstract: "Re-encrypt secrets to their wanted recipients, like `clan vars fix`.",
         discussion: """
@@ -258,9 +248,7 @@ struct VarsFixCommand: ParsableCommand {
     @OptionGroup var repoOptions: VarsRepoOptions
     @Argument(help: "Machines (default: all).") var machines: [String] = []
 
-    func run() throws { try runBlocking { try await body() } }
-
-    func body() async throws {
+    func run() async throws {
         let engine = try await VarsCLISupport.engine(repoOptions)
         do {
             let fixed = try await engine.fix(machines: machines, events: VarsCLISupport.printEvent)
@@ -269,7 +257,7 @@ struct VarsFixCommand: ParsableCommand {
     }
 }
 
-struct VarsMachineKeyCommand: ParsableCommand {
+struct VarsMachineKeyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "machine-key",
         abstract: "Create a machine's age key (sops/machines/<m>/key.json + sops/secrets/<m>-age.key) when missing.",
@@ -281,9 +269,7 @@ struct VarsMachineKeyCommand: ParsableCommand {
     @OptionGroup var repoOptions: VarsRepoOptions
     @Argument(help: "The machine.") var machine: String
 
-    func run() throws { try runBlocking { try await body() } }
-
-    func body() async throws {
+    func run() async throws {
         let engine = try await VarsCLISupport.engine(repoOptions)
         do {
             if let key = try await engine.ensureMachineKey(machine) {

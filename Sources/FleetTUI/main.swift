@@ -1,2 +1,0 @@
-// Entry point of the `fleet` executable; everything else lives in CLI/, App/, Views/, Backend/.
-FleetCommand.main()
