@@ -6,14 +6,13 @@ import XCTest
 /// clan.nix): zerotier controller alpha + peers, users with a prompt, sshd with a CA.
 final class VarsRealClanTests: XCTestCase {
     override func setUp() async throws {
-        try VarsE2E.requireTools(["nix", "git"])
-        setenv("NIX_CONFIG", "substituters =\nsandbox = false\n", 1)
+        RealClan.useOfflineNix()
     }
 
     /// Real clan's zerotier: every peer declares the shared `zerotier-network-zerotier`, which depends
     /// on `zerotier-identity-alpha`, declared by the controller alone. Status and planning work on it.
     func testZerotierPeersDependOnTheControllersSharedIdentity() async throws {
-        let dir = try RealClanFlake.make(test: self)
+        let dir = try RealClan.copy(RealClan.flake(), test: self)
         let catalog = try await FlakeGenerators(flake: dir, runner: ProcessVarsRunner()).load()
         let net = try XCTUnwrap(catalog.generators[.shared("zerotier-network-zerotier")])
         XCTAssertEqual(net.dependencies, [.shared("zerotier-identity-alpha")])
@@ -63,7 +62,7 @@ extension VarsRealClanTests {
     /// per-machine `zerotier`, plus CANONICAL `shared/zerotier-controller` and a removed machine's
     /// leftovers): clan's migration moves them, so generating mints no new identity or network id.
     func testZerotierMigrationKeepsIdentitiesAndNetworkID() async throws {
-        let dir = try RealClanFlake.make(test: self)
+        let dir = try RealClan.copy(RealClan.flake(), test: self)
         let admin = AgeIdentity.generate(), alpha = AgeIdentity.generate(), beta = AgeIdentity.generate()
         func keyJSON(_ id: AgeIdentity) -> String { "[\n  {\n    \"publickey\": \"\(id.recipient.encoded)\",\n    \"type\": \"age\"\n  }\n]\n" }
         for (path, id) in [("sops/users/admin", admin), ("sops/machines/alpha", alpha), ("sops/machines/beta", beta)] {
@@ -130,43 +129,5 @@ extension VarsRealClanTests {
         XCTAssertFalse(VarsMigrations.needed(clanDirectory: dir, catalog: catalog))
         let again = try await repo.runMigrations(catalog: catalog, environment: [:])
         XCTAssertEqual(again, [])
-    }
-}
-
-/// A real clan flake made by `../shared/real-clan/new-clan-flake` in a private git repository.
-enum RealClanFlake {
-    /// `../shared/real-clan` beside the repository (CI), or beside the worktree's parent (/work/wt/x);
-    /// `FLEET_REAL_CLAN` overrides.
-    static func directory() throws -> String {
-        if let d = ProcessInfo.processInfo.environment["FLEET_REAL_CLAN"], !d.isEmpty { return d }
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        for up in ["../shared/real-clan", "../../shared/real-clan"] {
-            let p = root.appendingPathComponent(up).standardizedFileURL.path
-            if FileManager.default.fileExists(atPath: p + "/new-clan-flake") { return p }
-        }
-        XCTFail("../shared/real-clan/new-clan-flake not found beside \(root.path); set FLEET_REAL_CLAN")
-        throw XCTSkip("no real clan")
-    }
-
-    /// Lays out the flake (with `clanNix`, or new-clan-flake's example) and commits it.
-    static func make(test: XCTestCase, clanNix: String? = nil) throws -> String {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fleet-realclan-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        test.addTeardownBlock { try? FileManager.default.removeItem(atPath: dir) }
-        var args = [try directory() + "/new-clan-flake", dir]
-        if let clanNix {
-            let f = dir + ".clan.nix"
-            try clanNix.write(toFile: f, atomically: true, encoding: .utf8)
-            test.addTeardownBlock { try? FileManager.default.removeItem(atPath: f) }
-            args.append(f)
-        }
-        let r = try VarsE2E.run(args)
-        guard r.status == 0 else { throw VarsError(dir, "new-clan-flake failed: \(r.stderr)") }
-        try ".clan-inputs\n".write(toFile: dir + "/.gitignore", atomically: true, encoding: .utf8)
-        for a in [["init", "-q"], ["config", "user.name", "fleet test"], ["config", "user.email", "test@example.invalid"],
-                  ["add", "-A"], ["commit", "-qm", "clan"]] {
-            try VarsE2E.run(["git"] + a, cwd: dir)
-        }
-        return dir
     }
 }

@@ -241,7 +241,7 @@ final class VarsSandboxTests: XCTestCase {
         try FileManager.default.createDirectory(atPath: src, withIntermediateDirectories: true)
         addTeardownBlock { try? FileManager.default.removeItem(atPath: src) }
         let rel = "clan-core/pkgs/clan-cli/clan_lib/sandbox_exec/__init__.py"
-        XCTAssertEqual(try VarsE2E.run(["tar", "-xzf", try RealClanFlake.directory() + "/sources.tgz", "-C", src, rel]).status, 0)
+        XCTAssertEqual(try VarsE2E.run(["tar", "-xzf", try RealClan.sharedDirectory() + "/sources.tgz", "-C", src, rel]).status, 0)
         let py = """
             import ast, sys
             f = sys.argv[1]

@@ -52,7 +52,7 @@ final class InventoryCommandsTests: XCTestCase {
         XCTAssertEqual(removed, "inventory.json: remove tag web from machine web1\n")
         XCTAssertEqual(try DirectoryInventoryLoader(directory: dir).load().machines["web1"]?.userTags, ["backup"])
 
-        await assertFails(try TagCommand.Add.parse(["--inventory", dir, "ghost", "x"]), saying: "no machine named \"ghost\"")
+        await assertFails(try TagCommand.Add.parse(["--inventory", dir, "ghost", "x"]), saying: "unknown machine 'ghost'")
         await assertFails(try TagCommand.Add.parse(["--inventory", dir, "web1", "all"]), saying: "computed by clan")
     }
 
@@ -74,6 +74,6 @@ final class InventoryCommandsTests: XCTestCase {
 
     func testShowUnknownMachineNamesTheKnownOnes() async throws {
         await assertFails(try ShowCommand.parse(["--inventory", InventorySource.demoDirectory(environment: [:]), "nope"]),
-                          saying: "no machine named \"nope\" (known: argentum, blackphos")
+                          saying: "unknown machine 'nope'. Known machines: argentum, blackphos")
     }
 }

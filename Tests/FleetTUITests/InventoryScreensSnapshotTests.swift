@@ -123,7 +123,7 @@ final class DeployScreenTests: XCTestCase {
             HostResult(host: "electrum", target: nil, outcome: .failed(DeployFailure(host: "electrum", stage: .connect, message: "x")),
                        systemPath: nil, previousSystem: nil, generation: nil, seconds: 3, stages: []),
         ], seconds: 4, cancelled: false)
-        XCTAssertEqual(Reducer.reduce(&s, .deployEvent(DeployEvent(host: "", stage: nil, kind: .runFinished(summary)))), [.loadHistory])
+        XCTAssertEqual(Reducer.reduce(&s, .deployEvent(DeployEvent(host: "", stage: nil, kind: .runFinished(summary)))), [.loadHistory(allFleets: false)])
         XCTAssertFalse(s.deployRunning)
         XCTAssertEqual(s.deploy.failedHosts, ["electrum"])
         _ = Reducer.reduce(&s, .key(.char("R")))

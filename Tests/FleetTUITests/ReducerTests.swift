@@ -64,8 +64,8 @@ final class TagEditReducerTests: XCTestCase {
     }
 
     func testPristineDemoIsReadOnly() {
-        XCTAssertThrowsError(try TagEditing.writableDirectory(.demo(path: InventorySource.demoDirectory(environment: [:]))))
-        XCTAssertEqual(try TagEditing.writableDirectory(.demo(path: "/tmp/demo-copy")), "/tmp/demo-copy")
+        XCTAssertThrowsError(try InventorySource.demo(path: InventorySource.demoDirectory(environment: [:])).writableDirectory())
+        XCTAssertEqual(try InventorySource.demo(path: "/tmp/demo-copy").writableDirectory(), "/tmp/demo-copy")
     }
 }
 

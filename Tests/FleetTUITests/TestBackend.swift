@@ -37,7 +37,7 @@ final class TestBackend: TerminalBackend {
         screen = ScreenBuffer(width: width, height: height)
     }
 
-    func start(wakeFD: Int32) { started = true }
+    func start(wakeFD: Int32) -> Bool { started = true; return true }
     func stop() { stopped = true }
 
     func draw(_ buf: ScreenBuffer) {

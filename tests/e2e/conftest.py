@@ -19,3 +19,12 @@ def pane():
     p = Pane(120, 40)
     yield p
     p.close()
+
+
+@pytest.fixture(scope="session")
+def real_clan(tmp_path_factory):
+    """Real clan-core flakes, built once per session: `real_clan.flake(clan_nix=None)` (read-only),
+    `real_clan.copy(dest, clan_nix=None)` (a private committed git clan), `real_clan.eval(dir, attr)`.
+    Run fleet on them with `env=real_clan_env()` (offline nix)."""
+    from real_clan import RealClans
+    return RealClans(tmp_path_factory.mktemp("real-clan"))

@@ -178,3 +178,64 @@ def test_changed_host_key_is_refused_without_asking(tb):
         assert "host key mismatch" in screen, screen
     finally:
         tb.fault("tb3", "clear")
+
+
+def dashboard(tb, ssh_config=None, targets=""):
+    env = {"FLEET_SSH_CONFIG": ssh_config or os.path.join(tb.dir, "ssh_config"), "FLEET_BUILD_FLAKE": "path:" + tb.flake,
+           "NIX_CONFIG": tb.env()["NIX_CONFIG"], "XDG_STATE_HOME": tb.state, "TMPDIR": tb.tmp, "FLEET_NO_PROBES": "1",
+           "FLEET_DEPLOY_TARGETS": targets}
+    pane = Pane(160, 45)
+    pane.start_fleet(args=f"--inventory {shlex.quote(tb.inventory)}", env=" ".join(f"{k}={shlex.quote(v)}" for k, v in env.items()))
+    pane.wait_for("tb3")
+    return pane
+
+
+def test_dashboard_asks_the_sudo_password_in_a_masked_field(tb):
+    tb.set_generation("4", ["tb1"])
+    pane = dashboard(tb, targets="tb1=alice@tb1")
+    try:
+        pane.send("Space")
+        pane.wait_for("1 marked")
+        pane.send("d")
+        pane.wait_for("Deploy 1 machine")
+        pane.send("y")
+        screen = pane.wait_for("sudo on tb1", timeout=120)
+        assert "password for alice" in screen, screen
+        pane.tmux("send-keys", "-t", "e2e", "-l", PASSWORD)
+        screen = pane.wait_for("•" * len(PASSWORD))
+        assert PASSWORD not in screen
+        pane.send("Enter")
+        pane.wait_for("1 ok, 0 failed", timeout=180)
+        full = pane.tmux("capture-pane", "-p", "-S", "-", "-E", "-", "-t", "e2e").stdout
+        pane.send("q")
+        assert pane.wait_for_exit() == 0
+    finally:
+        pane.close()
+    assert PASSWORD not in full
+    assert tb.status()["tb1"]["current_system"].endswith(tb.gen("4"))
+
+
+def test_dashboard_shows_an_unknown_host_key_and_waits_for_yes(tb):
+    kh, cfg = empty_known_hosts_config(tb)
+    tb.set_generation("5", ["tb3"])
+    pane = dashboard(tb, ssh_config=cfg)
+    try:
+        pane.send("j")
+        pane.send("j")
+        pane.send("Space")
+        pane.wait_for("1 marked")
+        pane.send("d")
+        pane.wait_for("Deploy 1 machine")
+        pane.send("y")
+        screen = pane.wait_for("Unknown host key: tb3", timeout=120)
+        assert host_fingerprint(tb, "tb3") in screen, screen
+        assert "yes, trust it" in screen
+        assert open(kh).read() == "", "nothing is trusted before the answer"
+        pane.send("y")
+        pane.wait_for("1 ok, 0 failed", timeout=180)
+        pane.send("q")
+        assert pane.wait_for_exit() == 0
+    finally:
+        pane.close()
+    assert "ssh-ed25519" in open(kh).read()
+    assert tb.status()["tb3"]["current_system"].endswith(tb.gen("5"))

@@ -77,14 +77,17 @@ def test_filter_tags_palette_help_tabs_mouse_resize(pane):
 
     # Resize 120x40 → 70x20 → 120x40 redraws each time.
     pane.resize(70, 20)
-    pane.wait_for("SYSTEM", absent=True)
+    pane.wait_for("DESCRIPTION", absent=True)
 
     def narrow_frame():
         screen = pane.capture()
         return "DEMO" in screen.splitlines()[0] and "▶ galena" in screen
     wait_until(narrow_frame, 10, message=pane.capture)
+    # Column priorities (issue 16): DESCRIPTION goes first; NAME, STATUS and SECRETS stay.
+    header = pane.capture().splitlines()[2]
+    assert all(c in header for c in ("NAME", "STATUS", "SECRETS")), header
     pane.resize(120, 40)
-    screen = pane.wait_for("SYSTEM")
+    screen = pane.wait_for("DESCRIPTION")
     assert "▶ galena" in screen
 
     pane.send("q")

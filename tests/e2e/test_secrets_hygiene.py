@@ -1,5 +1,6 @@
 """Secrets hygiene (issue 10): rotate demo secrets with known prompt answers (CLI and dashboard),
-deploy two demo NixOS machines to testbed hosts (which uploads their age keys), then look for the
+deploy two demo NixOS machines to testbed hosts (which uploads their age keys and activation
+secrets, one host as a non-root user through sudo with its password typed on a terminal), then look for the
 plaintext everywhere fleet could have left it: every file in the repository and its git objects
 (decompressed), the XDG state/cache/config dirs (history database, logs), TMPDIR, the tmux pane
 captures, and the environment and command line of every child process, sampled while it ran.
@@ -152,15 +153,38 @@ def test_secrets_hygiene():
         subprocess.run([TESTBED, "up", "2", "--names", "cinnabar,electrum", "--dir", tbdir], check=True, capture_output=True, timeout=120)
         subprocess.run([TESTBED, "flake", os.path.join(root, "flake"), "cinnabar", "electrum", "--gen", "hy-" + os.urandom(3).hex(),
                         "--dir", tbdir], check=True, capture_output=True, timeout=300)
-        p = subprocess.Popen([FLEET_BIN, "deploy", "cinnabar", "electrum", "--inventory", ws,
-                              "--ssh-config", os.path.join(tbdir, "ssh_config"), "--build-flake", "path:" + os.path.join(root, "flake"),
-                              "--target", "cinnabar=root@cinnabar", "--target", "electrum=root@electrum"],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
-        s = sampled(samplers, p.pid)
-        out, err = p.communicate(timeout=300)
+        # electrum is deployed as a non-root user through sudo, its password typed on the terminal
+        # (a tmux pane): the password joins the needles.
+        sudo_password = "Sudo-Pw-" + os.urandom(6).hex()
+        needles.append(sudo_password.encode())
+        subprocess.run([TESTBED, "user", "electrum", "alice", "--dir", tbdir], input=(sudo_password + "\n").encode(),
+                       check=True, capture_output=True, timeout=60)
+        deploy_args = [FLEET_BIN, "deploy", "cinnabar", "electrum", "--inventory", ws,
+                       "--ssh-config", os.path.join(tbdir, "ssh_config"), "--build-flake", "path:" + os.path.join(root, "flake"),
+                       "--target", "cinnabar=root@cinnabar", "--target", "electrum=alice@electrum"]
+        pane = Pane(200, 50)
+        pane.start_fleet(" ".join(shlex.quote(a) for a in deploy_args[1:]) + " 2>&1",
+                         env=f"{pane_env} NIX_CONFIG={shlex.quote(NIX_CONFIG)}")
+        pane.wait_for("password for alice", timeout=300)
+        [deploy_pid] = pane.child_pids()
+        s = sampled(samplers, deploy_pid)
+        pane.tmux("send-keys", "-t", "e2e", "-l", sudo_password)
+        pane.send("Enter")
+        code = pane.wait_for_exit(timeout=300)
         s.finish()
-        assert p.returncode == 0, (out + err).decode(errors="replace")
+        out = pane.tmux("capture-pane", "-p", "-S", "-", "-E", "-", "-t", "e2e").stdout.encode()
+        err = b""
+        pane.close()
+        pane = None
+        assert code == 0, out.decode(errors="replace")
         assert b"[cinnabar] secrets ok" in out and b"[electrum] secrets ok" in out, out.decode(errors="replace")
+        # Every uploaded file arrived read-only for root (clan's upload.py: 0400, dirs 0700).
+        for host in ("cinnabar", "electrum"):
+            modes = subprocess.run([TESTBED, "exec", host, "--", "find", "/var/lib/sops-nix", "-mindepth", "1", "-printf", "%y %m %u %p\n"],
+                                   env=dict(os.environ, TESTBED_DIR=tbdir), capture_output=True, text=True, timeout=30).stdout.split("\n")
+            entries = [m.split(" ", 3) for m in modes if m]
+            assert any(e[3].endswith("/id_ed25519") and "/activation/" in e[3] for e in entries), (host, entries)
+            assert all((e[0], e[1], e[2]) in {("f", "400", "root"), ("d", "700", "root")} for e in entries), (host, entries)
         outputs.append(("fleet deploy output", out + err))
         # The uploaded machine keys, read back from the hosts (into memory): they must not be local.
         uploaded = []

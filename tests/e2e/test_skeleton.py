@@ -49,8 +49,8 @@ def test_resize_redraws(pane):
     pane.start_fleet()
     pane.wait_for("stibnite")
     pane.resize(70, 20)
-    # The narrow layout drops the SYSTEM column; wait for that, then check the whole frame.
-    pane.wait_for("SYSTEM", absent=True)
+    # The narrow layout drops DESCRIPTION first; wait for that, then check the whole frame.
+    pane.wait_for("DESCRIPTION", absent=True)
 
     def narrow_frame():
         screen = pane.capture()
@@ -62,8 +62,8 @@ def test_resize_redraws(pane):
     screen = pane.wait_for("Terminal too small")
     assert "50x12" in screen
     pane.resize(120, 40)
-    screen = pane.wait_for("SYSTEM")
-    assert "aarch64-darwin" in screen
+    screen = pane.wait_for("DESCRIPTION")
+    assert "workstation" in screen
     pane.send("q")
     pane.wait_for("EXIT=0")
 

@@ -4,17 +4,18 @@
 /// flake = "~/src/my-clan"      # default --flake
 /// theme = "light"
 /// jobs = 4                     # parallel deploys
-/// host_key_policy = "strict"   # or "accept-new"
+/// host_key_policy = "ask"      # clan's default; or strict, accept-new, tofu, none
 /// [keys]
 /// deploy = "D"                 # or a list: ["D", "ctrl-d"]
 /// ```
 public struct FleetConfig: Equatable, Sendable {
-    public enum HostKeyPolicy: String, Sendable { case strict, acceptNew = "accept-new" }
+    /// The deploy's `--host-key-check` (`FleetModel.HostKeyPolicy`), clan's default `ask`.
+    public enum HostKeyPolicy: String, Sendable { case strict, ask, acceptNew = "accept-new", tofu, none }
 
     public var flake: String?
     public var theme: String?
     public var jobs: Int?
-    public var hostKeyPolicy: HostKeyPolicy = .strict
+    public var hostKeyPolicy: HostKeyPolicy = .ask
     /// Key overrides as written: action name → key names, with the line for error messages.
     public var keys: [(action: String, keys: [String], line: Int?)] = []
 
@@ -42,7 +43,7 @@ public struct FleetConfig: Equatable, Sendable {
                 c.jobs = n
             case "host_key_policy":
                 guard let s = v?.string, let p = HostKeyPolicy(rawValue: s) else {
-                    throw src.error(key, "expected \"strict\" or \"accept-new\"")
+                    throw src.error(key, "expected one of \"ask\", \"strict\", \"accept-new\", \"tofu\", \"none\"")
                 }
                 c.hostKeyPolicy = p
             case "keys":

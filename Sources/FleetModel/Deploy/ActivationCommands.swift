@@ -12,13 +12,23 @@ public struct RemoteFacts: Equatable, Sendable {
     public var profileLink: String?
     /// `readlink -f /nix/var/nix/profiles/system`: the store path the profile points to.
     public var profileSystem: String?
+    /// Every system generation still on the host (`system-N-link`), ascending.
+    public var generations: [Int]
 
-    public init(hasSystemd: Bool, kernel: String, currentSystem: String?, profileLink: String?, profileSystem: String? = nil) {
+    public init(hasSystemd: Bool, kernel: String, currentSystem: String?, profileLink: String?, profileSystem: String? = nil,
+                generations: [Int] = []) {
         self.hasSystemd = hasSystemd
         self.kernel = kernel
         self.currentSystem = currentSystem
         self.profileLink = profileLink
         self.profileSystem = profileSystem
+        self.generations = generations
+    }
+
+    /// The generation `nix-env --rollback` switches to: the newest one below the current.
+    public var previousGeneration: Int? {
+        guard let g = generation else { return nil }
+        return generations.filter { $0 < g }.max()
     }
 
     public var generation: Int? { Self.generation(ofProfileLink: profileLink) }
@@ -29,7 +39,8 @@ public struct RemoteFacts: Equatable, Sendable {
         echo "kernel=$(uname -s)"; \
         echo "current=$(readlink /run/current-system 2>/dev/null)"; \
         echo "profile=$(readlink \(ActivationCommands.systemProfile) 2>/dev/null)"; \
-        echo "system=$(readlink -f \(ActivationCommands.systemProfile) 2>/dev/null)"
+        echo "system=$(readlink -f \(ActivationCommands.systemProfile) 2>/dev/null)"; \
+        echo "generations=$(cd /nix/var/nix/profiles 2>/dev/null && ls -d system-*-link 2>/dev/null | tr '\\n' ' ')"
         """]
 
     /// Parses the probe's output; nil when it does not look like the probe ran.
@@ -42,7 +53,8 @@ public struct RemoteFacts: Equatable, Sendable {
         guard let sd = kv["systemd"], let kernel = kv["kernel"] else { return nil }
         func nonEmpty(_ s: String?) -> String? { (s?.isEmpty ?? true) ? nil : s }
         return RemoteFacts(hasSystemd: sd == "1", kernel: kernel, currentSystem: nonEmpty(kv["current"]),
-                           profileLink: nonEmpty(kv["profile"]), profileSystem: nonEmpty(kv["system"]).flatMap { $0.hasPrefix("/nix/store/") ? $0 : nil })
+                           profileLink: nonEmpty(kv["profile"]), profileSystem: nonEmpty(kv["system"]).flatMap { $0.hasPrefix("/nix/store/") ? $0 : nil },
+                           generations: (kv["generations"] ?? "").split(separator: " ").compactMap { generation(ofProfileLink: String($0)) }.sorted())
     }
 
     /// `system-7-link` → 7.

@@ -28,8 +28,21 @@ public enum ClanSecrets {
         }
     }
 
+    /// Which files an upload would hold, without decrypting anything (`bytes` empty): a dry run
+    /// needs no age key (issue 16).
+    public static func listing(clanDirectory: String,
+                               uploadDirectory: @escaping @Sendable (String) -> String = { _ in SecretUploadPlan.defaultDirectory })
+        -> SecretsProvider {
+        let dir = URL(fileURLWithPath: clanDirectory).standardizedFileURL.path
+        let definitions = CatalogOnce(given: nil, repository: VarsRepository(clanDirectory: dir))
+        return { machine in
+            try await collect(clanDirectory: dir, machine: machine.name, catalog: { try await definitions.value() },
+                              environment: [:], uploadDirectory: uploadDirectory(machine.name), decrypt: false)
+        }
+    }
+
     static func collect(clanDirectory dir: String, machine m: String, catalog: () async throws -> GeneratorCatalog?,
-                        environment: [String: String], uploadDirectory: String) async throws -> [UploadSecret] {
+                        environment: [String: String], uploadDirectory: String, decrypt: Bool = true) async throws -> [UploadSecret] {
         let fm = FileManager.default
         let keyFile = dir + "/sops/secrets/\(m)-age.key/secret"
         // clan: "skip uploading the secret, not managed by us" — activation files are skipped too.
@@ -43,6 +56,7 @@ public enum ClanSecrets {
                 wanted.append((path, uploadDirectory + "/activation/\(rel)/\(f.name)"))
             }
         }
+        if !decrypt { return wanted.map { UploadSecret(remotePath: $0.remote, mode: 0o400, bytes: []) } }
         let backend = NativeVarsSecrets(identities: try AdminKeys.load(environment: environment))
         return try wanted.map { w in
             guard let data = fm.contents(atPath: w.secretFile) else {

@@ -26,6 +26,9 @@ public struct DeployOptions: Sendable {
     /// Build every NixOS machine of the run in one nix evaluation + build (`BuildBatch`); off: one
     /// nix build per host. Only for machines that build locally.
     public var batchBuild: Bool = true
+    /// Why nothing can be built (no flake to build from); only a dry run goes on without one, and
+    /// says so at the build stage.
+    public var nothingToBuild: String?
     /// Who answers sudo password prompts and unknown host keys; nil: nobody (those hosts fail
     /// with a clear message).
     public var interaction: DeployInteraction?
@@ -179,13 +182,17 @@ extension DeployOptions {
                 builder = .flake(buildFlake)
             } else if FileManager.default.fileExists(atPath: p + "/flake.nix") {
                 builder = .flake("path:" + p)
-            } else if kind == .rollback {
-                builder = .flake("path:" + p)  // a rollback builds nothing
+            } else if kind == .rollback || kind == .dryRun {
+                builder = .flake("path:" + p)  // a rollback builds nothing; a dry run reports it
             } else {
                 throw SetupError(description: "nothing to build from: \(p) has no flake.nix; pass a flake to build (--build-flake)")
             }
         }
         var o = DeployOptions(kind: kind, builder: builder)
+        if kind == .dryRun, buildFlake == nil, case .flake(let ref) = builder, ref.hasPrefix("path:"),
+           !FileManager.default.fileExists(atPath: String(ref.dropFirst(5)) + "/flake.nix") {
+            o.nothingToBuild = "\(ref.dropFirst(5)) has no flake.nix (pass --build-flake to build from one)"
+        }
         let resolved = fleet.targets.mapValues(\.address)
         o.targetResolver = { m in resolved[m.name] ?? m.deploy.targetHost }
         o.deployConfig = deployConfig
@@ -195,7 +202,8 @@ extension DeployOptions {
         }
         o.targetCandidates = { m in fleet.targetCandidates(of: m, config: deployConfig) }
         if uploadSecrets, kind != .rollback, let clanDir {
-            o.secretsProvider = ClanSecrets.provider(clanDirectory: clanDir)
+            // A dry run only lists the files: it needs no age key.
+            o.secretsProvider = kind == .dryRun ? ClanSecrets.listing(clanDirectory: clanDir) : ClanSecrets.provider(clanDirectory: clanDir)
             if kind == .deploy { o.vars = DeployVars(clanDirectory: clanDir) }
         }
         return o

@@ -55,7 +55,7 @@ public enum DeploySelection {
         return chosen
     }
 
-    static func closest(_ name: String, in names: [String]) -> String? {
+    public static func closest(_ name: String, in names: [String]) -> String? {
         let scored = names.map { ($0, distance(Array(name), Array($0))) }.filter { $0.1 <= max(2, name.count / 3) }
         return scored.min { $0.1 < $1.1 || ($0.1 == $1.1 && $0.0 < $1.0) }?.0
     }

@@ -134,6 +134,7 @@ extension HostDeployer {
             }
             return .ok("darwin-rebuild would build on the target from the uploaded flake source \(darwinFlakePath ?? "")")
         }
+        if let why = options.nothingToBuild { return .skipped("nothing to build from: \(why)") }
         let argv = options.builder.dryRunArgv(machine: host, machineClass: machine.machineClass)
         let state = NixProgressBox()
         let r = try await ctx.run(argv, logStdout: false, onStderrLine: { line in
@@ -164,6 +165,8 @@ extension HostDeployer {
 
     func copy(_ ctx: StageContext, dryRun: Bool) async throws -> DeployOutcome {
         if machine.machineClass == .darwin { return .skipped("darwin-rebuild builds on the target") }
+        if dryRun, systemPath == nil, options.nothingToBuild != nil { return .skipped("nothing built") }
+        if dryRun, let unreachable { return .skipped("host unreachable, cannot tell what it lacks: \(unreachable)") }
         if localTarget { return .skipped("the target is this machine: the system is in the local store") }
         switch placement?.kind {
         case .target?: return .skipped("built on the target: nothing to copy")

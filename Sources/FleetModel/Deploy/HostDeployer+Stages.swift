@@ -184,12 +184,14 @@ extension HostDeployer {
     }
 
     func dryRunActivate(_ ctx: StageContext) async throws -> DeployOutcome {
+        if let unreachable { return .skipped("host unreachable, its running system is unknown: \(unreachable)") }
         if machine.machineClass == .darwin {
             let argv = ActivationCommands.darwinRebuild(machine: host, flakeStorePath: darwinFlakePath ?? "<flake store path>",
                                                         nixOptions: options.buildNixOptions)
             ctx.log("would run on the target: " + ShellQuote.join(argv))
             return .ok("would run darwin-rebuild switch on the target")
         }
+        if systemPath == nil, options.nothingToBuild != nil { return .skipped("nothing built") }
         guard let out = systemPath, let facts else { throw StageError(message: "nothing was evaluated") }
         if facts.currentSystem == out { return .ok("already running \(out)") }
         let steps = ActivationCommands.nixos(system: out, hasSystemd: facts.hasSystemd, unitSuffix: unitSuffix, machine: host,

@@ -42,6 +42,8 @@ final class HostDeployer: @unchecked Sendable {
     var systemPath: String?
     var generation: Int?
     var connectAttempted = false
+    /// A dry run's connect failure: the stages after it report instead of failing.
+    var unreachable: String?
     /// The askpass session when the ssh user is not root (started by the first root command).
     var sudo: SudoAskpass?
 
@@ -70,7 +72,13 @@ final class HostDeployer: @unchecked Sendable {
         let stages = Self.stages(for: options.kind)
         var failure: DeployFailure?
         for s in stages {
-            if let f = await runStage(s) { failure = f; break }
+            if let f = await runStage(s) {
+                // A dry run previews what it can: an unreachable host still gets its secrets and
+                // build checked (the host-side stages then say what they could not check).
+                if options.kind == .dryRun, s == .connect, !f.cancelled { unreachable = f.message; continue }
+                failure = f
+                break
+            }
         }
         if let sudo { await sudo.stop(runner: runner, ssh: ssh, environment: options.environment) }
         if let target, !localTarget, masters.release(target), connectAttempted { await closeMaster(target) }
@@ -104,6 +112,8 @@ final class HostDeployer: @unchecked Sendable {
         case .rollback:
             return "rolled back to \(systemPath ?? "?")" + (generation.map { " (generation \($0))" } ?? "")
         case .dryRun:
+            if let unreachable { return "dry run: host unreachable (\(unreachable)); would switch to \(systemPath ?? "the flake's system")" }
+            if let why = options.nothingToBuild { return "dry run: nothing to build from: \(why)" }
             return "dry run: would switch to \(systemPath ?? "?")"
         }
     }

@@ -18,6 +18,9 @@ public struct HostStatus: Equatable, Sendable {
     /// `/run/current-system` and the profile generation, when reachable.
     public var runningSystem: String?
     public var generation: Int?
+    /// The generation a rollback would switch to; nil when there is none (never deployed, or the
+    /// current one is the first left).
+    public var previousGeneration: Int?
     /// The toplevel the flake evaluates to now; nil when not evaluated or evaluation failed.
     public var flakeSystem: String?
     public var evaluationError: String?
@@ -77,6 +80,7 @@ public final class StatusProber: @unchecked Sendable {
                     status.reachability = .reachable(seconds: HostDeployer.seconds(since: start))
                     status.runningSystem = facts.currentSystem
                     status.generation = facts.generation
+                    status.previousGeneration = facts.previousGeneration
                 } else {
                     status.reachability = .unreachable(r.status == 255 ? ErrorText.ssh(r.stderrString)
                         : ErrorText.command(RemoteFacts.probeArgv, status: r.status, stderr: r.stderrString))
@@ -94,37 +98,45 @@ public final class StatusProber: @unchecked Sendable {
         return status
     }
 
-    /// Every host, at most `jobs` at once, in the order given.
-    public func probeAll(_ machines: [Machine], evaluate: Bool = true, jobs: Int = 8) async -> [HostStatus] {
-        let limiter = AsyncLimiter(jobs)
-        return await withTaskGroup(of: (Int, HostStatus?).self) { group in
-            for (i, m) in machines.enumerated() {
-                group.addTask {
-                    do { try await limiter.acquire() } catch { return (i, nil) }
-                    let s = await self.probe(m, evaluate: evaluate)
-                    await limiter.release()
-                    return (i, s)
-                }
-            }
-            var out = [HostStatus?](repeating: nil, count: machines.count)
-            for await (i, s) in group { out[i] = s }
-            return out.compactMap { $0 }
-        }
-    }
-
-    /// A background refresh: yields every host's status, then again every `interval`, until the
-    /// consumer stops iterating (or the task is cancelled). The flake is evaluated on the first round
-    /// and every `evaluateEvery` rounds after (evaluation takes seconds on a real flake).
-    public func refreshing(_ machines: [Machine], every interval: Duration, evaluateEvery: Int = 5) -> AsyncStream<HostStatus> {
+    /// A background refresh: yields every host's status as its probe answers, then again every
+    /// `interval`, until the consumer stops iterating (or the task is cancelled). The flake is
+    /// evaluated on the first round and every `evaluateEvery` rounds after (evaluation takes seconds
+    /// on a real flake); until the first evaluation answers, the verdict comes from `cache` (the last
+    /// evaluation of an unchanged flake), so the first probe already says in sync / out of sync.
+    public func refreshing(_ machines: [Machine], every interval: Duration, evaluateEvery: Int = 5,
+                           cache: FlakeSystemCache? = nil) -> AsyncStream<HostStatus> {
         AsyncStream { continuation in
             let task = Task {
                 var round = 0
-                var lastFlake: [String: String] = [:]
+                let key = cache?.fingerprint()
+                var lastFlake: [String: String] = key.flatMap { cache?.load(key: $0) } ?? [:]
+                var lastError: [String: String] = [:]
+                var latest: [String: HostStatus] = [:]
                 while !Task.isCancelled {
-                    let evaluate = round % max(1, evaluateEvery) == 0
-                    for var s in await self.probeAll(machines, evaluate: evaluate) {
-                        if evaluate { lastFlake[s.machine] = s.flakeSystem } else { s.flakeSystem = lastFlake[s.machine] }
+                    let evaluate = evaluateEvery > 0 && round % evaluateEvery == 0
+                    // ssh first, as each host answers; evaluation runs beside it and re-yields.
+                    async let fresh: [String: (String?, String?)] = evaluate ? self.evaluateAll(machines) : [:]
+                    for await var s in self.probeEach(machines) {
+                        s.flakeSystem = lastFlake[s.machine]
+                        s.evaluationError = lastError[s.machine]
+                        latest[s.machine] = s
                         continuation.yield(s)
+                    }
+                    let evaluated = await fresh
+                    if Task.isCancelled { break }
+                    if evaluate && !evaluated.isEmpty {
+                        for (m, r) in evaluated {
+                            lastFlake[m] = r.0
+                            lastError[m] = r.1
+                        }
+                        if let cache, let key = cache.fingerprint() { cache.store(key: key, systems: lastFlake) }
+                        for m in machines {
+                            guard var s = latest[m.name], s.flakeSystem != lastFlake[m.name] || s.evaluationError != lastError[m.name] else { continue }
+                            s.flakeSystem = lastFlake[m.name]
+                            s.evaluationError = lastError[m.name]
+                            latest[m.name] = s
+                            continuation.yield(s)
+                        }
                     }
                     round += 1
                     do { try await Task.sleep(for: interval) } catch { break }
@@ -132,6 +144,44 @@ public final class StatusProber: @unchecked Sendable {
                 continuation.finish()
             }
             continuation.onTermination = { _ in task.cancel() }
+        }
+    }
+
+    /// Every host's ssh probe (no evaluation), yielded as each answers, at most `jobs` at once.
+    func probeEach(_ machines: [Machine], jobs: Int = 8) -> AsyncStream<HostStatus> {
+        AsyncStream { continuation in
+            let task = Task {
+                let limiter = AsyncLimiter(jobs)
+                await withTaskGroup(of: Void.self) { group in
+                    for m in machines {
+                        group.addTask {
+                            do { try await limiter.acquire() } catch { return }
+                            continuation.yield(await self.probe(m, evaluate: false))
+                            await limiter.release()
+                        }
+                    }
+                }
+                continuation.finish()
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+    }
+
+    /// What the flake builds now for each machine, two evaluations at once (each is a nix process).
+    func evaluateAll(_ machines: [Machine]) async -> [String: (String?, String?)] {
+        let limiter = AsyncLimiter(2)
+        return await withTaskGroup(of: (String, String?, String?).self) { group in
+            for m in machines {
+                group.addTask {
+                    do { try await limiter.acquire() } catch { return (m.name, nil, "cancelled") }
+                    let (sys, err) = await self.flakeSystem(m)
+                    await limiter.release()
+                    return (m.name, sys, err)
+                }
+            }
+            var out: [String: (String?, String?)] = [:]
+            for await (m, sys, err) in group { out[m] = (sys, err) }
+            return out
         }
     }
 

@@ -7,6 +7,9 @@ import GRDB
 public final class DeployHistory: Sendable {
     private let db: DatabaseQueue
     public let path: String
+    /// The fleet runs are recorded for and listed from (`InventorySource.fleetKey`); nil reads
+    /// every fleet's runs (and records runs for none).
+    public let fleet: String?
 
     /// `$XDG_STATE_HOME/fleet/history.sqlite`, else `~/.local/state/fleet/history.sqlite`.
     public static func defaultPath(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
@@ -19,8 +22,9 @@ public final class DeployHistory: Sendable {
         return state + "/fleet/history.sqlite"
     }
 
-    public init(path: String) throws {
+    public init(path: String, fleet: String? = nil) throws {
         self.path = path
+        self.fleet = fleet
         let dir = (path as NSString).deletingLastPathComponent
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o700])
@@ -68,6 +72,12 @@ public final class DeployHistory: Sendable {
             }
             try db.create(index: "stageRun_eta", on: "stageRun", columns: ["host", "stage", "result"])
         }
+        // History is per fleet (issue 16: one database listed every fleet's runs). Older rows keep
+        // a NULL fleet and show only when all fleets are asked for.
+        m.registerMigration("v2-fleet") { db in
+            try db.alter(table: "deploy") { t in t.add(column: "fleet", .text) }
+            try db.create(index: "deploy_fleet", on: "deploy", columns: ["fleet", "startedAt"])
+        }
         return m
     }
 
@@ -75,8 +85,8 @@ public final class DeployHistory: Sendable {
 
     public func begin(id: String, kind: DeployKind, hosts: Int, startedAt: Date) throws {
         try db.write { db in
-            try db.execute(sql: "INSERT INTO deploy (id, kind, startedAt, hostCount) VALUES (?, ?, ?, ?)",
-                           arguments: [id, kind.rawValue, startedAt.timeIntervalSince1970, hosts])
+            try db.execute(sql: "INSERT INTO deploy (id, kind, startedAt, hostCount, fleet) VALUES (?, ?, ?, ?, ?)",
+                           arguments: [id, kind.rawValue, startedAt.timeIntervalSince1970, hosts, fleet])
         }
     }
 
@@ -125,6 +135,8 @@ public final class DeployHistory: Sendable {
         public var hostCount: Int
         public var failedCount: Int?
         public var cancelled: Bool
+        /// `InventorySource.fleetKey` of the fleet; nil for runs recorded before history was per fleet.
+        public var fleet: String?
     }
 
     public struct Host: Equatable, Sendable {
@@ -148,10 +160,14 @@ public final class DeployHistory: Sendable {
         public var log: String
     }
 
-    /// Newest first.
-    public func deploys(limit: Int = 100) throws -> [Deploy] {
+    /// Newest first: this fleet's runs, or every fleet's with `allFleets` (or without a fleet).
+    public func deploys(limit: Int = 100, allFleets: Bool = false) throws -> [Deploy] {
         try db.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM deploy ORDER BY startedAt DESC, rowid DESC LIMIT ?", arguments: [limit]).map(Self.deploy)
+            if let fleet, !allFleets {
+                return try Row.fetchAll(db, sql: "SELECT * FROM deploy WHERE fleet = ? ORDER BY startedAt DESC, rowid DESC LIMIT ?",
+                                        arguments: [fleet, limit]).map(Self.deploy)
+            }
+            return try Row.fetchAll(db, sql: "SELECT * FROM deploy ORDER BY startedAt DESC, rowid DESC LIMIT ?", arguments: [limit]).map(Self.deploy)
         }
     }
 
@@ -159,14 +175,15 @@ public final class DeployHistory: Sendable {
         try db.read { db in try Row.fetchOne(db, sql: "SELECT * FROM deploy WHERE id = ?", arguments: [id]).map(Self.deploy) }
     }
 
-    /// The newest finished run of a kind (for `--retry-failed`).
+    /// The newest finished run of a kind (for `--retry-failed`), of this fleet when it has one.
     public func lastDeploy(kind: DeployKind? = nil) throws -> Deploy? {
         try db.read { db in
-            if let kind {
-                return try Row.fetchOne(db, sql: "SELECT * FROM deploy WHERE kind = ? ORDER BY startedAt DESC, rowid DESC LIMIT 1",
-                                        arguments: [kind.rawValue]).map(Self.deploy)
-            }
-            return try Row.fetchOne(db, sql: "SELECT * FROM deploy ORDER BY startedAt DESC, rowid DESC LIMIT 1").map(Self.deploy)
+            var clauses: [String] = [], args: [(any DatabaseValueConvertible)?] = []
+            if let kind { clauses.append("kind = ?"); args.append(kind.rawValue) }
+            if let fleet { clauses.append("fleet = ?"); args.append(fleet) }
+            let whereSQL = clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ") + " "
+            return try Row.fetchOne(db, sql: "SELECT * FROM deploy \(whereSQL)ORDER BY startedAt DESC, rowid DESC LIMIT 1",
+                                    arguments: StatementArguments(args)).map(Self.deploy)
         }
     }
 
@@ -228,6 +245,6 @@ public final class DeployHistory: Sendable {
         Deploy(id: r["id"], kind: DeployKind(rawValue: r["kind"]) ?? .deploy,
                startedAt: Date(timeIntervalSince1970: r["startedAt"]),
                finishedAt: (r["finishedAt"] as Double?).map(Date.init(timeIntervalSince1970:)),
-               hostCount: r["hostCount"], failedCount: r["failedCount"], cancelled: r["cancelled"])
+               hostCount: r["hostCount"], failedCount: r["failedCount"], cancelled: r["cancelled"], fleet: r["fleet"])
     }
 }

@@ -36,6 +36,9 @@ public struct DirectoryInventoryLoader {
             for name in names.sorted() where inv.machines[name] == nil {
                 var isDir: ObjCBool = false
                 if FileManager.default.fileExists(atPath: machinesDir + "/" + name, isDirectory: &isDir), isDir.boolValue {
+                    do { _ = try NameValidation.validate(name, as: .machine) } catch let e as NameError {
+                        throw InventoryError(file: machinesDir, path: "", message: "\(e)")
+                    }
                     inv.machines[name] = Machine(name: name, system: systems[name], tags: ["all", "nixos"])
                 }
             }

@@ -73,6 +73,7 @@ struct InventoryTapeReader {
             let entries = try doc.pairs(object(m, at: "machines"))
             decoded.reserveCapacity(entries.count)
             for (name, value) in entries {
+                try validName(name, .machine, at: "machines")
                 decoded.append((name, try machine(name: name, value, at: InventoryPath.join("machines", name),
                                                   system: systems[name], staticTags: staticTagsOf[name] ?? [])))
             }
@@ -84,6 +85,7 @@ struct InventoryTapeReader {
         var instances = OrderedDictionary<String, ServiceInstance>()
         if let i = top["instances"], doc.kind(i) != .null {
             for (name, value) in try doc.pairs(object(i, at: "instances")) {
+                try validName(name, .instance, at: "instances")
                 instances[name] = try InventoryDecoder.instance(name: name, doc.materialize(value), file: file,
                                                                 at: InventoryPath.join("instances", name))
             }
@@ -93,6 +95,14 @@ struct InventoryTapeReader {
         var unknown = OrderedDictionary<String, JSONValue>()
         for (k, v) in top where !["meta", "machines", "instances", "tags"].contains(k) { unknown[k] = doc.materialize(v) }
         return Inventory(meta: meta, machines: machines, instances: instances, tags: tags, raw: .object(unknown))
+    }
+
+    /// clan's own name rules (NameValidation), checked on load so every command refuses a hostile
+    /// name with one clear error before it reaches a path, an argv or the screen.
+    private func validName(_ name: String, _ kind: NameKind, at path: String) throws {
+        do { _ = try NameValidation.validate(name, as: kind) } catch let e as NameError {
+            throw InventoryError(file: file, path: path, message: "\(e)")
+        }
     }
 
     // MARK: machines

@@ -14,6 +14,48 @@ public enum InventorySource: Equatable, Sendable {
         }
     }
 
+    /// The local checkout the source reads: the flake's directory, the inventory directory or the
+    /// demo. nil for a remote flake (`github:…`). The clan directory is this plus clan's
+    /// `relativeDirectory` (`ClanLayout`).
+    public var localDirectory: String? {
+        switch self {
+        case .flake(let f): return FlakeEvaluator.localDirectory(f)
+        case .directory(let p), .demo(let p): return p
+        }
+    }
+
+    /// The directory a command may write (tag edits, vars, secrets). The repository's own
+    /// `inventory/` stays pristine; a demo copy (`make demo`, FLEET_DEMO_DIR) is writable.
+    public func writableDirectory() throws -> String {
+        if case .demo(let p) = self {
+            let pristine = Self.demoDirectory(environment: [:])
+            if (p as NSString).standardizingPath == (pristine as NSString).standardizingPath {
+                throw InventorySourceError("the embedded demo fleet is read-only (\(pristine)); `make demo` runs on a writable copy, or pass --flake PATH / --inventory DIR")
+            }
+        }
+        guard let dir = localDirectory else {
+            throw InventorySourceError("\(path) is not a local flake; only a local checkout can be changed")
+        }
+        return dir
+    }
+
+    /// Which fleet this is, for keeping deploy history apart per fleet: the absolute directory of a
+    /// local flake or inventory, else the flake reference as given.
+    public var fleetKey: String {
+        switch self {
+        case .flake(let f):
+            guard let dir = FlakeEvaluator.localDirectory(f) else { return f }
+            return Self.absolute(dir)
+        case .directory(let p), .demo(let p):
+            return Self.absolute(p)
+        }
+    }
+
+    private static func absolute(_ p: String) -> String {
+        let abs = p.hasPrefix("/") ? p : FileManager.default.currentDirectoryPath + "/" + p
+        return URL(fileURLWithPath: abs).standardizedFileURL.resolvingSymlinksInPath().path
+    }
+
     /// The demo fleet shipped in this repository's `inventory/`. `FLEET_DEMO_DIR` overrides; otherwise
     /// it is found relative to this source file, which `make demo` and the tests run from.
     public static func demoDirectory(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
@@ -31,4 +73,9 @@ public enum InventorySource: Equatable, Sendable {
         if FileManager.default.fileExists(atPath: cwd + "/flake.nix") { return .flake(path: cwd) }
         return .demo(path: demoDirectory(environment: environment))
     }
+}
+
+public struct InventorySourceError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
 }

@@ -1,17 +1,32 @@
 import Foundation
 
-/// A clan directory as the vars layer sees it: where generator definitions come from and which
-/// machines the inventory lists. Used by `fleet vars` and the Vars screen.
+/// A clan as the vars layer sees it: the clan directory (vars/, sops/), where generator definitions
+/// come from (`generators.json` there, else the flake) and which machines the inventory lists.
+/// Used by `fleet vars`, `fleet secrets` and the Vars screen; built from a `ClanLayout`.
 public struct VarsRepository: Sendable {
     public let clanDirectory: String
+    /// The flake checkout whose machines are evaluated (nil: a directory source).
+    public let flakeDirectory: String?
+    /// The evaluated inventory's machines (nil: read `inventory.json` + `machines/*`).
+    public let knownMachines: Set<String>?
 
+    public init(layout: ClanLayout) {
+        clanDirectory = layout.clanDirectory
+        flakeDirectory = layout.flakeDirectory
+        knownMachines = layout.machines
+    }
+
+    /// A directory that is its own clan directory (a flake when it holds flake.nix).
     public init(clanDirectory: String) {
-        self.clanDirectory = URL(fileURLWithPath: clanDirectory).standardizedFileURL.path
+        let dir = URL(fileURLWithPath: clanDirectory).standardizedFileURL.path
+        self.clanDirectory = dir
+        flakeDirectory = FileManager.default.fileExists(atPath: dir + "/flake.nix") ? dir : nil
+        knownMachines = nil
     }
 
     public var generatorsFile: String { clanDirectory + "/generators.json" }
     public var hasGeneratorsFile: Bool { FileManager.default.fileExists(atPath: generatorsFile) }
-    public var isFlake: Bool { FileManager.default.fileExists(atPath: clanDirectory + "/flake.nix") }
+    public var isFlake: Bool { flakeDirectory != nil }
 
     /// Generator definitions from the directory source's `generators.json`. (A flake is evaluated with
     /// `FlakeGenerators`.) nil when there is none, so callers fall back to the disk scan.
@@ -24,16 +39,16 @@ public struct VarsRepository: Sendable {
     /// there are neither (the disk scan still works then).
     public func loadCatalog() async throws -> GeneratorCatalog? {
         if let c = try loadDirectoryCatalog() { return c }
-        if isFlake { return try await FlakeGenerators(flake: clanDirectory, runner: ProcessVarsRunner()).load() }
+        if let flakeDirectory { return try await FlakeGenerators(flake: flakeDirectory, runner: ProcessVarsRunner()).load() }
         return nil
     }
 
-    /// The engine over this clan: a flake's generator scripts are its built `finalScript`s.
+    /// The engine over this clan (CLI and UI): a flake's generator scripts are its built `finalScript`s.
     public func engine(catalog: GeneratorCatalog, backend: VarsSecretBackend, runner: VarsCommandRunner = ProcessVarsRunner()) -> VarsEngine {
         var e = VarsEngine(clanDirectory: clanDirectory, catalog: catalog, backend: backend, runner: runner)
-        if !hasGeneratorsFile && isFlake {
+        if !hasGeneratorsFile, let flakeDirectory {
             let systems = Dictionary(catalog.machineNames.map { ($0, FlakeGenerators.localSystem) }, uniquingKeysWith: { a, _ in a })
-            e.scriptProvider = FlakeGenerators(flake: clanDirectory, runner: runner).scriptProvider(systems: systems)
+            e.scriptProvider = FlakeGenerators(flake: flakeDirectory, runner: runner).scriptProvider(systems: systems)
         }
         return e
     }
@@ -41,7 +56,7 @@ public struct VarsRepository: Sendable {
     /// The inventory as clan reads it for its migrations (`InventoryStore.read()`): the flake's
     /// evaluated `inventorySerialization`, else `inventory.json` + `machines/`.
     public func loadInventory() async throws -> Inventory {
-        if isFlake { return try await FlakeEvaluator().evaluate(clanDirectory) }
+        if let flakeDirectory { return try await FlakeEvaluator().evaluate(flakeDirectory) }
         return try DirectoryInventoryLoader(directory: clanDirectory).load()
     }
 
@@ -51,8 +66,10 @@ public struct VarsRepository: Sendable {
                                      inventory: { try await loadInventory() })
     }
 
-    /// Machine names of the inventory (`inventory.json` + `machines/*`), nil when there is none.
+    /// Machine names of the inventory: the evaluated inventory's for a flake (a machine defined only
+    /// in Nix is not an orphan), else `inventory.json` + `machines/*`; nil when there is none.
     public func inventoryMachines() -> Set<String>? {
+        if let knownMachines { return knownMachines }
         guard FileManager.default.fileExists(atPath: clanDirectory + "/inventory.json") else { return nil }
         guard let inv = try? DirectoryInventoryLoader(directory: clanDirectory).load() else { return nil }
         return Set(inv.machines.keys)

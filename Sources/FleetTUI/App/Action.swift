@@ -15,6 +15,9 @@ public enum Action: String, CaseIterable, Sendable {
     case cancelDeploy = "cancel-deploy", retryFailed = "retry-failed", rollback
     case generateVars = "generate-vars", rotate, fixVars = "fix-vars", reveal
     case editTags = "edit-tags"
+    case allFleets = "all-fleets"
+    case nextMatch = "next-match", previousMatch = "previous-match", copyLog = "copy-log"
+    case sortNext = "sort-next", sortPrevious = "sort-previous", invertSort = "invert-sort", toggleWide = "toggle-wide"
 
     /// One line for the help overlay.
     public var summary: String {
@@ -53,6 +56,14 @@ public enum Action: String, CaseIterable, Sendable {
         case .fixVars: return "fix recipients (re-encrypt)"
         case .reveal: return "reveal the selected secret value"
         case .editTags: return "edit the machine's tags"
+        case .allFleets: return "show every fleet's deploys / only this fleet's"
+        case .nextMatch: return "log pane: next line matching the / search"
+        case .previousMatch: return "log pane: previous matching line"
+        case .copyLog: return "log pane: copy the matched line, or the whole log (OSC 52)"
+        case .sortNext: return "sort by the next column"
+        case .sortPrevious: return "sort by the previous column"
+        case .invertSort: return "invert the sort order"
+        case .toggleWide: return "wide view: also SYSTEM and OVERLAY IP"
         }
     }
 
@@ -76,6 +87,9 @@ public enum Action: String, CaseIterable, Sendable {
         case .retryFailed: return "retry"
         case .rollback: return "rollback"
         case .editTags: return "tags"
+        case .allFleets: return "all fleets"
+        case .sortNext: return "sort"
+        case .toggleWide: return "wide"
         default: return rawValue
         }
     }

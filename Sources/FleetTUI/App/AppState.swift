@@ -69,6 +69,16 @@ public struct ConfirmDialog: Equatable, Sendable {
     public var quitOnConfirm = false
     /// The choice enter takes: confirm (the default) or cancel; move-down/move-up switch it.
     public var cancelSelected = false
+    /// Effects of a "no" (a deploy waiting for the answer must hear it).
+    public var onCancel: [Effect] = []
+    /// A second answer besides yes and no (e.g. `g` generate the missing vars first).
+    public var alternative: ConfirmAlternative?
+}
+
+public struct ConfirmAlternative: Equatable, Sendable {
+    public var key: Character
+    public var label: String
+    public var effects: [Effect]
 }
 
 /// The overlays drawn above the current screen; at most one at a time, and it gets the keys.
@@ -148,6 +158,9 @@ public struct AppState: Equatable, Sendable {
     public var filterEditing = false
     /// Indices into `machines` that pass the Fleet filter, recomputed when the filter or data change.
     public private(set) var fleetRows: [Int] = []
+    /// The Fleet table's order (nil: inventory order) and whether it shows the wide columns.
+    public var fleetSort: FleetSort?
+    public var fleetWide = false
     /// Marked machines, by name: the set deploys and bulk actions apply to.
     public var marks: Set<String> = []
     public var overlay: Overlay?
@@ -160,6 +173,8 @@ public struct AppState: Equatable, Sendable {
     /// The Deploy and History screens.
     public var deploy = DeployScreen()
     public var history: [HistoryEntry] = []
+    /// History lists this fleet's runs; every fleet's only on request (`a` on the History screen).
+    public var historyAllFleets = false
     public var historyError: String?
     /// Background probe results per machine.
     public var hostStatus: [String: HostStatus] = [:]
@@ -204,6 +219,32 @@ public struct AppState: Equatable, Sendable {
             let index = loaded?.searchIndex ?? []
             fleetRows = machines.indices.filter { matcher.matches(joined: index[$0]) }
         }
+        if let fleetSort { fleetRows = sortedFleetRows(fleetRows, by: fleetSort) }
+    }
+
+    /// Rows ordered by a column (stable: ties keep inventory order), either way.
+    func sortedFleetRows(_ rows: [Int], by sort: FleetSort) -> [Int] {
+        let ms = machines
+        func key(_ i: Int) -> String {
+            let m = ms[i]
+            switch sort.column {
+            case .name: return m.name
+            case .machineClass: return m.machineClass.rawValue
+            case .system: return m.system ?? ""
+            case .tags: return m.userTags.joined(separator: ",")
+            case .roles: return FleetColumn.rolesText(FleetColumn.orderedRoles(m.name, fleet: fleet))
+            case .target: return fleet?.target(of: m.name)?.address ?? m.deploy.targetHost ?? ""
+            case .overlay: return fleet?.overlayIP(of: m.name) ?? ""
+            case .secrets:
+                guard let h = vars?.health[m.name] else { return "2" }
+                return (h.ok ? "1" : "0") + h.summary
+            case .status: return String(FleetColumn.statusRank(hostStatus[m.name]))
+            case .description: return m.description ?? ""
+            }
+        }
+        let keyed = rows.map { (key($0), $0) }
+        let sorted = keyed.sorted { a, b in a.0 == b.0 ? a.1 < b.1 : (sort.descending ? a.0 > b.0 : a.0 < b.0) }
+        return sorted.map(\.1)
     }
 
     public func cursor(_ tab: Tab) -> TableCursor { cursors[tab] ?? TableCursor() }

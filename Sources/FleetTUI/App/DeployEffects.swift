@@ -23,8 +23,9 @@ final class DeployEffects: Sendable {
         self.settings = settings
     }
 
+    /// Runs are recorded for, and listed from, this fleet only (issue 16).
     private func history() -> DeployHistory? {
-        try? DeployHistory(path: settings.historyPath ?? DeployHistory.defaultPath())
+        try? DeployHistory(path: settings.historyPath ?? DeployHistory.defaultPath(), fleet: source.fleetKey)
     }
 
     func start(_ names: [String], kind: DeployKind) {
@@ -34,7 +35,8 @@ final class DeployEffects: Sendable {
                 let inv = try await InventoryLoader(source: source).loadFresh()
                 let config = await ClanDeployConfig.evaluate(source: source)
                 let machines = try DeploySelection.select(inv, names: names, tags: [])
-                let options = try settings.options(kind: kind, source: source, fleet: ResolvedFleet(inv), deployConfig: config)
+                var options = try settings.options(kind: kind, source: source, fleet: ResolvedFleet(inv), deployConfig: config)
+                options.interaction = interaction()
                 let run = DeployPipeline(history: history()).start(machines, options: options)
                 running.withLock { $0.current = run }
                 for await e in run.events { q.post(.deployEvent(e)) }
@@ -45,9 +47,36 @@ final class DeployEffects: Sendable {
         }
     }
 
+    /// The dashboard's answers to a deploy's questions: each is posted as `Event.deployQuestion`
+    /// and waits for `answer(_:)`. One question at a time (hosts ask in turn).
+    private func interaction() -> DeployInteraction {
+        let gate = QuestionGate()
+        let q = queue
+        let ask: @Sendable (DeployQuestion) async -> String? = { [self] question in
+            await gate.serialized {
+                await withCheckedContinuation { (c: CheckedContinuation<String?, Never>) in
+                    pending.withLock { $0 = c }
+                    q.post(.deployQuestion(question))
+                }
+            }
+        }
+        return DeployInteraction(sudoPassword: { await ask(.sudoPassword($0)) },
+                                 confirmHostKey: { await ask(.hostKey($0)) == "yes" },
+                                 varsPrompt: { await ask(.varsPrompt($0)) })
+    }
+
+    private let pending = Mutex<CheckedContinuation<String?, Never>?>(nil)
+
+    /// The user answered the pending deploy question (nil: cancelled).
+    func answer(_ value: String?) {
+        let c = pending.withLock { p -> CheckedContinuation<String?, Never>? in defer { p = nil }; return p }
+        c?.resume(returning: value)
+    }
+
     /// Cancels the running deploy: every child process group is stopped by the pipeline.
     func cancel() {
         running.withLock { $0.current }?.cancel()
+        answer(nil)   // a question left open must not keep the cancelled host waiting
     }
 
     /// Background status probes (reachability, running vs flake system), refreshed every 30 s
@@ -76,9 +105,8 @@ final class DeployEffects: Sendable {
                 r.prober = p
                 r.probedMachines = machines
             }
-            for await s in p.refreshing(machines, every: .seconds(30), evaluateEvery: evaluate ? 5 : Int.max) {
-                var s = s
-                if !evaluate { s.flakeSystem = nil }
+            let cache = evaluate ? FlakeSystemCache(builder: options.builder) : nil
+            for await s in p.refreshing(machines, every: .seconds(30), evaluateEvery: evaluate ? 5 : 0, cache: cache) {
                 q.post(.hostStatus(s))
             }
             // Cancelled by shutdown: if it ran before the prober was published, close its masters here.
@@ -121,14 +149,14 @@ final class DeployEffects: Sendable {
         }
     }
 
-    func loadHistory() {
+    func loadHistory(allFleets: Bool) {
         let q = queue
         Task.detached { [self] in
             guard let h = history() else { q.post(.historyFailed("no deploy history yet")); return }
             do {
                 let fmt = DateFormatter()
                 fmt.dateFormat = "yyyy-MM-dd HH:mm:ss"
-                let entries = try h.deploys(limit: 200).map { d -> HistoryEntry in
+                let entries = try h.deploys(limit: 200, allFleets: allFleets).map { d -> HistoryEntry in
                     let hosts = (try? h.hosts(deployID: d.id)) ?? []
                     let lines = hosts.map { host in
                         "\(host.host): " + (host.succeeded ? "ok" : "failed at \(host.failedStage?.rawValue ?? "?")")
@@ -136,7 +164,7 @@ final class DeployEffects: Sendable {
                     }
                     return HistoryEntry(id: d.id, kind: d.kind.rawValue, startedAt: fmt.string(from: d.startedAt),
                                         seconds: d.finishedAt.map { $0.timeIntervalSince(d.startedAt) }, hosts: d.hostCount,
-                                        failed: d.failedCount, cancelled: d.cancelled, hostLines: lines)
+                                        failed: d.failedCount, cancelled: d.cancelled, hostLines: lines, fleet: d.fleet)
                 }
                 q.post(.historyLoaded(entries))
             } catch {
@@ -151,7 +179,7 @@ final class DeployEffects: Sendable {
 /// for its testbed.
 struct DeploySettings: Sendable {
     var jobs: Int?
-    var hostKeyPolicy: HostKeyPolicy = .strict
+    var hostKeyPolicy: HostKeyPolicy = .ask
     var sshConfig: String?
     var targetOverrides: [String: String] = [:]
     var buildFlake: String?
@@ -162,7 +190,7 @@ struct DeploySettings: Sendable {
     static func from(config: FleetConfig, environment env: [String: String]) -> DeploySettings {
         var s = DeploySettings()
         s.jobs = config.jobs
-        s.hostKeyPolicy = config.hostKeyPolicy == .acceptNew ? .acceptNew : .strict
+        s.hostKeyPolicy = HostKeyPolicy(rawValue: config.hostKeyPolicy.rawValue) ?? .ask
         s.sshConfig = env["FLEET_SSH_CONFIG"].flatMap { $0.isEmpty ? nil : $0 }
         for pair in (env["FLEET_DEPLOY_TARGETS"] ?? "").split(separator: ",") {
             let kv = pair.split(separator: "=", maxSplits: 1)
@@ -183,5 +211,21 @@ struct DeploySettings: Sendable {
         o.sshConfigFile = sshConfig
         o.targetOverrides = targetOverrides
         return o
+    }
+}
+
+/// Runs one question at a time.
+actor QuestionGate {
+    private var busy = false
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+
+    func serialized<T: Sendable>(_ body: @Sendable () async -> T) async -> T {
+        if busy {
+            await withCheckedContinuation { waiters.append($0) }
+        }
+        busy = true
+        let r = await body()
+        if waiters.isEmpty { busy = false } else { waiters.removeFirst().resume() }
+        return r
     }
 }

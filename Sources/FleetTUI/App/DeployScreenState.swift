@@ -49,4 +49,6 @@ public struct HistoryEntry: Equatable, Sendable {
     public var failed: Int?
     public var cancelled: Bool
     public var hostLines: [String]
+    /// The fleet the run belonged to (its directory or flake), shown when listing every fleet.
+    public var fleet: String?
 }

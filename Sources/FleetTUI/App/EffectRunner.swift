@@ -51,7 +51,7 @@ final class EffectRunner {
             let source = self.source
             Task.detached {
                 do {
-                    let dir = try TagEditing.writableDirectory(source)
+                    let dir = try await ClanLayout.writableClanDirectory(source)
                     let current = try await InventoryLoader(source: source).loadFresh()
                     let writer = InventoryWriter(directory: dir)
                     var messages: [String] = []
@@ -74,29 +74,14 @@ final class EffectRunner {
         case .deploy(let machines): deploys.start(machines, kind: .deploy)
         case .rollback(let machines): deploys.start(machines, kind: .rollback)
         case .cancelDeploy: deploys.cancel()
-        case .loadHistory: deploys.loadHistory()
+        case .deployAnswer(let value): deploys.answer(value)
+        case .loadHistory(let all): deploys.loadHistory(allFleets: all)
         case .startProbes(let inv): deploys.startProbes(inv)
         case .loadHistoryLog(let id): deploys.loadLog(deployID: id)
-        }
-    }
-}
-
-/// Which directory a tag edit may write. The repository's own `inventory/` stays pristine; a
-/// demo copy (what `make demo` runs on) is writable like any directory source.
-enum TagEditing {
-    static func writableDirectory(_ source: InventorySource) throws -> String {
-        switch source {
-        case .directory(let p):
-            return p
-        case .demo(let p):
-            let pristine = InventorySource.demoDirectory(environment: [:])
-            guard (p as NSString).standardizingPath != (pristine as NSString).standardizingPath else {
-                throw CLIError("the embedded demo in \(pristine) is read-only; `make demo` runs on a writable copy")
-            }
-            return p
-        case .flake(let f):
-            guard let dir = FlakeEvaluator.localDirectory(f) else { throw CLIError("\(f) is not a local flake") }
-            return dir
+        case .copyToClipboard(let text):
+            // Runs on the loop's thread, between frames: the sequence moves no cursor.
+            let seq = Array("\u{1B}]52;c;\(Data(text.utf8).base64EncodedString())\u{07}".utf8)
+            seq.withUnsafeBytes { _ = write(STDOUT_FILENO, $0.baseAddress, $0.count) }
         }
     }
 }

@@ -17,8 +17,9 @@ public enum Event: Sendable {
     case toast(String, Toast.Kind)
     case varsLoaded(VarsData)
     case varsFailed(String)
-    /// The engine planned a generate/rotate: the confirmation lists it.
-    case varsPlanned(VarsIntent, VarsPlan)
+    /// The engine planned a generate/rotate: the confirmation lists it, with the generators that
+    /// do not exist yet and every existing file the run replaces (`VarsOverwrites`).
+    case varsPlanned(VarsIntent, VarsPlan, missing: [GeneratorID], overwrites: [String])
     case varsJobStarted(String)
     case varsJobLine(String)
     /// A generator needs an answer; the UI asks in a masked field.
@@ -26,6 +27,8 @@ public enum Event: Sendable {
     case varsJobFinished(ok: Bool, affectedMachines: [String], message: String)
     case secretRevealed(title: String, value: String)
     case deployEvent(DeployEvent)
+    /// A running deploy waits for an answer: sudo's password, an unknown host key, a vars prompt.
+    case deployQuestion(DeployQuestion)
     /// A background probe result: reachability and running vs flake system.
     case hostStatus(HostStatus)
     case historyLoaded([HistoryEntry])
@@ -35,6 +38,13 @@ public enum Event: Sendable {
     case terminate(signal: Int32)
 }
 
+/// What a deploy asks the user (`DeployInteraction`, answered in the dashboard).
+public enum DeployQuestion: Sendable, Equatable {
+    case sudoPassword(SudoPasswordRequest)
+    case hostKey(HostKeyRequest)
+    case varsPrompt(PromptRequest)
+}
+
 /// Work the reducer asks for; performed at the edge (`EffectRunner`), results come back as Events.
 public enum Effect: Equatable, Sendable {
     case loadInventory(InventorySource)
@@ -42,6 +52,9 @@ public enum Effect: Equatable, Sendable {
     case loadThemeNames
     case deploy(machines: [String])
     case cancelDeploy
+    /// The answer to the deploy's pending question (`Event.deployQuestion`); nil cancels it. A host
+    /// key is trusted by "yes".
+    case deployAnswer(String?)
     case rollback(machines: [String])
     case loadVars
     case varsPlan(VarsIntent)
@@ -52,7 +65,10 @@ public enum Effect: Equatable, Sendable {
     case varsReveal(machine: String?, generator: GeneratorID, file: String)
     case savePaletteHistory([String])
     case editTags(machine: String, add: [String], remove: [String])
-    case loadHistory
+    /// This fleet's deploy history, or every fleet's.
+    case loadHistory(allFleets: Bool)
     case startProbes(Inventory)
     case loadHistoryLog(deployID: String)
+    /// Puts text on the terminal's clipboard (OSC 52; works over ssh and in tmux with set-clipboard).
+    case copyToClipboard(String)
 }

@@ -54,14 +54,23 @@ public struct KeyMap: Equatable, Sendable {
         KeyBinding([.char("q"), .ctrl("c")], .quit, statusBar: true),
         KeyBinding([.char("d")], .deploy, .screen(.fleet), statusBar: true),
         KeyBinding([.char("t")], .editTags, .screen(.fleet)),
+        KeyBinding([.char("b")], .rollback, .screen(.fleet)),
+        KeyBinding([.char(">")], .sortNext, .screen(.fleet), statusBar: true),
+        KeyBinding([.char("<")], .sortPrevious, .screen(.fleet)),
+        KeyBinding([.char("I")], .invertSort, .screen(.fleet)),
+        KeyBinding([.ctrl("w")], .toggleWide, .screen(.fleet), statusBar: true),
         KeyBinding([.char("d")], .deploy, .screen(.deploy), statusBar: true),
         KeyBinding([.char("x")], .cancelDeploy, .screen(.deploy), statusBar: true),
         KeyBinding([.char("R")], .retryFailed, .screen(.deploy), statusBar: true),
         KeyBinding([.char("b")], .rollback, .screen(.deploy)),
+        KeyBinding([.char("n")], .nextMatch, .screen(.deploy)),
+        KeyBinding([.char("N")], .previousMatch, .screen(.deploy)),
+        KeyBinding([.char("y")], .copyLog, .screen(.deploy)),
         KeyBinding([.char("n")], .generateVars, .screen(.vars), statusBar: true),
         KeyBinding([.char("R")], .rotate, .screen(.vars), statusBar: true),
         KeyBinding([.char("f")], .fixVars, .screen(.vars)),
         KeyBinding([.char("v")], .reveal, .screen(.vars)),
+        KeyBinding([.char("a")], .allFleets, .screen(.history), statusBar: true),
     ])
 
     /// The action for a key on a screen: a screen binding wins over a global one.

@@ -6,12 +6,16 @@ public struct PaletteState: Equatable, Sendable {
     /// Position in the history while browsing with up/down; nil when editing fresh input.
     public var historyIndex: Int?
     public var error: String?
+    /// Tab already extended the word as far as the candidates agree: the next tab takes the selected one.
+    public var listed = false
 }
 
 /// A parsed palette command.
 public enum PaletteCommand: Equatable, Sendable {
     case quit
     case deploy(targets: [String])
+    case rollback(targets: [String])
+    case retry
     case varsGenerate(machine: String?)
     case varsRotate(generator: String, machine: String?)
     case varsFix(machine: String?)
@@ -40,7 +44,7 @@ public struct PaletteContext: Sendable {
 }
 
 public enum Palette {
-    public static let commands = ["deploy", "vars", "theme", "tab", "filter", "mark", "unmark", "reload", "help", "quit", "q"]
+    public static let commands = ["deploy", "rollback", "retry", "vars", "theme", "tab", "filter", "mark", "unmark", "reload", "help", "quit", "q"]
     static let varsVerbs = ["generate", "rotate", "fix"]
 
     public static func parse(_ line: String) -> Result<PaletteCommand, PaletteError> {
@@ -50,6 +54,8 @@ public enum Palette {
         switch head {
         case "q", "quit", "q!": return .success(.quit)
         case "deploy": return .success(.deploy(targets: args))
+        case "rollback": return .success(.rollback(targets: args))
+        case "retry": return .success(.retry)
         case "vars":
             guard let verb = args.first else { return .failure(PaletteError("vars: expected generate, rotate or fix")) }
             switch verb {
@@ -90,7 +96,7 @@ public enum Palette {
             candidates = commands + Tab.allCases.map { $0.title.lowercased() }
         } else {
             switch words[0] {
-            case "deploy", "mark": candidates = context.machines + context.tags.map { "@" + $0 }
+            case "deploy", "mark", "rollback": candidates = context.machines + context.tags.map { "@" + $0 }
             case "theme": candidates = position == 1 ? context.themes : []
             case "tab": candidates = position == 1 ? Tab.allCases.map { $0.title.lowercased() } : []
             case "vars":
@@ -102,6 +108,13 @@ public enum Palette {
         }
         var seen = Set<String>()
         return candidates.filter { $0.hasPrefix(prefix) && seen.insert($0).inserted }
+    }
+
+    /// The longest prefix every candidate shares.
+    public static func commonPrefix(_ candidates: [String]) -> String {
+        guard var p = candidates.first else { return "" }
+        for c in candidates.dropFirst() { while !c.hasPrefix(p) { p.removeLast() } }
+        return p
     }
 
     /// `line` with its last word replaced by `completion`, followed by a space.

@@ -28,10 +28,14 @@ extension Reducer {
                 state.overlay = .confirm(dialog)
             case (.char("y"), _), (.char("Y"), _):
                 return confirm(&state, dialog)
+            case (.char(let c), _) where c == dialog.alternative?.key:
+                state.overlay = nil
+                return dialog.alternative?.effects ?? []
             case (.enter, _) where !dialog.cancelSelected:
                 return confirm(&state, dialog)
             case (.char("n"), _), (.char("N"), _), (.enter, _), (_, .back?), (_, .quit?):
                 state.overlay = nil
+                return dialog.onCancel
             default:
                 break
             }
@@ -92,10 +96,10 @@ extension Reducer {
             switch key {
             case .escape:
                 state.overlay = nil
-                return [.varsPromptAnswer(nil)]
+                return [p.answersDeploy ? .deployAnswer(nil) : .varsPromptAnswer(nil)]
             case .enter where !p.kind.isMultiline, .ctrl("d"):
                 state.overlay = nil
-                return [.varsPromptAnswer(p.input)]
+                return [p.answersDeploy ? .deployAnswer(p.input) : .varsPromptAnswer(p.input)]
             case .enter:
                 p.input.append("\n")
             default:
@@ -162,6 +166,20 @@ extension Reducer {
                 return run(cmd, &state) + [.savePaletteHistory(state.paletteHistory)]
             }
         case .tab:
+            // Shell-like: one candidate is taken; several first extend the word to what they share
+            // and stay listed (`deploy @` lists the tags rather than jumping to the first one);
+            // the next tab, or one after choosing with down, takes the selected candidate.
+            let word = p.input.hasSuffix(" ") ? "" : String(p.input.split(separator: " ").last ?? "")
+            let shared = Palette.commonPrefix(p.completions)
+            if p.completions.count > 1 && !p.listed && p.selected == 0 {
+                if shared.count > word.count {
+                    p.input = String(p.input.dropLast(word.count)) + shared
+                }
+                p.listed = true
+                p.completions = Palette.completions(for: p.input, context: ctx)
+                state.overlay = .palette(p)
+                return []
+            }
             if p.completions.indices.contains(p.selected) {
                 p.input = Palette.apply(p.completions[p.selected], to: p.input)
                 p.selected = 0
@@ -192,6 +210,7 @@ extension Reducer {
             return []
         }
         p.error = nil
+        p.listed = false
         p.completions = Palette.completions(for: p.input, context: ctx)
         p.selected = min(p.selected, max(0, p.completions.count - 1))
         state.overlay = .palette(p)
@@ -226,12 +245,19 @@ extension Reducer {
                 toast(&state, e.description, .error)
                 return []
             case .success(let names):
-                state.overlay = .confirm(ConfirmDialog(
-                    title: "Deploy \(names.count) machine\(names.count == 1 ? "" : "s")?",
-                    lines: [names.joined(separator: ", ")], confirmLabel: "deploy",
-                    onConfirm: [.deploy(machines: names)]))
+                guard !state.deployRunning else { toast(&state, "a deploy is already running", .error); return [] }
+                state.overlay = .confirm(deployConfirmation(state, names))
                 return []
             }
+        case .rollback(let targets):
+            if targets.isEmpty { return reduceAction(&state, .rollback) }
+            switch Palette.resolveTargets(targets, machines: machines) {
+            case .failure(let e): toast(&state, e.description, .error)
+            case .success(let names): offerRollback(&state, names)
+            }
+            return []
+        case .retry:
+            return reduceAction(&state, .retryFailed)
         case .varsGenerate(let m): return [.varsPlan(VarsIntent(kind: .generate, machine: m, generator: nil))]
         case .varsRotate(let g, let m): return [.varsPlan(VarsIntent(kind: .rotate, machine: m, generator: g))]
         case .varsFix(let m): return [.varsFix(machine: m)]

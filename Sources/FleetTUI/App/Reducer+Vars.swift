@@ -22,7 +22,19 @@ extension Reducer {
         case .fixVars:
             return [.varsFix(machine: row?.machine)]
         case .reveal:
-            guard let row, let g = row.generator, let f = row.file else { return [] }
+            guard let row, let g = row.generator else {
+                toast(&state, "select a secret file to reveal", .info)
+                return []
+            }
+            guard let f = row.file else {
+                // On a generator: its one secret file, else say which to pick (it used to do nothing).
+                let secrets = (state.vars?.rows ?? []).filter { $0.level == .file && $0.generator == g && $0.machine == row.machine && $0.isSecret }
+                guard secrets.count == 1, let only = secrets[0].file else {
+                    toast(&state, secrets.isEmpty ? "\(g.name) has no secret file" : "\(g.name) has \(secrets.count) secret files: select one to reveal", .info)
+                    return []
+                }
+                return [.varsReveal(machine: row.machine, generator: g, file: only)]
+            }
             guard row.isSecret else {
                 toast(&state, "\(g.name)/\(f) is public: its value is shown in the tree", .info)
                 return []
@@ -38,10 +50,11 @@ extension Reducer {
         case .varsLoaded(let data):
             state.vars = data
             state.varsError = nil
+            if let sort = state.fleetSort, sort.column == .secrets { resortFleet(&state, sort) }
             clampCursors(&state)
         case .varsFailed(let message):
             state.varsError = message
-        case .varsPlanned(let intent, let plan):
+        case .varsPlanned(let intent, let plan, let missing, let overwrites):
             guard !plan.isEmpty else {
                 toast(&state, "all vars are up to date; nothing to generate", .info)
                 return []
@@ -49,12 +62,19 @@ extension Reducer {
             let title: String
             switch intent.kind {
             case .rotate: title = "Rotate \(intent.generator ?? "?")\(intent.machine.map { " on \($0)" } ?? "")?"
-            case .generate: title = "Generate \(plan.generators.count) missing generator\(plan.generators.count == 1 ? "" : "s")?"
+            case .generate:
+                let again = plan.generators.count - missing.count
+                title = "Generate \(missing.count) missing generator\(missing.count == 1 ? "" : "s")"
+                    + (again > 0 ? " and regenerate \(again) dependant\(again == 1 ? "" : "s")?" : "?")
             }
             var lines = ["Runs, in order: " + plan.generators.map(\.description).joined(separator: ", ")]
-            if intent.kind == .rotate, plan.generators.count > 1 {
-                lines.append("Its dependants are regenerated too.")
+            if plan.generators.count > missing.count, intent.kind == .generate || plan.generators.count > 1 {
+                lines.append("clan regenerates a generator as a whole, and every generator depending on one that runs.")
             }
+            // Say exactly which existing files are replaced, never fewer (or more) than the run writes.
+            lines.append(overwrites.isEmpty ? "Overwrites no existing file."
+                         : "Overwrites \(overwrites.count) existing file\(overwrites.count == 1 ? "" : "s"): "
+                            + overwrites.map { $0.hasPrefix("vars/") ? String($0.dropFirst(5)) : $0 }.joined(separator: ", "))
             let asks = plan.prompts.map { "\($0.generator.name)/\($0.prompt.name) (\($0.prompt.kind.rawValue))" }
             if !asks.isEmpty { lines.append("You will be asked for: " + asks.joined(separator: ", ")) }
             lines.append("Affected machines: " + (plan.affectedMachines.isEmpty ? "none" : plan.affectedMachines.joined(separator: ", ")))

@@ -56,12 +56,16 @@ public enum Reducer {
         case .varsLoaded, .varsFailed, .varsPlanned, .varsJobStarted, .varsJobLine, .varsPromptRequested,
              .varsJobFinished, .secretRevealed:
             return reduceVarsEvent(&state, event)
+        case .deployQuestion(let q):
+            askDeployQuestion(&state, q)
+            return []
         case .deployEvent(let e):
             reduceDeployEvent(&state, e)
-            if case .runFinished = e.kind { return [.loadHistory] }
+            if case .runFinished = e.kind { return [.loadHistory(allFleets: state.historyAllFleets)] }
             return []
         case .hostStatus(let s):
             state.hostStatus[s.machine] = s
+            if let sort = state.fleetSort, sort.column == .status { resortFleet(&state, sort) }
             return []
         case .historyLoaded(let entries):
             state.history = entries
@@ -79,12 +83,20 @@ public enum Reducer {
             state.running = false
             return []
         case .key(let key):
+            let tabBefore = state.tab
+            defer { if state.tab != tabBefore { leftScreen(&state, tabBefore) } }
             if state.overlay != nil { return reduceOverlayKey(&state, key) }
             if state.filterEditing { return reduceFilterKey(&state, key) }
             if let mouse = reduceMouse(&state, key) { return mouse }
             guard let action = state.keyMap.action(for: key, on: state.tab) else { return [] }
             return reduceAction(&state, action)
         }
+    }
+
+    /// Leaving a screen closes what belongs to a finished piece of work there: a vars job's output
+    /// pane stays only while the job runs (issue 16: it used to stay for good).
+    static func leftScreen(_ state: inout AppState, _ tab: Tab) {
+        if tab == .vars, state.varsJob?.running == false { state.varsJob = nil }
     }
 
     static func toast(_ state: inout AppState, _ text: String, _ kind: Toast.Kind) {
@@ -139,6 +151,8 @@ public enum Reducer {
         case .back:
             if state.tab == .deploy && state.deploy.logHost != nil {
                 state.deploy.logHost = nil
+            } else if state.tab == .vars, state.varsJob?.running == false {
+                state.varsJob = nil
             } else if state.detailOpen && state.tab == .fleet {
                 state.detailOpen = false
             } else if !(state.filters[state.tab] ?? "").isEmpty {
@@ -152,10 +166,7 @@ public enum Reducer {
             guard !state.deployRunning else { toast(&state, "a deploy is already running", .error); return [] }
             let targets = state.targetMachines
             guard !targets.isEmpty else { toast(&state, "nothing to deploy: mark machines first", .error); return [] }
-            state.overlay = .confirm(ConfirmDialog(
-                title: "Deploy \(targets.count) machine\(targets.count == 1 ? "" : "s")?",
-                lines: [targets.joined(separator: ", ")],
-                confirmLabel: "deploy", onConfirm: [.deploy(machines: targets)]))
+            state.overlay = .confirm(deployConfirmation(state, targets))
         case .cancelDeploy:
             guard state.deployRunning else { toast(&state, "no deploy is running", .info); return [] }
             return [.cancelDeploy]
@@ -170,11 +181,9 @@ public enum Reducer {
         case .rollback:
             let targets = state.tab == .deploy ? (selectedDeployHost(state).map { [$0] } ?? []) : state.targetMachines
             guard !targets.isEmpty else { return [] }
-            state.overlay = .confirm(ConfirmDialog(
-                title: "Roll back \(targets.joined(separator: ", "))?",
-                lines: ["Switches to the previous system generation."],
-                confirmLabel: "roll back", onConfirm: [.rollback(machines: targets)]))
+            offerRollback(&state, targets)
         case .detail:
+            if state.tab == .vars, state.varsJob?.running == false { state.varsJob = nil }
             if state.tab == .fleet { state.detailOpen.toggle() }
             if state.tab == .history, state.history.indices.contains(state.cursor(.history).row) {
                 return [.loadHistoryLog(deployID: state.history[state.cursor(.history).row].id)]
@@ -184,6 +193,32 @@ public enum Reducer {
                 state.deploy.logScroll = nil
             }
             return []
+        case .nextMatch, .previousMatch:
+            jumpToMatch(&state, forward: action == .nextMatch)
+            return []
+        case .copyLog:
+            return copyLog(&state)
+        case .sortNext, .sortPrevious, .invertSort:
+            guard state.tab == .fleet else { return [] }
+            let visible = FleetColumn.visible(state, width: state.width).map(\.0)
+            var sort = state.fleetSort ?? FleetSort(column: visible.first ?? .name)
+            if action == .invertSort {
+                sort.descending.toggle()
+            } else if state.fleetSort != nil || action == .sortPrevious {
+                let i = visible.firstIndex(of: sort.column) ?? -1
+                let n = visible.count
+                sort.column = visible[((action == .sortNext ? i + 1 : i - 1) % n + n) % n]
+                sort.descending = false
+            }
+            resortFleet(&state, sort)
+            toast(&state, "sorted by \(sort.column.title.lowercased())\(sort.descending ? ", descending" : "")", .info)
+        case .toggleWide:
+            state.fleetWide.toggle()
+            toast(&state, state.fleetWide ? "wide view: SYSTEM and OVERLAY IP shown" : "normal view", .info)
+        case .allFleets:
+            state.historyAllFleets.toggle()
+            state.cursors[.history] = TableCursor()
+            return [.loadHistory(allFleets: state.historyAllFleets)]
         case .editTags:
             guard state.tab == .fleet, let m = state.selectedMachine else { return [] }
             state.overlay = .tagEdit(TagEditState(machine: m.name, currentTags: m.userTags))
@@ -196,6 +231,77 @@ public enum Reducer {
         // needs the current screen clamped — counting every screen is O(fleet) per key press.
         clampCursor(&state, state.tab)
         return []
+    }
+
+    /// The deploy question, with what will go wrong said before it does (issue 16): vars that are
+    /// missing or outdated (and the offer to generate them first), hosts the probes could not reach,
+    /// and hosts that cannot be deployed at all (no target, the flake does not evaluate).
+    static func deployConfirmation(_ state: AppState, _ targets: [String]) -> ConfirmDialog {
+        var lines = [targets.joined(separator: ", ")]
+        let needVars = targets.filter { state.vars?.health[$0].map { !$0.ok } ?? false }
+        if !needVars.isEmpty {
+            lines.append("Vars need attention: " + needVars.map { "\($0) (\(state.vars!.health[$0]!.summary))" }.joined(separator: ", ")
+                         + ". They deploy without them unless generated first.")
+        }
+        var unreachable: [String] = [], undeployable: [String] = []
+        for m in targets {
+            guard let s = state.hostStatus[m] else { continue }
+            switch s.reachability {
+            case .unreachable(let why): unreachable.append("\(m) (\(why))")
+            case .noTarget: undeployable.append("\(m) (no target host)")
+            case .reachable: break
+            }
+            if s.evaluationError != nil { undeployable.append("\(m) (the flake does not evaluate it)") }
+        }
+        if !unreachable.isEmpty { lines.append("Unreachable now, will fail at connect: " + unreachable.joined(separator: ", ")) }
+        if !undeployable.isEmpty { lines.append("Cannot be deployed: " + undeployable.joined(separator: ", ")) }
+        let generate = needVars.isEmpty ? nil : ConfirmAlternative(
+            key: "g", label: "generate vars first",
+            effects: [.varsPlan(VarsIntent(kind: .generate, machine: needVars.count == 1 ? needVars[0] : nil, generator: nil, machines: needVars))])
+        return ConfirmDialog(title: "Deploy \(targets.count) machine\(targets.count == 1 ? "" : "s")?", lines: lines,
+                             confirmLabel: "deploy", onConfirm: [.deploy(machines: targets)], alternative: generate)
+    }
+
+    /// The rollback confirmation names each host's generation change (`3 → 2`); hosts with nothing
+    /// to roll back to (never deployed, or on their first generation) are left out, and with none
+    /// left there is no dialog at all (issue 16: it failed only after confirming).
+    static func offerRollback(_ state: inout AppState, _ targets: [String]) {
+        var lines: [String] = [], go: [String] = [], skipped: [String] = []
+        for m in targets {
+            let s = state.hostStatus[m]
+            switch (s?.generation, s?.previousGeneration) {
+            case let (from?, to?):
+                lines.append("\(m): generation \(from) → \(to)")
+                go.append(m)
+            case (_?, nil):
+                skipped.append("\(m) (generation \(s!.generation!) is the first)")
+            case (nil, _) where s?.isReachable == true:
+                skipped.append("\(m) (never deployed)")
+            default:
+                // Not probed yet or unreachable: the host decides; say so rather than guess.
+                lines.append("\(m): generation unknown (\(s.map { _ in "unreachable" } ?? "not probed yet")) → its previous one")
+                go.append(m)
+            }
+        }
+        guard !go.isEmpty else {
+            toast(&state, "nothing to roll back to: " + skipped.joined(separator: ", "), .info)
+            return
+        }
+        if !skipped.isEmpty { lines.append("Left out, nothing to roll back to: " + skipped.joined(separator: ", ")) }
+        state.overlay = .confirm(ConfirmDialog(
+            title: "Roll back \(go.joined(separator: ", "))?", lines: lines,
+            confirmLabel: "roll back", onConfirm: [.rollback(machines: go)]))
+    }
+
+    /// Applies a sort, keeping the cursor on the machine it was on.
+    static func resortFleet(_ state: inout AppState, _ sort: FleetSort) {
+        let selected = state.selectedMachine?.name
+        state.fleetSort = sort
+        state.recomputeFleetRows()
+        if let selected, let idx = state.fleetRows.firstIndex(where: { state.machines[$0].name == selected }) {
+            state.cursors[.fleet, default: TableCursor()].row = idx
+        }
+        clampCursor(&state, .fleet)
     }
 
     // MARK: cursor
@@ -216,6 +322,14 @@ public enum Reducer {
         c.row = delta > 0 && c.row > Int.max - delta ? Int.max : c.row + delta
         c.clamp(count: rowCount(state, state.tab), visible: Layout.tableRows(height: state.height))
         state.cursors[state.tab] = c
+        followCursorWithLog(&state)
+    }
+
+    /// An open log pane shows the host under the cursor (it used to stay on the first one).
+    static func followCursorWithLog(_ state: inout AppState) {
+        guard state.tab == .deploy, let open = state.deploy.logHost, let host = selectedDeployHost(state), host != open else { return }
+        state.deploy.logHost = host
+        state.deploy.logScroll = nil
     }
 
     static func setCursor(_ state: inout AppState, _ row: Int) {
@@ -223,6 +337,7 @@ public enum Reducer {
         c.row = row
         c.clamp(count: rowCount(state, state.tab), visible: Layout.tableRows(height: state.height))
         state.cursors[state.tab] = c
+        followCursorWithLog(&state)
     }
 
     static func clampCursors(_ state: inout AppState) {
@@ -269,7 +384,9 @@ public enum Reducer {
             state.filterEditing = false
             q = ""
         case .backspace:
-            if q.isEmpty { state.filterEditing = false } else { q.removeLast() }
+            // On an empty line it does nothing: closing silently made the next keys act as commands.
+            guard !q.isEmpty else { return [] }
+            q.removeLast()
         case .char(let c):
             q.append(c)
         case .ctrl("u"):
@@ -281,6 +398,13 @@ public enum Reducer {
             return []
         }
         state.filters[state.tab] = q
+        if state.tab == .deploy {
+            // On the Deploy screen `/` searches the open log: jump to the first match from the top.
+            state.deploy.logScroll = nil
+            if !q.isEmpty, state.deploy.logHost != nil { state.deploy.logScroll = -1; jumpToMatch(&state, forward: true) }
+            if state.deploy.logScroll == -1 { state.deploy.logScroll = nil }
+            return []
+        }
         state.recomputeFleetRows()
         setCursor(&state, 0)
         return []

@@ -16,21 +16,19 @@ final class VarsEffects: @unchecked Sendable {
         self.source = source
     }
 
-    /// The clan directory of the source (the demo and directory sources are their own).
-    var clanDirectory: String? {
-        switch source {
-        case .demo(let p), .directory(let p): return p
-        case .flake(let f): return FlakeEvaluator.localDirectory(f)
-        }
-    }
-
     private var environment: [String: String] { ProcessInfo.processInfo.environment }
 
+    /// The clan of the source (`ClanLayout`: clan directory, sops backend check, evaluated machines).
+    private func repository() async throws -> VarsRepository {
+        let layout = try await ClanLayout.load(source)
+        try layout.requireSopsBackend()
+        return VarsRepository(layout: layout)
+    }
+
     private func engine() async throws -> VarsEngine {
-        guard let dir = clanDirectory else { throw CLIError("this source has no local clan directory") }
-        let repo = VarsRepository(clanDirectory: dir)
+        let repo = try await repository()
         guard let catalog = try await repo.loadCatalog() else {
-            throw CLIError("no generator definitions in \(dir) (generators.json or flake.nix)")
+            throw CLIError("no generator definitions in \(repo.clanDirectory) (generators.json or flake.nix)")
         }
         return repo.engine(catalog: catalog, backend: try NativeVarsSecrets(environment: environment))
     }
@@ -39,8 +37,7 @@ final class VarsEffects: @unchecked Sendable {
         let q = queue
         Task.detached { [self] in
             do {
-                guard let dir = clanDirectory else { throw CLIError("this source has no local clan directory") }
-                let repo = VarsRepository(clanDirectory: dir)
+                let repo = try await repository()
                 let admin = (try? NativeVarsSecrets(environment: environment)).map { Set($0.adminRecipients) }
                 let overview = try VarsOverview.load(repository: repo, catalog: try await repo.loadCatalog(),
                                                      adminRecipients: (admin?.isEmpty ?? true) ? nil : admin)
@@ -65,9 +62,10 @@ final class VarsEffects: @unchecked Sendable {
                         return
                     }
                 }
-                let machines = intent.machine.map { [$0] } ?? []
+                let machines = intent.machine.map { [$0] } ?? intent.machines
                 let plan = try e.plan(machines: machines, generator: intent.generator, regenerate: intent.kind == .rotate)
-                q.post(.varsPlanned(intent, plan))
+                q.post(.varsPlanned(intent, plan, missing: VarsOverwrites.missingGenerators(plan, engine: e),
+                                    overwrites: VarsOverwrites.existingFiles(plan, engine: e)))
             } catch {
                 q.post(.toast("vars: \(error)", .error))
             }
@@ -135,7 +133,7 @@ final class VarsEffects: @unchecked Sendable {
         let q = queue
         Task.detached { [self] in
             do {
-                guard let dir = clanDirectory else { throw CLIError("no local clan directory") }
+                let dir = try await repository().clanDirectory
                 let plain = try VarsValueReader(clanDirectory: dir, backend: try NativeVarsSecrets(environment: environment))
                     .value(generator, file: file, secret: true)
                 q.post(.secretRevealed(title: "\(generator)/\(file)", value: String(decoding: plain, as: UTF8.self)))

@@ -31,6 +31,15 @@ public struct VarsData: Equatable, Sendable {
     /// Per machine, the Fleet table's secrets column text and whether it is healthy.
     public var health: [String: VarsHealthSummary]
     public var hasDefinitions: Bool
+    /// The widest health summary: the Fleet table's SECRETS column is that wide, never cut.
+    public var longestHealth: Int
+
+    public init(rows: [VarsRow], health: [String: VarsHealthSummary], hasDefinitions: Bool) {
+        self.rows = rows
+        self.health = health
+        self.hasDefinitions = hasDefinitions
+        longestHealth = health.values.map { DisplayWidth.of($0.summary) }.max() ?? 0
+    }
 }
 
 /// A running or finished generate/rotate/fix, with its live output.
@@ -48,6 +57,9 @@ public struct VarsPromptState: Equatable, Sendable {
     public var question: String
     public var kind: PromptDefinition.Kind
     public var input: String = ""
+    /// A running deploy asked (sudo password, a vars prompt before the deploy): the answer goes
+    /// to it (`Effect.deployAnswer`), not to a vars job.
+    public var answersDeploy = false
 }
 
 /// What the user asked the vars engine to plan.
@@ -56,4 +68,6 @@ public struct VarsIntent: Equatable, Sendable {
     public var kind: Kind
     public var machine: String?
     public var generator: String?
+    /// Several machines at once (when `machine` is nil); empty means every machine.
+    public var machines: [String] = []
 }

@@ -27,9 +27,9 @@ final class EventLoop {
     private let crashKey: Character? = ProcessInfo.processInfo.environment["FLEET_TEST_CRASH_KEY"].flatMap(\.first)
 
     /// The dashboard on the real terminal.
-    convenience init(state: AppState, noColor: Bool, deploySettings: DeploySettings = DeploySettings()) {
+    convenience init(state: AppState, noColor: Bool, terminals: [String], deploySettings: DeploySettings = DeploySettings()) {
         let queue = EventQueue()
-        self.init(state: state, backend: NcursesBackend(noColor: noColor), queue: queue,
+        self.init(state: state, backend: NcursesBackend(noColor: noColor, terminals: terminals), queue: queue,
                   effects: EffectRunner(queue: queue, source: state.source, deploySettings: deploySettings))
     }
 
@@ -42,9 +42,12 @@ final class EventLoop {
         self.clock = clock
     }
 
-    /// Returns the process exit status: 0 on quit, 128+signal when a signal ended the UI.
-    func run(initialEffects: [Effect], initialEvents: [Event] = []) -> Int32 {
-        backend.start(wakeFD: queue.writeFD)
+    /// Returns the process exit status: 0 on quit, 128+signal when a signal ended the UI; nil when
+    /// the backend can drive no terminal (nothing was drawn; the caller falls back to text).
+    func run(initialEffects: [Effect], initialEvents: [Event] = []) -> Int32? {
+        guard backend.start(wakeFD: queue.writeFD) else { return nil }
+        var initialEvents = initialEvents
+        if let warning = backend.warning { initialEvents.append(.toast(warning, .error)) }
         defer { backend.stop() }
         let s = backend.size
         state.width = s.width

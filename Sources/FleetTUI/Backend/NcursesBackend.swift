@@ -9,6 +9,7 @@ import Glibc
 /// Not thread-safe by design: the event loop calls it from one thread only.
 final class NcursesBackend: TerminalBackend {
     private(set) var active = false
+    private var screen: OpaquePointer?
     private var previous: ScreenBuffer?
     private var pairs: [PairKey: Int16] = [:]
     private var colors = false
@@ -16,17 +17,40 @@ final class NcursesBackend: TerminalBackend {
 
     private struct PairKey: Hashable { let fg: TermColor; let bg: TermColor }
 
-    init(noColor: Bool) { self.noColor = noColor }
+    /// `$TERM` first, then the fallbacks.
+    private let terminals: [String]
+    private(set) var warning: String?
 
-    /// Takes over the terminal. The locale must be set before initscr for wide characters.
-    func start(wakeFD: Int32) {
+    init(noColor: Bool, terminals: [String]) {
+        self.noColor = noColor
+        self.terminals = terminals
+    }
+
+    /// Terminals tried, in order, when `$TERM` has no usable terminfo entry. Every ncurses install
+    /// ships these (ncurses-base); all of them speak the ANSI sequences any emulator understands.
+    static let fallbackTerminals = ["xterm-256color", "xterm", "vt100", "ansi"]
+
+    /// Takes over the terminal with the first of `terminals` curses can drive; false (the terminal
+    /// untouched) when none can. `newterm`, unlike `initscr`, reports a missing or unusable terminfo
+    /// entry instead of exiting the process (issue 16: `TERM=dumb` → rc 1). The locale must be set
+    /// before curses starts for wide characters.
+    func start(wakeFD: Int32) -> Bool {
         // The modes are saved before curses changes them, so a crash can restore them.
         TerminalGuard.install(wakeFD: wakeFD)
         setlocale(LC_ALL, "")
         // Take the size from the terminal, never from LINES/COLUMNS in the environment: a stale
         // exported value would pin the screen size and make resizes invisible.
         use_env(false)
-        initscr()
+        // Streams of our own on fds 1 and 0 (the C globals are not concurrency-safe to touch).
+        let out = fdopen(STDOUT_FILENO, "w"), input = fdopen(STDIN_FILENO, "r")
+        for name in terminals where !name.isEmpty {
+            if let screen = newterm(name, out, input) {
+                self.screen = screen
+                if name != terminals.first { warning = "no usable terminfo entry for TERM=\(terminals.first ?? ""): drawing as \(name)" }
+                break
+            }
+        }
+        guard screen != nil else { return false }
         active = true
         syncSizeWithTerminal()
         raw()            // ctrl-c arrives as a key; SIGINT from outside is handled by the loop
@@ -44,6 +68,7 @@ final class NcursesBackend: TerminalBackend {
         mousemask(mmask_t(fleet_all_mouse_events()), nil)
         mouseinterval(0)
         TerminalGuard.chainResize()
+        return true
     }
 
     /// Gives the terminal back. Safe to call twice.
@@ -51,6 +76,8 @@ final class NcursesBackend: TerminalBackend {
         guard active else { return }
         active = false
         endwin()
+        if let screen { delscreen(screen) }
+        screen = nil
     }
 
     var supportsColor: Bool { colors }

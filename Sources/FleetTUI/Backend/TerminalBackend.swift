@@ -1,8 +1,11 @@
 /// What the event loop needs from a terminal: `NcursesBackend` on a real one, `TestBackend` (an
 /// in-memory screen with scripted input) in `swift test`. Called from the loop's thread only.
 protocol TerminalBackend: AnyObject {
-    /// Takes over the terminal. INT/TERM/HUP and resizes from now on also write to `wakeFD`.
-    func start(wakeFD: Int32)
+    /// Takes over the terminal; false when it cannot (no usable terminal description). INT/TERM/HUP
+    /// and resizes from now on also write to `wakeFD`.
+    func start(wakeFD: Int32) -> Bool
+    /// Something the user should know about how the terminal was taken (e.g. a fallback description).
+    var warning: String? { get }
     /// Gives the terminal back. Safe to call twice.
     func stop()
     var size: (width: Int, height: Int) { get }
@@ -15,6 +18,10 @@ protocol TerminalBackend: AnyObject {
     func readInput() -> [Event]
     /// The signal that arrived since the last call, or 0.
     func takeSignal() -> Int32
+}
+
+extension TerminalBackend {
+    var warning: String? { nil }
 }
 
 /// Why `TerminalBackend.wait` returned.

@@ -53,10 +53,11 @@ struct DeployConnectionOptions: ParsableArguments {
     @Flag(help: "Print one JSON event per line instead of [machine]-prefixed text.")
     var json = false
 
-    func history() throws -> DeployHistory? {
+    /// The history of `source`'s fleet (runs of other fleets in the same database stay apart).
+    func history(for source: InventorySource) throws -> DeployHistory? {
         if noHistory { return nil }
         let path = historyFile ?? DeployHistory.defaultPath()
-        do { return try DeployHistory(path: path) } catch { throw CLIError("fleet: cannot open deploy history \(path): \(error)") }
+        do { return try DeployHistory(path: path, fleet: source.fleetKey) } catch { throw CLIError("fleet: cannot open deploy history \(path): \(error)") }
     }
 
     /// Targets: `--target` overrides, else clan's resolution (deploy.targetHost → network address →
@@ -65,7 +66,7 @@ struct DeployConnectionOptions: ParsableArguments {
         guard let policy = HostKeyPolicy(rawValue: hostKeyCheck) else {
             throw CLIError("fleet: --host-key-check must be one of \(HostKeyPolicy.names), not '\(hostKeyCheck)'")
         }
-        if let jobs, jobs < 1 { throw CLIError("fleet: --jobs must be at least 1") }
+        if let jobs, jobs < 1 { throw UsageFailure.exit("--jobs must be at least 1, not \(jobs)") }
         var overrides: [String: String] = [:]
         for t in targets {
             guard let eq = t.firstIndex(of: "="), eq != t.startIndex else {
@@ -120,9 +121,9 @@ struct DeployCommand: AsyncParsableCommand {
         abstract: "Deploy machines: upload secrets, build, copy, activate, verify — hosts in parallel.",
         discussion: """
         Stages per host: resolve → connect (one ssh ControlMaster) → secrets → build → copy → activate → verify.
-        Targets as clan resolves them: --target, inventory deploy.targetHost, the exported networks by
+        Targets as clan resolves them: --target, inventory deploy.targetHost, the exported networks by \
         priority (probed; the first reachable wins), the machine's clan.core.networking.targetHost.
-        Builds as clan: --build-host, deploy.buildHost, clan.core.networking.buildHost, else on the target
+        Builds as clan: --build-host, deploy.buildHost, clan.core.networking.buildHost, else on the target \
         (the derivations are copied there and built with its nix); --build-local builds here.
         NixOS activates with switch-to-configuration boot, then switch; nix-darwin with darwin-rebuild switch.
         Without machine names, machines with requireExplicitUpdate are skipped (and named).
@@ -158,7 +159,7 @@ struct DeployCommand: AsyncParsableCommand {
         let fleet: ResolvedFleet
         do { fleet = try await sourceOptions.loadFleet() } catch { throw CLIError("fleet: \(error)") }
         let inv = fleet.inventory
-        let history = try connection.history()
+        let history = try connection.history(for: sourceOptions.source())
         var names = machines
         if retryFailed {
             guard machines.isEmpty, tags.isEmpty else { throw CLIError("fleet: --retry-failed takes no machines or tags") }
@@ -170,7 +171,8 @@ struct DeployCommand: AsyncParsableCommand {
                 return
             }
         }
-        let source = sourceOptions.source()
+        try UsageFailure.checkMachines(names, known: inv.machines.keys)
+        let source = try sourceOptions.source()
         // The machines' config (targetHost, buildHost, requireExplicitUpdate) and clan.exports: a flake only.
         let config = await ClanDeployConfig.evaluate(source: source)
         let selection: DeploySelection.Result
@@ -216,10 +218,11 @@ struct RollbackCommand: AsyncParsableCommand {
         let fleet: ResolvedFleet
         do { fleet = try await sourceOptions.loadFleet() } catch { throw CLIError("fleet: \(error)") }
         let inv = fleet.inventory
+        try UsageFailure.checkMachines(machines, known: inv.machines.keys)
         let selected: [Machine]
         do { selected = try DeploySelection.select(inv, names: machines, tags: tags) } catch { throw CLIError("fleet: \(error)") }
         let options = try connection.options(kind: .rollback, source: sourceOptions.source(), fleet: fleet)
-        let status = await DeployRunner.run(DeployPipeline(history: try connection.history()), selected, options: options,
+        let status = await DeployRunner.run(DeployPipeline(history: try connection.history(for: sourceOptions.source())), selected, options: options,
                                               json: connection.json)
         if status != 0 { throw ExitCode(status) }
     }

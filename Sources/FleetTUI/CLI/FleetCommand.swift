@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 /// `fleet` — the root command and the executable's entry point. With no subcommand it opens the
 /// dashboard; everything else lives in CLI/, App/, Views/, Backend/.
@@ -21,6 +22,23 @@ struct FleetCommand: AsyncParsableCommand {
                       BenchCommand.self],
         defaultSubcommand: UICommand.self
     )
+
+    /// The command line is shaped first (`CommandLineRewrite`: options before the subcommand, an
+    /// unknown subcommand named with the list of commands), then parsed by ArgumentParser.
+    static func main() async {
+        let commands = configuration.subcommands.compactMap { $0.configuration.commandName }
+        switch CommandLineRewrite.rewrite(Array(CommandLine.arguments.dropFirst()), commands: commands) {
+        case .run(let args):
+            await main(args)
+        case .unknownCommand(let word):
+            let list = configuration.subcommands.filter { $0.configuration.shouldDisplay }.map { c in
+                "  " + (c.configuration.commandName ?? "").padding(toLength: 10, withPad: " ", startingAt: 0) + c.configuration.abstract
+            }
+            FileHandle.standardError.write(Data(("Error: unknown command '\(word)'. Commands:\n" + list.joined(separator: "\n")
+                + "\nSee 'fleet --help' (or 'fleet help COMMAND').\n").utf8))
+            Foundation.exit(64)
+        }
+    }
 }
 
 enum FleetVersion {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Collections
 import FleetModel
 
@@ -26,6 +27,11 @@ struct ListCommand: AsyncParsableCommand {
         let fleet: ResolvedFleet
         do { fleet = try await sourceOptions.loadFleet() } catch { throw CLIError("fleet: \(error)") }
         let machines = fleet.inventory.machineList.filter { m in tags.allSatisfy { m.tags.contains($0) } }
+        // A tag no machine carries is most likely a typo: say so (on stderr; stdout stays the table).
+        let known = Set(fleet.inventory.machineList.flatMap(\.tags))
+        for t in tags where !known.contains(t) {
+            FileHandle.standardError.write(Data("warning: no machine has the tag '\(t)' (known tags: \(known.sorted().joined(separator: ", ")))\n".utf8))
+        }
         if json {
             print(JSONWriter(indent: "  ").string(.array(machines.map { MachineJSON.object($0, fleet: fleet) })))
         } else {
@@ -63,7 +69,7 @@ enum MachineTable {
         let header = ["NAME", "CLASS", "SYSTEM", "TAGS", "ROLES", "TARGET", "DESCRIPTION"]
         let rows = machines.map { m in
             [m.name, m.machineClass.rawValue, m.system ?? "-", m.userTags.joined(separator: ","),
-             FleetView.rolesText(fleet?.roles(of: m.name) ?? []),
+             FleetColumn.rolesText(fleet?.roles(of: m.name) ?? []),
              fleet?.target(of: m.name)?.address ?? m.deploy.targetHost ?? "-", m.description ?? ""]
         }
         var widths = header.map { DisplayWidth.of($0) }

@@ -27,12 +27,19 @@ struct SecretsCommand: ParsableCommand {
     /// Accepted before the subcommand too (`fleet secrets --repo P list`); leaves read it again.
     @OptionGroup var repo: RepoOption
 
-    /// The clan directory; default the current directory.
+    /// The clan, chosen like every fleet command: --flake/--inventory (--repo as an alias), else
+    /// ./flake.nix, the config's `flake`, the demo. Its sops/ is in the clan directory (`clan.directory`).
     struct RepoOption: ParsableArguments {
-        @Option(name: .long, help: ArgumentHelp("The clan directory (holds sops/).", valueName: "path"))
-        var repo: String = FileManager.default.currentDirectoryPath
+        @OptionGroup var source: SourceOptions
 
-        var store: SopsKeyStore { SopsKeyStore(clanDirectory: repo) }
+        /// For reads.
+        func store() async throws -> SopsKeyStore { SopsKeyStore(clanDirectory: try await source.varsRepository().clanDirectory) }
+
+        /// For writes: the same, with the pristine demo refused.
+        func writableStore() async throws -> SopsKeyStore {
+            do { _ = try source.source().writableDirectory() } catch let e as InventorySourceError { throw CLIError("fleet secrets: \(e)") }
+            return try await store()
+        }
     }
 
     static func adminIdentities() throws -> [AgeIdentity] {
@@ -55,28 +62,30 @@ struct SecretsCommand: ParsableCommand {
         do { return try body() } catch let e as CLIError { throw e } catch { throw CLIError("fleet secrets: \(error)") }
     }
 
-    struct List: ParsableCommand {
+    struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List secrets, optionally only those whose name contains PATTERN.",
             discussion: "Examples:\n  fleet secrets list\n  fleet secrets list age.key")
         @OptionGroup var repo: RepoOption
         @Argument(help: "Only names containing this text.") var pattern: String?
 
-        func run() throws {
-            let names = try cli { try repo.store.secrets() }.filter { pattern == nil || $0.contains(pattern!) }
+        func run() async throws {
+            let store = try await repo.store()
+            let names = try cli { try store.secrets() }.filter { pattern == nil || $0.contains(pattern!) }
             if !names.isEmpty { print(names.joined(separator: "\n")) }
         }
     }
 
-    struct Get: ParsableCommand {
+    struct Get: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Print a secret's value to stdout (raw bytes, no added newline).",
             discussion: "Examples:\n  fleet secrets get tf-passphrase\n  SOPS_AGE_KEY_FILE=~/keys.txt fleet secrets get hetzner-api-token")
         @OptionGroup var repo: RepoOption
         @Argument(help: "The secret name.") var name: String
 
-        func run() throws {
+        func run() async throws {
+            let store = try await repo.store()
             var value = try cli {
-                try repo.store.readSecret(name, identities: try SecretsCommand.adminIdentities(),
-                                          plugins: AdminKeys.pluginIdentities(environment: ProcessInfo.processInfo.environment))
+                try store.readSecret(name, identities: try SecretsCommand.adminIdentities(),
+                                     plugins: AdminKeys.pluginIdentities(environment: ProcessInfo.processInfo.environment))
             }
             defer { value.withUnsafeMutableBytes { raw in for i in raw.indices { raw[i] = 0 } } }
             FileHandle.standardOutput.write(Data(value))
@@ -95,16 +104,17 @@ struct SecretsCommand: ParsableCommand {
         @Option(name: .long, help: "Also encrypt to this group (repeatable).") var group: [String] = []
 
         func run() async throws {
+            let store = try await repo.writableStore()
             var value = try Self.readValue()
             defer { value.withUnsafeMutableBytes { raw in for i in raw.indices { raw[i] = 0 } } }
             try cli {
                 _ = try SecretsCommand.adminIdentities()
                 // Who the admin is follows clan's key precedence (AdminKeys.publicKeys).
                 let admin = try AdminKeys.publicKeys(environment: ProcessInfo.processInfo.environment).compactMap { try? AgeRecipient(parsing: $0) }
-                try repo.store.writeSecret(name, value: value, adminRecipients: admin,
-                                           users: user, machines: machine, groups: group)
+                try store.writeSecret(name, value: value, adminRecipients: admin,
+                                      users: user, machines: machine, groups: group)
             }
-            try await SecretsCommand.commit(repo.repo, paths: ["sops/secrets/\(name)"], message: "secrets: update \(name)")
+            try await SecretsCommand.commit(store.clanDirectory, paths: ["sops/secrets/\(name)"], message: "secrets: update \(name)")
         }
 
         /// clan `set_command`: $SOPS_NIX_SECRET, else a hidden prompt on a terminal, else stdin.
@@ -123,11 +133,12 @@ struct SecretsCommand: ParsableCommand {
                                                         subcommands: [UsersList.self, UsersAdd.self])
     }
 
-    struct UsersList: ParsableCommand {
+    struct UsersList: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "list", abstract: "List users.", discussion: "Examples:\n  fleet secrets users list")
         @OptionGroup var repo: RepoOption
-        func run() throws {
-            let names = try cli { try repo.store.users() }.keys.sorted()
+        func run() async throws {
+            let store = try await repo.store()
+            let names = try cli { try store.users() }.keys.sorted()
             if !names.isEmpty { print(names.joined(separator: "\n")) }
         }
     }
@@ -140,12 +151,13 @@ struct SecretsCommand: ParsableCommand {
         @Argument(help: "The user's age public key (age1…).") var key: String
         @Flag(name: .long, help: "Overwrite an existing key.") var force = false
         func run() async throws {
+            let store = try await repo.writableStore()
             let updated = try cli {
-                try repo.store.addUser(name, recipient: key, force: force)
+                try store.addUser(name, recipient: key, force: force)
                 // As clan: secrets already shared with this user are re-keyed to the new key.
-                return try repo.store.updateSecrets(referencing: "users", name, identities: SecretsCommand.adminIdentities)
+                return try store.updateSecrets(referencing: "users", name, identities: SecretsCommand.adminIdentities)
             }
-            try await SecretsCommand.commit(repo.repo, paths: ["sops/users/\(name)"] + updated.map { "sops/secrets/\($0)" }, message: "secrets: add user \(name)")
+            try await SecretsCommand.commit(store.clanDirectory, paths: ["sops/users/\(name)"] + updated.map { "sops/secrets/\($0)" }, message: "secrets: add user \(name)")
         }
     }
 
@@ -154,11 +166,12 @@ struct SecretsCommand: ParsableCommand {
                                                         subcommands: [MachinesList.self, MachinesAdd.self])
     }
 
-    struct MachinesList: ParsableCommand {
+    struct MachinesList: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "list", abstract: "List machines.", discussion: "Examples:\n  fleet secrets machines list")
         @OptionGroup var repo: RepoOption
-        func run() throws {
-            let names = try cli { try repo.store.machines() }.keys.sorted()
+        func run() async throws {
+            let store = try await repo.store()
+            let names = try cli { try store.machines() }.keys.sorted()
             if !names.isEmpty { print(names.joined(separator: "\n")) }
         }
     }
@@ -171,11 +184,12 @@ struct SecretsCommand: ParsableCommand {
         @Argument(help: "The machine's age public key (age1…).") var key: String
         @Flag(name: .long, help: "Overwrite an existing key.") var force = false
         func run() async throws {
+            let store = try await repo.writableStore()
             let updated = try cli {
-                try repo.store.addMachine(name, recipient: key, force: force)
-                return try repo.store.updateSecrets(referencing: "machines", name, identities: SecretsCommand.adminIdentities)
+                try store.addMachine(name, recipient: key, force: force)
+                return try store.updateSecrets(referencing: "machines", name, identities: SecretsCommand.adminIdentities)
             }
-            try await SecretsCommand.commit(repo.repo, paths: ["sops/machines/\(name)"] + updated.map { "sops/secrets/\($0)" }, message: "secrets: add machine \(name)")
+            try await SecretsCommand.commit(store.clanDirectory, paths: ["sops/machines/\(name)"] + updated.map { "sops/secrets/\($0)" }, message: "secrets: add machine \(name)")
         }
     }
 }

@@ -20,7 +20,7 @@ struct ShowCommand: AsyncParsableCommand {
         let fleet: ResolvedFleet
         do { fleet = try await sourceOptions.loadFleet() } catch { throw CLIError("fleet: \(error)") }
         guard let m = fleet.inventory.machines[machine] else {
-            throw CLIError("fleet: no machine named \"\(machine)\" (known: \(fleet.inventory.machines.keys.joined(separator: ", ")))")
+            throw UsageFailure.unknownMachine(machine, known: Array(fleet.inventory.machines.keys))
         }
         if json {
             print(JSONWriter(indent: "  ").string(MachineReport.json(m, in: fleet)))

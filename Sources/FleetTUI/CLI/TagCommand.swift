@@ -38,9 +38,10 @@ struct TagCommand: ParsableCommand {
     }
 
     static func edit(_ options: SourceOptions, machine: String, tag: String, add: Bool) async throws {
-        let dir = try options.writableDirectory()
+        let dir = try await options.writableDirectory()
         do {
             let current = try await options.load()
+            try UsageFailure.checkMachines([machine], known: current.machines.keys)
             let writer = InventoryWriter(directory: dir)
             let outcome = add ? try await writer.addTag(tag, to: machine, evaluated: current)
                               : try await writer.removeTag(tag, from: machine, evaluated: current)
@@ -52,6 +53,8 @@ struct TagCommand: ParsableCommand {
                 print("written (not committed): \(outcome.message)")
             }
         } catch let e as CLIError {
+            throw e
+        } catch let e as ValidationError {
             throw e
         } catch {
             throw CLIError("fleet: \(error)")

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Synchronization
 import FleetModel
 #if canImport(Glibc)
 import Glibc
@@ -11,7 +12,7 @@ struct UICommand: ParsableCommand {
         commandName: "ui",
         abstract: "Open the dashboard (the default when no subcommand is given).",
         discussion: """
-        Environment: NO_COLOR disables colours; a non-UTF-8 locale switches to ASCII glyphs;
+        Environment: NO_COLOR disables colours; a non-UTF-8 locale switches to ASCII glyphs; \
         XDG_CONFIG_HOME/fleet/config.toml and XDG_CONFIG_HOME/fleet/themes/*.toml configure it.
 
         Examples:
@@ -30,15 +31,26 @@ struct UICommand: ParsableCommand {
         }
         let env = ProcessInfo.processInfo.environment
         let settings = try UISettings.resolve(environment: env, themeOption: theme)
-        var state = AppState(source: sourceOptions.source(config: settings.config), width: 80, height: 24)
+        var state = AppState(source: try sourceOptions.source(config: settings.config), width: 80, height: 24)
         state.theme = settings.theme
         state.glyphs = settings.glyphs
         state.keyMap = settings.keyMap
         state.paletteHistory = PaletteHistoryStore.load()
+        let term = env["TERM"] ?? ""
+        // A terminal without cursor addressing (TERM=dumb, or none at all) cannot hold a dashboard;
+        // drawing ANSI at it would spray escape codes, so it gets the fleet as plain text.
+        guard !PlainTextMode.cannotDraw(term: term) else {
+            try PlainTextMode.show(source: state.source, reason: term.isEmpty ? "TERM is not set" : "TERM=\(term) cannot draw the dashboard")
+            return
+        }
         let loop = EventLoop(state: state, noColor: settings.noColor,
+                             terminals: [term] + NcursesBackend.fallbackTerminals.filter { $0 != term },
                              deploySettings: DeploySettings.from(config: settings.config, environment: env))
-        let status = loop.run(initialEffects: [.loadInventory(state.source), .loadHistory, .loadThemeNames],  // vars follow the first inventory (Reducer)
-                              initialEvents: settings.warnings.map { .toast($0, .error) })
+        guard let status = loop.run(initialEffects: [.loadInventory(state.source), .loadHistory(allFleets: false), .loadThemeNames],  // vars follow the first inventory (Reducer)
+                                    initialEvents: settings.warnings.map { .toast($0, .error) }) else {
+            try PlainTextMode.show(source: state.source, reason: "no terminal description fits TERM=\(term)")
+            return
+        }
         if status != 0 { throw ExitCode(status) }
     }
 }
@@ -98,5 +110,30 @@ struct UISettings {
         let value = [env["LC_ALL"], env["LC_CTYPE"], env["LANG"]].compactMap { $0 }.first { !$0.isEmpty } ?? ""
         let l = value.lowercased()
         return l.contains("utf-8") || l.contains("utf8")
+    }
+}
+
+/// The dashboard's stand-in on a terminal that cannot be drawn on: the fleet table as text, and how
+/// to get the dashboard. Never a hard exit (the README promises a fallback).
+enum PlainTextMode {
+    static func cannotDraw(term: String) -> Bool {
+        ["", "dumb", "unknown"].contains(term)
+    }
+
+    static func show(source: InventorySource, reason: String) throws {
+        FileHandle.standardError.write(Data("fleet: \(reason); showing the fleet as text (set TERM, e.g. TERM=xterm-256color, for the dashboard; `fleet list --json` for scripts)\n".utf8))
+        // The dashboard's command is synchronous (its loop owns the main thread); wait here for the load.
+        let box = Mutex<Result<ResolvedFleet, Error>?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        Task.detached {
+            let r: Result<ResolvedFleet, Error>
+            do { r = .success(ResolvedFleet(try await InventoryLoader(source: source).loadFresh())) } catch { r = .failure(error) }
+            box.withLock { $0 = r }
+            done.signal()
+        }
+        done.wait()
+        let fleet: ResolvedFleet
+        do { fleet = try box.withLock { $0! }.get() } catch { throw CLIError("fleet: \(error)") }
+        print(MachineTable.text(fleet.inventory.machineList, fleet: fleet))
     }
 }

@@ -21,20 +21,19 @@ enum VarsCLISupport {
         try NativeVarsSecrets(environment: environment)
     }
 
-    static func engine(_ repoOptions: VarsRepoOptions, catalog known: GeneratorCatalog? = nil) async throws -> VarsEngine {
+    static func engine(_ repo: VarsRepository, catalog known: GeneratorCatalog? = nil) async throws -> VarsEngine {
         let catalog: GeneratorCatalog
-        if let known { catalog = known } else { catalog = try await repoOptions.catalog() }
+        if let known { catalog = known } else { catalog = try await VarsRepoOptions.catalog(repo) }
         let backend: VarsSecretBackend
         do { backend = try self.backend() } catch { throw CLIError("fleet: \(error)") }
-        return repoOptions.repository.engine(catalog: catalog, backend: backend)
+        return repo.engine(catalog: catalog, backend: backend)
     }
 
-    static func generate(repoOptions: VarsRepoOptions, machines: [String], generator: String?, regenerate: Bool,
+    static func generate(repo: VarsRepository, machines: [String], generator: String?, regenerate: Bool,
                          runOptions: VarsRunOptions) async throws {
-        let catalog = try await repoOptions.catalog()
+        let catalog = try await VarsRepoOptions.catalog(repo)
         // clan's `run_generators` migrates old zerotier layouts first, commits, and stops (generate.py:303),
         // before anything needs a key.
-        let repo = repoOptions.repository
         if VarsMigrations.needed(clanDirectory: repo.clanDirectory, catalog: catalog) {
             if runOptions.dryRun {
                 print("Would first move the zerotier vars to the all-shared layout (clan's migration, committed as \"\(ZerotierMigration.commitMessage)\") and stop there; run without --dry-run, then again.")
@@ -47,10 +46,11 @@ enum VarsCLISupport {
                 return
             }
         }
-        var engine = try await engine(repoOptions, catalog: catalog)
+        var engine = try await engine(repo, catalog: catalog)
         if runOptions.noSandbox {
             do { engine.sandbox = try GeneratorSandbox.detect(environment: environment, noSandbox: true) } catch { throw CLIError("fleet: \(error)") }
         }
+        try UsageFailure.checkMachines(machines, known: engine.catalog.machineNames)
         let plan: VarsPlan
         do { plan = try engine.plan(machines: machines, generator: generator, regenerate: regenerate) } catch { throw CLIError("fleet: \(error)") }
         if plan.isEmpty {

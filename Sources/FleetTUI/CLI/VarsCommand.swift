@@ -8,9 +8,12 @@ struct VarsCommand: ParsableCommand {
         commandName: "vars",
         abstract: "Check, list, generate, rotate and fix clan vars (secrets and public values).",
         discussion: """
-        Works on a clan directory (--repo, default: the current directory). Generator definitions come
-        from <repo>/generators.json; without them `list` still shows everything on disk.
-        The admin age key is found like clan and sops do: $SOPS_AGE_KEY, $SOPS_AGE_KEY_FILE,
+        Works on the clan of --flake/--inventory (--repo DIR is an alias), by default ./flake.nix, then \
+        the config's `flake`, then the embedded demo — like every fleet command. In a flake the vars live \
+        in clan's `clan.directory`; generator definitions are evaluated from it (or come from a directory \
+        source's generators.json); without them `list` still shows everything on disk. Only clan's sops \
+        vars backend is supported so far.
+        The admin age key is found like clan and sops do: $SOPS_AGE_KEY, $SOPS_AGE_KEY_FILE, \
         ~/.config/sops/age/keys.txt.
 
         Examples:
@@ -27,19 +30,16 @@ struct VarsCommand: ParsableCommand {
                       VarsRotateCommand.self, VarsFixCommand.self, VarsMachineKeyCommand.self])
 }
 
-/// `--repo PATH`, shared by every `fleet vars` subcommand.
+/// The source options (`--flake`/`--inventory`, `--repo` as an alias) of every `fleet vars` subcommand.
 struct VarsRepoOptions: ParsableArguments {
-    @Option(help: "The clan directory (holding vars/, sops/, generators.json). Default: the current directory.")
-    var repo: String?
+    @OptionGroup var source: SourceOptions
 
-    var repository: VarsRepository {
-        VarsRepository(clanDirectory: repo ?? FileManager.default.currentDirectoryPath)
-    }
+    /// The clan (one `nix eval` for a flake): call once per command.
+    func repository() async throws -> VarsRepository { try await source.varsRepository() }
 
     /// The generator definitions (generators.json, else the flake evaluated with nix); a clear error
     /// when there are none.
-    func catalog() async throws -> GeneratorCatalog {
-        let r = repository
+    static func catalog(_ r: VarsRepository) async throws -> GeneratorCatalog {
         do {
             if let c = try await r.loadCatalog() { return c }
         } catch { throw CLIError("fleet: \(error)") }
@@ -64,15 +64,16 @@ struct VarsCheckCommand: AsyncParsableCommand {
     @Flag(help: "Print JSON: per machine the clan categories, a flat problem list and the full generator tree.") var json = false
 
     func run() async throws {
-        let catalog = try await repoOptions.catalog()
-        let checker = VarsStatusChecker(clanDirectory: repoOptions.repository.clanDirectory, catalog: catalog,
+        let repo = try await repoOptions.repository()
+        let catalog = try await VarsRepoOptions.catalog(repo)
+        let checker = VarsStatusChecker(clanDirectory: repo.clanDirectory, catalog: catalog,
                                         adminRecipients: VarsCLISupport.adminRecipients())
         // Without machines: all of them, or with -g only those declaring the generator.
         let names = !machines.isEmpty ? machines
             : catalog.machineNames.filter { m in generator.map { g in catalog.generators(for: m).contains { $0.name == g } } ?? true }
         var results: [MachineVarsStatus] = []
         for m in names {
-            guard catalog.declarations[m] != nil else { throw CLIError("fleet: machine '\(m)' declares no generators") }
+            guard catalog.declarations[m] != nil else { throw UsageFailure.unknownMachine(m, known: catalog.machineNames) }
             do { results.append(try checker.status(machine: m, generatorName: generator)) } catch { throw CLIError("fleet: \(error)") }
         }
         if json {
@@ -107,10 +108,10 @@ struct VarsListCommand: AsyncParsableCommand {
     @Flag(help: "Print everything on disk as JSON: vars, recipients (with owners), orphans, unknown keys.") var json = false
 
     func run() async throws {
-        let repo = repoOptions.repository
+        let repo = try await repoOptions.repository()
         if let machine, !json {
-            let catalog = try await repoOptions.catalog()
-            guard catalog.declarations[machine] != nil else { throw CLIError("fleet: machine '\(machine)' declares no generators") }
+            let catalog = try await VarsRepoOptions.catalog(repo)
+            guard catalog.declarations[machine] != nil else { throw UsageFailure.unknownMachine(machine, known: catalog.machineNames) }
             var lines: [String] = []
             for g in catalog.generators(for: machine) {
                 for f in g.files {
@@ -158,8 +159,10 @@ struct VarsGetCommand: AsyncParsableCommand {
     @Argument(help: "The var, <generator>/<file> (a unique prefix is accepted).") var varID: String
 
     func run() async throws {
-        let catalog = try await repoOptions.catalog()
-        let dir = repoOptions.repository.clanDirectory
+        let repo = try await repoOptions.repository()
+        let catalog = try await VarsRepoOptions.catalog(repo)
+        try UsageFailure.checkMachines([machine], known: catalog.machineNames)
+        let dir = repo.clanDirectory
         let all = catalog.generators(for: machine).flatMap { g in g.files.map { (g, $0, "\(g.name)/\($0.name)") } }
         var match = all.filter { $0.2 == varID }
         if match.isEmpty {
@@ -206,7 +209,7 @@ struct VarsGenerateCommand: AsyncParsableCommand {
     @OptionGroup var runOptions: VarsRunOptions
 
     func run() async throws {
-        try await VarsCLISupport.generate(repoOptions: repoOptions, machines: machines, generator: generator,
+        try await VarsCLISupport.generate(repo: try await repoOptions.repository(), machines: machines, generator: generator,
                                           regenerate: regenerate, runOptions: runOptions)
     }
 }
@@ -227,12 +230,13 @@ struct VarsRotateCommand: AsyncParsableCommand {
     @OptionGroup var runOptions: VarsRunOptions
 
     func run() async throws {
+        let repo = try await repoOptions.repository()
         var ms = machines
         if ms.isEmpty {
-            let catalog = try await repoOptions.catalog()
+            let catalog = try await VarsRepoOptions.catalog(repo)
             ms = catalog.machineNames.filter { m in catalog.generators(for: m).contains { $0.name == generator } }
         }
-        try await VarsCLISupport.generate(repoOptions: repoOptions, machines: ms, generator: generator, regenerate: true, runOptions: runOptions)
+        try await VarsCLISupport.generate(repo: repo, machines: ms, generator: generator, regenerate: true, runOptions: runOptions)
     }
 }
 
@@ -249,7 +253,8 @@ struct VarsFixCommand: AsyncParsableCommand {
     @Argument(help: "Machines (default: all).") var machines: [String] = []
 
     func run() async throws {
-        let engine = try await VarsCLISupport.engine(repoOptions)
+        let engine = try await VarsCLISupport.engine(try await repoOptions.repository())
+        try UsageFailure.checkMachines(machines, known: engine.catalog.machineNames)
         do {
             let fixed = try await engine.fix(machines: machines, events: VarsCLISupport.printEvent)
             if fixed.isEmpty { print("Nothing to fix.") }
@@ -270,7 +275,7 @@ struct VarsMachineKeyCommand: AsyncParsableCommand {
     @Argument(help: "The machine.") var machine: String
 
     func run() async throws {
-        let engine = try await VarsCLISupport.engine(repoOptions)
+        let engine = try await VarsCLISupport.engine(try await repoOptions.repository())
         do {
             if let key = try await engine.ensureMachineKey(machine) {
                 print("created age key for \(machine): \(key.publicKey)")

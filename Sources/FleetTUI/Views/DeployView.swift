@@ -89,14 +89,38 @@ enum DeployView {
         table.render(into: &buf, area: listArea, ctx: ctx)
     }
 
+    static let stageHeaderPrefix = "── "
+
+    /// The line a stage's log starts with, so the pane reads stage by stage.
+    static func stageHeader(_ stage: DeployStage) -> String { stageHeaderPrefix + stage.rawValue + " ──" }
+
     static func renderLog(_ host: String, lines: [String], state: AppState, into buf: inout ScreenBuffer, area: Rect, ctx: RenderContext) {
         let following = state.deploy.logScroll == nil
-        Box.draw(&buf, area, title: "log of \(host) \(ctx.glyphs.dash) \(following ? "following" : "scrolled"), esc closes", ctx: ctx)
+        let query = state.filters[.deploy] ?? ""
+        let matcher = FilterMatcher(query: query)
+        let mode = following ? "following" : "at line \((state.deploy.logScroll ?? 0) + 1)/\(lines.count)"
+        let search = matcher.isEmpty ? "/ search" : "/\(query): n/N next/prev"
+        Box.draw(&buf, area, title: "log of \(host) \(ctx.glyphs.dash) \(mode), \(search), y copies, esc closes", ctx: ctx)
         let inner = Rect(x: area.x + 2, y: area.y + 1, width: area.width - 4, height: area.height - 2)
-        let shown = lines.suffix(inner.height)
+        let shown: ArraySlice<String>
+        if let top = state.deploy.logScroll, !lines.isEmpty {
+            let start = min(max(0, top), lines.count - 1)
+            shown = lines[start..<min(lines.count, start + inner.height)]
+        } else {
+            shown = lines.suffix(inner.height)
+        }
         for (i, l) in shown.enumerated() {
-            buf.put(DisplayWidth.truncate(l, to: inner.width, ellipsis: ctx.glyphs.ellipsis), x: inner.x, y: inner.y + i,
-                    style: l.contains("failed") || l.contains("error") ? ctx.theme.error : ctx.theme.base, clip: inner)
+            let text = DisplayWidth.truncate(l, to: inner.width, ellipsis: ctx.glyphs.ellipsis)
+            let style = l.hasPrefix(stageHeaderPrefix) ? ctx.theme.accent
+                : (l.contains("failed") || l.contains("error") ? ctx.theme.error : ctx.theme.base)
+            buf.put(text, x: inner.x, y: inner.y + i, style: style, clip: inner)
+            if !matcher.isEmpty {
+                let chars = Array(text)
+                for range in matcher.highlights(in: text) where range.upperBound <= chars.count {
+                    let col = inner.x + DisplayWidth.of(String(chars[0..<range.lowerBound]))
+                    buf.restyle(x: col, y: inner.y + i, width: DisplayWidth.of(String(chars[range]))) { $0 = ctx.theme.match }
+                }
+            }
         }
     }
 }

@@ -3,6 +3,17 @@ import FleetModel
 /// Tab 5: the zerotier overlay: each network (instance) with its id, controller and moons, and
 /// every member with its roles, overlay IP and which vars layout the IP came from.
 enum NetworkView {
+    /// Where the overlay IP was found, in words (the clan release whose vars layout holds it).
+    static func layoutText(_ l: ZerotierVarsLayout?) -> String {
+        switch l {
+        case .shared?: return "shared vars (26.05)"
+        case .oldFinal?: return "machine vars (pre-26.05)"
+        case .legacy?: return "machine vars (25.11)"
+        case .canonical?: return "controller vars"
+        case nil: return "-"
+        }
+    }
+
     static func render(_ state: AppState, into buf: inout ScreenBuffer, area: Rect, ctx: RenderContext) {
         guard let fleet = state.fleet else {
             buf.put("Loading inventory…", x: area.x + 2, y: area.y + 1, style: ctx.theme.dim, clip: area)
@@ -15,7 +26,8 @@ enum NetworkView {
         var y = area.y
         for net in fleet.zerotier {
             let id = net.networkID ?? "unknown (no vars yet)"
-            var line = "zerotier \(net.instance)  network \(id)  controller \(net.controller ?? "none")"
+            // The instance is usually called "zerotier" too: name it once, as the network it is.
+            var line = "Network \(net.instance == "zerotier" ? "" : "\(net.instance) ")\(id)  controller \(net.controller ?? "none")"
             if !net.moons.isEmpty { line += "  moons \(net.moons.joined(separator: ","))" }
             line += "  \(net.peers.count) peers"
             buf.put(" " + line, x: area.x, y: y, style: ctx.theme.accent, clip: area)
@@ -28,7 +40,7 @@ enum NetworkView {
             TableColumn("NETWORK", .fixed(10)),
             TableColumn("ROLES", .fixed(18)),
             TableColumn("OVERLAY IP", .flex(weight: 3, min: 15)),
-            TableColumn("LAYOUT", .fixed(9)),
+            TableColumn("IP READ FROM", .fixed(22)),
             TableColumn("TARGET", .flex(weight: 2, min: 10)),
         ]
         var cursor = state.cursor(.network)
@@ -40,7 +52,7 @@ enum NetworkView {
             case 1: return (row.network.instance, ctx.theme.dim)
             case 2: return (row.member.roles.joined(separator: ","), row.member.roles.contains("controller") ? ctx.theme.warn : nil)
             case 3: return (row.member.ip ?? "-", row.member.ip == nil ? ctx.theme.dim : nil)
-            case 4: return (row.member.layout?.rawValue ?? "-", ctx.theme.dim)
+            case 4: return (layoutText(row.member.layout), ctx.theme.dim)
             default: return (fleet.target(of: row.member.machine)?.address ?? "-", ctx.theme.dim)
             }
         }

@@ -18,16 +18,38 @@ enum Overlays {
         toasts(state.toasts, into: &buf, ctx: ctx)
     }
 
+    /// What a screen shows or does that no binding says (legends, what enter opens), under its keys.
+    static let screenNotes: [Tab: [String]] = [
+        .services: ["● holds the role by name   ○ holds it through a tag   · not a member",
+                    "/ filters instances and machines; j/k move"],
+        .deploy: ["enter opens the host's log pane; it follows the cursor (j/k) and new lines",
+                  "esc closes the log pane"],
+        .network: ["one row per member of each zerotier network: roles, overlay IP and the vars",
+                   "it was read from; / filters by machine, network, role or IP"],
+        .history: ["enter opens the run's recorded log (j/k, pgup/pgdn scroll; esc closes)"],
+    ]
+
     /// Every binding of the key map, grouped by scope: generated, so it cannot drift from the keys.
-    static func helpLines(_ keyMap: KeyMap) -> [(String, String, Bool)] {
+    /// Long summaries wrap under themselves (`width` is the text width; the key column takes 17).
+    static func helpLines(_ keyMap: KeyMap, width: Int = 68) -> [(String, String, Bool)] {
         var scopes: [KeyScope] = [.global]
-        for t in Tab.allCases where keyMap.bindings.contains(where: { $0.scope == .screen(t) }) { scopes.append(.screen(t)) }
+        for t in Tab.allCases where keyMap.bindings.contains(where: { $0.scope == .screen(t) }) || screenNotes[t] != nil {
+            scopes.append(.screen(t))
+        }
         var lines: [(String, String, Bool)] = []
+        let textWidth = max(10, width - 17)
         for scope in scopes {
             if !lines.isEmpty { lines.append(("", "", false)) }
             lines.append((scope.title, "", true))
             for b in keyMap.bindings where b.scope == scope && !b.keys.isEmpty {
-                lines.append((b.keys.map(KeyMap.label).joined(separator: " "), b.action.summary, false))
+                for (i, part) in FleetView.wrap(b.action.summary, width: textWidth).enumerated() {
+                    lines.append((i == 0 ? b.keys.map(KeyMap.label).joined(separator: " ") : "", part, false))
+                }
+            }
+            if case .screen(let t) = scope {
+                for note in screenNotes[t] ?? [] {
+                    for (i, part) in FleetView.wrap(note, width: width - 2).enumerated() { lines.append(((i == 0 ? "" : "  ") + part, "", false)) }
+                }
             }
         }
         // Dialogs and lists over the screens take the same move and close keys (KeyMap.overlayAction).
@@ -47,8 +69,8 @@ enum Overlays {
     }
 
     static func help(_ state: AppState, scroll: Int, into buf: inout ScreenBuffer, area: Rect, ctx: RenderContext) {
-        let lines = helpLines(state.keyMap)
         let box = Box.centered(width: 72, height: area.height, in: area)
+        let lines = helpLines(state.keyMap, width: box.width - 4)
         Box.draw(&buf, box, title: "Keys \(ctx.glyphs.dash) esc closes, \(scrollKeys(state.keyMap)) scroll", ctx: ctx)
         let inner = Rect(x: box.x + 2, y: box.y + 1, width: box.width - 4, height: box.height - 2)
         let start = min(scroll, max(0, lines.count - inner.height))
@@ -56,6 +78,8 @@ enum Overlays {
             let y = inner.y + i
             if line.2 {
                 buf.put(line.0, x: inner.x, y: y, style: ctx.theme.tableHeader, clip: inner)
+            } else if line.1.isEmpty {
+                buf.put(line.0, x: inner.x, y: y, style: ctx.theme.dim, clip: inner)   // a screen note
             } else {
                 buf.put(DisplayWidth.pad(line.0, to: 16), x: inner.x, y: y, style: ctx.theme.accent, clip: inner)
                 buf.put(line.1, x: inner.x + 17, y: y, style: ctx.theme.base, clip: inner)
@@ -169,6 +193,9 @@ enum Overlays {
         var x = buf.put("[ \(d.confirmLabel) ]", x: box.x + 2, y: box.maxY - 2,
                         style: d.cancelSelected ? ctx.theme.base : ctx.theme.cursor, clip: box)
         x = buf.put("[ cancel ]", x: x + 2, y: box.maxY - 2, style: d.cancelSelected ? ctx.theme.cursor : ctx.theme.base, clip: box)
+        if let alt = d.alternative {
+            x = buf.put("\(alt.key) \(alt.label)", x: x + 3, y: box.maxY - 2, style: ctx.theme.accent, clip: box)
+        }
         buf.put("y/n, \(scrollKeys(keyMap)) choose", x: x + 3, y: box.maxY - 2, style: ctx.theme.warn, clip: box)
     }
 

@@ -45,6 +45,8 @@ enum ServicesView {
         guard matrixHeight >= 4 else { return }
         let top = listArea.maxY
         buf.put(String(repeating: ctx.glyphs.horizontal, count: area.width), x: area.x, y: top, style: ctx.theme.border)
+        let legend = " \(ctx.glyphs.mark) by name  \(ctx.glyphs == .unicode ? "○" : "o") through a tag  \(ctx.glyphs == .unicode ? "·" : ".") not a member "
+        buf.put(legend, x: area.x + 2, y: top, style: ctx.theme.dim, clip: area)
         renderMatrix(fleet, rows: rows.map(\.ref), machines: machines,
                      into: &buf, area: Rect(x: area.x, y: top + 1, width: area.width, height: matrixHeight), ctx: ctx)
     }
