@@ -256,6 +256,8 @@ def age_cli(identity, size, runs, env):
 def metric(mid, name, value, unit, target, baseline=None, baseline_what=None, ratio=None, ratio_target=False,
            details=None, note=None):
     """target: (op, number) on value — or on ratio when ratio_target. None: informational."""
+    if ratio is None and value is not None and baseline:
+        ratio = value / baseline
     if value is None:
         result = "NOT MEASURED"
     elif target is None:

@@ -29,8 +29,8 @@ final class InventorySnapshotCacheTests: XCTestCase {
         // Escapes, non-ASCII, unknown fields and settings that look like a wrapper survive.
         let odd = try InventoryDecoder(file: "odd").decode(#"""
         {"meta": {"name": "o\"dd é"}, "extra": [1, {"x": null}],
-         "machines": {"a\\b": {"description": "tab\there", "other": {"k": 1.50}, "deploy": {"forwardAgent": false}}},
-         "instances": {"i": {"roles": {"r": {"machines": {"a\\b": {"settings": {"imports": [{"imports": [{"imports": 1}]}]}}},
+         "machines": {"a-b": {"description": "tab\there \\ \u00e9", "other": {"k": 1.50}, "deploy": {"forwardAgent": false}}},
+         "instances": {"i": {"roles": {"r": {"machines": {"a-b": {"settings": {"imports": [{"imports": [{"imports": 1}]}]}}},
                                             "tags": ["all"], "x": true}}, "y": "z"}}}
         """#)
         XCTAssertEqual(try roundTrip(odd), odd)
