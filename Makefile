@@ -29,14 +29,10 @@ man: build
 	rm -rf .build/man && mkdir -p .build/man && cp .build/plugins/GenerateManual/outputs/FleetTUI/*.1 .build/man/
 
 # Every test: unit + snapshot tests (swift test), then the end-to-end suite driving the real binary.
+# tools/test-suite runs them with a private TMPDIR it removes at the end and prints the run time.
 test:
 	@tools/install-deps test
-	SWIFT=$(SWIFT) tools/check-warnings --build-tests
-	$(MAKE) --no-print-directory man
-	$(SWIFT) test
-	FLEET_BIN=$(abspath $(BIN)) python3 -m pytest -q tests/e2e
-	fuzz/run-all.sh --fast
-	testbed/selftest.sh
+	SWIFT=$(SWIFT) tools/test-suite
 
 # The long reliability profile: ≥1M fuzz inputs per parser (and, with the fault suite, its long runs).
 stress:

@@ -21,6 +21,7 @@
             machine = name;
             generation = m.generation;
             payloadBytes = m.payloadBytes or 0;
+            payloadFile = if m ? payloadFile then ./. + "/${m.payloadFile}" else null;
             inherit (cfg) system path;
           };
         };

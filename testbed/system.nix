@@ -19,6 +19,8 @@
   # Bytes of incompressible payload in a separate store path, to make copies measurable
   # (the slow-copy fault throttles the link; a bigger payload makes the copy take longer).
 , payloadBytes ? 0
+  # Or a file (a source in the store, copied wherever the system is built; `testbed flake` uses it).
+, payloadFile ? null
 , system ? builtins.currentSystem
 }:
 let
@@ -51,7 +53,11 @@ let
     printf 'testbed generation %s\n' "$generation" > $out/etc/testbed-generation
   '' { inherit machine generation; };
 
-  payload = mk "testbed-payload-${machine}-${generation}" ''
+  payload = if payloadFile != null then mk "testbed-payload-${machine}-${generation}" ''
+    set -e
+    mkdir -p $out
+    cp "$src" $out/blob
+  '' { inherit machine generation; src = payloadFile; } else mk "testbed-payload-${machine}-${generation}" ''
     set -e
     mkdir -p $out
     head -c "$payloadBytes" /dev/urandom > $out/blob

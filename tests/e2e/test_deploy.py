@@ -127,13 +127,21 @@ def test_faults_fail_per_host_and_retry_failed_succeeds(tb):
 
 
 def test_rollback_restores_previous_generation(tb):
+    # Deploys the history it rolls back itself — generation 1, then 2 — so it passes alone
+    # (`pytest -k rollback`) as well as after the tests above (which leave every host on 2).
+    gen1 = {}
+    for g in ("1", "2"):
+        tb.set_generation(g, ["tb1", "tb2", "tb3"])
+        rc, events, err = tb.fleet("deploy", "tb1", "tb2", "tb3")
+        assert rc == 0, err
+        gen1 = gen1 or {h: r["system"] for h, r in finished(events).items()}
     rc, events, err = tb.fleet("rollback", "tb1", "tb2")
     assert rc == 0, err
     status = tb.status()
     for h in ("tb1", "tb2"):
-        assert finished(events)[h]["system"] == GEN1[h]
-        assert status[h]["current_system"] == GEN1[h]
-        assert status[h]["profile"] == GEN1[h]
+        assert finished(events)[h]["system"] == gen1[h]
+        assert status[h]["current_system"] == gen1[h]
+        assert status[h]["profile"] == gen1[h]
     assert status["tb3"]["current_system"].endswith(tb.gen("2")), "only the named hosts roll back"
 
 

@@ -89,7 +89,8 @@ def test_secrets_hygiene():
         for d in dirs.values():
             os.makedirs(d)
         env = dict(os.environ, SOPS_AGE_KEY_FILE=keys, SOPS_AGE_KEY="", XDG_STATE_HOME=dirs["state"],
-                   XDG_CACHE_HOME=dirs["cache"], XDG_CONFIG_HOME=dirs["config"], TMPDIR=dirs["t"], NIX_CONFIG=NIX_CONFIG)
+                   XDG_CACHE_HOME=dirs["cache"], XDG_CONFIG_HOME=dirs["config"], TMPDIR=dirs["t"], NIX_CONFIG=NIX_CONFIG,
+                   FLEET_LOG="trace")   # the most the log file ever holds; it lies in dirs["state"], scanned below
 
         # Needles: plaintext of demo secrets (decrypted by fleet into our memory) and two prompt answers.
         needles = []
@@ -118,7 +119,7 @@ def test_secrets_hygiene():
         # 2. The dashboard path: rotate cinnabar's root password from the Vars screen.
         pane = Pane(120, 40)
         pane_env = " ".join(f"{k}={shlex.quote(env[k])}" for k in
-                            ("SOPS_AGE_KEY_FILE", "XDG_STATE_HOME", "XDG_CACHE_HOME", "XDG_CONFIG_HOME", "TMPDIR"))
+                            ("SOPS_AGE_KEY_FILE", "XDG_STATE_HOME", "XDG_CACHE_HOME", "XDG_CONFIG_HOME", "TMPDIR", "FLEET_LOG"))
         pane.start_fleet(env=f"FLEET_DEMO_DIR={shlex.quote(ws)} {pane_env}")
         captures = [pane.wait_for("stibnite")]
         [ui_pid] = pane.child_pids()
@@ -233,6 +234,12 @@ def test_secrets_hygiene():
         assert stale == [], f"private work dirs left: {stale}"
         # The scan covered what it claims: the history database, many files, fleet's children.
         assert os.path.exists(history), "no history database was written: the scan proved less than it claims"
+        # The log file was scanned with the rest of dirs["state"]; it holds the dashboard run and the deploy.
+        with open(os.path.join(dirs["state"], "fleet", "fleet.log"), encoding="utf-8") as f:
+            log = f.read()
+        for expected in ("fleet.ui: dashboard closed", "fleet.vars: generator user-password-root", "fleet.deploy: [cinnabar] secrets ok",
+                         "fleet.deploy: deploy ", "fleet.process: "):
+            assert expected in log, f"fleet.log lacks {expected!r}: the scan proved less than it claims"
         assert "ssh" in names and any(n in names for n in ("nix", "nix-build", "nix-store")) and "bwrap" in names, names
         assert processes >= 10, f"only {processes} processes sampled"
         assert len(objects) > 100000 and scanned > 100, (len(objects), file_report)

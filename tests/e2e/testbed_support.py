@@ -109,6 +109,7 @@ class DeployTestbed:
     def close(self):
         subprocess.run([TESTBED, "down", "--dir", self.dir], capture_output=True, timeout=120)
         shutil.rmtree(self.root, ignore_errors=True)
+        shutil.rmtree(self.root, ignore_errors=True)
 
 
 def finished(events):

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// One evaluation and one `nix build` for all NixOS machines of a run built from the same flake
 /// (colmena builds every node in one go too), instead of one nix process per host: on a laptop
@@ -94,5 +95,56 @@ final class BuildBatch: @unchecked Sendable {
         } catch {
             return nil
         }
+    }
+}
+
+/// One evaluation of the store derivations of every NixOS machine of the run that builds
+/// elsewhere (on its target or a build host), instead of one `nix eval` per host: each evaluation
+/// of a `path:` flake copies and hashes the whole flake first. A host whose machine is missing
+/// from the result (the batch failed) evaluates alone and gets its own error.
+final class DerivationBatch: Sendable {
+    private let flake: String
+    private let machines: [String]
+    private let runner: ProcessRunner
+    private let environment: [String: String]?
+    private let timeout: Duration
+    private let task = Mutex<Task<[String: String]?, Never>?>(nil)
+
+    init?(flake builder: SystemBuilder, machines: [Machine], runner: ProcessRunner, environment: [String: String]?, timeout: Duration) {
+        guard case .flake(let ref) = builder else { return nil }
+        let names = machines.filter { $0.machineClass == .nixos }.map(\.name)
+        guard names.count > 1 else { return nil }
+        self.flake = ref
+        self.machines = names
+        self.runner = runner
+        self.environment = environment
+        self.timeout = timeout
+    }
+
+    static func evalArgv(flake: String, machines: [String]) -> [String] {
+        let list = machines.map(BuildBatch.nixString).joined(separator: " ")
+        return SystemBuilder.nix + ["eval", "--flake-registry", "", "--json", "\(flake)#nixosConfigurations", "--apply",
+                                    "cs: builtins.mapAttrs (n: c: c.config.system.build.toplevel.drvPath) "
+                                    + "(builtins.intersectAttrs (builtins.listToAttrs (map (n: { name = n; value = null; }) [ \(list) ])) cs)"]
+    }
+
+    /// The machine's `.drv`, or nil (evaluate alone).
+    func drvPath(for machine: String) async -> String? {
+        guard machines.contains(machine) else { return nil }
+        let t: Task<[String: String]?, Never> = task.withLock { current in
+            if let current { return current }
+            let (flake, machines, runner, environment, timeout) = (self.flake, self.machines, self.runner, self.environment, self.timeout)
+            let t = Task { () -> [String: String]? in
+                guard let r = try? await runner.run(ProcessSpec(argv: Self.evalArgv(flake: flake, machines: machines),
+                                                                environment: environment, timeout: timeout)),
+                      r.succeeded, let o = (try? JSONParser.parse(r.stdout))?.objectValue else { return nil }
+                var out: [String: String] = [:]
+                for (k, v) in o { if let p = v.stringValue { out[k] = p } }
+                return out
+            }
+            current = t
+            return t
+        }
+        return await t.value?[machine]
     }
 }

@@ -18,27 +18,21 @@ public enum ClanSecrets {
     /// uploaded). `uploadDirectory`: per machine (`clan.core.vars.sops.secretUploadDirectory`).
     public static func provider(clanDirectory: String, catalog: GeneratorCatalog? = nil,
                                 environment: [String: String] = ProcessInfo.processInfo.environment,
-                                uploadDirectory: @escaping @Sendable (String) -> String = { _ in SecretUploadPlan.defaultDirectory })
+                                uploadDirectory: @escaping @Sendable (String) -> String = { _ in SecretUploadPlan.defaultDirectory },
+                                decrypt: Bool = true)
         -> SecretsProvider {
         let dir = URL(fileURLWithPath: clanDirectory).standardizedFileURL.path
         let definitions = CatalogOnce(given: catalog, repository: VarsRepository(clanDirectory: dir))
         return { machine in
             try await collect(clanDirectory: dir, machine: machine.name, catalog: { try await definitions.value() },
-                              environment: environment, uploadDirectory: uploadDirectory(machine.name))
+                              environment: environment, uploadDirectory: uploadDirectory(machine.name), decrypt: decrypt)
         }
     }
 
     /// Which files an upload would hold, without decrypting anything (`bytes` empty): a dry run
     /// needs no age key (issue 16).
-    public static func listing(clanDirectory: String,
-                               uploadDirectory: @escaping @Sendable (String) -> String = { _ in SecretUploadPlan.defaultDirectory })
-        -> SecretsProvider {
-        let dir = URL(fileURLWithPath: clanDirectory).standardizedFileURL.path
-        let definitions = CatalogOnce(given: nil, repository: VarsRepository(clanDirectory: dir))
-        return { machine in
-            try await collect(clanDirectory: dir, machine: machine.name, catalog: { try await definitions.value() },
-                              environment: [:], uploadDirectory: uploadDirectory(machine.name), decrypt: false)
-        }
+    public static func listing(clanDirectory: String) -> SecretsProvider {
+        provider(clanDirectory: clanDirectory, environment: [:], decrypt: false)
     }
 
     static func collect(clanDirectory dir: String, machine m: String, catalog: () async throws -> GeneratorCatalog?,

@@ -47,8 +47,14 @@ public struct DeployPipeline: Sendable {
         let run = DeployRun(id: id, kind: options.kind, hosts: machines.map(\.name), events: events)
         let cont = continuation!
         let runner = self.runner, history = self.history
+        // Every event passes the log file on its way to the one consumer, in order.
+        let (logged, logging) = AsyncStream.makeStream(of: DeployEvent.self, bufferingPolicy: .unbounded)
+        Task {
+            for await e in logged { DeployLog.record(e); cont.yield(e) }
+            cont.finish()
+        }
         run.task = Task {
-            await Self.execute(id: id, machines: machines, options: options, runner: runner, history: history, events: cont)
+            await Self.execute(id: id, machines: machines, options: options, runner: runner, history: history, events: logging)
         }
         return run
     }
@@ -98,6 +104,11 @@ public struct DeployPipeline: Sendable {
                          timeout: options.timeout(.build))
             : nil
         let masters = SharedMasters()
+        let remoteBuilds = machines.filter { options.buildPlacement(for: $0).kind != .local }
+        let derivations = options.kind == .deploy && options.batchBuild
+            ? DerivationBatch(flake: options.builder, machines: remoteBuilds, runner: runner, environment: options.environment,
+                              timeout: options.timeout(.build))
+            : nil
 
         let varsRun = options.kind == .deploy
             ? options.vars.map { DeployVarsRun(step: $0, machines: machines.map(\.name), interaction: options.interaction) }
@@ -120,6 +131,7 @@ public struct DeployPipeline: Sendable {
                     d.batch = batch
                     d.varsRun = varsRun
                     d.masters = masters
+                    d.derivations = derivations
                     let r = await d.run()
                     try? history?.record(deployID: id, result: r, logs: d.stageLogs)
                     events.yield(DeployEvent(host: m.name, stage: nil, kind: .hostFinished(r)))

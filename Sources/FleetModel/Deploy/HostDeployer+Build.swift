@@ -47,9 +47,16 @@ extension HostDeployer {
     /// Evaluates the derivation here, copies its closure to `host` and builds it there.
     private func buildRemotely(_ ctx: StageContext, on host: SSHTarget, label: String) async throws -> DeployOutcome {
         ctx.progress(nil, "evaluating")
-        let eval = try await ctx.run(options.builder.drvPathArgv(machine: self.host, machineClass: machine.machineClass), logStdout: false)
-        guard eval.status == 0, let drv = Self.storePath(eval.stdoutString), drv.hasSuffix(".drv") else {
-            throw StageError(message: "cannot evaluate the toplevel's derivation: " + ErrorText.nix(errors: [], stderrLines: Self.lines(eval.stderrString), status: eval.status))
+        let drv: String
+        if let shared = await derivations?.drvPath(for: self.host) {
+            drv = shared
+        } else {
+            try Task.checkCancellation()
+            let eval = try await ctx.run(options.builder.drvPathArgv(machine: self.host, machineClass: machine.machineClass), logStdout: false)
+            guard eval.status == 0, let path = Self.storePath(eval.stdoutString), path.hasSuffix(".drv") else {
+                throw StageError(message: "cannot evaluate the toplevel's derivation: " + ErrorText.nix(errors: [], stderrLines: Self.lines(eval.stderrString), status: eval.status))
+            }
+            drv = path
         }
         ctx.log("derivation \(drv)")
         ctx.progress(nil, "copying the derivations \(label)")

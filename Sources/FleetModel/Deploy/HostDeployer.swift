@@ -18,6 +18,8 @@ final class HostDeployer: @unchecked Sendable {
     let unitSuffix: String
     /// The run's shared build of all machines, when there is one.
     var batch: BuildBatch?
+    /// The run's one evaluation of the derivations of every machine that builds elsewhere.
+    var derivations: DerivationBatch?
     /// The run's vars generation (before any upload), when there is one.
     var varsRun: DeployVarsRun?
     /// The run's masters shared between hosts (a build host, a target named twice).

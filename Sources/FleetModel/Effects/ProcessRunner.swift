@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -19,6 +20,8 @@ import Darwin
 public final class ProcessRunner: Sendable {
     public init() { Self.ignoreSIGPIPE }
 
+    private static let log = FleetLog.logger("fleet.process")
+
     /// A write to a child's stdin after the child closed it must fail with EPIPE, not kill fleet.
     /// (Children get SIGPIPE back at its default: see POSIX_SPAWN_SETSIGDEF below.)
     private static let ignoreSIGPIPE: Void = { signal(SIGPIPE, SIG_IGN); () }()
@@ -36,12 +39,23 @@ public final class ProcessRunner: Sendable {
                        onStdoutLine: @escaping @Sendable (String) -> Void,
                        onStderrLine: @escaping @Sendable (String) -> Void) async throws -> ProcessResult {
         try Task.checkCancellation()
-        let child = try ChildProcess.launch(spec, onStdoutLine: onStdoutLine, onStderrLine: onStderrLine)
+        // argv only: secrets reach children through stdin or files, never their command line (the
+        // hygiene test samples every child's cmdline); the environment is not logged.
+        let started = ContinuousClock.now
+        let child: ChildProcess
+        do {
+            child = try ChildProcess.launch(spec, onStdoutLine: onStdoutLine, onStderrLine: onStderrLine)
+        } catch {
+            Self.log.warning("cannot start \(ShellQuote.join(spec.argv)): \(error)")
+            throw error
+        }
         let result = await withTaskCancellationHandler {
             await child.result()
         } onCancel: {
             child.terminate(reason: .cancelled)
         }
+        let how = child.wasCancelled ? "cancelled" : result.timedOut ? "timed out" : "exit \(result.status)"
+        Self.log.debug("\(ShellQuote.join(spec.argv)): \(how) after \(started.duration(to: .now)) (pgid \(result.processGroup))")
         if child.wasCancelled { throw CancellationError() }
         return result
     }

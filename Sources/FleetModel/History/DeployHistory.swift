@@ -13,13 +13,7 @@ public final class DeployHistory: Sendable {
 
     /// `$XDG_STATE_HOME/fleet/history.sqlite`, else `~/.local/state/fleet/history.sqlite`.
     public static func defaultPath(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
-        let state: String
-        if let x = environment["XDG_STATE_HOME"], x.hasPrefix("/") {
-            state = x
-        } else {
-            state = (environment["HOME"] ?? NSHomeDirectory()) + "/.local/state"
-        }
-        return state + "/fleet/history.sqlite"
+        XDGDirectories.fleet(.state, "history.sqlite", environment: environment)
     }
 
     public init(path: String, fleet: String? = nil) throws {

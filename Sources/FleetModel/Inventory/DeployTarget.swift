@@ -30,7 +30,18 @@ public struct DeployTarget: Equatable, Sendable {
         return false
     }
 
-    /// Where the address came from, for the TARGET column, `fleet show` and the resolve stage.
+    /// A few letters for the Fleet table's TARGET column: `inventory`, `zerotier`, `config`, `default`.
+    public var shortSource: String {
+        switch source {
+        case .override: return "--target"
+        case .targetHost: return "inventory"
+        case .network(let module, _, _): return module
+        case .machineConfig: return "config"
+        case .domainDefault: return "default"
+        }
+    }
+
+    /// Where the address came from, for `fleet show`, the detail pane and the resolve stage.
     public var sourceLabel: String {
         switch source {
         case .override: return "--target"

@@ -14,9 +14,7 @@ public struct InventoryCache: Sendable {
     }
 
     public static func defaultDirectory(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
-        if let x = environment["XDG_CACHE_HOME"], x.hasPrefix("/") { return x + "/fleet" }
-        let home = environment["HOME"] ?? NSHomeDirectory()
-        return home + "/.cache/fleet"
+        XDGDirectories.fleet(.cache, environment: environment)
     }
 
     /// `sha256(path, HEAD, status, diff)`; nil when the flake is not a git work tree (then nothing is

@@ -11,13 +11,12 @@ public enum AdminKeys {
     /// The default keys file: `$XDG_CONFIG_HOME`, else `~/Library/Application Support` on macOS,
     /// else `~/.config` (Go's `os.UserConfigDir`, as sops uses it).
     public static func defaultKeyFile(environment env: [String: String]) -> String? {
-        if let x = env["XDG_CONFIG_HOME"], !x.isEmpty { return x + "/sops/age/keys.txt" }
-        guard let home = env["HOME"], !home.isEmpty else { return nil }
         #if os(macOS)
-        return home + "/Library/Application Support/sops/age/keys.txt"
-        #else
-        return home + "/.config/sops/age/keys.txt"
+        if env["XDG_CONFIG_HOME"]?.hasPrefix("/") != true {
+            return XDGDirectories.home(env) + "/Library/Application Support/sops/age/keys.txt"
+        }
         #endif
+        return XDGDirectories.base(.config, environment: env) + "/sops/age/keys.txt"
     }
 
     /// clan's admin public keys (`collect_public_keys` for AGE): one source by precedence; from its

@@ -103,6 +103,7 @@ public struct VarsEngine: Sendable {
     @discardableResult
     public func generate(_ plan: VarsPlan, answer: PromptAnswerer, events: @escaping VarsEventSink = { _ in }) async throws -> [GeneratorID] {
         if plan.isEmpty { return [] }
+        let events = VarsLog.recording(events)
         // Fail before asking anything when there is no usable admin key.
         _ = try adminUser(SopsKeyIndex(clanDirectory: clanDirectory))
         // …and before asking anything when scripts cannot run safely (clan generator.py:685-690).

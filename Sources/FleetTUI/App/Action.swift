@@ -16,6 +16,7 @@ public enum Action: String, CaseIterable, Sendable {
     case generateVars = "generate-vars", rotate, fixVars = "fix-vars", reveal
     case editTags = "edit-tags"
     case allFleets = "all-fleets"
+    case dryRun = "dry-run"
     case nextMatch = "next-match", previousMatch = "previous-match", copyLog = "copy-log"
     case sortNext = "sort-next", sortPrevious = "sort-previous", invertSort = "invert-sort", toggleWide = "toggle-wide"
 
@@ -57,6 +58,7 @@ public enum Action: String, CaseIterable, Sendable {
         case .reveal: return "reveal the selected secret value"
         case .editTags: return "edit the machine's tags"
         case .allFleets: return "show every fleet's deploys / only this fleet's"
+        case .dryRun: return "dry run: what a deploy of the marked machines (or the current one) would upload, build, copy and activate"
         case .nextMatch: return "log pane: next line matching the / search"
         case .previousMatch: return "log pane: previous matching line"
         case .copyLog: return "log pane: copy the matched line, or the whole log (OSC 52)"
@@ -88,6 +90,7 @@ public enum Action: String, CaseIterable, Sendable {
         case .rollback: return "rollback"
         case .editTags: return "tags"
         case .allFleets: return "all fleets"
+        case .dryRun: return "preview"
         case .sortNext: return "sort"
         case .toggleWide: return "wide"
         default: return rawValue

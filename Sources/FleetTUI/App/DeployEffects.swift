@@ -81,7 +81,7 @@ final class DeployEffects: Sendable {
 
     /// Background status probes (reachability, running vs flake system), refreshed every 30 s
     /// without touching the UI thread. Started once, for the machines of the first inventory.
-    func startProbes(_ inventory: Inventory) {
+    func startProbes(_ fleet: ResolvedFleet) {
         let started = running.withLock { r in
             let started = r.probeTask != nil
             if !started && !settings.disableProbes { r.probeTask = Task {} }   // claim the slot
@@ -91,8 +91,7 @@ final class DeployEffects: Sendable {
         let q = queue
         // Resolving targets and building options costs O(machines): do it off the UI thread.
         let task = Task.detached { [self] in
-            let machines = inventory.machineList
-            let fleet = ResolvedFleet(inventory)
+            let machines = fleet.inventory.machineList
             // Without a flake to build there is nothing to compare against: probe reachability only.
             var evaluate = true
             var options = try? settings.options(kind: .deploy, source: source, fleet: fleet)

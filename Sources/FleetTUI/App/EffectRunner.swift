@@ -73,10 +73,11 @@ final class EffectRunner {
         case .varsReveal(_, let generator, let file): vars.reveal(generator: generator, file: file)
         case .deploy(let machines): deploys.start(machines, kind: .deploy)
         case .rollback(let machines): deploys.start(machines, kind: .rollback)
+        case .dryRun(let machines): deploys.start(machines, kind: .dryRun)
         case .cancelDeploy: deploys.cancel()
         case .deployAnswer(let value): deploys.answer(value)
         case .loadHistory(let all): deploys.loadHistory(allFleets: all)
-        case .startProbes(let inv): deploys.startProbes(inv)
+        case .startProbes(let loaded): deploys.startProbes(loaded.fleet)
         case .loadHistoryLog(let id): deploys.loadLog(deployID: id)
         case .copyToClipboard(let text):
             // Runs on the loop's thread, between frames: the sequence moves no cursor.
@@ -88,11 +89,7 @@ final class EffectRunner {
 
 /// The palette's command history, kept between runs in `$XDG_STATE_HOME/fleet/palette-history`.
 enum PaletteHistoryStore {
-    static var path: String {
-        let env = ProcessInfo.processInfo.environment
-        let base = env["XDG_STATE_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? ((env["HOME"] ?? "/tmp") + "/.local/state")
-        return base + "/fleet/palette-history"
-    }
+    static var path: String { XDGDirectories.fleet(.state, "palette-history") }
 
     static func load() -> [String] {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return [] }

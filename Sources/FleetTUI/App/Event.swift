@@ -56,6 +56,8 @@ public enum Effect: Equatable, Sendable {
     /// key is trusted by "yes".
     case deployAnswer(String?)
     case rollback(machines: [String])
+    /// A dry run: per host what would be uploaded, built, copied and activated; nothing changes.
+    case dryRun(machines: [String])
     case loadVars
     case varsPlan(VarsIntent)
     case varsRun(VarsPlan)
@@ -67,7 +69,8 @@ public enum Effect: Equatable, Sendable {
     case editTags(machine: String, add: [String], remove: [String])
     /// This fleet's deploy history, or every fleet's.
     case loadHistory(allFleets: Bool)
-    case startProbes(Inventory)
+    /// The loaded fleet (compared by identity): the probes use its resolved targets, not their own.
+    case startProbes(LoadedFleet)
     case loadHistoryLog(deployID: String)
     /// Puts text on the terminal's clipboard (OSC 52; works over ssh and in tmux with set-clipboard).
     case copyToClipboard(String)

@@ -55,6 +55,7 @@ public struct KeyMap: Equatable, Sendable {
         KeyBinding([.char("d")], .deploy, .screen(.fleet), statusBar: true),
         KeyBinding([.char("t")], .editTags, .screen(.fleet)),
         KeyBinding([.char("b")], .rollback, .screen(.fleet)),
+        KeyBinding([.char("D")], .dryRun, .screen(.fleet)),
         KeyBinding([.char(">")], .sortNext, .screen(.fleet), statusBar: true),
         KeyBinding([.char("<")], .sortPrevious, .screen(.fleet)),
         KeyBinding([.char("I")], .invertSort, .screen(.fleet)),

@@ -16,6 +16,7 @@ public enum PaletteCommand: Equatable, Sendable {
     case deploy(targets: [String])
     case rollback(targets: [String])
     case retry
+    case dryRun(targets: [String])
     case varsGenerate(machine: String?)
     case varsRotate(generator: String, machine: String?)
     case varsFix(machine: String?)
@@ -44,7 +45,7 @@ public struct PaletteContext: Sendable {
 }
 
 public enum Palette {
-    public static let commands = ["deploy", "rollback", "retry", "vars", "theme", "tab", "filter", "mark", "unmark", "reload", "help", "quit", "q"]
+    public static let commands = ["deploy", "dry-run", "rollback", "retry", "vars", "theme", "tab", "filter", "mark", "unmark", "reload", "help", "quit", "q"]
     static let varsVerbs = ["generate", "rotate", "fix"]
 
     public static func parse(_ line: String) -> Result<PaletteCommand, PaletteError> {
@@ -56,6 +57,7 @@ public enum Palette {
         case "deploy": return .success(.deploy(targets: args))
         case "rollback": return .success(.rollback(targets: args))
         case "retry": return .success(.retry)
+        case "dry-run", "dryrun": return .success(.dryRun(targets: args))
         case "vars":
             guard let verb = args.first else { return .failure(PaletteError("vars: expected generate, rotate or fix")) }
             switch verb {
@@ -96,7 +98,7 @@ public enum Palette {
             candidates = commands + Tab.allCases.map { $0.title.lowercased() }
         } else {
             switch words[0] {
-            case "deploy", "mark", "rollback": candidates = context.machines + context.tags.map { "@" + $0 }
+            case "deploy", "mark", "rollback", "dry-run": candidates = context.machines + context.tags.map { "@" + $0 }
             case "theme": candidates = position == 1 ? context.themes : []
             case "tab": candidates = position == 1 ? Tab.allCases.map { $0.title.lowercased() } : []
             case "vars":

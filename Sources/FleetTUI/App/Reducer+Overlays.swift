@@ -258,6 +258,14 @@ extension Reducer {
             return []
         case .retry:
             return reduceAction(&state, .retryFailed)
+        case .dryRun(let targets):
+            if targets.isEmpty { return reduceAction(&state, .dryRun) }
+            switch Palette.resolveTargets(targets, machines: machines) {
+            case .failure(let e):
+                toast(&state, e.description, .error)
+                return []
+            case .success(let names): return [.dryRun(machines: names)]
+            }
         case .varsGenerate(let m): return [.varsPlan(VarsIntent(kind: .generate, machine: m, generator: nil))]
         case .varsRotate(let g, let m): return [.varsPlan(VarsIntent(kind: .rotate, machine: m, generator: g))]
         case .varsFix(let m): return [.varsFix(machine: m)]

@@ -36,7 +36,7 @@ public enum Reducer {
             }
             clampCursors(&state)
             // Probes start once, on the first authoritative inventory (startProbes ignores repeats).
-            return effects + (firstFresh && !revalidating ? [.startProbes(inv)] : [])
+            return effects + (firstFresh && !revalidating ? state.loaded.map { [.startProbes($0)] } ?? [] : [])
         case .inventoryFailed(let message):
             let firstLoad = state.inventory == nil && state.loadError == nil && state.vars == nil
             state.loadError = message
@@ -215,6 +215,12 @@ public enum Reducer {
         case .toggleWide:
             state.fleetWide.toggle()
             toast(&state, state.fleetWide ? "wide view: SYSTEM and OVERLAY IP shown" : "normal view", .info)
+        case .dryRun:
+            guard !state.deployRunning else { toast(&state, "a deploy is already running", .error); return [] }
+            let targets = state.targetMachines
+            guard !targets.isEmpty else { return [] }
+            // Changes nothing, so no question first; the Deploy screen shows each host's preview.
+            return [.dryRun(machines: targets)]
         case .allFleets:
             state.historyAllFleets.toggle()
             state.cursors[.history] = TableCursor()

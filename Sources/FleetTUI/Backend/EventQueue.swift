@@ -29,6 +29,7 @@ final class EventQueue: @unchecked Sendable {
     }
 
     func post(_ event: Event) {
+        UILog.record(event)
         lock.lock()
         pending.append(event)
         lock.unlock()

@@ -12,6 +12,10 @@ struct FleetCommand: AsyncParsableCommand {
         Without --flake or --inventory, fleet reads ./flake.nix when present, otherwise the embedded \
         demo fleet (shown with a DEMO badge).
 
+        Every subcommand logs to $XDG_STATE_HOME/fleet/fleet.log (default ~/.local/state/fleet/fleet.log, \
+        rotated at 1 MiB, never a secret); --log-level LEVEL or $FLEET_LOG sets the level (trace, debug, \
+        info — the default —, notice, warning, error, critical).
+
         Examples:
           fleet                      open the dashboard
           fleet list --json          machines as JSON
@@ -23,11 +27,13 @@ struct FleetCommand: AsyncParsableCommand {
         defaultSubcommand: UICommand.self
     )
 
-    /// The command line is shaped first (`CommandLineRewrite`: options before the subcommand, an
-    /// unknown subcommand named with the list of commands), then parsed by ArgumentParser.
+    /// The log file first (`LogSetup` takes `--log-level` out), then the command line is shaped
+    /// (`CommandLineRewrite`: options before the subcommand, an unknown subcommand named with the
+    /// list of commands), then parsed by ArgumentParser.
     static func main() async {
         let commands = configuration.subcommands.compactMap { $0.configuration.commandName }
-        switch CommandLineRewrite.rewrite(Array(CommandLine.arguments.dropFirst()), commands: commands) {
+        let arguments = LogSetup.bootstrap(Array(CommandLine.arguments.dropFirst()), environment: ProcessInfo.processInfo.environment)
+        switch CommandLineRewrite.rewrite(arguments, commands: commands) {
         case .run(let args):
             await main(args)
         case .unknownCommand(let word):

@@ -51,6 +51,7 @@ struct UICommand: ParsableCommand {
             try PlainTextMode.show(source: state.source, reason: "no terminal description fits TERM=\(term)")
             return
         }
+        UILog.logger.info("dashboard closed (status \(status))")
         if status != 0 { throw ExitCode(status) }
     }
 }
@@ -66,8 +67,7 @@ struct UISettings {
     var warnings: [String] = []
 
     static func configPath(_ env: [String: String]) -> String {
-        let base = env["XDG_CONFIG_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? ((env["HOME"] ?? "") + "/.config")
-        return base + "/fleet/config.toml"
+        XDGDirectories.fleet(.config, "config.toml", environment: env)
     }
 
     /// A broken config is an error (the user asked for something we cannot do); a broken theme

@@ -7,9 +7,7 @@ import FleetModel
 public enum ThemeCatalog {
     public static func directories(environment: [String: String] = ProcessInfo.processInfo.environment) -> [String] {
         var dirs: [String] = []
-        let config = environment["XDG_CONFIG_HOME"].flatMap { $0.isEmpty ? nil : $0 }
-            ?? (environment["HOME"].map { $0 + "/.config" } ?? "")
-        if !config.isEmpty { dirs.append(config + "/fleet/themes") }
+        dirs.append(XDGDirectories.fleet(.config, "themes", environment: environment))
         if let d = environment["FLEET_THEMES_DIR"], !d.isEmpty { dirs.append(d) }
         dirs.append(URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("themes").path)

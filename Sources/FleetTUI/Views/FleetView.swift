@@ -73,7 +73,10 @@ enum FleetView {
             case .system: return (m.system ?? "?", ctx.theme.dim)
             case .tags: return (m.userTags.joined(separator: ","), nil)
             case .roles: return (FleetColumn.rolesText(FleetColumn.orderedRoles(m.name, fleet: fleet)), nil)
-            case .target: return (fleet?.target(of: m.name)?.address ?? m.deploy.targetHost ?? "-", ctx.theme.dim)
+            case .target:
+                // The address and where it came from, as the deploy's resolve stage says it.
+                guard let t = fleet?.target(of: m.name) else { return ("-", ctx.theme.dim) }
+                return ("\(t.address) (\(t.shortSource))", ctx.theme.dim)
             case .overlay: return (fleet?.overlayIP(of: m.name) ?? "-", ctx.theme.dim)
             case .status:
                 let (t, st) = statusText(statuses[m.name], ctx: ctx)

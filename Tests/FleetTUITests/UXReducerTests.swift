@@ -1,0 +1,91 @@
+@testable import FleetModel
+import XCTest
+@testable import FleetTUI
+
+/// Issue 16's reducer rules, without a terminal: rollback names from → to or is not offered, the
+/// deploy question warns of vars, sorting keeps the cursor's machine, the dry run and the palette.
+final class UXReducerTests: XCTestCase {
+    func press(_ s: inout AppState, _ keys: Key...) -> [Effect] {
+        var effects: [Effect] = []
+        for k in keys { effects += Reducer.reduce(&s, .key(k)) }
+        return effects
+    }
+
+    func status(_ m: String, generation: Int?, previous: Int?, running: String? = "/nix/store/x") -> HostStatus {
+        HostStatus(machine: m, target: nil, reachability: .reachable(seconds: 0.1), runningSystem: running, generation: generation,
+                   previousGeneration: previous, flakeSystem: nil, evaluationError: nil, checkedAt: Date())
+    }
+
+    func testRollbackNamesGenerationsAndLeavesOutHostsWithNothingToRollBackTo() throws {
+        var s = try TestFleet.demoState(width: 120, height: 30)
+        s.hostStatus["cinnabar"] = status("cinnabar", generation: 3, previous: 2)
+        s.hostStatus["electrum"] = status("electrum", generation: 1, previous: nil)
+        Reducer.offerRollback(&s, ["cinnabar", "electrum"])
+        guard case .confirm(let d)? = s.overlay else { return XCTFail("no dialog") }
+        XCTAssertEqual(d.title, "Roll back cinnabar?")
+        XCTAssertTrue(d.lines.contains("cinnabar: generation 3 → 2"), "\(d.lines)")
+        XCTAssertTrue(d.lines.joined().contains("electrum (generation 1 is the first)"), "\(d.lines)")
+        XCTAssertEqual(d.onConfirm, [.rollback(machines: ["cinnabar"])])
+
+        s.overlay = nil
+        s.hostStatus["galena"] = status("galena", generation: nil, previous: nil, running: nil)
+        Reducer.offerRollback(&s, ["galena"])
+        XCTAssertNil(s.overlay, "nothing to roll back to: no dialog")
+        XCTAssertTrue(s.toasts.last?.text.contains("galena (never deployed)") == true)
+    }
+
+    func testDeployQuestionWarnsOfVarsAndOffersToGenerate() throws {
+        var s = try TestFleet.demoState(width: 120, height: 30)
+        s.vars = VarsData(rows: [], health: ["cinnabar": VarsHealthSummary(summary: "1 missing", ok: false)], hasDefinitions: true)
+        let d = Reducer.deployConfirmation(s, ["cinnabar"])
+        XCTAssertTrue(d.lines.contains { $0.contains("Vars need attention: cinnabar (1 missing)") }, "\(d.lines)")
+        XCTAssertEqual(d.alternative?.key, "g")
+        XCTAssertEqual(d.alternative?.effects, [.varsPlan(VarsIntent(kind: .generate, machine: "cinnabar", generator: nil, machines: ["cinnabar"]))])
+    }
+
+    func testSortKeepsTheCursorOnItsMachineAndInverts() throws {
+        var s = try TestFleet.demoState(width: 160, height: 30)
+        _ = press(&s, .char("j"), .char("j"))
+        let selected = s.selectedMachine?.name
+        _ = press(&s, .char(">"))            // first sort: by the first column, NAME
+        XCTAssertEqual(s.fleetSort?.column, .name)
+        XCTAssertEqual(s.selectedMachine?.name, selected)
+        _ = press(&s, .char("I"))
+        XCTAssertEqual(s.fleetSort?.descending, true)
+        XCTAssertEqual(s.machines[s.fleetRows[0]].name, "stibnite")
+        XCTAssertEqual(s.selectedMachine?.name, selected)
+    }
+
+    func testColumnPriorities() {
+        let narrow = FleetColumn.layout(width: 70, wide: false, secretsWidth: 20).map(\.0)
+        XCTAssertTrue([.name, .status, .secrets].allSatisfy(narrow.contains), "\(narrow)")
+        XCTAssertFalse(narrow.contains(.description))
+        let wide = FleetColumn.layout(width: 160, wide: false, secretsWidth: 20)
+        XCTAssertEqual(wide.first { $0.0 == .secrets }.map { if case .fixed(let w) = $0.1.sizing { return w } else { return 0 } }, 20)
+    }
+
+    func testDryRunKeyAndPalette() throws {
+        var s = try TestFleet.demoState(width: 120, height: 30)
+        XCTAssertEqual(press(&s, .char("D")), [.dryRun(machines: [s.selectedMachine!.name])])
+        XCTAssertEqual(Palette.parse("dry-run @peer"), .success(.dryRun(targets: ["@peer"])))
+        XCTAssertEqual(Palette.parse("rollback galena"), .success(.rollback(targets: ["galena"])))
+        XCTAssertEqual(Palette.parse("retry"), .success(.retry))
+    }
+
+    func testTabAfterDeployAtListsTagsInsteadOfTakingTheFirst() throws {
+        var s = try TestFleet.demoState(width: 120, height: 30)
+        _ = press(&s, .char(":"))
+        for c in "deploy @" { _ = press(&s, .char(c)) }
+        _ = press(&s, .tab)
+        guard case .palette(let p)? = s.overlay else { return XCTFail("palette closed") }
+        XCTAssertEqual(p.input, "deploy @")
+        XCTAssertGreaterThan(p.completions.count, 1)
+        XCTAssertTrue(p.completions.allSatisfy { $0.hasPrefix("@") })
+    }
+
+    func testBackspaceOnAnEmptyFilterKeepsItOpen() throws {
+        var s = try TestFleet.demoState(width: 120, height: 30)
+        _ = press(&s, .char("/"), .backspace)
+        XCTAssertTrue(s.filterEditing)
+    }
+}

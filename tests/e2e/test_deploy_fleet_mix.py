@@ -1,0 +1,53 @@
+"""Issue 14's whole picture on real testbed hosts, in one `fleet deploy`: tb1 builds here (clan's
+deploy.buildHost = "localhost"), tb2 on a separate build host (bld), tb3 and tb4 on themselves, tb4
+reached as a non-root user through sudo. All activate and verify; each host's stage list says where
+it built; the history records the run. Root only (namespaces), no password prompt (passwordless sudo;
+the prompt is test_deploy_auth.py's)."""
+import json
+import sqlite3
+import subprocess
+
+import pytest
+
+from testbed_support import DeployTestbed, finished, run_summary, stage_result
+
+
+@pytest.fixture(scope="module")
+def tb():
+    t = DeployTestbed(4, helpers=["bld"], deploy={
+        "tb1": {"buildHost": "localhost"},
+        "tb2": {"buildHost": "root@bld"},
+        "tb4": {"targetHost": "bob@tb4"},
+    })
+    try:
+        r = subprocess.run(t.tb_argv("user", "tb4", "bob", "--nopasswd"), capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+        yield t
+    finally:
+        t.close()
+
+
+def test_four_hosts_build_where_configured_and_all_activate(tb):
+    rc, events, err = tb.fleet("deploy")
+    assert rc == 0, err + "\n" + json.dumps(run_summary(events))
+    done = finished(events)
+    status = tb.status()
+    for h in tb.names:
+        assert done[h]["result"] == "ok", done[h]
+        assert status[h]["current_system"] == done[h]["system"], h
+        assert stage_result(events, h, "verify")["result"] == "ok"
+    plans = {e["host"]: e for e in events if e["type"] == "resolved"}
+    assert plans["tb4"]["target"] == "bob@tb4"
+    assert {h: plans[h]["build"] for h in tb.names} == {"tb1": "local", "tb2": "root@bld", "tb3": "target", "tb4": "target"}
+
+    run_id = run_summary(events)["id"]
+    with sqlite3.connect(tb.history()) as db:
+        hosts = db.execute("SELECT host, result FROM hostRun WHERE deployID = ? ORDER BY host", (run_id,)).fetchall()
+        built = dict(db.execute("SELECT host, message FROM stageRun WHERE deployID = ? AND stage = 'build'", (run_id,)).fetchall())
+    assert hosts == [(h, "ok") for h in tb.names]
+    assert "locally" in built["tb1"], built
+    assert "on the build host root@bld" in built["tb2"], built
+    assert "on the target root@tb3" in built["tb3"], built
+    assert "on the target bob@tb4" in built["tb4"], built
+    # The non-root target's system profile and boot entry are the new system (set through sudo).
+    assert status["tb4"]["profile"] == done["tb4"]["system"]
