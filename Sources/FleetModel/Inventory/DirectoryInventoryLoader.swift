@@ -20,8 +20,8 @@ public struct DirectoryInventoryLoader {
         let invPath = directory + "/inventory.json"
         let systems = try loadSystems()
         var inv: Inventory
-        if let data = FileManager.default.contents(atPath: invPath) {
-            inv = try InventoryDecoder(file: invPath).decode(bytes: Array(data), systems: systems)
+        if let bytes = FileBytes.read(invPath) {
+            inv = try InventoryDecoder(file: invPath).decode(bytes: bytes, systems: systems)
         } else if inventoryJSONOptional {
             inv = Inventory(meta: Inventory.Meta(name: URL(fileURLWithPath: directory).lastPathComponent), machines: [:])
         } else {
@@ -50,18 +50,20 @@ public struct DirectoryInventoryLoader {
 
     private func loadSystems() throws -> [String: String] {
         let path = directory + "/systems.json"
-        guard let data = FileManager.default.contents(atPath: path) else { return [:] }
-        let root: JSONValue
-        do { root = try JSONParser.parse(Array(data)) } catch let e as JSONSyntaxError {
+        guard let bytes = FileBytes.read(path) else { return [:] }
+        let doc: JSONDocument
+        do { doc = try JSONDocument(bytes) } catch let e as JSONSyntaxError {
             throw InventoryError(file: path, path: "", message: "invalid JSON at \(e)")
         }
-        guard let o = root.objectValue else {
-            throw InventoryError(file: path, path: "", message: "expected object, found \(root.typeName)")
+        guard doc.kind(doc.root) == .object else {
+            throw InventoryError(file: path, path: "", message: "expected object, found \(doc.typeName(doc.root))")
         }
         var out: [String: String] = [:]
-        for (k, v) in o {
-            guard let s = v.stringValue else {
-                throw InventoryError(file: path, path: InventoryPath.join("", k), message: "expected string, found \(v.typeName)")
+        let pairs = doc.pairs(doc.root)
+        out.reserveCapacity(pairs.count)
+        for (k, v) in pairs {
+            guard let s = doc.stringValue(v) else {
+                throw InventoryError(file: path, path: InventoryPath.join("", k), message: "expected string, found \(doc.typeName(v))")
             }
             out[k] = s
         }

@@ -3,6 +3,11 @@ import Collections
 /// Reads the serialization shape into `Inventory`, with errors that name file and JSON path.
 /// Accepts both the evaluated form (every field present, settings wrapped) and the hand-written
 /// `inventory.json` form (everything optional but `meta.name`, settings plain, role tags as a list).
+///
+/// Reads a `JSONDocument` (the scanner's tape) directly: machines and tags — what grows with the
+/// fleet — are decoded from byte ranges without a `JSONValue` tree, so a 10k-machine file is never
+/// held twice; instances (a handful, with free-form settings) are materialised and decoded as
+/// `JSONValue`. Duplicate keys behave as in `JSONParser`: the last one wins, at the first one's place.
 public struct InventoryDecoder {
     public let file: String
 
@@ -13,18 +18,39 @@ public struct InventoryDecoder {
     }
 
     public func decode(bytes: [UInt8], systems: [String: String] = [:]) throws -> Inventory {
-        let root: JSONValue
+        let doc: JSONDocument
         do {
-            root = try JSONParser.parse(bytes)
+            doc = try JSONDocument(bytes)
         } catch let e as JSONSyntaxError {
             throw InventoryError(file: file, path: "", message: "invalid JSON at \(e)")
         }
-        return try decode(root, systems: systems)
+        var reader = InventoryTapeReader(doc: doc, file: file)
+        return try reader.inventory(at: doc.root, systems: systems)
     }
 
+    /// For callers that already hold a tree (tests, the fuzz target): written as JSON and read back,
+    /// so there is one decoding path (the writer round trip is exact: JSONWriterTests, fuzz `json`).
     public func decode(_ root: JSONValue, systems: [String: String] = [:]) throws -> Inventory {
-        let top = try object(root, at: "")
-        let metaObj = try top["meta"].flatMap { $0.isNull ? nil : try object($0, at: "meta") } ?? [:]
+        try decode(bytes: Array(JSONWriter.compact.string(root).utf8), systems: systems)
+    }
+}
+
+/// The decoding itself, over tape indices. Repeated strings (tag lists, descriptions) are interned
+/// so 10k machines share their storage.
+struct InventoryTapeReader {
+    let doc: JSONDocument
+    let file: String
+    private var interner = StringInterner()
+
+    init(doc: JSONDocument, file: String) {
+        self.doc = doc
+        self.file = file
+    }
+
+    /// The inventory object at tape index `root` (the document root, or a field of a cache file).
+    mutating func inventory(at root: Int, systems: [String: String]) throws -> Inventory {
+        let top = try doc.pairs(object(root, at: ""))
+        let metaObj = try top["meta"].flatMap { doc.kind($0) == .null ? nil : try doc.pairs(object($0, at: "meta")) } ?? [:]
         let meta = Inventory.Meta(
             name: try optionalString(metaObj["name"], at: "meta.name") ?? "",
             domain: try optionalString(metaObj["domain"], at: "meta.domain")
@@ -33,8 +59,8 @@ public struct InventoryDecoder {
             icon: try optionalString(metaObj["icon"], at: "meta.icon"))
 
         var tags = OrderedDictionary<String, [String]>()
-        if let t = top["tags"], !t.isNull {
-            for (tag, members) in try object(t, at: "tags") {
+        if let t = top["tags"], doc.kind(t) != .null {
+            for (tag, members) in try doc.pairs(object(t, at: "tags")) {
                 tags[tag] = try stringList(members, at: InventoryPath.join("tags", tag))
             }
         }
@@ -42,28 +68,32 @@ public struct InventoryDecoder {
         // machine → tags that list it, built once (a 10k-machine fleet has large tag lists).
         var staticTagsOf: [String: [String]] = [:]
         for (tag, members) in tags { for m in members { staticTagsOf[m, default: []].append(tag) } }
-        var machines = OrderedDictionary<String, Machine>()
-        if let m = top["machines"], !m.isNull {
-            for (name, value) in try object(m, at: "machines") {
+        var decoded: [(key: String, value: Machine)] = []
+        if let m = top["machines"], doc.kind(m) != .null {
+            let entries = try doc.pairs(object(m, at: "machines"))
+            decoded.reserveCapacity(entries.count)
+            for (name, value) in entries {
                 try validName(name, .machine, at: "machines")
-                let staticTags = staticTagsOf[name] ?? []
-                machines[name] = try machine(name: name, value, at: InventoryPath.join("machines", name),
-                                             system: systems[name], staticTags: staticTags)
+                decoded.append((name, try machine(name: name, value, at: InventoryPath.join("machines", name),
+                                                  system: systems[name], staticTags: staticTagsOf[name] ?? [])))
             }
         }
-        machines.sort { $0.key < $1.key }
+        // Sorted by name (nix eval --json sorts keys); usually already sorted, which the sort notices.
+        decoded.sort { $0.key < $1.key }
+        let machines = OrderedDictionary(uncheckedUniqueKeysWithValues: decoded)
 
         var instances = OrderedDictionary<String, ServiceInstance>()
-        if let i = top["instances"], !i.isNull {
-            for (name, value) in try object(i, at: "instances") {
+        if let i = top["instances"], doc.kind(i) != .null {
+            for (name, value) in try doc.pairs(object(i, at: "instances")) {
                 try validName(name, .instance, at: "instances")
-                instances[name] = try instance(name: name, value, at: InventoryPath.join("instances", name))
+                instances[name] = try InventoryDecoder.instance(name: name, doc.materialize(value), file: file,
+                                                                at: InventoryPath.join("instances", name))
             }
         }
         // Keep only what is not modelled: holding the whole document would double the memory of a
         // 10k-machine fleet and make every state comparison walk it (bench: peak RSS).
-        let modelled: Set<String> = ["meta", "machines", "instances", "tags"]
-        let unknown = top.filter { !modelled.contains($0.key) }
+        var unknown = OrderedDictionary<String, JSONValue>()
+        for (k, v) in top where !["meta", "machines", "instances", "tags"].contains(k) { unknown[k] = doc.materialize(v) }
         return Inventory(meta: meta, machines: machines, instances: instances, tags: tags, raw: .object(unknown))
     }
 
@@ -77,128 +107,176 @@ public struct InventoryDecoder {
 
     // MARK: machines
 
-    private static let machineKeys: Set<String> = ["name", "machineClass", "description", "icon", "installedAt", "tags", "deploy"]
-
-    private func machine(name: String, _ value: JSONValue, at path: String, system: String?, staticTags: [String]) throws -> Machine {
-        let o = value.isNull ? [:] : try object(value, at: path)
-        var m = Machine(name: try optionalString(o["name"], at: "\(path).name") ?? name)
-        if let c = try optionalString(o["machineClass"], at: "\(path).machineClass") {
+    /// `path` is built only for an error message: 10k machines × 8 fields of string interpolation
+    /// would otherwise cost more than reading them.
+    private mutating func machine(name: String, _ value: Int, at path: @autoclosure () -> String, system: String?, staticTags: [String]) throws -> Machine {
+        // One pass over the machine's keys; a repeated key: the last one wins, as in JSONParser.
+        var nameV, classV, descriptionV, iconV, installedV, tagsV, deployV: Int?
+        var extra = OrderedDictionary<String, JSONValue>()
+        if doc.kind(value) != .null {
+            doc.forEachPair(try object(value, at: path())) { k, v in
+                if doc.keyEquals(k, "name") { nameV = v }
+                else if doc.keyEquals(k, "machineClass") { classV = v }
+                else if doc.keyEquals(k, "description") { descriptionV = v }
+                else if doc.keyEquals(k, "icon") { iconV = v }
+                else if doc.keyEquals(k, "installedAt") { installedV = v }
+                else if doc.keyEquals(k, "tags") { tagsV = v }
+                else if doc.keyEquals(k, "deploy") { deployV = v }
+                else { extra[doc.string(k)] = doc.materialize(v) }  // not modelled: kept verbatim
+            }
+        }
+        var m = Machine(name: try optionalString(nameV, at: "\(path()).name") ?? name)
+        if let c = try optionalString(classV, at: "\(path()).machineClass") {
             guard let cls = Machine.Class(rawValue: c) else {
-                throw InventoryError(file: file, path: "\(path).machineClass",
+                throw InventoryError(file: file, path: "\(path()).machineClass",
                                      message: "expected \"nixos\" or \"darwin\", found \"\(c)\"")
             }
             m.machineClass = cls
         }
         m.system = system
-        m.description = try optionalString(o["description"], at: "\(path).description")
-        m.icon = try optionalString(o["icon"], at: "\(path).icon")
-        if let ia = o["installedAt"], !ia.isNull {
-            guard let n = ia.intValue else {
-                throw InventoryError(file: file, path: "\(path).installedAt", message: "expected integer, found \(ia.typeName)")
+        m.description = try optionalString(descriptionV, at: "\(path()).description").map { interner.intern($0) }
+        m.icon = try optionalString(iconV, at: "\(path()).icon")
+        if let ia = installedV, doc.kind(ia) != .null {
+            guard let n = doc.intValue(ia) else {
+                throw InventoryError(file: file, path: "\(path()).installedAt", message: "expected integer, found \(doc.typeName(ia))")
             }
             m.installedAt = n
         }
         var tags: [String] = []
-        if let t = o["tags"], !t.isNull {
-            for s in try stringList(t, at: "\(path).tags") where !tags.contains(s) { tags.append(s) }  // clan applies `unique`
+        if let t = tagsV, doc.kind(t) != .null {
+            for s in try stringList(t, at: "\(path()).tags") where !tags.contains(s) { tags.append(s) }  // clan applies `unique`
         }
         // `inventory.tags.<t> = [machines]` attaches tags from the other side; the evaluated list holds them.
         for s in staticTags where !tags.contains(s) { tags.append(s) }
         // Computed tags (modules/clan/computed-tags.nix): every machine has `all` and its class tag.
         for implicit in ["all", m.machineClass.rawValue] where !tags.contains(implicit) { tags.append(implicit) }
-        m.tags = tags
-        if let d = o["deploy"], !d.isNull {
-            let dep = try object(d, at: "\(path).deploy")
-            m.deploy.targetHost = try optionalString(dep["targetHost"], at: "\(path).deploy.targetHost")
-            m.deploy.buildHost = try optionalString(dep["buildHost"], at: "\(path).deploy.buildHost")
-            if let fa = dep["forwardAgent"], !fa.isNull {
-                guard let b = fa.boolValue else {
-                    throw InventoryError(file: file, path: "\(path).deploy.forwardAgent", message: "expected boolean, found \(fa.typeName)")
+        m.tags = interner.intern(tags)
+        if let d = deployV, doc.kind(d) != .null {
+            let dep = try object(d, at: "\(path()).deploy")
+            m.deploy.targetHost = try optionalString(doc.lastValue(dep, forKey: "targetHost"), at: "\(path()).deploy.targetHost")
+            m.deploy.buildHost = try optionalString(doc.lastValue(dep, forKey: "buildHost"), at: "\(path()).deploy.buildHost")
+            if let fa = doc.lastValue(dep, forKey: "forwardAgent"), doc.kind(fa) != .null {
+                guard let b = doc.boolValue(fa) else {
+                    throw InventoryError(file: file, path: "\(path()).deploy.forwardAgent", message: "expected boolean, found \(doc.typeName(fa))")
                 }
                 m.deploy.forwardAgent = b
             }
         }
-        m.extra = o.filter { !Self.machineKeys.contains($0.key) }
+        m.extra = extra
         return m
     }
 
-    // MARK: instances
+    // MARK: primitives
 
-    private func instance(name: String, _ value: JSONValue, at path: String) throws -> ServiceInstance {
-        let o = try object(value, at: path)
+    private func object(_ i: Int, at path: @autoclosure () -> String) throws -> Int {
+        guard doc.kind(i) == .object else {
+            throw InventoryError(file: file, path: path(), message: "expected object, found \(doc.typeName(i))")
+        }
+        return i
+    }
+
+    private func optionalString(_ i: Int?, at path: @autoclosure () -> String) throws -> String? {
+        guard let i, doc.kind(i) != .null else { return nil }
+        guard let s = doc.stringValue(i) else {
+            throw InventoryError(file: file, path: path(), message: "expected string, found \(doc.typeName(i))")
+        }
+        return s
+    }
+
+    private func stringList(_ i: Int, at path: @autoclosure () -> String) throws -> [String] {
+        guard doc.kind(i) == .array else {
+            throw InventoryError(file: file, path: path(), message: "expected array, found \(doc.typeName(i))")
+        }
+        return try doc.elements(i).enumerated().map { n, item in
+            guard let s = doc.stringValue(item) else {
+                throw InventoryError(file: file, path: "\(path())[\(n)]", message: "expected string, found \(doc.typeName(item))")
+            }
+            return s
+        }
+    }
+}
+
+extension InventoryDecoder {
+    // MARK: instances (a handful per fleet; decoded from their materialised `JSONValue`)
+
+    static func instance(name: String, _ value: JSONValue, file: String, at path: String) throws -> ServiceInstance {
+        let d = ValueReader(file: file)
+        let o = try d.object(value, at: path)
         var module = ServiceInstance.Module(name: name)
         if let mv = o["module"], !mv.isNull {
-            let mo = try object(mv, at: "\(path).module")
-            module.name = try optionalString(mo["name"], at: "\(path).module.name") ?? name
-            module.input = try optionalString(mo["input"], at: "\(path).module.input")
+            let mo = try d.object(mv, at: "\(path).module")
+            module.name = try d.optionalString(mo["name"], at: "\(path).module.name") ?? name
+            module.input = try d.optionalString(mo["input"], at: "\(path).module.input")
         }
         var roles = OrderedDictionary<String, Role>()
         if let rv = o["roles"], !rv.isNull {
-            for (roleName, roleValue) in try object(rv, at: "\(path).roles") {
-                roles[roleName] = try role(name: roleName, roleValue, at: InventoryPath.join("\(path).roles", roleName))
+            for (roleName, roleValue) in try d.object(rv, at: "\(path).roles") {
+                roles[roleName] = try d.role(name: roleName, roleValue, at: InventoryPath.join("\(path).roles", roleName))
             }
         }
         return ServiceInstance(name: name, module: module, roles: roles,
                                extra: o.filter { $0.key != "module" && $0.key != "roles" })
     }
 
-    private func role(name: String, _ value: JSONValue, at path: String) throws -> Role {
-        let o = value.isNull ? [:] : try object(value, at: path)
-        var role = Role(name: name)
-        if let mv = o["machines"], !mv.isNull {
-            for (m, entry) in try object(mv, at: "\(path).machines") {
-                role.machines[m] = try member(entry, at: InventoryPath.join("\(path).machines", m))
-            }
-        }
-        if let tv = o["tags"], !tv.isNull {
-            if case .array = tv {
-                // Input form `tags = ["peer"]`, which clan coerces to `{ peer = {}; }`.
-                for t in try stringList(tv, at: "\(path).tags") { role.tags[t] = Settings() }
-            } else {
-                for (t, entry) in try object(tv, at: "\(path).tags") {
-                    role.tags[t] = try member(entry, at: InventoryPath.join("\(path).tags", t))
+    private struct ValueReader {
+        let file: String
+
+        func role(name: String, _ value: JSONValue, at path: String) throws -> Role {
+            let o = value.isNull ? [:] : try object(value, at: path)
+            var role = Role(name: name)
+            if let mv = o["machines"], !mv.isNull {
+                for (m, entry) in try object(mv, at: "\(path).machines") {
+                    role.machines[m] = try member(entry, at: InventoryPath.join("\(path).machines", m))
                 }
             }
+            if let tv = o["tags"], !tv.isNull {
+                if case .array = tv {
+                    // Input form `tags = ["peer"]`, which clan coerces to `{ peer = {}; }`.
+                    for t in try stringList(tv, at: "\(path).tags") { role.tags[t] = Settings() }
+                } else {
+                    for (t, entry) in try object(tv, at: "\(path).tags") {
+                        role.tags[t] = try member(entry, at: InventoryPath.join("\(path).tags", t))
+                    }
+                }
+            }
+            if let s = o["settings"] { role.settings = try SettingsWrapper.unwrap(s, file: file, at: "\(path).settings") }
+            role.extra = o.filter { !["machines", "tags", "settings"].contains($0.key) }
+            return role
         }
-        if let s = o["settings"] { role.settings = try SettingsWrapper.unwrap(s, file: file, at: "\(path).settings") }
-        role.extra = o.filter { !["machines", "tags", "settings"].contains($0.key) }
-        return role
-    }
 
-    /// `{ settings = …; }` of a role member (machine or tag).
-    private func member(_ value: JSONValue, at path: String) throws -> Settings {
-        if value.isNull { return Settings() }
-        let o = try object(value, at: path)
-        guard let s = o["settings"] else { return Settings() }
-        return try SettingsWrapper.unwrap(s, file: file, at: "\(path).settings")
-    }
-
-    // MARK: primitives
-
-    private func object(_ v: JSONValue, at path: String) throws -> OrderedDictionary<String, JSONValue> {
-        guard let o = v.objectValue else {
-            throw InventoryError(file: file, path: path, message: "expected object, found \(v.typeName)")
+        /// `{ settings = …; }` of a role member (machine or tag).
+        func member(_ value: JSONValue, at path: String) throws -> Settings {
+            if value.isNull { return Settings() }
+            let o = try object(value, at: path)
+            guard let s = o["settings"] else { return Settings() }
+            return try SettingsWrapper.unwrap(s, file: file, at: "\(path).settings")
         }
-        return o
-    }
 
-    private func optionalString(_ v: JSONValue?, at path: String) throws -> String? {
-        guard let v, !v.isNull else { return nil }
-        guard let s = v.stringValue else {
-            throw InventoryError(file: file, path: path, message: "expected string, found \(v.typeName)")
+        func object(_ v: JSONValue, at path: String) throws -> OrderedDictionary<String, JSONValue> {
+            guard let o = v.objectValue else {
+                throw InventoryError(file: file, path: path, message: "expected object, found \(v.typeName)")
+            }
+            return o
         }
-        return s
-    }
 
-    private func stringList(_ v: JSONValue, at path: String) throws -> [String] {
-        guard let arr = v.arrayValue else {
-            throw InventoryError(file: file, path: path, message: "expected array, found \(v.typeName)")
-        }
-        return try arr.enumerated().map { i, item in
-            guard let s = item.stringValue else {
-                throw InventoryError(file: file, path: "\(path)[\(i)]", message: "expected string, found \(item.typeName)")
+        func optionalString(_ v: JSONValue?, at path: String) throws -> String? {
+            guard let v, !v.isNull else { return nil }
+            guard let s = v.stringValue else {
+                throw InventoryError(file: file, path: path, message: "expected string, found \(v.typeName)")
             }
             return s
+        }
+
+        func stringList(_ v: JSONValue, at path: String) throws -> [String] {
+            guard let arr = v.arrayValue else {
+                throw InventoryError(file: file, path: path, message: "expected array, found \(v.typeName)")
+            }
+            return try arr.enumerated().map { i, item in
+                guard let s = item.stringValue else {
+                    throw InventoryError(file: file, path: "\(path)[\(i)]", message: "expected string, found \(item.typeName)")
+                }
+                return s
+            }
         }
     }
 }

@@ -27,12 +27,16 @@ public struct InventoryLoader: Sendable {
     public var source: InventorySource
     public var evaluator: FlakeEvaluator
     public var cache: InventoryCache?
+    /// Decoded directory sources, keyed by their files' identity (`InventorySnapshotCache`).
+    public var snapshots: InventorySnapshotCache?
 
     public init(source: InventorySource, evaluator: FlakeEvaluator = FlakeEvaluator(),
-                cache: InventoryCache? = InventoryCache(directory: InventoryCache.defaultDirectory())) {
+                cache: InventoryCache? = InventoryCache(directory: InventoryCache.defaultDirectory()),
+                snapshots: InventorySnapshotCache? = InventorySnapshotCache(directory: InventoryCache.defaultDirectory())) {
         self.source = source
         self.evaluator = evaluator
         self.cache = cache
+        self.snapshots = snapshots
     }
 
     public func updates() -> AsyncThrowingStream<InventorySnapshot, Error> {
@@ -40,7 +44,18 @@ public struct InventoryLoader: Sendable {
             let task = Task {
                 do {
                     switch source {
-                    case .directory(let p), .demo(let p):
+                    case .directory(let p):
+                        // Unchanged files: the stored snapshot is the fresh inventory. Otherwise read
+                        // them, hand the result on, then store it (after the caller has it).
+                        let identity = snapshots.flatMap { _ in InventorySnapshotCache.identity(source: p) }
+                        if let snapshots, let inv = snapshots.load(source: p) {
+                            continuation.yield(InventorySnapshot(inventory: inv, stage: .fresh))
+                        } else {
+                            let inv = try DirectoryInventoryLoader(directory: p).load()
+                            continuation.yield(InventorySnapshot(inventory: inv, stage: .fresh))
+                            if let snapshots, let identity { snapshots.store(inv, source: p, identity: identity) }
+                        }
+                    case .demo(let p):
                         continuation.yield(InventorySnapshot(inventory: try DirectoryInventoryLoader(directory: p).load(), stage: .fresh))
                     case .flake(let flake):
                         let dir = FlakeEvaluator.localDirectory(flake)

@@ -1,7 +1,4 @@
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Read access to the public values of a clan `vars/` tree (clan-formats.md §2.2), without Nix.
 public struct VarsDirectory: Sendable {
@@ -24,7 +21,7 @@ public struct VarsDirectory: Sendable {
     /// FileManager + Data + `trimmingCharacters`. Non-ASCII values take the Foundation path, so the
     /// result is exactly what it was (Python's `.strip()` semantics, nil for invalid UTF-8).
     private func read(_ relative: String) -> String? {
-        guard let bytes = Self.readFile(root + "/" + relative) else { return nil }
+        guard let bytes = FileBytes.read(root + "/" + relative) else { return nil }
         func isSpace(_ b: UInt8) -> Bool { b == 0x20 || (b >= 0x09 && b <= 0x0d) }
         var lo = 0, hi = bytes.count
         while lo < hi, isSpace(bytes[lo]) { lo += 1 }
@@ -36,24 +33,4 @@ public struct VarsDirectory: Sendable {
         let t = s.trimmingCharacters(in: .whitespacesAndNewlines)
         return t.isEmpty ? nil : t
     }
-
-    /// The whole file, or nil when it cannot be opened or read.
-    static func readFile(_ path: String) -> [UInt8]? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var out: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { posixRead(fd, $0.baseAddress, $0.count) }
-            if n < 0 { if errno == EINTR { continue }; return nil }
-            if n == 0 { return out }
-            out.append(contentsOf: chunk[0..<n])
-        }
-    }
-}
-
-/// read(2) under a name the struct's own `read` does not shadow.
-private func posixRead(_ fd: Int32, _ buf: UnsafeMutableRawPointer?, _ count: Int) -> Int {
-    read(fd, buf, count)
 }

@@ -80,8 +80,9 @@ struct BenchCommand: ParsableCommand {
     }
 
     /// Inventory parse + resolution: `DirectoryInventoryLoader.load` (inventory.json, systems.json,
-    /// machines/) and `ResolvedFleet` (roles, zerotier networks with their IPs from vars/, targets).
-    /// Baseline: Foundation's JSONSerialization parsing the same inventory.json (no model, no resolution).
+    /// machines/ → `Inventory`) and `ResolvedFleet` (roles, zerotier networks with their IPs from
+    /// vars/, targets); `scan` is the JSON scanner alone over the inventory.json bytes.
+    /// Baseline: Foundation's JSONSerialization parsing the same bytes (no model, no resolution).
     struct Parse: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "parse")
         @Option var inventory: String
@@ -99,13 +100,20 @@ struct BenchCommand: ParsableCommand {
                 machines = fleet?.inventory.machines.count ?? 0
                 if i > 0 { load.append(l); resolve.append(r) }
             }
-            let data = try Data(contentsOf: URL(fileURLWithPath: inventory + "/inventory.json"))
+            let path = inventory + "/inventory.json"
+            guard let bytes = FileBytes.read(path) else { throw CLIError("fleet: \(path): cannot read") }
+            var entries = 0
+            let scan = try BenchTiming.samples(warmup: 1, iterations: iterations) {
+                entries = try JSONDocument(bytes).next(0)
+            }
+            let data = Data(bytes)
             let baseline = try BenchTiming.samples(warmup: 1, iterations: iterations) {
                 _ = try JSONSerialization.jsonObject(with: data)
             }
-            benchPrint("parse", ["\"machines\": \(machines)", "\"bytes\": \(data.count)",
+            benchPrint("parse", ["\"machines\": \(machines)", "\"bytes\": \(bytes.count)", "\"tape_entries\": \(entries)",
                                  BenchSummary(samples: zip(load, resolve).map { $0 + $1 }).json("total"),
                                  BenchSummary(samples: load).json("load"), BenchSummary(samples: resolve).json("resolve"),
+                                 BenchSummary(samples: scan).json("scan"),
                                  BenchSummary(samples: baseline).json("jsonserialization")])
         }
     }

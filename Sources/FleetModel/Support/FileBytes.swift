@@ -1,0 +1,48 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Whole-file reads with plain syscalls: open, fstat for the size, one read into a buffer of that
+/// size. FileManager + Data + Array(data) copies a 6 MB inventory twice; the vars tree has
+/// thousands of tiny files where every syscall counts.
+public enum FileBytes {
+    /// The file's bytes, or nil when it cannot be opened or read (missing, a directory, no access).
+    public static func read(_ path: String) -> [UInt8]? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0, st.st_mode & S_IFMT != S_IFDIR else { return nil }
+        // A regular file that delivered its whole size is done (no read returning 0 needed); other
+        // files (/proc, pipes) report no useful size and are read until EOF.
+        let expected = st.st_mode & S_IFMT == S_IFREG ? Int(st.st_size) : -1
+        var failed = false
+        var out = [UInt8](unsafeUninitializedCapacity: max(expected, 0) + 1) { buf, count in
+            count = 0
+            while count < buf.count {
+                let n = sysRead(fd, buf.baseAddress! + count, buf.count - count)
+                if n < 0 { if errno == EINTR { continue }; failed = true; return }
+                if n == 0 { return }
+                count += n
+                if count == expected { return }
+            }
+        }
+        if failed { return nil }
+        guard out.count > expected else { return out }
+        // It grew, or has no size: read the rest in chunks.
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { sysRead(fd, $0.baseAddress!, $0.count) }
+            if n < 0 { if errno == EINTR { continue }; return nil }
+            if n == 0 { return out }
+            out.append(contentsOf: chunk[0..<n])
+        }
+    }
+}
+
+/// read(2) under a name `FileBytes.read` does not shadow.
+private func sysRead(_ fd: Int32, _ buf: UnsafeMutableRawPointer, _ count: Int) -> Int {
+    read(fd, buf, count)
+}
