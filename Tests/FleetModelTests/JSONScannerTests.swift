@@ -61,7 +61,7 @@ final class JSONScannerTests: XCTestCase {
 
     /// Mutated corpus files: byte flips, truncations, inserted structural and non-ASCII bytes.
     func testAgreesOnMutatedCorpus() throws {
-        var rng = SplitMix(state: 0x1234_5678)
+        var rng = SplitMix64(seed: 0x1234_5678)
         let interesting: [UInt8] = Array(#"{}[]",:\ u0123456789eE+-.tfn"#.utf8) + [0x00, 0x1F, 0x7F, 0x80, 0xBF, 0xC0, 0xC3, 0xE0, 0xED, 0xF0, 0xF4, 0xF5, 0xFF]
         let files = try corpus().filter { $0.1.count < 200_000 }
         for (name, original) in files {
@@ -115,16 +115,5 @@ final class JSONScannerTests: XCTestCase {
         XCTAssertEqual(doc.boolValue(try XCTUnwrap(doc.lastValue(doc.root, forKey: "b"))), true)
         XCTAssertNil(doc.lastValue(doc.root, forKey: "missing"))
         XCTAssertEqual(doc.next(doc.root), doc.tape.count)
-    }
-}
-
-private struct SplitMix {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E3779B97F4A7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58476D1CE4E5B9
-        z = (z ^ (z >> 27)) &* 0x94D049BB133111EB
-        return z ^ (z >> 31)
     }
 }

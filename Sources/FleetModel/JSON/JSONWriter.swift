@@ -76,11 +76,19 @@ public struct JSONWriter: Sendable {
     }
 
     private func writeString(_ s: String, into out: inout [UInt8]) {
-        // Fast path: most strings need no escaping and are appended whole.
-        if !s.utf8.contains(where: { b in
-            b < 0x20 || b == 0x22 || b == 0x5C || (ensureASCII && b > 0x7E)
-                || (escapeHTML && (b == 0x3C || b == 0x3E || b == 0x26))
-        }) {
+        // Fast path: most strings need no escaping and are appended whole. One loop over the
+        // contiguous UTF-8 (a per-byte closure was 10% of `fleet list --json` at 10k machines).
+        let plain = { (b: UInt8) -> Bool in
+            !(b < 0x20 || b == 0x22 || b == 0x5C || (ensureASCII && b > 0x7E)
+                || (escapeHTML && (b == 0x3C || b == 0x3E || b == 0x26)))
+        }
+        var s = s
+        let needsEscape = s.withUTF8 { buf in
+            var i = 0
+            while i < buf.count { if !plain(buf[i]) { return true }; i += 1 }
+            return false
+        }
+        if !needsEscape {
             out.append(0x22)
             out.append(contentsOf: s.utf8)
             out.append(0x22)
