@@ -74,7 +74,19 @@ class Pane:
             seen[0] = self.capture()
             return (needle in seen[0]) != absent
         wait_until(done, timeout, message=lambda: f"timed out waiting for {needle!r} (absent={absent}); screen:\n{seen[0]}")
-        return seen[0]
+        return self._settled(seen[0], lambda s: (needle in s) != absent)
+
+    def _settled(self, screen, still_matches, tries=10):
+        """A capture can land while a frame is half written (tmux reads the terminal's bytes in
+        chunks), so the matching screen is re-read until two reads agree — for a live screen that
+        never settles, at most `tries` times — and the last read that still matches is returned."""
+        for _ in range(tries):
+            time.sleep(0.03)
+            again = self.capture()
+            if again == screen or not still_matches(again):
+                return screen
+            screen = again
+        return screen
 
     def wait_for_exit(self, timeout=20.0):
         """Waits for the EXIT=<n> line start_fleet prints and returns n."""
