@@ -30,12 +30,16 @@ final class EffectRunner {
     /// that frame — every address and the filter's search index (`Event.fleetCompleted`). At 10k
     /// machines the second step is ~8,000 vars files and 10k search lines (docs/PERFORMANCE.md).
     private static func post(_ snap: InventorySnapshot, to q: EventQueue, names: LoadedMachineNames) {
-        names.set(Set(snap.inventory.machines.keys))
+        names.set(Set(snap.inventory.machines.keys), store: snap.storeSnapshot)
         q.post(.inventoryLoaded(ResolvedFleet.firstScreen(snap.inventory, rows: firstScreenRows), revalidating: snap.isRevalidating))
     }
 
-    /// Ends background work that owns processes (probes' ssh masters, a running deploy).
-    func shutdown() { deploys.shutdown() }
+    /// Ends background work that owns processes (probes' ssh masters, a running deploy); stores an
+    /// inventory snapshot still waiting, so the next start is warm even after a quick quit.
+    func shutdown() {
+        loadedMachines.runPendingStore()
+        deploys.shutdown()
+    }
 
     func perform(_ effect: Effect) {
         switch effect {
@@ -45,7 +49,9 @@ final class EffectRunner {
             Task.detached {
                 // A flake yields a cached or offline result first, then the evaluated one.
                 do {
-                    for try await snap in InventoryLoader(source: source).updates() { EffectRunner.post(snap, to: q, names: names) }
+                    var loader = InventoryLoader(source: source)
+                    loader.deferSnapshotStore = true   // after the first frame (Effect.completeFleet)
+                    for try await snap in loader.updates() { EffectRunner.post(snap, to: q, names: names) }
                 } catch {
                     q.post(.inventoryFailed(String(describing: error)))
                 }
@@ -94,9 +100,11 @@ final class EffectRunner {
         case .startProbes(let loaded): deploys.startProbes(loaded.fleet)
         case .completeFleet(let loaded):
             let q = queue
+            let info = loadedMachines
             Task.detached {
                 let complete = loaded.fleet.completed()
                 q.post(.fleetCompleted(complete, searchIndex: FleetSearch.index(complete)))
+                info.runPendingStore()
             }
         case .loadHistoryLog(let id): deploys.loadLog(deployID: id)
         case .copyToClipboard(let text):
@@ -107,11 +115,20 @@ final class EffectRunner {
     }
 }
 
-/// Set by the inventory load's task, read by the vars load's.
+/// Set by the inventory load's task, read by the vars load's; and the snapshot store the load
+/// deferred until the fleet is complete (or the UI quits).
 final class LoadedMachineNames: Sendable {
     private let names = Mutex<Set<String>?>(nil)
-    func set(_ value: Set<String>) { names.withLock { $0 = value } }
+    private let store = Mutex<(@Sendable () -> Void)?>(nil)
+    func set(_ value: Set<String>, store pending: (@Sendable () -> Void)?) {
+        names.withLock { $0 = value }
+        if let pending { store.withLock { $0 = pending } }
+    }
     func get() -> Set<String>? { names.withLock { $0 } }
+    /// Runs the pending snapshot store, once.
+    func runPendingStore() {
+        store.withLock { s -> (@Sendable () -> Void)? in defer { s = nil }; return s }?()
+    }
 }
 
 /// The palette's command history, kept between runs in `$XDG_STATE_HOME/fleet/palette-history`.
