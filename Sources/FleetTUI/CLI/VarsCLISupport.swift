@@ -32,6 +32,7 @@ enum VarsCLISupport {
     static func generate(repo: VarsRepository, machines: [String], generator: String?, regenerate: Bool,
                          runOptions: VarsRunOptions) async throws {
         let catalog = try await VarsRepoOptions.catalog(repo)
+        try VarsRepoOptions.checkMachines(machines, repo: repo, catalog: catalog)   // before anything needs a key
         // clan's `run_generators` migrates old zerotier layouts first, commits, and stops (generate.py:303),
         // before anything needs a key.
         if VarsMigrations.needed(clanDirectory: repo.clanDirectory, catalog: catalog) {
@@ -50,7 +51,6 @@ enum VarsCLISupport {
         if runOptions.noSandbox {
             do { engine.sandbox = try GeneratorSandbox.detect(environment: environment, noSandbox: true) } catch { throw CLIError("fleet: \(error)") }
         }
-        try UsageFailure.checkMachines(machines, known: engine.catalog.machineNames)
         let plan: VarsPlan
         do { plan = try engine.plan(machines: machines, generator: generator, regenerate: regenerate) } catch { throw CLIError("fleet: \(error)") }
         if plan.isEmpty {
