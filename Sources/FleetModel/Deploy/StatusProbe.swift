@@ -198,14 +198,22 @@ public final class StatusProber: @unchecked Sendable {
         }
     }
 
-    /// Closes the masters this prober opened and removes their directory.
-    public func close(_ machines: [Machine]) async {
-        for m in machines {
-            guard let text = options.targetString(for: m), let t = try? SSHTarget.parse(text) else { continue }
-            _ = try? await runner.run(ProcessSpec(argv: SSHCommand.closeArgv(t, ssh), environment: options.environment,
-                                                  timeout: .seconds(5)))
+    /// Closes the masters this prober opened and removes their directory. Only the masters that
+    /// exist (a socket in the directory), all at once: a host never reached has none, and an
+    /// `ssh -O exit` per machine would cost a process each for nothing.
+    public func close() async {
+        let dir = ssh.controlDirectory
+        let sockets = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
+        let (runner, env) = (self.runner, options.environment)
+        await withTaskGroup(of: Void.self) { group in
+            for name in sockets {
+                group.addTask {
+                    _ = try? await runner.run(ProcessSpec(argv: SSHCommand.closeArgv(socket: dir + "/" + name),
+                                                          environment: env, timeout: .seconds(5)))
+                }
+            }
         }
-        ControlDirectory.remove(ssh.controlDirectory)
+        ControlDirectory.remove(dir)
     }
 
     private func flakeSystem(_ m: Machine) async -> (String?, String?) {
