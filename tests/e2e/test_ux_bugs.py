@@ -268,9 +268,11 @@ def test_fleet_status_never_deployed_in_sync_out_of_sync(tmp_path):
 
         def session(expected, label):
             pane.type_line("clear")
+            pane.wait_for("EXIT=", absent=True, timeout=5)
+            start = time.time()
             pane.start_fleet(args=f"--inventory {tb.inventory}", env=env)
-            pane.wait_for("tb2")
-            timings[label] = wait_status(pane, expected)
+            wait_status(pane, expected)
+            timings[label] = time.time() - start       # from the command line, not from the first frame
             pane.send("q")
             assert pane.wait_for_exit() == 0
 
@@ -295,8 +297,12 @@ def test_fleet_status_never_deployed_in_sync_out_of_sync(tmp_path):
         wait_status(pane, {"tb1": "in sync", "tb2": "never deployed"}, timeout=5)
         pane.send("q")
         assert pane.wait_for_exit() == 0
-        # Timings are reported, not asserted (speed goals live in benchmarks): run with -s to see them.
+        # The done-when is "within a second of start"; measured 0.5–0.7 s on a quiet machine (run with
+        # -s to see them). The bound asserted is looser, so a loaded CI machine does not fail it, but
+        # still catches a STATUS that waits for the flake's evaluation or a second round of probes.
         print("status timings (s):", {k: round(v, 2) for k, v in timings.items()})
+        slow = {k: round(v, 2) for k, v in timings.items() if v > 3.0}
+        assert not slow, f"STATUS took more than 3 s after start: {slow}"
     finally:
         pane.close()
         tb.close()
@@ -309,15 +315,21 @@ def run_fleet(*args, env=None):
 def test_cli_usage_errors_are_one_shape(tmp_path):
     demo = os.path.join(REPO, "inventory")
     # One error for an unknown machine everywhere: the known names, usage status 64.
-    for args in (["show", "nope"], ["deploy", "--inventory", demo, "nope"], ["vars", "check", "--repo", demo, "nope"],
-                 ["rollback", "--inventory", demo, "nope"]):
-        if args[0] == "show":
-            args = ["show", "--inventory", demo, "nope"]
+    # Every command knows the fleet's machines — vars commands too, not only the machines that
+    # declare generators (the demo's darwin machines declare none).
+    known = "Known machines: argentum, blackphos, cinnabar, electrum, galena, rosegold, scheelite, stibnite"
+    for args in (["show", "--inventory", demo, "nope"], ["deploy", "--inventory", demo, "nope"],
+                 ["rollback", "--inventory", demo, "nope"], ["vars", "check", "--repo", demo, "nope"],
+                 ["vars", "list", "--repo", demo, "nope"], ["vars", "get", "--repo", demo, "nope", "openssh/x"],
+                 ["vars", "generate", "--repo", demo, "--dry-run", "nope"], ["vars", "fix", "--repo", demo, "nope"],
+                 ["vars", "rotate", "--repo", demo, "-g", "openssh", "--dry-run", "nope"],
+                 ["vars", "machine-key", "--repo", demo, "nope"]):
         r = run_fleet(*args)
         assert r.returncode == 64, (args, r.returncode, r.stderr)
-        # vars commands know the machines that declare generators (the demo's NixOS ones).
-        known = "Known machines: cinnabar, electrum" if args[0] == "vars" else "Known machines: argentum, blackphos"
         assert "unknown machine 'nope'" in r.stderr and known in r.stderr, (args, r.stderr)
+    # A fleet machine without generators is known: it has no vars to check.
+    r = run_fleet("vars", "check", "--repo", demo, "stibnite")
+    assert r.returncode == 0 and "unknown machine" not in r.stderr, r.stdout + r.stderr
     r = run_fleet("deploy", "--inventory", demo, "--jobs", "0", "cinnabar")
     assert r.returncode == 64 and "--jobs must be at least 1" in r.stderr, r.stderr
     r = run_fleet("list", "--inventory", demo, "--tags", "nosuch")

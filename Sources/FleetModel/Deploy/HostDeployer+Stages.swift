@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// The stage bodies: what each stage runs (mirrors `clan machines update`, clan-formats.md §3.1).
 extension HostDeployer {
@@ -230,26 +231,28 @@ extension HostDeployer {
 
 /// NixProgress shared between the reader thread and the stage; reports whether the one-line
 /// summary changed, so progress events are not sent for every bookkeeping record.
-final class NixProgressBox: @unchecked Sendable {
-    private let lock = NSLock()
-    private var progress = NixProgress()
-    private var lastSummary = ""
+final class NixProgressBox: Sendable {
+    private struct State {
+        var progress = NixProgress()
+        var lastSummary = ""
+        var started = 0
+    }
+    private let state = Mutex(State())
 
     /// `building '…drv'` lines seen: what was built when nix sent no builds-progress result (a
     /// remote `nix build` over ssh ends without one).
-    var buildsStarted: Int { lock.withLock { started } }
-    private var started = 0
+    var buildsStarted: Int { state.withLock { $0.started } }
 
     func consume(_ line: String) -> ([String], Bool, NixProgress) {
-        lock.withLock {
-            let lines = progress.consume(line)
-            started += lines.filter { $0.hasPrefix("building '") }.count
-            let summary = progress.buildSummary + "|\(progress.copiesDone)/\(progress.copiesExpected)"
-            let changed = summary != lastSummary
-            lastSummary = summary
-            return (lines, changed, progress)
+        state.withLock { s in
+            let lines = s.progress.consume(line)
+            s.started += lines.filter { $0.hasPrefix("building '") }.count
+            let summary = s.progress.buildSummary + "|\(s.progress.copiesDone)/\(s.progress.copiesExpected)"
+            let changed = summary != s.lastSummary
+            s.lastSummary = summary
+            return (lines, changed, s.progress)
         }
     }
 
-    var value: NixProgress { lock.withLock { progress } }
+    var value: NixProgress { state.withLock { $0.progress } }
 }
