@@ -8,7 +8,7 @@ import shlex
 import subprocess
 import time
 
-from tmuxdriver import FLEET_BIN, REPO, Pane
+from tmuxdriver import FLEET_BIN, REPO, Pane, wait_until
 
 PROMPT_VALUE = "Rotated-Value-5b1e"
 
@@ -185,9 +185,11 @@ def test_history_is_per_fleet(pane, tmp_path):
     a, b = demo_workspace(tmp_path, "fleet-a"), demo_workspace(tmp_path, "fleet-b")
     state = tmp_path / "state"
     env = {**os.environ, "XDG_STATE_HOME": str(state)}
-    r = subprocess.run([FLEET_BIN, "deploy", "--inventory", str(a), "--build-flake", "path:" + str(tmp_path / "none"),
-                        "stibnite"], capture_output=True, text=True, env=env, timeout=120)
-    assert r.returncode == 1, r.stdout + r.stderr      # stibnite.zt does not resolve
+    def deploy(ws, *machines):
+        r = subprocess.run([FLEET_BIN, "deploy", "--inventory", str(ws), "--build-flake", "path:" + str(tmp_path / "none"),
+                            *machines], capture_output=True, text=True, env=env, timeout=120)
+        assert r.returncode == 1, r.stdout + r.stderr      # the darwin hosts' .zt names do not resolve
+    deploy(a, "stibnite")
     pane.start_fleet(args=f"--inventory {b}", env=f"FLEET_NO_PROBES=1 XDG_STATE_HOME={state}")
     pane.wait_for("stibnite")
     pane.send("6")
@@ -195,6 +197,25 @@ def test_history_is_per_fleet(pane, tmp_path):
     pane.send("a")                                       # every fleet, on request
     screen = pane.wait_for("FLEET")
     assert "fleet-a" in screen and "Deploys of every fleet" in screen, screen
+    pane.send("q")
+    assert pane.wait_for_exit() == 0
+    # The FLEET column names each run's own fleet, in the column under its header.
+    deploy(b, "stibnite", "blackphos")
+    pane.type_line("clear")
+    pane.start_fleet(args=f"--inventory {b}", env=f"FLEET_NO_PROBES=1 XDG_STATE_HOME={state}")
+    pane.wait_for("stibnite")
+    pane.send("6")
+    screen = pane.wait_for("2 failed")
+    assert "FLEET" not in screen and "fleet-a" not in screen, screen      # this fleet only: no column
+    pane.send("a")
+    screen = pane.wait_for("1 failed")
+    lines = screen.splitlines()
+    header = next(l for l in lines if "STARTED" in l and "FLEET" in l)
+    col = header.index("FLEET")
+    rows = [l for l in lines[lines.index(header) + 1:] if "failed" in l and "deploy" in l]
+    fleets = {l[col:].split()[0]: l for l in rows}
+    assert set(fleets) == {"fleet-a", "fleet-b"}, screen
+    assert "2 failed" in fleets["fleet-b"] and "1 failed" in fleets["fleet-a"], screen
     pane.send("q")
     assert pane.wait_for_exit() == 0
     pane.type_line("clear")
@@ -345,3 +366,45 @@ def test_cli_usage_errors_are_one_shape(tmp_path):
     # Help paragraphs flow to the terminal's width, never broken mid-sentence by the source text.
     r = run_fleet("ui", "--help", env={"COLUMNS": "200"})
     assert "ASCII glyphs; XDG_CONFIG_HOME/fleet/config.toml" in r.stdout, r.stdout
+
+
+def test_log_pane_copies_to_the_clipboard_with_osc52(pane, tmp_path):
+    """`y` in the log pane sends OSC 52: tmux with set-clipboard on keeps it as a paste buffer, which
+    is what a terminal (or tmux inside ssh) puts on the system clipboard."""
+    ws = demo_workspace(tmp_path)
+    pane.tmux("set-option", "-g", "set-clipboard", "on")
+    pane.start_fleet(env=env_prefix(FLEET_DEMO_DIR=ws, FLEET_NO_PROBES=1, XDG_STATE_HOME=tmp_path / "state",
+                                    FLEET_BUILD_FLAKE="path:" + str(tmp_path / "none")))
+    pane.wait_for("stibnite")
+    pane.send("/")
+    pane.tmux("send-keys", "-t", "e2e", "-l", "stibnite")
+    pane.send("Enter")
+    pane.send("d")
+    pane.wait_for("Deploy 1 machine?")
+    pane.send("y")
+    pane.wait_for("0 ok, 1 failed", timeout=60)
+    pane.send("Enter")
+    screen = pane.wait_for("log of stibnite")
+
+    def buffer():
+        r = pane.tmux("show-buffer", check=False)
+        return r.stdout if r.returncode == 0 else ""
+    assert buffer() == ""
+    # The whole log: every line the pane holds, in order.
+    pane.send("y")
+    pane.wait_for("copied the log of stibnite")
+    log = wait_until(buffer, timeout=5, message="no OSC 52 reached tmux")
+    lines = log.splitlines()
+    assert len(lines) >= 2 and lines[0] == "── resolve ──", log
+    assert all(l[:40] in screen for l in lines), (log, screen)      # what the pane shows, unwrapped
+    # With a search, only the matched line.
+    pane.send("/")
+    pane.tmux("send-keys", "-t", "e2e", "-l", "darwin-rebuild")
+    pane.send("Enter")
+    pane.send("n")
+    pane.send("y")
+    pane.wait_for("copied 1 line to the clipboard")
+    line = wait_until(lambda: (b := buffer()) != log and b, timeout=5, message="the line never replaced the log")
+    assert line in lines and "darwin-rebuild" in line, (line, lines)
+    pane.send("q")
+    assert pane.wait_for_exit() == 0

@@ -1,35 +1,19 @@
 """`fleet vars generate` on a real clan-core clan whose zerotier vars are in the 25.11 layout: like
 `clan vars generate`, it first moves them to the all-shared layout in one commit, prints clan's
 banner and stops (exit 0); afterwards no zerotier generator is planned, so no new identity or network
-id is minted. The clan comes from ../shared/real-clan/new-clan-flake (FLEET_REAL_CLAN overrides)."""
+id is minted. The clan is the real clan-core's example clan (the `real_clan` fixture)."""
 import os
 import subprocess
 
-import pytest
-
-from tmuxdriver import FLEET_BIN, REPO
-
-
-def real_clan_dir():
-    if os.environ.get("FLEET_REAL_CLAN"):
-        return os.environ["FLEET_REAL_CLAN"]
-    d = os.path.dirname(os.path.abspath(REPO))
-    while d != "/":
-        if os.access(os.path.join(d, "shared/real-clan/new-clan-flake"), os.X_OK):
-            return os.path.join(d, "shared/real-clan")
-        d = os.path.dirname(d)
-    pytest.fail("../shared/real-clan/new-clan-flake not found (clone fleet next to shared/, or set FLEET_REAL_CLAN)")
+from tmuxdriver import FLEET_BIN
 
 
 def git(d, *args):
     return subprocess.run(["git", "-C", d, *args], check=True, capture_output=True, text=True).stdout
 
 
-def test_generate_migrates_the_25_11_zerotier_layout_and_stops(tmp_path):
-    d = str(tmp_path / "clan")
-    subprocess.run([os.path.join(real_clan_dir(), "new-clan-flake"), d], check=True, capture_output=True)
-    with open(os.path.join(d, ".gitignore"), "w") as f:
-        f.write(".clan-inputs\n")
+def test_generate_migrates_the_25_11_zerotier_layout_and_stops(real_clan, tmp_path):
+    d = real_clan.copy(tmp_path / "clan")                # a committed git clan on the real clan-core
     # The example clan's zerotier instance is "zerotier", alpha its controller; 25.11 kept everything
     # under the per-machine generator "zerotier" (values here are public: no key needed to move them).
     legacy = {
@@ -58,9 +42,6 @@ def test_generate_migrates_the_25_11_zerotier_layout_and_stops(tmp_path):
         os.rename(os.path.join(d, "sops/secrets/zt-" + m), dst)
         os.unlink(os.path.join(dst, "users/admin"))
         os.symlink("../../../../../../sops/users/admin", os.path.join(dst, "users/admin"))
-    git(d, "init", "-q")
-    git(d, "config", "user.name", "fleet test")
-    git(d, "config", "user.email", "test@example.invalid")
     git(d, "add", "-A")
     git(d, "commit", "-qm", "25.11 layout")
     env = dict(os.environ, NIX_CONFIG="experimental-features = nix-command flakes\nsubstituters =\n",
