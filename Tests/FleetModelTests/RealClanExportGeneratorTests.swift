@@ -16,7 +16,7 @@ final class RealClanExportGeneratorTests: XCTestCase {
         let catalog = try XCTUnwrap(loaded)
 
         // Evaluated from clanInternals.systems.<sys>.exports, beside the machines' generators.
-        XCTAssertEqual(catalog.flakeLevelGenerators.map(\.id), [.perExport("one", "A"), .perExport("boot", "B"),
+        XCTAssertEqual(catalog.flakeLevelGenerators.map(\.id), [.perExport("one", "A"), .perExport("web-boot", "A"), .perExport("boot", "B"),
                                                                 .perExport("one", "B"), .perExport("two", "B")])
         XCTAssertEqual(catalog.machineNames, ["db", "web"])
         let two = try XCTUnwrap(catalog.generators[.perExport("two", "B")])
@@ -54,9 +54,13 @@ final class RealClanExportGeneratorTests: XCTestCase {
         var engine = repo.engine(catalog: catalog, backend: backend)
         engine.environment = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]
         let plan = try engine.plan()
-        XCTAssertEqual(plan.generators, [.perExport("one", "A"), .perExport("boot", "B"), .perExport("one", "B"), .perExport("two", "B"),
+        XCTAssertEqual(plan.generators, [.perExport("one", "A"), .perExport("web-boot", "A"), .perExport("boot", "B"), .perExport("one", "B"), .perExport("two", "B"),
                                          .perMachine("state-version", "db"), .perMachine("state-version", "web")])
-        XCTAssertTrue(try engine.plan(machines: ["web"]).generators.allSatisfy { !$0.isExport }, "a machine run leaves them alone, as clan's")
+        // A machine's run brings what it receives: db gets B/boot only; web gets B/two, whose missing
+        // dependencies B/one and A/one (deployed nowhere) come first.
+        XCTAssertEqual(try engine.plan(machines: ["db"]).generators, [.perExport("boot", "B"), .perMachine("state-version", "db")])
+        XCTAssertEqual(try engine.plan(machines: ["web"]).generators, [.perExport("one", "A"), .perExport("web-boot", "A"), .perExport("boot", "B"), .perExport("one", "B"),
+                                                                      .perExport("two", "B"), .perMachine("state-version", "web")])
         try await engine.generate(plan, answer: { _ in "" })
 
         // On disk as clan writes them: value / sops secret, links to the deploy machines and the
@@ -85,15 +89,15 @@ final class RealClanExportGeneratorTests: XCTestCase {
                         .filter { $0.exportKey == "B" }.map { "\($0.placement) \($0.id) \($0.kind.rawValue)" },
                        ["export: B boot/key secret", "export: B one/foo public", "export: B two/foo secret"])
 
-        // Upload: the activation file goes to the machines of its deploy list, under
-        // activation/per-export/<key>/<g>/<f>; services files (B/two) stay in the closure.
+        // Upload: an activation file goes to the machines of its deploy list (A/web-boot to web only),
+        // under activation/per-export/<key>/<g>/<f>; services files (B/two) stay in the closure.
         let keyFile = dir + "/admin.txt"
         try (admin.encoded + "\n").write(toFile: keyFile, atomically: true, encoding: .utf8)
         let provider = ClanSecrets.provider(clanDirectory: dir, catalog: catalog, environment: ["SOPS_AGE_KEY_FILE": keyFile, "HOME": "/nonexistent"])
-        for m in ["web", "db"] {
-            let up = try await provider(Machine(name: m))
-            XCTAssertEqual(up.map(\.remotePath), ["/var/lib/sops-nix/key.txt", "/var/lib/sops-nix/activation/per-export/B/boot/key"], m)
-            XCTAssertEqual(String(decoding: up[1].bytes, as: UTF8.self), "boot-key\n")
-        }
+        let webUp = try await provider(Machine(name: "web")), dbUp = try await provider(Machine(name: "db"))
+        XCTAssertEqual(webUp.map(\.remotePath), ["/var/lib/sops-nix/key.txt", "/var/lib/sops-nix/activation/per-export/A/web-boot/key",
+                                               "/var/lib/sops-nix/activation/per-export/B/boot/key"])
+        XCTAssertEqual(dbUp.map(\.remotePath), ["/var/lib/sops-nix/key.txt", "/var/lib/sops-nix/activation/per-export/B/boot/key"])
+        XCTAssertEqual(webUp.dropFirst().map { String(decoding: $0.bytes, as: UTF8.self) }, ["web-only\n", "boot-key\n"])
     }
 }

@@ -15,7 +15,7 @@ import subprocess
 
 from real_clan import NIX_CONFIG, clan_nix
 from test_real_clan import admin_clan, fleet
-from tmuxdriver import REPO
+from tmuxdriver import FLEET_BIN, REPO
 
 SOPS_DECRYPT = os.path.join(REPO, "Tests", "FleetModelTests", "Fixtures", "vars", "tools", "sops_age_decrypt.py")
 SOPS_MAC = os.path.join(REPO, "Tests", "FleetModelTests", "Fixtures", "tools", "sops_mac.py")
@@ -29,8 +29,10 @@ Missing public vars:
 Check results for flake-level generators of export 'A': 
 Missing secret vars:
   - one/foo
+  - web-boot/key
 Invalid generators (outdated invalidation hash):
   - one
+  - web-boot
 Check results for flake-level generators of export 'B': 
 Missing secret vars:
   - boot/key
@@ -58,7 +60,7 @@ def test_flake_level_generators_check_generate_list_and_screen(real_clan, tmp_pa
     assert gen.returncode == 0, gen.stdout + gen.stderr
     order = re.findall(r"^\[\d+/\d+\] (.+)$", gen.stdout, re.M)
     # Dependencies first (B/one reads A/one, B/two reads B/one); clan's sort key (placement, name).
-    assert order == ["one (export: A)", "boot (export: B)", "one (export: B)", "two (export: B)",
+    assert order == ["one (export: A)", "web-boot (export: A)", "boot (export: B)", "one (export: B)", "two (export: B)",
                      "state-version (machine: db)", "state-version (machine: web)"], order
     second = fleet("vars", "check", "--flake", d, keys=keys)
     assert second.returncode == 0, second.stdout
@@ -102,3 +104,48 @@ def test_flake_level_generators_check_generate_list_and_screen(real_clan, tmp_pa
     assert re.search(r"export: A\s+ok", screen) and re.search(r"export: B\s+ok", screen), screen
     pane.send("q")
     assert pane.wait_for_exit() == 0
+
+
+def test_deploy_uploads_flake_level_activation_files_to_their_machines(real_clan, tmp_path):
+    """`fleet deploy` of the real clan's web and db to testbed hosts (real sshd, real nix; the
+    system itself comes from the testbed's flake, as clan-core's toplevel does not build offline).
+    Before activation each host gets its age key and the flake-level activation files listed for it
+    (`activation/per-export/<key>/<gen>/<file>`, 0400): web both, db only B/boot. clan-core d7c35d9
+    would stop here instead ("Generator cannot be None", clan_lib/vars/var.py:38-41), and would send
+    every flake-level activation file to every machine (vars/upload.py:13-15, sops.py:253-268)."""
+    from testbed_support import TESTBED, DeployTestbed
+    d, keys = admin_clan(real_clan, tmp_path, clan_nix("exports.nix"))
+    tb = DeployTestbed(2, names=["web", "db"])
+    try:
+        env = tb.env()
+        env.update({"NIX_CONFIG": NIX_CONFIG, "SOPS_AGE_KEY_FILE": keys, "SOPS_AGE_KEY": "", "XDG_CONFIG_HOME": "/nonexistent"})
+        # No `vars generate` first: the deploy generates what web and db receive (vars before deploy).
+        argv = [FLEET_BIN, "deploy", "web", "db", "--flake", d, "--ssh-config", os.path.join(tb.dir, "ssh_config"),
+                "--build-flake", "path:" + tb.flake, "--target", "web=root@web", "--target", "db=root@db", "--json"]
+        r = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=600)
+        assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+        events = [json.loads(line) for line in r.stdout.splitlines() if line.startswith("{")]
+        assert sorted(next(e for e in events if e["type"] == "run_finished")["ok"]) == ["db", "web"]
+
+        def on_host(host, *cmd):
+            return subprocess.run([TESTBED, "exec", host, "--", *cmd], env=dict(os.environ, TESTBED_DIR=tb.dir),
+                                  capture_output=True, text=True, timeout=60).stdout
+
+        expected = {
+            "web": {"key.txt", "activation/per-export/A/web-boot/key", "activation/per-export/B/boot/key"},
+            "db": {"key.txt", "activation/per-export/B/boot/key"},
+        }
+        for host, files in expected.items():
+            found = [line.split(" ", 2) for line in on_host(host, "find", "/var/lib/sops-nix", "-mindepth", "1", "-type", "f",
+                                                              "-printf", "%m %u %P\n").splitlines()]
+            assert {f[2] for f in found} == files, (host, found)
+            assert all(f[:2] == ["400", "root"] for f in found), (host, found)
+            assert on_host(host, "cat", "/var/lib/sops-nix/activation/per-export/B/boot/key") == "boot-key\n"
+        assert on_host("web", "cat", "/var/lib/sops-nix/activation/per-export/A/web-boot/key") == "web-only\n"
+        # The uploaded machine key is the one clan stores for web (sops/secrets/web-age.key).
+        pub = json.load(open(os.path.join(d, "sops", "machines", "web", "key.json")))[0]["publickey"]
+        key_txt = tmp_path / "web-uploaded.txt"
+        key_txt.write_text(on_host("web", "cat", "/var/lib/sops-nix/key.txt"))
+        assert subprocess.run(["age-keygen", "-y", str(key_txt)], capture_output=True, text=True).stdout.strip() == pub
+    finally:
+        tb.close()

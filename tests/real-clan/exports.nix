@@ -1,8 +1,9 @@
 # Flake-level ("per-export") generators as clan-core d7c35d9 declares them: top-level
 # `exports."<key>".generators` with the `generators` export interface (its own test,
 # pkgs/clan-cli/clan_cli/tests/test_vars_generate.py `test_flake_level_generators`), beside
-# ordinary machines. A depends on nothing; B/one reads A/one, B/two reads B/one and is deployed to
-# web (its secret goes to web's key), B/boot is an activation secret for web and db.
+# ordinary machines. A/one depends on nothing; B/one reads A/one, B/two reads B/one and is deployed
+# to web (its secret goes to web's key); A/web-boot is an activation secret for web, B/boot one for
+# web and db (uploaded with their secrets at deploy).
 { self, ... }:
 let
   clan-core = self.inputs.clan-core;
@@ -21,6 +22,12 @@ in
       files.foo = { };
       script = ''
         echo hello > $out/foo
+      '';
+    };
+    generators.web-boot = {
+      files.key = { deploy = [ "web" ]; neededFor = "activation"; };
+      script = ''
+        echo web-only > $out/key
       '';
     };
   };

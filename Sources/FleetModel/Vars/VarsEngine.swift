@@ -40,15 +40,18 @@ public struct VarsEngine: Sendable {
         return filesThere && VarsStatusChecker.readValidationHash(dir) == g.definition.validationHash
     }
 
-    /// What `generate` would run. `machines` empty means every machine and the flake-level
-    /// generators (clan's `run_flake_generators`, generate.py:441-458); `generator` restricts to one
-    /// generator name (and always runs it, with its dependents); `regenerate` re-runs what exists.
+    /// What `generate` would run. `machines` empty means every machine and every flake-level
+    /// generator (clan's `run_flake_generators`, generate.py:441-458); given machines bring the
+    /// flake-level generators whose files are deployed to one of them, with their missing
+    /// dependencies — what those machines receive (clan's `vars generate <m>` and `machines update`
+    /// leave them out and then cannot upload them). `generator` restricts to one generator name (and
+    /// always runs it, with its dependents); `regenerate` re-runs what exists.
     public func plan(machines: [String] = [], generator: String? = nil, regenerate: Bool = false) throws -> VarsPlan {
         let requestedMachines = machines.isEmpty ? catalog.machineNames : machines
         for m in requestedMachines where catalog.declarations[m] == nil {
             throw VarsError(catalog.source, "machine '\(m)' declares no generators")
         }
-        let flakeLevel = machines.isEmpty ? catalog.flakeLevelGenerators.map(\.id) : []
+        let flakeLevel = machines.isEmpty ? catalog.flakeLevelGenerators.map(\.id) : flakeLevelReceived(by: machines)
         var requested = Array(Set(requestedMachines.flatMap { catalog.generators(for: $0).map(\.id) } + flakeLevel)).sorted()
         if let generator {
             requested = requested.filter { $0.name == generator }
@@ -96,6 +99,20 @@ public struct VarsEngine: Sendable {
         }
         return VarsPlan(generators: order, requestedMachines: requestedMachines, regenerate: regenerate,
                         prompts: prompts, reusedPrompts: reused, affectedMachines: affected.sorted())
+    }
+
+    /// The flake-level generators deploying a file to one of `machines`, plus the dependencies of
+    /// those that are missing on disk (transitively), sorted.
+    func flakeLevelReceived(by machines: [String]) -> [GeneratorID] {
+        var out = Set(catalog.flakeLevelGenerators.filter { !Set($0.machines).isDisjoint(with: machines) }.map(\.id))
+        var queue = Array(out)
+        while let id = queue.popLast() {
+            for dep in catalog.generators[id]?.dependencies ?? [] where !out.contains(dep) && catalog.generators[dep] != nil && !exists(dep) {
+                out.insert(dep)
+                queue.append(dep)
+            }
+        }
+        return out.sorted()
     }
 
     // MARK: - Generating
