@@ -50,6 +50,8 @@ final class HostDeployer: @unchecked Sendable {
     var connectAttempted = false
     /// A dry run's connect failure: the stages after it report instead of failing.
     var unreachable: String?
+    /// A dry run's `nix store diff-closures` lines (nil: the new system is not built anywhere yet).
+    var packageChanges: [String]?
     /// The askpass session when the ssh user is not root (started by the first root command).
     var sudo: SudoAskpass?
 
@@ -120,7 +122,9 @@ final class HostDeployer: @unchecked Sendable {
         case .dryRun:
             if let unreachable { return "dry run: host unreachable (\(unreachable)); would switch to \(systemPath ?? "the flake's system")" }
             if let why = options.nothingToBuild { return "dry run: nothing to build from: \(why)" }
-            return "dry run: would switch to \(systemPath ?? "?")"
+            // The count first: the Deploy screen's LAST column cuts the long store path, not it.
+            let changes = packageChanges.map { "\($0.count) package change\($0.count == 1 ? "" : "s"), " } ?? ""
+            return "dry run: \(changes)would switch to \(systemPath ?? "?")"
         }
     }
 
