@@ -67,6 +67,10 @@ public enum Reducer {
             state.hostStatus[s.machine] = s
             if let sort = state.fleetSort, sort.column == .status { resortFleet(&state, sort) }
             return []
+        case .configTargetsResolved(let t):
+            state.configTargets = t
+            if let sort = state.fleetSort, sort.column == .target { resortFleet(&state, sort) }
+            return []
         case .historyLoaded(let entries):
             state.history = entries
             state.historyError = nil
