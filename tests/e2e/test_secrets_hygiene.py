@@ -121,7 +121,8 @@ def askpass_leftovers(tbdir, host, user):
     machine's) must be gone after the deploy."""
     r = subprocess.run([TESTBED, "exec", host, "--", "find", "/tmp", "-maxdepth", "2", "-user", user, "-name", "askpass.sh"],
                        env=dict(os.environ, TESTBED_DIR=tbdir), capture_output=True, text=True, timeout=60)
-    assert r.returncode == 0, r.stderr
+    # Other people's temp dirs come and go under /tmp while find walks it: only its hits count.
+    assert r.returncode in (0, 1), r.stderr
     return r.stdout.split()
 
 
