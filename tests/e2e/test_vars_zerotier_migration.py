@@ -2,40 +2,24 @@
 `clan vars generate`, it first moves them to the all-shared layout in one commit, prints clan's
 banner and stops (exit 0); afterwards no zerotier generator is planned, so no new identity or network
 id is minted. `fleet deploy` runs the same migration first (clan's `machines update` calls
-`run_generators`, which migrates and stops). The clan comes from ../shared/real-clan/new-clan-flake
-(FLEET_REAL_CLAN overrides)."""
+`run_generators`, which migrates and stops). The clan is the real clan-core's example clan (the
+`real_clan` fixture)."""
 import json
 import os
 import subprocess
 
-import pytest
-
 from testbed_support import TESTBED, require_testbed_tools
-from tmuxdriver import FLEET_BIN, REPO
-
-
-def real_clan_dir():
-    if os.environ.get("FLEET_REAL_CLAN"):
-        return os.environ["FLEET_REAL_CLAN"]
-    d = os.path.dirname(os.path.abspath(REPO))
-    while d != "/":
-        if os.access(os.path.join(d, "shared/real-clan/new-clan-flake"), os.X_OK):
-            return os.path.join(d, "shared/real-clan")
-        d = os.path.dirname(d)
-    pytest.fail("../shared/real-clan/new-clan-flake not found (clone fleet next to shared/, or set FLEET_REAL_CLAN)")
+from tmuxdriver import FLEET_BIN
 
 
 def git(d, *args):
     return subprocess.run(["git", "-C", d, *args], check=True, capture_output=True, text=True).stdout
 
 
-def legacy_clan(tmp_path):
-    """A real clan-core clan (alpha, beta) whose zerotier vars are in the 25.11 layout, committed.
-    Returns (clan dir, env without an admin key, env with it, identities)."""
-    d = str(tmp_path / "clan")
-    subprocess.run([os.path.join(real_clan_dir(), "new-clan-flake"), d], check=True, capture_output=True)
-    with open(os.path.join(d, ".gitignore"), "w") as f:
-        f.write(".clan-inputs\n")
+def legacy_clan(real_clan, tmp_path):
+    """A committed git clan on the real clan-core (alpha, beta) whose zerotier vars are in the 25.11
+    layout. Returns (clan dir, env without an admin key, env with it, identities)."""
+    d = real_clan.copy(tmp_path / "clan")
     # The example clan's zerotier instance is "zerotier", alpha its controller; 25.11 kept everything
     # under the per-machine generator "zerotier" (values here are public: no key needed to move them).
     legacy = {
@@ -64,9 +48,6 @@ def legacy_clan(tmp_path):
         os.rename(os.path.join(d, "sops/secrets/zt-" + m), dst)
         os.unlink(os.path.join(dst, "users/admin"))
         os.symlink("../../../../../../sops/users/admin", os.path.join(dst, "users/admin"))
-    git(d, "init", "-q")
-    git(d, "config", "user.name", "fleet test")
-    git(d, "config", "user.email", "test@example.invalid")
     git(d, "add", "-A")
     git(d, "commit", "-qm", "25.11 layout")
     env = dict(os.environ, NIX_CONFIG="experimental-features = nix-command flakes\nsubstituters =\n",
@@ -74,8 +55,8 @@ def legacy_clan(tmp_path):
     return d, env, key_env, identities
 
 
-def test_generate_migrates_the_25_11_zerotier_layout_and_stops(tmp_path):
-    d, env, key_env, identities = legacy_clan(tmp_path)
+def test_generate_migrates_the_25_11_zerotier_layout_and_stops(real_clan, tmp_path):
+    d, env, key_env, identities = legacy_clan(real_clan, tmp_path)
 
     dry = subprocess.run([FLEET_BIN, "vars", "generate", "--repo", d, "--dry-run"], capture_output=True, text=True, env=env, timeout=300)
     assert dry.returncode == 0, dry.stderr
@@ -111,12 +92,12 @@ def test_generate_migrates_the_25_11_zerotier_layout_and_stops(tmp_path):
     assert "zerotier" not in again.stdout, again.stdout
 
 
-def test_deploy_runs_the_migration_first_and_stops_before_touching_a_host(tmp_path):
+def test_deploy_runs_the_migration_first_and_stops_before_touching_a_host(real_clan, tmp_path):
     """`clan machines update` generates vars first, and `run_generators` migrates an old zerotier
     layout, commits and stops. fleet's deploy does the same: the migration commit, a clear message
     for the host, no identity minted, nothing uploaded or activated (a real testbed host named alpha)."""
     require_testbed_tools()
-    d, env, key_env, identities = legacy_clan(tmp_path)
+    d, env, key_env, identities = legacy_clan(real_clan, tmp_path)
     tbdir = "/tmp/fleet-zm-" + os.urandom(3).hex()
     try:
         subprocess.run([TESTBED, "up", "--names", "alpha", "--dir", tbdir], check=True, capture_output=True, timeout=120)

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Vars before a deploy, as clan: `clan machines update` runs `run_generators(machines,
 /// full_closure=False)` for the machines being deployed before any host is touched
@@ -40,13 +41,8 @@ public struct DeployVars: Sendable {
         let known = Set(catalog.machineNames)
         let wanted = machines.filter { known.contains($0) }
         if wanted.isEmpty { return Outcome(generated: [], lines: ["no generators for these machines"]) }
-        var engine = VarsEngine(clanDirectory: repository.clanDirectory, catalog: catalog,
-                                backend: try NativeVarsSecrets(environment: environment), runner: ProcessVarsRunner())
-        if let base = environment["FLEET_VARS_WORKDIR"], !base.isEmpty { engine.workBase = base }
-        if !repository.hasGeneratorsFile && repository.isFlake {
-            let systems = Dictionary(catalog.machineNames.map { ($0, FlakeGenerators.localSystem) }, uniquingKeysWith: { a, _ in a })
-            engine.scriptProvider = FlakeGenerators(flake: repository.clanDirectory, runner: ProcessVarsRunner()).scriptProvider(systems: systems)
-        }
+        var engine = repository.engine(catalog: catalog, backend: try NativeVarsSecrets(environment: environment))
+        engine.environment = environment   // FLEET_VARS_WORKDIR, CLAN_NO_COMMIT, the sandbox's PATH
         let plan = try engine.plan(machines: wanted)
         if plan.isEmpty { return Outcome(generated: [], lines: ["all vars are up to date"]) }
         if !plan.prompts.isEmpty, interaction?.varsPrompt == nil {
@@ -96,9 +92,8 @@ actor DeployVarsRun {
     func cancel() { task?.cancel() }
 }
 
-final class LineBox: @unchecked Sendable {
-    private let lock = NSLock()
-    private var stored: [String] = []
-    func add(_ s: String) { lock.withLock { stored.append(s) } }
-    var lines: [String] { lock.withLock { stored } }
+final class LineBox: Sendable {
+    private let stored = Mutex<[String]>([])
+    func add(_ s: String) { stored.withLock { $0.append(s) } }
+    var lines: [String] { stored.withLock { $0 } }
 }

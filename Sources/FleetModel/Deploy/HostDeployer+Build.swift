@@ -166,15 +166,11 @@ extension HostDeployer {
         return .ok((toBuild == 0 ? "\(out) is already built here" : "would build \(toBuild) derivation(s) for \(out)") + "; builds" + whereText)
     }
 
-    /// The closure of the system with its NAR sizes, from the local store.
-    private func closure(_ ctx: StageContext, of path: String) async throws -> [(path: String, size: Int64)]? {
-        let r = try await ctx.run(["nix", "--extra-experimental-features", "nix-command", "path-info", "-r", "--json", path],
-                                  logStdout: false, onStderrLine: { _ in })
-        guard r.status == 0, let json = try? JSONParser.parse(r.stdout), let arr = json.arrayValue else { return nil }
-        return arr.compactMap { o in
-            guard let p = o["path"]?.stringValue else { return nil }
-            return (p, Int64(o["narSize"]?.intValue ?? 0))
-        }
+    /// The closure of the system with its NAR sizes, from the local store; nil when it is not there.
+    func closure(_ ctx: StageContext, of path: String) async throws -> [(path: String, size: Int64)]? {
+        let r = try await ctx.run(ClosureDiff.pathInfoArgv(path), logStdout: false, onStderrLine: { _ in })
+        guard r.status == 0, let infos = ClosureDiff.pathInfos(json: r.stdout) else { return nil }
+        return infos.map { ($0.path, $0.narSize) }
     }
 
     func copy(_ ctx: StageContext, dryRun: Bool) async throws -> DeployOutcome {

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// A stage failed: the message becomes `[host] stage failed: message`.
 struct StageError: Error {
@@ -25,10 +26,13 @@ final class HostDeployer: @unchecked Sendable {
     /// The run's masters shared between hosts (a build host, a target named twice).
     var masters = SharedMasters()
 
-    private let lock = NSLock()
-    private var redactor = Redactor(secrets: [])
-    private var logs: [DeployStage: [String]] = [:]
-    private var stageResults: [(stage: DeployStage, outcome: DeployOutcome, seconds: Double)] = []
+    /// What the stages' reader threads and the stage itself both touch.
+    private struct Shared {
+        var redactor = Redactor(secrets: [])
+        var logs: [DeployStage: [String]] = [:]
+        var stageResults: [(stage: DeployStage, outcome: DeployOutcome, seconds: Double)] = []
+    }
+    private let shared = Mutex(Shared())
 
     var target: SSHTarget?
     /// The target is the machine fleet runs on (`localhost`): commands run here, without ssh
@@ -46,6 +50,8 @@ final class HostDeployer: @unchecked Sendable {
     var connectAttempted = false
     /// A dry run's connect failure: the stages after it report instead of failing.
     var unreachable: String?
+    /// A dry run's `nix store diff-closures` lines (nil: the new system is not built anywhere yet).
+    var packageChanges: [String]?
     /// The askpass session when the ssh user is not root (started by the first root command).
     var sudo: SudoAskpass?
 
@@ -65,7 +71,7 @@ final class HostDeployer: @unchecked Sendable {
     var host: String { machine.name }
 
     /// The log lines of every stage so far (already redacted).
-    var stageLogs: [DeployStage: [String]] { lock.withLock { logs } }
+    var stageLogs: [DeployStage: [String]] { shared.withLock { $0.logs } }
 
     // MARK: - Running
 
@@ -98,7 +104,7 @@ final class HostDeployer: @unchecked Sendable {
         }
         return HostResult(host: host, target: target?.description, outcome: outcome, systemPath: systemPath,
                           previousSystem: facts?.currentSystem, generation: generation, seconds: seconds,
-                          stages: lock.withLock { stageResults })
+                          stages: shared.withLock { $0.stageResults })
     }
 
     static func stages(for kind: DeployKind) -> [DeployStage] {
@@ -127,7 +133,9 @@ final class HostDeployer: @unchecked Sendable {
             if target == nil, let unreachable { return "dry run: no target (\(unreachable)); would \(plannedAction)" }
             if let unreachable { return "dry run: host unreachable (\(unreachable)); would \(plannedAction)" }
             if let why = options.nothingToBuild { return "dry run: nothing to build from: \(why)" }
-            return "dry run: would switch to \(systemPath ?? "?")"
+            // The count first: the Deploy screen's LAST column cuts the long store path, not it.
+            let changes = packageChanges.map { "\($0.count) package change\($0.count == 1 ? "" : "s"), " } ?? ""
+            return "dry run: \(changes)would switch to \(systemPath ?? "?")"
         }
     }
 
@@ -148,7 +156,7 @@ final class HostDeployer: @unchecked Sendable {
             outcome = .failed(DeployFailure(host: host, stage: stage, message: redact("\(error)")))
         }
         let seconds = Self.seconds(since: start)
-        lock.withLock { stageResults.append((stage, outcome, seconds)) }
+        shared.withLock { $0.stageResults.append((stage, outcome, seconds)) }
         emit(stage, .stageFinished(outcome, seconds: seconds))
         if case .failed(let f) = outcome { return f }
         return nil
@@ -179,14 +187,14 @@ final class HostDeployer: @unchecked Sendable {
         emitEvent(DeployEvent(host: host, stage: stage, kind: kind))
     }
 
-    func redact(_ s: String) -> String { lock.withLock { redactor.redact(s) } }
+    func redact(_ s: String) -> String { shared.withLock { $0.redactor }.redact(s) }
 
-    func setSecrets(_ values: [[UInt8]]) { lock.withLock { redactor = Redactor(secrets: values) } }
+    func setSecrets(_ values: [[UInt8]]) { shared.withLock { $0.redactor = Redactor(secrets: values) } }
 
     func log(_ stage: DeployStage, _ line: String) {
         // ssh ends some lines with \r\n; the reader splits on \n only.
         let clean = redact(line.hasSuffix("\r") ? String(line.dropLast()) : line)
-        lock.withLock { logs[stage, default: []].append(clean) }
+        shared.withLock { $0.logs[stage, default: []].append(clean) }
         emit(stage, .log(clean))
     }
 

@@ -101,6 +101,12 @@ public enum SSHCommand {
         ["ssh"] + options(target, s) + ["-O", "exit", "--", target.sshDestination]
     }
 
+    /// `ssh -O exit` to the master listening on `socket`, whichever host it serves: a literal
+    /// ControlPath names it, so the destination is only a placeholder and no config is read.
+    public static func closeArgv(socket: String) -> [String] {
+        ["ssh", "-F", "/dev/null", "-o", "ControlPath=\(socket)", "-O", "exit", "--", "fleet-master"]
+    }
+
     /// `NIX_SSHOPTS` for `nix copy --to ssh-ng://…`: the same options, so nix's ssh reuses the master.
     /// nix splits this variable on whitespace, so no option may contain any.
     public static func nixSSHOpts(_ target: SSHTarget, _ s: SSHSettings, master: Bool = true) throws -> String {

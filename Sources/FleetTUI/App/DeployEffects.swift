@@ -13,7 +13,6 @@ final class DeployEffects: Sendable {
         var current: DeployRun?
         var prober: StatusProber?
         var probeTask: Task<Void, Never>?
-        var probedMachines: [Machine] = []
         var configTask: Task<Void, Never>?
     }
     private let running = Mutex(Running())
@@ -101,17 +100,14 @@ final class DeployEffects: Sendable {
                 options = try? settings.options(kind: .rollback, source: source, fleet: fleet)
             }
             guard let options, let p = try? StatusProber(options: options) else { return }
-            running.withLock { r in
-                r.prober = p
-                r.probedMachines = machines
-            }
+            running.withLock { $0.prober = p }
             let cache = evaluate ? FlakeSystemCache(builder: options.builder) : nil
             for await s in p.refreshing(machines, every: .seconds(30), evaluateEvery: evaluate ? 5 : 0, cache: cache) {
                 q.post(.hostStatus(s))
             }
             // Cancelled by shutdown: if it ran before the prober was published, close its masters here.
             let orphaned = running.withLock { $0.prober === p }
-            if Task.isCancelled && orphaned { await p.close(machines) }
+            if Task.isCancelled && orphaned { await p.close() }
         }
         running.withLock { $0.probeTask = task }
     }
@@ -140,11 +136,12 @@ final class DeployEffects: Sendable {
     }
 
     /// On quit: stop probing, close the ssh masters the probes opened, cancel a running deploy, so no
-    /// process outlives fleet.
+    /// process outlives fleet. It waits only for `ssh -O exit` of the masters that exist (none when
+    /// no host was reached), run side by side, each with a 5 s timeout.
     func shutdown() {
-        let (task, p, machines, run, config) = running.withLock { r in
+        let (task, p, run, config) = running.withLock { r in
             defer { r.probeTask = nil; r.prober = nil; r.configTask = nil }
-            return (r.probeTask, r.prober, r.probedMachines, r.current, r.configTask)
+            return (r.probeTask, r.prober, r.current, r.configTask)
         }
         task?.cancel()
         config?.cancel()
@@ -152,10 +149,10 @@ final class DeployEffects: Sendable {
         guard let p else { return }
         let done = DispatchSemaphore(value: 0)
         Task.detached {
-            await p.close(machines)
+            await p.close()
             done.signal()
         }
-        _ = done.wait(timeout: .now() + 5)
+        _ = done.wait(timeout: .now() + 6)
     }
 
     /// Every host's recorded log of one past deploy (secrets were never written to it).
