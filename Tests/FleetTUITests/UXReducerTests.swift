@@ -43,6 +43,25 @@ final class UXReducerTests: XCTestCase {
         XCTAssertEqual(d.alternative?.effects, [.varsPlan(VarsIntent(kind: .generate, machine: "cinnabar", generator: nil, machines: ["cinnabar"]))])
     }
 
+    /// `d` pressed before the vars (or the first probe) answered: the open question gains their
+    /// warnings and the offer to generate when they arrive, keeping the highlighted choice.
+    func testOpenDeployQuestionFollowsVarsAndProbesThatArriveLater() throws {
+        var s = try TestFleet.demoState(width: 120, height: 30)
+        s.vars = nil
+        s.overlay = .confirm(Reducer.deployConfirmation(s, ["cinnabar"]))
+        _ = press(&s, .down)                                           // cancel highlighted
+        _ = Reducer.reduce(&s, .varsLoaded(VarsData(rows: [], health: ["cinnabar": VarsHealthSummary(summary: "1 missing", ok: false)],
+                                                    hasDefinitions: true)))
+        guard case .confirm(let d)? = s.overlay else { return XCTFail("the question closed") }
+        XCTAssertEqual(d.alternative?.key, "g")
+        XCTAssertTrue(d.cancelSelected)
+        var down = status("cinnabar", generation: 1, previous: nil)
+        down.reachability = .unreachable("ssh: no route")
+        _ = Reducer.reduce(&s, .hostStatus(down))
+        guard case .confirm(let d2)? = s.overlay else { return XCTFail("the question closed") }
+        XCTAssertTrue(d2.lines.contains("Unreachable now, will fail at connect: cinnabar (ssh: no route)"), "\(d2.lines)")
+    }
+
     func testSortKeepsTheCursorOnItsMachineAndInverts() throws {
         var s = try TestFleet.demoState(width: 160, height: 30)
         _ = press(&s, .char("j"), .char("j"))

@@ -457,3 +457,28 @@ def test_dry_run_preview_shows_package_version_changes(tmp_path):
     finally:
         pane.close()
         tb.close()
+
+
+def test_deploy_confirmation_shows_its_whole_key_line(tmp_path):
+    """The confirmation with a "generate vars first" choice cut its key hint ("y/n, j/k choo") at
+    160 columns; at 70 columns the hint moves to its own line rather than being cut."""
+    pane = Pane(160, 45)
+    try:
+        pane.start_fleet(env=f"FLEET_NO_PROBES=1 XDG_STATE_HOME={tmp_path}")
+        pane.wait_for("stibnite")
+        pane.send("/")
+        pane.tmux("send-keys", "-t", "e2e", "-l", "cinnabar")
+        pane.send("Enter")
+        pane.send("d")
+        screen = pane.wait_for("g generate vars first")
+        assert "y/n, j/k choose" in screen, screen
+        pane.send("Escape")
+        pane.resize(70, 20)
+        pane.send("d")
+        screen = pane.wait_for("g generate vars first")
+        assert "y/n, j/k choose" in screen and "[ deploy ]" in screen, screen
+        pane.send("Escape")
+        pane.send("q")
+        assert pane.wait_for_exit() == 0
+    finally:
+        pane.close()
