@@ -22,8 +22,8 @@ from tmuxdriver import FLEET_BIN, REPO, Pane
 
 SCAN = os.path.join(REPO, "tools", "scan-secrets")
 DEMO_SECRETS = [("cinnabar", "clawdbot-gateway-token/token"), ("cinnabar", "matrix-password-cameron/password"),
-                ("cinnabar", "zerotier/zerotier-identity-secret"), ("cinnabar", "openssh/ssh.id_ed25519"),
-                ("electrum", "luks-password/key"), ("electrum", "zerotier/zerotier-identity-secret")]
+                ("cinnabar", "zerotier-identity-cinnabar/identity-secret"), ("cinnabar", "openssh/ssh.id_ed25519"),
+                ("electrum", "luks-password/key"), ("electrum", "zerotier-identity-electrum/identity-secret")]
 
 
 def load_scanner():

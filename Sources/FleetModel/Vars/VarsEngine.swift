@@ -40,14 +40,19 @@ public struct VarsEngine: Sendable {
         return filesThere && VarsStatusChecker.readValidationHash(dir) == g.definition.validationHash
     }
 
-    /// What `generate` would run. `machines` empty means every machine; `generator` restricts to one
-    /// generator name (and always runs it, with its dependents); `regenerate` re-runs what exists.
+    /// What `generate` would run. `machines` empty means every machine and every flake-level
+    /// generator (clan's `run_flake_generators`, generate.py:441-458); given machines bring the
+    /// flake-level generators whose files are deployed to one of them, with their missing
+    /// dependencies — what those machines receive (clan's `vars generate <m>` and `machines update`
+    /// leave them out and then cannot upload them). `generator` restricts to one generator name (and
+    /// always runs it, with its dependents); `regenerate` re-runs what exists.
     public func plan(machines: [String] = [], generator: String? = nil, regenerate: Bool = false) throws -> VarsPlan {
         let requestedMachines = machines.isEmpty ? catalog.machineNames : machines
         for m in requestedMachines where catalog.declarations[m] == nil {
             throw VarsError(catalog.source, "machine '\(m)' declares no generators")
         }
-        var requested = Array(Set(requestedMachines.flatMap { catalog.generators(for: $0).map(\.id) })).sorted()
+        let flakeLevel = machines.isEmpty ? catalog.flakeLevelGenerators.map(\.id) : flakeLevelReceived(by: machines)
+        var requested = Array(Set(requestedMachines.flatMap { catalog.generators(for: $0).map(\.id) } + flakeLevel)).sorted()
         if let generator {
             requested = requested.filter { $0.name == generator }
             if requested.isEmpty {
@@ -60,7 +65,7 @@ public struct VarsEngine: Sendable {
         // Dependents on machines that were not requested cannot run while one of their own
         // dependencies is missing (clan would fail decrypting it); they are left for when that
         // machine is generated. Requested generators are never dropped.
-        let requestedSet = Set(requestedMachines.flatMap { catalog.generators(for: $0).map(\.id) })
+        let requestedSet = Set(requestedMachines.flatMap { catalog.generators(for: $0).map(\.id) } + flakeLevel)
         var kept = closure
         var changed = true
         while changed {
@@ -100,6 +105,20 @@ public struct VarsEngine: Sendable {
         }
         return VarsPlan(generators: order, requestedMachines: requestedMachines, regenerate: regenerate,
                         prompts: prompts, reusedPrompts: reused, affectedMachines: affected.sorted())
+    }
+
+    /// The flake-level generators deploying a file to one of `machines`, plus the dependencies of
+    /// those that are missing on disk (transitively), sorted.
+    func flakeLevelReceived(by machines: [String]) -> [GeneratorID] {
+        var out = Set(catalog.flakeLevelGenerators.filter { !Set($0.machines).isDisjoint(with: machines) }.map(\.id))
+        var queue = Array(out)
+        while let id = queue.popLast() {
+            for dep in catalog.generators[id]?.dependencies ?? [] where !out.contains(dep) && catalog.generators[dep] != nil && !exists(dep) {
+                out.insert(dep)
+                queue.append(dep)
+            }
+        }
+        return out.sorted()
     }
 
     // MARK: - Generating
@@ -193,12 +212,13 @@ public struct VarsEngine: Sendable {
         if let s = gen.definition.script {
             script = s
         } else if let provider = scriptProvider {
-            // clan builds finalScript for the generator's machine (the first requested one for shared).
-            script = try await provider(gen, gen.share ? (requestedMachines.first { gen.machines.contains($0) } ?? gen.machines[0]) : gen.machines[0])
+            // clan builds finalScript for the generator's machine (the first requested one for shared);
+            // a flake-level generator's belongs to no machine.
+            script = try await provider(gen, id.isExport ? "" : gen.share ? (requestedMachines.first { gen.machines.contains($0) } ?? gen.machines[0]) : gen.machines[0])
         } else {
             throw VarsError(context, "no script known for this generator")
         }
-        let prefix = id.machine.map { "[\($0)]" } ?? "[shared]"
+        let prefix = "[\(id.machine ?? id.exportKey.map { "export: \($0)" } ?? "shared")]"
         let work = try PrivateWorkDir(base: workBase)
         defer { work.remove() }
 
@@ -220,7 +240,7 @@ public struct VarsEngine: Sendable {
                     }
                     bytes = Array(v)
                 }
-                try work.write(bytes, to: "\(work.inDir)/\(dep.name)/\(f.name)")
+                try work.write(bytes, to: "\(work.inDir)/\(gen.inputLocation(of: dep))/\(f.name)")
             }
         }
         for p in gen.prompts {
@@ -262,7 +282,8 @@ public struct VarsEngine: Sendable {
             // var of a shared generator deletes that var's per-machine copy of every declaring
             // machine; writing a per-machine one deletes the shared copy. Secret vars go whole
             // (sops `delete`), public ones lose `value` and their folder when it is left empty.
-            let previous: [GeneratorID] = id.isShared ? gen.machines.map { .perMachine(id.name, $0) } : [.shared(id.name)]
+            // No migration for a flake-level generator (_types.py:296-298).
+            let previous: [GeneratorID] = id.isExport ? [] : id.isShared ? gen.machines.map { .perMachine(id.name, $0) } : [.shared(id.name)]
             for f in gen.files where outputs[f.name] != nil {
                 for p in previous {
                     let rel = "vars/\(p.relDir)/\(f.name)"
@@ -283,7 +304,13 @@ public struct VarsEngine: Sendable {
             for f in gen.files {
                 guard let value = outputs[f.name] else { continue }
                 let rel = "vars/\(id.relDir)/\(f.name)"
-                if f.secret {
+                if f.secret, let deployTo = f.deployTo {
+                    // A flake-level file: its `deploy` list are the machines linked (each gets its age
+                    // key first), the first one's defaultGroups the groups (sops.py `_set`:178-199).
+                    for m in deployTo { changed += try writer.ensureMachineKey(m, keys: &keys) }
+                    try writer.writeSecret(secretRel: rel, value: value, machines: deployTo, groupMachines: Array(deployTo.prefix(1)))
+                    events(.log("\(prefix) Updated secret var \(gen.name)/\(f.name)\(machinesStr)"))
+                } else if f.secret {
                     // clan `StoreBase.set`: a secret is deployed to every machine declaring it
                     // (`deploy=var.machines if var.deploy`, clan_lib/vars/_types.py:308-318; a shared
                     // generator's vars carry all declaring machines, generator.py:365-372), each of
@@ -309,7 +336,7 @@ public struct VarsEngine: Sendable {
             } else {
                 unlink(hashPath)
             }
-            let message = "vars: update via generator \(gen.name) (\(id.isShared ? "shared" : "machine: \(id.machine ?? "")"))"
+            let message = "vars: update via generator \(id)"  // clan: f"… {self.key}" (generator.py:754-758)
             if try await commit(paths: changed, message: message) { events(.committed(id, message: message)) }
         } catch {
             rollback.restore()
