@@ -99,5 +99,15 @@ final class RealClanExportGeneratorTests: XCTestCase {
                                                "/var/lib/sops-nix/activation/per-export/B/boot/key"])
         XCTAssertEqual(dbUp.map(\.remotePath), ["/var/lib/sops-nix/key.txt", "/var/lib/sops-nix/activation/per-export/B/boot/key"])
         XCTAssertEqual(webUp.dropFirst().map { String(decoding: $0.bytes, as: UTF8.self) }, ["web-only\n", "boot-key\n"])
+
+        // A secret no longer encrypted to its deploy machine is "unfixed"; a whole-clan fix re-encrypts it.
+        let twoSecret = b + "/two/foo/secret"
+        try backend.reencrypt(try String(contentsOfFile: twoSecret, encoding: .utf8), to: [SopsKeyRef(admin.recipient.encoded)])
+            .write(toFile: twoSecret, atomically: true, encoding: .utf8)
+        XCTAssertEqual(VarsStatusChecker(clanDirectory: dir, catalog: catalog).exportStatuses()[1].clanText, "Unfixed secret vars:\n  - two/foo\n")
+        let fixed = try await engine.fix()
+        XCTAssertEqual(fixed, ["vars/per-export/B/two/foo"])
+        XCTAssertEqual(try SopsFileRecipients.read(path: twoSecret), [SopsKeyRef(admin.recipient.encoded), web])
+        XCTAssertTrue(VarsStatusChecker(clanDirectory: dir, catalog: catalog).exportStatuses().allSatisfy { !$0.hasProblems })
     }
 }

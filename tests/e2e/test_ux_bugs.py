@@ -408,3 +408,77 @@ def test_log_pane_copies_to_the_clipboard_with_osc52(pane, tmp_path):
     assert line in lines and "darwin-rebuild" in line, (line, lines)
     pane.send("q")
     assert pane.wait_for_exit() == 0
+
+
+def test_dry_run_preview_shows_package_version_changes(tmp_path):
+    """The TUI's dry-run preview (D) says per host what it would build and copy and — like nvd/nh —
+    the package versions that change between the running system and the new one, as
+    `nix store diff-closures` prints them; before the new system is built anywhere it says so."""
+    from testbed_support import DeployTestbed, NIX_CONFIG
+    tb = DeployTestbed(1)
+    pane = Pane(200, 45)
+    try:
+        rc, _, err = tb.fleet("deploy", "tb1")                      # generation 1 runs (built on the target)
+        assert rc == 0, err
+        tb.set_generation("2")                                     # a new etc package version, 1-… → 2-…
+        env = env_prefix(FLEET_SSH_CONFIG=os.path.join(tb.dir, "ssh_config"), FLEET_BUILD_FLAKE="path:" + tb.flake,
+                         NIX_CONFIG=NIX_CONFIG, XDG_STATE_HOME=tb.state, XDG_CACHE_HOME=tmp_path / "cache", TMPDIR=tb.tmp)
+        g1, g2 = tb.gen("1"), tb.gen("2")
+
+        def preview():
+            pane.start_fleet(args=f"--inventory {tb.inventory}", env=env)
+            wait_status(pane, {"tb1": "out of sync"})
+            pane.send("D")
+            pane.wait_for("dry run: 1 ok, 0 failed", timeout=120)
+            pane.send("Enter")
+            return pane.wait_for("log of tb1")
+
+        # Not built anywhere yet: a dry run builds nothing, so it says when the changes will show.
+        screen = preview()
+        assert "these 2 derivations will be built" in screen, screen
+        screen = pane.wait_for("not built yet")
+        assert "is not valid" not in screen and "don't know how to build" not in screen, screen   # an answer, not an error
+        pane.send("q")
+        assert pane.wait_for_exit() == 0
+        # Built here (as `nix build` or `clan machines build` would): the version changes, per package.
+        r = subprocess.run(["nix", "--extra-experimental-features", "nix-command flakes", "build", "--no-link",
+                            f"path:{tb.flake}#nixosConfigurations.tb1.config.system.build.toplevel"],
+                           capture_output=True, text=True, env=tb.env(), timeout=300)
+        assert r.returncode == 0, r.stderr
+        pane.type_line("clear")
+        screen = preview()
+        assert "2 package changes, would switch to" in screen, screen
+        screen = pane.wait_for(f"testbed-etc-tb1: {g1} → {g2}")
+        assert f"nixos-system-tb1-testbed: {g1} → {g2}" in screen and "package changes (nix store diff-closures, running → new):" in screen, screen
+        pane.send("q")
+        assert pane.wait_for_exit() == 0
+        # A preview changes nothing on the host.
+        assert tb.status()["tb1"]["current_system"].endswith(g1), tb.status()
+    finally:
+        pane.close()
+        tb.close()
+
+
+def test_deploy_confirmation_shows_its_whole_key_line(tmp_path):
+    """The confirmation with a "generate vars first" choice cut its key hint ("y/n, j/k choo") at
+    160 columns; at 70 columns the hint moves to its own line rather than being cut."""
+    pane = Pane(160, 45)
+    try:
+        pane.start_fleet(env=f"FLEET_NO_PROBES=1 XDG_STATE_HOME={tmp_path}")
+        pane.wait_for("stibnite")
+        pane.send("/")
+        pane.tmux("send-keys", "-t", "e2e", "-l", "cinnabar")
+        pane.send("Enter")
+        pane.send("d")
+        screen = pane.wait_for("g generate vars first")
+        assert "y/n, j/k choose" in screen, screen
+        pane.send("Escape")
+        pane.resize(70, 20)
+        pane.send("d")
+        screen = pane.wait_for("g generate vars first")
+        assert "y/n, j/k choose" in screen and "[ deploy ]" in screen, screen
+        pane.send("Escape")
+        pane.send("q")
+        assert pane.wait_for_exit() == 0
+    finally:
+        pane.close()

@@ -407,6 +407,44 @@ public struct VarsEngine: Sendable {
             }
             fixedAll += fixed
         }
+        if machines.isEmpty { fixedAll += try await fixFlakeLevel(writer: writer, keys: keys, events: events) }
+        return fixedAll
+    }
+
+    /// `fix` for the flake-level generators (a whole-clan fix; clan's `vars fix` has none): each
+    /// secret linked to exactly the machines of its `deploy` list that have a key, and re-encrypted
+    /// to its links plus the first deploy machine's defaultGroups — what `vars check` wants. One
+    /// commit per export key, `secrets: fix vars for export: <key>`.
+    func fixFlakeLevel(writer: VarsSecretWriter, keys: SopsKeyIndex, events: VarsEventSink) async throws -> [String] {
+        var fixedAll: [String] = []
+        for key in Set(catalog.exportGenerators.map(\.exportKey)).sorted() {
+            var fixed: [String] = []
+            let gens = catalog.flakeLevelGenerators.filter { $0.id.exportKey == key }
+            for gen in gens {
+                for f in gen.files where f.secret {
+                    let rel = "vars/\(gen.id.relDir)/\(f.name)"
+                    let secretPath = clanDirectory + "/" + rel + "/secret"
+                    guard FileManager.default.fileExists(atPath: secretPath) else { continue }
+                    let deployTo = f.deployTo ?? []
+                    let groupMachines = Array(deployTo.prefix(1))
+                    for m in groupMachines { for g in catalog.groups(for: m) { try writer.addLink(secretRel: rel, kind: "groups", name: g) } }
+                    for m in deployTo where keys.hasMachine(m) { try writer.addLink(secretRel: rel, kind: "machines", name: m) }
+                    let linked = (try? FileManager.default.contentsOfDirectory(atPath: clanDirectory + "/" + rel + "/machines")) ?? []
+                    for m in linked where !deployTo.contains(m) { writer.removeLink(secretRel: rel, kind: "machines", name: m) }
+                    let current = try SopsFileRecipients.read(path: secretPath)
+                    let wanted = writer.wantedRecipients(secretRel: rel, groupMachines: groupMachines)
+                    if current != wanted {
+                        guard !wanted.isEmpty else { throw VarsError(rel, "no recipient is linked (machines/, users/, groups/ empty or broken); refusing to re-encrypt") }
+                        try VarsAtomicWrite.write(Array(try backend.reencrypt(try readText(secretPath), to: wanted.sorted()).utf8), to: secretPath)
+                        events(.log("[export: \(key)] Re-encrypted \(gen.name)/\(f.name) for \(wanted.count) recipient\(wanted.count == 1 ? "" : "s")"))
+                        fixed.append(rel)
+                    }
+                }
+            }
+            let message = "secrets: fix vars for export: \(key)"
+            if try await commit(paths: gens.map { "vars/" + $0.id.relDir }, message: message) { events(.log("[export: \(key)] committed: \(message)")) }
+            fixedAll += fixed
+        }
         return fixedAll
     }
 

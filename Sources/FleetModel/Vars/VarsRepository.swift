@@ -42,8 +42,10 @@ public struct VarsRepository: Sendable {
         if let c = try loadDirectoryCatalog() { return c }
         if let flakeDirectory {
             let runner = ProcessVarsRunner()
+            // The exports' evaluation runs beside the machines' (one more nix process, not more wall time).
+            async let exports = ExportGenerators.load(flake: flakeDirectory, runner: runner)
             let machines = try await FlakeGenerators(flake: flakeDirectory, runner: runner).load()
-            return try machines.adding(exports: try await ExportGenerators.load(flake: flakeDirectory, runner: runner).generators)
+            return try machines.adding(exports: try await exports.generators)
         }
         return nil
     }
