@@ -103,3 +103,16 @@ def test_fleet_reads_the_demo_as_it_reads_the_clan_flake_it_comes_from(tmp_path)
     assert sum(1 for m in from_demo if m["overlayIP"]) == 4
     for machine in ("cinnabar", "scheelite", "stibnite"):
         assert fleet_json("show", machine, "--flake", "path:" + flake) == fleet_json("show", machine, "--inventory", DEMO)
+
+    # generators.json against the flake's own generators (clan-core's vars interface, evaluated per
+    # machine): the same report and the same listing, with the demo's vars and sops and both admins.
+    shutil.copytree(os.path.join(DEMO, "sops"), os.path.join(flake, "sops"), symlinks=True)
+    keys = tmp_path / "keys.txt"
+    keys.write_text("".join(open(os.path.join(DEMO, "demo-keys", u + ".txt")).read() for u in ("cameron", "crs58")))
+    env = nix_env(SOPS_AGE_KEY_FILE=str(keys), SOPS_AGE_KEY="", XDG_CACHE_HOME=str(tmp_path / "cache"),
+                  XDG_CONFIG_HOME=str(tmp_path / "config"))
+    for cmd in (["check"], ["list"]):
+        a = subprocess.run([FLEET_BIN, "vars", *cmd, "--flake", "path:" + flake], capture_output=True, text=True, env=env, cwd=str(tmp_path))
+        b = subprocess.run([FLEET_BIN, "vars", *cmd, "--inventory", DEMO], capture_output=True, text=True, env=env, cwd=str(tmp_path))
+        assert (a.returncode, a.stdout) == (b.returncode, b.stdout), f"vars {cmd[0]}: flake\n{a.stdout}{a.stderr}\ndemo\n{b.stdout}{b.stderr}"
+        assert "zerotier-network-zerotier" in a.stdout or cmd == ["check"]
