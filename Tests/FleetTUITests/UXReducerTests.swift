@@ -75,6 +75,25 @@ final class UXReducerTests: XCTestCase {
         XCTAssertEqual(s.selectedMachine?.name, selected)
     }
 
+    /// A flake's evaluated config resolves targets the inventory alone has not (a darwin laptop, for
+    /// which clan sets no domain): the TARGET column, the detail pane and the sort show the
+    /// deploy's; a machine the resolution does not cover keeps the inventory's own.
+    func testConfigTargetsReplaceTheInventoryGuess() throws {
+        var s = try TestFleet.demoState(width: 200, height: 30)
+        XCTAssertNil(s.deployTarget(of: "stibnite"))
+        let t = DeployTarget(address: "crs58@stibnite.local", source: .machineConfig)
+        let covered = Set(s.machines.map(\.name)).subtracting(["cinnabar"])
+        _ = Reducer.reduce(&s, .configTargetsResolved(ConfigTargets(targets: ["stibnite": t], machines: covered)))
+        XCTAssertEqual(s.deployTarget(of: "stibnite"), t)
+        XCTAssertNil(s.deployTarget(of: "electrum"), "covered, and the config gives it none")
+        XCTAssertEqual(s.deployTarget(of: "cinnabar"), s.fleet?.target(of: "cinnabar"), "not covered: the inventory's")
+        let screen = AppView.render(s).text()
+        XCTAssertTrue(screen.contains("crs58@stibnite.local (c"), screen)
+        let detail = MachineDetailView.lines(try XCTUnwrap(s.inventory?.machines["stibnite"]), fleet: s.fleet,
+                                             target: .some(s.deployTarget(of: "stibnite")), ctx: RenderContext(theme: s.theme, glyphs: s.glyphs))
+        XCTAssertTrue(detail.contains { $0.0.contains("crs58@stibnite.local") }, "\(detail.map(\.0))")
+    }
+
     func testColumnPriorities() {
         let narrow = FleetColumn.layout(width: 70, wide: false, secretsWidth: 20).map(\.0)
         XCTAssertTrue([.name, .status, .secrets].allSatisfy(narrow.contains), "\(narrow)")

@@ -28,6 +28,7 @@ extension HostDeployer {
             // A dry run still says where it would build and how it would activate.
             let plan = DeployPlan(target: "none", targetSource: "no target", build: options.buildPlacement(for: machine),
                                   activation: ActivationCommands.plan(for: machine.machineClass))
+            placement = plan.build
             emit(.resolve, .resolved(plan))
             ctx.log(plan.summary)
             var msg = "Could not find any way to connect to machine '\(host)'. No targetHost configured and machine not reachable via any network."
@@ -68,6 +69,8 @@ extension HostDeployer {
 
     /// Opens the ControlMaster (the only ssh handshake of the run) and learns the host's facts.
     func connect(_ ctx: StageContext) async throws -> DeployOutcome {
+        // A dry run goes on without a target (resolve failed): nothing to connect to.
+        if target == nil, !localTarget, let unreachable { return .skipped("no target: \(unreachable)") }
         connectAttempted = true
         var r = try await ctx.remote(RemoteFacts.probeArgv, check: false, logStdout: false)
         if r.status == 255, options.hostKeyPolicy == .ask, HostKeyCheck.isUnknownHost(stderr: r.stderrString) {
@@ -185,12 +188,17 @@ extension HostDeployer {
     }
 
     func dryRunActivate(_ ctx: StageContext) async throws -> DeployOutcome {
-        if let unreachable { return .skipped("host unreachable, its running system is unknown: \(unreachable)") }
+        // darwin-rebuild's argv does not depend on the host's state: shown even without a target.
         if machine.machineClass == .darwin {
             let argv = ActivationCommands.darwinRebuild(machine: host, flakeStorePath: darwinFlakePath ?? "<flake store path>",
                                                         nixOptions: options.buildNixOptions)
             ctx.log("would run on the target: " + ShellQuote.join(argv))
+            if let unreachable { return .ok("would run darwin-rebuild switch on the target (host not reached: \(unreachable))") }
             return .ok("would run darwin-rebuild switch on the target")
+        }
+        if let unreachable {
+            let steps = ActivationCommands.plan(for: machine.machineClass)
+            return .skipped("would activate with \(steps); host not reached, its running system is unknown: \(unreachable)")
         }
         if systemPath == nil, options.nothingToBuild != nil { return .skipped("nothing built") }
         guard let out = systemPath, let facts else { throw StageError(message: "nothing was evaluated") }

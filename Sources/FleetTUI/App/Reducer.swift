@@ -68,6 +68,10 @@ public enum Reducer {
             if let sort = state.fleetSort, sort.column == .status { resortFleet(&state, sort) }
             refreshDeployConfirmation(&state)
             return []
+        case .configTargetsResolved(let t):
+            state.configTargets = t
+            if let sort = state.fleetSort, sort.column == .target { resortFleet(&state, sort) }
+            return []
         case .historyLoaded(let entries):
             state.history = entries
             state.historyError = nil
