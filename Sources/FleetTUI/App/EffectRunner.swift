@@ -97,7 +97,9 @@ final class EffectRunner {
         case .cancelDeploy: deploys.cancel()
         case .deployAnswer(let value): deploys.answer(value)
         case .loadHistory(let all): deploys.loadHistory(allFleets: all)
-        case .startProbes(let loaded): deploys.startProbes(loaded.fleet)
+        case .startProbes(let loaded):
+            deploys.startProbes(loaded.fleet)
+            deploys.resolveConfigTargets(loaded.fleet)
         case .completeFleet(let loaded):
             let q = queue
             let info = loadedMachines
