@@ -78,7 +78,13 @@ public struct VarsEngine: Sendable {
                 return ok
             }
         }
-        let order = kept
+        // clan's default selection (`all_missing_closure`) leaves out a missing shared dependency that
+        // only a machine not asked for declares (real clan's zerotier: a peer's `zerotier-network-<i>`
+        // needs `zerotier-identity-<controller>`), then fails on it mid-run in `decrypt_dependencies`
+        // (generator.py:575-590) after committing what ran before. fleet plans the missing dependencies
+        // of what it keeps (clan's `add_missing_dependencies`): the files `clan vars generate <controller>` writes.
+        let withDeps = VarsGraph.addMissingDependencies(Set(kept), catalog: catalog, exists: exists)
+        let order = withDeps.count > kept.count ? VarsGraph.toposort(withDeps, catalog: catalog) : kept
         // Every dependency of what will run must resolve (clan fails in `_resolve_dep_generator` when
         // it reaches the generator; fleet refuses before asking or running anything, with clan's text).
         for id in order {
@@ -305,12 +311,12 @@ public struct VarsEngine: Sendable {
                     try writer.writeSecret(secretRel: rel, value: value, machines: deployTo, groupMachines: Array(deployTo.prefix(1)))
                     events(.log("\(prefix) Updated secret var \(gen.name)/\(f.name)\(machinesStr)"))
                 } else if f.secret {
-                    // clan links the machine it generates for; a shared secret reaches the other
-                    // declaring machines when they are generated (ensure-access step) or fixed.
-                    let executing = gen.share ? gen.machines.filter(requestedMachines.contains) : gen.machines
-                    let deployTo = f.deploy ? executing : []
-                    // clan's `_set` ensures the executing machine's age key for every secret it stores.
-                    for m in executing { changed += try writer.ensureMachineKey(m, keys: &keys) }
+                    // clan `StoreBase.set`: a secret is deployed to every machine declaring it
+                    // (`deploy=var.machines if var.deploy`, clan_lib/vars/_types.py:308-318; a shared
+                    // generator's vars carry all declaring machines, generator.py:365-372), each of
+                    // which gets its age key first (`_set`, secret_modules/sops.py:186-188).
+                    let deployTo = f.deploy ? gen.machines : []
+                    for m in deployTo { changed += try writer.ensureMachineKey(m, keys: &keys) }
                     try writer.writeSecret(secretRel: rel, value: value, machines: deployTo, groupMachines: gen.machines)
                     events(.log("\(prefix) Updated secret var \(gen.name)/\(f.name)\(machinesStr)"))
                 } else {
