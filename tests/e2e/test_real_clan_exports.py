@@ -56,6 +56,11 @@ def test_flake_level_generators_check_generate_list_and_screen(real_clan, tmp_pa
     assert first.returncode == 1, first.stderr
     assert first.stdout == CHECK_BEFORE
 
+    # For one machine: the flake-level generators it receives (db: B/boot only).
+    db = fleet("vars", "check", "db", "--flake", d, keys=keys)
+    assert db.stdout.endswith("Check results for flake-level generators of export 'B': \nMissing secret vars:\n  - boot/key\n"
+                              "Invalid generators (outdated invalidation hash):\n  - boot\n"), db.stdout
+
     gen = fleet("vars", "generate", "--flake", d, keys=keys)
     assert gen.returncode == 0, gen.stdout + gen.stderr
     order = re.findall(r"^\[\d+/\d+\] (.+)$", gen.stdout, re.M)

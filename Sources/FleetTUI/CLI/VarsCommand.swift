@@ -82,9 +82,10 @@ struct VarsCheckCommand: AsyncParsableCommand {
         for m in names {
             do { results.append(try checker.status(machine: m, generatorName: generator)) } catch { throw CLIError("fleet: \(error)") }
         }
-        // The flake-level generators with a whole-clan check, after the machines, one block per export
-        // key in clan's report format (clan d7c35d9's `vars check` has none: check.py:62).
-        let exports = machines.isEmpty ? checker.exportStatuses(generatorName: generator) : []
+        // The flake-level generators after the machines (for given machines: those deploying to one of
+        // them), one block per export key in clan's report format (clan d7c35d9's `vars check` has
+        // none: check.py:62).
+        let exports = checker.exportStatuses(generatorName: generator, receivedBy: machines.isEmpty ? nil : machines)
         if json {
             print(JSONWriter(indent: "  ").string(VarsJSON.check(results, exports: exports)))
         } else {
