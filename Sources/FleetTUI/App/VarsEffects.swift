@@ -68,7 +68,8 @@ final class VarsEffects: Sendable {
                     }
                 }
                 let machines = intent.machine.map { [$0] } ?? intent.machines
-                let plan = try e.plan(machines: machines, generator: intent.generator, regenerate: intent.kind == .rotate)
+                let plan = try e.plan(machines: machines, generator: intent.generator, regenerate: intent.kind == .rotate,
+                                      exportKey: intent.exportKey)
                 q.post(.varsPlanned(intent, plan, missing: VarsOverwrites.missingGenerators(plan, engine: e),
                                     overwrites: VarsOverwrites.existingFiles(plan, engine: e)))
             } catch {
