@@ -66,16 +66,16 @@ struct VarsCheckCommand: AsyncParsableCommand {
     func run() async throws {
         let repo = try await repoOptions.repository()
         let catalog = try await VarsRepoOptions.catalog(repo)
-        let checker = VarsStatusChecker(clanDirectory: repo.clanDirectory, catalog: catalog,
-                                        adminRecipients: VarsCLISupport.adminRecipients())
         // Without machines: all of them, or with -g only those declaring the generator.
         let names = !machines.isEmpty ? machines
             : catalog.machineNames.filter { m in generator.map { g in catalog.generators(for: m).contains { $0.name == g } } ?? true }
-        var results: [MachineVarsStatus] = []
-        for m in names {
-            guard catalog.declarations[m] != nil else { throw UsageFailure.unknownMachine(m, known: catalog.machineNames) }
-            do { results.append(try checker.status(machine: m, generatorName: generator)) } catch { throw CLIError("fleet: \(error)") }
-        }
+        for m in names where catalog.declarations[m] == nil { throw UsageFailure.unknownMachine(m, known: catalog.machineNames) }
+        // From the vars status index in the cache directory: unchanged files are stat-ed, not read.
+        let results: [MachineVarsStatus]
+        do {
+            results = try VarsStatusIndex(clanDirectory: repo.clanDirectory)
+                .statuses(for: names, catalog: catalog, generator: generator, adminRecipients: VarsCLISupport.adminRecipients())
+        } catch { throw CLIError("fleet: \(error)") }
         if json {
             print(JSONWriter(indent: "  ").string(VarsJSON.check(results)))
         } else {
