@@ -153,7 +153,7 @@ final class DeployBuildArgvTests: XCTestCase {
     }
 
     func testBatchEvaluatesAllMachinesOnce() {
-        let argv = BuildBatch.evalArgv(flake: "path:/f", machines: ["tb1", "we\"ird${x}"])
+        let argv = FlakeBatch.evalArgv(flake: "path:/f", machines: ["tb1", "we\"ird${x}"], attribute: "outPath")
         XCTAssertTrue(argv.contains("path:/f#nixosConfigurations"))
         XCTAssertTrue(argv.last!.contains(#"[ "tb1" "we\"ird\${x}" ]"#), argv.last!)
         let build = BuildBatch.buildArgv(flake: "path:/f", machines: ["a", "b"])

@@ -106,13 +106,13 @@ final class DeployE2ETests: XCTestCase {
         let s2 = await prober.probe(machine)
         XCTAssertEqual(s2.inSync, false)
         XCTAssertTrue(s2.flakeSystem?.hasSuffix("-testbed-b" + tag) == true, "\(s2)")
-        await prober.close([machine])
+        await prober.close()
         _ = try await testbed("fault", "tb1", "sshd-refuse")
         let prober2 = try StatusProber(options: options())
         let s3 = await prober2.probe(machine, evaluate: false)
         guard case .unreachable(let why) = s3.reachability else { return XCTFail("\(s3)") }
         XCTAssertTrue(why.contains("Connection refused"), why)
         XCTAssertNil(s3.inSync)
-        await prober2.close([machine])
+        await prober2.close()
     }
 }

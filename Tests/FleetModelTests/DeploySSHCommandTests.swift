@@ -72,6 +72,27 @@ final class DeploySSHCommandTests: XCTestCase {
         XCTAssertThrowsError(try SSHCommand.nixSSHOpts(t, s))
     }
 
+    /// The ssh a build host runs to copy to the target gets no local paths (our -F config file, our
+    /// control sockets): clan's `nix_ssh_env(control_master=False)` carries only the port, `-o`
+    /// options, host-key policy and agent forwarding; the build host's own ~/.ssh/config applies.
+    func testBuildHostCopyOptionsCarryNoLocalPaths() throws {
+        var s = settings
+        s.configFile = "/tmp/tb/ssh_config"
+        s.forwardAgent = true
+        s.hostKeyPolicy = .acceptNew
+        let t = try SSHTarget.parse("deploy@10.0.0.3:2222?ProxyJump=gw")
+        let opts = try SSHCommand.nixSSHOpts(t, s, master: false)
+        XCTAssertFalse(opts.contains("/tmp/tb/ssh_config"), opts)
+        XCTAssertFalse(opts.contains("-F"), opts)
+        XCTAssertFalse(opts.contains("/tmp/fleet-ssh-abc"), opts)
+        XCTAssertTrue(opts.contains("-o ControlPath=none"), opts)
+        for part in ["-A", "-p 2222", "-o ProxyJump=gw", "-o StrictHostKeyChecking=accept-new"] {
+            XCTAssertTrue(opts.contains(part), "\(part) missing from \(opts)")
+        }
+        // Here (master: true) the same settings still use the config file.
+        XCTAssertTrue(try SSHCommand.nixSSHOpts(t, s).hasPrefix("-F /tmp/tb/ssh_config"))
+    }
+
     func testCloseArgv() throws {
         let argv = SSHCommand.closeArgv(try SSHTarget.parse("root@h"), settings)
         XCTAssertEqual(Array(argv.suffix(4)), ["-O", "exit", "--", "root@h"])
@@ -94,5 +115,19 @@ final class DeploySSHCommandTests: XCTestCase {
         XCTAssertEqual(ErrorText.command(["systemd-run", "--pipe", "--", "/nix/store/x/bin/switch-to-configuration", "switch"],
                                          status: 1, stderr: "activating...\nboom\n"),
                        "switch-to-configuration switch exited 1: boom")
+    }
+
+    /// The status probe's kex preference falls back when the real ssh refuses the option (as an
+    /// OpenSSH before 8.7 refuses `^`), and only then: a host that does not answer is not a refusal.
+    func testProbeKexFallbackOnlyWhenSSHRefusesTheOption() async throws {
+        let refused = try await ProcessRunner().run(ProcessSpec(argv: ["ssh", "-F", "/dev/null", "-o", "KexAlgorithms=^no-such-kex",
+                                                                       "-o", "BatchMode=yes", "root@127.0.0.1", "true"],
+                                                                timeout: .seconds(20)))
+        XCTAssertTrue(StatusProber.kexRefused(refused), refused.stderrString)
+        let down = try await ProcessRunner().run(ProcessSpec(argv: ["ssh", "-F", "/dev/null", "-o", StatusProber.probeKex, "-o", "BatchMode=yes",
+                                                                    "-o", "ConnectTimeout=2", "-p", "1", "root@127.0.0.1", "true"],
+                                                             timeout: .seconds(20)))
+        XCTAssertEqual(down.status, 255)
+        XCTAssertFalse(StatusProber.kexRefused(down), down.stderrString)
     }
 }

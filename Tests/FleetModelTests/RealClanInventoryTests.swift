@@ -57,6 +57,36 @@ final class RealClanInventoryTests: XCTestCase {
         XCTAssertEqual(fleet.roles(of: "alpha").sorted(), ["sshd/client", "sshd/server", "user-root/default", "zerotier/controller", "zerotier/peer"])
     }
 
+    /// Role membership as fleet resolves it (by name and through tags, computed tags included) equals
+    /// clan-core's own resolution: `_services.allServices.<module>.result.allRoles.<r>.allInstances.<i>.allMachines`.
+    private func assertRoleMembersMatchClan(_ dir: String, _ inv: Inventory, file: StaticString = #filePath, line: UInt = #line) throws {
+        let apply = "s: builtins.mapAttrs (_: v: builtins.mapAttrs (_: r: builtins.mapAttrs (_: i: builtins.attrNames i.allMachines)"
+            + " r.allInstances) v.result.allRoles) s"
+        let raw = try XCTUnwrap(try RealClan.eval(dir, "clan._services.allServices", apply: apply).objectValue)
+        var clans: [String: [String]] = [:]
+        for (_, roles) in raw {
+            for (role, instances) in roles.objectValue ?? [:] {
+                for (instance, machines) in instances.objectValue ?? [:] {
+                    clans["\(instance)/\(role)"] = machines.arrayValue?.compactMap(\.stringValue).sorted()
+                }
+            }
+        }
+        let fleet = ResolvedFleet(inv)
+        var mine: [String: [String]] = [:]
+        for (name, instance) in inv.instances {
+            for role in instance.roles.keys { mine["\(name)/\(role)"] = fleet.resolution.members(of: RoleRef(instance: name, role: role)).sorted() }
+        }
+        // clan-core also lists a module's roles no instance uses (zerotier's `moon`): with no members.
+        XCTAssertEqual(mine, clans.filter { mine[$0.key] != nil || !$0.value.isEmpty }, file: file, line: line)
+        XCTAssertFalse(mine.isEmpty, file: file, line: line)
+    }
+
+    func testRoleMembershipIsClanCoresResolution() async throws {
+        for dir in [try RealClan.flake(), try RealClan.flake(clanNix: RealClan.clanNix("homelab.nix"))] {
+            try assertRoleMembersMatchClan(dir, try await FlakeEvaluator().evaluate(dir))
+        }
+    }
+
     func testHomelabInventoryIsClanCoresEvaluation() async throws {
         let inv = try await assertInventoryMatchesClan(try RealClan.flake(clanNix: RealClan.clanNix("homelab.nix")))
         XCTAssertEqual(inv.instances["emergency-access"]?.module.name, "emergency-access")
@@ -97,40 +127,5 @@ final class RealClanInventoryTests: XCTestCase {
         XCTAssertEqual(catalog.generators[.shared("zerotier-network-zerotier")]?.dependencies, [.shared("zerotier-identity-gateway")])
         XCTAssertEqual(catalog.generators[.shared("openssh-ca")]?.machines, ["db", "gateway", "web"])
         XCTAssertEqual(catalog.generators[.perMachine("user-password-admin", "web")]?.prompts.map(\.kind), [.hidden])
-    }
-}
-
-/// Flake-level (per-export) generators of a real clan: evaluated, their status on disk, and which
-/// machine receives which file at deploy.
-final class RealClanExportGeneratorTests: XCTestCase {
-    func testExportGeneratorsAreEvaluatedCheckedAndAssignedToMachines() async throws {
-        RealClan.useOfflineNix()
-        var text = try RealClan.clanNix("homelab.nix")
-        text = text.replacingOccurrences(of: "\n{\n", with: "\n{ config, ... }: {\n")
-        text = String(text.dropLast(2)) + """
-
-              exports."homelab-api:::".imports = [ "${config.self.inputs.clan-core}/modules/clan/export-modules/generators.nix" ];
-              exports."homelab-api:::".generators.api-token = {
-                files.token.deploy = [ "web" ];
-                files.token-id.secret = false;
-                script = "echo t > $out/token; echo id-1 > $out/token-id";
-              };
-            }
-
-            """
-        let dir = try RealClan.copy(RealClan.flake(clanNix: text), test: self)
-        let exports = try await ExportGenerators.load(flake: dir, runner: ProcessVarsRunner())
-        XCTAssertEqual(exports.generators.map { "\($0.exportKey) \($0.name)" }, ["homelab-api::: api-token"])
-        let gen = try XCTUnwrap(exports.generators.first)
-        XCTAssertEqual(gen.relDir, "per-export/homelab-api:::/api-token")
-        XCTAssertEqual(gen.files.map(\.name), ["token", "token-id"])
-        XCTAssertEqual(exports.files(deployedTo: "web").map(\.file.name), ["token"])
-        XCTAssertTrue(exports.files(deployedTo: "db").isEmpty)
-        var missing = exports.missing(clanDirectory: dir)
-        XCTAssertEqual(missing.secret, ["homelab-api:::/api-token/token"])
-        XCTAssertEqual(missing.public, ["homelab-api:::/api-token/token-id"])
-        try writeFile(dir + "/vars/per-export/homelab-api:::/api-token/token-id/value", "id-1")
-        missing = exports.missing(clanDirectory: dir)
-        XCTAssertEqual(missing.public, [])
     }
 }

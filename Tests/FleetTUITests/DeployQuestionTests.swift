@@ -1,6 +1,6 @@
 import XCTest
 @testable import FleetTUI
-import FleetModel
+@testable import FleetModel
 
 /// A deploy's questions in the dashboard: sudo's password in the masked field, an unknown host
 /// key as a yes/no dialog; the answers go back to the deploy, never to a vars job.

@@ -1,19 +1,14 @@
 import Foundation
 import Synchronization
 
-/// One evaluation and one `nix build` for all NixOS machines of a run built from the same flake
-/// (colmena builds every node in one go too), instead of one nix process per host: on a laptop
-/// deploying many machines the evaluations are what costs. Hosts wait on the shared result and all
-/// see its progress. If the batch fails, each host builds on its own and gets its own error.
-final class BuildBatch: @unchecked Sendable {
-    private let flake: String
-    private let machines: [String]
-    private let runner: ProcessRunner
-    private let environment: [String: String]?
-    private let timeout: Duration
-    private let lock = NSLock()
-    private var task: Task<[String: String]?, Never>?
-    private var listeners: [String: StageContext] = [:]
+/// The NixOS machines of a run that one batch serves, and how its nix processes run. nil when
+/// the builder is not a flake or fewer than two NixOS machines share it (a batch of one saves nothing).
+struct FlakeBatch: Sendable {
+    let flake: String
+    let machines: [String]
+    let runner: ProcessRunner
+    let environment: [String: String]?
+    let timeout: Duration
 
     init?(flake builder: SystemBuilder, machines: [Machine], runner: ProcessRunner, environment: [String: String]?, timeout: Duration) {
         guard case .flake(let ref) = builder else { return nil }
@@ -26,34 +21,69 @@ final class BuildBatch: @unchecked Sendable {
         self.timeout = timeout
     }
 
-    func covers(_ machine: Machine) -> Bool { machine.machineClass == .nixos && machines.contains(machine.name) }
+    /// `{ "tb1" = "/nix/store/…"; … }`: the toplevel's `attribute` (`outPath`, `drvPath`) of every
+    /// machine in one evaluation.
+    static func evalArgv(flake: String, machines: [String], attribute: String) -> [String] {
+        let list = machines.map(nixString).joined(separator: " ")
+        return SystemBuilder.nix + ["eval", "--flake-registry", "", "--json", "\(flake)#nixosConfigurations", "--apply",
+                                    "cs: builtins.mapAttrs (n: c: c.config.system.build.toplevel.\(attribute)) "
+                                    + "(builtins.intersectAttrs (builtins.listToAttrs (map (n: { name = n; value = null; }) [ \(list) ])) cs)"]
+    }
+
+    /// A nix string literal.
+    static func nixString(_ s: String) -> String {
+        "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+            .replacingOccurrences(of: "${", with: "\\${") + "\""
+    }
+
+    /// Machine name → the evaluated `attribute`; nil when the evaluation failed.
+    func evaluate(_ attribute: String) async throws -> [String: String]? {
+        let r = try await runner.run(ProcessSpec(argv: Self.evalArgv(flake: flake, machines: machines, attribute: attribute),
+                                                 environment: environment, timeout: timeout))
+        guard r.succeeded, let o = (try? JSONParser.parse(r.stdout))?.objectValue else { return nil }
+        var out: [String: String] = [:]
+        for (k, v) in o { if let p = v.stringValue { out[k] = p } }
+        return out
+    }
+}
+
+/// One evaluation and one `nix build` for all NixOS machines of a run built from the same flake
+/// (colmena builds every node in one go too), instead of one nix process per host: on a laptop
+/// deploying many machines the evaluations are what costs. Hosts wait on the shared result and all
+/// see its progress. If the batch fails, each host builds on its own and gets its own error.
+final class BuildBatch: Sendable {
+    private let spec: FlakeBatch
+    private struct Shared {
+        var task: Task<[String: String]?, Never>?
+        var listeners: [String: StageContext] = [:]
+    }
+    private let shared = Mutex(Shared())
+
+    init?(flake builder: SystemBuilder, machines: [Machine], runner: ProcessRunner, environment: [String: String]?, timeout: Duration) {
+        guard let spec = FlakeBatch(flake: builder, machines: machines, runner: runner, environment: environment, timeout: timeout) else { return nil }
+        self.spec = spec
+    }
+
+    func covers(_ machine: Machine) -> Bool { machine.machineClass == .nixos && spec.machines.contains(machine.name) }
 
     /// The machine's toplevel, or nil when the batch failed (the host then builds alone).
     func outPath(for machine: String, _ ctx: StageContext) async -> String? {
-        let t: Task<[String: String]?, Never> = lock.withLock {
-            listeners[machine] = ctx
-            if let task { return task }
+        let t: Task<[String: String]?, Never> = shared.withLock { s in
+            s.listeners[machine] = ctx
+            if let task = s.task { return task }
             let t = Task { await self.run() }
-            task = t
+            s.task = t
             return t
         }
         let result = await withTaskCancellationHandler { await t.value } onCancel: { t.cancel() }
-        lock.withLock { _ = listeners.removeValue(forKey: machine) }
+        shared.withLock { _ = $0.listeners.removeValue(forKey: machine) }
         return result?[machine]
     }
 
-    func cancel() { lock.withLock { task }?.cancel() }
+    func cancel() { shared.withLock { $0.task }?.cancel() }
 
     private func each(_ f: (StageContext) -> Void) {
-        for ctx in lock.withLock({ Array(listeners.values) }) { f(ctx) }
-    }
-
-    /// `{ "tb1" = "/nix/store/…"; … }` in one evaluation.
-    static func evalArgv(flake: String, machines: [String]) -> [String] {
-        let list = machines.map(nixString).joined(separator: " ")
-        return SystemBuilder.nix + ["eval", "--flake-registry", "", "--json", "\(flake)#nixosConfigurations", "--apply",
-                                    "cs: builtins.mapAttrs (n: c: c.config.system.build.toplevel.outPath) "
-                                    + "(builtins.intersectAttrs (builtins.listToAttrs (map (n: { name = n; value = null; }) [ \(list) ])) cs)"]
+        for ctx in shared.withLock({ Array($0.listeners.values) }) { f(ctx) }
     }
 
     /// `--max-jobs auto`: one process builds every machine, so it must build them side by side (the
@@ -64,25 +94,15 @@ final class BuildBatch: @unchecked Sendable {
             + machines.map { "\(flake)#\(SystemBuilder.attribute(machine: $0, machineClass: .nixos))" }
     }
 
-    /// A nix string literal.
-    static func nixString(_ s: String) -> String {
-        "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
-            .replacingOccurrences(of: "${", with: "\\${") + "\""
-    }
-
     private func run() async -> [String: String]? {
+        let (flake, machines) = (spec.flake, spec.machines)
         do {
-            let eval = try await runner.run(ProcessSpec(argv: Self.evalArgv(flake: flake, machines: machines),
-                                                        environment: environment, timeout: timeout))
-            guard eval.succeeded, let json = try? JSONParser.parse(eval.stdout), let o = json.objectValue else { return nil }
-            var paths: [String: String] = [:]
-            for (k, v) in o { if let p = v.stringValue { paths[k] = p } }
-            guard paths.count == machines.count else { return nil }
+            guard let paths = try await spec.evaluate("outPath"), paths.count == machines.count else { return nil }
             each { $0.log("building \(machines.count) systems in one nix build: \(machines.joined(separator: " "))") }
             let state = NixProgressBox()
-            let build = try await runner.stream(ProcessSpec(argv: Self.buildArgv(flake: flake, machines: machines),
-                                                            environment: environment, timeout: timeout),
-                                                onStdoutLine: { _ in }, onStderrLine: { line in
+            let build = try await spec.runner.stream(ProcessSpec(argv: Self.buildArgv(flake: flake, machines: machines),
+                                                                 environment: spec.environment, timeout: spec.timeout),
+                                                     onStdoutLine: { _ in }, onStderrLine: { line in
                 let (lines, changed, p) = state.consume(line)
                 self.each { ctx in
                     for l in lines { ctx.log(l) }
@@ -103,45 +123,21 @@ final class BuildBatch: @unchecked Sendable {
 /// of a `path:` flake copies and hashes the whole flake first. A host whose machine is missing
 /// from the result (the batch failed) evaluates alone and gets its own error.
 final class DerivationBatch: Sendable {
-    private let flake: String
-    private let machines: [String]
-    private let runner: ProcessRunner
-    private let environment: [String: String]?
-    private let timeout: Duration
+    private let spec: FlakeBatch
     private let task = Mutex<Task<[String: String]?, Never>?>(nil)
 
     init?(flake builder: SystemBuilder, machines: [Machine], runner: ProcessRunner, environment: [String: String]?, timeout: Duration) {
-        guard case .flake(let ref) = builder else { return nil }
-        let names = machines.filter { $0.machineClass == .nixos }.map(\.name)
-        guard names.count > 1 else { return nil }
-        self.flake = ref
-        self.machines = names
-        self.runner = runner
-        self.environment = environment
-        self.timeout = timeout
-    }
-
-    static func evalArgv(flake: String, machines: [String]) -> [String] {
-        let list = machines.map(BuildBatch.nixString).joined(separator: " ")
-        return SystemBuilder.nix + ["eval", "--flake-registry", "", "--json", "\(flake)#nixosConfigurations", "--apply",
-                                    "cs: builtins.mapAttrs (n: c: c.config.system.build.toplevel.drvPath) "
-                                    + "(builtins.intersectAttrs (builtins.listToAttrs (map (n: { name = n; value = null; }) [ \(list) ])) cs)"]
+        guard let spec = FlakeBatch(flake: builder, machines: machines, runner: runner, environment: environment, timeout: timeout) else { return nil }
+        self.spec = spec
     }
 
     /// The machine's `.drv`, or nil (evaluate alone).
     func drvPath(for machine: String) async -> String? {
-        guard machines.contains(machine) else { return nil }
+        guard spec.machines.contains(machine) else { return nil }
         let t: Task<[String: String]?, Never> = task.withLock { current in
             if let current { return current }
-            let (flake, machines, runner, environment, timeout) = (self.flake, self.machines, self.runner, self.environment, self.timeout)
-            let t = Task { () -> [String: String]? in
-                guard let r = try? await runner.run(ProcessSpec(argv: Self.evalArgv(flake: flake, machines: machines),
-                                                                environment: environment, timeout: timeout)),
-                      r.succeeded, let o = (try? JSONParser.parse(r.stdout))?.objectValue else { return nil }
-                var out: [String: String] = [:]
-                for (k, v) in o { if let p = v.stringValue { out[k] = p } }
-                return out
-            }
+            let spec = self.spec
+            let t = Task { (try? await spec.evaluate("drvPath")) ?? nil }
             current = t
             return t
         }

@@ -1,6 +1,7 @@
 import Foundation
 
-/// sudo on a host asks for the deploy user's password (`SudoAskpass`).
+/// sudo on a host asks for the deploy user's password (`SudoAskpass`). Made only by the deploy
+/// (the memberwise init stays internal); the UI and the CLI read it.
 public struct SudoPasswordRequest: Sendable, Equatable {
     public var host: String
     /// `alice@10.0.0.2`
@@ -9,16 +10,10 @@ public struct SudoPasswordRequest: Sendable, Equatable {
     public var prompt: String
     /// The previous answer was refused by sudo (it asks again after a wrong password).
     public var retry: Bool
-
-    public init(host: String, target: String, prompt: String, retry: Bool) {
-        self.host = host
-        self.target = target
-        self.prompt = prompt
-        self.retry = retry
-    }
 }
 
 /// A host offers a key that known_hosts does not have (`--host-key-check ask`, `HostKeyCheck`).
+/// Made only by the deploy, like `SudoPasswordRequest`.
 public struct HostKeyRequest: Sendable, Equatable {
     public var host: String
     /// How known_hosts will name it: `10.0.0.2` or `[10.0.0.2]:2222`.
@@ -27,13 +22,6 @@ public struct HostKeyRequest: Sendable, Equatable {
     public var keyType: String
     /// `SHA256:…`, as OpenSSH prints it.
     public var fingerprint: String
-
-    public init(host: String, knownHostsName: String, keyType: String, fingerprint: String) {
-        self.host = host
-        self.knownHostsName = knownHostsName
-        self.keyType = keyType
-        self.fingerprint = fingerprint
-    }
 
     /// OpenSSH's wording (sshconnect.c), so users recognise the question.
     public var question: String {

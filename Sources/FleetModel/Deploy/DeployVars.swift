@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Vars before a deploy, as clan: `clan machines update` runs `run_generators(machines,
 /// full_closure=False)` for the machines being deployed before any host is touched
@@ -21,21 +22,27 @@ public struct DeployVars: Sendable {
         public var lines: [String]
     }
 
+    /// Why a deploy stopped after the zerotier migration (clan's banner, in one line).
+    public static let migratedMessage = "zerotier vars were moved to the all-shared layout and committed (\"\(ZerotierMigration.commitMessage)\"), as clan does before generating; nothing was deployed. Read https://clan.lol/docs/unstable/guides/migrations/zerotier, then re-run the same command."
+
     /// Generates what is missing for `machines`; nil catalog (no definitions): nothing to do.
     public func run(machines: [String], interaction: DeployInteraction?) async throws -> Outcome {
         guard let catalog = try await repository.loadCatalog() else {
             return Outcome(generated: [], lines: ["no generator definitions: nothing to generate"])
         }
+        // clan's `run_generators` starts with `run_migrations` (clan_lib/vars/generate.py:300-303): an
+        // old zerotier layout is moved to the all-shared one and committed, then clan prints its
+        // banner and exits 0 — nothing is generated or deployed in that run. fleet stops the same way
+        // (each host fails at its secrets stage with this message; no host is touched).
+        if VarsMigrations.needed(clanDirectory: repository.clanDirectory, catalog: catalog) {
+            let changed = try await repository.runMigrations(catalog: catalog, environment: environment)
+            if !changed.isEmpty { throw VarsError(repository.clanDirectory, Self.migratedMessage) }
+        }
         let known = Set(catalog.machineNames)
         let wanted = machines.filter { known.contains($0) }
         if wanted.isEmpty { return Outcome(generated: [], lines: ["no generators for these machines"]) }
-        var engine = VarsEngine(clanDirectory: repository.clanDirectory, catalog: catalog,
-                                backend: try NativeVarsSecrets(environment: environment), runner: ProcessVarsRunner())
-        if let base = environment["FLEET_VARS_WORKDIR"], !base.isEmpty { engine.workBase = base }
-        if !repository.hasGeneratorsFile && repository.isFlake {
-            let systems = Dictionary(catalog.machineNames.map { ($0, FlakeGenerators.localSystem) }, uniquingKeysWith: { a, _ in a })
-            engine.scriptProvider = FlakeGenerators(flake: repository.clanDirectory, runner: ProcessVarsRunner()).scriptProvider(systems: systems)
-        }
+        var engine = repository.engine(catalog: catalog, backend: try NativeVarsSecrets(environment: environment))
+        engine.environment = environment   // FLEET_VARS_WORKDIR, CLAN_NO_COMMIT, the sandbox's PATH
         let plan = try engine.plan(machines: wanted)
         if plan.isEmpty { return Outcome(generated: [], lines: ["all vars are up to date"]) }
         if !plan.prompts.isEmpty, interaction?.varsPrompt == nil {
@@ -85,9 +92,8 @@ actor DeployVarsRun {
     func cancel() { task?.cancel() }
 }
 
-final class LineBox: @unchecked Sendable {
-    private let lock = NSLock()
-    private var stored: [String] = []
-    func add(_ s: String) { lock.withLock { stored.append(s) } }
-    var lines: [String] { lock.withLock { stored } }
+final class LineBox: Sendable {
+    private let stored = Mutex<[String]>([])
+    func add(_ s: String) { stored.withLock { $0.append(s) } }
+    var lines: [String] { stored.withLock { $0 } }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// A stage failed: the message becomes `[host] stage failed: message`.
 struct StageError: Error {
@@ -25,10 +26,13 @@ final class HostDeployer: @unchecked Sendable {
     /// The run's masters shared between hosts (a build host, a target named twice).
     var masters = SharedMasters()
 
-    private let lock = NSLock()
-    private var redactor = Redactor(secrets: [])
-    private var logs: [DeployStage: [String]] = [:]
-    private var stageResults: [(stage: DeployStage, outcome: DeployOutcome, seconds: Double)] = []
+    /// What the stages' reader threads and the stage itself both touch.
+    private struct Shared {
+        var redactor = Redactor(secrets: [])
+        var logs: [DeployStage: [String]] = [:]
+        var stageResults: [(stage: DeployStage, outcome: DeployOutcome, seconds: Double)] = []
+    }
+    private let shared = Mutex(Shared())
 
     var target: SSHTarget?
     /// The target is the machine fleet runs on (`localhost`): commands run here, without ssh
@@ -46,6 +50,8 @@ final class HostDeployer: @unchecked Sendable {
     var connectAttempted = false
     /// A dry run's connect failure: the stages after it report instead of failing.
     var unreachable: String?
+    /// A dry run's `nix store diff-closures` lines (nil: the new system is not built anywhere yet).
+    var packageChanges: [String]?
     /// The askpass session when the ssh user is not root (started by the first root command).
     var sudo: SudoAskpass?
 
@@ -65,7 +71,7 @@ final class HostDeployer: @unchecked Sendable {
     var host: String { machine.name }
 
     /// The log lines of every stage so far (already redacted).
-    var stageLogs: [DeployStage: [String]] { lock.withLock { logs } }
+    var stageLogs: [DeployStage: [String]] { shared.withLock { $0.logs } }
 
     // MARK: - Running
 
@@ -75,9 +81,13 @@ final class HostDeployer: @unchecked Sendable {
         var failure: DeployFailure?
         for s in stages {
             if let f = await runStage(s) {
-                // A dry run previews what it can: an unreachable host still gets its secrets and
-                // build checked (the host-side stages then say what they could not check).
-                if options.kind == .dryRun, s == .connect, !f.cancelled { unreachable = f.message; continue }
+                // A dry run previews what it can: a host without a target or an unreachable one
+                // still gets its secrets, build placement and activation argv shown (the host-side
+                // stages then say what they could not check).
+                if options.kind == .dryRun, s == .resolve || s == .connect, !f.cancelled {
+                    unreachable = f.message
+                    continue
+                }
                 failure = f
                 break
             }
@@ -94,7 +104,7 @@ final class HostDeployer: @unchecked Sendable {
         }
         return HostResult(host: host, target: target?.description, outcome: outcome, systemPath: systemPath,
                           previousSystem: facts?.currentSystem, generation: generation, seconds: seconds,
-                          stages: lock.withLock { stageResults })
+                          stages: shared.withLock { $0.stageResults })
     }
 
     static func stages(for kind: DeployKind) -> [DeployStage] {
@@ -106,6 +116,12 @@ final class HostDeployer: @unchecked Sendable {
 
     private var previousSystemAtConnect: String?
 
+    /// What a dry run says the deploy would do to activate (`ActivationCommands.plan`).
+    private var plannedAction: String {
+        machine.machineClass == .darwin ? "run darwin-rebuild switch on the target"
+            : "switch to \(systemPath ?? "the flake's system")"
+    }
+
     private func successMessage() -> String {
         switch options.kind {
         case .deploy:
@@ -114,9 +130,12 @@ final class HostDeployer: @unchecked Sendable {
         case .rollback:
             return "rolled back to \(systemPath ?? "?")" + (generation.map { " (generation \($0))" } ?? "")
         case .dryRun:
-            if let unreachable { return "dry run: host unreachable (\(unreachable)); would switch to \(systemPath ?? "the flake's system")" }
+            if target == nil, let unreachable { return "dry run: no target (\(unreachable)); would \(plannedAction)" }
+            if let unreachable { return "dry run: host unreachable (\(unreachable)); would \(plannedAction)" }
             if let why = options.nothingToBuild { return "dry run: nothing to build from: \(why)" }
-            return "dry run: would switch to \(systemPath ?? "?")"
+            // The count first: the Deploy screen's LAST column cuts the long store path, not it.
+            let changes = packageChanges.map { "\($0.count) package change\($0.count == 1 ? "" : "s"), " } ?? ""
+            return "dry run: \(changes)would switch to \(systemPath ?? "?")"
         }
     }
 
@@ -137,7 +156,7 @@ final class HostDeployer: @unchecked Sendable {
             outcome = .failed(DeployFailure(host: host, stage: stage, message: redact("\(error)")))
         }
         let seconds = Self.seconds(since: start)
-        lock.withLock { stageResults.append((stage, outcome, seconds)) }
+        shared.withLock { $0.stageResults.append((stage, outcome, seconds)) }
         emit(stage, .stageFinished(outcome, seconds: seconds))
         if case .failed(let f) = outcome { return f }
         return nil
@@ -168,14 +187,14 @@ final class HostDeployer: @unchecked Sendable {
         emitEvent(DeployEvent(host: host, stage: stage, kind: kind))
     }
 
-    func redact(_ s: String) -> String { lock.withLock { redactor.redact(s) } }
+    func redact(_ s: String) -> String { shared.withLock { $0.redactor }.redact(s) }
 
-    func setSecrets(_ values: [[UInt8]]) { lock.withLock { redactor = Redactor(secrets: values) } }
+    func setSecrets(_ values: [[UInt8]]) { shared.withLock { $0.redactor = Redactor(secrets: values) } }
 
     func log(_ stage: DeployStage, _ line: String) {
         // ssh ends some lines with \r\n; the reader splits on \n only.
         let clean = redact(line.hasSuffix("\r") ? String(line.dropLast()) : line)
-        lock.withLock { logs[stage, default: []].append(clean) }
+        shared.withLock { $0.logs[stage, default: []].append(clean) }
         emit(stage, .log(clean))
     }
 
@@ -274,10 +293,12 @@ struct StageContext {
     /// exits become `StageError`s unless `check` is false.
     /// On a local target (`localhost`) the argv runs here, without ssh. `asRoot`: through sudo when
     /// the ssh user is not root (clan's `target_host_root`); a sudo refusal is always a `StageError`.
+    /// `echo`: log the command as the host runs it (with the sudo prefix), as clan logs `$ cmd`.
     @discardableResult
     func remote(_ remote: [String], stdin: [UInt8]? = nil, check: Bool = true, logStdout: Bool = true,
-                asRoot: Bool = false, onStderrLine: (@Sendable (String) -> Void)? = nil) async throws -> ProcessResult {
+                asRoot: Bool = false, echo: Bool = false, onStderrLine: (@Sendable (String) -> Void)? = nil) async throws -> ProcessResult {
         if deployer.localTarget {
+            if echo { log("$ " + ShellQuote.join(remote)) }
             let r = try await run(remote, stdin: stdin, logStdout: logStdout, onStderrLine: onStderrLine)
             if check, r.status != 0 { throw StageError(message: ErrorText.command(remote, status: r.status, stderr: r.stderrString)) }
             return r
@@ -285,9 +306,11 @@ struct StageContext {
         guard let target = deployer.target else { throw StageError(message: "no target resolved") }
         let sudo = asRoot ? try await deployer.rootSession(self) : nil
         guard let sudo, let path = sudo.scriptPath else {
+            if echo { log("$ " + ShellQuote.join(remote)) }
             return try await ssh(target, remote, stdin: stdin, check: check, logStdout: logStdout, onStderrLine: onStderrLine)
         }
         sudo.beginCommand()
+        if echo { log("$ " + ShellQuote.join(SudoAskpass.prefix(scriptPath: path) + remote)) }
         let r = try await ssh(target, SudoAskpass.prefix(scriptPath: path) + remote, stdin: stdin, check: false,
                               logStdout: logStdout, onStderrLine: onStderrLine)
         if r.status != 0, let m = sudo.failureMessage(stderr: r.stderrString) { throw StageError(message: m) }

@@ -66,10 +66,13 @@ public enum SSHCommand {
     /// `BatchMode=yes`: there is no terminal to ask for passwords or host keys on; a prompt would
     /// hang the deploy, so ssh fails instead and the error names the host.
     /// `master: false` is for an ssh that runs on another host (a build host copying to the
-    /// target): our control sockets are not there (clan: `nix_ssh_env(control_master=False)`).
+    /// target): our control sockets and our `-F` config file are local paths that mean nothing
+    /// there, so neither is passed; that ssh reads the build host's own `~/.ssh/config` (clan's
+    /// `nix_ssh_env(control_master=False)` carries only the port, `-o` options, host-key policy and
+    /// agent forwarding — clan_lib/ssh/remote.py:336-390).
     public static func options(_ target: SSHTarget, _ s: SSHSettings, master: Bool = true) -> [String] {
         var o: [String] = []
-        if let f = s.configFile { o += ["-F", f] }
+        if master, let f = s.configFile { o += ["-F", f] }
         if s.forwardAgent { o.append("-A") }
         if master {
             o += ["-o", "ControlMaster=auto",
@@ -96,6 +99,12 @@ public enum SSHCommand {
     /// `ssh -O exit`: closes the master at the end of the deploy, so nothing outlives fleet.
     public static func closeArgv(_ target: SSHTarget, _ s: SSHSettings) -> [String] {
         ["ssh"] + options(target, s) + ["-O", "exit", "--", target.sshDestination]
+    }
+
+    /// `ssh -O exit` to the master listening on `socket`, whichever host it serves: a literal
+    /// ControlPath names it, so the destination is only a placeholder and no config is read.
+    public static func closeArgv(socket: String) -> [String] {
+        ["ssh", "-F", "/dev/null", "-o", "ControlPath=\(socket)", "-O", "exit", "--", "fleet-master"]
     }
 
     /// `NIX_SSHOPTS` for `nix copy --to ssh-ng://…`: the same options, so nix's ssh reuses the master.

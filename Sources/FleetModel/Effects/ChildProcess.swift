@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -7,24 +8,26 @@ import Darwin
 
 /// One spawned child: its pipes, reader threads, the thread that reaps it, and the teardown of its
 /// process group. Internal to `ProcessRunner`.
-final class ChildProcess: @unchecked Sendable {
+final class ChildProcess: Sendable {
     enum StopReason { case timeout, cancelled, leaderExited }
 
     let pid: pid_t
     private let spec: ProcessSpec
-    private let lock = NSLock()
-    // Guarded by `lock`.
-    private var exitStatus: Int32?
-    private var openStreams = 2
-    private var stdoutBytes: [UInt8] = []
-    private var stderrBytes: [UInt8] = []
-    private var timedOut = false
-    private var cancelled = false
-    private var terminating = false
-    private var continuation: CheckedContinuation<ProcessResult, Never>?
-    private var finished: ProcessResult?
+    /// What the reader threads, the reaper, a timeout and the awaiting task share.
+    private struct State {
+        var exitStatus: Int32?
+        var openStreams = 2
+        var stdoutBytes: [UInt8] = []
+        var stderrBytes: [UInt8] = []
+        var timedOut = false
+        var cancelled = false
+        var terminating = false
+        var continuation: CheckedContinuation<ProcessResult, Never>?
+        var finished: ProcessResult?
+    }
+    private let state = Mutex(State())
 
-    var wasCancelled: Bool { lock.withLock { cancelled } }
+    var wasCancelled: Bool { state.withLock { $0.cancelled } }
 
     private init(pid: pid_t, spec: ProcessSpec) {
         self.pid = pid
@@ -135,25 +138,22 @@ final class ChildProcess: @unchecked Sendable {
     /// Waits until the child is reaped and both output pipes reached EOF.
     func result() async -> ProcessResult {
         await withCheckedContinuation { (c: CheckedContinuation<ProcessResult, Never>) in
-            lock.lock()
-            if let finished {
-                lock.unlock()
-                c.resume(returning: finished)
-            } else {
-                continuation = c
-                lock.unlock()
+            let finished = state.withLock { s -> ProcessResult? in
+                if s.finished == nil { s.continuation = c }
+                return s.finished
             }
+            if let finished { c.resume(returning: finished) }
         }
     }
 
     /// SIGTERM to the whole group now, SIGKILL after the grace period if any member is still alive.
     func terminate(reason: StopReason) {
-        lock.lock()
-        if reason == .timeout, finished == nil { timedOut = true }
-        if reason == .cancelled, finished == nil { cancelled = true }
-        let already = terminating || finished != nil
-        terminating = true
-        lock.unlock()
+        let already = state.withLock { s in
+            if reason == .timeout, s.finished == nil { s.timedOut = true }
+            if reason == .cancelled, s.finished == nil { s.cancelled = true }
+            defer { s.terminating = true }
+            return s.terminating || s.finished != nil
+        }
         if already { return }
         let pgid = pid
         guard Self.groupAlive(pgid) else { return }
@@ -178,8 +178,8 @@ final class ChildProcess: @unchecked Sendable {
                 if n < 0 && errno == EINTR { continue }
                 if n <= 0 { break }
                 let chunk = buffer[0..<n]
-                lock.withLock {
-                    if isStdout { stdoutBytes.append(contentsOf: chunk) } else { stderrBytes.append(contentsOf: chunk) }
+                state.withLock {
+                    if isStdout { $0.stdoutBytes.append(contentsOf: chunk) } else { $0.stderrBytes.append(contentsOf: chunk) }
                 }
                 pending.append(contentsOf: chunk)
                 var start = 0
@@ -191,9 +191,7 @@ final class ChildProcess: @unchecked Sendable {
             }
             if !pending.isEmpty { onLine(String(decoding: pending, as: UTF8.self)) }
             close(fd)
-            lock.lock()
-            openStreams -= 1
-            lock.unlock()
+            state.withLock { $0.openStreams -= 1 }
             finishIfDone()
         }
         thread.name = "fleet-\(isStdout ? "stdout" : "stderr")-\(pid)"
@@ -224,9 +222,7 @@ final class ChildProcess: @unchecked Sendable {
             // WIFEXITED / WTERMSIG, spelled out because the C macros do not import.
             let termSignal = status & 0x7f
             let code: Int32 = termSignal == 0 ? (status >> 8) & 0xff : 128 + termSignal
-            lock.lock()
-            exitStatus = code
-            lock.unlock()
+            state.withLock { $0.exitStatus = code }
             // Leftovers of the group (background jobs) would otherwise outlive us and hold the pipes.
             if spec.terminateGroupOnExit { terminate(reason: .leaderExited) }
             finishIfDone()
@@ -236,15 +232,15 @@ final class ChildProcess: @unchecked Sendable {
     }
 
     private func finishIfDone() {
-        lock.lock()
-        guard finished == nil, let status = exitStatus, openStreams == 0 else { lock.unlock(); return }
-        let result = ProcessResult(status: status, stdout: stdoutBytes, stderr: stderrBytes,
-                                   timedOut: timedOut, processGroup: pid)
-        finished = result
-        let c = continuation
-        continuation = nil
-        lock.unlock()
-        c?.resume(returning: result)
+        let done = state.withLock { s -> (ProcessResult, CheckedContinuation<ProcessResult, Never>?)? in
+            guard s.finished == nil, let status = s.exitStatus, s.openStreams == 0 else { return nil }
+            let result = ProcessResult(status: status, stdout: s.stdoutBytes, stderr: s.stderrBytes,
+                                       timedOut: s.timedOut, processGroup: pid)
+            s.finished = result
+            defer { s.continuation = nil }
+            return (result, s.continuation)
+        }
+        if let (result, c) = done { c?.resume(returning: result) }
     }
 }
 

@@ -18,7 +18,8 @@ extension Reducer {
                 toast(&state, "select a generator or one of its files to rotate", .error)
                 return []
             }
-            return [.varsPlan(VarsIntent(kind: .rotate, machine: g.machine ?? row?.machine, generator: g.name))]
+            return [.varsPlan(VarsIntent(kind: .rotate, machine: g.isExport ? nil : g.machine ?? row?.machine, generator: g.name,
+                                         exportKey: g.exportKey))]
         case .fixVars:
             return [.varsFix(machine: row?.machine)]
         case .reveal:
@@ -52,6 +53,7 @@ extension Reducer {
             state.varsError = nil
             if let sort = state.fleetSort, sort.column == .secrets { resortFleet(&state, sort) }
             clampCursors(&state)
+            refreshDeployConfirmation(&state)
         case .varsFailed(let message):
             state.varsError = message
         case .varsPlanned(let intent, let plan, let missing, let overwrites):

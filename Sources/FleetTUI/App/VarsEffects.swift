@@ -1,15 +1,15 @@
 import Foundation
+import Synchronization
 import FleetModel
 
 /// Runs the vars engine for the UI: loads the tree, plans, generates with prompts answered in the
 /// UI, fixes, reveals. Results come back as events; a pending prompt waits on a continuation that
 /// the prompt overlay resumes.
-final class VarsEffects: @unchecked Sendable {
+final class VarsEffects: Sendable {
     private let queue: EventQueue
     private let source: InventorySource
-    private let lock = NSLock()
-    private var pendingAnswer: CheckedContinuation<String, Error>?
-    private var job: Task<Void, Never>?
+    /// The prompt the running job waits on, resumed by `answer(_:)` from the UI thread.
+    private let pendingAnswer = Mutex<CheckedContinuation<String, Error>?>(nil)
 
     init(queue: EventQueue, source: InventorySource) {
         self.queue = queue
@@ -63,7 +63,8 @@ final class VarsEffects: @unchecked Sendable {
                     }
                 }
                 let machines = intent.machine.map { [$0] } ?? intent.machines
-                let plan = try e.plan(machines: machines, generator: intent.generator, regenerate: intent.kind == .rotate)
+                let plan = try e.plan(machines: machines, generator: intent.generator, regenerate: intent.kind == .rotate,
+                                      exportKey: intent.exportKey)
                 q.post(.varsPlanned(intent, plan, missing: VarsOverwrites.missingGenerators(plan, engine: e),
                                     overwrites: VarsOverwrites.existingFiles(plan, engine: e)))
             } catch {
@@ -74,7 +75,7 @@ final class VarsEffects: @unchecked Sendable {
 
     func run(_ plan: VarsPlan) {
         let q = queue
-        job = Task.detached { [self] in
+        Task.detached { [self] in
             let title = (plan.regenerate ? "rotate " : "generate ") + plan.generators.map(\.description).joined(separator: ", ")
             q.post(.varsJobStarted(title))
             do {
@@ -99,18 +100,16 @@ final class VarsEffects: @unchecked Sendable {
     /// Posts the prompt to the UI and waits for `answer(_:)`.
     private func ask(_ req: PromptRequest) async throws -> String {
         try await withCheckedThrowingContinuation { (c: CheckedContinuation<String, Error>) in
-            lock.lock()
-            pendingAnswer = c
-            lock.unlock()
+            pendingAnswer.withLock { $0 = c }
             queue.post(.varsPromptRequested(req))
         }
     }
 
     func answer(_ value: String?) {
-        lock.lock()
-        let c = pendingAnswer
-        pendingAnswer = nil
-        lock.unlock()
+        let c = pendingAnswer.withLock { p in
+            defer { p = nil }
+            return p
+        }
         if let value { c?.resume(returning: value) } else { c?.resume(throwing: CLIError("prompt cancelled")) }
     }
 

@@ -1,13 +1,13 @@
 import Foundation
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// The one queue every event goes through. Background tasks `post` from any thread; the UI loop
 /// sleeps in `poll(2)` on the queue's pipe and the terminal, so an idle UI uses no CPU.
-final class EventQueue: @unchecked Sendable {
-    private let lock = NSLock()
-    private var pending: [Event] = []
+final class EventQueue: Sendable {
+    private let pending = Mutex<[Event]>([])
     /// Read end polled by the loop; the write end is also used by the signal handler.
     let readFD: Int32
     let writeFD: Int32
@@ -30,9 +30,7 @@ final class EventQueue: @unchecked Sendable {
 
     func post(_ event: Event) {
         UILog.record(event)
-        lock.lock()
-        pending.append(event)
-        lock.unlock()
+        pending.withLock { $0.append(event) }
         var b: UInt8 = 1
         _ = write(writeFD, &b, 1)
     }
@@ -41,10 +39,9 @@ final class EventQueue: @unchecked Sendable {
     func drain() -> [Event] {
         var scratch = [UInt8](repeating: 0, count: 256)
         while read(readFD, &scratch, scratch.count) > 0 {}
-        lock.lock()
-        defer { lock.unlock() }
-        let out = pending
-        pending.removeAll()
-        return out
+        return pending.withLock { p in
+            defer { p.removeAll() }
+            return p
+        }
     }
 }

@@ -136,11 +136,7 @@ struct SecretsCommand: ParsableCommand {
     struct UsersList: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "list", abstract: "List users.", discussion: "Examples:\n  fleet secrets users list")
         @OptionGroup var repo: RepoOption
-        func run() async throws {
-            let store = try await repo.store()
-            let names = try cli { try store.users() }.keys.sorted()
-            if !names.isEmpty { print(names.joined(separator: "\n")) }
-        }
+        func run() async throws { try await SecretsCommand.listKeys(.users, repo) }
     }
 
     struct UsersAdd: AsyncParsableCommand {
@@ -150,15 +146,7 @@ struct SecretsCommand: ParsableCommand {
         @Argument(help: "The user name.") var name: String
         @Argument(help: "The user's age public key (age1…).") var key: String
         @Flag(name: .long, help: "Overwrite an existing key.") var force = false
-        func run() async throws {
-            let store = try await repo.writableStore()
-            let updated = try cli {
-                try store.addUser(name, recipient: key, force: force)
-                // As clan: secrets already shared with this user are re-keyed to the new key.
-                return try store.updateSecrets(referencing: "users", name, identities: SecretsCommand.adminIdentities)
-            }
-            try await SecretsCommand.commit(store.clanDirectory, paths: ["sops/users/\(name)"] + updated.map { "sops/secrets/\($0)" }, message: "secrets: add user \(name)")
-        }
+        func run() async throws { try await SecretsCommand.addKey(.users, name, key, force: force, repo) }
     }
 
     struct Machines: ParsableCommand {
@@ -169,11 +157,7 @@ struct SecretsCommand: ParsableCommand {
     struct MachinesList: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "list", abstract: "List machines.", discussion: "Examples:\n  fleet secrets machines list")
         @OptionGroup var repo: RepoOption
-        func run() async throws {
-            let store = try await repo.store()
-            let names = try cli { try store.machines() }.keys.sorted()
-            if !names.isEmpty { print(names.joined(separator: "\n")) }
-        }
+        func run() async throws { try await SecretsCommand.listKeys(.machines, repo) }
     }
 
     struct MachinesAdd: AsyncParsableCommand {
@@ -183,13 +167,36 @@ struct SecretsCommand: ParsableCommand {
         @Argument(help: "The machine name.") var name: String
         @Argument(help: "The machine's age public key (age1…).") var key: String
         @Flag(name: .long, help: "Overwrite an existing key.") var force = false
-        func run() async throws {
-            let store = try await repo.writableStore()
-            let updated = try cli {
-                try store.addMachine(name, recipient: key, force: force)
-                return try store.updateSecrets(referencing: "machines", name, identities: SecretsCommand.adminIdentities)
+        func run() async throws { try await SecretsCommand.addKey(.machines, name, key, force: force, repo) }
+    }
+}
+
+extension SecretsCommand {
+    /// Who holds an age key in `sops/<kind>/<name>/key.json`: `users` and `machines` list and add alike.
+    enum KeyHolders: String {
+        case users, machines
+        var noun: String { self == .users ? "user" : "machine" }
+    }
+
+    /// `users list` / `machines list`: the names, one a line.
+    static func listKeys(_ kind: KeyHolders, _ repo: RepoOption) async throws {
+        let store = try await repo.store()
+        let names = try cli { try kind == .users ? store.users() : store.machines() }.keys.sorted()
+        if !names.isEmpty { print(names.joined(separator: "\n")) }
+    }
+
+    /// `users add` / `machines add`: writes the key, then — as clan — re-keys the secrets already
+    /// shared with that name to the new key, and commits both.
+    static func addKey(_ kind: KeyHolders, _ name: String, _ key: String, force: Bool, _ repo: RepoOption) async throws {
+        let store = try await repo.writableStore()
+        let updated = try cli {
+            switch kind {
+            case .users: try store.addUser(name, recipient: key, force: force)
+            case .machines: try store.addMachine(name, recipient: key, force: force)
             }
-            try await SecretsCommand.commit(store.clanDirectory, paths: ["sops/machines/\(name)"] + updated.map { "sops/secrets/\($0)" }, message: "secrets: add machine \(name)")
+            return try store.updateSecrets(referencing: kind.rawValue, name, identities: adminIdentities)
         }
+        try await commit(store.clanDirectory, paths: ["sops/\(kind.rawValue)/\(name)"] + updated.map { "sops/secrets/\($0)" },
+                         message: "secrets: add \(kind.noun) \(name)")
     }
 }

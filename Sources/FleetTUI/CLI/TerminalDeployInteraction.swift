@@ -12,8 +12,7 @@ enum TerminalDeployInteraction {
     private static let queue = DispatchQueue(label: "fleet.tty-questions")
 
     static func make() -> DeployInteraction? {
-        let fd = open("/dev/tty", O_RDWR | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
+        guard let fd = TerminalInput.terminal() else { return nil }
         close(fd)
         return DeployInteraction(
             sudoPassword: { req in
@@ -44,33 +43,8 @@ enum TerminalDeployInteraction {
 
     /// One line from /dev/tty; nil on EOF or without a terminal.
     private static func readLine(_ prompt: String, hidden: Bool) -> String? {
-        let fd = open("/dev/tty", O_RDWR | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
+        guard let fd = TerminalInput.terminal() else { return nil }
         defer { close(fd) }
-        let p = Array(prompt.utf8)
-        _ = p.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        var saved = termios()
-        if hidden {
-            tcgetattr(fd, &saved)
-            var t = saved
-            t.c_lflag &= ~tcflag_t(ECHO)
-            tcsetattr(fd, TCSAFLUSH, &t)
-        }
-        defer {
-            if hidden {
-                tcsetattr(fd, TCSAFLUSH, &saved)
-                _ = write(fd, "\n", 1)
-            }
-        }
-        var out: [UInt8] = []
-        var byte: UInt8 = 0
-        while true {
-            let n = read(fd, &byte, 1)
-            if n <= 0 { return out.isEmpty ? nil : String(decoding: out, as: UTF8.self) }
-            if byte == 0x0A { break }
-            out.append(byte)
-        }
-        defer { for i in out.indices { out[i] = 0 } }
-        return String(decoding: out, as: UTF8.self)
+        return TerminalInput.line(fd, prompt: prompt, hidden: hidden)
     }
 }

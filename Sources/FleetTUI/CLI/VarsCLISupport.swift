@@ -30,8 +30,9 @@ enum VarsCLISupport {
     }
 
     static func generate(repo: VarsRepository, machines: [String], generator: String?, regenerate: Bool,
-                         runOptions: VarsRunOptions) async throws {
+                         exportKey: String? = nil, runOptions: VarsRunOptions) async throws {
         let catalog = try await VarsRepoOptions.catalog(repo)
+        try VarsRepoOptions.checkMachines(machines, repo: repo, catalog: catalog)   // before anything needs a key
         // clan's `run_generators` migrates old zerotier layouts first, commits, and stops (generate.py:303),
         // before anything needs a key.
         if VarsMigrations.needed(clanDirectory: repo.clanDirectory, catalog: catalog) {
@@ -50,9 +51,8 @@ enum VarsCLISupport {
         if runOptions.noSandbox {
             do { engine.sandbox = try GeneratorSandbox.detect(environment: environment, noSandbox: true) } catch { throw CLIError("fleet: \(error)") }
         }
-        try UsageFailure.checkMachines(machines, known: engine.catalog.machineNames)
         let plan: VarsPlan
-        do { plan = try engine.plan(machines: machines, generator: generator, regenerate: regenerate) } catch { throw CLIError("fleet: \(error)") }
+        do { plan = try engine.plan(machines: machines, generator: generator, regenerate: regenerate, exportKey: exportKey) } catch { throw CLIError("fleet: \(error)") }
         if plan.isEmpty {
             print("All vars are up to date; nothing to generate.")
             return
@@ -107,50 +107,5 @@ enum VarsCLISupport {
         case .generatorFinished: break
         }
         fflush(nil)   // every output stream; `stdout` is a C global Swift 6 will not touch
-    }
-}
-
-/// Reads a prompt answer from the controlling terminal; hidden kinds without echo and confirmed
-/// twice, multiline kinds until Ctrl-D — as clan's `ask` does.
-enum TerminalPrompt {
-    static func ask(_ req: PromptRequest) throws -> String {
-        let fd = open("/dev/tty", O_RDWR | O_CLOEXEC)
-        guard fd >= 0 else {
-            throw CLIError("fleet: prompt \(req.generator.name)/\(req.prompt.name) needs an answer and there is no terminal; pass --prompt-value \(req.generator.name).\(req.prompt.name)=@FILE")
-        }
-        defer { close(fd) }
-        let first = try read(fd, req, label: req.text)
-        if req.prompt.kind.isHidden {
-            let again = try read(fd, req, label: "Confirm \(req.generator.name)/\(req.prompt.name):")
-            guard again == first else { throw CLIError("fleet: the two answers for \(req.generator.name)/\(req.prompt.name) differ") }
-        }
-        return first
-    }
-
-    private static func write(_ fd: Int32, _ s: String) {
-        let b = Array(s.utf8)
-        _ = b.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-    }
-
-    private static func read(_ fd: Int32, _ req: PromptRequest, label: String) throws -> String {
-        write(fd, label + (req.prompt.kind.isMultiline ? " (end with Ctrl-D)\n" : " "))
-        var saved = termios()
-        let hidden = req.prompt.kind.isHidden
-        if hidden {
-            tcgetattr(fd, &saved)
-            var t = saved
-            t.c_lflag &= ~tcflag_t(ECHO)
-            tcsetattr(fd, TCSAFLUSH, &t)
-        }
-        defer { if hidden { tcsetattr(fd, TCSAFLUSH, &saved); write(fd, "\n") } }
-        var out: [UInt8] = []
-        var byte: UInt8 = 0
-        while true {
-            let n = Glibc.read(fd, &byte, 1)
-            if n <= 0 { break }  // EOF (Ctrl-D at line start ends multiline input)
-            if byte == 0x0A && !req.prompt.kind.isMultiline { break }
-            out.append(byte)
-        }
-        return String(decoding: out, as: UTF8.self)
     }
 }

@@ -45,6 +45,12 @@ struct VarsRepoOptions: ParsableArguments {
         } catch { throw CLIError("fleet: \(error)") }
         throw CLIError("fleet: no generator definitions in \(r.clanDirectory) (expected generators.json or flake.nix); `fleet vars list` works without them")
     }
+
+    /// The one unknown-machine check of every `vars` command: the fleet's machines, as `show` and
+    /// `deploy` know them (a machine without generators is known, it just has no vars).
+    static func checkMachines(_ names: [String], repo: VarsRepository, catalog: GeneratorCatalog) throws {
+        try UsageFailure.checkMachines(names, known: (repo.inventoryMachines() ?? []).union(catalog.machineNames))
+    }
 }
 
 struct VarsCheckCommand: AsyncParsableCommand {
@@ -69,18 +75,25 @@ struct VarsCheckCommand: AsyncParsableCommand {
         // Without machines: all of them, or with -g only those declaring the generator.
         let names = !machines.isEmpty ? machines
             : catalog.machineNames.filter { m in generator.map { g in catalog.generators(for: m).contains { $0.name == g } } ?? true }
-        for m in names where catalog.declarations[m] == nil { throw UsageFailure.unknownMachine(m, known: catalog.machineNames) }
+        try VarsRepoOptions.checkMachines(names, repo: repo, catalog: catalog)
         // From the vars status index in the cache directory: unchanged files are stat-ed, not read.
-        let results: [MachineVarsStatus]
+        let admin = VarsCLISupport.adminRecipients()
+        let run: (statuses: [MachineVarsStatus], keys: SopsKeyIndex, stats: VarsStatusIndex.Stats)
         do {
-            results = try VarsStatusIndex(clanDirectory: repo.clanDirectory)
-                .statuses(for: names, catalog: catalog, generator: generator, adminRecipients: VarsCLISupport.adminRecipients())
+            run = try VarsStatusIndex(clanDirectory: repo.clanDirectory).run(names, catalog: catalog, generator: generator, adminRecipients: admin)
         } catch { throw CLIError("fleet: \(error)") }
+        let results = run.statuses
+        // The flake-level generators after the machines (for given machines: those deploying to one of
+        // them), one block per export key in clan's report format (clan d7c35d9's `vars check` has
+        // none: check.py:62).
+        let checker = VarsStatusChecker(clanDirectory: repo.clanDirectory, catalog: catalog, keys: run.keys, adminRecipients: admin)
+        let exports = checker.exportStatuses(generatorName: generator, receivedBy: machines.isEmpty ? nil : machines)
         if json {
-            print(JSONWriter(indent: "  ").string(VarsJSON.check(results)))
+            print(JSONWriter(indent: "  ").string(VarsJSON.check(results, exports: exports)))
         } else {
-            for r in results {
-                print("Check results for machine '\(r.machine)': \n\(r.clanText)", terminator: r.hasProblems ? "" : "\n")
+            for r in results + exports {
+                let title = r.exportKey.map { "flake-level generators of export '\($0)'" } ?? "machine '\(r.machine)'"
+                print("Check results for \(title): \n\(r.clanText)", terminator: r.hasProblems ? "" : "\n")
                 let undecryptable = r.undecryptableVars.map(\.id)
                 if !undecryptable.isEmpty {
                     print("Secret vars your key cannot decrypt (not a recipient):")
@@ -88,7 +101,7 @@ struct VarsCheckCommand: AsyncParsableCommand {
                 }
             }
         }
-        if results.contains(where: \.hasProblems) { throw ExitCode(1) }
+        if (results + exports).contains(where: \.hasProblems) { throw ExitCode(1) }
     }
 }
 
@@ -111,7 +124,8 @@ struct VarsListCommand: AsyncParsableCommand {
         let repo = try await repoOptions.repository()
         if let machine, !json {
             let catalog = try await VarsRepoOptions.catalog(repo)
-            guard catalog.declarations[machine] != nil else { throw UsageFailure.unknownMachine(machine, known: catalog.machineNames) }
+            try VarsRepoOptions.checkMachines([machine], repo: repo, catalog: catalog)
+            // Each declared file as clan's `Var.__str__` prints it (clan_lib/vars/var.py:79-88).
             var lines: [String] = []
             for g in catalog.generators(for: machine) {
                 for f in g.files {
@@ -127,7 +141,10 @@ struct VarsListCommand: AsyncParsableCommand {
                     lines.append("\(g.name)/\(f.name): \(value)")
                 }
             }
-            print(lines.sorted().joined(separator: "\n"))
+            // clan: `print("\n".join(sorted(str(var) for var in all_vars)))` (clan_cli/vars/list.py:12), i.e. whole
+            // `<gen>/<file>: <value>` lines in code-point order (`ssh.id_ed25519.pub: …` before `ssh.id_ed25519: …`);
+            // Swift's `<` on String compares canonical equivalents, so compare scalars as Python does.
+            print(lines.sorted { $0.unicodeScalars.lexicographicallyPrecedes($1.unicodeScalars) }.joined(separator: "\n"))
             return
         }
         let scan = VarsDiskScan.scan(clanDirectory: repo.clanDirectory, inventoryMachines: repo.inventoryMachines())
@@ -138,7 +155,7 @@ struct VarsListCommand: AsyncParsableCommand {
         for e in scan.entries where machine == nil || e.machine == machine {
             let owners = e.recipients.map { $0.owners.isEmpty ? "unknown:" + String($0.key.publicKey.prefix(12)) + "…" : $0.owners.map(\.description).joined(separator: "|") }
             let flags = [e.orphan ? "orphan" : nil, e.drift ? "recipients-drift" : nil, e.error].compactMap { $0 }
-            print("\(e.machine ?? "shared")\t\(e.id)\t\(e.kind.rawValue)\t\(owners.joined(separator: ","))\(flags.isEmpty ? "" : "\t" + flags.joined(separator: ","))")
+            print("\(e.placement)\t\(e.id)\t\(e.kind.rawValue)\t\(owners.joined(separator: ","))\(flags.isEmpty ? "" : "\t" + flags.joined(separator: ","))")
         }
         if !scan.orphanMachines.isEmpty { print("orphaned machines (not in the inventory): \(scan.orphanMachines.joined(separator: ", "))") }
         if !scan.unknownKeys.isEmpty { print("recipient keys with no known owner: \(scan.unknownKeys.map(\.publicKey).joined(separator: ", "))") }
@@ -161,7 +178,7 @@ struct VarsGetCommand: AsyncParsableCommand {
     func run() async throws {
         let repo = try await repoOptions.repository()
         let catalog = try await VarsRepoOptions.catalog(repo)
-        try UsageFailure.checkMachines([machine], known: catalog.machineNames)
+        try VarsRepoOptions.checkMachines([machine], repo: repo, catalog: catalog)
         let dir = repo.clanDirectory
         let all = catalog.generators(for: machine).flatMap { g in g.files.map { (g, $0, "\(g.name)/\($0.name)") } }
         var match = all.filter { $0.2 == varID }
@@ -206,11 +223,14 @@ struct VarsGenerateCommand: AsyncParsableCommand {
     @Argument(help: "Machines (default: all).") var machines: [String] = []
     @Option(name: [.short, .long], help: "Only this generator (it always runs, with everything that depends on it).") var generator: String?
     @Flag(name: [.short, .long], help: "Re-run generators whose vars exist, and ask persisted prompts again.") var regenerate = false
+    @Option(name: .customLong("export"), help: ArgumentHelp("With -g: the flake-level generator of this export key.", valueName: "KEY"))
+    var exportKey: String?
     @OptionGroup var runOptions: VarsRunOptions
 
     func run() async throws {
+        if exportKey != nil && generator == nil { throw ValidationError("--export needs -g/--generator") }
         try await VarsCLISupport.generate(repo: try await repoOptions.repository(), machines: machines, generator: generator,
-                                          regenerate: regenerate, runOptions: runOptions)
+                                          regenerate: regenerate, exportKey: exportKey, runOptions: runOptions)
     }
 }
 
@@ -227,11 +247,17 @@ struct VarsRotateCommand: AsyncParsableCommand {
     @OptionGroup var repoOptions: VarsRepoOptions
     @Argument(help: "Machines whose generator to rotate (default: all that declare it).") var machines: [String] = []
     @Option(name: [.short, .long], help: "The generator to rotate.") var generator: String
+    @Option(name: .customLong("export"), help: ArgumentHelp("The flake-level generator of this export key (names may repeat across exports).", valueName: "KEY"))
+    var exportKey: String?
     @OptionGroup var runOptions: VarsRunOptions
 
     func run() async throws {
         let repo = try await repoOptions.repository()
         var ms = machines
+        if exportKey != nil {
+            try await VarsCLISupport.generate(repo: repo, machines: [], generator: generator, regenerate: true, exportKey: exportKey, runOptions: runOptions)
+            return
+        }
         if ms.isEmpty {
             let catalog = try await VarsRepoOptions.catalog(repo)
             ms = catalog.machineNames.filter { m in catalog.generators(for: m).contains { $0.name == generator } }
@@ -253,8 +279,10 @@ struct VarsFixCommand: AsyncParsableCommand {
     @Argument(help: "Machines (default: all).") var machines: [String] = []
 
     func run() async throws {
-        let engine = try await VarsCLISupport.engine(try await repoOptions.repository())
-        try UsageFailure.checkMachines(machines, known: engine.catalog.machineNames)
+        let repo = try await repoOptions.repository()
+        let catalog = try await VarsRepoOptions.catalog(repo)
+        try VarsRepoOptions.checkMachines(machines, repo: repo, catalog: catalog)   // before anything needs a key
+        let engine = try await VarsCLISupport.engine(repo, catalog: catalog)
         do {
             let fixed = try await engine.fix(machines: machines, events: VarsCLISupport.printEvent)
             if fixed.isEmpty { print("Nothing to fix.") }
@@ -275,7 +303,10 @@ struct VarsMachineKeyCommand: AsyncParsableCommand {
     @Argument(help: "The machine.") var machine: String
 
     func run() async throws {
-        let engine = try await VarsCLISupport.engine(try await repoOptions.repository())
+        let repo = try await repoOptions.repository()
+        let catalog = try await VarsRepoOptions.catalog(repo)
+        try VarsRepoOptions.checkMachines([machine], repo: repo, catalog: catalog)   // before anything needs a key
+        let engine = try await VarsCLISupport.engine(repo, catalog: catalog)
         do {
             if let key = try await engine.ensureMachineKey(machine) {
                 print("created age key for \(machine): \(key.publicKey)")
