@@ -36,6 +36,8 @@ def store_has(tb, host, path):
 
 
 def test_each_host_builds_where_clan_would(tb):
+    # A generation of its own: every host builds and copies, whichever test ran before.
+    tb.set_generation("placement")
     before = tb.connections()
     rc, events, err = tb.fleet("deploy")
     assert rc == 0, err + "\n" + json.dumps(run_summary(events))
@@ -108,7 +110,9 @@ def test_text_output_and_dry_run_say_where_it_builds(tb):
 
 
 def test_nix_options_reach_the_remote_build(tb):
-    # max-jobs 0 forbids building: the target's nix refuses, so --option reached it.
+    # max-jobs 0 forbids building: the target's nix refuses, so --option reached it. A generation
+    # of its own, so there is something to build whichever test ran before.
+    tb.set_generation("options", ["tb4"])
     rc, events, err = tb.fleet("deploy", "tb4", "--option", "max-jobs", "0")
     assert rc == 1, err
     f = finished(events)["tb4"]
