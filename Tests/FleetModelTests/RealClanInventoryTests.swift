@@ -57,6 +57,36 @@ final class RealClanInventoryTests: XCTestCase {
         XCTAssertEqual(fleet.roles(of: "alpha").sorted(), ["sshd/client", "sshd/server", "user-root/default", "zerotier/controller", "zerotier/peer"])
     }
 
+    /// Role membership as fleet resolves it (by name and through tags, computed tags included) equals
+    /// clan-core's own resolution: `_services.allServices.<module>.result.allRoles.<r>.allInstances.<i>.allMachines`.
+    private func assertRoleMembersMatchClan(_ dir: String, _ inv: Inventory, file: StaticString = #filePath, line: UInt = #line) throws {
+        let apply = "s: builtins.mapAttrs (_: v: builtins.mapAttrs (_: r: builtins.mapAttrs (_: i: builtins.attrNames i.allMachines)"
+            + " r.allInstances) v.result.allRoles) s"
+        let raw = try XCTUnwrap(try RealClan.eval(dir, "clan._services.allServices", apply: apply).objectValue)
+        var clans: [String: [String]] = [:]
+        for (_, roles) in raw {
+            for (role, instances) in roles.objectValue ?? [:] {
+                for (instance, machines) in instances.objectValue ?? [:] {
+                    clans["\(instance)/\(role)"] = machines.arrayValue?.compactMap(\.stringValue).sorted()
+                }
+            }
+        }
+        let fleet = ResolvedFleet(inv)
+        var mine: [String: [String]] = [:]
+        for (name, instance) in inv.instances {
+            for role in instance.roles.keys { mine["\(name)/\(role)"] = fleet.resolution.members(of: RoleRef(instance: name, role: role)).sorted() }
+        }
+        // clan-core also lists a module's roles no instance uses (zerotier's `moon`): with no members.
+        XCTAssertEqual(mine, clans.filter { mine[$0.key] != nil || !$0.value.isEmpty }, file: file, line: line)
+        XCTAssertFalse(mine.isEmpty, file: file, line: line)
+    }
+
+    func testRoleMembershipIsClanCoresResolution() async throws {
+        for dir in [try RealClan.flake(), try RealClan.flake(clanNix: RealClan.clanNix("homelab.nix"))] {
+            try assertRoleMembersMatchClan(dir, try await FlakeEvaluator().evaluate(dir))
+        }
+    }
+
     func testHomelabInventoryIsClanCoresEvaluation() async throws {
         let inv = try await assertInventoryMatchesClan(try RealClan.flake(clanNix: RealClan.clanNix("homelab.nix")))
         XCTAssertEqual(inv.instances["emergency-access"]?.module.name, "emergency-access")

@@ -13,7 +13,7 @@ import subprocess
 import pytest
 
 from real_clan import NIX_CONFIG, clan_nix, nix_env
-from tmuxdriver import FLEET_BIN, REPO
+from tmuxdriver import FLEET_BIN, REPO, Pane, wait_until
 
 
 def fleet(*args, cwd=None, keys=None, **kw):
@@ -73,20 +73,124 @@ Missing public vars:
 Invalid generators (outdated invalidation hash):
   - openssh-cert
 """ for m in ["db", "gateway", "web"])
+HOMELAB_CLEAN = "".join(f"Check results for machine '{m}': \nAll vars are present and valid.\n" for m in ["db", "gateway", "web"])
 
 
-def vars_filter(pane, text):
-    pane.send("/")
-    pane.tmux("send-keys", "-t", "e2e", "-l", text)
-    pane.send("Enter")
-    return pane.wait_for("zerotier-network-zerotier", timeout=30)
+def clan_report(text):
+    """clan's `vars check` text as {machine: {"secret"|"public"|"invalid": [ids]}}."""
+    out, machine, cat = {}, None, None
+    cats = {"Missing secret vars:": "secret", "Missing public vars:": "public",
+            "Invalid generators (outdated invalidation hash):": "invalid"}
+    for line in text.splitlines():
+        m = re.match(r"Check results for machine '(.+)': $", line)
+        if m:
+            machine = m.group(1)
+            out[machine] = {"secret": [], "public": [], "invalid": []}
+        elif line in cats:
+            cat = cats[line]
+        elif line.startswith("  - "):
+            out[machine][cat].append(line[4:])
+    return out
 
 
-def test_homelab_vars_check_generate_check(real_clan, tmp_path, pane):
+def expected_vars_screen(report, graph):
+    """What the Vars screen must show for clan's report over clan-core's vars graph (`clanVars`):
+    {section: {generator: (status, {(file, secret): status})}} — each machine's own generators under
+    it, every shared generator once under `shared`, and per machine the header's summary."""
+    tree, headers = {"shared": {}}, {}
+    for m, gens in graph.items():
+        r = report[m]
+        tree.setdefault(m, {})
+        for g, d in gens.items():
+            files = {}
+            for f, fd in d["files"].items():
+                fid = f"{g}/{f}"
+                files[(f, fd["secret"])] = ("missing secret" if fid in r["secret"] else
+                                            "missing value" if fid in r["public"] else "ok")
+            problems = sum(st != "ok" for st in files.values())
+            status = ("outdated (validation hash)" if g in r["invalid"] else
+                      f"{problems} problem{'' if problems == 1 else 's'}" if problems else "ok")
+            tree["shared" if d["share"] else m][g] = (status, files)
+        parts = [f"{len(r['secret']) + len(r['public'])} missing"] if r["secret"] or r["public"] else []
+        parts += [f"{len(r['invalid'])} outdated"] if r["invalid"] else []
+        headers[m] = ", ".join(parts) or "ok"
+    return tree, headers
+
+
+def vars_screen(screen):
+    """The Vars screen's tree as expected_vars_screen returns it (sections by indent 2, generators 4,
+    files 6/8; a secret file has the 🔒 mark), plus each section's header status."""
+    lines = screen.splitlines()
+    top = next(i for i, l in enumerate(lines) if "GENERATOR / FILE" in l)
+    tree, headers, section, gen = {}, {}, None, None
+    for line in lines[top + 1:]:
+        if line.startswith("─"):
+            break
+        line = line.replace("▶", " ", 1)
+        indent = len(line) - len(line.lstrip(" "))
+        cols = re.split(r"\s{2,}", line.strip())
+        text, status = cols[0], (cols[1] if len(cols) > 1 else "")
+        if indent == 2:
+            section = text
+            tree[section], headers[section] = {}, status
+        elif indent == 4 and not text.startswith("shared: "):
+            gen = text
+            tree[section][gen] = (status, {})
+        elif indent > 4:
+            secret = text.startswith("🔒 ")
+            tree[section][gen][1][(text[2:] if secret else text, secret)] = status
+    return tree, headers
+
+
+def start_tall_fleet(d, keys):
+    """fleet on `d` in a pane tall enough for the whole homelab Vars tree (no scrolling)."""
+    pane = Pane(130, 100)
+    pane.start_fleet(f"--flake {d}", env=f"NIX_CONFIG={json.dumps(NIX_CONFIG)} SOPS_AGE_KEY_FILE={keys} XDG_CONFIG_HOME=/nonexistent")
+    pane.wait_for("gateway", timeout=60)
+    return pane
+
+
+def assert_vars_screen_is(pane, report, graph):
+    """The Vars screen (key 4) equals clan's report over clan-core's graph, row by row."""
+    want, want_headers = expected_vars_screen(report, graph)
+    pane.send("4")
+    pane.wait_for("zerotier-network-zerotier", timeout=60)
+    seen = {}
+
+    def matches():
+        seen["screen"] = pane.capture()
+        try:
+            seen["tree"] = vars_screen(seen["screen"])
+        except (StopIteration, KeyError):
+            return False
+        return seen["tree"][0] == want
+    wait_until(matches, timeout=60, message=lambda: f"Vars screen differs from clan's report:\n{seen['screen']}\nwant {want}")
+    tree, headers = seen["tree"]
+    for m, summary in want_headers.items():
+        assert headers[m] == summary, (m, headers[m], summary)
+    assert headers["shared"] == ("ok" if all(s == "ok" for s, _ in want["shared"].values()) else "problems")
+
+
+def show_vars_screen(d, keys, report, graph):
+    pane = start_tall_fleet(d, keys)
+    try:
+        assert_vars_screen_is(pane, report, graph)
+        pane.send("q")
+        assert pane.wait_for_exit() == 0
+    finally:
+        pane.close()
+
+
+def test_homelab_vars_check_generate_check(real_clan, tmp_path):
+    """Issue 13's done-when: `vars check` is clan's report, the Vars screen shows it row by row (every
+    missing file and outdated generator it names, nothing else), `vars generate` creates everything in
+    order, a second check is clean and the Vars screen shows every generator of clan-core's graph ok."""
     d, keys = admin_clan(real_clan, tmp_path, clan_nix("homelab.nix"))
+    graph = real_clan.eval(d, "clanVars")               # clan-core's vars graph of every machine
     first = fleet("vars", "check", "--flake", d, keys=keys)
     assert first.returncode == 1, first.stderr
     assert first.stdout == HOMELAB_CHECK               # clan's categories and text (clan_lib/vars/check.py)
+    show_vars_screen(d, keys, clan_report(HOMELAB_CHECK), graph)
 
     pw = tmp_path / "pw"
     pw.write_text("correct horse battery staple")
@@ -106,7 +210,7 @@ def test_homelab_vars_check_generate_check(real_clan, tmp_path, pane):
 
     second = fleet("vars", "check", "--flake", d, keys=keys)
     assert second.returncode == 0, second.stdout
-    assert second.stdout == "".join(f"Check results for machine '{m}': \nAll vars are present and valid.\n" for m in ["db", "gateway", "web"])
+    assert second.stdout == HOMELAB_CLEAN
     # What the scripts made is what clan's services make: a network id from the controller's node id,
     # a certificate signed by the shared CA for <machine>.home.lan, the prompted password's hash.
     nwid = open(os.path.join(d, "vars/shared/zerotier-network-zerotier/network-id/value")).read()
@@ -119,38 +223,61 @@ def test_homelab_vars_check_generate_check(real_clan, tmp_path, pane):
     log = subprocess.run(["git", "-C", d, "log", "--format=%s"], capture_output=True, text=True).stdout.splitlines()
     assert "vars: update via generator zerotier-network-zerotier (shared)" in log
     assert subprocess.run(["git", "-C", d, "status", "--porcelain"], capture_output=True, text=True).stdout == ""
-
-    # The Vars screen shows the same: every generator of every machine present.
-    pane.start_fleet(f"--flake {d}", env=f"NIX_CONFIG={json.dumps(NIX_CONFIG)} SOPS_AGE_KEY_FILE={keys} XDG_CONFIG_HOME=/nonexistent")
-    pane.wait_for("gateway", timeout=60)
-    pane.send("4")
-    screen = pane.wait_for("GENERATOR / FILE", timeout=60)
-    screen = pane.wait_for("password-hash", timeout=60)
-    assert re.search(r"▶ db\s+ok", screen) and re.search(r"\n  gateway\s+ok", screen), screen
-    assert not re.search(r"\bmissing\b", screen), screen
-    screen = vars_filter(pane, "zerotier-network")      # the shared generators: generated once, ok
-    assert re.search(r"zerotier-network-zerotier\s+ok", screen), screen
-    pane.send("q")
-    assert pane.wait_for_exit() == 0
+    show_vars_screen(d, keys, clan_report(HOMELAB_CLEAN), graph)
 
 
-def test_homelab_vars_screen_before_generate_shows_clans_missing(real_clan, tmp_path, pane):
-    d, keys = admin_clan(real_clan, tmp_path, clan_nix("homelab.nix"))
-    pane.start_fleet(f"--flake {d}", env=f"NIX_CONFIG={json.dumps(NIX_CONFIG)} SOPS_AGE_KEY_FILE={keys} XDG_CONFIG_HOME=/nonexistent")
-    pane.wait_for("gateway", timeout=60)
-    pane.send("2")                                      # Services: clan-core's real services and roles
-    screen = pane.wait_for("emergency-access", timeout=30)
-    for needle in ["zerotier", "controller", "peer", "admin-user", "users", "sshd", "server", "client"]:
-        assert needle in screen, needle
-    pane.send("4")
-    screen = pane.wait_for("password-hash", timeout=60)
-    # The same as clan's report above: 6 missing secrets + 7 missing public values, 1 outdated.
-    for m in ["db", "gateway", "web"]:
-        assert re.search(m + r"\s+13 missing, 1 outdated", screen), screen
-    screen = vars_filter(pane, "zerotier-network")
-    assert re.search(r"zerotier-network-zerotier\s+(1 problem|missing)", screen), screen
-    pane.send("q")
-    assert pane.wait_for_exit() == 0
+def services_screen(screen):
+    """The Services screen's rows: {(instance, role): (module, tags, machines)}."""
+    lines = screen.splitlines()
+    top = next(i for i, l in enumerate(lines) if "INSTANCE" in l and "MACHINES" in l)
+    head = lines[top]
+    cols = [head.index(c) for c in ("INSTANCE", "ROLE", "MODULE", "VIA TAGS", "MACHINES")] + [None]
+    rows, instance = {}, None
+    for line in lines[top + 1:]:
+        if line.startswith("─"):
+            break
+        f = [line[cols[i]:cols[i + 1]].strip() for i in range(5)]
+        instance = f[0] or instance
+        rows[(instance, f[1])] = (f[2], f[3], f[4])
+    return rows
+
+
+def test_homelab_services_screen_is_clan_cores_resolution(real_clan, tmp_path):
+    """Every instance and role of clan-core's evaluated inventory, its module and tags, and the
+    machines clan-core itself resolves into the role (`_services.allServices.*.result.allRoles`)."""
+    d = real_clan.flake(clan_nix("homelab.nix"))
+    raw = real_clan.eval(d, "clanInternals.inventoryClass.inventorySerialization")
+    resolved = real_clan.eval(d, "clan._services.allServices", apply=(
+        "s: builtins.mapAttrs (_: v: builtins.mapAttrs (_: r: builtins.mapAttrs (_: i: builtins.attrNames i.allMachines)"
+        " r.allInstances) v.result.allRoles) s"))
+    members = {}
+    for roles in resolved.values():
+        for role, instances in roles.items():
+            for inst, machines in instances.items():
+                members[(inst, role)] = machines
+    want = {}
+    for inst, i in raw["instances"].items():
+        module = i["module"]["name"] + (f"@{i['module']['input']}" if i["module"].get("input") else "")
+        for role, r in i["roles"].items():
+            want[(inst, role)] = (module, " ".join("@" + t for t in r.get("tags", {})), ", ".join(sorted(members[(inst, role)])) or "(none)")
+    assert ("zerotier", "controller") in want and want[("zerotier", "controller")][2] == "gateway"
+    pane = Pane(130, 40)
+    try:
+        pane.start_fleet(f"--flake {d}", env=f"NIX_CONFIG={json.dumps(NIX_CONFIG)} XDG_CONFIG_HOME=/nonexistent")
+        pane.wait_for("gateway", timeout=60)
+        pane.send("2")
+        pane.wait_for("emergency-access", timeout=30)
+        seen = {}
+
+        def matches():
+            seen["screen"] = pane.capture()
+            seen["rows"] = services_screen(seen["screen"])
+            return seen["rows"] == want
+        wait_until(matches, timeout=30, message=lambda: f"Services screen != clan-core's:\n{seen['screen']}\nwant {want}")
+        pane.send("q")
+        assert pane.wait_for_exit() == 0
+    finally:
+        pane.close()
 
 
 def test_vars_check_without_a_clan_is_the_demo(tmp_path):
@@ -217,3 +344,28 @@ def test_a_hostile_machine_name_is_refused_by_every_command(tmp_path):
         r = fleet(*args, "--inventory", str(d))
         assert r.returncode != 0, args
         assert 'invalid machine name "web;reboot"' in r.stderr and "inventory.json: machines" in r.stderr, (args, r.stderr)
+
+
+def test_vars_list_machine_is_clans_list(real_clan, tmp_path):
+    """`fleet vars list web` prints what `clan vars list web` prints (clan_cli/vars/list.py:12): every
+    file clan-core declares for web as `<gen>/<file>: <value>` (`********` for a secret, `<not set>`
+    when absent; clan_lib/vars/var.py:79-88), whole lines sorted in code-point order — so
+    `emergency-access/password-hash: …` comes before `emergency-access/password: ********`."""
+    d, keys = admin_clan(real_clan, tmp_path, clan_nix("homelab.nix"))
+    for g in ("emergency-access", "state-version"):      # some generated, the rest not set
+        gen = fleet("vars", "generate", "web", "-g", g, "--flake", d, keys=keys)
+        assert gen.returncode == 0, gen.stdout + gen.stderr
+    graph = real_clan.eval(d, "clanVars")["web"]
+    lines = []
+    for g, gd in graph.items():
+        where = f"vars/shared/{g}" if gd["share"] else f"vars/per-machine/web/{g}"
+        for f, fd in gd["files"].items():
+            p = os.path.join(d, where, f, "secret" if fd["secret"] else "value")
+            value = "<not set>" if not os.path.exists(p) else "********" if fd["secret"] else open(p, "rb").read().decode()
+            lines.append(f"{g}/{f}: {value}")
+    want = "\n".join(sorted(lines)) + "\n"
+    r = fleet("vars", "list", "web", "--flake", d, keys=keys)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == want
+    assert want.index("emergency-access/password-hash: ") < want.index("emergency-access/password: ********")
+    assert "openssh/ssh.id_ed25519: <not set>" in want and "state-version/version: 25.11" in want

@@ -268,9 +268,11 @@ def test_fleet_status_never_deployed_in_sync_out_of_sync(tmp_path):
 
         def session(expected, label):
             pane.type_line("clear")
+            pane.wait_for("EXIT=", absent=True, timeout=5)
+            start = time.time()
             pane.start_fleet(args=f"--inventory {tb.inventory}", env=env)
-            pane.wait_for("tb2")
-            timings[label] = wait_status(pane, expected)
+            wait_status(pane, expected)
+            timings[label] = time.time() - start       # from the command line, not from the first frame
             pane.send("q")
             assert pane.wait_for_exit() == 0
 
@@ -295,8 +297,12 @@ def test_fleet_status_never_deployed_in_sync_out_of_sync(tmp_path):
         wait_status(pane, {"tb1": "in sync", "tb2": "never deployed"}, timeout=5)
         pane.send("q")
         assert pane.wait_for_exit() == 0
-        # Timings are reported, not asserted (speed goals live in benchmarks): run with -s to see them.
+        # The done-when is "within a second of start"; measured 0.5–0.7 s on a quiet machine (run with
+        # -s to see them). The bound asserted is looser, so a loaded CI machine does not fail it, but
+        # still catches a STATUS that waits for the flake's evaluation or a second round of probes.
         print("status timings (s):", {k: round(v, 2) for k, v in timings.items()})
+        slow = {k: round(v, 2) for k, v in timings.items() if v > 3.0}
+        assert not slow, f"STATUS took more than 3 s after start: {slow}"
     finally:
         pane.close()
         tb.close()

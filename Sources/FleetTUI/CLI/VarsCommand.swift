@@ -118,6 +118,7 @@ struct VarsListCommand: AsyncParsableCommand {
         if let machine, !json {
             let catalog = try await VarsRepoOptions.catalog(repo)
             try VarsRepoOptions.checkMachines([machine], repo: repo, catalog: catalog)
+            // Each declared file as clan's `Var.__str__` prints it (clan_lib/vars/var.py:79-88).
             var lines: [String] = []
             for g in catalog.generators(for: machine) {
                 for f in g.files {
@@ -133,7 +134,10 @@ struct VarsListCommand: AsyncParsableCommand {
                     lines.append("\(g.name)/\(f.name): \(value)")
                 }
             }
-            print(lines.sorted().joined(separator: "\n"))
+            // clan: `print("\n".join(sorted(str(var) for var in all_vars)))` (clan_cli/vars/list.py:12), i.e. whole
+            // `<gen>/<file>: <value>` lines in code-point order (`ssh.id_ed25519.pub: …` before `ssh.id_ed25519: …`);
+            // Swift's `<` on String compares canonical equivalents, so compare scalars as Python does.
+            print(lines.sorted { $0.unicodeScalars.lexicographicallyPrecedes($1.unicodeScalars) }.joined(separator: "\n"))
             return
         }
         let scan = VarsDiskScan.scan(clanDirectory: repo.clanDirectory, inventoryMachines: repo.inventoryMachines())
