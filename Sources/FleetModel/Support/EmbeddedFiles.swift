@@ -1,4 +1,9 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Files built into the binary at compile time by the EmbedFiles plugin (Plugins/EmbedFiles): the
 /// demo fleet from `inventory/` (`EmbeddedFiles.demo`) and the themes from `themes/`
@@ -41,17 +46,31 @@ public struct EmbeddedFiles: Sendable {
     public func write(to directory: String) throws {
         let fm = FileManager.default
         try fm.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        var made: Set<String> = [directory]
         for e in entries {
             let path = directory + "/" + e.path
-            try fm.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            let parent = (path as NSString).deletingLastPathComponent
+            if made.insert(parent).inserted { try fm.createDirectory(atPath: parent, withIntermediateDirectories: true) }
             if let target = e.symlink {
                 try fm.createSymbolicLink(atPath: path, withDestinationPath: target)
-            } else if let data = e.contents,
-                      fm.createFile(atPath: path, contents: data, attributes: [.posixPermissions: e.executable ? 0o755 : 0o644]) {
-                continue
             } else {
-                throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
+                try Self.create(path, e.contents ?? Data(), mode: e.executable ? 0o755 : 0o644)
             }
+        }
+    }
+
+    /// A plain open/write/close: Foundation's writers sync every file to disk (seconds for the demo
+    /// on a busy disk), and the caller unpacks into a private directory it renames whole.
+    private static func create(_ path: String, _ data: Data, mode: mode_t) throws {
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+        guard fd >= 0 else { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path, NSUnderlyingErrorKey: POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO)]) }
+        defer { close(fd) }
+        var offset = 0
+        while offset < data.count {
+            let n = data.withUnsafeBytes { Foundation.write(fd, $0.baseAddress! + offset, $0.count - offset) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path, NSUnderlyingErrorKey: POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO)]) }
+            offset += n
         }
     }
 }
