@@ -12,7 +12,7 @@ mkdir -p $c/json $c/config $c/age $c/sops $c/nixlog
 cp inventory/inventory.json $c/json/demo-inventory.json
 cp inventory/systems.json $c/json/demo-systems.json
 cp inventory/generators.json $c/json/demo-generators.json
-for f in $fx/inventory/*.json $fx/inventory/clan-flake/inventory.json; do
+for f in $fx/inventory/*.json; do
   cp "$f" "$c/json/fixture-$(echo "${f#$fx/}" | tr / -)"
 done
 

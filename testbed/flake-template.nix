@@ -2,6 +2,8 @@
 # `testbed flake OUTDIR`; see testbed/README.md). Build one the way clan does:
 #   nix build 'path:OUTDIR#nixosConfigurations."M".config.system.build.toplevel'
 # with NIX_CONFIG containing `substituters =` and `sandbox = false`.
+# Hand-made on purpose: the real clan-core offline (../shared/real-clan) has no nixpkgs, so it cannot
+# build a system toplevel to deploy; inventory and vars tests use the real clan (tests/real-clan/).
 # Machines and their generations: machines/<name>.json = { "generation": "...", "payloadBytes": N }.
 {
   description = "fleet testbed systems";

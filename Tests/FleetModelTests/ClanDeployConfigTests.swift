@@ -103,6 +103,24 @@ final class ClanDeployConfigTests: XCTestCase {
         XCTAssertNil(cfg.networks[1].peers["c"], "a peer whose address did not evaluate is not a candidate")
     }
 
+    /// The dashboard's cache of the evaluation: served while the flake's files are unchanged, missed
+    /// after any edit (size/mtime fingerprint), and nothing for a remote flake.
+    func testDeployConfigCacheServesOnlyAnUnchangedFlake() throws {
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("fleet-dcc-\(UUID().uuidString.prefix(8))").path
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: base) }
+        let flake = base + "/flake", cacheDir = base + "/cache"
+        try FileManager.default.createDirectory(atPath: flake, withIntermediateDirectories: true)
+        try "{ }".write(toFile: flake + "/flake.nix", atomically: true, encoding: .utf8)
+        XCTAssertNil(DeployConfigCache(flake: "github:owner/repo", directory: cacheDir))
+        let cache = try XCTUnwrap(DeployConfigCache(flake: flake, directory: cacheDir))
+        XCTAssertNil(cache.load(), "nothing stored yet")
+        let machines = try JSONParser.parse(Array(#"{"alpha": {"targetHost": "admin@alpha.lan:2222", "requireExplicitUpdate": false}}"#.utf8))
+        cache.store(key: try XCTUnwrap(FlakeSystemCache.fingerprint(directory: flake)), machines: machines, exports: nil)
+        XCTAssertEqual(cache.load()?.machine("alpha")?.targetHost, "admin@alpha.lan:2222")
+        try "{ description = \"edited\"; }".write(toFile: flake + "/flake.nix", atomically: true, encoding: .utf8)
+        XCTAssertNil(cache.load(), "an edited flake is evaluated again")
+    }
+
     /// The probe is real: an sshd answering gets `true`, a closed port `false` within the timeout.
     func testProbeSeesSSHBannerOnly() async throws {
         // A listener that speaks ssh's first line, on loopback.

@@ -72,6 +72,27 @@ final class DeploySSHCommandTests: XCTestCase {
         XCTAssertThrowsError(try SSHCommand.nixSSHOpts(t, s))
     }
 
+    /// The ssh a build host runs to copy to the target gets no local paths (our -F config file, our
+    /// control sockets): clan's `nix_ssh_env(control_master=False)` carries only the port, `-o`
+    /// options, host-key policy and agent forwarding; the build host's own ~/.ssh/config applies.
+    func testBuildHostCopyOptionsCarryNoLocalPaths() throws {
+        var s = settings
+        s.configFile = "/tmp/tb/ssh_config"
+        s.forwardAgent = true
+        s.hostKeyPolicy = .acceptNew
+        let t = try SSHTarget.parse("deploy@10.0.0.3:2222?ProxyJump=gw")
+        let opts = try SSHCommand.nixSSHOpts(t, s, master: false)
+        XCTAssertFalse(opts.contains("/tmp/tb/ssh_config"), opts)
+        XCTAssertFalse(opts.contains("-F"), opts)
+        XCTAssertFalse(opts.contains("/tmp/fleet-ssh-abc"), opts)
+        XCTAssertTrue(opts.contains("-o ControlPath=none"), opts)
+        for part in ["-A", "-p 2222", "-o ProxyJump=gw", "-o StrictHostKeyChecking=accept-new"] {
+            XCTAssertTrue(opts.contains(part), "\(part) missing from \(opts)")
+        }
+        // Here (master: true) the same settings still use the config file.
+        XCTAssertTrue(try SSHCommand.nixSSHOpts(t, s).hasPrefix("-F /tmp/tb/ssh_config"))
+    }
+
     func testCloseArgv() throws {
         let argv = SSHCommand.closeArgv(try SSHTarget.parse("root@h"), settings)
         XCTAssertEqual(Array(argv.suffix(4)), ["-O", "exit", "--", "root@h"])

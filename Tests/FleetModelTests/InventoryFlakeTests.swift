@@ -2,33 +2,62 @@ import Foundation
 import XCTest
 @testable import FleetModel
 
-/// Real `nix eval` of a tiny clan-shaped flake with no inputs (Tests/FleetModelTests/Fixtures/
-/// inventory/clan-flake), no network: Debian nix 2.8 with flakes enabled per command.
+/// The flake source on a real clan-core clan (`RealClan`, over `../shared/real-clan`): clan-core itself
+/// reads the clan's `inventory.json` and registers `machines/<name>/` (modules/clan/module.nix:124-148),
+/// computes tags and wraps settings; fleet reads that evaluation, its offline fast path reads the same
+/// files, and its tag edits must be what clan-core then evaluates.
 final class InventoryFlakeTests: XCTestCase {
+    /// clan.nix as a user writes it; machines and instances live in inventory.json, as clan's UI and
+    /// `clan machines create` keep them.
+    static let clanNix = """
+        {
+          meta.name = "tiny";
+          meta.domain = "lan";
+        }
+        """
+    /// A realistic inventory.json: settings valid for clan-core's zerotier and sshd interfaces.
+    static let inventoryJSON = """
+        {
+          "machines": {
+            "alpha": { "tags": ["web"], "deploy": { "targetHost": "root@192.0.2.1" } },
+            "mac": { "machineClass": "darwin" }
+          },
+          "instances": {
+            "zerotier": {
+              "module": { "name": "zerotier" },
+              "roles": {
+                "controller": { "machines": { "alpha": { "settings": { "public": true } } } },
+                "peer": { "tags": { "all": {} } }
+              }
+            },
+            "sshd": {
+              "module": { "name": "sshd", "input": "clan-core" },
+              "roles": {
+                "server": {
+                  "tags": { "nixos": { "settings": { "certificate": { "searchDomains": ["lan"] } } } },
+                  "settings": { "hostKeys": { "rsa": { "enable": false } } }
+                }
+              }
+            }
+          }
+        }
+
+        """
+
     private var nixEnvironment: [String: String] {
         var env = gitEnvironment()
-        env["NIX_CONFIG"] = "substituters =\nsandbox = false"
+        env["NIX_CONFIG"] = RealClan.nixConfig
         return env
     }
 
-    private func requireNix() throws {
-        guard ProcessRunner.resolveExecutable("nix", path: ProcessInfo.processInfo.environment["PATH"] ?? "") != nil else {
-            XCTFail("nix is not installed (apt-get install nix-bin): the flake integration test needs it")
-            throw XCTSkip("nix missing")
-        }
-    }
-
-    /// A git copy of the fixture flake (flakes in git repos see tracked files only).
+    /// A private git copy of the real clan with inventory.json and machines/beta/ committed (a flake
+    /// in git sees tracked files only).
     private func makeFlake() async throws -> String {
-        let dir = try makeTempDir(self, "flake")
-        let src = InventoryFixtures.path("clan-flake")
-        for name in ["flake.nix", "inventory.json", "machines/beta/configuration.nix"] {
-            let data = try XCTUnwrap(FileManager.default.contents(atPath: src + "/" + name), name)
-            try writeFile(dir + "/" + name, String(decoding: data, as: UTF8.self))
-        }
-        try await gitRun(dir, "init", "-q")
+        let dir = try RealClan.copy(RealClan.flake(clanNix: Self.clanNix), test: self)
+        try writeFile(dir + "/inventory.json", Self.inventoryJSON)
+        try writeFile(dir + "/machines/beta/configuration.nix", "{ ... }: { }\n")
         try await gitRun(dir, "add", "-A")
-        try await gitRun(dir, "commit", "-q", "-m", "initial")
+        try await gitRun(dir, "commit", "-q", "-m", "inventory.json, machines/beta")
         return dir
     }
 
@@ -39,7 +68,6 @@ final class InventoryFlakeTests: XCTestCase {
     }
 
     func testLoadsAWrappedInventoryThroughTheFlakeSource() async throws {
-        try requireNix()
         let flake = try await makeFlake()
         let inv = try await FlakeEvaluator(environment: nixEnvironment).evaluate(flake)
         XCTAssertEqual(inv.meta.name, "tiny")
@@ -50,20 +78,21 @@ final class InventoryFlakeTests: XCTestCase {
         XCTAssertEqual(inv.machines["alpha"]?.deploy.targetHost, "root@192.0.2.1")
         XCTAssertEqual(inv.clanDirectory, flake)
         let server = try XCTUnwrap(inv.instances["sshd"]?.roles["server"])
-        XCTAssertEqual(server.settings.value, try JSONParser.parse(#"{"hostKeys": {"rsa": false}, "port": 22}"#))
+        XCTAssertEqual(server.settings.value, try JSONParser.parse(#"{"hostKeys": {"rsa": {"enable": false}}}"#))
         XCTAssertTrue(server.settings.definedIn?.hasSuffix("inventory.json, via option inventory.instances.sshd.roles.server.settings") == true,
                       server.settings.definedIn ?? "nil")
-        XCTAssertEqual(server.tags["nixos"]?.value, .object(["port": .number("2222")]))
+        XCTAssertEqual(server.tags["nixos"]?.value, try JSONParser.parse(#"{"certificate": {"searchDomains": ["lan"]}}"#))
+        XCTAssertEqual(inv.instances["zerotier"]?.roles["controller"]?.machines["alpha"]?.value, .object(["public": .bool(true)]))
         let fleet = ResolvedFleet(inv)
         XCTAssertEqual(fleet.roles(of: "alpha"), ["sshd/server", "zerotier/controller", "zerotier/peer"])
         XCTAssertEqual(fleet.roles(of: "mac"), ["zerotier/peer"])
-        XCTAssertEqual(fleet.services(of: "beta").first { $0.ref.instance == "sshd" }?.settings["port"], .number("2222"),
-                       "tag settings on top of role settings")
+        let betaSSHD = fleet.services(of: "beta").first { $0.ref.instance == "sshd" }?.settings
+        XCTAssertEqual(betaSSHD?["certificate"]?["searchDomains"], .array([.string("lan")]), "tag settings on top of role settings")
+        XCTAssertEqual(betaSSHD?["hostKeys"]?["rsa"]?["enable"], .bool(false), "role settings kept")
         XCTAssertEqual(fleet.zerotier.first?.controller, "alpha")
     }
 
     func testLoaderYieldsFastResultThenFreshAndCachesByGitState() async throws {
-        try requireNix()
         let flake = try await makeFlake()
         let cacheDir = try makeTempDir(self, "cache")
         // First run: no cache → offline fast path (inventory.json + machines/), then the evaluation.
@@ -95,9 +124,10 @@ final class InventoryFlakeTests: XCTestCase {
     }
 
     func testEvaluationFailureShowsNixMessage() async throws {
-        try requireNix()
+        // A mistake as users make it: clan-core's own option types refuse it during the evaluation.
         let flake = try await makeFlake()
-        try writeFile(flake + "/flake.nix", "{ outputs = { self }: { clanInternals = throw \"clan assertion: exactly one controller\"; }; }")
+        try writeFile(flake + "/clan.user.nix", "{\n  meta.name = \"tiny\";\n  inventory.machines.zeta.tags = \"web\";\n}\n")
+        try await gitRun(flake, "commit", "-q", "-am", "a tag that is not a list")
         do {
             _ = try await FlakeEvaluator(environment: nixEnvironment).evaluate(flake)
             XCTFail("expected failure")
@@ -105,7 +135,7 @@ final class InventoryFlakeTests: XCTestCase {
             guard case .evaluationFailed(let f, let status, let message) = e else { return XCTFail("\(e)") }
             XCTAssertEqual(f, flake)
             XCTAssertNotEqual(status, 0)
-            XCTAssertTrue(message.contains("clan assertion: exactly one controller"), message)
+            XCTAssertTrue(message.contains("inventory.machines.zeta.tags") && message.contains("is not of type"), message)
             XCTAssertTrue(e.description.contains("clanInternals.inventoryClass.inventorySerialization failed"), e.description)
         }
         // The loader still gave the fast result before failing.

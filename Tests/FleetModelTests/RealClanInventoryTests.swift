@@ -129,38 +129,3 @@ final class RealClanInventoryTests: XCTestCase {
         XCTAssertEqual(catalog.generators[.perMachine("user-password-admin", "web")]?.prompts.map(\.kind), [.hidden])
     }
 }
-
-/// Flake-level (per-export) generators of a real clan: evaluated, their status on disk, and which
-/// machine receives which file at deploy.
-final class RealClanExportGeneratorTests: XCTestCase {
-    func testExportGeneratorsAreEvaluatedCheckedAndAssignedToMachines() async throws {
-        RealClan.useOfflineNix()
-        var text = try RealClan.clanNix("homelab.nix")
-        text = text.replacingOccurrences(of: "\n{\n", with: "\n{ config, ... }: {\n")
-        text = String(text.dropLast(2)) + """
-
-              exports."homelab-api:::".imports = [ "${config.self.inputs.clan-core}/modules/clan/export-modules/generators.nix" ];
-              exports."homelab-api:::".generators.api-token = {
-                files.token.deploy = [ "web" ];
-                files.token-id.secret = false;
-                script = "echo t > $out/token; echo id-1 > $out/token-id";
-              };
-            }
-
-            """
-        let dir = try RealClan.copy(RealClan.flake(clanNix: text), test: self)
-        let exports = try await ExportGenerators.load(flake: dir, runner: ProcessVarsRunner())
-        XCTAssertEqual(exports.generators.map { "\($0.exportKey) \($0.name)" }, ["homelab-api::: api-token"])
-        let gen = try XCTUnwrap(exports.generators.first)
-        XCTAssertEqual(gen.relDir, "per-export/homelab-api:::/api-token")
-        XCTAssertEqual(gen.files.map(\.name), ["token", "token-id"])
-        XCTAssertEqual(exports.files(deployedTo: "web").map(\.file.name), ["token"])
-        XCTAssertTrue(exports.files(deployedTo: "db").isEmpty)
-        var missing = exports.missing(clanDirectory: dir)
-        XCTAssertEqual(missing.secret, ["homelab-api:::/api-token/token"])
-        XCTAssertEqual(missing.public, ["homelab-api:::/api-token/token-id"])
-        try writeFile(dir + "/vars/per-export/homelab-api:::/api-token/token-id/value", "id-1")
-        missing = exports.missing(clanDirectory: dir)
-        XCTAssertEqual(missing.public, [])
-    }
-}

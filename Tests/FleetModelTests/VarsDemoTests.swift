@@ -48,7 +48,9 @@ final class VarsDemoTests: XCTestCase {
         XCTAssertEqual(try owners("cinnabar", "openssh", "ssh.id_ed25519"), ["machine:cinnabar", "user:crs58"])
         XCTAssertEqual(try owners("galena", "openssh", "ssh.id_ed25519"), ["machine:galena", "user:cameron"])
         XCTAssertEqual(try owners("cinnabar", "openssh-ca", "id_ed25519"), ["user:cameron"])
-        XCTAssertEqual(try owners("cinnabar", "zerotier-controller", "zerotier-identity-secret"), ["user:crs58"])
+        // clan's zerotier migration kept each identity's recipients: the machine and its admin.
+        XCTAssertEqual(try owners("cinnabar", "zerotier-identity-cinnabar", "identity-secret"), ["machine:cinnabar", "user:crs58"])
+        XCTAssertEqual(try owners("galena", "zerotier-identity-galena", "identity-secret"), ["machine:galena", "user:cameron"])
         XCTAssertEqual(try owners("galena", "user-password-cameron", "user-password-hash"),
                        ["machine:cinnabar", "machine:electrum", "machine:galena", "machine:scheelite", "user:cameron", "user:crs58"])
         let cinnabar = try checker.status(machine: "cinnabar")
@@ -60,7 +62,8 @@ final class VarsDemoTests: XCTestCase {
         let scan = VarsDiskScan.scan(clanDirectory: repo.clanDirectory, inventoryMachines: repo.inventoryMachines())
         XCTAssertEqual(scan.orphanMachines, ["gcp-vm"])
         XCTAssertEqual(Set(scan.entries.filter(\.orphan).map(\.generator)),
-                       ["emergency-access", "initrd-ssh", "state-version", "tor_tor", "user-password-root", "zerotier"])
+                       ["emergency-access", "initrd-ssh", "state-version", "tor_tor", "user-password-root"],
+                       "clan's zerotier migration removed gcp-vm's stale zerotier/ (in no zerotier instance)")
         XCTAssertEqual(scan.unknownKeys, [])
         XCTAssertEqual(scan.entries.filter(\.drift).map { "\($0.machine ?? "shared")/\($0.id)" }, ["scheelite/tor_tor/hostname"])
         let machineKeyAdmins = scan.sopsSecrets.map { "\($0.name):\($0.links.users.joined(separator: ","))" }
@@ -104,7 +107,10 @@ final class VarsOverviewTests: XCTestCase {
         XCTAssertEqual(o.health("galena").summary, "1 outdated")
         XCTAssertEqual(o.health("argentum").summary, "-", "darwin machines declare no vars")
         XCTAssertGreaterThan(o.health("cinnabar").undecryptable, 0)
-        XCTAssertEqual(o.shared.map(\.id.name), ["openssh-ca", "user-password-cameron", "user-password-tara", "zerotier-controller"])
+        XCTAssertEqual(o.shared.map(\.id.name), ["openssh-ca", "user-password-cameron", "user-password-tara",
+                                                 "zerotier-identity-cinnabar", "zerotier-identity-electrum", "zerotier-identity-galena",
+                                                 "zerotier-identity-scheelite", "zerotier-ip-cinnabar-zerotier", "zerotier-ip-electrum-zerotier",
+                                                 "zerotier-ip-galena-zerotier", "zerotier-ip-scheelite-zerotier", "zerotier-network-zerotier"])
         XCTAssertEqual(o.sharedMissingAccess, [.shared("user-password-tara"): ["scheelite"]])
         XCTAssertEqual(o.scan.orphanMachines, ["gcp-vm"])
         let bare = try VarsOverview.load(repository: repo, catalog: nil, adminRecipients: nil)

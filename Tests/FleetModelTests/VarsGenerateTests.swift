@@ -184,7 +184,8 @@ final class VarsGenerateTests: XCTestCase {
         let dir = try VarsE2E.demoCopy(test: self)
         // Break state-version's script in the copy: it no longer writes `version`.
         let genFile = dir + "/generators.json"
-        let text = try String(contentsOfFile: genFile, encoding: .utf8).replacingOccurrences(of: "printf 25.05 > \\\"$out\\\"/version", with: "echo oops")
+        let text = try String(contentsOfFile: genFile, encoding: .utf8).replacingOccurrences(of: "echo -n 25.05 > \\\"$out\\\"/version", with: "echo oops")
+        XCTAssertTrue(text.contains("echo oops"), "state-version's script changed: update this test")
         try text.write(toFile: genFile, atomically: true, encoding: .utf8)
         let e = try engine(dir, as: ["cameron"])
         let before = VarsE2E.snapshot(dir)

@@ -43,6 +43,25 @@ final class UXReducerTests: XCTestCase {
         XCTAssertEqual(d.alternative?.effects, [.varsPlan(VarsIntent(kind: .generate, machine: "cinnabar", generator: nil, machines: ["cinnabar"]))])
     }
 
+    /// `d` pressed before the vars (or the first probe) answered: the open question gains their
+    /// warnings and the offer to generate when they arrive, keeping the highlighted choice.
+    func testOpenDeployQuestionFollowsVarsAndProbesThatArriveLater() throws {
+        var s = try TestFleet.demoState(width: 120, height: 30)
+        s.vars = nil
+        s.overlay = .confirm(Reducer.deployConfirmation(s, ["cinnabar"]))
+        _ = press(&s, .down)                                           // cancel highlighted
+        _ = Reducer.reduce(&s, .varsLoaded(VarsData(rows: [], health: ["cinnabar": VarsHealthSummary(summary: "1 missing", ok: false)],
+                                                    hasDefinitions: true)))
+        guard case .confirm(let d)? = s.overlay else { return XCTFail("the question closed") }
+        XCTAssertEqual(d.alternative?.key, "g")
+        XCTAssertTrue(d.cancelSelected)
+        var down = status("cinnabar", generation: 1, previous: nil)
+        down.reachability = .unreachable("ssh: no route")
+        _ = Reducer.reduce(&s, .hostStatus(down))
+        guard case .confirm(let d2)? = s.overlay else { return XCTFail("the question closed") }
+        XCTAssertTrue(d2.lines.contains("Unreachable now, will fail at connect: cinnabar (ssh: no route)"), "\(d2.lines)")
+    }
+
     func testSortKeepsTheCursorOnItsMachineAndInverts() throws {
         var s = try TestFleet.demoState(width: 160, height: 30)
         _ = press(&s, .char("j"), .char("j"))
@@ -54,6 +73,25 @@ final class UXReducerTests: XCTestCase {
         XCTAssertEqual(s.fleetSort?.descending, true)
         XCTAssertEqual(s.machines[s.fleetRows[0]].name, "stibnite")
         XCTAssertEqual(s.selectedMachine?.name, selected)
+    }
+
+    /// A flake's evaluated config resolves targets the inventory alone has not (a darwin laptop, for
+    /// which clan sets no domain): the TARGET column, the detail pane and the sort show the
+    /// deploy's; a machine the resolution does not cover keeps the inventory's own.
+    func testConfigTargetsReplaceTheInventoryGuess() throws {
+        var s = try TestFleet.demoState(width: 200, height: 30)
+        XCTAssertNil(s.deployTarget(of: "stibnite"))
+        let t = DeployTarget(address: "crs58@stibnite.local", source: .machineConfig)
+        let covered = Set(s.machines.map(\.name)).subtracting(["cinnabar"])
+        _ = Reducer.reduce(&s, .configTargetsResolved(ConfigTargets(targets: ["stibnite": t], machines: covered)))
+        XCTAssertEqual(s.deployTarget(of: "stibnite"), t)
+        XCTAssertNil(s.deployTarget(of: "electrum"), "covered, and the config gives it none")
+        XCTAssertEqual(s.deployTarget(of: "cinnabar"), s.fleet?.target(of: "cinnabar"), "not covered: the inventory's")
+        let screen = AppView.render(s).text()
+        XCTAssertTrue(screen.contains("crs58@stibnite.local (c"), screen)
+        let detail = MachineDetailView.lines(try XCTUnwrap(s.inventory?.machines["stibnite"]), fleet: s.fleet,
+                                             target: .some(s.deployTarget(of: "stibnite")), ctx: RenderContext(theme: s.theme, glyphs: s.glyphs))
+        XCTAssertTrue(detail.contains { $0.0.contains("crs58@stibnite.local") }, "\(detail.map(\.0))")
     }
 
     func testColumnPriorities() {

@@ -2,7 +2,7 @@
 """Benchmark: parallel deploy of N testbed hosts vs the slowest single-host deploy (design.md
 "Numbers": ≤ 1.25×, one ssh handshake per host per deploy). Root only; real sshd, nix, namespaces.
 
-    FLEET_BIN=.build/release/fleet python3 tests/e2e/bench_deploy.py --hosts 8 [--payload BYTES] [--rate 8mbit] [--json]
+    FLEET_BIN=.build/release/fleet python3 tests/e2e/bench_deploy.py --hosts 8 [--payload BYTES] [--rate 8mbit] [--json] [--floor]
 
 Each deploy builds a new generation (so build, copy, activate and verify all do real work). Prints
 the single-host times, the parallel time and the ratio; exits 1 if any deploy failed.
@@ -21,13 +21,71 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from testbed_support import DeployTestbed, run_summary  # noqa: E402
 
 
-def deploy(tb, *machines):
+def deploy(tb, *machines, breakdown=None):
     t0 = time.monotonic()
     rc, events, err = tb.fleet("deploy", "--no-history", *machines)
     wall = time.monotonic() - t0
     if rc != 0:
         raise SystemExit(f"bench: deploy {' '.join(machines) or 'all'} failed ({rc}): {err}\n{json.dumps(run_summary(events))}")
+    if breakdown is not None:
+        breakdown.append(stage_seconds(events))
     return wall
+
+
+def stage_seconds(events):
+    """host -> stage -> seconds, from the run's stage_finished events."""
+    out = {}
+    for e in events:
+        if e["type"] == "stage_finished":
+            out.setdefault(e["host"], {})[e["stage"]] = float(e["seconds"])
+    return out
+
+
+def slowest_per_stage(per_host):
+    stages = {}
+    for st in per_host.values():
+        for k, v in st.items():
+            stages[k] = max(stages.get(k, 0.0), v)
+    return {k: round(v, 2) for k, v in stages.items()}
+
+
+def copy_floor(tb, payload):
+    """The same links without fleet: `nix copy` of a fresh incompressible path of `payload` bytes to
+    each host, one host at a time (the slowest), then to all hosts at once. Their ratio is what
+    the machine and the links allow for the copy alone (one ssh handshake + one nix-daemon per host,
+    8 at once on the shared cores)."""
+    def fresh_path(h, tag):
+        f = os.path.join(tb.tmp, f"floor-{h}-{tag}.bin")
+        with open(f, "wb") as out:
+            out.write(os.urandom(payload))
+        p = subprocess.run(["nix-store", "--add", f], capture_output=True, text=True, check=True).stdout.strip()
+        os.unlink(f)
+        return p
+
+    def copy(h, path):
+        env = dict(tb.env(), NIX_SSHOPTS="-F " + os.path.join(tb.dir, "ssh_config"))
+        return subprocess.Popen(["nix", "--extra-experimental-features", "nix-command", "copy", "--no-check-sigs",
+                                 "--to", f"ssh-ng://root@{h}", path], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    def wait(procs):
+        for p in procs:
+            _, err = p.communicate()
+            if p.returncode != 0:
+                raise SystemExit(f"bench: floor nix copy failed: {err.decode(errors='replace')}")
+
+    singles = {}
+    for h in tb.names:
+        path = fresh_path(h, "s")
+        t0 = time.monotonic()
+        wait([copy(h, path)])
+        singles[h] = time.monotonic() - t0
+    paths = {h: fresh_path(h, "p") for h in tb.names}
+    t0 = time.monotonic()
+    wait([copy(h, paths[h]) for h in tb.names])
+    parallel = time.monotonic() - t0
+    slowest = max(singles.values())
+    return {"slowest_single_seconds": round(slowest, 3), "parallel_seconds": round(parallel, 3),
+            "ratio": round(parallel / slowest, 3)}
 
 
 def main():
@@ -37,6 +95,8 @@ def main():
     ap.add_argument("--rate", default=None,
                     help="limit every host's link (testbed slow-copy fault, e.g. 8mbit), as over a real network")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--floor", action="store_true",
+                    help="also time a plain parallel `nix copy` of the payload over the same links (the floor)")
     a = ap.parse_args()
     tb = DeployTestbed(a.hosts, payload=a.payload)
     try:
@@ -45,19 +105,29 @@ def main():
                 tb.fault(h, "slow-copy", a.rate)
         # Warm-up: the shared parts of every system (sw) are built and the hosts hold generation 1.
         deploy(tb)
-        singles = {}
+        singles, single_stages = {}, []
         for i, h in enumerate(tb.names):
             tb.set_generation(f"s{i}", [h])
-            singles[h] = deploy(tb, h)
+            singles[h] = deploy(tb, h, breakdown=single_stages)
         tb.set_generation("par")
         before = tb.connections()
-        parallel = deploy(tb)
+        par_stages = []
+        load_before = os.getloadavg()[0]
+        parallel = deploy(tb, breakdown=par_stages)
+        load_after = os.getloadavg()[0]
         after = tb.connections()
         handshakes = {h: after[h] - before[h] for h in tb.names}
         slowest = max(singles.values())
+        slowest_host = max(singles, key=singles.get)
         result = {"hosts": a.hosts, "payload_bytes": a.payload, "rate": a.rate, "single_seconds": {h: round(s, 3) for h, s in singles.items()},
                   "slowest_single_seconds": round(slowest, 3), "parallel_seconds": round(parallel, 3),
-                  "ratio": round(parallel / slowest, 3), "handshakes_per_host": handshakes}
+                  "ratio": round(parallel / slowest, 3), "handshakes_per_host": handshakes,
+                  # Where the time went: the slowest single deploy's stages, and each stage's slowest host in the parallel run.
+                  "stages_slowest_single": slowest_per_stage(single_stages[tb.names.index(slowest_host)]),
+                  "stages_parallel_slowest": slowest_per_stage(par_stages[0]),
+                  "load_average": [round(load_before, 1), round(load_after, 1)]}
+        if a.floor:
+            result["nix_copy_floor"] = copy_floor(tb, a.payload or 1024)
         if a.json:
             print(json.dumps(result))
         else:
@@ -66,6 +136,12 @@ def main():
             print(f"  slowest single: {slowest:.2f}s   parallel ({a.hosts} hosts): {parallel:.2f}s   "
                   f"ratio: {parallel / slowest:.2f}x (target <= 1.25x)")
             print(f"  ssh handshakes per host in the parallel deploy: {sorted(set(handshakes.values()))} (target [1])")
+            print(f"  stages, slowest single: {result['stages_slowest_single']}")
+            print(f"  stages, parallel (slowest host each): {result['stages_parallel_slowest']}")
+            if a.floor:
+                f = result["nix_copy_floor"]
+                print(f"  floor, plain nix copy: slowest single {f['slowest_single_seconds']:.2f}s, parallel {f['parallel_seconds']:.2f}s, "
+                      f"ratio {f['ratio']:.2f}x")
     finally:
         tb.close()
 

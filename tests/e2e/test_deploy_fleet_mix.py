@@ -51,3 +51,11 @@ def test_four_hosts_build_where_configured_and_all_activate(tb):
     assert "on the target bob@tb4" in built["tb4"], built
     # The non-root target's system profile and boot entry are the new system (set through sudo).
     assert status["tb4"]["profile"] == done["tb4"]["system"]
+    # As clan (update.py:640-646): on a non-root target the build runs as root through `sudo -A` with
+    # the askpass session (the derivations were copied as bob); a root target builds as root.
+    build_logs = {h: [e["line"] for e in events if e["type"] == "log" and e["host"] == h and e.get("stage") == "build"]
+                  for h in ("tb3", "tb4")}
+    [tb4_cmd] = [l for l in build_logs["tb4"] if l.startswith("$ ")]
+    assert tb4_cmd.startswith("$ env SUDO_ASKPASS=") and " sudo -A -- nix " in tb4_cmd and " build " in tb4_cmd, tb4_cmd
+    [tb3_cmd] = [l for l in build_logs["tb3"] if l.startswith("$ ")]
+    assert tb3_cmd.startswith("$ nix ") and "sudo" not in tb3_cmd, tb3_cmd

@@ -1,12 +1,16 @@
 """Secrets hygiene (issue 10): rotate demo secrets with known prompt answers (CLI and dashboard),
 deploy two demo NixOS machines to testbed hosts (which uploads their age keys and activation
-secrets, one host as a non-root user through sudo with its password typed on a terminal), then look for the
+secrets, one host as a non-root user through sudo with its password typed on a terminal), deploy
+that host again from the dashboard with the sudo password typed in its masked field, then look for the
 plaintext everywhere fleet could have left it: every file in the repository and its git objects
 (decompressed), the XDG state/cache/config dirs (history database, logs), TMPDIR, the tmux pane
-captures, and the environment and command line of every child process, sampled while it ran.
+captures, and the environment and command line of every child process and of every process on the
+target hosts (sshd sessions, the sudo askpass session, sudo, nix), sampled while it ran; and the
+askpass session's private dir must be gone from the host afterwards.
 Zero hits. The needles stay in this process's memory; nothing here writes them to disk."""
 import importlib.machinery
 import io
+import json
 import os
 import shlex
 import shutil
@@ -22,8 +26,8 @@ from tmuxdriver import FLEET_BIN, REPO, Pane
 
 SCAN = os.path.join(REPO, "tools", "scan-secrets")
 DEMO_SECRETS = [("cinnabar", "clawdbot-gateway-token/token"), ("cinnabar", "matrix-password-cameron/password"),
-                ("cinnabar", "zerotier/zerotier-identity-secret"), ("cinnabar", "openssh/ssh.id_ed25519"),
-                ("electrum", "luks-password/key"), ("electrum", "zerotier/zerotier-identity-secret")]
+                ("cinnabar", "zerotier-identity-cinnabar/identity-secret"), ("cinnabar", "openssh/ssh.id_ed25519"),
+                ("electrum", "luks-password/key"), ("electrum", "zerotier-identity-electrum/identity-secret")]
 
 
 def load_scanner():
@@ -75,6 +79,51 @@ def sampled(samplers, pid):
     s.start()
     samplers.append(s)
     return s
+
+
+class NetnsSampler(ProcSampler):
+    """The same for every process inside a testbed host (its network namespace): the remote side of
+    a deploy — sshd sessions, the sudo askpass session and its FIFO readers, sudo, nix — which is
+    not a descendant of fleet."""
+
+    def __init__(self, netns):
+        super().__init__(0)
+        self.ns_inode = os.stat(f"/run/netns/{netns}").st_ino
+
+    def run(self):
+        while not self.stop.is_set():
+            for p in os.listdir("/proc"):
+                if not p.isdigit():
+                    continue
+                try:
+                    if os.stat(f"/proc/{p}/ns/net").st_ino != self.ns_inode:
+                        continue
+                    with open(f"/proc/{p}/cmdline", "rb") as f:
+                        cmd = f.read()
+                    with open(f"/proc/{p}/environ", "rb") as f:
+                        environ = f.read()
+                except OSError:
+                    continue
+                name = os.path.basename(cmd.split(b"\0")[0]).decode(errors="replace")
+                self.seen.setdefault(int(p), "remote " + name)
+                self.samples.setdefault((cmd, environ), f"/proc/{p} (remote {name})")
+            time.sleep(0.01)
+
+
+def host_netns(tbdir, host):
+    st = json.loads(subprocess.run([TESTBED, "status", "--json", "--dir", tbdir], check=True, capture_output=True,
+                                   text=True, timeout=60).stdout)
+    return next(h["netns"] for h in st["hosts"] if h["name"] == host)
+
+
+def askpass_leftovers(tbdir, host, user):
+    """The sudo askpass session's private dirs (`mktemp -d` as the ssh user; the host's /tmp is the
+    machine's) must be gone after the deploy."""
+    r = subprocess.run([TESTBED, "exec", host, "--", "find", "/tmp", "-maxdepth", "2", "-user", user, "-name", "askpass.sh"],
+                       env=dict(os.environ, TESTBED_DIR=tbdir), capture_output=True, text=True, timeout=60)
+    # Other people's temp dirs come and go under /tmp while find walks it: only its hits count.
+    assert r.returncode in (0, 1), r.stderr
+    return r.stdout.split()
 
 
 def test_secrets_hygiene():
@@ -166,6 +215,10 @@ def test_secrets_hygiene():
         pane = Pane(200, 50)
         pane.start_fleet(" ".join(shlex.quote(a) for a in deploy_args[1:]) + " 2>&1",
                          env=f"{pane_env} NIX_CONFIG={shlex.quote(NIX_CONFIG)}")
+        remote = [NetnsSampler(host_netns(tbdir, h)) for h in ("cinnabar", "electrum")]
+        for r_ in remote:
+            r_.start()
+            samplers.append(r_)
         pane.wait_for("password for alice", timeout=300)
         [deploy_pid] = pane.child_pids()
         s = sampled(samplers, deploy_pid)
@@ -173,6 +226,8 @@ def test_secrets_hygiene():
         pane.send("Enter")
         code = pane.wait_for_exit(timeout=300)
         s.finish()
+        for r_ in remote:
+            r_.finish()
         out = pane.tmux("capture-pane", "-p", "-S", "-", "-E", "-", "-t", "e2e").stdout.encode()
         err = b""
         pane.close()
@@ -187,6 +242,48 @@ def test_secrets_hygiene():
             assert any(e[3].endswith("/id_ed25519") and "/activation/" in e[3] for e in entries), (host, entries)
             assert all((e[0], e[1], e[2]) in {("f", "400", "root"), ("d", "700", "root")} for e in entries), (host, entries)
         outputs.append(("fleet deploy output", out + err))
+        assert askpass_leftovers(tbdir, "electrum", "alice") == [], "the askpass session's dir outlived the deploy"
+        remote_names = {n for r_ in remote for n in r_.seen.values()}
+        assert any("sudo" in n for n in remote_names) and any("bash" in n for n in remote_names), \
+            f"the remote side (sudo, the askpass session) was not sampled: {remote_names}"
+
+        # 4. The dashboard path: electrum again as alice, a new generation, the sudo password typed
+        #    in the dashboard's masked field (DeployInteraction → SudoAskpass), sampled both sides.
+        subprocess.run([TESTBED, "flake", os.path.join(root, "flake"), "electrum", "--gen", "hy2-" + os.urandom(3).hex(),
+                        "--dir", tbdir], check=True, capture_output=True, timeout=300)
+        pane = Pane(160, 45)
+        ui_env = (f"{pane_env} NIX_CONFIG={shlex.quote(NIX_CONFIG)} FLEET_NO_PROBES=1 "
+                  f"FLEET_SSH_CONFIG={shlex.quote(os.path.join(tbdir, 'ssh_config'))} "
+                  f"FLEET_BUILD_FLAKE={shlex.quote('path:' + os.path.join(root, 'flake'))} FLEET_DEPLOY_TARGETS=electrum=alice@electrum")
+        pane.start_fleet(f"--inventory {shlex.quote(ws)}", env=ui_env)
+        captures.append(pane.wait_for("stibnite"))
+        [ui_pid] = pane.child_pids()
+        s = sampled(samplers, ui_pid)
+        remote_ui = NetnsSampler(host_netns(tbdir, "electrum"))
+        remote_ui.start()
+        samplers.append(remote_ui)
+        pane.send("/")
+        pane.tmux("send-keys", "-t", "e2e", "-l", "electrum")
+        pane.send("Enter")
+        pane.wait_for("stibnite", absent=True)
+        pane.send("Space")
+        pane.wait_for("1 marked")
+        pane.send("d")
+        pane.wait_for("Deploy 1 machine")
+        pane.send("y")
+        captures.append(pane.wait_for("password for alice", timeout=300))
+        pane.tmux("send-keys", "-t", "e2e", "-l", sudo_password)
+        captures.append(pane.wait_for("•" * len(sudo_password)))
+        pane.send("Enter")
+        captures.append(pane.wait_for("1 ok, 0 failed", timeout=300))
+        pane.send("q")
+        assert pane.wait_for_exit() == 0
+        s.finish()
+        remote_ui.finish()
+        captures.append(pane.tmux("capture-pane", "-p", "-S", "-", "-E", "-", "-t", "e2e").stdout)
+        pane.close()
+        pane = None
+        assert askpass_leftovers(tbdir, "electrum", "alice") == [], "the askpass session's dir outlived the dashboard deploy"
         # The uploaded machine keys, read back from the hosts (into memory): they must not be local.
         uploaded = []
         for host in ("cinnabar", "electrum"):

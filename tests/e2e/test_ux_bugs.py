@@ -8,7 +8,7 @@ import shlex
 import subprocess
 import time
 
-from tmuxdriver import FLEET_BIN, REPO, Pane
+from tmuxdriver import FLEET_BIN, REPO, Pane, wait_until
 
 PROMPT_VALUE = "Rotated-Value-5b1e"
 
@@ -155,21 +155,25 @@ def test_backspace_on_empty_filter_keeps_the_filter_line(pane, tmp_path):
     assert pane.wait_for_exit() == 0
 
 
-def test_log_pane_follows_the_cursor(pane, tmp_path):
+def deploy_failing_demo_hosts(pane, tmp_path, query, count):
+    """Deploys the demo machines matching `query` from the dashboard against a flake that does not
+    exist: the darwin hosts fail (no target), which is all a log pane test needs — hosts with logs."""
     ws = demo_workspace(tmp_path)
-    # A flake that does not exist: the darwin hosts fail at connect (their .zt names do not resolve),
-    # which is all this needs — two hosts with logs.
     pane.start_fleet(env=env_prefix(FLEET_DEMO_DIR=ws, FLEET_NO_PROBES=1, XDG_STATE_HOME=tmp_path / "state",
                                     FLEET_BUILD_FLAKE="path:" + str(tmp_path / "none")))
     pane.wait_for("stibnite")
     pane.send("/")
-    pane.tmux("send-keys", "-t", "e2e", "-l", "laptop")
+    pane.tmux("send-keys", "-t", "e2e", "-l", query)
     pane.send("Enter")
     pane.send("a")
     pane.send("d")
-    pane.wait_for("Deploy 4 machines?")
+    pane.wait_for(f"Deploy {count} machine{'s' if count > 1 else ''}?")
     pane.send("y")
-    pane.wait_for("0 ok, 4 failed", timeout=60)
+    pane.wait_for(f"0 ok, {count} failed", timeout=60)
+
+
+def test_log_pane_follows_the_cursor(pane, tmp_path):
+    deploy_failing_demo_hosts(pane, tmp_path, "laptop", 4)
     pane.send("g")
     pane.send("Enter")
     pane.wait_for("log of argentum")
@@ -185,9 +189,11 @@ def test_history_is_per_fleet(pane, tmp_path):
     a, b = demo_workspace(tmp_path, "fleet-a"), demo_workspace(tmp_path, "fleet-b")
     state = tmp_path / "state"
     env = {**os.environ, "XDG_STATE_HOME": str(state)}
-    r = subprocess.run([FLEET_BIN, "deploy", "--inventory", str(a), "--build-flake", "path:" + str(tmp_path / "none"),
-                        "stibnite"], capture_output=True, text=True, env=env, timeout=120)
-    assert r.returncode == 1, r.stdout + r.stderr      # stibnite.zt does not resolve
+    def deploy(ws, *machines):
+        r = subprocess.run([FLEET_BIN, "deploy", "--inventory", str(ws), "--build-flake", "path:" + str(tmp_path / "none"),
+                            *machines], capture_output=True, text=True, env=env, timeout=120)
+        assert r.returncode == 1, r.stdout + r.stderr      # the darwin hosts' .zt names do not resolve
+    deploy(a, "stibnite")
     pane.start_fleet(args=f"--inventory {b}", env=f"FLEET_NO_PROBES=1 XDG_STATE_HOME={state}")
     pane.wait_for("stibnite")
     pane.send("6")
@@ -195,6 +201,25 @@ def test_history_is_per_fleet(pane, tmp_path):
     pane.send("a")                                       # every fleet, on request
     screen = pane.wait_for("FLEET")
     assert "fleet-a" in screen and "Deploys of every fleet" in screen, screen
+    pane.send("q")
+    assert pane.wait_for_exit() == 0
+    # The FLEET column names each run's own fleet, in the column under its header.
+    deploy(b, "stibnite", "blackphos")
+    pane.type_line("clear")
+    pane.start_fleet(args=f"--inventory {b}", env=f"FLEET_NO_PROBES=1 XDG_STATE_HOME={state}")
+    pane.wait_for("stibnite")
+    pane.send("6")
+    screen = pane.wait_for("2 failed")
+    assert "FLEET" not in screen and "fleet-a" not in screen, screen      # this fleet only: no column
+    pane.send("a")
+    screen = pane.wait_for("1 failed")
+    lines = screen.splitlines()
+    header = next(l for l in lines if "STARTED" in l and "FLEET" in l)
+    col = header.index("FLEET")
+    rows = [l for l in lines[lines.index(header) + 1:] if "failed" in l and "deploy" in l]
+    fleets = {l[col:].split()[0]: l for l in rows}
+    assert set(fleets) == {"fleet-a", "fleet-b"}, screen
+    assert "2 failed" in fleets["fleet-b"] and "1 failed" in fleets["fleet-a"], screen
     pane.send("q")
     assert pane.wait_for_exit() == 0
     pane.type_line("clear")
@@ -345,3 +370,109 @@ def test_cli_usage_errors_are_one_shape(tmp_path):
     # Help paragraphs flow to the terminal's width, never broken mid-sentence by the source text.
     r = run_fleet("ui", "--help", env={"COLUMNS": "200"})
     assert "ASCII glyphs; XDG_CONFIG_HOME/fleet/config.toml" in r.stdout, r.stdout
+
+
+def test_log_pane_copies_to_the_clipboard_with_osc52(pane, tmp_path):
+    """`y` in the log pane sends OSC 52: tmux with set-clipboard on keeps it as a paste buffer, which
+    is what a terminal (or tmux inside ssh) puts on the system clipboard."""
+    pane.tmux("set-option", "-g", "set-clipboard", "on")
+    deploy_failing_demo_hosts(pane, tmp_path, "stibnite", 1)
+    pane.send("Enter")
+    screen = pane.wait_for("log of stibnite")
+
+    def buffer():
+        r = pane.tmux("show-buffer", check=False)
+        return r.stdout if r.returncode == 0 else ""
+    assert buffer() == ""
+    # The whole log: every line the pane holds, in order.
+    pane.send("y")
+    pane.wait_for("copied the log of stibnite")
+    log = wait_until(buffer, timeout=5, message="no OSC 52 reached tmux")
+    lines = log.splitlines()
+    assert len(lines) >= 2 and lines[0] == "── resolve ──", log
+    assert all(l[:40] in screen for l in lines), (log, screen)      # what the pane shows, unwrapped
+    # With a search, only the matched line.
+    pane.send("/")
+    pane.tmux("send-keys", "-t", "e2e", "-l", "darwin-rebuild")
+    pane.send("Enter")
+    pane.send("n")
+    pane.send("y")
+    pane.wait_for("copied 1 line to the clipboard")
+    line = wait_until(lambda: (b := buffer()) != log and b, timeout=5, message="the line never replaced the log")
+    assert line in lines and "darwin-rebuild" in line, (line, lines)
+    pane.send("q")
+    assert pane.wait_for_exit() == 0
+
+
+def test_dry_run_preview_shows_package_version_changes(tmp_path):
+    """The TUI's dry-run preview (D) says per host what it would build and copy and — like nvd/nh —
+    the package versions that change between the running system and the new one, as
+    `nix store diff-closures` prints them; before the new system is built anywhere it says so."""
+    from testbed_support import DeployTestbed, NIX_CONFIG
+    tb = DeployTestbed(1)
+    pane = Pane(200, 45)
+    try:
+        rc, _, err = tb.fleet("deploy", "tb1")                      # generation 1 runs (built on the target)
+        assert rc == 0, err
+        tb.set_generation("2")                                     # a new etc package version, 1-… → 2-…
+        env = env_prefix(FLEET_SSH_CONFIG=os.path.join(tb.dir, "ssh_config"), FLEET_BUILD_FLAKE="path:" + tb.flake,
+                         NIX_CONFIG=NIX_CONFIG, XDG_STATE_HOME=tb.state, XDG_CACHE_HOME=tmp_path / "cache", TMPDIR=tb.tmp)
+        g1, g2 = tb.gen("1"), tb.gen("2")
+
+        def preview():
+            pane.start_fleet(args=f"--inventory {tb.inventory}", env=env)
+            wait_status(pane, {"tb1": "out of sync"})
+            pane.send("D")
+            pane.wait_for("dry run: 1 ok, 0 failed", timeout=120)
+            pane.send("Enter")
+            return pane.wait_for("log of tb1")
+
+        # Not built anywhere yet: a dry run builds nothing, so it says when the changes will show.
+        screen = preview()
+        assert "these 2 derivations will be built" in screen, screen
+        screen = pane.wait_for("not built yet")
+        assert "is not valid" not in screen and "don't know how to build" not in screen, screen   # an answer, not an error
+        pane.send("q")
+        assert pane.wait_for_exit() == 0
+        # Built here (as `nix build` or `clan machines build` would): the version changes, per package.
+        r = subprocess.run(["nix", "--extra-experimental-features", "nix-command flakes", "build", "--no-link",
+                            f"path:{tb.flake}#nixosConfigurations.tb1.config.system.build.toplevel"],
+                           capture_output=True, text=True, env=tb.env(), timeout=300)
+        assert r.returncode == 0, r.stderr
+        pane.type_line("clear")
+        screen = preview()
+        assert "2 package changes, would switch to" in screen, screen
+        screen = pane.wait_for(f"testbed-etc-tb1: {g1} → {g2}")
+        assert f"nixos-system-tb1-testbed: {g1} → {g2}" in screen and "package changes (nix store diff-closures, running → new):" in screen, screen
+        pane.send("q")
+        assert pane.wait_for_exit() == 0
+        # A preview changes nothing on the host.
+        assert tb.status()["tb1"]["current_system"].endswith(g1), tb.status()
+    finally:
+        pane.close()
+        tb.close()
+
+
+def test_deploy_confirmation_shows_its_whole_key_line(tmp_path):
+    """The confirmation with a "generate vars first" choice cut its key hint ("y/n, j/k choo") at
+    160 columns; at 70 columns the hint moves to its own line rather than being cut."""
+    pane = Pane(160, 45)
+    try:
+        pane.start_fleet(env=f"FLEET_NO_PROBES=1 XDG_STATE_HOME={tmp_path}")
+        pane.wait_for("stibnite")
+        pane.send("/")
+        pane.tmux("send-keys", "-t", "e2e", "-l", "cinnabar")
+        pane.send("Enter")
+        pane.send("d")
+        screen = pane.wait_for("g generate vars first")
+        assert "y/n, j/k choose" in screen, screen
+        pane.send("Escape")
+        pane.resize(70, 20)
+        pane.send("d")
+        screen = pane.wait_for("g generate vars first")
+        assert "y/n, j/k choose" in screen and "[ deploy ]" in screen, screen
+        pane.send("Escape")
+        pane.send("q")
+        assert pane.wait_for_exit() == 0
+    finally:
+        pane.close()

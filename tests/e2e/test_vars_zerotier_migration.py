@@ -1,35 +1,25 @@
 """`fleet vars generate` on a real clan-core clan whose zerotier vars are in the 25.11 layout: like
 `clan vars generate`, it first moves them to the all-shared layout in one commit, prints clan's
 banner and stops (exit 0); afterwards no zerotier generator is planned, so no new identity or network
-id is minted. The clan comes from ../shared/real-clan/new-clan-flake (FLEET_REAL_CLAN overrides)."""
+id is minted. `fleet deploy` runs the same migration first (clan's `machines update` calls
+`run_generators`, which migrates and stops). The clan is the real clan-core's example clan (the
+`real_clan` fixture)."""
+import json
 import os
 import subprocess
 
-import pytest
-
-from tmuxdriver import FLEET_BIN, REPO
-
-
-def real_clan_dir():
-    if os.environ.get("FLEET_REAL_CLAN"):
-        return os.environ["FLEET_REAL_CLAN"]
-    d = os.path.dirname(os.path.abspath(REPO))
-    while d != "/":
-        if os.access(os.path.join(d, "shared/real-clan/new-clan-flake"), os.X_OK):
-            return os.path.join(d, "shared/real-clan")
-        d = os.path.dirname(d)
-    pytest.fail("../shared/real-clan/new-clan-flake not found (clone fleet next to shared/, or set FLEET_REAL_CLAN)")
+from testbed_support import TESTBED, require_testbed_tools
+from tmuxdriver import FLEET_BIN
 
 
 def git(d, *args):
     return subprocess.run(["git", "-C", d, *args], check=True, capture_output=True, text=True).stdout
 
 
-def test_generate_migrates_the_25_11_zerotier_layout_and_stops(tmp_path):
-    d = str(tmp_path / "clan")
-    subprocess.run([os.path.join(real_clan_dir(), "new-clan-flake"), d], check=True, capture_output=True)
-    with open(os.path.join(d, ".gitignore"), "w") as f:
-        f.write(".clan-inputs\n")
+def legacy_clan(real_clan, tmp_path):
+    """A committed git clan on the real clan-core (alpha, beta) whose zerotier vars are in the 25.11
+    layout. Returns (clan dir, env without an admin key, env with it, identities)."""
+    d = real_clan.copy(tmp_path / "clan")
     # The example clan's zerotier instance is "zerotier", alpha its controller; 25.11 kept everything
     # under the per-machine generator "zerotier" (values here are public: no key needed to move them).
     legacy = {
@@ -58,13 +48,15 @@ def test_generate_migrates_the_25_11_zerotier_layout_and_stops(tmp_path):
         os.rename(os.path.join(d, "sops/secrets/zt-" + m), dst)
         os.unlink(os.path.join(dst, "users/admin"))
         os.symlink("../../../../../../sops/users/admin", os.path.join(dst, "users/admin"))
-    git(d, "init", "-q")
-    git(d, "config", "user.name", "fleet test")
-    git(d, "config", "user.email", "test@example.invalid")
     git(d, "add", "-A")
     git(d, "commit", "-qm", "25.11 layout")
     env = dict(os.environ, NIX_CONFIG="experimental-features = nix-command flakes\nsubstituters =\n",
                HOME=str(tmp_path), SOPS_AGE_KEY_FILE=str(tmp_path / "none.txt"))
+    return d, env, key_env, identities
+
+
+def test_generate_migrates_the_25_11_zerotier_layout_and_stops(real_clan, tmp_path):
+    d, env, key_env, identities = legacy_clan(real_clan, tmp_path)
 
     dry = subprocess.run([FLEET_BIN, "vars", "generate", "--repo", d, "--dry-run"], capture_output=True, text=True, env=env, timeout=300)
     assert dry.returncode == 0, dry.stderr
@@ -98,3 +90,40 @@ def test_generate_migrates_the_25_11_zerotier_layout_and_stops(tmp_path):
     again = subprocess.run([FLEET_BIN, "vars", "generate", "--repo", d, "--dry-run"], capture_output=True, text=True, env=env, timeout=300)
     assert again.returncode == 0, again.stderr
     assert "zerotier" not in again.stdout, again.stdout
+
+
+def test_deploy_runs_the_migration_first_and_stops_before_touching_a_host(real_clan, tmp_path):
+    """`clan machines update` generates vars first, and `run_generators` migrates an old zerotier
+    layout, commits and stops. fleet's deploy does the same: the migration commit, a clear message
+    for the host, no identity minted, nothing uploaded or activated (a real testbed host named alpha)."""
+    require_testbed_tools()
+    d, env, key_env, identities = legacy_clan(real_clan, tmp_path)
+    tbdir = "/tmp/fleet-zm-" + os.urandom(3).hex()
+    try:
+        subprocess.run([TESTBED, "up", "--names", "alpha", "--dir", tbdir], check=True, capture_output=True, timeout=120)
+        env = dict(env, XDG_STATE_HOME=str(tmp_path / "state"), NIX_CONFIG=env["NIX_CONFIG"] + "sandbox = false\n")
+        r = subprocess.run([FLEET_BIN, "deploy", "alpha", "--flake", d, "--ssh-config", os.path.join(tbdir, "ssh_config"),
+                            "--target", "alpha=root@alpha", "--json"], capture_output=True, text=True, env=env, timeout=600)
+        assert r.returncode == 1, r.stdout + r.stderr
+        events = [json.loads(l) for l in r.stdout.splitlines() if l.startswith("{")]
+        [done] = [e for e in events if e["type"] == "host_finished"]
+        assert done["result"] == "failed" and done["failed_stage"] == "secrets", done
+        assert "zerotier vars were moved to the all-shared layout" in done["error"], done
+        assert "clan.lol/docs/unstable/guides/migrations/zerotier" in done["error"], done
+        assert not [e for e in events if e["type"] == "stage_started" and e["stage"] in ("build", "activate")], \
+            "the run stops before building or activating anything"
+        assert git(d, "log", "-1", "--format=%s") == "migrate: move zerotier vars to all-shared layout\n"
+        assert git(d, "status", "--porcelain", "vars") == ""
+        assert not os.path.exists(os.path.join(d, "vars/per-machine/alpha/zerotier"))
+        # Moved, not minted: alpha's identity is the old one.
+        got = subprocess.run([FLEET_BIN, "vars", "get", "alpha", "zerotier-identity-alpha/identity-secret", "--repo", d],
+                             capture_output=True, text=True, env=key_env, timeout=300)
+        assert got.returncode == 0 and got.stdout == identities["alpha"], got.stderr
+        st = json.loads(subprocess.run([TESTBED, "status", "--json", "--dir", tbdir], check=True, capture_output=True,
+                                       text=True, timeout=60).stdout)["hosts"][0]
+        assert st["profile_generation"] is None and st["current_system"] is None, st
+        up = subprocess.run([TESTBED, "exec", "alpha", "--", "find", "/var/lib/sops-nix", "-mindepth", "1"], env=dict(os.environ, TESTBED_DIR=tbdir),
+                            capture_output=True, text=True, timeout=60)
+        assert up.returncode == 0 and up.stdout == "", "nothing was uploaded: " + up.stdout + up.stderr
+    finally:
+        subprocess.run([TESTBED, "down", "--dir", tbdir], capture_output=True, timeout=120)

@@ -99,11 +99,19 @@ public struct ClanDeployConfig: Sendable, Equatable {
     /// without `clanInternals` (a plain nixosConfigurations flake) has no machine config.
     public static func evaluate(flake: String, system: String = FlakeGenerators.localSystem, runner: ProcessRunner = ProcessRunner(),
                                 environment: [String: String]? = nil, timeout: Duration = .seconds(300)) async -> ClanDeployConfig {
+        let raw = await evaluateJSON(flake: flake, system: system, runner: runner, environment: environment, timeout: timeout)
+        return parse(machines: raw.machines, exports: raw.exports)
+    }
+
+    /// The two evaluations' JSON as nix printed it (nil where one failed), for `DeployConfigCache`.
+    public static func evaluateJSON(flake: String, system: String = FlakeGenerators.localSystem, runner: ProcessRunner = ProcessRunner(),
+                                    environment: [String: String]? = nil,
+                                    timeout: Duration = .seconds(300)) async -> (machines: JSONValue?, exports: JSONValue?) {
         async let m = runner.run(ProcessSpec(argv: machinesArgv(flake: flake, system: system), environment: environment, timeout: timeout))
         async let e = runner.run(ProcessSpec(argv: exportsArgv(flake: flake), environment: environment, timeout: timeout))
         let machinesJSON = (try? await m).flatMap { $0.succeeded ? try? JSONParser.parse($0.stdout) : nil }
         let exportsJSON = (try? await e).flatMap { $0.succeeded ? try? JSONParser.parse($0.stdout) : nil }
-        return parse(machines: machinesJSON, exports: exportsJSON)
+        return (machinesJSON, exportsJSON)
     }
 
     /// The config for a source: evaluated for a flake, nil for a directory (no machine config).

@@ -6,7 +6,14 @@ import Foundation
 /// `neededFor == "activation"` (clan does not look at `deploy` here) as `activation/<rel_dir>/<file>`.
 /// When the machine has no age key clan returns early: nothing is uploaded, activation files
 /// neither. Every file goes up with mode 0400 (clan's upload.py forces it; `SecretUploadPlan`).
-/// `services` and `users` secrets travel encrypted in the closure and are not uploaded. Decrypted
+/// `services` and `users` secrets travel encrypted in the closure and are not uploaded.
+///
+/// Flake-level (per-export) generators: clan adds all of them to every machine's upload
+/// (upload.py:13-15), so an activation file would go to every machine — but d7c35d9 never sets their
+/// files' generator (generate.py:407-428), and reading the value fails with "Generator cannot be
+/// None" (var.py:38-41): `clan machines update` stops there. fleet uploads such a file
+/// (`activation/per-export/<key>/<g>/<f>`) only to the machines in its `deploy` list — its sops
+/// recipients —, never to the others. Without activation files clan and fleet upload the same. Decrypted
 /// in memory with the admin's age keys (`AdminKeys`: SOPS_AGE_KEY_FILE, SOPS_AGE_KEY,
 /// ~/.config/sops/age/keys.txt).
 ///
@@ -42,9 +49,10 @@ public enum ClanSecrets {
         // clan: "skip uploading the secret, not managed by us" — activation files are skipped too.
         guard fm.fileExists(atPath: keyFile) else { return [] }
         var wanted: [(secretFile: String, remote: String)] = [(keyFile, uploadDirectory + "/key.txt")]
-        for g in try await catalog()?.generators(for: m) ?? [] {
+        let defs = try await catalog()
+        for g in (defs?.generators(for: m) ?? []) + (defs?.flakeLevelGenerators ?? []) {
             let rel = g.id.relDir
-            for f in g.files where f.secret && f.neededFor == .activation {
+            for f in g.files where f.secret && f.neededFor == .activation && (f.deployTo.map { $0.contains(m) } ?? true) {
                 let path = dir + "/vars/\(rel)/\(f.name)/secret"
                 guard fm.fileExists(atPath: path) else { continue }  // clan: only files that exist
                 wanted.append((path, uploadDirectory + "/activation/\(rel)/\(f.name)"))

@@ -22,10 +22,21 @@ public struct DeployVars: Sendable {
         public var lines: [String]
     }
 
+    /// Why a deploy stopped after the zerotier migration (clan's banner, in one line).
+    public static let migratedMessage = "zerotier vars were moved to the all-shared layout and committed (\"\(ZerotierMigration.commitMessage)\"), as clan does before generating; nothing was deployed. Read https://clan.lol/docs/unstable/guides/migrations/zerotier, then re-run the same command."
+
     /// Generates what is missing for `machines`; nil catalog (no definitions): nothing to do.
     public func run(machines: [String], interaction: DeployInteraction?) async throws -> Outcome {
         guard let catalog = try await repository.loadCatalog() else {
             return Outcome(generated: [], lines: ["no generator definitions: nothing to generate"])
+        }
+        // clan's `run_generators` starts with `run_migrations` (clan_lib/vars/generate.py:300-303): an
+        // old zerotier layout is moved to the all-shared one and committed, then clan prints its
+        // banner and exits 0 — nothing is generated or deployed in that run. fleet stops the same way
+        // (each host fails at its secrets stage with this message; no host is touched).
+        if VarsMigrations.needed(clanDirectory: repository.clanDirectory, catalog: catalog) {
+            let changed = try await repository.runMigrations(catalog: catalog, environment: environment)
+            if !changed.isEmpty { throw VarsError(repository.clanDirectory, Self.migratedMessage) }
         }
         let known = Set(catalog.machineNames)
         let wanted = machines.filter { known.contains($0) }

@@ -29,7 +29,10 @@ public struct FlakeSystemCache: Sendable {
     }
 
     /// sha256 over (relative path, size, mtime) of every file; nil when the directory is unreadable or huge.
-    public func fingerprint() -> String? {
+    public func fingerprint() -> String? { Self.fingerprint(directory: flakeDirectory) }
+
+    /// The same for any flake directory (also keys `DeployConfigCache`).
+    public static func fingerprint(directory flakeDirectory: String) -> String? {
         let fm = FileManager.default
         guard let walker = fm.enumerator(atPath: flakeDirectory) else { return nil }
         var entries: [String] = []
@@ -38,7 +41,7 @@ public struct FlakeSystemCache: Sendable {
             var st = stat()
             guard lstat(flakeDirectory + "/" + rel, &st) == 0 else { continue }
             entries.append("\(rel)\u{0}\(st.st_size)\u{0}\(st.st_mtim.tv_sec).\(st.st_mtim.tv_nsec)")
-            if entries.count > Self.maxFiles { return nil }
+            if entries.count > maxFiles { return nil }
         }
         var hasher = SHA256()
         for e in entries.sorted() { hasher.update(data: Array(e.utf8) + [0]) }

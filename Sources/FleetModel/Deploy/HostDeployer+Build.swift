@@ -72,11 +72,17 @@ extension HostDeployer {
         ctx.progress(0, "building \(label)")
         let state = NixProgressBox()
         let buildArgv = SystemBuilder.remoteBuildArgv(drvPath: drv, options: options.buildNixOptions)
-        // On the target itself clan builds as root (`build_host = target_host_root`), through sudo
-        // for a non-root user; a separate build host builds as its ssh user.
-        let r = host == target
-            ? try await ctx.remote(buildArgv, check: false, logStdout: false, asRoot: true, onStderrLine: Self.foldBuildLog(state, ctx))
-            : try await ctx.ssh(host, buildArgv, check: false, logStdout: false, onStderrLine: Self.foldBuildLog(state, ctx))
+        // On the target itself clan builds as root (`build_host = target_host_root`: `sudo -A` with
+        // its askpass proxy for a non-root user, not `--use-remote-sudo` — clan_lib/machines/
+        // update.py:640-646), the derivations having been copied as the ssh user (clan's
+        // `upload_sources` to the non-root host); a separate build host builds as its ssh user.
+        let r: ProcessResult
+        if host == target {
+            r = try await ctx.remote(buildArgv, check: false, logStdout: false, asRoot: true, echo: true, onStderrLine: Self.foldBuildLog(state, ctx))
+        } else {
+            ctx.log("$ " + ShellQuote.join(buildArgv) + "   (on \(host.description))")
+            r = try await ctx.ssh(host, buildArgv, check: false, logStdout: false, onStderrLine: Self.foldBuildLog(state, ctx))
+        }
         if r.status == 255, state.value.errors.isEmpty, ErrorText.meaningfulLines(r.stderrString).last?.hasPrefix("ssh:") == true {
             throw StageError(message: ErrorText.ssh(r.stderrString))
         }
@@ -134,6 +140,7 @@ extension HostDeployer {
     func dryRunBuild(_ ctx: StageContext) async throws -> DeployOutcome {
         let whereText = placement.map { " \($0.label) (\($0.source == "default" ? "clan's default" : $0.source))" } ?? ""
         if machine.machineClass == .darwin {
+            if let why = options.nothingToBuild { return .skipped("nothing to build from: \(why); darwin-rebuild would build on the target") }
             if let ref = options.builder.flakeReference,
                let meta = try? await ctx.run(SystemBuilder.flakeMetadataArgv(ref), logStdout: false), meta.status == 0,
                let path = (try? JSONParser.parse(meta.stdout))?["path"]?.stringValue {
@@ -141,7 +148,7 @@ extension HostDeployer {
             }
             return .ok("darwin-rebuild would build on the target from the uploaded flake source \(darwinFlakePath ?? "")")
         }
-        if let why = options.nothingToBuild { return .skipped("nothing to build from: \(why)") }
+        if let why = options.nothingToBuild { return .skipped("nothing to build from: \(why); would build" + whereText) }
         let argv = options.builder.dryRunArgv(machine: host, machineClass: machine.machineClass)
         let state = NixProgressBox()
         let r = try await ctx.run(argv, logStdout: false, onStderrLine: { line in
@@ -159,15 +166,11 @@ extension HostDeployer {
         return .ok((toBuild == 0 ? "\(out) is already built here" : "would build \(toBuild) derivation(s) for \(out)") + "; builds" + whereText)
     }
 
-    /// The closure of the system with its NAR sizes, from the local store.
-    private func closure(_ ctx: StageContext, of path: String) async throws -> [(path: String, size: Int64)]? {
-        let r = try await ctx.run(["nix", "--extra-experimental-features", "nix-command", "path-info", "-r", "--json", path],
-                                  logStdout: false, onStderrLine: { _ in })
-        guard r.status == 0, let json = try? JSONParser.parse(r.stdout), let arr = json.arrayValue else { return nil }
-        return arr.compactMap { o in
-            guard let p = o["path"]?.stringValue else { return nil }
-            return (p, Int64(o["narSize"]?.intValue ?? 0))
-        }
+    /// The closure of the system with its NAR sizes, from the local store; nil when it is not there.
+    func closure(_ ctx: StageContext, of path: String) async throws -> [(path: String, size: Int64)]? {
+        let r = try await ctx.run(ClosureDiff.pathInfoArgv(path), logStdout: false, onStderrLine: { _ in })
+        guard r.status == 0, let infos = ClosureDiff.pathInfos(json: r.stdout) else { return nil }
+        return infos.map { ($0.path, $0.narSize) }
     }
 
     func copy(_ ctx: StageContext, dryRun: Bool) async throws -> DeployOutcome {

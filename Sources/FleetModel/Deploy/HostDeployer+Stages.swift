@@ -28,6 +28,7 @@ extension HostDeployer {
             // A dry run still says where it would build and how it would activate.
             let plan = DeployPlan(target: "none", targetSource: "no target", build: options.buildPlacement(for: machine),
                                   activation: ActivationCommands.plan(for: machine.machineClass))
+            placement = plan.build
             emit(.resolve, .resolved(plan))
             ctx.log(plan.summary)
             var msg = "Could not find any way to connect to machine '\(host)'. No targetHost configured and machine not reachable via any network."
@@ -68,6 +69,8 @@ extension HostDeployer {
 
     /// Opens the ControlMaster (the only ssh handshake of the run) and learns the host's facts.
     func connect(_ ctx: StageContext) async throws -> DeployOutcome {
+        // A dry run goes on without a target (resolve failed): nothing to connect to.
+        if target == nil, !localTarget, let unreachable { return .skipped("no target: \(unreachable)") }
         connectAttempted = true
         var r = try await ctx.remote(RemoteFacts.probeArgv, check: false, logStdout: false)
         if r.status == 255, options.hostKeyPolicy == .ask, HostKeyCheck.isUnknownHost(stderr: r.stderrString) {
@@ -185,12 +188,17 @@ extension HostDeployer {
     }
 
     func dryRunActivate(_ ctx: StageContext) async throws -> DeployOutcome {
-        if let unreachable { return .skipped("host unreachable, its running system is unknown: \(unreachable)") }
+        // darwin-rebuild's argv does not depend on the host's state: shown even without a target.
         if machine.machineClass == .darwin {
             let argv = ActivationCommands.darwinRebuild(machine: host, flakeStorePath: darwinFlakePath ?? "<flake store path>",
                                                         nixOptions: options.buildNixOptions)
             ctx.log("would run on the target: " + ShellQuote.join(argv))
+            if let unreachable { return .ok("would run darwin-rebuild switch on the target (host not reached: \(unreachable))") }
             return .ok("would run darwin-rebuild switch on the target")
+        }
+        if let unreachable {
+            let steps = ActivationCommands.plan(for: machine.machineClass)
+            return .skipped("would activate with \(steps); host not reached, its running system is unknown: \(unreachable)")
         }
         if systemPath == nil, options.nothingToBuild != nil { return .skipped("nothing built") }
         guard let out = systemPath, let facts else { throw StageError(message: "nothing was evaluated") }
@@ -198,7 +206,39 @@ extension HostDeployer {
         let steps = ActivationCommands.nixos(system: out, hasSystemd: facts.hasSystemd, unitSuffix: unitSuffix, machine: host,
                                              noCheck: options.noCheck)
         for s in steps { ctx.log("would run: " + ShellQuote.join(s)) }
-        return .ok("would switch \(facts.currentSystem ?? "(nothing)") → \(out) (switch-to-configuration boot, then switch)")
+        var message = "would switch \(facts.currentSystem ?? "(nothing)") → \(out) (switch-to-configuration boot, then switch)"
+        if let current = facts.currentSystem {
+            packageChanges = try await packageChanges(ctx, from: current, to: out)
+            message += "; " + (packageChanges.map { "\($0.count) package change\($0.count == 1 ? "" : "s")" } ?? "package changes known once built")
+        }
+        return .ok(message)
+    }
+
+    /// What `nix store diff-closures RUNNING NEW` prints (as nvd/nh users expect before a switch),
+    /// without copying anything: the running closure is listed on the target, the new one here or,
+    /// when it was built there, on the target (`ClosureDiff`). nil when the new system is built
+    /// nowhere yet — a dry run builds nothing, and the runtime closure is only known once built.
+    func packageChanges(_ ctx: StageContext, from current: String, to new: String) async throws -> [String]? {
+        func remoteInfos(_ path: String) async throws -> [ClosureDiff.PathInfo]? {
+            // An invalid path is an answer here ("not built there"), not an error for the log.
+            let r = try await ctx.remote(ClosureDiff.pathInfoArgv(path), check: false, logStdout: false, onStderrLine: { _ in })
+            return r.status == 0 ? ClosureDiff.pathInfos(json: r.stdout) : nil
+        }
+        guard let before = try await remoteInfos(current) else {
+            ctx.log("package changes: cannot list the running system's closure on the host")
+            return nil
+        }
+        var after = try await closure(ctx, of: new).map { $0.map { ClosureDiff.PathInfo(path: $0.path, narSize: $0.size) } }
+        if after == nil, !localTarget { after = try await remoteInfos(new) }
+        guard let after else {
+            ctx.log("package changes: \(new) is not built yet (here or on the host); they show once it is")
+            return nil
+        }
+        let lines = ClosureDiff.lines(before: before, after: after)
+        ctx.log("package changes (nix store diff-closures, running → new):")
+        for l in lines { ctx.log("  " + l) }
+        if lines.isEmpty { ctx.log("  none") }
+        return lines
     }
 
     func rollback(_ ctx: StageContext) async throws -> DeployOutcome {

@@ -50,6 +50,8 @@ final class HostDeployer: @unchecked Sendable {
     var connectAttempted = false
     /// A dry run's connect failure: the stages after it report instead of failing.
     var unreachable: String?
+    /// A dry run's `nix store diff-closures` lines (nil: the new system is not built anywhere yet).
+    var packageChanges: [String]?
     /// The askpass session when the ssh user is not root (started by the first root command).
     var sudo: SudoAskpass?
 
@@ -79,9 +81,13 @@ final class HostDeployer: @unchecked Sendable {
         var failure: DeployFailure?
         for s in stages {
             if let f = await runStage(s) {
-                // A dry run previews what it can: an unreachable host still gets its secrets and
-                // build checked (the host-side stages then say what they could not check).
-                if options.kind == .dryRun, s == .connect, !f.cancelled { unreachable = f.message; continue }
+                // A dry run previews what it can: a host without a target or an unreachable one
+                // still gets its secrets, build placement and activation argv shown (the host-side
+                // stages then say what they could not check).
+                if options.kind == .dryRun, s == .resolve || s == .connect, !f.cancelled {
+                    unreachable = f.message
+                    continue
+                }
                 failure = f
                 break
             }
@@ -110,6 +116,12 @@ final class HostDeployer: @unchecked Sendable {
 
     private var previousSystemAtConnect: String?
 
+    /// What a dry run says the deploy would do to activate (`ActivationCommands.plan`).
+    private var plannedAction: String {
+        machine.machineClass == .darwin ? "run darwin-rebuild switch on the target"
+            : "switch to \(systemPath ?? "the flake's system")"
+    }
+
     private func successMessage() -> String {
         switch options.kind {
         case .deploy:
@@ -118,9 +130,12 @@ final class HostDeployer: @unchecked Sendable {
         case .rollback:
             return "rolled back to \(systemPath ?? "?")" + (generation.map { " (generation \($0))" } ?? "")
         case .dryRun:
-            if let unreachable { return "dry run: host unreachable (\(unreachable)); would switch to \(systemPath ?? "the flake's system")" }
+            if target == nil, let unreachable { return "dry run: no target (\(unreachable)); would \(plannedAction)" }
+            if let unreachable { return "dry run: host unreachable (\(unreachable)); would \(plannedAction)" }
             if let why = options.nothingToBuild { return "dry run: nothing to build from: \(why)" }
-            return "dry run: would switch to \(systemPath ?? "?")"
+            // The count first: the Deploy screen's LAST column cuts the long store path, not it.
+            let changes = packageChanges.map { "\($0.count) package change\($0.count == 1 ? "" : "s"), " } ?? ""
+            return "dry run: \(changes)would switch to \(systemPath ?? "?")"
         }
     }
 
@@ -278,10 +293,12 @@ struct StageContext {
     /// exits become `StageError`s unless `check` is false.
     /// On a local target (`localhost`) the argv runs here, without ssh. `asRoot`: through sudo when
     /// the ssh user is not root (clan's `target_host_root`); a sudo refusal is always a `StageError`.
+    /// `echo`: log the command as the host runs it (with the sudo prefix), as clan logs `$ cmd`.
     @discardableResult
     func remote(_ remote: [String], stdin: [UInt8]? = nil, check: Bool = true, logStdout: Bool = true,
-                asRoot: Bool = false, onStderrLine: (@Sendable (String) -> Void)? = nil) async throws -> ProcessResult {
+                asRoot: Bool = false, echo: Bool = false, onStderrLine: (@Sendable (String) -> Void)? = nil) async throws -> ProcessResult {
         if deployer.localTarget {
+            if echo { log("$ " + ShellQuote.join(remote)) }
             let r = try await run(remote, stdin: stdin, logStdout: logStdout, onStderrLine: onStderrLine)
             if check, r.status != 0 { throw StageError(message: ErrorText.command(remote, status: r.status, stderr: r.stderrString)) }
             return r
@@ -289,9 +306,11 @@ struct StageContext {
         guard let target = deployer.target else { throw StageError(message: "no target resolved") }
         let sudo = asRoot ? try await deployer.rootSession(self) : nil
         guard let sudo, let path = sudo.scriptPath else {
+            if echo { log("$ " + ShellQuote.join(remote)) }
             return try await ssh(target, remote, stdin: stdin, check: check, logStdout: logStdout, onStderrLine: onStderrLine)
         }
         sudo.beginCommand()
+        if echo { log("$ " + ShellQuote.join(SudoAskpass.prefix(scriptPath: path) + remote)) }
         let r = try await ssh(target, SudoAskpass.prefix(scriptPath: path) + remote, stdin: stdin, check: false,
                               logStdout: logStdout, onStderrLine: onStderrLine)
         if r.status != 0, let m = sudo.failureMessage(stderr: r.stderrString) { throw StageError(message: m) }

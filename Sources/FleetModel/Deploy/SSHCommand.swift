@@ -66,10 +66,13 @@ public enum SSHCommand {
     /// `BatchMode=yes`: there is no terminal to ask for passwords or host keys on; a prompt would
     /// hang the deploy, so ssh fails instead and the error names the host.
     /// `master: false` is for an ssh that runs on another host (a build host copying to the
-    /// target): our control sockets are not there (clan: `nix_ssh_env(control_master=False)`).
+    /// target): our control sockets and our `-F` config file are local paths that mean nothing
+    /// there, so neither is passed; that ssh reads the build host's own `~/.ssh/config` (clan's
+    /// `nix_ssh_env(control_master=False)` carries only the port, `-o` options, host-key policy and
+    /// agent forwarding — clan_lib/ssh/remote.py:336-390).
     public static func options(_ target: SSHTarget, _ s: SSHSettings, master: Bool = true) -> [String] {
         var o: [String] = []
-        if let f = s.configFile { o += ["-F", f] }
+        if master, let f = s.configFile { o += ["-F", f] }
         if s.forwardAgent { o.append("-A") }
         if master {
             o += ["-o", "ControlMaster=auto",

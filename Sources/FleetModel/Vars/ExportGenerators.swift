@@ -1,37 +1,55 @@
 import Foundation
 
-/// A flake-level ("per-export") generator: `clanInternals.systems.<sys>.exports.<key>.generators.<g>`
-/// (clan_lib/vars/generate.py:380-438), stored under `vars/per-export/<key>/<g>/<file>/{secret,value}`
-/// (clan_lib/vars/_types.py `PerExport`). A file's `deploy` is the list of machines that receive it.
+/// A flake-level ("per-export") generator: `clan.exports."<key>".generators.<g>` in clan.nix (the
+/// `generators` export interface, modules/clan/export-modules/generators.nix), evaluated at
+/// `clanInternals.systems.<sys>.exports.<key>.generators.<g>` (modules/clan/module.nix:246-260) and
+/// read by clan's `get_flake_generators` (clan_lib/vars/generate.py:380-438). Stored under
+/// `vars/per-export/<key>/<g>/<file>/{secret,value}` (clan_lib/vars/_types.py:22-41).
+/// A file's `deploy` is a list of machines: the sops recipients of the secret (`StoreBase.set`,
+/// _types.py:300-308). Dependencies name other flake-level generators by export key.
 public struct ExportGenerator: Equatable, Sendable {
-    public struct File: Equatable, Sendable {
-        public let name: String
-        public let secret: Bool
-        /// The machines this file is uploaded to with their secrets (clan_lib/vars/upload.py:13-15).
-        public let deployTo: [String]
-        public let owner: String
-        public let group: String
-        public let mode: String
-        public let neededFor: String
+    /// `dependencies.<location> = { exportKey; generator; }`: the dependency's files appear under
+    /// `$in/<location>/` (clan's `dependency_map`, generate.py:402-407).
+    public struct Dependency: Equatable, Sendable {
+        public let location: String
+        public let exportKey: String
+        public let generator: String
+        public var id: GeneratorID { .perExport(generator, exportKey) }
     }
 
     public let exportKey: String
     public let name: String
-    public let files: [File]
+    /// Sorted by name; `deployTo` holds the file's `deploy` list.
+    public let files: [VarFileDefinition]
+    public let dependencies: [Dependency]
 
+    public var id: GeneratorID { .perExport(name, exportKey) }
     /// `per-export/<key>/<name>` under `vars/`.
-    public var relDir: String { "per-export/\(exportKey)/\(name)" }
+    public var relDir: String { id.relDir }
+
+    /// clan d7c35d9 gives every flake-level generator `validation_hash="abc"` and no prompts
+    /// (generate.py:432-434), so it writes `abc` to `.validation-hash` and checks against it.
+    public static let validationHash = "abc"
+
+    /// As a generator definition for the catalog and the engine (the script is the built finalScript).
+    public var definition: GeneratorDefinition {
+        GeneratorDefinition(name: name, share: false, dependencies: dependencies.map(\.generator), prompts: [],
+                            files: files, validationHash: Self.validationHash, script: nil)
+    }
 }
 
-/// Every flake-level generator of a clan flake, evaluated once, with their status on disk and what
-/// each machine receives at deploy.
+/// Every flake-level generator of a clan flake, evaluated with one `nix eval`.
 public struct ExportGenerators: Equatable, Sendable {
     public let generators: [ExportGenerator]
 
     public init(generators: [ExportGenerator]) { self.generators = generators }
 
+    /// Only `generators` of each export is touched: an export without the generators interface (or
+    /// with other, failing options) must not break the evaluation (clan's
+    /// test_exports_without_generators_evaluates).
     static let apply = """
         e: builtins.mapAttrs (_: v: builtins.mapAttrs (_: g: {
+          dependencies = builtins.mapAttrs (_: d: { inherit (d) exportKey generator; }) g.dependencies;
           files = builtins.mapAttrs (_: f: { inherit (f) secret deploy owner group mode neededFor; }) g.files;
         }) (v.generators or {})) e
         """
@@ -46,48 +64,54 @@ public struct ExportGenerators: Equatable, Sendable {
         }
         let doc: JSONValue
         do { doc = try JSONParser.parse(r.stdout) } catch { throw VarsError(flake, "nix eval printed invalid JSON: \(error)") }
+        return try parse(doc, source: flake)
+    }
+
+    static func validateKey(_ key: String, source: String, at: String) throws {
+        // The key becomes a path: clan's own characters (service:instance:role:machine), never `..`.
+        guard !key.isEmpty, !key.hasPrefix("/"), !key.split(separator: "/").contains(".."),
+              key.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value != 0x7F }) else {
+            throw VarsError(source, "\(at): invalid export key \(String(reflecting: key))")
+        }
+    }
+
+    /// The evaluated `exports` attribute set (as printed by `load`'s apply) into generators.
+    static func parse(_ doc: JSONValue, source: String) throws -> ExportGenerators {
         var out: [ExportGenerator] = []
         for (key, gens) in doc.objectValue ?? [:] {
-            // The key becomes a path: clan's own characters (service/instance:role:machine), never `..`.
-            guard !key.isEmpty, !key.hasPrefix("/"), !key.split(separator: "/").contains(".."),
-                  key.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value != 0x7F }) else {
-                throw VarsError(flake, "exports: invalid export key \(String(reflecting: key))")
-            }
+            try validateKey(key, source: source, at: "exports")
             for (name, g) in gens.objectValue ?? [:] {
-                do { try NameValidation.validate(name, as: .generator) } catch { throw VarsError(flake, "exports.\(key).generators: \(error)") }
-                var files: [ExportGenerator.File] = []
+                let at = "exports.\(key).generators.\(name)"
+                do { try NameValidation.validate(name, as: .generator) } catch { throw VarsError(source, "exports.\(key).generators: \(error)") }
+                var files: [VarFileDefinition] = []
                 for (f, v) in g["files"]?.objectValue ?? [:] {
-                    do { try NameValidation.validate(f, as: .file) } catch { throw VarsError(flake, "exports.\(key).generators.\(name).files: \(error)") }
+                    do { try NameValidation.validate(f, as: .file) } catch { throw VarsError(source, "\(at).files: \(error)") }
                     let mode = v["mode"]?.stringValue ?? v["mode"]?.intValue.map { String($0, radix: 8) } ?? "0400"
-                    files.append(ExportGenerator.File(
-                        name: f, secret: v["secret"]?.boolValue ?? true,
-                        deployTo: v["deploy"]?.arrayValue?.compactMap(\.stringValue) ?? [],
-                        owner: v["owner"]?.stringValue ?? "root", group: v["group"]?.stringValue ?? "root",
-                        mode: mode, neededFor: v["neededFor"]?.stringValue ?? "services"))
+                    let neededRaw = v["neededFor"]?.stringValue ?? "services"
+                    guard let needed = VarFileDefinition.NeededFor(rawValue: neededRaw) else {
+                        throw VarsError(source, "\(at).files.\(f).neededFor: unknown value \(String(reflecting: neededRaw))")
+                    }
+                    let deployTo = v["deploy"]?.arrayValue?.compactMap(\.stringValue) ?? []
+                    for m in deployTo {
+                        do { try NameValidation.validate(m, as: .machine) } catch { throw VarsError(source, "\(at).files.\(f).deploy: \(error)") }
+                    }
+                    files.append(VarFileDefinition(name: f, secret: v["secret"]?.boolValue ?? true, deploy: !deployTo.isEmpty,
+                                                   owner: v["owner"]?.stringValue ?? "root", group: v["group"]?.stringValue ?? "root",
+                                                   mode: mode, neededFor: needed, deployTo: deployTo))
                 }
-                out.append(ExportGenerator(exportKey: key, name: name, files: files.sorted { $0.name < $1.name }))
+                var deps: [ExportGenerator.Dependency] = []
+                for (loc, d) in g["dependencies"]?.objectValue ?? [:] {
+                    guard let k = d["exportKey"]?.stringValue, let gen = d["generator"]?.stringValue else {
+                        throw VarsError(source, "\(at).dependencies.\(loc): expected { exportKey; generator; }")
+                    }
+                    do { try NameValidation.validate(loc, as: .file) } catch { throw VarsError(source, "\(at).dependencies: \(error)") }
+                    try validateKey(k, source: source, at: "\(at).dependencies.\(loc).exportKey")
+                    deps.append(.init(location: loc, exportKey: k, generator: gen))
+                }
+                out.append(ExportGenerator(exportKey: key, name: name, files: files.sorted { $0.name < $1.name },
+                                           dependencies: deps.sorted { $0.location < $1.location }))
             }
         }
-        return ExportGenerators(generators: out.sorted { ($0.exportKey, $0.name) < ($1.exportKey, $1.name) })
-    }
-
-    /// What `machine` receives with its secrets at deploy: secret files whose `deploy` lists it.
-    /// For the deploy (activation-secret upload), beside the machine's own generators.
-    public func files(deployedTo machine: String) -> [(generator: ExportGenerator, file: ExportGenerator.File)] {
-        generators.flatMap { g in g.files.filter { $0.secret && $0.deployTo.contains(machine) }.map { (g, $0) } }
-    }
-
-    /// Vars with nothing on disk yet, as `<key>/<generator>/<file>` (secret: `secret`, public: `value`).
-    public func missing(clanDirectory: String) -> (secret: [String], public: [String]) {
-        var secret: [String] = [], pub: [String] = []
-        for g in generators {
-            for f in g.files {
-                let base = "\(clanDirectory)/vars/\(g.relDir)/\(f.name)/"
-                if !FileManager.default.fileExists(atPath: base + (f.secret ? "secret" : "value")) {
-                    if f.secret { secret.append("\(g.exportKey)/\(g.name)/\(f.name)") } else { pub.append("\(g.exportKey)/\(g.name)/\(f.name)") }
-                }
-            }
-        }
-        return (secret, pub)
+        return ExportGenerators(generators: out.sorted { $0.id < $1.id })
     }
 }

@@ -71,16 +71,25 @@ public struct FlakeGenerators: Sendable {
     public func scriptProvider(systems: [String: String]) -> VarsEngine.ScriptProvider {
         let flake = self
         return { gen, machine in
-            guard let sys = systems[machine] else { throw VarsError(flake.flake, "no nix system known for machine \(machine)") }
-            let attr = flake.machineAttr(machine, system: sys) + ".clan.core.vars.generators.\"\(gen.name)\".finalScript"
-            let r = try await flake.runner.run(argv: ["nix", "build", "--no-link", "--json"] + flake.nixArgs + [attr],
-                                               environment: nil, workingDirectory: nil, onLine: nil)
-            guard r.status == 0, let out = (try? JSONParser.parse(r.stdout))?.arrayValue?.first?["outputs"]?["out"]?.stringValue else {
-                throw VarsError("generator \(gen.id)", "cannot build finalScript: \(r.stderr.split(separator: "\n").suffix(5).joined(separator: "\n"))")
+            if let key = gen.id.exportKey {
+                // A flake-level generator: clan's `ExportsFinalScript` (clan_lib/vars/generator.py:67-80).
+                let attr = "\(flake.flake)#clanInternals.systems.\(FlakeGenerators.localSystem).exports.\"\(key)\".generators.\"\(gen.name)\".finalScript"
+                return try await flake.build(attr, generator: gen)
             }
-            // clan runs `bash -c <finalScript>` (generator.py:692-698): the store path is the command;
-            // the script sets PATH from the generator's runtimeInputs itself. bwrap binds /nix read-only.
-            return out
+            guard let sys = systems[machine] else { throw VarsError(flake.flake, "no nix system known for machine \(machine)") }
+            return try await flake.build(flake.machineAttr(machine, system: sys) + ".clan.core.vars.generators.\"\(gen.name)\".finalScript", generator: gen)
         }
+    }
+
+    /// Builds a `finalScript` attribute. clan runs `bash -c <finalScript>` (generator.py:692-698):
+    /// the store path is the command; the script sets PATH from the generator's runtimeInputs itself.
+    /// bwrap binds /nix read-only.
+    func build(_ attr: String, generator gen: Generator) async throws -> String {
+        let r = try await runner.run(argv: ["nix", "build", "--no-link", "--json"] + nixArgs + [attr],
+                                     environment: nil, workingDirectory: nil, onLine: nil)
+        guard r.status == 0, let out = (try? JSONParser.parse(r.stdout))?.arrayValue?.first?["outputs"]?["out"]?.stringValue else {
+            throw VarsError("generator \(gen.id)", "cannot build finalScript: \(r.stderr.split(separator: "\n").suffix(5).joined(separator: "\n"))")
+        }
+        return out
     }
 }

@@ -1,11 +1,18 @@
 /// A generator placed in the clan: its definition, its place on disk, the machines declaring it
-/// (one for per-machine, the union of declaring machines for shared — clan's `Generator.machines`)
-/// and its dependencies resolved to places.
+/// (one for per-machine, the union of declaring machines for shared; for a flake-level generator the
+/// union of its files' `deploy` lists — clan's `Generator.machines`) and its dependencies resolved
+/// to places.
 public struct Generator: Equatable, Sendable {
     public let id: GeneratorID
     public let definition: GeneratorDefinition
     public internal(set) var machines: [String]
     public internal(set) var dependencies: [GeneratorID]
+    /// Where a dependency's files appear under `$in/` when it is not the dependency's name (a
+    /// flake-level generator's `dependencies.<location>`).
+    public internal(set) var inputLocations: [GeneratorID: String] = [:]
+
+    /// `$in/<location>/` of dependency `dep`.
+    public func inputLocation(of dep: GeneratorID) -> String { inputLocations[dep] ?? dep.name }
 
     public var name: String { id.name }
     public var share: Bool { id.isShared }
@@ -23,7 +30,9 @@ public struct GeneratorCatalog: Sendable {
     public let generators: [GeneratorID: Generator]
     public let source: String
 
-    public init(machines: [String: [GeneratorDefinition]], defaultGroups: [String: [String]] = [:], source: String = "") throws {
+    /// `exports`: the flake-level generators (`ExportGenerators`), placed under `per-export/`.
+    public init(machines: [String: [GeneratorDefinition]], defaultGroups: [String: [String]] = [:], source: String = "",
+                exports: [ExportGenerator] = []) throws {
         self.declarations = machines
         self.defaultGroups = defaultGroups
         self.source = source
@@ -54,9 +63,27 @@ public struct GeneratorCatalog: Sendable {
                 }
             }
         }
+        for e in exports {
+            var machines: [String] = []
+            for f in e.files { for m in f.deployTo ?? [] where !machines.contains(m) { machines.append(m) } }
+            gens[e.id] = Generator(id: e.id, definition: e.definition, machines: machines, dependencies: e.dependencies.map(\.id),
+                                   inputLocations: Dictionary(e.dependencies.map { ($0.id, $0.location) }, uniquingKeysWith: { a, _ in a }))
+        }
         self.generators = gens
+        self.exportGenerators = exports
         try checkAcyclic()
     }
+
+    /// The flake-level generators as evaluated (sorted like clan: by export key, then name).
+    public let exportGenerators: [ExportGenerator]
+
+    /// This catalog with the flake's flake-level generators added.
+    public func adding(exports: [ExportGenerator]) throws -> GeneratorCatalog {
+        try GeneratorCatalog(machines: declarations, defaultGroups: defaultGroups, source: source, exports: exportGenerators + exports)
+    }
+
+    /// The flake-level generators placed in the catalog, sorted by (export key, name).
+    public var flakeLevelGenerators: [Generator] { exportGenerators.compactMap { generators[$0.id] } }
 
     /// The machines that declare generators, sorted.
     public var machineNames: [String] { declarations.keys.sorted() }
@@ -79,8 +106,14 @@ public struct GeneratorCatalog: Sendable {
     /// is looked up by name among the generators of the machines declaring `generator` (clan passes
     /// `get_machine_generators(self.machines)`, generator.py:629-632); a shared generator must not
     /// depend on a machine-specific one. Errors carry clan's text.
+    ///
+    /// A flake-level generator's dependency is looked up by its exact (export key, name). clan's
+    /// `execute` passes all flake-level generators and matches by name only (generator.py:538-541,
+    /// 646-647), so with two exports holding a generator of the same name clan may feed the wrong
+    /// one's files into `$in`; fleet does not mirror that.
     public func resolveDependency(_ dep: GeneratorID, of generator: Generator) throws -> Generator {
-        let candidates = generator.machines.flatMap { self.generators(for: $0) }
+        let candidates = generator.id.isExport ? generators[dep].map { [$0] } ?? []
+            : generator.machines.flatMap { self.generators(for: $0) }
         guard let found = candidates.first(where: { $0.name == dep.name }) else {
             let machines = generator.machines.isEmpty ? "<unknown>" : generator.machines.joined(separator: ", ")
             throw VarsError("", "Generator '\(generator.name)' depends on '\(dep.name)', but '\(dep.name)' was not found.\n"

@@ -1,35 +1,48 @@
-/// Where a generator's output lives: `vars/shared/<gen>` or `vars/per-machine/<m>/<gen>`.
-/// Mirrors clan's `GeneratorId(name, placement)` (clan_lib/vars/_types.py): two generators are the
-/// same when name and placement are equal, which is how shared generators are de-duplicated.
+/// Where a generator's output lives: `vars/shared/<gen>`, `vars/per-machine/<m>/<gen>` or, for a
+/// flake-level generator, `vars/per-export/<exportKey>/<gen>`. Mirrors clan's `GeneratorId(name,
+/// placement)` with its three placements `Shared | PerMachine | PerExport` (clan_lib/vars/_types.py:
+/// 22-87): two generators are the same when name and placement are equal, which is how shared
+/// generators are de-duplicated.
 public struct GeneratorID: Hashable, Comparable, Sendable, CustomStringConvertible {
     public let name: String
-    /// nil for a shared generator.
+    /// The declaring machine of a per-machine generator; nil for shared and flake-level ones.
     public let machine: String?
+    /// The export key of a flake-level ("per-export") generator (`clan.exports."<key>".generators`).
+    public let exportKey: String?
 
-    public init(name: String, machine: String?) {
+    public init(name: String, machine: String?, exportKey: String? = nil) {
         self.name = name
         self.machine = machine
+        self.exportKey = exportKey
     }
 
     public static func shared(_ name: String) -> GeneratorID { GeneratorID(name: name, machine: nil) }
     public static func perMachine(_ name: String, _ machine: String) -> GeneratorID { GeneratorID(name: name, machine: machine) }
+    public static func perExport(_ name: String, _ exportKey: String) -> GeneratorID { GeneratorID(name: name, machine: nil, exportKey: exportKey) }
 
-    public var isShared: Bool { machine == nil }
+    public var isShared: Bool { machine == nil && exportKey == nil }
+    public var isExport: Bool { exportKey != nil }
 
-    /// Path under `vars/`, e.g. `per-machine/cinnabar/openssh` or `shared/openssh-ca`.
+    /// Path under `vars/`, e.g. `per-machine/cinnabar/openssh`, `shared/openssh-ca`,
+    /// `per-export/api:::/token`.
     public var relDir: String {
         if let machine { return "per-machine/\(machine)/\(name)" }
+        if let exportKey { return "per-export/\(exportKey)/\(name)" }
         return "shared/\(name)"
     }
 
-    /// clan's log prefix / placement text: `shared` or `machine: m`.
-    public var placementText: String { machine.map { "machine: \($0)" } ?? "shared" }
+    /// clan's log prefix / placement text: `shared`, `machine: m` or `export: key`.
+    public var placementText: String {
+        if let machine { return "machine: \(machine)" }
+        if let exportKey { return "export: \(exportKey)" }
+        return "shared"
+    }
 
     public var description: String { "\(name) (\(placementText))" }
 
-    /// clan sorts by (placement key, name), placement key "" for shared.
+    /// clan sorts by (placement key, name): "" for shared, the machine, or the export key.
     public static func < (a: GeneratorID, b: GeneratorID) -> Bool {
-        let ka = a.machine ?? "", kb = b.machine ?? ""
+        let ka = a.machine ?? a.exportKey ?? "", kb = b.machine ?? b.exportKey ?? ""
         return ka != kb ? ka < kb : a.name < b.name
     }
 }
@@ -72,9 +85,13 @@ public struct VarFileDefinition: Equatable, Sendable {
     public var group: String
     public var mode: String
     public var neededFor: NeededFor
+    /// A flake-level generator's file: the machines it is deployed to (`files.<f>.deploy`, a list
+    /// there — clan_lib/vars/generate.py:411-413); nil for a machine's generator, whose `deploy` is a bool.
+    public var deployTo: [String]?
 
     public init(name: String, secret: Bool = true, deploy: Bool = true, owner: String = "root",
-                group: String = "root", mode: String = "0400", neededFor: NeededFor = .services) {
+                group: String = "root", mode: String = "0400", neededFor: NeededFor = .services, deployTo: [String]? = nil) {
+        self.deployTo = deployTo
         self.name = name
         self.secret = secret
         self.deploy = deploy

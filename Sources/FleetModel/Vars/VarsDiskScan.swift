@@ -6,8 +6,10 @@ public struct VarsDiskScan: Sendable {
     public enum Kind: String, Sendable { case `public`, secret, empty }
 
     public struct Entry: Equatable, Sendable {
-        /// nil for shared vars.
+        /// nil for shared and flake-level vars.
         public let machine: String?
+        /// The export key of a flake-level var (`vars/per-export/<key>/…`).
+        public var exportKey: String? = nil
         public let generator: String
         public let file: String
         public let kind: Kind
@@ -22,7 +24,9 @@ public struct VarsDiskScan: Sendable {
         public let error: String?
 
         public var id: String { "\(generator)/\(file)" }
-        public var generatorID: GeneratorID { GeneratorID(name: generator, machine: machine) }
+        public var generatorID: GeneratorID { GeneratorID(name: generator, machine: machine, exportKey: exportKey) }
+        /// `cinnabar`, `shared` or `export: <key>` (clan's placement text without `machine: `).
+        public var placement: String { machine ?? exportKey.map { "export: \($0)" } ?? "shared" }
     }
 
     /// `sops/secrets/<name>` (machine keys `<m>-age.key` and legacy `clan secrets`).
@@ -62,8 +66,8 @@ public struct VarsDiskScan: Sendable {
         func recipientsOf(_ secretPath: String) -> (Set<SopsKeyRef>, String?) {
             do { return (try SopsFileRecipients.read(path: secretPath), nil) } catch { return ([], "\(error)") }
         }
-        func scanGenerator(machine: String?, gen: String, genDir: String) {
-            let rel = machine.map { "per-machine/\($0)/\(gen)" } ?? "shared/\(gen)"
+        func scanGenerator(machine: String?, exportKey: String? = nil, gen: String, genDir: String) {
+            let rel = GeneratorID(name: gen, machine: machine, exportKey: exportKey).relDir
             if let h = VarsStatusChecker.readValidationHash(genDir) { hashes[rel] = h }
             for file in list(genDir) where isDir(genDir + "/" + file) {
                 let fdir = genDir + "/" + file
@@ -73,13 +77,13 @@ public struct VarsDiskScan: Sendable {
                     let (current, err) = recipientsOf(fdir + "/secret")
                     let infos = current.sorted().map { RecipientInfo(key: $0, owners: keys.owners(of: $0)) }
                     for i in infos where i.owners.isEmpty { unknown.insert(i.key) }
-                    entries.append(Entry(machine: machine, generator: gen, file: file, kind: .secret, value: nil, recipients: infos,
+                    entries.append(Entry(machine: machine, exportKey: exportKey, generator: gen, file: file, kind: .secret, value: nil, recipients: infos,
                                          links: links, orphan: orphan, drift: err == nil && current != links.keys, error: err))
                 } else if let v = fm.contents(atPath: fdir + "/value") {
-                    entries.append(Entry(machine: machine, generator: gen, file: file, kind: .public, value: Array(v), recipients: [],
+                    entries.append(Entry(machine: machine, exportKey: exportKey, generator: gen, file: file, kind: .public, value: Array(v), recipients: [],
                                          links: links, orphan: orphan, drift: false, error: nil))
                 } else {
-                    entries.append(Entry(machine: machine, generator: gen, file: file, kind: .empty, value: nil, recipients: [],
+                    entries.append(Entry(machine: machine, exportKey: exportKey, generator: gen, file: file, kind: .empty, value: nil, recipients: [],
                                          links: links, orphan: orphan, drift: false, error: nil))
                 }
             }
@@ -94,6 +98,14 @@ public struct VarsDiskScan: Sendable {
         }
         let shared = dir + "/vars/shared"
         for g in list(shared) where isDir(shared + "/" + g) { scanGenerator(machine: nil, gen: g, genDir: shared + "/" + g) }
+        // Flake-level generators: `per-export/<key>/<gen>` (an export key holds no `/` in clan's own
+        // `service:instance:role:machine` keys).
+        let perExport = dir + "/vars/per-export"
+        for k in list(perExport) where isDir(perExport + "/" + k) {
+            for g in list(perExport + "/" + k) where isDir(perExport + "/" + k + "/" + g) {
+                scanGenerator(machine: nil, exportKey: k, gen: g, genDir: perExport + "/" + k + "/" + g)
+            }
+        }
 
         var sopsSecrets: [SopsSecret] = []
         let secretsDir = dir + "/sops/secrets"

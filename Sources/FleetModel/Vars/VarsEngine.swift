@@ -40,14 +40,19 @@ public struct VarsEngine: Sendable {
         return filesThere && VarsStatusChecker.readValidationHash(dir) == g.definition.validationHash
     }
 
-    /// What `generate` would run. `machines` empty means every machine; `generator` restricts to one
-    /// generator name (and always runs it, with its dependents); `regenerate` re-runs what exists.
+    /// What `generate` would run. `machines` empty means every machine and every flake-level
+    /// generator (clan's `run_flake_generators`, generate.py:441-458); given machines bring the
+    /// flake-level generators whose files are deployed to one of them, with their missing
+    /// dependencies — what those machines receive (clan's `vars generate <m>` and `machines update`
+    /// leave them out and then cannot upload them). `generator` restricts to one generator name (and
+    /// always runs it, with its dependents); `regenerate` re-runs what exists.
     public func plan(machines: [String] = [], generator: String? = nil, regenerate: Bool = false) throws -> VarsPlan {
         let requestedMachines = machines.isEmpty ? catalog.machineNames : machines
         for m in requestedMachines where catalog.declarations[m] == nil {
             throw VarsError(catalog.source, "machine '\(m)' declares no generators")
         }
-        var requested = Array(Set(requestedMachines.flatMap { catalog.generators(for: $0).map(\.id) })).sorted()
+        let flakeLevel = machines.isEmpty ? catalog.flakeLevelGenerators.map(\.id) : flakeLevelReceived(by: machines)
+        var requested = Array(Set(requestedMachines.flatMap { catalog.generators(for: $0).map(\.id) } + flakeLevel)).sorted()
         if let generator {
             requested = requested.filter { $0.name == generator }
             if requested.isEmpty {
@@ -60,7 +65,7 @@ public struct VarsEngine: Sendable {
         // Dependents on machines that were not requested cannot run while one of their own
         // dependencies is missing (clan would fail decrypting it); they are left for when that
         // machine is generated. Requested generators are never dropped.
-        let requestedSet = Set(requestedMachines.flatMap { catalog.generators(for: $0).map(\.id) })
+        let requestedSet = Set(requestedMachines.flatMap { catalog.generators(for: $0).map(\.id) } + flakeLevel)
         var kept = closure
         var changed = true
         while changed {
@@ -73,7 +78,13 @@ public struct VarsEngine: Sendable {
                 return ok
             }
         }
-        let order = kept
+        // clan's default selection (`all_missing_closure`) leaves out a missing shared dependency that
+        // only a machine not asked for declares (real clan's zerotier: a peer's `zerotier-network-<i>`
+        // needs `zerotier-identity-<controller>`), then fails on it mid-run in `decrypt_dependencies`
+        // (generator.py:575-590) after committing what ran before. fleet plans the missing dependencies
+        // of what it keeps (clan's `add_missing_dependencies`): the files `clan vars generate <controller>` writes.
+        let withDeps = VarsGraph.addMissingDependencies(Set(kept), catalog: catalog, exists: exists)
+        let order = withDeps.count > kept.count ? VarsGraph.toposort(withDeps, catalog: catalog) : kept
         // Every dependency of what will run must resolve (clan fails in `_resolve_dep_generator` when
         // it reaches the generator; fleet refuses before asking or running anything, with clan's text).
         for id in order {
@@ -94,6 +105,20 @@ public struct VarsEngine: Sendable {
         }
         return VarsPlan(generators: order, requestedMachines: requestedMachines, regenerate: regenerate,
                         prompts: prompts, reusedPrompts: reused, affectedMachines: affected.sorted())
+    }
+
+    /// The flake-level generators deploying a file to one of `machines`, plus the dependencies of
+    /// those that are missing on disk (transitively), sorted.
+    func flakeLevelReceived(by machines: [String]) -> [GeneratorID] {
+        var out = Set(catalog.flakeLevelGenerators.filter { !Set($0.machines).isDisjoint(with: machines) }.map(\.id))
+        var queue = Array(out)
+        while let id = queue.popLast() {
+            for dep in catalog.generators[id]?.dependencies ?? [] where !out.contains(dep) && catalog.generators[dep] != nil && !exists(dep) {
+                out.insert(dep)
+                queue.append(dep)
+            }
+        }
+        return out.sorted()
     }
 
     // MARK: - Generating
@@ -187,12 +212,13 @@ public struct VarsEngine: Sendable {
         if let s = gen.definition.script {
             script = s
         } else if let provider = scriptProvider {
-            // clan builds finalScript for the generator's machine (the first requested one for shared).
-            script = try await provider(gen, gen.share ? (requestedMachines.first { gen.machines.contains($0) } ?? gen.machines[0]) : gen.machines[0])
+            // clan builds finalScript for the generator's machine (the first requested one for shared);
+            // a flake-level generator's belongs to no machine.
+            script = try await provider(gen, id.isExport ? "" : gen.share ? (requestedMachines.first { gen.machines.contains($0) } ?? gen.machines[0]) : gen.machines[0])
         } else {
             throw VarsError(context, "no script known for this generator")
         }
-        let prefix = id.machine.map { "[\($0)]" } ?? "[shared]"
+        let prefix = "[\(id.machine ?? id.exportKey.map { "export: \($0)" } ?? "shared")]"
         let work = try PrivateWorkDir(base: workBase)
         defer { work.remove() }
 
@@ -214,7 +240,7 @@ public struct VarsEngine: Sendable {
                     }
                     bytes = Array(v)
                 }
-                try work.write(bytes, to: "\(work.inDir)/\(dep.name)/\(f.name)")
+                try work.write(bytes, to: "\(work.inDir)/\(gen.inputLocation(of: dep))/\(f.name)")
             }
         }
         for p in gen.prompts {
@@ -256,7 +282,8 @@ public struct VarsEngine: Sendable {
             // var of a shared generator deletes that var's per-machine copy of every declaring
             // machine; writing a per-machine one deletes the shared copy. Secret vars go whole
             // (sops `delete`), public ones lose `value` and their folder when it is left empty.
-            let previous: [GeneratorID] = id.isShared ? gen.machines.map { .perMachine(id.name, $0) } : [.shared(id.name)]
+            // No migration for a flake-level generator (_types.py:296-298).
+            let previous: [GeneratorID] = id.isExport ? [] : id.isShared ? gen.machines.map { .perMachine(id.name, $0) } : [.shared(id.name)]
             for f in gen.files where outputs[f.name] != nil {
                 for p in previous {
                     let rel = "vars/\(p.relDir)/\(f.name)"
@@ -277,13 +304,19 @@ public struct VarsEngine: Sendable {
             for f in gen.files {
                 guard let value = outputs[f.name] else { continue }
                 let rel = "vars/\(id.relDir)/\(f.name)"
-                if f.secret {
-                    // clan links the machine it generates for; a shared secret reaches the other
-                    // declaring machines when they are generated (ensure-access step) or fixed.
-                    let executing = gen.share ? gen.machines.filter(requestedMachines.contains) : gen.machines
-                    let deployTo = f.deploy ? executing : []
-                    // clan's `_set` ensures the executing machine's age key for every secret it stores.
-                    for m in executing { changed += try writer.ensureMachineKey(m, keys: &keys) }
+                if f.secret, let deployTo = f.deployTo {
+                    // A flake-level file: its `deploy` list are the machines linked (each gets its age
+                    // key first), the first one's defaultGroups the groups (sops.py `_set`:178-199).
+                    for m in deployTo { changed += try writer.ensureMachineKey(m, keys: &keys) }
+                    try writer.writeSecret(secretRel: rel, value: value, machines: deployTo, groupMachines: Array(deployTo.prefix(1)))
+                    events(.log("\(prefix) Updated secret var \(gen.name)/\(f.name)\(machinesStr)"))
+                } else if f.secret {
+                    // clan `StoreBase.set`: a secret is deployed to every machine declaring it
+                    // (`deploy=var.machines if var.deploy`, clan_lib/vars/_types.py:308-318; a shared
+                    // generator's vars carry all declaring machines, generator.py:365-372), each of
+                    // which gets its age key first (`_set`, secret_modules/sops.py:186-188).
+                    let deployTo = f.deploy ? gen.machines : []
+                    for m in deployTo { changed += try writer.ensureMachineKey(m, keys: &keys) }
                     try writer.writeSecret(secretRel: rel, value: value, machines: deployTo, groupMachines: gen.machines)
                     events(.log("\(prefix) Updated secret var \(gen.name)/\(f.name)\(machinesStr)"))
                 } else {
@@ -303,7 +336,7 @@ public struct VarsEngine: Sendable {
             } else {
                 unlink(hashPath)
             }
-            let message = "vars: update via generator \(gen.name) (\(id.isShared ? "shared" : "machine: \(id.machine ?? "")"))"
+            let message = "vars: update via generator \(id)"  // clan: f"… {self.key}" (generator.py:754-758)
             if try await commit(paths: changed, message: message) { events(.committed(id, message: message)) }
         } catch {
             rollback.restore()
@@ -372,6 +405,44 @@ public struct VarsEngine: Sendable {
             if try await commit(paths: paths, message: "secrets: fix vars for \(m)") {
                 events(.log("[\(m)] committed: secrets: fix vars for \(m)"))
             }
+            fixedAll += fixed
+        }
+        if machines.isEmpty { fixedAll += try await fixFlakeLevel(writer: writer, keys: keys, events: events) }
+        return fixedAll
+    }
+
+    /// `fix` for the flake-level generators (a whole-clan fix; clan's `vars fix` has none): each
+    /// secret linked to exactly the machines of its `deploy` list that have a key, and re-encrypted
+    /// to its links plus the first deploy machine's defaultGroups — what `vars check` wants. One
+    /// commit per export key, `secrets: fix vars for export: <key>`.
+    func fixFlakeLevel(writer: VarsSecretWriter, keys: SopsKeyIndex, events: VarsEventSink) async throws -> [String] {
+        var fixedAll: [String] = []
+        for key in Set(catalog.exportGenerators.map(\.exportKey)).sorted() {
+            var fixed: [String] = []
+            let gens = catalog.flakeLevelGenerators.filter { $0.id.exportKey == key }
+            for gen in gens {
+                for f in gen.files where f.secret {
+                    let rel = "vars/\(gen.id.relDir)/\(f.name)"
+                    let secretPath = clanDirectory + "/" + rel + "/secret"
+                    guard FileManager.default.fileExists(atPath: secretPath) else { continue }
+                    let deployTo = f.deployTo ?? []
+                    let groupMachines = Array(deployTo.prefix(1))
+                    for m in groupMachines { for g in catalog.groups(for: m) { try writer.addLink(secretRel: rel, kind: "groups", name: g) } }
+                    for m in deployTo where keys.hasMachine(m) { try writer.addLink(secretRel: rel, kind: "machines", name: m) }
+                    let linked = (try? FileManager.default.contentsOfDirectory(atPath: clanDirectory + "/" + rel + "/machines")) ?? []
+                    for m in linked where !deployTo.contains(m) { writer.removeLink(secretRel: rel, kind: "machines", name: m) }
+                    let current = try SopsFileRecipients.read(path: secretPath)
+                    let wanted = writer.wantedRecipients(secretRel: rel, groupMachines: groupMachines)
+                    if current != wanted {
+                        guard !wanted.isEmpty else { throw VarsError(rel, "no recipient is linked (machines/, users/, groups/ empty or broken); refusing to re-encrypt") }
+                        try VarsAtomicWrite.write(Array(try backend.reencrypt(try readText(secretPath), to: wanted.sorted()).utf8), to: secretPath)
+                        events(.log("[export: \(key)] Re-encrypted \(gen.name)/\(f.name) for \(wanted.count) recipient\(wanted.count == 1 ? "" : "s")"))
+                        fixed.append(rel)
+                    }
+                }
+            }
+            let message = "secrets: fix vars for export: \(key)"
+            if try await commit(paths: gens.map { "vars/" + $0.id.relDir }, message: message) { events(.log("[export: \(key)] committed: \(message)")) }
             fixedAll += fixed
         }
         return fixedAll

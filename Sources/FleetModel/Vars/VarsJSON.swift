@@ -51,7 +51,7 @@ public enum VarsJSON {
         for g in m.generators {
             for f in g.files {
                 if let p = f.problem, case .object(var o) = problem(p) {
-                    o["machine"] = .string(m.machine)
+                    o[m.exportKey == nil ? "machine" : "exportKey"] = .string(m.machine)
                     o["generator"] = .string(g.id.name)
                     o["shared"] = .bool(g.id.isShared)
                     o["file"] = .string(f.file.name)
@@ -59,7 +59,7 @@ public enum VarsJSON {
                 }
             }
             if !g.validationOK {
-                out.append(obj([("kind", .string("invalid")), ("machine", .string(m.machine)), ("generator", .string(g.id.name)),
+                out.append(obj([("kind", .string("invalid")), (m.exportKey == nil ? "machine" : "exportKey", .string(m.machine)), ("generator", .string(g.id.name)),
                                 ("shared", .bool(g.id.isShared)), ("stored", opt(g.storedValidationHash)), ("wanted", opt(g.wantedValidationHash))]))
             }
         }
@@ -67,7 +67,7 @@ public enum VarsJSON {
     }
 
     public static func machine(_ m: MachineVarsStatus) -> JSONValue {
-        obj([("machine", .string(m.machine)), ("ok", .bool(!m.hasProblems)),
+        obj([m.exportKey.map { ("exportKey", .string($0)) } ?? ("machine", .string(m.machine)), ("ok", .bool(!m.hasProblems)),
              ("missingSecretVars", strings(m.missingSecretVars.map(\.id))),
              ("missingPublicVars", strings(m.missingPublicVars.map(\.id))),
              ("unfixedSecretVars", strings(m.unfixedSecretVars.map(\.id))),
@@ -77,8 +77,10 @@ public enum VarsJSON {
              ("generators", .array(m.generators.map(generator)))])
     }
 
-    public static func check(_ machines: [MachineVarsStatus]) -> JSONValue {
-        obj([("ok", .bool(!machines.contains { $0.hasProblems })), ("machines", .array(machines.map(machine)))])
+    /// `exports`: the flake-level generators per export key (`VarsStatusChecker.exportStatuses`).
+    public static func check(_ machines: [MachineVarsStatus], exports: [MachineVarsStatus] = []) -> JSONValue {
+        obj([("ok", .bool(!(machines + exports).contains { $0.hasProblems })), ("machines", .array(machines.map(machine))),
+             ("exports", .array(exports.map(machine)))])
     }
 
     static func links(_ l: SecretLinks.Links) -> JSONValue {
@@ -88,7 +90,7 @@ public enum VarsJSON {
     public static func scan(_ s: VarsDiskScan) -> JSONValue {
         let entries: [JSONValue] = s.entries.map { e in
             var pairs: [(String, JSONValue)] = [
-                ("machine", opt(e.machine)), ("shared", .bool(e.machine == nil)), ("generator", .string(e.generator)),
+                ("machine", opt(e.machine)), ("shared", .bool(e.generatorID.isShared)), ("exportKey", opt(e.exportKey)), ("generator", .string(e.generator)),
                 ("file", .string(e.file)), ("kind", .string(e.kind.rawValue)),
             ]
             if let v = e.value {

@@ -41,6 +41,8 @@ public struct VarsOverview: Sendable {
     /// machines that miss access.
     public let shared: [GeneratorStatus]
     public let sharedMissingAccess: [GeneratorID: [String]]
+    /// The flake-level (per-export) generators, one status per export key.
+    public var exports: [MachineVarsStatus] = []
     public let scan: VarsDiskScan
 
     public static func load(repository: VarsRepository, catalog: GeneratorCatalog?, adminRecipients: Set<SopsKeyRef>?) throws -> VarsOverview {
@@ -61,7 +63,7 @@ public struct VarsOverview: Sendable {
             }
         }
         return VarsOverview(catalog: catalog, machines: machines, shared: shared.keys.sorted().compactMap { shared[$0] },
-                            sharedMissingAccess: access, scan: scan)
+                            sharedMissingAccess: access, exports: checker.exportStatuses(), scan: scan)
     }
 
     public func health(_ machine: String) -> VarsHealth {

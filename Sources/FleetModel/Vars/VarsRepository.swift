@@ -35,11 +35,18 @@ public struct VarsRepository: Sendable {
         return try GeneratorsFile(path: generatorsFile).load()
     }
 
-    /// The generator definitions: `generators.json`, else the flake's, evaluated with nix; nil when
-    /// there are neither (the disk scan still works then).
+    /// The generator definitions: `generators.json`, else the flake's, evaluated with nix — every
+    /// machine's and the flake-level (per-export) ones; nil when there are neither (the disk scan
+    /// still works then).
     public func loadCatalog() async throws -> GeneratorCatalog? {
         if let c = try loadDirectoryCatalog() { return c }
-        if let flakeDirectory { return try await FlakeGenerators(flake: flakeDirectory, runner: ProcessVarsRunner()).load() }
+        if let flakeDirectory {
+            let runner = ProcessVarsRunner()
+            // The exports' evaluation runs beside the machines' (one more nix process, not more wall time).
+            async let exports = ExportGenerators.load(flake: flakeDirectory, runner: runner)
+            let machines = try await FlakeGenerators(flake: flakeDirectory, runner: runner).load()
+            return try machines.adding(exports: try await exports.generators)
+        }
         return nil
     }
 

@@ -62,10 +62,12 @@ public struct GeneratorStatus: Equatable, Sendable {
     public var isOK: Bool { validationOK && files.allSatisfy { $0.problem == nil } }
 }
 
-/// clan's `VarStatus` for one machine.
+/// clan's `VarStatus` for one machine — or, with `exportKey` set, for the flake-level generators of
+/// one export key (`machine` then holds the key too).
 public struct MachineVarsStatus: Equatable, Sendable {
     public let machine: String
     public let generators: [GeneratorStatus]
+    public var exportKey: String? = nil
 
     private var allFiles: [VarFileStatus] { generators.flatMap(\.files) }
     public var missingSecretVars: [VarFileStatus] {
@@ -128,6 +130,23 @@ public struct VarsStatusChecker {
         return MachineVarsStatus(machine: machine, generators: gens.map { status(of: $0, machine: machine) })
     }
 
+    /// The flake-level generators, one status per export key (sorted), optionally only those named
+    /// `generatorName`, or (with `receivedBy`) only those deploying a file to one of those machines.
+    /// clan d7c35d9's `vars check` does not look at them (check.py:62 walks
+    /// `get_machine_generators` only); fleet applies the same rules: a secret's wanted recipients are
+    /// its links plus the defaultGroups of the first machine in its `deploy` list (sops.py `_set`).
+    public func exportStatuses(generatorName: String? = nil, receivedBy machines: [String]? = nil) -> [MachineVarsStatus] {
+        let gens = catalog.flakeLevelGenerators.filter { g in
+            (generatorName.map { $0 == g.name } ?? true) && (machines.map { !Set(g.machines).isDisjoint(with: $0) } ?? true)
+        }
+        let byKey = Dictionary(grouping: gens, by: { $0.id.exportKey ?? "" })
+        return byKey.keys.sorted().map { key in
+            MachineVarsStatus(machine: key, generators: (byKey[key] ?? []).map { g in
+                status(of: g, machine: "")
+            }, exportKey: key)
+        }
+    }
+
     public func status(of gen: Generator, machine: String) -> GeneratorStatus {
         let fm = FileManager.default
         let genDir = clanDirectory + "/vars/" + gen.id.relDir
@@ -150,7 +169,8 @@ public struct VarsStatusChecker {
                         if gen.share && f.deploy && (machineKeys.isEmpty || machineKeys.isDisjoint(with: current)) {
                             problem = .missingAccess(machine: machine)
                         } else {
-                            let wanted = wantedRecipients(secretDir: dir, machine: machine)
+                            // A flake-level file's groups are its first deploy machine's.
+                            let wanted = wantedRecipients(secretDir: dir, machine: f.deployTo.map { $0.first ?? "" } ?? machine)
                             if wanted != current {
                                 problem = .unfixed(added: wanted.subtracting(current).sorted(), extra: current.subtracting(wanted).sorted())
                             }

@@ -178,6 +178,8 @@ public struct AppState: Equatable, Sendable {
     public var historyError: String?
     /// Background probe results per machine.
     public var hostStatus: [String: HostStatus] = [:]
+    /// Flake sources: each machine's target as the deploy resolves it from the evaluated config.
+    public var configTargets: ConfigTargets?
     public var toasts: [Toast] = []
     public var paletteHistory: [String] = []
     /// Themes the palette offers, listed once at start (`Effect.loadThemeNames`).
@@ -233,7 +235,7 @@ public struct AppState: Equatable, Sendable {
             case .system: return m.system ?? ""
             case .tags: return m.userTags.joined(separator: ",")
             case .roles: return FleetColumn.rolesText(FleetColumn.orderedRoles(m.name, fleet: fleet))
-            case .target: return fleet?.target(of: m.name)?.address ?? m.deploy.targetHost ?? ""
+            case .target: return deployTarget(of: m.name)?.address ?? m.deploy.targetHost ?? ""
             case .overlay: return fleet?.overlayIP(of: m.name) ?? ""
             case .secrets:
                 guard let h = vars?.health[m.name] else { return "2" }

@@ -13,6 +13,7 @@ final class DeployEffects: Sendable {
         var current: DeployRun?
         var prober: StatusProber?
         var probeTask: Task<Void, Never>?
+        var configTask: Task<Void, Never>?
     }
     private let running = Mutex(Running())
 
@@ -111,15 +112,39 @@ final class DeployEffects: Sendable {
         running.withLock { $0.probeTask = task }
     }
 
+    /// Flake sources: each machine's target as the deploy will resolve it, from the flake's
+    /// `clan.core.networking.*` and exports — the cached evaluation first (if the flake's files are
+    /// unchanged), then a fresh one (stored for next time). Off the UI thread; once per inventory.
+    func resolveConfigTargets(_ fleet: ResolvedFleet) {
+        guard case .flake(let f) = source, let cache = DeployConfigCache(flake: FlakeEvaluator.flakeRef(f)) else { return }
+        let q = queue
+        let task = Task.detached { [self] in
+            let machines = fleet.inventory.machineList
+            func post(_ config: ClanDeployConfig) {
+                guard let options = try? settings.options(kind: .dryRun, source: source, fleet: fleet, deployConfig: config) else { return }
+                q.post(.configTargetsResolved(ConfigTargets.resolve(machines, options: options)))
+            }
+            if let cached = cache.load() { post(cached) }
+            if Task.isCancelled { return }
+            let fresh = await cache.refresh()
+            if !Task.isCancelled { post(fresh) }
+        }
+        running.withLock { r in
+            r.configTask?.cancel()
+            r.configTask = task
+        }
+    }
+
     /// On quit: stop probing, close the ssh masters the probes opened, cancel a running deploy, so no
     /// process outlives fleet. It waits only for `ssh -O exit` of the masters that exist (none when
     /// no host was reached), run side by side, each with a 5 s timeout.
     func shutdown() {
-        let (task, p, run) = running.withLock { r in
-            defer { r.probeTask = nil; r.prober = nil }
-            return (r.probeTask, r.prober, r.current)
+        let (task, p, run, config) = running.withLock { r in
+            defer { r.probeTask = nil; r.prober = nil; r.configTask = nil }
+            return (r.probeTask, r.prober, r.current, r.configTask)
         }
         task?.cancel()
+        config?.cancel()
         run?.cancel()
         guard let p else { return }
         let done = DispatchSemaphore(value: 0)

@@ -77,7 +77,9 @@ final class EffectRunner {
         case .cancelDeploy: deploys.cancel()
         case .deployAnswer(let value): deploys.answer(value)
         case .loadHistory(let all): deploys.loadHistory(allFleets: all)
-        case .startProbes(let loaded): deploys.startProbes(loaded.fleet)
+        case .startProbes(let loaded):
+            deploys.startProbes(loaded.fleet)
+            deploys.resolveConfigTargets(loaded.fleet)
         case .loadHistoryLog(let id): deploys.loadLog(deployID: id)
         case .copyToClipboard(let text):
             // Runs on the loop's thread, between frames: the sequence moves no cursor.

@@ -31,6 +31,8 @@ public enum Event: Sendable {
     case deployQuestion(DeployQuestion)
     /// A background probe result: reachability and running vs flake system.
     case hostStatus(HostStatus)
+    /// A flake's machines' deploy targets, resolved from its evaluated config (cached, then fresh).
+    case configTargetsResolved(ConfigTargets)
     case historyLoaded([HistoryEntry])
     case historyFailed(String)
     case historyLogLoaded(deployID: String, lines: [String])

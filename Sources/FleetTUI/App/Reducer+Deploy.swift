@@ -52,6 +52,8 @@ extension Reducer {
                 r.seconds = result.seconds
                 switch result.outcome {
                 case .failed(let f): r.state = f.cancelled ? .cancelled : .failed; r.error = f.description
+                // A dry run's row keeps what it found (package changes, what it would switch to).
+                case .ok(let m) where state.deploy.kind == .dryRun: r.state = .ok; r.stage = nil; r.message = m
                 default: r.state = .ok; r.stage = nil; r.message = "done" + (result.generation.map { ", generation \($0)" } ?? "")
                 }
             }

@@ -52,6 +52,7 @@ extension Reducer {
             state.varsError = nil
             if let sort = state.fleetSort, sort.column == .secrets { resortFleet(&state, sort) }
             clampCursors(&state)
+            refreshDeployConfirmation(&state)
         case .varsFailed(let message):
             state.varsError = message
         case .varsPlanned(let intent, let plan, let missing, let overwrites):

@@ -66,6 +66,11 @@ public enum Reducer {
         case .hostStatus(let s):
             state.hostStatus[s.machine] = s
             if let sort = state.fleetSort, sort.column == .status { resortFleet(&state, sort) }
+            refreshDeployConfirmation(&state)
+            return []
+        case .configTargetsResolved(let t):
+            state.configTargets = t
+            if let sort = state.fleetSort, sort.column == .target { resortFleet(&state, sort) }
             return []
         case .historyLoaded(let entries):
             state.history = entries
@@ -266,6 +271,16 @@ public enum Reducer {
             effects: [.varsPlan(VarsIntent(kind: .generate, machine: needVars.count == 1 ? needVars[0] : nil, generator: nil, machines: needVars))])
         return ConfirmDialog(title: "Deploy \(targets.count) machine\(targets.count == 1 ? "" : "s")?", lines: lines,
                              confirmLabel: "deploy", onConfirm: [.deploy(machines: targets)], alternative: generate)
+    }
+
+    /// An open deploy question says what is known now: a `d` pressed before the vars or the first
+    /// probes answered asked without their warnings (and without the offer to generate first).
+    static func refreshDeployConfirmation(_ state: inout AppState) {
+        guard case .confirm(let d)? = state.overlay, !d.quitOnConfirm, d.onConfirm.count == 1,
+              case .deploy(let machines) = d.onConfirm[0] else { return }
+        var fresh = deployConfirmation(state, machines)
+        fresh.cancelSelected = d.cancelSelected
+        if fresh != d { state.overlay = .confirm(fresh) }
     }
 
     /// The rollback confirmation names each host's generation change (`3 → 2`); hosts with nothing

@@ -8,12 +8,12 @@ enum VarsRows {
         var health: [String: VarsHealthSummary] = [:]
         var values: [String: String] = [:]
         for e in o.scan.entries where e.kind == .public {
-            if let v = e.value { values["\(e.machine ?? "")/\(e.generator)/\(e.file)"] = String(decoding: v, as: UTF8.self) }
+            if let v = e.value { values["\(e.generatorID.relDir)/\(e.file)"] = String(decoding: v, as: UTF8.self) }
         }
         func generatorRows(_ g: GeneratorStatus, machine: String?) -> [VarsRow] {
             var out = VarsRows.generatorRows(g, machine: machine)
             for i in out.indices where out[i].level == .file && !out[i].isSecret {
-                out[i].publicValue = values["\(g.id.machine ?? "")/\(g.id.name)/\(out[i].file ?? "")"]
+                out[i].publicValue = values["\(g.id.relDir)/\(out[i].file ?? "")"]
             }
             return out
         }
@@ -43,12 +43,20 @@ enum VarsRows {
                     rows += gr
                 }
             }
+            // Flake-level generators (clan.exports."<key>".generators), one group per export key.
+            for x in o.exports {
+                let h = VarsHealth(x)
+                rows.append(VarsRow(level: .section, text: "export: \(x.machine)", status: h.isOK ? .ok : .missing, statusText: h.summary,
+                                    detail: "flake-level generators, vars/per-export/\(x.machine)", isSecret: false))
+                for g in x.generators { rows += generatorRows(g, machine: nil) }
+            }
         } else {
             rows.append(VarsRow(level: .section, text: "no generator definitions: showing what is on disk", status: .info,
                                 statusText: "", detail: "add generators.json or open a clan flake for status", isSecret: false))
-            let byMachine = Dictionary(grouping: o.scan.entries, by: { $0.machine ?? "shared" })
+            let byMachine = Dictionary(grouping: o.scan.entries, by: \.placement)
             for m in byMachine.keys.sorted() {
-                rows.append(VarsRow(level: .section, text: m, status: .info, statusText: "", detail: "", machine: m == "shared" ? nil : m, isSecret: false))
+                rows.append(VarsRow(level: .section, text: m, status: .info, statusText: "", detail: "",
+                                    machine: byMachine[m]?.first?.machine, isSecret: false))
                 for e in byMachine[m]! { rows.append(scanRow(e)) }
             }
         }
@@ -72,10 +80,17 @@ enum VarsRows {
         let status: VarsRow.Status = !g.validationOK ? .outdated : problems > 0 ? .missing : .ok
         let statusText = !g.validationOK ? "outdated (validation hash)" : problems > 0 ? "\(problems) problem\(problems == 1 ? "" : "s")" : "ok"
         var rows = [VarsRow(level: .generator, text: g.id.name, status: status, statusText: statusText,
-                            detail: g.id.isShared ? "shared generator" : "generator of \(machine ?? "?")",
+                            detail: g.id.isShared ? "shared generator" : g.id.isExport ? exportDetail(g) : "generator of \(machine ?? "?")",
                             machine: machine, generator: g.id, isSecret: false)]
         for f in g.files { rows.append(fileRow(f, machine: machine)) }
         return rows
+    }
+
+    /// A flake-level generator's row: the machines its files are deployed to (their sops recipients).
+    static func exportDetail(_ g: GeneratorStatus) -> String {
+        var to: [String] = []
+        for m in g.files.flatMap({ $0.file.deployTo ?? [] }) where !to.contains(m) { to.append(m) }
+        return "flake-level generator, deployed to: " + (to.isEmpty ? "no machine" : to.joined(separator: ", "))
     }
 
     static func fileRow(_ f: VarFileStatus, machine: String?) -> VarsRow {
@@ -98,7 +113,7 @@ enum VarsRows {
         let owners = f.recipients.map { r in r.owners.isEmpty ? short(r.key.publicKey) : r.owners.map(\.description).joined(separator: "/") }
         var detail = f.file.secret ? "secret" : "public"
         detail += "  \(f.file.owner):\(f.file.group) \(f.file.mode)  neededFor \(f.file.neededFor.rawValue)"
-        if !f.file.deploy { detail += "  (not deployed)" }
+        if let to = f.file.deployTo { detail += to.isEmpty ? "  (not deployed)" : "  deploy: " + to.joined(separator: ",") } else if !f.file.deploy { detail += "  (not deployed)" }
         if !owners.isEmpty { detail += "  recipients: " + owners.joined(separator: ", ") }
         return VarsRow(level: .file, text: f.file.name, status: status, statusText: text, detail: detail,
                        publicValue: nil, machine: machine, generator: f.generator, file: f.file.name, isSecret: f.file.secret)

@@ -82,11 +82,16 @@ struct VarsCheckCommand: AsyncParsableCommand {
         for m in names {
             do { results.append(try checker.status(machine: m, generatorName: generator)) } catch { throw CLIError("fleet: \(error)") }
         }
+        // The flake-level generators after the machines (for given machines: those deploying to one of
+        // them), one block per export key in clan's report format (clan d7c35d9's `vars check` has
+        // none: check.py:62).
+        let exports = checker.exportStatuses(generatorName: generator, receivedBy: machines.isEmpty ? nil : machines)
         if json {
-            print(JSONWriter(indent: "  ").string(VarsJSON.check(results)))
+            print(JSONWriter(indent: "  ").string(VarsJSON.check(results, exports: exports)))
         } else {
-            for r in results {
-                print("Check results for machine '\(r.machine)': \n\(r.clanText)", terminator: r.hasProblems ? "" : "\n")
+            for r in results + exports {
+                let title = r.exportKey.map { "flake-level generators of export '\($0)'" } ?? "machine '\(r.machine)'"
+                print("Check results for \(title): \n\(r.clanText)", terminator: r.hasProblems ? "" : "\n")
                 let undecryptable = r.undecryptableVars.map(\.id)
                 if !undecryptable.isEmpty {
                     print("Secret vars your key cannot decrypt (not a recipient):")
@@ -94,7 +99,7 @@ struct VarsCheckCommand: AsyncParsableCommand {
                 }
             }
         }
-        if results.contains(where: \.hasProblems) { throw ExitCode(1) }
+        if (results + exports).contains(where: \.hasProblems) { throw ExitCode(1) }
     }
 }
 
@@ -148,7 +153,7 @@ struct VarsListCommand: AsyncParsableCommand {
         for e in scan.entries where machine == nil || e.machine == machine {
             let owners = e.recipients.map { $0.owners.isEmpty ? "unknown:" + String($0.key.publicKey.prefix(12)) + "…" : $0.owners.map(\.description).joined(separator: "|") }
             let flags = [e.orphan ? "orphan" : nil, e.drift ? "recipients-drift" : nil, e.error].compactMap { $0 }
-            print("\(e.machine ?? "shared")\t\(e.id)\t\(e.kind.rawValue)\t\(owners.joined(separator: ","))\(flags.isEmpty ? "" : "\t" + flags.joined(separator: ","))")
+            print("\(e.placement)\t\(e.id)\t\(e.kind.rawValue)\t\(owners.joined(separator: ","))\(flags.isEmpty ? "" : "\t" + flags.joined(separator: ","))")
         }
         if !scan.orphanMachines.isEmpty { print("orphaned machines (not in the inventory): \(scan.orphanMachines.joined(separator: ", "))") }
         if !scan.unknownKeys.isEmpty { print("recipient keys with no known owner: \(scan.unknownKeys.map(\.publicKey).joined(separator: ", "))") }

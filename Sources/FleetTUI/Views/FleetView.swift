@@ -75,7 +75,7 @@ enum FleetView {
             case .roles: return (FleetColumn.rolesText(FleetColumn.orderedRoles(m.name, fleet: fleet)), nil)
             case .target:
                 // The address and where it came from, as the deploy's resolve stage says it.
-                guard let t = fleet?.target(of: m.name) else { return ("-", ctx.theme.dim) }
+                guard let t = state.deployTarget(of: m.name) else { return ("-", ctx.theme.dim) }
                 return ("\(t.address) (\(t.shortSource))", ctx.theme.dim)
             case .overlay: return (fleet?.overlayIP(of: m.name) ?? "-", ctx.theme.dim)
             case .status:

@@ -7,7 +7,8 @@ import Foundation
 /// The Fleet screen's detail pane: identity, deploy info, tags, and every service the machine
 /// takes part in with the settings that apply to it (merged in clan's precedence).
 enum MachineDetailView {
-    static func lines(_ m: Machine, fleet: ResolvedFleet?, status: HostStatus? = nil, vars: VarsData? = nil,
+    /// `target`: what the deploy will use (`AppState.deployTarget`); default the inventory's own.
+    static func lines(_ m: Machine, fleet: ResolvedFleet?, target: DeployTarget?? = nil, status: HostStatus? = nil, vars: VarsData? = nil,
                       history: [HistoryEntry] = [], ctx: RenderContext) -> [(String, Style)] {
         let t = ctx.theme
         var out: [(String, Style)] = []
@@ -16,7 +17,7 @@ enum MachineDetailView {
         out.append(("class \(m.machineClass.rawValue)  system \(m.system ?? "?")", t.dim))
         out.append(("", t.base))
         out.append(("Deploy", t.accent))
-        if let target = fleet?.target(of: m.name) {
+        if let target = target ?? fleet?.target(of: m.name) {
             out.append(("  target   \(target.address)  (\(describe(target.source)))", t.base))
         } else {
             out.append(("  target   \(m.deploy.targetHost ?? "-")", t.base))
@@ -120,7 +121,7 @@ enum MachineDetailView {
         Box.draw(&buf, area, title: "\(m.name) \(ctx.glyphs.dash) esc closes", ctx: ctx)
         let inner = Rect(x: area.x + 2, y: area.y + 1, width: area.width - 4, height: area.height - 2)
         var y = inner.y
-        for (text, style) in lines(m, fleet: state.fleet, status: state.hostStatus[m.name], vars: state.vars, history: state.history, ctx: ctx) {
+        for (text, style) in lines(m, fleet: state.fleet, target: .some(state.deployTarget(of: m.name)), status: state.hostStatus[m.name], vars: state.vars, history: state.history, ctx: ctx) {
             guard y < inner.maxY else { break }
             buf.put(DisplayWidth.truncate(text, to: inner.width, ellipsis: ctx.glyphs.ellipsis), x: inner.x, y: y, style: style, clip: inner)
             y += 1

@@ -53,7 +53,7 @@ enum NetworkView {
             case 2: return (row.member.roles.joined(separator: ","), row.member.roles.contains("controller") ? ctx.theme.warn : nil)
             case 3: return (row.member.ip ?? "-", row.member.ip == nil ? ctx.theme.dim : nil)
             case 4: return (layoutText(row.member.layout), ctx.theme.dim)
-            default: return (fleet.target(of: row.member.machine)?.address ?? "-", ctx.theme.dim)
+            default: return (state.deployTarget(of: row.member.machine)?.address ?? "-", ctx.theme.dim)
             }
         }
         table.render(into: &buf, area: tableArea, ctx: ctx)

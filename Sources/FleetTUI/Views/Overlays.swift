@@ -24,8 +24,8 @@ enum Overlays {
                     "/ filters instances and machines; j/k move"],
         .deploy: ["enter opens the host's log pane; it follows the cursor (j/k) and new lines",
                   "esc closes the log pane"],
-        .network: ["one row per member of each zerotier network: roles, overlay IP and the vars",
-                   "it was read from; / filters by machine, network, role or IP"],
+        .network: ["one row per member of each zerotier network: roles, overlay IP and the vars it was read from",
+                   "/ filters by machine, network, role or IP"],
         .history: ["enter opens the run's recorded log (j/k, pgup/pgdn scroll; esc closes)"],
     ]
 
@@ -54,7 +54,9 @@ enum Overlays {
         }
         // Dialogs and lists over the screens take the same move and close keys (KeyMap.overlayAction).
         lines += [("", "", false), ("Dialogs and lists", "", true)]
-        for (actions, text) in [([Action.moveDown, .moveUp], "move the cursor / scroll"), ([.pageDown, .pageUp], "page"),
+        // One action per line: both directions' keys together overflow the 16-column key field.
+        for (actions, text) in [([Action.moveDown], "move the cursor / scroll down"), ([.moveUp], "move the cursor / scroll up"),
+                                ([.pageDown], "page down"), ([.pageUp], "page up"),
                                 ([.back, .quit], "close; cancel a confirmation")] {
             let keys = actions.flatMap { keyMap.keys(for: $0) }
             if !keys.isEmpty { lines.append((keys.map(KeyMap.label).joined(separator: " "), text, false)) }
@@ -181,22 +183,32 @@ enum Overlays {
     }
 
     static func confirm(_ d: ConfirmDialog, keyMap: KeyMap, into buf: inout ScreenBuffer, area: Rect, ctx: RenderContext) {
-        let width = min(64, area.width - 4)
+        let hint = "y/n, \(scrollKeys(keyMap)) choose"
+        let buttons = ["[ \(d.confirmLabel) ]", "[ cancel ]"]
+        let alt = d.alternative.map { "\($0.key) \($0.label)" }
+        // Buttons, the alternative and the key hint on one line when they fit (the dialog grows for
+        // them up to the screen); else the hint gets a line of its own rather than being cut.
+        let footer = DisplayWidth.of(buttons.joined(separator: "  ")) + (alt.map { 3 + DisplayWidth.of($0) } ?? 0)
+        let oneLine = footer + 3 + DisplayWidth.of(hint)
+        let width = min(max(64, oneLine + 4), area.width - 4)
+        let hintApart = oneLine > width - 4
         var body: [String] = []
         for l in d.lines { body += FleetView.wrap(l, width: width - 4) }
-        let box = Box.centered(width: width, height: body.count + 5, in: area)
+        let box = Box.centered(width: width, height: body.count + 5 + (hintApart ? 1 : 0), in: area)
         Box.draw(&buf, box, title: d.title, ctx: ctx)
         for (i, l) in body.enumerated() {
             buf.put(l, x: box.x + 2, y: box.y + 1 + i, style: ctx.theme.base, clip: box)
         }
         // The two choices; enter takes the highlighted one, the move keys switch.
-        var x = buf.put("[ \(d.confirmLabel) ]", x: box.x + 2, y: box.maxY - 2,
-                        style: d.cancelSelected ? ctx.theme.base : ctx.theme.cursor, clip: box)
-        x = buf.put("[ cancel ]", x: x + 2, y: box.maxY - 2, style: d.cancelSelected ? ctx.theme.cursor : ctx.theme.base, clip: box)
-        if let alt = d.alternative {
-            x = buf.put("\(alt.key) \(alt.label)", x: x + 3, y: box.maxY - 2, style: ctx.theme.accent, clip: box)
+        let y = box.maxY - 2
+        var x = buf.put(buttons[0], x: box.x + 2, y: y, style: d.cancelSelected ? ctx.theme.base : ctx.theme.cursor, clip: box)
+        x = buf.put(buttons[1], x: x + 2, y: y, style: d.cancelSelected ? ctx.theme.cursor : ctx.theme.base, clip: box)
+        if let alt { x = buf.put(alt, x: x + 3, y: y, style: ctx.theme.accent, clip: box) }
+        if hintApart {
+            buf.put(hint, x: box.x + 2, y: y - 1, style: ctx.theme.warn, clip: box)
+        } else {
+            buf.put(hint, x: x + 3, y: y, style: ctx.theme.warn, clip: box)
         }
-        buf.put("y/n, \(scrollKeys(keyMap)) choose", x: x + 3, y: box.maxY - 2, style: ctx.theme.warn, clip: box)
     }
 
     static func toasts(_ toasts: [Toast], into buf: inout ScreenBuffer, ctx: RenderContext) {
