@@ -96,6 +96,9 @@ def test_flake_level_generators_check_generate_list_and_screen(real_clan, tmp_pa
     assert "vars: update via generator two (export: B)" in log
     assert subprocess.run(["git", "-C", d, "status", "--porcelain"], capture_output=True, text=True).stdout == ""
 
+    rotate = fleet("vars", "rotate", "-g", "one", "--export", "B", "--dry-run", "--flake", d, keys=keys)
+    assert rotate.returncode == 0 and "  - one (export: B)\n  - two (export: B)\nAffected machines: web\n" in rotate.stdout, rotate.stdout + rotate.stderr
+
     listed = fleet("vars", "list", "--flake", d, keys=keys)
     assert "export: B\tone/foo\tpublic\t\n" in listed.stdout, listed.stdout
     [two] = [line.split("\t") for line in listed.stdout.splitlines() if line.startswith("export: B\ttwo/foo\t")]

@@ -45,15 +45,22 @@ public struct VarsEngine: Sendable {
     /// flake-level generators whose files are deployed to one of them, with their missing
     /// dependencies — what those machines receive (clan's `vars generate <m>` and `machines update`
     /// leave them out and then cannot upload them). `generator` restricts to one generator name (and
-    /// always runs it, with its dependents); `regenerate` re-runs what exists.
-    public func plan(machines: [String] = [], generator: String? = nil, regenerate: Bool = false) throws -> VarsPlan {
+    /// always runs it, with its dependents); `regenerate` re-runs what exists. `exportKey` (with
+    /// `generator`) names one flake-level generator: only it runs, with its dependents.
+    public func plan(machines: [String] = [], generator: String? = nil, regenerate: Bool = false, exportKey: String? = nil) throws -> VarsPlan {
         let requestedMachines = machines.isEmpty ? catalog.machineNames : machines
         for m in requestedMachines where catalog.declarations[m] == nil {
             throw VarsError(catalog.source, "machine '\(m)' declares no generators")
         }
         let flakeLevel = machines.isEmpty ? catalog.flakeLevelGenerators.map(\.id) : flakeLevelReceived(by: machines)
         var requested = Array(Set(requestedMachines.flatMap { catalog.generators(for: $0).map(\.id) } + flakeLevel)).sorted()
-        if let generator {
+        if let generator, let exportKey {
+            // Two exports may hold generators of the same name (A/one, B/one): the key picks one.
+            guard catalog.generators[.perExport(generator, exportKey)] != nil else {
+                throw VarsError("", "Generator '\(generator)' not found in export '\(exportKey)'")
+            }
+            requested = [.perExport(generator, exportKey)]
+        } else if let generator {
             requested = requested.filter { $0.name == generator }
             if requested.isEmpty {
                 throw VarsError("", "Generator '\(generator)' not found in machine\(requestedMachines.count == 1 ? "" : "s") \(requestedMachines.joined(separator: ", "))")

@@ -221,11 +221,14 @@ struct VarsGenerateCommand: AsyncParsableCommand {
     @Argument(help: "Machines (default: all).") var machines: [String] = []
     @Option(name: [.short, .long], help: "Only this generator (it always runs, with everything that depends on it).") var generator: String?
     @Flag(name: [.short, .long], help: "Re-run generators whose vars exist, and ask persisted prompts again.") var regenerate = false
+    @Option(name: .customLong("export"), help: ArgumentHelp("With -g: the flake-level generator of this export key.", valueName: "KEY"))
+    var exportKey: String?
     @OptionGroup var runOptions: VarsRunOptions
 
     func run() async throws {
+        if exportKey != nil && generator == nil { throw ValidationError("--export needs -g/--generator") }
         try await VarsCLISupport.generate(repo: try await repoOptions.repository(), machines: machines, generator: generator,
-                                          regenerate: regenerate, runOptions: runOptions)
+                                          regenerate: regenerate, exportKey: exportKey, runOptions: runOptions)
     }
 }
 
@@ -242,11 +245,17 @@ struct VarsRotateCommand: AsyncParsableCommand {
     @OptionGroup var repoOptions: VarsRepoOptions
     @Argument(help: "Machines whose generator to rotate (default: all that declare it).") var machines: [String] = []
     @Option(name: [.short, .long], help: "The generator to rotate.") var generator: String
+    @Option(name: .customLong("export"), help: ArgumentHelp("The flake-level generator of this export key (names may repeat across exports).", valueName: "KEY"))
+    var exportKey: String?
     @OptionGroup var runOptions: VarsRunOptions
 
     func run() async throws {
         let repo = try await repoOptions.repository()
         var ms = machines
+        if exportKey != nil {
+            try await VarsCLISupport.generate(repo: repo, machines: [], generator: generator, regenerate: true, exportKey: exportKey, runOptions: runOptions)
+            return
+        }
         if ms.isEmpty {
             let catalog = try await VarsRepoOptions.catalog(repo)
             ms = catalog.machineNames.filter { m in catalog.generators(for: m).contains { $0.name == generator } }
