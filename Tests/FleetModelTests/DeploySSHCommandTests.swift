@@ -116,4 +116,18 @@ final class DeploySSHCommandTests: XCTestCase {
                                          status: 1, stderr: "activating...\nboom\n"),
                        "switch-to-configuration switch exited 1: boom")
     }
+
+    /// The status probe's kex preference falls back when the real ssh refuses the option (as an
+    /// OpenSSH before 8.7 refuses `^`), and only then: a host that does not answer is not a refusal.
+    func testProbeKexFallbackOnlyWhenSSHRefusesTheOption() async throws {
+        let refused = try await ProcessRunner().run(ProcessSpec(argv: ["ssh", "-F", "/dev/null", "-o", "KexAlgorithms=^no-such-kex",
+                                                                       "-o", "BatchMode=yes", "root@127.0.0.1", "true"],
+                                                                timeout: .seconds(20)))
+        XCTAssertTrue(StatusProber.kexRefused(refused), refused.stderrString)
+        let down = try await ProcessRunner().run(ProcessSpec(argv: ["ssh", "-F", "/dev/null", "-o", StatusProber.probeKex, "-o", "BatchMode=yes",
+                                                                    "-o", "ConnectTimeout=2", "-p", "1", "root@127.0.0.1", "true"],
+                                                             timeout: .seconds(20)))
+        XCTAssertEqual(down.status, 255)
+        XCTAssertFalse(StatusProber.kexRefused(down), down.stderrString)
+    }
 }

@@ -85,6 +85,9 @@ final class RealClanExportGeneratorTests: XCTestCase {
         let after = VarsStatusChecker(clanDirectory: dir, catalog: catalog).exportStatuses()
         XCTAssertEqual(after.map(\.clanText), ["All vars are present and valid.", "All vars are present and valid."])
         XCTAssertTrue(try engine.plan().isEmpty)
+        // Rotating B/one (A/one has the same name) reaches its dependent B/two, and nothing of A.
+        XCTAssertEqual(try engine.plan(generator: "one", regenerate: true, exportKey: "B").generators, [.perExport("one", "B"), .perExport("two", "B")])
+        XCTAssertThrowsError(try engine.plan(generator: "two", regenerate: true, exportKey: "A"))
         XCTAssertEqual(VarsDiskScan.scan(clanDirectory: dir, inventoryMachines: ["web", "db"]).entries
                         .filter { $0.exportKey == "B" }.map { "\($0.placement) \($0.id) \($0.kind.rawValue)" },
                        ["export: B boot/key secret", "export: B one/foo public", "export: B two/foo secret"])

@@ -58,6 +58,20 @@ final class VarsRealClanTests: XCTestCase {
 }
 
 extension VarsRealClanTests {
+    /// Generating one peer: its shared network id needs the controller's identity, which only the
+    /// controller declares. clan's default selection leaves it out and fails mid-run; fleet plans it
+    /// first — and nothing else of the controller's.
+    func testGeneratingAPeerPlansTheControllersMissingIdentity() async throws {
+        let dir = try RealClan.flake()
+        let catalog = try await FlakeGenerators(flake: dir, runner: ProcessVarsRunner()).load()
+        let engine = VarsEngine(clanDirectory: dir, catalog: catalog, backend: NativeVarsSecrets(identities: []), runner: ProcessVarsRunner())
+        let order = try engine.plan(machines: ["beta"]).generators
+        let identity = try XCTUnwrap(order.firstIndex(of: .shared("zerotier-identity-alpha")), "\(order)")
+        XCTAssertLessThan(identity, try XCTUnwrap(order.firstIndex(of: .shared("zerotier-network-zerotier"))))
+        XCTAssertEqual(Set(order), Set(catalog.generators(for: "beta").map(\.id)).union([.shared("zerotier-identity-alpha")]),
+                       "beta's generators and the identity its network needs; not alpha's own or its IP")
+    }
+
     /// A clan on the real current clan-core whose vars are still in the 25.11 zerotier layout (LEGACY
     /// per-machine `zerotier`, plus CANONICAL `shared/zerotier-controller` and a removed machine's
     /// leftovers): clan's migration moves them, so generating mints no new identity or network id.

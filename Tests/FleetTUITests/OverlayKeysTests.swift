@@ -80,7 +80,17 @@ final class OverlayKeysTests: XCTestCase {
         press(&s, .char("?"), .char("n"), .char("n"), .char("e"))
         XCTAssertEqual(s.overlay, .help(scroll: 1))
         let help = Overlays.helpLines(s.keyMap).map { "\($0.0) \($0.1)" }
-        XCTAssertTrue(help.contains("n ctrl-n down e up move the cursor / scroll"), help.joined(separator: "\n"))
+        XCTAssertTrue(help.contains("n ctrl-n down move the cursor / scroll down"), help.joined(separator: "\n"))
+        XCTAssertTrue(help.contains("e up move the cursor / scroll up"), help.joined(separator: "\n"))
+        // Every key label fits the help's 16-column key field (it used to cut "pgdn ctrl-f pgu…").
+        for keyMap in [s.keyMap, KeyMap.default] {
+            for (keys, text, header) in Overlays.helpLines(keyMap) where !header && !text.isEmpty {
+                XCTAssertLessThanOrEqual(DisplayWidth.of(keys), 16, "\(keys) — \(text)")
+            }
+        }
+        // A screen note is whole sentences: never broken where the source text happened to end a line.
+        let notes = Overlays.helpLines(KeyMap.default).filter { !$0.2 && $0.1.isEmpty }.map(\.0)
+        XCTAssertTrue(notes.joined(separator: " ").split(separator: " ").joined(separator: " ").contains("overlay IP and the vars it was read from"), notes.joined(separator: "\n"))
         XCTAssertTrue(AppView.render(s).text().contains("n/e scroll"))
         s.overlay = .text(title: "log", lines: (0..<100).map(String.init), scroll: 0)
         press(&s, .char("n"), .char("n"))

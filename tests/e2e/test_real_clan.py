@@ -369,3 +369,40 @@ def test_vars_list_machine_is_clans_list(real_clan, tmp_path):
     assert r.stdout == want
     assert want.index("emergency-access/password-hash: ") < want.index("emergency-access/password: ********")
     assert "openssh/ssh.id_ed25519: <not set>" in want and "state-version/version: 25.11" in want
+
+
+def test_vars_screen_generates_one_peer_of_a_fresh_clan(real_clan, tmp_path):
+    """`n` on a zerotier peer (db) in the Vars screen of a fresh homelab: db's shared network id needs
+    the controller's identity, which only gateway declares. clan's own selection for one machine
+    leaves it out and fails mid-run; fleet plans it first, the run completes, the screen shows db ok
+    and `vars check db` agrees."""
+    d, keys = admin_clan(real_clan, tmp_path, clan_nix("homelab.nix"))
+    pane = start_tall_fleet(d, keys)
+    try:
+        pane.send("4")
+        pane.wait_for("13 missing, 1 outdated", timeout=60)
+        pane.send("n")                                   # the cursor is on db, the first machine
+        screen = pane.wait_for("Generate 10 missing generators?", timeout=30)
+        assert "zerotier-identity-gateway" in screen, screen
+        pane.send("y")
+        pane.wait_for("Prompt: user-password-admin/user-password", timeout=60)
+        pane.tmux("send-keys", "-t", "e2e", "-l", "correct horse")
+        pane.send("Enter")
+        screen = pane.wait_for("Deploy the affected machines now?", timeout=180)
+        assert "generated 10 generators" in screen and "db, gateway, web" in screen, screen
+        pane.send("n")
+        wait_until(lambda: re.search(r"▶ db\s+ok\n", pane.capture()), timeout=30,
+                   message=lambda: "db is not ok on the Vars screen:\n" + pane.capture())
+        screen = pane.capture()
+        # What db's run made (the CA, the network id, gateway's identity — already deployed to gateway:
+        # clan deploys a secret to every machine declaring it) is off the others' lists.
+        assert re.search(r"\n  gateway\s+9 missing, 1 outdated", screen) and "no access" not in screen, screen
+        assert re.search(r"\n  web\s+10 missing, 1 outdated", screen), screen
+        pane.send("q")
+        assert pane.wait_for_exit() == 0
+    finally:
+        pane.close()
+    check = fleet("vars", "check", "db", "--flake", d, keys=keys)
+    assert check.returncode == 0 and check.stdout == "Check results for machine 'db': \nAll vars are present and valid.\n", check.stdout
+    got = fleet("vars", "get", "db", "user-password-admin/user-password", "--flake", d, keys=keys)
+    assert got.returncode == 0 and got.stdout == "correct horse", got.stderr

@@ -56,6 +56,11 @@ def test_flake_level_generators_check_generate_list_and_screen(real_clan, tmp_pa
     assert first.returncode == 1, first.stderr
     assert first.stdout == CHECK_BEFORE
 
+    # For one machine: the flake-level generators it receives (db: B/boot only).
+    db = fleet("vars", "check", "db", "--flake", d, keys=keys)
+    assert db.stdout.endswith("Check results for flake-level generators of export 'B': \nMissing secret vars:\n  - boot/key\n"
+                              "Invalid generators (outdated invalidation hash):\n  - boot\n"), db.stdout
+
     gen = fleet("vars", "generate", "--flake", d, keys=keys)
     assert gen.returncode == 0, gen.stdout + gen.stderr
     order = re.findall(r"^\[\d+/\d+\] (.+)$", gen.stdout, re.M)
@@ -90,6 +95,9 @@ def test_flake_level_generators_check_generate_list_and_screen(real_clan, tmp_pa
     log = subprocess.run(["git", "-C", d, "log", "--format=%s"], capture_output=True, text=True).stdout.splitlines()
     assert "vars: update via generator two (export: B)" in log
     assert subprocess.run(["git", "-C", d, "status", "--porcelain"], capture_output=True, text=True).stdout == ""
+
+    rotate = fleet("vars", "rotate", "-g", "one", "--export", "B", "--dry-run", "--flake", d, keys=keys)
+    assert rotate.returncode == 0 and "  - one (export: B)\n  - two (export: B)\nAffected machines: web\n" in rotate.stdout, rotate.stdout + rotate.stderr
 
     listed = fleet("vars", "list", "--flake", d, keys=keys)
     assert "export: B\tone/foo\tpublic\t\n" in listed.stdout, listed.stdout

@@ -155,21 +155,25 @@ def test_backspace_on_empty_filter_keeps_the_filter_line(pane, tmp_path):
     assert pane.wait_for_exit() == 0
 
 
-def test_log_pane_follows_the_cursor(pane, tmp_path):
+def deploy_failing_demo_hosts(pane, tmp_path, query, count):
+    """Deploys the demo machines matching `query` from the dashboard against a flake that does not
+    exist: the darwin hosts fail (no target), which is all a log pane test needs — hosts with logs."""
     ws = demo_workspace(tmp_path)
-    # A flake that does not exist: the darwin hosts fail at connect (their .zt names do not resolve),
-    # which is all this needs — two hosts with logs.
     pane.start_fleet(env=env_prefix(FLEET_DEMO_DIR=ws, FLEET_NO_PROBES=1, XDG_STATE_HOME=tmp_path / "state",
                                     FLEET_BUILD_FLAKE="path:" + str(tmp_path / "none")))
     pane.wait_for("stibnite")
     pane.send("/")
-    pane.tmux("send-keys", "-t", "e2e", "-l", "laptop")
+    pane.tmux("send-keys", "-t", "e2e", "-l", query)
     pane.send("Enter")
     pane.send("a")
     pane.send("d")
-    pane.wait_for("Deploy 4 machines?")
+    pane.wait_for(f"Deploy {count} machine{'s' if count > 1 else ''}?")
     pane.send("y")
-    pane.wait_for("0 ok, 4 failed", timeout=60)
+    pane.wait_for(f"0 ok, {count} failed", timeout=60)
+
+
+def test_log_pane_follows_the_cursor(pane, tmp_path):
+    deploy_failing_demo_hosts(pane, tmp_path, "laptop", 4)
     pane.send("g")
     pane.send("Enter")
     pane.wait_for("log of argentum")
@@ -371,18 +375,8 @@ def test_cli_usage_errors_are_one_shape(tmp_path):
 def test_log_pane_copies_to_the_clipboard_with_osc52(pane, tmp_path):
     """`y` in the log pane sends OSC 52: tmux with set-clipboard on keeps it as a paste buffer, which
     is what a terminal (or tmux inside ssh) puts on the system clipboard."""
-    ws = demo_workspace(tmp_path)
     pane.tmux("set-option", "-g", "set-clipboard", "on")
-    pane.start_fleet(env=env_prefix(FLEET_DEMO_DIR=ws, FLEET_NO_PROBES=1, XDG_STATE_HOME=tmp_path / "state",
-                                    FLEET_BUILD_FLAKE="path:" + str(tmp_path / "none")))
-    pane.wait_for("stibnite")
-    pane.send("/")
-    pane.tmux("send-keys", "-t", "e2e", "-l", "stibnite")
-    pane.send("Enter")
-    pane.send("d")
-    pane.wait_for("Deploy 1 machine?")
-    pane.send("y")
-    pane.wait_for("0 ok, 1 failed", timeout=60)
+    deploy_failing_demo_hosts(pane, tmp_path, "stibnite", 1)
     pane.send("Enter")
     screen = pane.wait_for("log of stibnite")
 

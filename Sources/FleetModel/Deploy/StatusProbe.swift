@@ -41,7 +41,9 @@ public struct HostStatus: Equatable, Sendable {
 public final class StatusProber: @unchecked Sendable {
     private let options: DeployOptions
     private let runner: ProcessRunner
+    /// ssh's own settings (closing masters) and the probe's: the same plus `probeKex`.
     private let ssh: SSHSettings
+    private let probeSSH: SSHSettings
 
     public init(options: DeployOptions, runner: ProcessRunner = ProcessRunner(), probeTimeout: Int = 5) throws {
         self.options = options
@@ -50,16 +52,23 @@ public final class StatusProber: @unchecked Sendable {
                           configFile: options.sshConfigFile, hostKeyPolicy: options.hostKeyPolicy,
                           connectTimeout: probeTimeout, controlPersist: 120,
                           // A master to a host that died must notice and exit, or probes through it hang.
-                          extraOptions: ["ServerAliveInterval=\(probeTimeout)", "ServerAliveCountMax=2", Self.probeKex]
-                              + options.sshExtraOptions)
+                          extraOptions: ["ServerAliveInterval=\(probeTimeout)", "ServerAliveCountMax=2"] + options.sshExtraOptions)
+        var fast = ssh
+        fast.extraOptions.insert(Self.probeKex, at: 0)
+        probeSSH = fast
     }
 
     /// The status probe's connection carries only public facts (the running system's store path and
     /// generation), so it prefers the classical curve25519 key exchange: OpenSSH 9.2's default,
     /// sntrup761x25519, spent 0.3–0.4 s of CPU per handshake on the loaded testbed machine (0.65 s vs
     /// 0.25 s per connection), and the first STATUS waits for that handshake. `^` only moves it to the
-    /// front of ssh's own list: a host without it still gets the defaults. Deploys keep ssh's order.
+    /// front of ssh's own list; an ssh that refuses the option (`^` needs OpenSSH 8.7) or a host that
+    /// refuses the exchange gets the probe again with ssh's defaults. Deploys keep ssh's order.
     static let probeKex = "KexAlgorithms=^curve25519-sha256"
+
+    static func kexRefused(_ r: ProcessResult) -> Bool {
+        r.status == 255 && (r.stderrString.contains("KexAlgorithms") || r.stderrString.contains("no matching key exchange method"))
+    }
 
     /// One host: ssh probe and (optionally) evaluation, concurrently.
     public func probe(_ machine: Machine, evaluate: Bool = true) async -> HostStatus {
@@ -80,8 +89,12 @@ public final class StatusProber: @unchecked Sendable {
                     _ = try? await runner.run(ProcessSpec(argv: SSHCommand.closeArgv(target, ssh), environment: env, timeout: .seconds(5)))
                 }
                 defer { watchdog.cancel() }
-                let r = try await runner.run(ProcessSpec(argv: SSHCommand.argv(target, ssh, remote: RemoteFacts.probeArgv),
+                var r = try await runner.run(ProcessSpec(argv: SSHCommand.argv(target, probeSSH, remote: RemoteFacts.probeArgv),
                                                          environment: options.environment, timeout: limit))
+                if Self.kexRefused(r) {
+                    r = try await runner.run(ProcessSpec(argv: SSHCommand.argv(target, ssh, remote: RemoteFacts.probeArgv),
+                                                         environment: options.environment, timeout: limit))
+                }
                 if r.timedOut {
                     status.reachability = .unreachable("timed out after \(ssh.connectTimeout * 2)s")
                 } else if r.status == 0, let facts = RemoteFacts.parse(r.stdoutString) {

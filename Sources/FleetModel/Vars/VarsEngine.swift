@@ -45,15 +45,22 @@ public struct VarsEngine: Sendable {
     /// flake-level generators whose files are deployed to one of them, with their missing
     /// dependencies — what those machines receive (clan's `vars generate <m>` and `machines update`
     /// leave them out and then cannot upload them). `generator` restricts to one generator name (and
-    /// always runs it, with its dependents); `regenerate` re-runs what exists.
-    public func plan(machines: [String] = [], generator: String? = nil, regenerate: Bool = false) throws -> VarsPlan {
+    /// always runs it, with its dependents); `regenerate` re-runs what exists. `exportKey` (with
+    /// `generator`) names one flake-level generator: only it runs, with its dependents.
+    public func plan(machines: [String] = [], generator: String? = nil, regenerate: Bool = false, exportKey: String? = nil) throws -> VarsPlan {
         let requestedMachines = machines.isEmpty ? catalog.machineNames : machines
         for m in requestedMachines where catalog.declarations[m] == nil {
             throw VarsError(catalog.source, "machine '\(m)' declares no generators")
         }
         let flakeLevel = machines.isEmpty ? catalog.flakeLevelGenerators.map(\.id) : flakeLevelReceived(by: machines)
         var requested = Array(Set(requestedMachines.flatMap { catalog.generators(for: $0).map(\.id) } + flakeLevel)).sorted()
-        if let generator {
+        if let generator, let exportKey {
+            // Two exports may hold generators of the same name (A/one, B/one): the key picks one.
+            guard catalog.generators[.perExport(generator, exportKey)] != nil else {
+                throw VarsError("", "Generator '\(generator)' not found in export '\(exportKey)'")
+            }
+            requested = [.perExport(generator, exportKey)]
+        } else if let generator {
             requested = requested.filter { $0.name == generator }
             if requested.isEmpty {
                 throw VarsError("", "Generator '\(generator)' not found in machine\(requestedMachines.count == 1 ? "" : "s") \(requestedMachines.joined(separator: ", "))")
@@ -78,7 +85,13 @@ public struct VarsEngine: Sendable {
                 return ok
             }
         }
-        let order = kept
+        // clan's default selection (`all_missing_closure`) leaves out a missing shared dependency that
+        // only a machine not asked for declares (real clan's zerotier: a peer's `zerotier-network-<i>`
+        // needs `zerotier-identity-<controller>`), then fails on it mid-run in `decrypt_dependencies`
+        // (generator.py:575-590) after committing what ran before. fleet plans the missing dependencies
+        // of what it keeps (clan's `add_missing_dependencies`): the files `clan vars generate <controller>` writes.
+        let withDeps = VarsGraph.addMissingDependencies(Set(kept), catalog: catalog, exists: exists)
+        let order = withDeps.count > kept.count ? VarsGraph.toposort(withDeps, catalog: catalog) : kept
         // Every dependency of what will run must resolve (clan fails in `_resolve_dep_generator` when
         // it reaches the generator; fleet refuses before asking or running anything, with clan's text).
         for id in order {
@@ -305,12 +318,12 @@ public struct VarsEngine: Sendable {
                     try writer.writeSecret(secretRel: rel, value: value, machines: deployTo, groupMachines: Array(deployTo.prefix(1)))
                     events(.log("\(prefix) Updated secret var \(gen.name)/\(f.name)\(machinesStr)"))
                 } else if f.secret {
-                    // clan links the machine it generates for; a shared secret reaches the other
-                    // declaring machines when they are generated (ensure-access step) or fixed.
-                    let executing = gen.share ? gen.machines.filter(requestedMachines.contains) : gen.machines
-                    let deployTo = f.deploy ? executing : []
-                    // clan's `_set` ensures the executing machine's age key for every secret it stores.
-                    for m in executing { changed += try writer.ensureMachineKey(m, keys: &keys) }
+                    // clan `StoreBase.set`: a secret is deployed to every machine declaring it
+                    // (`deploy=var.machines if var.deploy`, clan_lib/vars/_types.py:308-318; a shared
+                    // generator's vars carry all declaring machines, generator.py:365-372), each of
+                    // which gets its age key first (`_set`, secret_modules/sops.py:186-188).
+                    let deployTo = f.deploy ? gen.machines : []
+                    for m in deployTo { changed += try writer.ensureMachineKey(m, keys: &keys) }
                     try writer.writeSecret(secretRel: rel, value: value, machines: deployTo, groupMachines: gen.machines)
                     events(.log("\(prefix) Updated secret var \(gen.name)/\(f.name)\(machinesStr)"))
                 } else {

@@ -14,8 +14,14 @@ public enum VarsGraph {
     /// dependent, in topological order.
     public static func requestedClosure(requested: [GeneratorID], catalog: GeneratorCatalog,
                                         exists: (GeneratorID) -> Bool) -> [GeneratorID] {
-        var closure = Set(requested)
-        var queue = Array(requested)
+        toposort(addDependents(addMissingDependencies(Set(requested), catalog: catalog, exists: exists), catalog: catalog), catalog: catalog)
+    }
+
+    /// `add_missing_dependencies`: `start` plus every dependency (transitively) missing on disk.
+    public static func addMissingDependencies(_ start: Set<GeneratorID>, catalog: GeneratorCatalog,
+                                              exists: (GeneratorID) -> Bool) -> Set<GeneratorID> {
+        var closure = start
+        var queue = start.sorted()
         while !queue.isEmpty {
             let id = queue.removeFirst()
             for dep in catalog.generators[id]?.dependencies ?? [] where !closure.contains(dep) && catalog.generators[dep] != nil && !exists(dep) {
@@ -23,7 +29,7 @@ public enum VarsGraph {
                 queue.append(dep)
             }
         }
-        return toposort(addDependents(closure, catalog: catalog), catalog: catalog)
+        return closure
     }
 
     public static func addDependents(_ start: Set<GeneratorID>, catalog: GeneratorCatalog) -> Set<GeneratorID> {

@@ -131,11 +131,14 @@ public struct VarsStatusChecker {
     }
 
     /// The flake-level generators, one status per export key (sorted), optionally only those named
-    /// `generatorName`. clan d7c35d9's `vars check` does not look at them (check.py:62 walks
+    /// `generatorName`, or (with `receivedBy`) only those deploying a file to one of those machines.
+    /// clan d7c35d9's `vars check` does not look at them (check.py:62 walks
     /// `get_machine_generators` only); fleet applies the same rules: a secret's wanted recipients are
     /// its links plus the defaultGroups of the first machine in its `deploy` list (sops.py `_set`).
-    public func exportStatuses(generatorName: String? = nil) -> [MachineVarsStatus] {
-        let gens = catalog.flakeLevelGenerators.filter { g in generatorName.map { $0 == g.name } ?? true }
+    public func exportStatuses(generatorName: String? = nil, receivedBy machines: [String]? = nil) -> [MachineVarsStatus] {
+        let gens = catalog.flakeLevelGenerators.filter { g in
+            (generatorName.map { $0 == g.name } ?? true) && (machines.map { !Set(g.machines).isDisjoint(with: $0) } ?? true)
+        }
         let byKey = Dictionary(grouping: gens, by: { $0.id.exportKey ?? "" })
         return byKey.keys.sorted().map { key in
             MachineVarsStatus(machine: key, generators: (byKey[key] ?? []).map { g in

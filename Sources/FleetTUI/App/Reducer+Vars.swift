@@ -18,7 +18,8 @@ extension Reducer {
                 toast(&state, "select a generator or one of its files to rotate", .error)
                 return []
             }
-            return [.varsPlan(VarsIntent(kind: .rotate, machine: g.machine ?? row?.machine, generator: g.name))]
+            return [.varsPlan(VarsIntent(kind: .rotate, machine: g.isExport ? nil : g.machine ?? row?.machine, generator: g.name,
+                                         exportKey: g.exportKey))]
         case .fixVars:
             return [.varsFix(machine: row?.machine)]
         case .reveal:

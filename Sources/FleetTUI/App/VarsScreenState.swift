@@ -70,4 +70,6 @@ public struct VarsIntent: Equatable, Sendable {
     public var generator: String?
     /// Several machines at once (when `machine` is nil); empty means every machine.
     public var machines: [String] = []
+    /// `generator` is the flake-level generator of this export key.
+    public var exportKey: String? = nil
 }

@@ -30,7 +30,7 @@ enum VarsCLISupport {
     }
 
     static func generate(repo: VarsRepository, machines: [String], generator: String?, regenerate: Bool,
-                         runOptions: VarsRunOptions) async throws {
+                         exportKey: String? = nil, runOptions: VarsRunOptions) async throws {
         let catalog = try await VarsRepoOptions.catalog(repo)
         try VarsRepoOptions.checkMachines(machines, repo: repo, catalog: catalog)   // before anything needs a key
         // clan's `run_generators` migrates old zerotier layouts first, commits, and stops (generate.py:303),
@@ -52,7 +52,7 @@ enum VarsCLISupport {
             do { engine.sandbox = try GeneratorSandbox.detect(environment: environment, noSandbox: true) } catch { throw CLIError("fleet: \(error)") }
         }
         let plan: VarsPlan
-        do { plan = try engine.plan(machines: machines, generator: generator, regenerate: regenerate) } catch { throw CLIError("fleet: \(error)") }
+        do { plan = try engine.plan(machines: machines, generator: generator, regenerate: regenerate, exportKey: exportKey) } catch { throw CLIError("fleet: \(error)") }
         if plan.isEmpty {
             print("All vars are up to date; nothing to generate.")
             return

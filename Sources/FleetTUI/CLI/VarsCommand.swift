@@ -82,9 +82,10 @@ struct VarsCheckCommand: AsyncParsableCommand {
         for m in names {
             do { results.append(try checker.status(machine: m, generatorName: generator)) } catch { throw CLIError("fleet: \(error)") }
         }
-        // The flake-level generators with a whole-clan check, after the machines, one block per export
-        // key in clan's report format (clan d7c35d9's `vars check` has none: check.py:62).
-        let exports = machines.isEmpty ? checker.exportStatuses(generatorName: generator) : []
+        // The flake-level generators after the machines (for given machines: those deploying to one of
+        // them), one block per export key in clan's report format (clan d7c35d9's `vars check` has
+        // none: check.py:62).
+        let exports = checker.exportStatuses(generatorName: generator, receivedBy: machines.isEmpty ? nil : machines)
         if json {
             print(JSONWriter(indent: "  ").string(VarsJSON.check(results, exports: exports)))
         } else {
@@ -220,11 +221,14 @@ struct VarsGenerateCommand: AsyncParsableCommand {
     @Argument(help: "Machines (default: all).") var machines: [String] = []
     @Option(name: [.short, .long], help: "Only this generator (it always runs, with everything that depends on it).") var generator: String?
     @Flag(name: [.short, .long], help: "Re-run generators whose vars exist, and ask persisted prompts again.") var regenerate = false
+    @Option(name: .customLong("export"), help: ArgumentHelp("With -g: the flake-level generator of this export key.", valueName: "KEY"))
+    var exportKey: String?
     @OptionGroup var runOptions: VarsRunOptions
 
     func run() async throws {
+        if exportKey != nil && generator == nil { throw ValidationError("--export needs -g/--generator") }
         try await VarsCLISupport.generate(repo: try await repoOptions.repository(), machines: machines, generator: generator,
-                                          regenerate: regenerate, runOptions: runOptions)
+                                          regenerate: regenerate, exportKey: exportKey, runOptions: runOptions)
     }
 }
 
@@ -241,11 +245,17 @@ struct VarsRotateCommand: AsyncParsableCommand {
     @OptionGroup var repoOptions: VarsRepoOptions
     @Argument(help: "Machines whose generator to rotate (default: all that declare it).") var machines: [String] = []
     @Option(name: [.short, .long], help: "The generator to rotate.") var generator: String
+    @Option(name: .customLong("export"), help: ArgumentHelp("The flake-level generator of this export key (names may repeat across exports).", valueName: "KEY"))
+    var exportKey: String?
     @OptionGroup var runOptions: VarsRunOptions
 
     func run() async throws {
         let repo = try await repoOptions.repository()
         var ms = machines
+        if exportKey != nil {
+            try await VarsCLISupport.generate(repo: repo, machines: [], generator: generator, regenerate: true, exportKey: exportKey, runOptions: runOptions)
+            return
+        }
         if ms.isEmpty {
             let catalog = try await VarsRepoOptions.catalog(repo)
             ms = catalog.machineNames.filter { m in catalog.generators(for: m).contains { $0.name == generator } }

@@ -24,8 +24,8 @@ enum Overlays {
                     "/ filters instances and machines; j/k move"],
         .deploy: ["enter opens the host's log pane; it follows the cursor (j/k) and new lines",
                   "esc closes the log pane"],
-        .network: ["one row per member of each zerotier network: roles, overlay IP and the vars",
-                   "it was read from; / filters by machine, network, role or IP"],
+        .network: ["one row per member of each zerotier network: roles, overlay IP and the vars it was read from",
+                   "/ filters by machine, network, role or IP"],
         .history: ["enter opens the run's recorded log (j/k, pgup/pgdn scroll; esc closes)"],
     ]
 
@@ -54,7 +54,9 @@ enum Overlays {
         }
         // Dialogs and lists over the screens take the same move and close keys (KeyMap.overlayAction).
         lines += [("", "", false), ("Dialogs and lists", "", true)]
-        for (actions, text) in [([Action.moveDown, .moveUp], "move the cursor / scroll"), ([.pageDown, .pageUp], "page"),
+        // One action per line: both directions' keys together overflow the 16-column key field.
+        for (actions, text) in [([Action.moveDown], "move the cursor / scroll down"), ([.moveUp], "move the cursor / scroll up"),
+                                ([.pageDown], "page down"), ([.pageUp], "page up"),
                                 ([.back, .quit], "close; cancel a confirmation")] {
             let keys = actions.flatMap { keyMap.keys(for: $0) }
             if !keys.isEmpty { lines.append((keys.map(KeyMap.label).joined(separator: " "), text, false)) }
