@@ -52,8 +52,10 @@ public struct VarsOverview: Sendable {
         guard let catalog else {
             return VarsOverview(catalog: nil, machines: [], shared: [], sharedMissingAccess: [:], scan: scan)
         }
-        let machines = try (index ?? VarsStatusIndex(clanDirectory: repository.clanDirectory))
-            .statuses(for: catalog.machineNames, catalog: catalog, adminRecipients: adminRecipients)
+        let run = try (index ?? VarsStatusIndex(clanDirectory: repository.clanDirectory))
+            .run(catalog.machineNames, catalog: catalog, adminRecipients: adminRecipients)
+        let machines = run.statuses
+        let checker = VarsStatusChecker(clanDirectory: repository.clanDirectory, catalog: catalog, keys: run.keys, adminRecipients: adminRecipients)
         var shared: [GeneratorID: GeneratorStatus] = [:]
         var access: [GeneratorID: [String]] = [:]
         for m in machines {
