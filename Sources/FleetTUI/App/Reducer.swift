@@ -35,8 +35,9 @@ public enum Reducer {
                 state.cursors[.fleet, default: TableCursor()].row = idx
             }
             clampCursors(&state)
-            // Probes start once, on the first authoritative inventory (startProbes ignores repeats).
-            return effects + (firstFresh && !revalidating ? state.loaded.map { [.startProbes($0)] } ?? [] : [])
+            // Probes start once, on the first authoritative inventory (startProbes ignores repeats),
+            // and before the vars load: their ssh handshakes are what the first STATUS waits for.
+            return (firstFresh && !revalidating ? state.loaded.map { [.startProbes($0)] } ?? [] : []) + effects
         case .inventoryFailed(let message):
             let firstLoad = state.inventory == nil && state.loadError == nil && state.vars == nil
             state.loadError = message
