@@ -98,4 +98,23 @@ final class InventorySnapshotCacheTests: XCTestCase {
         XCTAssertEqual(first, second)
         XCTAssertEqual(second.clanDirectory, dir)
     }
+
+    /// The dashboard defers the store until its first frame is drawn: the snapshot carries it.
+    func testDeferredStoreHappensOnlyWhenRun() async throws {
+        let (dir, cache) = try fleetDir()
+        var loader = InventoryLoader(source: .directory(path: dir), cache: nil, snapshots: cache)
+        loader.deferSnapshotStore = true
+        var snaps: [InventorySnapshot] = []
+        for try await s in loader.updates() { snaps.append(s) }
+        XCTAssertEqual(snaps.count, 1)
+        let store = try XCTUnwrap(snaps.first?.storeSnapshot)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: cache.file(for: dir)), "not stored before the caller runs it")
+        store()
+        XCTAssertEqual(cache.load(source: dir), snaps.first?.inventory)
+        // A hit has nothing to store.
+        var again: [InventorySnapshot] = []
+        for try await s in loader.updates() { again.append(s) }
+        XCTAssertNil(again.first?.storeSnapshot)
+        XCTAssertEqual(again.first?.inventory, snaps.first?.inventory)
+    }
 }

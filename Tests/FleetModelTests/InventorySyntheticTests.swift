@@ -31,6 +31,39 @@ final class InventorySyntheticTests: XCTestCase {
         XCTAssertEqual(try InventoryDecoder(file: "x").decode(SyntheticFleet(machines: 0).document().inventory).machines.count, 0)
     }
 
+    /// The dashboard's two-step resolution (`ResolvedFleet.firstScreen`, then `completed()`) gives
+    /// the first rows exactly the addresses the one-step resolution gives, and then everything.
+    func testFirstScreenThenCompletedEqualsTheWholeResolution() throws {
+        let dir = try makeTempDir(self, "synthetic")
+        try SyntheticFleet(machines: 300, seed: 11).write(to: dir)
+        let inv = try DirectoryInventoryLoader(directory: dir).load()
+        let whole = ResolvedFleet(inv)
+        let first = ResolvedFleet.firstScreen(inv, rows: 40)
+        XCTAssertFalse(first.isComplete)
+        XCTAssertTrue(first.zerotier.isEmpty, "the networks list every member's IP: read after the frame")
+        let names = inv.machineList.map(\.name)
+        for (i, name) in names.enumerated() {
+            XCTAssertEqual(first.addressesKnown(of: name), i < 40, name)
+            XCTAssertEqual(first.roles(of: name), whole.roles(of: name), name)
+            if i < 40 {
+                XCTAssertEqual(first.target(of: name), whole.target(of: name), name)
+                XCTAssertEqual(first.overlayIP(of: name), whole.overlayIP(of: name), name)
+            } else {
+                XCTAssertNil(first.target(of: name), name)
+            }
+        }
+        XCTAssertTrue(names.prefix(40).contains { whole.overlayIP(of: $0) != nil }, "the sample has zerotier members")
+        let done = first.completed()
+        XCTAssertTrue(done.isComplete)
+        XCTAssertTrue(done.isSameLoad(as: first))
+        XCTAssertFalse(done.isSameLoad(as: whole), "another load of the same inventory is another load")
+        XCTAssertEqual(done.targets, whole.targets)
+        XCTAssertEqual(done.overlayIPs, whole.overlayIPs)
+        XCTAssertEqual(done.zerotier, whole.zerotier)
+        // A fleet no larger than the first screen is complete at once.
+        XCTAssertTrue(ResolvedFleet.firstScreen(inv, rows: 300).isComplete)
+    }
+
     func testMachineReportJSON() throws {
         let fleet = ResolvedFleet(try DirectoryInventoryLoader(directory: InventoryFixtures.demo).load())
         let cinnabar = try XCTUnwrap(fleet.inventory.machines["cinnabar"])

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import FleetModel
+import OrderedCollections
 
 /// The writer must spell JSON exactly as the tools we mirror do: clan's `json.dump(indent=2)` is
 /// checked against the real Python.
@@ -28,6 +29,25 @@ final class JSONWriterTests: XCTestCase {
         let ours = JSONWriter.python2.string(v)
         let theirs = try python("import json,sys; sys.stdout.write(json.dumps(json.loads(sys.stdin.read()), indent=2))", input: doc)
         XCTAssertEqual(ours, theirs)
+    }
+
+    /// `appendObjectArray` (the streamed `fleet list --json`) writes what `bytes` writes for the tree.
+    func testStreamedObjectArrayMatchesTheTree() throws {
+        let objects: [[(key: String, value: JSONValue)]] = [
+            [("name", .string("a\"b\u{1F680}")), ("z", .null), ("tags", .array([.string("x"), .string("é")])), ("o", .object([:]))],
+            [],
+            [("b", .number("1")), ("a", .array([])), ("c", .object(["k": .bool(true)]))],
+        ]
+        let writers = [JSONWriter(indent: "  "), .python2, .compact, JSONWriter(indent: nil, sortKeys: true),
+                       JSONWriter(indent: "  ", sortKeys: true, escapeHTML: true)]
+        for w in writers {
+            for list in [objects, [], Array(objects.prefix(1))] {
+                var out: [UInt8] = []
+                w.appendObjectArray(list, into: &out)
+                let tree = JSONValue.array(list.map { .object(OrderedDictionary(uniqueKeysWithValues: $0)) })
+                XCTAssertEqual(String(decoding: out, as: UTF8.self), w.string(tree))
+            }
+        }
     }
 
     func testCompactRoundTrip() throws {

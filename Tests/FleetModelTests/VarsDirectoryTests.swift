@@ -35,6 +35,20 @@ final class VarsDirectoryTests: XCTestCase {
         XCTAssertNil(VarsDirectory(root: dir).sharedValue(generator: "nope", file: "ip"))
     }
 
+    func testDirectoryInPlaceOfAValueIsNil() throws {
+        let dir = try makeTempDir(self)
+        try FileManager.default.createDirectory(atPath: dir + "/vars/shared/g/ip/value", withIntermediateDirectories: true)
+        XCTAssertNil(VarsDirectory(root: dir).sharedValue(generator: "g", file: "ip"))
+    }
+
+    func testValueOfExactlyTheSmallReadBufferIsReadWhole() throws {
+        // `FileBytes.readSmall` reads 128 bytes at once; a value that fills them takes the general path.
+        for n in [127, 128, 129, 256] {
+            let v = String(repeating: "a", count: n)
+            XCTAssertEqual(try value(Array(v.utf8)), v, "\(n) bytes")
+        }
+    }
+
     func testLargeValueIsReadWhole() throws {
         let big = String(repeating: "x", count: 10_000)
         XCTAssertEqual(try value(Array((big + "\n").utf8)), big)

@@ -88,3 +88,60 @@ final class AppStateEqualityTests: XCTestCase {
         XCTAssertEqual(a.loaded, a.loaded)
     }
 }
+
+/// The first frame waits only for the first screen's addresses: the rest, the search index, the
+/// vars load and the probes follow `fleetCompleted` (docs/PERFORMANCE.md, first frame).
+final class FirstFrameReducerTests: XCTestCase {
+    func testFirstScreenFleetDefersVarsProbesAndSearchIndex() throws {
+        let inv = try TestFleet.demoInventory()
+        var s = AppState(source: .demo(path: TestFleet.demoDirectory), width: 160, height: 40)
+        let first = ResolvedFleet.firstScreen(inv, rows: 3)
+        let effects0 = Reducer.reduce(&s, .inventoryLoaded(first, revalidating: false))
+        XCTAssertEqual(effects0, [.completeFleet(try XCTUnwrap(s.loaded))], "only the rest of the fleet, which starts after the frame")
+        XCTAssertEqual(s.machines.count, inv.machines.count, "every row is there; only addresses wait")
+        XCTAssertNil(s.loaded?.searchIndex)
+        // Rows below the first screen say their address is coming, not that there is none.
+        let complete = first.completed()
+        for (i, m) in inv.machineList.enumerated() {
+            if i < 3 {
+                XCTAssertEqual(s.fleet?.target(of: m.name), complete.target(of: m.name), m.name)
+            } else {
+                XCTAssertEqual(FleetView.addressPlaceholder(m, s.fleet), "…", m.name)
+            }
+        }
+        let cinnabar = try XCTUnwrap(complete.target(of: inv.machineList[2].name)?.address)
+        XCTAssertTrue(AppView.render(s).text().contains(cinnabar), "a first-screen row shows its target")
+
+        // A filter typed before the index arrives matches exactly as it will with the index.
+        _ = Reducer.reduce(&s, .key(.char("/")))
+        for ch in "darwin" { _ = Reducer.reduce(&s, .key(.char(ch))) }
+        let matched = s.fleetRows
+
+        let effects = Reducer.reduce(&s, .fleetCompleted(complete, searchIndex: FleetSearch.index(complete)))
+        XCTAssertEqual(effects.count, 2)
+        XCTAssertEqual(effects.first, .loadVars)
+        guard case .startProbes(let loaded)? = effects.last else { return XCTFail("no probes: \(effects)") }
+        XCTAssertTrue(loaded.fleet.isComplete, "the probes get every target")
+        XCTAssertEqual(s.loaded?.searchIndex?.count, inv.machines.count)
+        XCTAssertEqual(s.fleetRows, matched)
+        XCTAssertFalse(matched.isEmpty)
+        XCTAssertEqual(FleetView.addressPlaceholder(inv.machineList[7], s.fleet), "-", "no target: now known")
+        // Once only.
+        XCTAssertEqual(Reducer.reduce(&s, .fleetCompleted(complete, searchIndex: FleetSearch.index(complete))), [])
+    }
+
+    func testCompletionOfAReplacedInventoryIsDropped() throws {
+        let inv = try TestFleet.demoInventory()
+        var s = AppState(source: .demo(path: TestFleet.demoDirectory), width: 160, height: 40)
+        let old = ResolvedFleet.firstScreen(inv, rows: 2)
+        _ = Reducer.reduce(&s, .inventoryLoaded(old, revalidating: false))
+        let newer = ResolvedFleet.firstScreen(inv, rows: 2)
+        _ = Reducer.reduce(&s, .inventoryLoaded(newer, revalidating: false))
+        let stale = old.completed()
+        XCTAssertEqual(Reducer.reduce(&s, .fleetCompleted(stale, searchIndex: FleetSearch.index(stale))), [])
+        XCTAssertFalse(s.fleet?.isComplete ?? true)
+        let fresh = newer.completed()
+        XCTAssertEqual(Reducer.reduce(&s, .fleetCompleted(fresh, searchIndex: FleetSearch.index(fresh))).count, 2)
+        XCTAssertTrue(s.fleet?.isComplete ?? false)
+    }
+}

@@ -38,15 +38,18 @@ public struct ClanLayout: Equatable, Sendable {
         """
 
     /// The layout of `source`: a flake is evaluated, a directory (or the demo) is its own clan
-    /// directory with the machines of `inventory.json` + `machines/*`.
+    /// directory with the machines of `inventory.json` + `machines/*` — or `loadedMachines`, the
+    /// names of the inventory the caller has just loaded from that directory (the dashboard: a
+    /// second parse of a 10k-machine inventory.json was the peak of its memory, make bench).
     public static func load(_ source: InventorySource, runner: ProcessRunner = ProcessRunner(),
-                            environment: [String: String]? = nil) async throws -> ClanLayout {
+                            environment: [String: String]? = nil, loadedMachines: Set<String>? = nil) async throws -> ClanLayout {
         guard let local = source.localDirectory else {
             throw InventorySourceError("\(source.path) is not a local flake; vars and secrets need a local checkout of the clan")
         }
         guard case .flake(let flake) = source else {
-            let machines = try DirectoryInventoryLoader(directory: local, inventoryJSONOptional: true).load().machines.keys
-            return ClanLayout(flakeDirectory: nil, clanDirectory: local, machines: Set(machines))
+            let machines = try loadedMachines
+                ?? Set(DirectoryInventoryLoader(directory: local, inventoryJSONOptional: true).load().machines.keys)
+            return ClanLayout(flakeDirectory: nil, clanDirectory: local, machines: machines)
         }
         let argv = ["nix", "--extra-experimental-features", "nix-command flakes", "eval", "--json",
                     "\(FlakeEvaluator.flakeRef(flake))#clanInternals", "--apply", apply]

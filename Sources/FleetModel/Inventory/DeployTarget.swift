@@ -70,6 +70,14 @@ public enum DeployTargetResolver {
     /// service settings and vars, and the machine-config default from meta.domain).
     public static func candidates(of machine: Machine, resolution: InventoryResolution, vars: VarsDirectory?,
                                   config: ClanDeployConfig? = nil) -> [DeployTarget] {
+        var ips = ZerotierIPs(vars: vars)
+        return candidates(of: machine, resolution: resolution, ips: &ips, config: config)
+    }
+
+    /// The same, with zerotier IPs read through `ips` (shared with the overlay IPs).
+    static func candidates(of machine: Machine, resolution: InventoryResolution, ips: inout ZerotierIPs,
+                           config: ClanDeployConfig? = nil) -> [DeployTarget] {
+        let vars = ips.vars
         var out: [DeployTarget] = []
         if let t = machine.deploy.targetHost, !t.isEmpty { out.append(DeployTarget(address: t, source: .targetHost)) }
         if let config {
@@ -86,8 +94,8 @@ public enum DeployTargetResolver {
         var networks: [(priority: Int, order: Int, target: DeployTarget)] = []
         for (order, a) in resolution.assignments(of: machine.name).enumerated() {
             let module = a.module.name
-            guard let priority = priorities[module], let host = address(module: module, instance: a.ref.instance,
-                                                                        machine: machine.name, settings: a.settings, vars: vars) else { continue }
+            guard let priority = priorities[module], let host = address(module: module, instance: a.ref.instance, machine: machine.name,
+                                                                        settings: a.settings, vars: vars, ips: &ips) else { continue }
             networks.append((priority, order, DeployTarget(address: host, source: .network(module: module, instance: a.ref.instance, priority: priority))))
         }
         // Highest priority first; ties keep instance order (a stable sort).
@@ -112,13 +120,14 @@ public enum DeployTargetResolver {
     }
 
     /// The peer host a network module exports for the machine, as an ssh address (user root).
-    static func address(module: String, instance: String, machine: String, settings: JSONValue, vars: VarsDirectory?) -> String? {
+    static func address(module: String, instance: String, machine: String, settings: JSONValue, vars: VarsDirectory?,
+                        ips: inout ZerotierIPs) -> String? {
         switch module {
         case "internet":
             guard let host = settings["host"]?.stringValue, !host.isEmpty else { return nil }
             return host.contains("@") ? host : "root@" + bracketed(host)
         case "zerotier":
-            guard let vars, let ip = ZerotierView.ipAddress(of: machine, instance: instance, vars: vars).0 else { return nil }
+            guard let ip = ips.ip(of: machine, instance: instance).0 else { return nil }
             return "root@" + bracketed(ip)
         case "yggdrasil":
             return vars?.machineValue(machine, generator: "yggdrasil", file: "address").map { "root@" + bracketed($0) }

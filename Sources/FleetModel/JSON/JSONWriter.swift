@@ -53,20 +53,51 @@ public struct JSONWriter: Sendable {
             newline(level, into: &out)
             out.append(UInt8(ascii: "]"))
         case .object(let dict):
-            if dict.isEmpty { out.append(contentsOf: "{}".utf8); return }
-            out.append(UInt8(ascii: "{"))
-            let separator = Array((indent == nil ? keySeparator.trimmingSpaces : keySeparator).utf8)
-            let keys = sortKeys ? dict.keys.sorted() : Array(dict.keys)
-            for (i, key) in keys.enumerated() {
-                if i > 0 { out.append(UInt8(ascii: ",")) }
-                newline(level + 1, into: &out)
-                writeString(key, into: &out)
-                out.append(contentsOf: separator)
-                write(dict[key]!, level: level + 1, into: &out)
+            if sortKeys {
+                writeObject(dict.keys.sorted().map { (key: $0, value: dict[$0]!) }, level: level, into: &out)
+            } else {
+                writeObject(dict.elements, level: level, into: &out)
             }
-            newline(level, into: &out)
-            out.append(UInt8(ascii: "}"))
         }
+    }
+
+    /// Members in the order given (no lookup per key: that hashing was a tenth of the writer).
+    private func writeObject<C: Collection>(_ members: C, level: Int, into out: inout [UInt8]) where C.Element == (key: String, value: JSONValue) {
+        if members.isEmpty { out.append(contentsOf: "{}".utf8); return }
+        out.append(UInt8(ascii: "{"))
+        let separator = (indent == nil ? keySeparator.trimmingSpaces : keySeparator).utf8
+        var first = true
+        for (key, value) in members {
+            if !first { out.append(UInt8(ascii: ",")) }
+            first = false
+            newline(level + 1, into: &out)
+            writeString(key, into: &out)
+            out.append(contentsOf: separator)
+            write(value, level: level + 1, into: &out)
+        }
+        newline(level, into: &out)
+        out.append(UInt8(ascii: "}"))
+    }
+
+    /// Appends an array of objects given as ordered members, written exactly as
+    /// `bytes(.array(objects.map { .object(OrderedDictionary(uniqueKeysWithValues: $0)) }))` writes
+    /// them — without building the tree (`fleet list --json` at 10k machines: 10k dictionaries).
+    /// Keys must be unique within an object.
+    public func appendObjectArray<S: Sequence>(_ objects: S, into out: inout [UInt8]) where S.Element == [(key: String, value: JSONValue)] {
+        var any = false
+        for members in objects {
+            out.append(UInt8(ascii: any ? "," : "["))
+            any = true
+            newline(1, into: &out)
+            if sortKeys {
+                writeObject(members.sorted { $0.key < $1.key }, level: 1, into: &out)
+            } else {
+                writeObject(members, level: 1, into: &out)
+            }
+        }
+        if !any { out.append(contentsOf: "[]".utf8); return }
+        newline(0, into: &out)
+        out.append(UInt8(ascii: "]"))
     }
 
     private func newline(_ level: Int, into out: inout [UInt8]) {

@@ -130,6 +130,10 @@ public enum NameValidation {
     /// The checks run from the most to the least specific reason so the error names the real problem.
     @discardableResult
     public static func validate(_ name: String, as kind: NameKind) throws -> String {
+        // Fast path for the common case (plain ASCII names, 10k of them per inventory load): one byte
+        // loop accepting exactly what the checks below accept. Anything else takes the full path,
+        // which also finds the reason for an error. (Foundation's `contains` was 4% of a 10k load.)
+        if isPlainValid(name, as: kind) { return name }
         func fail(_ r: NameError.Reason) -> NameError { NameError(kind: kind, value: name, reason: r) }
         if name.isEmpty { throw fail(.empty) }
         for u in name.unicodeScalars where u.value < 0x20 || (0x7F...0x9F).contains(u.value)
@@ -152,5 +156,23 @@ public enum NameValidation {
         if name == "." { throw fail(.disallowedCharacter(".")) }
         if bytes.count > kind.maxLength { throw fail(.tooLong(max: kind.maxLength)) }
         return name
+    }
+
+    /// Letters, digits, `-`, `_`, `.` as `kind` allows them, no leading dash, no `..`, not `.`, not too
+    /// long: none of these can be a control character, slash or shell metacharacter.
+    private static func isPlainValid(_ name: String, as kind: NameKind) -> Bool {
+        var name = name
+        return name.withUTF8 { buf in
+            let n = buf.count
+            guard n > 0, n <= kind.maxLength, buf[0] != 0x2D, !(n == 1 && buf[0] == 0x2E) else { return false }
+            var previousDot = false
+            for i in 0..<n {
+                let b = buf[i]
+                guard kind.allows(b, at: i, count: n) else { return false }
+                if b == 0x2E && previousDot { return false }
+                previousDot = b == 0x2E
+            }
+            return true
+        }
     }
 }

@@ -125,13 +125,19 @@ public struct LoadedFleet: Equatable, Sendable {
     /// Machines in display order (kept as an array: 10k-row screens index it every frame).
     public let machines: [Machine]
     /// One lower-cased line per machine with every searchable field, so a filter keystroke over
-    /// 10k machines is one substring scan each.
-    public let searchIndex: [String]
+    /// 10k machines is one substring scan each. Built off the UI thread (`Event.fleetCompleted`);
+    /// nil until then, when a filter computes the lines it tests as it goes.
+    public let searchIndex: [String]?
 
-    init(_ fleet: ResolvedFleet) {
+    init(_ fleet: ResolvedFleet, searchIndex: [String]? = nil, machines: [Machine]? = nil) {
         self.fleet = fleet
-        machines = fleet.inventory.machineList
-        searchIndex = machines.map { FleetSearch.searchFields($0, fleet: fleet).joined(separator: "\n") }
+        self.machines = machines ?? fleet.inventory.machineList
+        self.searchIndex = searchIndex
+    }
+
+    /// The search line of machine `i` (of `machines`).
+    func searchLine(_ i: Int) -> String {
+        searchIndex?[i] ?? FleetSearch.line(machines[i], fleet: fleet)
     }
 
     public static func == (a: LoadedFleet, b: LoadedFleet) -> Bool { a.identity === b.identity }
@@ -205,9 +211,20 @@ public struct AppState: Equatable, Sendable {
         self.height = height
     }
 
+    /// Effects waiting for the loaded fleet's addresses (`Event.fleetCompleted`): the vars load and
+    /// the status probes, which need every target.
+    public var pendingLoadVars = false
+    public var pendingProbes = false
+
     /// Takes a fleet resolved off the UI thread (resolving reads vars/ for overlay addresses).
     public mutating func setFleet(_ resolved: ResolvedFleet?) {
-        loaded = resolved.map(LoadedFleet.init)
+        loaded = resolved.map { LoadedFleet($0) }
+        recomputeFleetRows()
+    }
+
+    /// The loaded fleet's completion (same inventory): every address, and the search index.
+    public mutating func completeFleet(_ resolved: ResolvedFleet, searchIndex: [String]) {
+        loaded = LoadedFleet(resolved, searchIndex: searchIndex, machines: loaded?.machines)
         recomputeFleetRows()
     }
 
@@ -218,8 +235,8 @@ public struct AppState: Equatable, Sendable {
         if matcher.isEmpty {
             fleetRows = Array(machines.indices)
         } else {
-            let index = loaded?.searchIndex ?? []
-            fleetRows = machines.indices.filter { matcher.matches(joined: index[$0]) }
+            let loaded = self.loaded
+            fleetRows = machines.indices.filter { matcher.matches(joined: loaded?.searchLine($0) ?? "") }
         }
         if let fleetSort { fleetRows = sortedFleetRows(fleetRows, by: fleetSort) }
     }

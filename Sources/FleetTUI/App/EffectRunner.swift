@@ -1,5 +1,6 @@
 import FleetModel
 import Foundation
+import Synchronization
 
 /// Performs effects off the UI thread and posts their results back as events.
 final class EffectRunner {
@@ -9,28 +10,48 @@ final class EffectRunner {
     var source: InventorySource
 
     private let vars: VarsEffects
+    /// The machine names of the last inventory posted to the UI (see `VarsEffects`).
+    private let loadedMachines = LoadedMachineNames()
     private let deploys: DeployEffects
 
     init(queue: EventQueue, source: InventorySource, deploySettings: DeploySettings = DeploySettings()) {
         self.queue = queue
         self.source = source
-        vars = VarsEffects(queue: queue, source: source)
+        let names = loadedMachines
+        vars = VarsEffects(queue: queue, source: source, loadedMachines: { names.get() })
         deploys = DeployEffects(queue: queue, source: source, settings: deploySettings)
     }
 
-    /// Ends background work that owns processes (probes' ssh masters, a running deploy).
-    func shutdown() { deploys.shutdown() }
+    /// Rows whose addresses are read before the first frame: more than any terminal shows.
+    static let firstScreenRows = 160
+
+    /// An inventory to the UI in two steps: roles for every machine and addresses for the first
+    /// screen's rows (the first frame waits for nothing else), then — `Effect.completeFleet`, after
+    /// that frame — every address and the filter's search index (`Event.fleetCompleted`). At 10k
+    /// machines the second step is ~8,000 vars files and 10k search lines (docs/PERFORMANCE.md).
+    private static func post(_ snap: InventorySnapshot, to q: EventQueue, names: LoadedMachineNames) {
+        names.set(Set(snap.inventory.machines.keys), store: snap.storeSnapshot)
+        q.post(.inventoryLoaded(ResolvedFleet.firstScreen(snap.inventory, rows: firstScreenRows), revalidating: snap.isRevalidating))
+    }
+
+    /// Ends background work that owns processes (probes' ssh masters, a running deploy); stores an
+    /// inventory snapshot still waiting, so the next start is warm even after a quick quit.
+    func shutdown() {
+        loadedMachines.runPendingStore()
+        deploys.shutdown()
+    }
 
     func perform(_ effect: Effect) {
         switch effect {
         case .loadInventory(let source):
             let q = queue
+            let names = loadedMachines
             Task.detached {
                 // A flake yields a cached or offline result first, then the evaluated one.
                 do {
-                    for try await snap in InventoryLoader(source: source).updates() {
-                        q.post(.inventoryLoaded(ResolvedFleet(snap.inventory), revalidating: snap.isRevalidating))
-                    }
+                    var loader = InventoryLoader(source: source)
+                    loader.deferSnapshotStore = true   // after the first frame (Effect.completeFleet)
+                    for try await snap in loader.updates() { EffectRunner.post(snap, to: q, names: names) }
                 } catch {
                     q.post(.inventoryFailed(String(describing: error)))
                 }
@@ -48,6 +69,7 @@ final class EffectRunner {
             Task.detached { PaletteHistoryStore.save(lines) }
         case .editTags(let machine, let add, let remove):
             let q = queue
+            let names = loadedMachines
             let source = self.source
             Task.detached {
                 do {
@@ -58,9 +80,7 @@ final class EffectRunner {
                     for t in add { let o = try await writer.addTag(t, to: machine, evaluated: current); if o.changed { messages.append(o.message) } }
                     for t in remove { let o = try await writer.removeTag(t, from: machine, evaluated: current); if o.changed { messages.append(o.message) } }
                     q.post(.toast(messages.isEmpty ? "nothing to change" : messages.joined(separator: "; "), .success))
-                    for try await snap in InventoryLoader(source: source).updates() {
-                        q.post(.inventoryLoaded(ResolvedFleet(snap.inventory), revalidating: snap.isRevalidating))
-                    }
+                    for try await snap in InventoryLoader(source: source).updates() { EffectRunner.post(snap, to: q, names: names) }
                 } catch {
                     q.post(.toast("tags not changed: \(error)", .error))
                 }
@@ -80,12 +100,36 @@ final class EffectRunner {
         case .startProbes(let loaded):
             deploys.startProbes(loaded.fleet)
             deploys.resolveConfigTargets(loaded.fleet)
+        case .completeFleet(let loaded):
+            let q = queue
+            let info = loadedMachines
+            Task.detached {
+                let complete = loaded.fleet.completed()
+                q.post(.fleetCompleted(complete, searchIndex: FleetSearch.index(complete)))
+                info.runPendingStore()
+            }
         case .loadHistoryLog(let id): deploys.loadLog(deployID: id)
         case .copyToClipboard(let text):
             // Runs on the loop's thread, between frames: the sequence moves no cursor.
             let seq = Array("\u{1B}]52;c;\(Data(text.utf8).base64EncodedString())\u{07}".utf8)
             seq.withUnsafeBytes { _ = write(STDOUT_FILENO, $0.baseAddress, $0.count) }
         }
+    }
+}
+
+/// Set by the inventory load's task, read by the vars load's; and the snapshot store the load
+/// deferred until the fleet is complete (or the UI quits).
+final class LoadedMachineNames: Sendable {
+    private let names = Mutex<Set<String>?>(nil)
+    private let store = Mutex<(@Sendable () -> Void)?>(nil)
+    func set(_ value: Set<String>, store pending: (@Sendable () -> Void)?) {
+        names.withLock { $0 = value }
+        if let pending { store.withLock { $0 = pending } }
+    }
+    func get() -> Set<String>? { names.withLock { $0 } }
+    /// Runs the pending snapshot store, once.
+    func runPendingStore() {
+        store.withLock { s -> (@Sendable () -> Void)? in defer { s = nil }; return s }?()
     }
 }
 

@@ -8,7 +8,12 @@ public enum Event: Sendable {
     /// The monotonic clock advanced (seconds); expires toasts.
     case tick(now: Double)
     /// A resolved inventory; `revalidating` when a fresher one (flake evaluation) is still coming.
+    /// Its addresses may cover only the first screen (`ResolvedFleet.firstScreen`): then
+    /// `fleetCompleted` follows.
     case inventoryLoaded(ResolvedFleet, revalidating: Bool)
+    /// The same load with every address read, and the Fleet filter's search lines (one per machine,
+    /// inventory order), both computed off the UI thread after the first frame.
+    case fleetCompleted(ResolvedFleet, searchIndex: [String])
     case inventoryFailed(String)
     /// A theme finished loading; `warning` names what was wrong with the file, if anything.
     case themeLoaded(Theme, warning: String?)
@@ -73,6 +78,9 @@ public enum Effect: Equatable, Sendable {
     case loadHistory(allFleets: Bool)
     /// The loaded fleet (compared by identity): the probes use its resolved targets, not their own.
     case startProbes(LoadedFleet)
+    /// Reads every address of a first-screen fleet and builds the search index, after the first
+    /// frame (`Event.fleetCompleted` brings them).
+    case completeFleet(LoadedFleet)
     case loadHistoryLog(deployID: String)
     /// Puts text on the terminal's clipboard (OSC 52; works over ssh and in tmux with set-clipboard).
     case copyToClipboard(String)

@@ -21,23 +21,27 @@ public enum Reducer {
             // The first inventory starts the vars load: started together, the two compete for the
             // CPU (and the vars scan re-reads inventory.json), which tripled the first frame at 10k
             // machines (make bench, docs/PERFORMANCE.md).
-            let effects: [Effect] = state.inventory == nil && state.vars == nil ? [.loadVars] : []
-            // Keep the cursor on the same machine when fresh data replaces old data.
-            let selected = state.selectedMachine?.name
-            let inv = resolved.inventory
+            if state.inventory == nil && state.vars == nil { state.pendingLoadVars = true }
+            // Probes start once, on the first authoritative inventory (startProbes ignores repeats).
             let firstFresh = state.inventory == nil || state.revalidatingWasLast
-            state.setFleet(resolved)
+            if firstFresh && !revalidating { state.pendingProbes = true }
+            let inv = resolved.inventory
+            keepingSelection(&state) { $0.setFleet(resolved) }
             state.loadError = nil
             state.revalidating = revalidating
             state.revalidatingWasLast = revalidating
             state.marks = state.marks.filter { inv.machines[$0] != nil }
-            if let selected, let idx = state.fleetRows.firstIndex(where: { state.machines[$0].name == selected }) {
-                state.cursors[.fleet, default: TableCursor()].row = idx
-            }
-            clampCursors(&state)
-            // Probes start once, on the first authoritative inventory (startProbes ignores repeats),
-            // and before the vars load: their ssh handshakes are what the first STATUS waits for.
-            return (firstFresh && !revalidating ? state.loaded.map { [.startProbes($0)] } ?? [] : []) + effects
+            // Both wait for every address (a first-screen fleet has only the visible rows'), so they
+            // do not compete with the first frame; `fleetCompleted` brings the rest. The search
+            // index is built off the UI thread in either case.
+            guard let loaded = state.loaded else { return [] }
+            return [.completeFleet(loaded)] + (resolved.isComplete ? takePendingEffects(&state) : [])
+        case .fleetCompleted(let resolved, let index):
+            // A completion of an inventory that has been replaced meanwhile is dropped.
+            guard let current = state.fleet, current.isSameLoad(as: resolved) else { return [] }
+            let wasComplete = current.isComplete
+            keepingSelection(&state) { $0.completeFleet(resolved, searchIndex: index) }
+            return wasComplete ? [] : takePendingEffects(&state)
         case .inventoryFailed(let message):
             let firstLoad = state.inventory == nil && state.loadError == nil && state.vars == nil
             state.loadError = message
@@ -105,6 +109,26 @@ public enum Reducer {
         if tab == .vars, state.varsJob?.running == false { state.varsJob = nil }
     }
 
+    /// Changes the fleet rows while keeping the Fleet cursor on the same machine.
+    static func keepingSelection(_ state: inout AppState, _ change: (inout AppState) -> Void) {
+        let selected = state.selectedMachine?.name
+        change(&state)
+        if let selected, let idx = state.fleetRows.firstIndex(where: { state.machines[$0].name == selected }) {
+            state.cursors[.fleet, default: TableCursor()].row = idx
+        }
+        clampCursors(&state)
+    }
+
+    /// The vars load and the probes, when they wait for a complete fleet (`AppState.pendingLoadVars`).
+    static func takePendingEffects(_ state: inout AppState) -> [Effect] {
+        var effects: [Effect] = []
+        if state.pendingLoadVars { effects.append(.loadVars) }
+        if state.pendingProbes, let loaded = state.loaded { effects.append(.startProbes(loaded)) }
+        state.pendingLoadVars = false
+        state.pendingProbes = false
+        return effects
+    }
+
     static func toast(_ state: inout AppState, _ text: String, _ kind: Toast.Kind) {
         state.toasts.append(Toast(text: text, kind: kind, expiresAt: state.clock + toastSeconds))
         if state.toasts.count > 3 { state.toasts.removeFirst(state.toasts.count - 3) }
@@ -167,7 +191,9 @@ public enum Reducer {
             }
         case .reload:
             state.revalidating = true
-            return [.loadInventory(state.source), .loadVars]
+            // Vars follow the reloaded inventory (judged against its machines), as at start.
+            state.pendingLoadVars = true
+            return [.loadInventory(state.source)]
         case .deploy:
             guard !state.deployRunning else { toast(&state, "a deploy is already running", .error); return [] }
             let targets = state.targetMachines

@@ -11,16 +11,21 @@ final class VarsEffects: Sendable {
     /// The prompt the running job waits on, resumed by `answer(_:)` from the UI thread.
     private let pendingAnswer = Mutex<CheckedContinuation<String, Error>?>(nil)
 
-    init(queue: EventQueue, source: InventorySource) {
+    /// The machine names of the inventory the UI was last given (`EffectRunner`), so the vars load
+    /// of a directory source does not parse inventory.json a second time.
+    private let loadedMachines: @Sendable () -> Set<String>?
+
+    init(queue: EventQueue, source: InventorySource, loadedMachines: @escaping @Sendable () -> Set<String>? = { nil }) {
         self.queue = queue
         self.source = source
+        self.loadedMachines = loadedMachines
     }
 
     private var environment: [String: String] { ProcessInfo.processInfo.environment }
 
     /// The clan of the source (`ClanLayout`: clan directory, sops backend check, evaluated machines).
     private func repository() async throws -> VarsRepository {
-        let layout = try await ClanLayout.load(source)
+        let layout = try await ClanLayout.load(source, loadedMachines: loadedMachines())
         try layout.requireSopsBackend()
         return VarsRepository(layout: layout)
     }

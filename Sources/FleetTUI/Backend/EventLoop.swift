@@ -77,8 +77,9 @@ final class EventLoop {
             if let crashKey = crashKey, events.contains(where: { if case .key(.char(crashKey)) = $0 { return true } else { return false } }) {
                 fatalError("injected fatal error (FLEET_TEST_CRASH_KEY)")
             }
+            var pending: [Effect] = []
             for e in events {
-                for effect in Reducer.reduce(&state, e) { effects.perform(effect) }
+                pending += Reducer.reduce(&state, e)
                 if !state.running { break }
             }
             // After a resize curses has already reshaped (and possibly blanked) its screen, so a
@@ -88,6 +89,9 @@ final class EventLoop {
                 backend.draw(AppView.render(state))
                 if state.inventory != nil { benchProbe?.firstFrameDrawn(state: &state) }
             }
+            // Effects start after the frame: the work they start (the rest of a 10k-machine fleet's
+            // addresses, the vars scan) must not compete with drawing what is already known.
+            for effect in pending { effects.perform(effect) }
         }
         effects.shutdown()
         return state.exitSignal.map { 128 + $0 } ?? 0

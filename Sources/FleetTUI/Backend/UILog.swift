@@ -10,6 +10,7 @@ enum UILog {
         switch event {
         case .inventoryLoaded(let fleet, let revalidating):
             logger.debug("inventory loaded: \(fleet.inventory.machines.count) machines\(revalidating ? " (revalidating)" : "")")
+        case .fleetCompleted(let fleet, _): logger.debug("addresses of \(fleet.inventory.machines.count) machines read")
         case .inventoryFailed(let message): logger.warning("inventory failed: \(message)")
         case .themeLoaded(_, let warning?): logger.warning("theme: \(warning)")
         case .toast(let message, .error): logger.warning("\(message)")

@@ -18,11 +18,14 @@ struct BenchCommand: ParsableCommand {
         @Option(help: "Terminal height.") var height = 50
     }
 
-    /// A UI state with the fleet loaded, as the event loop has it after `.inventoryLoaded`.
+    /// A UI state with the fleet loaded, as the event loop has it after `.inventoryLoaded` and
+    /// `.fleetCompleted` (every address, the search index).
     static func loadedState(_ g: Geometry) throws -> AppState {
         let inv = try DirectoryInventoryLoader(directory: g.inventory).load()
         var state = AppState(source: .directory(path: g.inventory), width: g.width, height: g.height)
-        _ = Reducer.reduce(&state, .inventoryLoaded(ResolvedFleet(inv), revalidating: false))
+        let fleet = ResolvedFleet(inv)
+        _ = Reducer.reduce(&state, .inventoryLoaded(fleet, revalidating: false))
+        _ = Reducer.reduce(&state, .fleetCompleted(fleet, searchIndex: FleetSearch.index(fleet)))
         return state
     }
 

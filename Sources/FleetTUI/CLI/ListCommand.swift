@@ -26,14 +26,23 @@ struct ListCommand: AsyncParsableCommand {
     func run() async throws {
         let fleet: ResolvedFleet
         do { fleet = try await sourceOptions.loadFleet() } catch { throw CLIError("fleet: \(error)") }
-        let machines = fleet.inventory.machineList.filter { m in tags.allSatisfy { m.tags.contains($0) } }
+        let machines = tags.isEmpty ? fleet.inventory.machineList
+            : fleet.inventory.machineList.filter { m in tags.allSatisfy { m.tags.contains($0) } }
         // A tag no machine carries is most likely a typo: say so (on stderr; stdout stays the table).
-        let known = Set(fleet.inventory.machineList.flatMap(\.tags))
-        for t in tags where !known.contains(t) {
-            FileHandle.standardError.write(Data("warning: no machine has the tag '\(t)' (known tags: \(known.sorted().joined(separator: ", ")))\n".utf8))
+        if !tags.isEmpty {
+            let known = Set(fleet.inventory.machineList.flatMap(\.tags))
+            for t in tags where !known.contains(t) {
+                FileHandle.standardError.write(Data("warning: no machine has the tag '\(t)' (known tags: \(known.sorted().joined(separator: ", ")))\n".utf8))
+            }
         }
         if json {
-            print(JSONWriter(indent: "  ").string(.array(machines.map { MachineJSON.object($0, fleet: fleet) })))
+            // Streamed into one byte buffer and written as is: no JSONValue tree, no String of 4 MB
+            // (docs/PERFORMANCE.md, `fleet list --json`).
+            var out: [UInt8] = []
+            out.reserveCapacity(machines.count * 384)
+            JSONWriter(indent: "  ").appendObjectArray(machines.lazy.map { MachineJSON.members($0, fleet: fleet) }, into: &out)
+            out.append(0x0A)
+            do { try FileHandle.standardOutput.write(contentsOf: out) } catch { throw CLIError("fleet: stdout: \(error)") }
         } else {
             print(MachineTable.text(machines, fleet: fleet))
         }
@@ -43,19 +52,22 @@ struct ListCommand: AsyncParsableCommand {
 /// The JSON shape of a machine in `fleet list --json` / `fleet show --json`.
 enum MachineJSON {
     static func object(_ m: Machine, fleet: ResolvedFleet? = nil) -> JSONValue {
-        var o = OrderedDictionary<String, JSONValue>()
-        o["name"] = .string(m.name)
-        o["class"] = .string(m.machineClass.rawValue)
-        o["system"] = m.system.map { .string($0) } ?? .null
-        o["tags"] = .array(m.tags.map { .string($0) })
-        o["description"] = m.description.map { .string($0) } ?? .null
-        o["targetHost"] = m.deploy.targetHost.map { .string($0) } ?? .null
-        o["roles"] = .array((fleet?.roles(of: m.name) ?? []).map { .string($0) })
-        o["target"] = fleet?.target(of: m.name).map { .string($0.address) } ?? .null
-        o["overlayIP"] = fleet?.overlayIP(of: m.name).map { .string($0) } ?? .null
-        o["buildHost"] = m.deploy.buildHost.map { .string($0) } ?? .null
-        o["installedAt"] = m.installedAt.map { JSONValue($0) } ?? .null
-        return .object(o)
+        .object(OrderedDictionary(uniqueKeysWithValues: members(m, fleet: fleet)))
+    }
+
+    /// The object's members in order (`list --json` streams them without building the object).
+    static func members(_ m: Machine, fleet: ResolvedFleet? = nil) -> [(key: String, value: JSONValue)] {
+        [("name", .string(m.name)),
+         ("class", .string(m.machineClass.rawValue)),
+         ("system", m.system.map { .string($0) } ?? .null),
+         ("tags", .array(m.tags.map { .string($0) })),
+         ("description", m.description.map { .string($0) } ?? .null),
+         ("targetHost", m.deploy.targetHost.map { .string($0) } ?? .null),
+         ("roles", .array((fleet?.roles(of: m.name) ?? []).map { .string($0) })),
+         ("target", fleet?.target(of: m.name).map { .string($0.address) } ?? .null),
+         ("overlayIP", fleet?.overlayIP(of: m.name).map { .string($0) } ?? .null),
+         ("buildHost", m.deploy.buildHost.map { .string($0) } ?? .null),
+         ("installedAt", m.installedAt.map { JSONValue($0) } ?? .null)]
     }
 
     static func array(_ inv: Inventory) -> JSONValue {

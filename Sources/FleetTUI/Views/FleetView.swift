@@ -75,9 +75,9 @@ enum FleetView {
             case .roles: return (FleetColumn.rolesText(FleetColumn.orderedRoles(m.name, fleet: fleet)), nil)
             case .target:
                 // The address and where it came from, as the deploy's resolve stage says it.
-                guard let t = state.deployTarget(of: m.name) else { return ("-", ctx.theme.dim) }
+                guard let t = state.deployTarget(of: m.name) else { return (addressPlaceholder(m, fleet), ctx.theme.dim) }
                 return ("\(t.address) (\(t.shortSource))", ctx.theme.dim)
-            case .overlay: return (fleet?.overlayIP(of: m.name) ?? "-", ctx.theme.dim)
+            case .overlay: return (fleet?.overlayIP(of: m.name) ?? addressPlaceholder(m, fleet), ctx.theme.dim)
             case .status:
                 let (t, st) = statusText(statuses[m.name], ctx: ctx)
                 return (t, st)
@@ -92,6 +92,12 @@ enum FleetView {
         let matcher = FilterMatcher(query: state.fleetFilter)
         if !matcher.isEmpty { table.highlighter = matcher }
         table.render(into: &buf, area: area, ctx: ctx)
+    }
+
+    /// "…" while the machine's addresses are still being read (rows below the first screen, just
+    /// after start), "-" when it has none.
+    static func addressPlaceholder(_ m: Machine, _ fleet: ResolvedFleet?) -> String {
+        fleet?.addressesKnown(of: m.name) ?? true ? "-" : "…"
     }
 
     static func wrap(_ text: String, width: Int) -> [String] {

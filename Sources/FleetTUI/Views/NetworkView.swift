@@ -15,8 +15,9 @@ enum NetworkView {
     }
 
     static func render(_ state: AppState, into buf: inout ScreenBuffer, area: Rect, ctx: RenderContext) {
-        guard let fleet = state.fleet else {
-            buf.put("Loading inventory…", x: area.x + 2, y: area.y + 1, style: ctx.theme.dim, clip: area)
+        guard let fleet = state.fleet, fleet.isComplete else {
+            let what = state.fleet == nil ? "inventory" : "network addresses"
+            buf.put("Loading \(what)…", x: area.x + 2, y: area.y + 1, style: ctx.theme.dim, clip: area)
             return
         }
         if fleet.zerotier.isEmpty {
