@@ -48,8 +48,13 @@ let package = Package(
                 .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
-            swiftSettings: swift6
+            swiftSettings: swift6,
+            plugins: ["EmbedFiles"]
         ),
+        // inventory/ (the demo fleet) and themes/ compiled into FleetModel (`EmbeddedFiles`), so the
+        // binary alone carries them: an installed `fleet` has no source tree to read them from.
+        .plugin(name: "EmbedFiles", capability: .buildTool(), dependencies: ["EmbedFilesTool"]),
+        .executableTarget(name: "EmbedFilesTool", path: "Plugins/EmbedFilesTool", swiftSettings: swift6),
         // The `fleet` executable: app state, reducer, views, ncurses backend, headless CLI.
         .executableTarget(
             name: "FleetTUI",

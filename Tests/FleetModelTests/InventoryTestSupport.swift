@@ -10,7 +10,8 @@ enum InventoryFixtures {
         let data = try XCTUnwrap(FileManager.default.contents(atPath: path(name)), "fixture \(name) missing")
         return try InventoryDecoder(file: name).decode(bytes: Array(data))
     }
-    static var demo: String { InventorySource.demoDirectory(environment: [:]) }
+    /// The repository's `inventory/` (what the binary embeds as its demo, `EmbeddedFilesTests`).
+    static var demo: String { RealClan.repoRoot + "/inventory" }
 }
 
 /// A private temporary directory, removed at the end of the test.

@@ -23,7 +23,7 @@ enum VarsFixtures {
 
 /// Real-tool helpers for the vars end-to-end tests.
 enum VarsE2E {
-    static var demoDirectory: String { InventorySource.demoDirectory(environment: [:]) }
+    static var demoDirectory: String { InventoryFixtures.demo }
 
     struct Output { let status: Int32; let stdout: [UInt8]; let stderr: String; var text: String { String(decoding: stdout, as: UTF8.self) } }
 

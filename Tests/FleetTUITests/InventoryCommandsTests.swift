@@ -57,8 +57,14 @@ final class InventoryCommandsTests: XCTestCase {
     }
 
     func testTagEditsRefuseTheDemo() async throws {
-        setenv("FLEET_DEMO_DIR", InventorySource.demoDirectory(environment: [:]), 1)
-        defer { unsetenv("FLEET_DEMO_DIR") }
+        // The built-in demo, as `fleet` finds it without FLEET_DEMO_DIR (unpacked into a private cache).
+        let saved = ProcessInfo.processInfo.environment
+        unsetenv("FLEET_DEMO_DIR")
+        setenv("XDG_CACHE_HOME", try tempDir(), 1)
+        defer {
+            if let d = saved["FLEET_DEMO_DIR"] { setenv("FLEET_DEMO_DIR", d, 1) }
+            if let c = saved["XDG_CACHE_HOME"] { setenv("XDG_CACHE_HOME", c, 1) } else { unsetenv("XDG_CACHE_HOME") }
+        }
         let cwd = FileManager.default.currentDirectoryPath
         guard !FileManager.default.fileExists(atPath: cwd + "/flake.nix") else { return }
         await assertFails(try TagCommand.Add.parse(["cinnabar", "x"]), saying: "demo fleet is read-only")
@@ -73,7 +79,7 @@ final class InventoryCommandsTests: XCTestCase {
     }
 
     func testShowUnknownMachineNamesTheKnownOnes() async throws {
-        await assertFails(try ShowCommand.parse(["--inventory", InventorySource.demoDirectory(environment: [:]), "nope"]),
+        await assertFails(try ShowCommand.parse(["--inventory", TestFleet.demoDirectory, "nope"]),
                           saying: "unknown machine 'nope'. Known machines: argentum, blackphos")
     }
 }

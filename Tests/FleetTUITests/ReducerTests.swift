@@ -63,9 +63,13 @@ final class TagEditReducerTests: XCTestCase {
         XCTAssertNil(s.overlay)
     }
 
-    func testPristineDemoIsReadOnly() {
-        XCTAssertThrowsError(try InventorySource.demo(path: InventorySource.demoDirectory(environment: [:])).writableDirectory())
-        XCTAssertEqual(try InventorySource.demo(path: "/tmp/demo-copy").writableDirectory(), "/tmp/demo-copy")
+    func testPristineDemoIsReadOnly() throws {
+        let cache = FileManager.default.temporaryDirectory.appendingPathComponent("fleet-cache-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: cache) }
+        let env = ["XDG_CACHE_HOME": cache]
+        let demo = try InventorySource.demoDirectory(environment: env)
+        XCTAssertThrowsError(try InventorySource.demo(path: demo).writableDirectory(environment: env))
+        XCTAssertEqual(try InventorySource.demo(path: "/tmp/demo-copy").writableDirectory(environment: env), "/tmp/demo-copy")
     }
 }
 

@@ -1,8 +1,10 @@
 """Deploys to real testbed hosts (network namespaces running sshd, each with its own /nix store)
 with the real `fleet deploy` / `fleet rollback`, the Debian nix and OpenSSH. Root only.
 
-The tests share one 4-host testbed and run in file order: each starts from the state the previous
-one left (generation 1 deployed, then 2, …)."""
+The tests share one 4-host testbed (bringing it up is the slow part), but none relies on what
+another left behind: each sets the generation it deploys and, where it needs hosts already running
+something, deploys that first — so any one of them passes alone (`pytest -k <name>`) and in any
+order."""
 import os
 import signal
 import sqlite3
@@ -15,7 +17,6 @@ import pytest
 from testbed_support import DeployTestbed, finished, run_summary, stage_result
 from tmuxdriver import wait_until
 
-GEN1 = {}
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +28,18 @@ def tb():
         t.close()
 
 
+def deployed(tb, gen):
+    """Every host runs generation `gen` (deployed now unless it already runs it); its systems."""
+    tb.set_generation(gen)
+    rc, events, err = tb.fleet("deploy")
+    assert rc == 0, err
+    return {h: r["system"] for h, r in finished(events).items()}
+
+
 def test_parallel_deploy_of_four_hosts(tb):
+    # A generation no other test deploys, so the run changes every host whatever ran before.
+    tb.set_generation("parallel")
+    generations = {h: s["profile_generation"] or 0 for h, s in tb.status().items()}
     before = tb.connections()
     rc, events, err = tb.fleet("deploy")
     assert rc == 0, err + "\n" + json.dumps(run_summary(events))
@@ -42,18 +54,17 @@ def test_parallel_deploy_of_four_hosts(tb):
     for h in tb.names:
         system = done[h]["system"]
         assert done[h]["result"] == "ok"
-        assert system.endswith(f"-nixos-system-{h}-testbed-{tb.gen('1')}")
+        assert system.endswith(f"-nixos-system-{h}-testbed-{tb.gen('parallel')}")
         assert status[h]["current_system"] == system, h
         assert status[h]["profile"] == system, h
-        assert status[h]["profile_generation"] == 1
+        assert status[h]["profile_generation"] == generations[h] + 1
         # clan's default: the target builds with its own nix (derivations copied there first).
         build = stage_result(events, h, "build")["message"]
         assert build.endswith(f"derivation(s) built on the target root@{h})"), build
         assert stage_result(events, h, "copy")["message"] == "built on the target: nothing to copy"
-        GEN1[h] = system
     # The testbed host's own nix built it: the paths are in its store, not only in ours.
     for h in tb.names:
-        assert os.path.exists(os.path.join(tb.dir, "hosts", h, "nix", GEN1[h].lstrip("/").split("/", 1)[1])), h
+        assert os.path.exists(os.path.join(tb.dir, "hosts", h, "nix", done[h]["system"].lstrip("/").split("/", 1)[1])), h
     # One ssh handshake per host for the whole deploy (connect, derivation copy and build on the
     # target, activate, verify).
     after = tb.connections()
@@ -68,6 +79,7 @@ def test_parallel_deploy_of_four_hosts(tb):
 
 
 def test_unchanged_redeploy_copies_nothing(tb):
+    deployed(tb, "1")
     before = tb.connections()
     # --build-local: one shared local nix build for every host, then a closure copy per host.
     rc, events, err = tb.fleet("deploy", "--build-local")
@@ -86,6 +98,7 @@ def test_unchanged_redeploy_copies_nothing(tb):
 
 
 def test_faults_fail_per_host_and_retry_failed_succeeds(tb):
+    running = deployed(tb, "1")
     tb.set_generation("2")
     tb.fault("tb1", "down")
     tb.fault("tb2", "wrong-hostkey")
@@ -113,7 +126,7 @@ def test_faults_fail_per_host_and_retry_failed_succeeds(tb):
     # The failed hosts still run generation 1.
     status = tb.status()
     for h in ("tb1", "tb2", "tb3"):
-        assert status[h]["current_system"] == GEN1[h]
+        assert status[h]["current_system"] == running[h]
 
     rc, events, err = tb.fleet("deploy", "--retry-failed")
     assert rc == 0, err

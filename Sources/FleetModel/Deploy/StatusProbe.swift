@@ -126,46 +126,77 @@ public final class StatusProber: @unchecked Sendable {
     /// evaluation of an unchanged flake), so the first probe already says in sync / out of sync.
     public func refreshing(_ machines: [Machine], every interval: Duration, evaluateEvery: Int = 5,
                            cache: FlakeSystemCache? = nil) -> AsyncStream<HostStatus> {
-        AsyncStream { continuation in
+        // Machines with a target first: their verdict waits for their evaluation; one without a
+        // target shows "no target" whatever the flake says.
+        let hasTarget = machines.filter { options.targetString(for: $0) != nil }
+        let byNeed = hasTarget + machines.filter { options.targetString(for: $0) == nil }
+        return AsyncStream { continuation in
             let task = Task {
                 var round = 0
                 let key = cache?.fingerprint()
                 var lastFlake: [String: String] = key.flatMap { cache?.load(key: $0) } ?? [:]
                 var lastError: [String: String] = [:]
                 var latest: [String: HostStatus] = [:]
+                var roundKey: String?
+                // Each evaluation re-yields its host at once, not after the slowest machine's, and
+                // goes to the cache at once: the user may quit as soon as STATUS shows.
+                func evaluated(_ m: String, _ sys: String?, _ err: String?) {
+                    lastFlake[m] = sys
+                    lastError[m] = err
+                    if let cache {
+                        if roundKey == nil { roundKey = cache.fingerprint() }   // after nix may have written flake.lock
+                        if let roundKey { cache.store(key: roundKey, systems: lastFlake) }
+                    }
+                    guard var s = latest[m], s.flakeSystem != sys || s.evaluationError != err else { return }
+                    s.flakeSystem = sys
+                    s.evaluationError = err
+                    latest[m] = s
+                    continuation.yield(s)
+                }
                 while !Task.isCancelled {
                     let evaluate = evaluateEvery > 0 && round % evaluateEvery == 0
-                    // ssh first, as each host answers. When the cache already answers for every
-                    // machine, the evaluation (a nix process per machine) waits for the probes
-                    // instead of competing with their handshakes for the CPU; otherwise it runs beside
-                    // them, since the verdict needs it.
-                    let beside = evaluate && !machines.allSatisfy { lastFlake[$0.name] != nil }
-                    async let early: [String: (String?, String?)] = beside ? self.evaluateAll(machines) : [:]
-                    for await var s in self.probeEach(machines) {
-                        s.flakeSystem = lastFlake[s.machine]
-                        s.evaluationError = lastError[s.machine]
-                        latest[s.machine] = s
-                        continuation.yield(s)
-                    }
-                    var evaluated = await early
-                    if evaluate && !beside && !Task.isCancelled { evaluated = await self.evaluateAll(machines) }
-                    if Task.isCancelled { break }
-                    if evaluate && !evaluated.isEmpty {
-                        for (m, r) in evaluated {
-                            lastFlake[m] = r.0
-                            lastError[m] = r.1
-                        }
-                        if let cache, let key = cache.fingerprint() { cache.store(key: key, systems: lastFlake) }
-                        for m in machines {
-                            guard var s = latest[m.name], s.flakeSystem != lastFlake[m.name] || s.evaluationError != lastError[m.name] else { continue }
-                            s.flakeSystem = lastFlake[m.name]
-                            s.evaluationError = lastError[m.name]
-                            latest[m.name] = s
+                    // ssh first, as each host answers. When the cache (the last evaluation of this
+                    // very flake) answers for every machine with a target, the evaluation (a nix
+                    // process per machine) waits for the probes instead of competing with their
+                    // handshakes for the CPU; otherwise it runs beside them, since the verdict needs it.
+                    let beside = evaluate && !hasTarget.allSatisfy { lastFlake[$0.name] != nil }
+                    roundKey = nil
+                    for await update in self.probesAndEvaluations(machines, evaluating: beside ? byNeed : []) {
+                        switch update {
+                        case .probed(var s):
+                            s.flakeSystem = lastFlake[s.machine]
+                            s.evaluationError = lastError[s.machine]
+                            latest[s.machine] = s
                             continuation.yield(s)
+                        case .evaluated(let m, let sys, let err):
+                            evaluated(m, sys, err)
                         }
                     }
+                    if evaluate && !beside && !Task.isCancelled {
+                        for await (m, sys, err) in self.evaluations(byNeed) { evaluated(m, sys, err) }
+                    }
+                    if Task.isCancelled { break }
                     round += 1
                     do { try await Task.sleep(for: interval) } catch { break }
+                }
+                continuation.finish()
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+    }
+
+    enum Update: Sendable {
+        case probed(HostStatus)
+        case evaluated(String, String?, String?)
+    }
+
+    /// Every host's probe and the evaluations of `evaluating`, side by side, as each answers.
+    func probesAndEvaluations(_ machines: [Machine], evaluating: [Machine]) -> AsyncStream<Update> {
+        AsyncStream { continuation in
+            let task = Task {
+                await withTaskGroup(of: Void.self) { group in
+                    group.addTask { for await s in self.probeEach(machines) { continuation.yield(.probed(s)) } }
+                    group.addTask { for await (m, sys, err) in self.evaluations(evaluating) { continuation.yield(.evaluated(m, sys, err)) } }
                 }
                 continuation.finish()
             }
@@ -193,21 +224,25 @@ public final class StatusProber: @unchecked Sendable {
         }
     }
 
-    /// What the flake builds now for each machine, two evaluations at once (each is a nix process).
-    func evaluateAll(_ machines: [Machine]) async -> [String: (String?, String?)] {
-        let limiter = AsyncLimiter(2)
-        return await withTaskGroup(of: (String, String?, String?).self) { group in
-            for m in machines {
-                group.addTask {
-                    do { try await limiter.acquire() } catch { return (m.name, nil, "cancelled") }
-                    let (sys, err) = await self.flakeSystem(m)
-                    await limiter.release()
-                    return (m.name, sys, err)
+    /// What the flake builds now for each machine, yielded as each answers: two evaluations at once
+    /// (each is a nix process), taken in the given order (worker k takes machines k, k+2, …).
+    func evaluations(_ machines: [Machine], workers: Int = 2) -> AsyncStream<(String, String?, String?)> {
+        AsyncStream { continuation in
+            let task = Task {
+                await withTaskGroup(of: Void.self) { group in
+                    for w in 0..<workers {
+                        group.addTask {
+                            for i in stride(from: w, to: machines.count, by: workers) {
+                                if Task.isCancelled { return }
+                                let (sys, err) = await self.flakeSystem(machines[i])
+                                continuation.yield((machines[i].name, sys, err))
+                            }
+                        }
+                    }
                 }
+                continuation.finish()
             }
-            var out: [String: (String?, String?)] = [:]
-            for await (m, sys, err) in group { out[m] = (sys, err) }
-            return out
+            continuation.onTermination = { _ in task.cancel() }
         }
     }
 

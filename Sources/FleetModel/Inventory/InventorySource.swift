@@ -24,11 +24,11 @@ public enum InventorySource: Equatable, Sendable {
         }
     }
 
-    /// The directory a command may write (tag edits, vars, secrets). The repository's own
-    /// `inventory/` stays pristine; a demo copy (`make demo`, FLEET_DEMO_DIR) is writable.
-    public func writableDirectory() throws -> String {
+    /// The directory a command may write (tag edits, vars, secrets). The built-in demo stays
+    /// pristine (`EmbeddedDemo`); a demo copy (`make demo`, FLEET_DEMO_DIR) is writable.
+    public func writableDirectory(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> String {
         if case .demo(let p) = self {
-            let pristine = Self.demoDirectory(environment: [:])
+            let pristine = EmbeddedDemo.location(environment: environment)
             if (p as NSString).standardizingPath == (pristine as NSString).standardizingPath {
                 throw InventorySourceError("the embedded demo fleet is read-only (\(pristine)); `make demo` runs on a writable copy, or pass --flake PATH / --inventory DIR")
             }
@@ -56,22 +56,20 @@ public enum InventorySource: Equatable, Sendable {
         return URL(fileURLWithPath: abs).standardizedFileURL.resolvingSymlinksInPath().path
     }
 
-    /// The demo fleet shipped in this repository's `inventory/`. `FLEET_DEMO_DIR` overrides; otherwise
-    /// it is found relative to this source file, which `make demo` and the tests run from.
-    public static func demoDirectory(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+    /// The demo fleet: `FLEET_DEMO_DIR` (a writable copy, `make demo`), else the one built into the
+    /// binary, unpacked (`EmbeddedDemo`) — never the source tree, which an installed binary lacks.
+    public static func demoDirectory(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> String {
         if let d = environment["FLEET_DEMO_DIR"], !d.isEmpty { return d }
-        let here = URL(fileURLWithPath: #filePath)
-        return here.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("inventory").path
+        return try EmbeddedDemo.unpacked(environment: environment)
     }
 
     /// Picks the source the way the CLI documents: `--flake`, then `--inventory`, then `./flake.nix`,
     /// else the demo.
-    public static func resolve(flake: String?, inventory: String?, cwd: String, environment: [String: String]) -> InventorySource {
+    public static func resolve(flake: String?, inventory: String?, cwd: String, environment: [String: String]) throws -> InventorySource {
         if let flake { return .flake(path: flake) }
         if let inventory { return .directory(path: inventory) }
         if FileManager.default.fileExists(atPath: cwd + "/flake.nix") { return .flake(path: cwd) }
-        return .demo(path: demoDirectory(environment: environment))
+        return .demo(path: try demoDirectory(environment: environment))
     }
 }
 

@@ -73,15 +73,40 @@ public struct SopsKeyIndex: Sendable {
         ownersByKey = Self.reverse(users: users, machines: machines)
     }
 
+    /// The same from a fact reader (answers from the vars status index for unchanged key files).
+    init(reader: VarsFactReader) {
+        var problems: [String] = []
+        func load(_ kind: String) -> [String: Set<SopsKeyRef>] {
+            var out: [String: Set<SopsKeyRef>] = [:]
+            for name in reader.names("sops/" + kind) {
+                switch reader.keyFile(reader.absolute("sops/\(kind)/\(name)/key.json")) {
+                case nil: continue
+                case .success(let k)?: out[name] = k
+                case .failure(let e)?: problems.append("\(e)")
+                }
+            }
+            return out
+        }
+        users = load("users")
+        machines = load("machines")
+        self.problems = problems
+        ownersByKey = Self.reverse(users: users, machines: machines)
+    }
+
     public func hasMachine(_ m: String) -> Bool { machines[m] != nil }
 
     public func owners(of key: SopsKeyRef) -> [KeyOwner] { ownersByKey[key] ?? [] }
 
     /// Reads one key.json; errors name the file and the field.
     public static func readKeyFile(_ path: String) throws -> Set<SopsKeyRef> {
-        guard let data = FileManager.default.contents(atPath: path) else { throw VarsError(path, "cannot read file") }
+        guard let data = FileBytes.read(path) else { throw VarsError(path, "cannot read file") }
+        return try parseKeyFile(data, path: path)
+    }
+
+    /// A key.json's text → its keys; errors name `path` and the field.
+    static func parseKeyFile(_ data: [UInt8], path: String) throws -> Set<SopsKeyRef> {
         let root: JSONValue
-        do { root = try JSONParser.parse(Array(data)) } catch let e as JSONSyntaxError { throw VarsError(path, "invalid JSON at \(e)") }
+        do { root = try JSONParser.parse(data) } catch let e as JSONSyntaxError { throw VarsError(path, "invalid JSON at \(e)") }
         let entries: [JSONValue]
         switch root {
         case .array(let a): entries = a
@@ -149,6 +174,18 @@ public enum SecretLinks {
         return "/" + parts.joined(separator: "/")
     }
 
+    /// The name of the directory holding `path` (`machines` for `/c/sops/machines/m`), as
+    /// `(path as NSString).deletingLastPathComponent.lastPathComponent` reads it.
+    static func parentName(_ path: String) -> Substring {
+        let parts = path.split(separator: "/", omittingEmptySubsequences: true)
+        return parts.count >= 2 ? parts[parts.count - 2] : "/"
+    }
+
+    /// Every symlink in `path` resolved (a link target that is itself a link).
+    static func fullyResolved(_ path: String) -> String {
+        URL(fileURLWithPath: path).resolvingSymlinksInPath().path
+    }
+
     /// Names of valid links in `folder`, adding their keys.
     private static func collect(_ folder: String, _ cache: KeyCache, into links: inout Links) -> [String] {
         let fm = FileManager.default
@@ -162,7 +199,7 @@ public enum SecretLinks {
             if !joined.hasPrefix("/") { joined = fm.currentDirectoryPath + "/" + joined }
             var target = lexicallyNormalized(joined) as NSString
             if (try? fm.destinationOfSymbolicLink(atPath: target as String)) != nil {
-                target = URL(fileURLWithPath: target as String).resolvingSymlinksInPath().path as NSString
+                target = fullyResolved(target as String) as NSString
             }
             guard (target.deletingLastPathComponent as NSString).lastPathComponent == kind,
                   let keys = cache.read((target as String) + "/key.json") else {
@@ -180,17 +217,36 @@ public enum SecretLinks {
 /// and `sops.pgp[].fp` (clan's `get_recipients`). Stand-in for `Sops.recipients(ofFileText:)`.
 public enum SopsFileRecipients {
     public static func read(path: String) throws -> Set<SopsKeyRef> {
-        guard let data = FileManager.default.contents(atPath: path) else { throw VarsError(path, "cannot read file") }
-        let root: JSONValue
-        do { root = try JSONParser.parse(Array(data)) } catch let e as JSONSyntaxError { throw VarsError(path, "not a sops JSON file: invalid JSON at \(e)") }
-        guard let sops = root["sops"], sops.objectValue != nil else { throw VarsError(path, "sops: missing metadata object") }
+        guard let bytes = FileBytes.read(path) else { throw VarsError(path, "cannot read file") }
+        return try parse(bytes, path: path)
+    }
+
+    /// The recipients in a sops JSON text, read from the tape (no `JSONValue` tree): the same
+    /// answers and errors as `JSONParser.parse` + subscripts (duplicate keys: the last one wins).
+    public static func parse(_ bytes: [UInt8], path: String) throws -> Set<SopsKeyRef> {
+        let doc: JSONDocument
+        do { doc = try JSONDocument(bytes) } catch let e as JSONSyntaxError { throw VarsError(path, "not a sops JSON file: invalid JSON at \(e)") }
+        guard doc.kind(doc.root) == .object, let sops = doc.lastValue(doc.root, forKey: "sops"), doc.kind(sops) == .object else {
+            throw VarsError(path, "sops: missing metadata object")
+        }
         var out = Set<SopsKeyRef>()
-        func add(_ meta: JSONValue) {
-            for e in meta["age"]?.arrayValue ?? [] { if let r = e["recipient"]?.stringValue { out.insert(SopsKeyRef(r)) } }
-            for e in meta["pgp"]?.arrayValue ?? [] { if let r = e["fp"]?.stringValue { out.insert(SopsKeyRef(r, kind: .pgp)) } }
+        func add(_ meta: Int) {
+            guard doc.kind(meta) == .object else { return }
+            if let age = doc.lastValue(meta, forKey: "age"), doc.kind(age) == .array {
+                for e in doc.elements(age) where doc.kind(e) == .object {
+                    if let r = doc.lastValue(e, forKey: "recipient"), let s = doc.stringValue(r) { out.insert(SopsKeyRef(s)) }
+                }
+            }
+            if let pgp = doc.lastValue(meta, forKey: "pgp"), doc.kind(pgp) == .array {
+                for e in doc.elements(pgp) where doc.kind(e) == .object {
+                    if let r = doc.lastValue(e, forKey: "fp"), let s = doc.stringValue(r) { out.insert(SopsKeyRef(s, kind: .pgp)) }
+                }
+            }
         }
         add(sops)
-        for g in sops["key_groups"]?.arrayValue ?? [] { add(g) }
+        if let groups = doc.lastValue(sops, forKey: "key_groups"), doc.kind(groups) == .array {
+            for g in doc.elements(groups) { add(g) }
+        }
         return out
     }
 }

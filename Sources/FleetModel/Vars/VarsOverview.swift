@@ -45,13 +45,17 @@ public struct VarsOverview: Sendable {
     public var exports: [MachineVarsStatus] = []
     public let scan: VarsDiskScan
 
-    public static func load(repository: VarsRepository, catalog: GeneratorCatalog?, adminRecipients: Set<SopsKeyRef>?) throws -> VarsOverview {
+    /// Statuses come from the vars status index (`index`; by default the one in the cache directory).
+    public static func load(repository: VarsRepository, catalog: GeneratorCatalog?, adminRecipients: Set<SopsKeyRef>?,
+                            index: VarsStatusIndex? = nil) throws -> VarsOverview {
         let scan = VarsDiskScan.scan(clanDirectory: repository.clanDirectory, inventoryMachines: repository.inventoryMachines())
         guard let catalog else {
             return VarsOverview(catalog: nil, machines: [], shared: [], sharedMissingAccess: [:], scan: scan)
         }
-        let checker = VarsStatusChecker(clanDirectory: repository.clanDirectory, catalog: catalog, keys: scan.keys, adminRecipients: adminRecipients)
-        let machines = try catalog.machineNames.map { try checker.status(machine: $0) }
+        let run = try (index ?? VarsStatusIndex(clanDirectory: repository.clanDirectory))
+            .run(catalog.machineNames, catalog: catalog, adminRecipients: adminRecipients)
+        let machines = run.statuses
+        let checker = VarsStatusChecker(clanDirectory: repository.clanDirectory, catalog: catalog, keys: run.keys, adminRecipients: adminRecipients)
         var shared: [GeneratorID: GeneratorStatus] = [:]
         var access: [GeneratorID: [String]] = [:]
         for m in machines {

@@ -102,19 +102,25 @@ public struct MachineVarsStatus: Equatable, Sendable {
 }
 
 /// Computes status from files alone: file presence, `.validation-hash`, symlinks, key.json files and
-/// the recipient list inside each secret. Nothing is decrypted.
+/// the recipient list inside each secret. Nothing is decrypted. Reads go through a `VarsFactReader`
+/// (plain syscalls; with `VarsStatusIndex`, answers from the index for unchanged files).
 public struct VarsStatusChecker {
     public let clanDirectory: String
     public let catalog: GeneratorCatalog
     public let keys: SopsKeyIndex
     /// Public keys of the admin identities in use; nil when unknown.
     public let adminRecipients: Set<SopsKeyRef>?
-    let keyCache = SecretLinks.KeyCache()
+    let reader: VarsFactReader
 
     public init(clanDirectory: String, catalog: GeneratorCatalog, keys: SopsKeyIndex? = nil, adminRecipients: Set<SopsKeyRef>? = nil) {
-        self.clanDirectory = clanDirectory
+        self.init(reader: VarsFactReader(root: clanDirectory), catalog: catalog, keys: keys, adminRecipients: adminRecipients)
+    }
+
+    init(reader: VarsFactReader, catalog: GeneratorCatalog, keys: SopsKeyIndex? = nil, adminRecipients: Set<SopsKeyRef>? = nil) {
+        self.clanDirectory = reader.root
         self.catalog = catalog
-        self.keys = keys ?? SopsKeyIndex(clanDirectory: clanDirectory)
+        self.reader = reader
+        self.keys = keys ?? SopsKeyIndex(reader: reader)
         self.adminRecipients = adminRecipients
     }
 
@@ -148,58 +154,81 @@ public struct VarsStatusChecker {
     }
 
     public func status(of gen: Generator, machine: String) -> GeneratorStatus {
-        let fm = FileManager.default
-        let genDir = clanDirectory + "/vars/" + gen.id.relDir
+        let genDir = "vars/" + gen.id.relDir
         var files: [VarFileStatus] = []
+        files.reserveCapacity(gen.files.count)
         for f in gen.files {
             let dir = genDir + "/" + f.name
             var problem: VarProblem?
             var recipients: [RecipientInfo] = []
             var adminOK: Bool?
             if f.secret {
-                let secretPath = dir + "/secret"
-                if !fm.fileExists(atPath: secretPath) {
+                switch reader.secretRecipients(dir + "/secret") {
+                case nil:
                     problem = .missingSecret
-                } else {
-                    do {
-                        let current = try SopsFileRecipients.read(path: secretPath)
-                        recipients = current.sorted().map { RecipientInfo(key: $0, owners: keys.owners(of: $0)) }
-                        if let admin = adminRecipients { adminOK = !admin.isDisjoint(with: current) }
-                        let machineKeys = keys.machines[machine] ?? []
-                        if gen.share && f.deploy && (machineKeys.isEmpty || machineKeys.isDisjoint(with: current)) {
-                            problem = .missingAccess(machine: machine)
-                        } else {
-                            // A flake-level file's groups are its first deploy machine's.
-                            let wanted = wantedRecipients(secretDir: dir, machine: f.deployTo.map { $0.first ?? "" } ?? machine)
-                            if wanted != current {
-                                problem = .unfixed(added: wanted.subtracting(current).sorted(), extra: current.subtracting(wanted).sorted())
-                            }
+                case .failure(let error):
+                    problem = .unreadable("\(error)")
+                case .success(let current):
+                    recipients = current.sorted().map { RecipientInfo(key: $0, owners: keys.owners(of: $0)) }
+                    if let admin = adminRecipients { adminOK = !admin.isDisjoint(with: current) }
+                    let machineKeys = keys.machines[machine] ?? []
+                    if gen.share && f.deploy && (machineKeys.isEmpty || machineKeys.isDisjoint(with: current)) {
+                        problem = .missingAccess(machine: machine)
+                    } else {
+                        // A flake-level file's groups are its first deploy machine's.
+                        let wanted = wantedRecipients(relativeSecretDir: dir, machine: f.deployTo.map { $0.first ?? "" } ?? machine)
+                        if wanted != current {
+                            problem = .unfixed(added: wanted.subtracting(current).sorted(), extra: current.subtracting(wanted).sorted())
                         }
-                    } catch {
-                        problem = .unreadable("\(error)")
                     }
                 }
-            } else if !fm.fileExists(atPath: dir + "/value") {
+            } else if !reader.exists(dir + "/value") {
                 problem = .missingPublic
             }
             files.append(VarFileStatus(generator: gen.id, file: f, problem: problem, recipients: recipients, adminCanDecrypt: adminOK))
         }
         return GeneratorStatus(id: gen.id, machine: machine, files: files,
-                               storedValidationHash: Self.readValidationHash(genDir), wantedValidationHash: gen.definition.validationHash)
+                               storedValidationHash: reader.validationHash(genDir + "/.validation-hash"),
+                               wantedValidationHash: gen.definition.validationHash)
     }
 
     /// clan's `collect_keys_for_secret`: the keys behind the secret's links plus the machine's defaultGroups.
     public func wantedRecipients(secretDir: String, machine: String) -> Set<SopsKeyRef> {
-        var wanted = SecretLinks.read(secretDir: secretDir, cache: keyCache).keys
-        for g in catalog.groups(for: machine) {
-            wanted.formUnion(SecretLinks.read(secretDir: clanDirectory + "/sops/groups/" + g, cache: keyCache).keys)
-        }
+        wantedRecipients(relativeSecretDir: reader.relative(secretDir), machine: machine)
+    }
+
+    func wantedRecipients(relativeSecretDir dir: String, machine: String) -> Set<SopsKeyRef> {
+        var wanted = linkedKeys(dir)
+        for g in catalog.groups(for: machine) { wanted.formUnion(linkedKeys("sops/groups/" + g)) }
         return wanted
+    }
+
+    /// The keys behind `machines/*`, `users/*` and `groups/*/{machines,users}/*` (as `SecretLinks.read`).
+    func linkedKeys(_ dir: String) -> Set<SopsKeyRef> {
+        var keys = Set<SopsKeyRef>()
+        func collect(_ folder: String, _ kind: String) {
+            for l in reader.links(folder) {
+                let target = reader.resolvedTarget(l.target)
+                guard SecretLinks.parentName(target) == kind, case .success(let k)? = reader.keyFile(target + "/key.json") else { continue }
+                keys.formUnion(k)
+            }
+        }
+        collect(dir + "/machines", "machines")
+        collect(dir + "/users", "users")
+        for g in reader.names(dir + "/groups") {
+            collect(dir + "/groups/" + g + "/machines", "machines")
+            collect(dir + "/groups/" + g + "/users", "users")
+        }
+        return keys
     }
 
     /// `.validation-hash` read with `.strip()`, nil when absent.
     public static func readValidationHash(_ generatorDir: String) -> String? {
         guard let d = FileManager.default.contents(atPath: generatorDir + "/.validation-hash") else { return nil }
-        return String(decoding: d, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        return stripValidationHash(Array(d))
+    }
+
+    static func stripValidationHash(_ bytes: [UInt8]) -> String {
+        String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 }

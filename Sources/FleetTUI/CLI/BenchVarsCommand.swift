@@ -22,76 +22,129 @@ extension BenchCommand {
         }
     }
 
-    /// Vars status from files alone for every machine, as `fleet vars check` computes it: the sops key
-    /// index (every key.json), then `VarsStatusChecker.status` per machine (file presence, links,
-    /// recipients inside each secret, validation hashes). Generator definitions (generators.json) are
-    /// loaded once, untimed, like the inventory. Baseline: the filesystem floor — reading every secret
-    /// file, stat-ing every value and reading every link the status looks at, with no parsing.
+    /// Vars status of every machine as `fleet vars check` computes it (`VarsStatusIndex`: the sops key
+    /// index, then per machine file presence, links, recipients inside each secret, validation
+    /// hashes). Generator definitions (generators.json) are loaded once, untimed, like the inventory.
+    ///
+    /// - cold: an empty cache directory each run — every file is read and parsed, and the index is
+    ///   written;
+    /// - warm: the index the cold runs wrote, loaded from its file each run — every file is stat-ed,
+    ///   none read (nothing changed);
+    /// - filesystem floor: the same files touched with plain syscalls and no parsing, single-threaded —
+    ///   what a cold status cannot avoid (`filesystemFloor`).
+    ///
+    /// Warm and cold must give the same statuses (checked; the bench fails otherwise).
     struct VarsStatusBench: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "vars-status")
         @Option var dir: String
         @Option var iterations = 3
+        @Option(help: "Threads for the status (default: the index's, up to the core count).") var threads: Int?
 
         func run() throws {
             let repo = VarsRepository(clanDirectory: dir)
             var catalog: GeneratorCatalog?
             let catalogMs = try BenchTiming.millis { catalog = try repo.loadDirectoryCatalog() }
             guard let catalog else { throw CLIError("fleet: \(dir): no generators.json") }
-            var problems = 0, files = 0
-            let status = try Self.adaptive(iterations) {
-                let checker = VarsStatusChecker(clanDirectory: repo.clanDirectory, catalog: catalog)
-                problems = 0
-                files = 0
-                for m in catalog.machineNames {
-                    let s = try checker.status(machine: m)
-                    if s.hasProblems { problems += 1 }
-                    files += s.generators.reduce(0) { $0 + $1.files.count }
-                }
-            }
+            let machines = catalog.machineNames
+            let cacheRoot = FileManager.default.temporaryDirectory.path + "/fleet-bench-vars-cache-\(getpid())"
+            defer { try? FileManager.default.removeItem(atPath: cacheRoot) }
+
             let floor = Self.adaptive(iterations) { _ = Self.filesystemFloor(repo.clanDirectory, catalog) }
-            benchPrint("vars-status", ["\"machines\": \(catalog.machineNames.count)", "\"files\": \(files)",
+
+            var coldResult: [MachineVarsStatus] = []
+            var coldStats = VarsStatusIndex.Stats()
+            var run = 0
+            let cold = try Self.adaptive(iterations) {
+                run += 1
+                var index = VarsStatusIndex(clanDirectory: repo.clanDirectory, cacheDirectory: cacheRoot + "/\(run)")
+                if let threads { index.threads = threads }
+                let r = try index.run(machines, catalog: catalog)
+                coldResult = r.statuses
+                coldStats = r.stats
+            }
+            var warmResult: [MachineVarsStatus] = []
+            var warmStats = VarsStatusIndex.Stats()
+            let warm = try Self.adaptive(iterations) {
+                var index = VarsStatusIndex(clanDirectory: repo.clanDirectory, cacheDirectory: cacheRoot + "/\(run)")
+                if let threads { index.threads = threads }
+                let r = try index.run(machines, catalog: catalog)
+                warmResult = r.statuses
+                warmStats = r.stats
+            }
+            guard warmResult == coldResult else { throw CLIError("fleet: warm and cold vars status differ") }
+            let problems = coldResult.filter(\.hasProblems).count
+            let files = coldResult.reduce(0) { $0 + $1.generators.reduce(0) { $0 + $1.files.count } }
+            func stats(_ s: VarsStatusIndex.Stats) -> String {
+                "{\"hits\": \(s.hits), \"misses\": \(s.misses), \"loaded_entries\": \(s.loadedEntries), \"stored_entries\": \(s.storedEntries)}"
+            }
+            let indexBytes = (try? FileManager.default.attributesOfItem(atPath: VarsStatusIndex(clanDirectory: repo.clanDirectory, cacheDirectory: cacheRoot + "/\(run)").file!)[.size] as? Int) ?? 0
+            benchPrint("vars-status", ["\"machines\": \(machines.count)", "\"files\": \(files)",
                                        "\"machines_with_problems\": \(problems)",
                                        "\"catalog_ms\": \(String(format: "%.1f", catalogMs))",
-                                       BenchSummary(samples: status).json("status"),
+                                       "\"threads\": \(threads ?? VarsStatusIndex(clanDirectory: dir).threads)",
+                                       "\"index_bytes\": \(indexBytes)",
+                                       "\"cold_stats\": \(stats(coldStats))", "\"warm_stats\": \(stats(warmStats))",
+                                       BenchSummary(samples: cold).json("cold"),
+                                       BenchSummary(samples: warm).json("warm"),
                                        BenchSummary(samples: floor).json("filesystem_floor")])
         }
 
-        /// One warm-up run, then `iterations` timed ones — unless the warm-up took over 2 s, then it is
-        /// the only sample (a slow status at 10k would otherwise take minutes).
+        /// One warm-up run, then `iterations` timed ones — unless the warm-up took over 2 s, then it and
+        /// `iterations - 1` more are the samples (a slow run at 10k would otherwise take minutes).
         static func adaptive(_ iterations: Int, _ body: () throws -> Void) rethrows -> [Double] {
             let first = try BenchTiming.millis(body)
-            if first > 2000 { return [first] }
+            if first > 2000 { return [first] + (try BenchTiming.samples(warmup: 0, iterations: max(0, iterations - 1), body)) }
             return try BenchTiming.samples(warmup: 0, iterations: iterations, body)
         }
 
-        /// Bytes read: every secret read whole, every value stat-ed, every link read.
+        /// The syscalls a cold status cannot avoid, with no parsing, on one thread: list `sops/users`
+        /// and `sops/machines` and read every key.json; per generator stat `.validation-hash`; per
+        /// secret stat + read it whole, stat + list its `machines/` and `users/` and read every link,
+        /// stat `groups/`; per public value stat it. Returns the bytes read (so nothing is elided).
         static func filesystemFloor(_ root: String, _ catalog: GeneratorCatalog) -> Int {
             var total = 0
             var buf = [UInt8](repeating: 0, count: 65536)
             var st = stat()
             var link = [CChar](repeating: 0, count: 4096)
+            func readWhole(_ p: String) {
+                guard stat(p, &st) == 0 else { return }
+                let fd = open(p, O_RDONLY | O_CLOEXEC)
+                guard fd >= 0 else { return }
+                var n = 0
+                repeat { n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }; total += max(0, n) } while n > 0
+                close(fd)
+            }
+            func readLinks(_ dir: String) {
+                guard stat(dir, &st) == 0, let dp = opendir(dir) else { return }
+                while let e = readdir(dp) {
+                    let name = withUnsafeBytes(of: e.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+                    if name == "." || name == ".." { continue }
+                    total += max(0, readlink(dir + "/" + name, &link, link.count))
+                }
+                closedir(dp)
+            }
+            for kind in ["users", "machines"] {
+                let base = root + "/sops/" + kind
+                guard stat(base, &st) == 0, let dp = opendir(base) else { continue }
+                var names: [String] = []
+                while let e = readdir(dp) {
+                    let name = withUnsafeBytes(of: e.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+                    if name != "." && name != ".." { names.append(name) }
+                }
+                closedir(dp)
+                for n in names { readWhole(base + "/" + n + "/key.json") }
+            }
             for m in catalog.machineNames {
                 for g in catalog.generators(for: m) {
                     let genDir = root + "/vars/" + g.id.relDir
+                    readWhole(genDir + "/.validation-hash")
                     for f in g.files {
                         let d = genDir + "/" + f.name
                         if f.secret {
-                            let fd = open(d + "/secret", O_RDONLY)
-                            if fd >= 0 {
-                                var n = 0
-                                repeat { n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }; total += max(0, n) } while n > 0
-                                close(fd)
-                            }
-                            for sub in ["machines", "users"] {
-                                if let dp = opendir(d + "/" + sub) {
-                                    while let e = readdir(dp) {
-                                        let name = withUnsafeBytes(of: e.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-                                        if name == "." || name == ".." { continue }
-                                        total += max(0, readlink(d + "/" + sub + "/" + name, &link, link.count))
-                                    }
-                                    closedir(dp)
-                                }
-                            }
+                            readWhole(d + "/secret")
+                            readLinks(d + "/machines")
+                            readLinks(d + "/users")
+                            if stat(d + "/groups", &st) == 0 { total += 1 }
                         } else if stat(d + "/value", &st) == 0 {
                             total += 1
                         }

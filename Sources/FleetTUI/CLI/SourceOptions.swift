@@ -27,7 +27,7 @@ struct SourceOptions: ParsableArguments {
            let configured = try (config ?? Self.configFile(env))?.flake {
             return .flake(path: NSString(string: configured).expandingTildeInPath)
         }
-        return InventorySource.resolve(flake: flake, inventory: inventory, cwd: cwd, environment: env)
+        do { return try InventorySource.resolve(flake: flake, inventory: inventory, cwd: cwd, environment: env) } catch { throw CLIError("fleet: \(error)") }
     }
 
     /// The user's config file, nil when there is none; a broken one is a clear error.

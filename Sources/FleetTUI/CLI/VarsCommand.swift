@@ -72,19 +72,21 @@ struct VarsCheckCommand: AsyncParsableCommand {
     func run() async throws {
         let repo = try await repoOptions.repository()
         let catalog = try await VarsRepoOptions.catalog(repo)
-        let checker = VarsStatusChecker(clanDirectory: repo.clanDirectory, catalog: catalog,
-                                        adminRecipients: VarsCLISupport.adminRecipients())
         // Without machines: all of them, or with -g only those declaring the generator.
         let names = !machines.isEmpty ? machines
             : catalog.machineNames.filter { m in generator.map { g in catalog.generators(for: m).contains { $0.name == g } } ?? true }
         try VarsRepoOptions.checkMachines(names, repo: repo, catalog: catalog)
-        var results: [MachineVarsStatus] = []
-        for m in names {
-            do { results.append(try checker.status(machine: m, generatorName: generator)) } catch { throw CLIError("fleet: \(error)") }
-        }
+        // From the vars status index in the cache directory: unchanged files are stat-ed, not read.
+        let admin = VarsCLISupport.adminRecipients()
+        let run: (statuses: [MachineVarsStatus], keys: SopsKeyIndex, stats: VarsStatusIndex.Stats)
+        do {
+            run = try VarsStatusIndex(clanDirectory: repo.clanDirectory).run(names, catalog: catalog, generator: generator, adminRecipients: admin)
+        } catch { throw CLIError("fleet: \(error)") }
+        let results = run.statuses
         // The flake-level generators after the machines (for given machines: those deploying to one of
         // them), one block per export key in clan's report format (clan d7c35d9's `vars check` has
         // none: check.py:62).
+        let checker = VarsStatusChecker(clanDirectory: repo.clanDirectory, catalog: catalog, keys: run.keys, adminRecipients: admin)
         let exports = checker.exportStatuses(generatorName: generator, receivedBy: machines.isEmpty ? nil : machines)
         if json {
             print(JSONWriter(indent: "  ").string(VarsJSON.check(results, exports: exports)))

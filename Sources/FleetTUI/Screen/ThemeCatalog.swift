@@ -1,21 +1,26 @@
 import Foundation
 import FleetModel
 
-/// Finds and loads themes: user themes in `$XDG_CONFIG_HOME/fleet/themes`, then the repository's
-/// `themes/` (or `FLEET_THEMES_DIR`). A broken file yields the default theme plus an error that
-/// names the file, key and line.
+/// Finds and loads themes: user themes in `$XDG_CONFIG_HOME/fleet/themes`, then `FLEET_THEMES_DIR`,
+/// then the ones built into the binary (the repository's `themes/`, `EmbeddedFiles.themes`). A
+/// broken file yields the default theme plus an error that names the file, key and line.
 public enum ThemeCatalog {
+    /// The directories searched before the built-in themes.
     public static func directories(environment: [String: String] = ProcessInfo.processInfo.environment) -> [String] {
         var dirs: [String] = []
         dirs.append(XDGDirectories.fleet(.config, "themes", environment: environment))
         if let d = environment["FLEET_THEMES_DIR"], !d.isEmpty { dirs.append(d) }
-        dirs.append(URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("themes").path)
         return dirs
+    }
+
+    /// The built-in themes' names.
+    static var builtIn: [String] {
+        EmbeddedFiles.themes.entries.map(\.path).filter { $0.hasSuffix(".toml") && !$0.contains("/") }.map { String($0.dropLast(5)) }
     }
 
     public static func names(environment: [String: String] = ProcessInfo.processInfo.environment) -> [String] {
         var out: Set<String> = ["default"]
+        out.formUnion(builtIn)
         for d in directories(environment: environment) {
             for f in (try? FileManager.default.contentsOfDirectory(atPath: d)) ?? [] where f.hasSuffix(".toml") {
                 out.insert(String(f.dropLast(5)))
@@ -26,9 +31,11 @@ public enum ThemeCatalog {
 
     /// The theme called `name`, or the default one with the reason it could not be used.
     public static func load(_ name: String, environment: [String: String] = ProcessInfo.processInfo.environment) -> (Theme, String?) {
-        for d in directories(environment: environment) {
-            let path = d + "/" + name + ".toml"
-            guard let data = FileManager.default.contents(atPath: path) else { continue }
+        let files = directories(environment: environment).map { d in
+            (path: d + "/" + name + ".toml", data: FileManager.default.contents(atPath: d + "/" + name + ".toml"))
+        } + [(path: "built-in themes/" + name + ".toml", data: EmbeddedFiles.themes.contents(name + ".toml"))]
+        for (path, data) in files {
+            guard let data else { continue }
             guard let text = String(data: data, encoding: .utf8) else {
                 return (.defaultDark, "\(path): not UTF-8 text; using the default theme")
             }
@@ -40,7 +47,7 @@ public enum ThemeCatalog {
             }
         }
         if name == "default" { return (.defaultDark, nil) }
-        return (.defaultDark, "theme '\(name)' not found in \(directories(environment: environment).joined(separator: ", ")); using the default theme")
+        return (.defaultDark, "theme '\(name)' not found in \(directories(environment: environment).joined(separator: ", ")) or the built-in themes (\(builtIn.sorted().joined(separator: ", "))); using the default theme")
     }
 }
 

@@ -1,0 +1,126 @@
+import Crypto
+import Foundation
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Vars status with an index of what it derived from each file, kept in the cache directory
+/// (`$XDG_CACHE_HOME/fleet/vars-index-<hash>.bin`, one per clan directory).
+///
+/// Per file (a secret, a `.validation-hash`, a key.json, a link or key directory) the index holds
+/// its stamp — (device, inode, mode, size, mtime, ctime) — and the fact status needs from it
+/// (recipients, the hash text, the keys, the links with their targets, the entry names). A status
+/// `fstatat`s every file it looks at, as a cold one does, but reads and parses only files whose
+/// stamp changed. Directories are covered by their own stamps: adding, removing or renaming an
+/// entry changes the directory's mtime, and a symlink cannot be rewritten in place.
+///
+/// Never a wrong status: a fact is only reused for an identical stamp; facts from files changed
+/// within `settleSeconds` of the run are not stored (two writes of the same size in one timestamp
+/// tick look alike — git's "racy clean"); an index that is truncated, corrupt (checksum), of
+/// another version or another clan directory is ignored and rebuilt. It is written atomically
+/// (temp file + rename), so readers see the old or the new one.
+public struct VarsStatusIndex: Sendable {
+    public let clanDirectory: String
+    /// nil: no index is read or written (every status reads the files).
+    public let file: String?
+    public var settleSeconds: Double = 2
+    /// Threads for the status (the cold path reads and parses ~100k secrets at 10k machines).
+    public var threads = max(1, min(4, ProcessInfo.processInfo.activeProcessorCount))
+
+    /// Counters of the last `statuses` call (for the bench and tests).
+    public struct Stats: Equatable, Sendable {
+        public var hits = 0
+        public var misses = 0
+        public var loadedEntries = 0
+        public var storedEntries = 0
+        public var indexWasUsable = false
+        public init() {}
+    }
+
+    public init(clanDirectory: String, cacheDirectory: String? = XDGDirectories.fleet(.cache)) {
+        self.clanDirectory = clanDirectory
+        file = cacheDirectory.map { dir in
+            let h = SHA256.hash(data: Array(clanDirectory.utf8)).prefix(12).map { String(format: "%02x", $0) }.joined()
+            return dir + "/vars-index-\(h).bin"
+        }
+    }
+
+    /// clan's vars status for `machines` (in that order), optionally only `generator`.
+    public func statuses(for machines: [String], catalog: GeneratorCatalog, generator: String? = nil,
+                         adminRecipients: Set<SopsKeyRef>? = nil) throws -> [MachineVarsStatus] {
+        try run(machines, catalog: catalog, generator: generator, adminRecipients: adminRecipients).statuses
+    }
+
+    /// `statuses` with the key index and counters.
+    public func run(_ machines: [String], catalog: GeneratorCatalog, generator: String? = nil,
+                    adminRecipients: Set<SopsKeyRef>? = nil) throws -> (statuses: [MachineVarsStatus], keys: SopsKeyIndex, stats: Stats) {
+        var stats = Stats()
+        let stored = file.flatMap { VarsIndexFile.read($0, clanDirectory: clanDirectory) }
+        stats.indexWasUsable = stored != nil
+        let table = stored ?? [:]
+        stats.loadedEntries = table.count
+        let settled = Int64((Date().timeIntervalSince1970 - settleSeconds) * 1e9)
+
+        let first = VarsFactReader(root: clanDirectory, stored: table, settledBeforeNs: settled)
+        let keys = SopsKeyIndex(reader: first)
+        let firstSummary = first.summary
+        let keyMemo = first.keyMemo
+        // Machines in contiguous chunks, one reader per thread (no shared mutable state); results
+        // are put back in order.
+        let chunks = machines.count >= 64 ? min(threads, machines.count / 32) : 1
+        let per = (machines.count + chunks - 1) / max(chunks, 1)
+        let results = Mutex<[Int: Result<([MachineVarsStatus], VarsFactReader.Summary), Error>]>([:])
+        let work: @Sendable (Int) -> Void = { c in
+            let lo = c * per, hi = min(machines.count, lo + per)
+            let reader = VarsFactReader(root: clanDirectory, stored: table, settledBeforeNs: settled, keyMemo: keyMemo)
+            let checker = VarsStatusChecker(reader: reader, catalog: catalog, keys: keys, adminRecipients: adminRecipients)
+            let r = Result { () throws -> ([MachineVarsStatus], VarsFactReader.Summary) in
+                var out: [MachineVarsStatus] = []
+                out.reserveCapacity(hi - lo)
+                for m in machines[lo..<max(lo, hi)] { out.append(try checker.status(machine: m, generatorName: generator)) }
+                return (out, reader.summary)
+            }
+            results.withLock { $0[c] = r }
+        }
+        if chunks == 1 { work(0) } else { DispatchQueue.concurrentPerform(iterations: chunks, execute: work) }
+
+        var all: [MachineVarsStatus] = []
+        all.reserveCapacity(machines.count)
+        var fresh = firstSummary.fresh
+        var stale = firstSummary.stale
+        stats.hits = firstSummary.hits
+        stats.misses = firstSummary.misses
+        let done = results.withLock { $0 }
+        for c in 0..<chunks {
+            let (statuses, summary) = try done[c]!.get()
+            all += statuses
+            stats.hits += summary.hits
+            stats.misses += summary.misses
+            fresh.merge(summary.fresh) { a, _ in a }
+            stale.formUnion(summary.stale)
+        }
+        if let file, !fresh.isEmpty || !stale.isEmpty {
+            var next = table
+            for s in stale { next[s] = nil }
+            next.merge(fresh) { _, b in b }
+            stats.storedEntries = next.count
+            VarsIndexFile.write(next, to: file, clanDirectory: clanDirectory)
+        } else {
+            stats.storedEntries = table.count
+        }
+        return (all, keys, stats)
+    }
+}
+
+extension VarsFactReader {
+    /// What a reader found, handed across threads after its run.
+    struct Summary: Sendable {
+        var fresh: [String: StampedFact]
+        var stale: Set<String>
+        var hits: Int
+        var misses: Int
+    }
+
+    var summary: Summary { Summary(fresh: fresh, stale: stale, hits: hits, misses: misses) }
+}

@@ -1,0 +1,209 @@
+import FleetModel
+import Foundation
+import XCTest
+
+/// `VarsStatusIndex`: the same status as reading every file (`VarsStatusChecker`), whatever changed
+/// between runs and whatever state the index file is in.
+final class VarsStatusIndexTests: XCTestCase {
+    let alice = SopsKeyRef("age1lmqahdfgccggl5gyqxm6840pevsane3pqxsgsz5wcyvdtshw7y8qduk9tf")
+    let bob = SopsKeyRef("age12mts0eh048k764fqtkjulhd7z4a6duhwqmwyzw0up0vpc0ehly3seddkpa")
+
+    private struct Setup {
+        let dir: String
+        let catalog: GeneratorCatalog
+        var index: VarsStatusIndex
+    }
+
+    /// The status fixture and an index over it in a private cache directory. `settleSeconds` 0: the
+    /// fixture was just copied, and the tests make every change visible in size, mtime, ctime or inode.
+    private func setup(settle: Double = 0) throws -> Setup {
+        let dir = try VarsFixtures.copy("status", test: self)
+        let cache = FileManager.default.temporaryDirectory.appendingPathComponent("fleet-vars-index-\(UUID().uuidString)").path
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: cache) }
+        var index = VarsStatusIndex(clanDirectory: dir, cacheDirectory: cache)
+        index.settleSeconds = settle
+        return Setup(dir: dir, catalog: try GeneratorsFile(path: dir + "/generators.json").load(), index: index)
+    }
+
+    /// Index status == a plain read of every file; returns the index run's counters.
+    @discardableResult
+    private func assertAgrees(_ s: Setup, file: StaticString = #filePath, line: UInt = #line) throws -> VarsStatusIndex.Stats {
+        let machines = s.catalog.machineNames
+        let r = try s.index.run(machines, catalog: s.catalog, adminRecipients: [alice])
+        let plain = VarsStatusChecker(clanDirectory: s.dir, catalog: s.catalog, adminRecipients: [alice])
+        XCTAssertEqual(r.statuses, try machines.map { try plain.status(machine: $0) }, file: file, line: line)
+        return r.stats
+    }
+
+    private func fileStatus(_ s: Setup, _ machine: String, _ gen: String, _ f: String) throws -> VarFileStatus? {
+        try s.index.statuses(for: [machine], catalog: s.catalog).first?
+            .generators.first { $0.id.name == gen }?.files.first { $0.file.name == f }
+    }
+
+    /// Waits until the clock is past `path`'s ctime by more than a timestamp tick, so that a write now
+    /// gets a new ctime even on file systems with coarse timestamps.
+    private func waitForNewTick(_ path: String) {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return }
+        let ctime = Double(st.st_ctim.tv_sec) + Double(st.st_ctim.tv_nsec) / 1e9
+        while Date().timeIntervalSince1970 < ctime + 0.05 { usleep(5000) }
+    }
+
+    private func setTimes(_ path: String, mtime: Double) {
+        var ts = [timespec(tv_sec: Int(mtime), tv_nsec: Int((mtime - mtime.rounded(.down)) * 1e9)),
+                  timespec(tv_sec: Int(mtime), tv_nsec: Int((mtime - mtime.rounded(.down)) * 1e9))]
+        XCTAssertEqual(utimensat(AT_FDCWD, path, &ts, 0), 0)
+    }
+
+    private func mtime(_ path: String) -> Double {
+        var st = stat()
+        stat(path, &st)
+        return Double(st.st_mtim.tv_sec) + Double(st.st_mtim.tv_nsec) / 1e9
+    }
+
+    func testColdThenWarmAgreeWithPlainReadsAndWarmReadsNothing() throws {
+        let s = try setup()
+        let cold = try assertAgrees(s)
+        XCTAssertFalse(cold.indexWasUsable)
+        XCTAssertGreaterThan(cold.misses, 0)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: s.index.file!))
+        let warm = try assertAgrees(s)
+        XCTAssertTrue(warm.indexWasUsable)
+        XCTAssertEqual(warm.misses, 0, "nothing changed: every fact comes from the index")
+        XCTAssertEqual(warm.hits, cold.misses)
+    }
+
+    func testSameSizeRewriteWithNewMtimeChangesTheStatus() throws {
+        let s = try setup()
+        let secret = s.dir + "/vars/per-machine/m1/ok-gen/key/secret"
+        XCTAssertNil(try fileStatus(s, "m1", "ok-gen", "key")?.problem)
+        // Same length, one character of the m1 recipient changed: an unknown key, m1 missing.
+        var text = try String(contentsOfFile: secret, encoding: .utf8)
+        let m1 = try SopsKeyIndex.readKeyFile(s.dir + "/sops/machines/m1/key.json").first!.publicKey
+        XCTAssertTrue(text.contains(m1))
+        let changed = String(m1.dropLast()) + (m1.last == "q" ? "p" : "q")
+        text = text.replacingOccurrences(of: m1, with: changed)
+        let before = mtime(secret)
+        let h = try FileHandle(forWritingTo: URL(fileURLWithPath: secret))
+        try h.write(contentsOf: Array(text.utf8))
+        try h.close()
+        setTimes(secret, mtime: before + 7)
+        guard case .unfixed(let added, let extra)? = try fileStatus(s, "m1", "ok-gen", "key")?.problem else {
+            return XCTFail("expected unfixed after the in-place rewrite")
+        }
+        XCTAssertEqual(extra, [SopsKeyRef(changed)])
+        XCTAssertEqual(added, [SopsKeyRef(m1)])
+        try assertAgrees(s)
+    }
+
+    func testSameSizeSameMtimeRewriteIsCaughtByCtime() throws {
+        let s = try setup()
+        let hash = s.dir + "/vars/per-machine/m1/outdated-gen/.validation-hash"
+        XCTAssertEqual(try assertAgrees(s).indexWasUsable, false)
+        let old = try String(contentsOfFile: hash, encoding: .utf8)
+        let before = mtime(hash)
+        waitForNewTick(hash)
+        // Same length, mtime put back: only ctime (which nothing can set) tells.
+        let wanted = s.catalog.generators[GeneratorID(name: "outdated-gen", machine: "m1")]!.definition.validationHash!
+        XCTAssertEqual(old.utf8.count, wanted.utf8.count)
+        let h = try FileHandle(forWritingTo: URL(fileURLWithPath: hash))
+        try h.write(contentsOf: Array(wanted.utf8))
+        try h.close()
+        setTimes(hash, mtime: before)
+        XCTAssertEqual(mtime(hash), before)
+        let st = try s.index.statuses(for: ["m1"], catalog: s.catalog)[0]
+        XCTAssertFalse(st.invalidGenerators.contains("outdated-gen"), "the rewritten hash is read, not the indexed one")
+        try assertAgrees(s)
+    }
+
+    func testReplacedByRenameDeletedAndNewLink() throws {
+        let s = try setup()
+        try assertAgrees(s)
+        // A secret replaced by rename (how clan and sops write): new inode.
+        let okSecret = s.dir + "/vars/per-machine/m1/ok-gen/key/secret"
+        let otherSecret = s.dir + "/vars/per-machine/m2/bob-only/s/secret"  // bob + m2
+        try FileManager.default.copyItem(atPath: otherSecret, toPath: okSecret + ".new")
+        XCTAssertEqual(rename(okSecret + ".new", okSecret), 0)
+        XCTAssertNotNil(try fileStatus(s, "m1", "ok-gen", "key")?.problem, "the replaced secret's recipients are read")
+        try assertAgrees(s)
+        // Deleted: missing.
+        try FileManager.default.removeItem(atPath: s.dir + "/vars/per-machine/m1/ok-gen/key.pub/value")
+        XCTAssertEqual(try fileStatus(s, "m1", "ok-gen", "key.pub")?.problem, .missingPublic)
+        try FileManager.default.removeItem(atPath: okSecret)
+        XCTAssertEqual(try fileStatus(s, "m1", "ok-gen", "key")?.problem, .missingSecret)
+        try assertAgrees(s)
+        // A link removed: drift-gen/s links m1, alice and bob but holds m1 and alice; without the bob
+        // link the wanted keys are the file's.
+        XCTAssertEqual(try fileStatus(s, "m1", "drift-gen", "s")?.problem, .unfixed(added: [bob], extra: []))
+        try FileManager.default.removeItem(atPath: s.dir + "/vars/per-machine/m1/drift-gen/s/users/bob")
+        XCTAssertNil(try fileStatus(s, "m1", "drift-gen", "s")?.problem)
+        try assertAgrees(s)
+    }
+
+    func testChangedKeyFileIsRead() throws {
+        let s = try setup()
+        try assertAgrees(s)
+        // bob's key.json now holds alice's key: owners and wanted recipients change.
+        try Data("[{\"publickey\": \"\(alice.publicKey)\", \"type\": \"age\"}]\n".utf8).write(to: URL(fileURLWithPath: s.dir + "/sops/users/bob/key.json"))
+        try assertAgrees(s)
+    }
+
+    func testCorruptIndexIsIgnoredAndRebuilt() throws {
+        let s = try setup()
+        try assertAgrees(s)
+        let path = s.index.file!
+        let good = try Data(contentsOf: URL(fileURLWithPath: path))
+        var flipped = good
+        flipped[good.count / 2] ^= 0x40
+        let corruptions: [(String, Data)] = [
+            ("bit flip", flipped),
+            ("truncated", good.prefix(good.count * 2 / 3)),
+            ("header only", good.prefix(32)),
+            ("empty", Data()),
+            ("garbage", Data((0..<4096).map { UInt8(truncatingIfNeeded: $0 &* 2654435761 >> 7) })),
+            ("other version", { var d = good; d[8] = 99; return d }()),
+        ]
+        for (what, bytes) in corruptions {
+            try bytes.write(to: URL(fileURLWithPath: path))
+            // A change the corrupt index must not hide.
+            try FileManager.default.removeItem(atPath: s.dir + "/vars/per-machine/m1/ok-gen/key.pub/value")
+            let stats = try assertAgrees(s)
+            XCTAssertFalse(stats.indexWasUsable, what)
+            XCTAssertEqual(try fileStatus(s, "m1", "ok-gen", "key.pub")?.problem, .missingPublic, what)
+            XCTAssertTrue(try assertAgrees(s).indexWasUsable, "\(what): rebuilt")
+            try Data("ssh-ed25519 AAAA\n".utf8).write(to: URL(fileURLWithPath: s.dir + "/vars/per-machine/m1/ok-gen/key.pub/value"))
+        }
+    }
+
+    func testIndexOfAnotherClanDirectoryIsNotUsed() throws {
+        let s = try setup()
+        try assertAgrees(s)
+        let other = try setup()
+        try FileManager.default.createDirectory(atPath: (other.index.file! as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: s.index.file!, toPath: other.index.file!)
+        XCTAssertFalse(try assertAgrees(other).indexWasUsable)
+    }
+
+    func testFilesChangedWithinTheSettleTimeAreNotStored() throws {
+        let s = try setup(settle: 3600)
+        let stats = try assertAgrees(s)
+        XCTAssertEqual(stats.storedEntries, 0, "every fixture file is younger than an hour")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: s.index.file!))
+    }
+
+    func testDemoClanAgreesColdAndWarm() throws {
+        let dir = try VarsE2E.demoCopy(test: self)
+        let cache = FileManager.default.temporaryDirectory.appendingPathComponent("fleet-vars-index-\(UUID().uuidString)").path
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: cache) }
+        var index = VarsStatusIndex(clanDirectory: dir, cacheDirectory: cache)
+        index.settleSeconds = 0
+        index.threads = 2
+        let catalog = try GeneratorsFile(path: dir + "/generators.json").load()
+        let plain = VarsStatusChecker(clanDirectory: dir, catalog: catalog)
+        let expected = try catalog.machineNames.map { try plain.status(machine: $0) }
+        XCTAssertEqual(try index.statuses(for: catalog.machineNames, catalog: catalog), expected)
+        let warm = try index.run(catalog.machineNames, catalog: catalog)
+        XCTAssertEqual(warm.statuses, expected)
+        XCTAssertEqual(warm.stats.misses, 0)
+    }
+}
