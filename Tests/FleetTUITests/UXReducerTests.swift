@@ -62,6 +62,20 @@ final class UXReducerTests: XCTestCase {
         XCTAssertTrue(d2.lines.contains("Unreachable now, will fail at connect: cinnabar (ssh: no route)"), "\(d2.lines)")
     }
 
+    /// The question after a generate ("Deploy the affected machines now?") is not the deploy
+    /// question: the vars reload that follows the generate must not replace its text (CI saw it do so).
+    func testVarsReloadKeepsTheDeployAfterGenerateQuestion() throws {
+        var s = try TestFleet.demoState(width: 120, height: 30)
+        s.varsJob = VarsJob(title: "generate radicle")
+        let effects = Reducer.reduce(&s, .varsJobFinished(ok: true, affectedMachines: ["cinnabar"], message: "generated 1 generator"))
+        XCTAssertEqual(effects, [.loadVars])
+        _ = Reducer.reduce(&s, .varsLoaded(VarsData(rows: [], health: ["cinnabar": VarsHealthSummary(summary: "ok", ok: true)],
+                                                    hasDefinitions: true)))
+        guard case .confirm(let d)? = s.overlay else { return XCTFail("the question closed") }
+        XCTAssertEqual(d.title, "Deploy the affected machines now?")
+        XCTAssertEqual(d.onConfirm, [.deploy(machines: ["cinnabar"])])
+    }
+
     func testSortKeepsTheCursorOnItsMachineAndInverts() throws {
         var s = try TestFleet.demoState(width: 160, height: 30)
         _ = press(&s, .char("j"), .char("j"))

@@ -73,6 +73,9 @@ public struct ConfirmDialog: Equatable, Sendable {
     public var onCancel: [Effect] = []
     /// A second answer besides yes and no (e.g. `g` generate the missing vars first).
     public var alternative: ConfirmAlternative?
+    /// The deploy question built from what is known now (`Reducer.deployConfirmation`): it is rebuilt
+    /// when vars or probes arrive. Other dialogs that also end in a deploy keep their own text.
+    public var followsFleetState = false
 }
 
 public struct ConfirmAlternative: Equatable, Sendable {

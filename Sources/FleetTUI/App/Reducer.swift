@@ -297,13 +297,14 @@ public enum Reducer {
             key: "g", label: "generate vars first",
             effects: [.varsPlan(VarsIntent(kind: .generate, machine: needVars.count == 1 ? needVars[0] : nil, generator: nil, machines: needVars))])
         return ConfirmDialog(title: "Deploy \(targets.count) machine\(targets.count == 1 ? "" : "s")?", lines: lines,
-                             confirmLabel: "deploy", onConfirm: [.deploy(machines: targets)], alternative: generate)
+                             confirmLabel: "deploy", onConfirm: [.deploy(machines: targets)], alternative: generate,
+                             followsFleetState: true)
     }
 
     /// An open deploy question says what is known now: a `d` pressed before the vars or the first
     /// probes answered asked without their warnings (and without the offer to generate first).
     static func refreshDeployConfirmation(_ state: inout AppState) {
-        guard case .confirm(let d)? = state.overlay, !d.quitOnConfirm, d.onConfirm.count == 1,
+        guard case .confirm(let d)? = state.overlay, d.followsFleetState, d.onConfirm.count == 1,
               case .deploy(let machines) = d.onConfirm[0] else { return }
         var fresh = deployConfirmation(state, machines)
         fresh.cancelSelected = d.cancelSelected
