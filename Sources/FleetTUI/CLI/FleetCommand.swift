@@ -27,11 +27,10 @@ struct FleetCommand: AsyncParsableCommand {
         defaultSubcommand: UICommand.self
     )
 
-    /// The allocator's policy first (`MallocPolicy`), then the log file (`LogSetup` takes
-    /// `--log-level` out), then the command line is shaped (`CommandLineRewrite`: options before the
-    /// subcommand, an unknown subcommand named with the list of commands), then parsed by ArgumentParser.
+    /// The log file first (`LogSetup` takes `--log-level` out), then the command line is shaped
+    /// (`CommandLineRewrite`: options before the subcommand, an unknown subcommand named with the
+    /// list of commands), then parsed by ArgumentParser.
     static func main() async {
-        MallocPolicy.apply()
         let commands = configuration.subcommands.compactMap { $0.configuration.commandName }
         let arguments = LogSetup.bootstrap(Array(CommandLine.arguments.dropFirst()), environment: ProcessInfo.processInfo.environment)
         switch CommandLineRewrite.rewrite(arguments, commands: commands) {
