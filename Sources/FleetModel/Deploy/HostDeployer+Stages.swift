@@ -114,6 +114,7 @@ extension HostDeployer {
         if let varsRun {
             switch await varsRun.result() {
             case .success(let o): for l in o.lines { ctx.log("vars: " + l) }
+            case .failure(let e as DeployVars.Migrated): throw StageStop(message: e.description)
             case .failure(let e): throw StageError(message: "vars: \(e)")
             }
             try Task.checkCancellation()

@@ -245,6 +245,10 @@ enum DeployRunner {
         let printer = DeployPrinter(json: json, hosts: run.hosts)
         for await e in run.events { printer.print(e) }
         let summary = await run.result()
+        // clan's banner after its zerotier migration (clan then exits 0; so does the run).
+        if summary.hosts.contains(where: { $0.outcome == .skipped(DeployVars.migratedMessage) }) {
+            FileHandle.standardError.write(Data(ZerotierMigration.banner.utf8))
+        }
         return summary.cancelled ? 130 : (summary.failed.isEmpty ? 0 : 1)
     }
 }
@@ -286,13 +290,15 @@ struct DeployPrinter {
             for h in s.hosts {
                 let name = h.host.padding(toLength: max(width, h.host.count), withPad: " ", startingAt: 0)
                 switch h.outcome {
-                case .ok(let m), .skipped(let m): write("  \(name)  ok      \(String(format: "%6.1fs", h.seconds))  \(m)")
+                case .ok(let m): write("  \(name)  ok      \(String(format: "%6.1fs", h.seconds))  \(m)")
+                case .skipped(let m): write("  \(name)  skipped \(String(format: "%6.1fs", h.seconds))  \(m)")
                 case .failed(let f): write("  \(name)  FAILED  \(String(format: "%6.1fs", h.seconds))  \(f.stage.rawValue): \(f.message)")
                 }
             }
             if !s.failed.isEmpty {
                 write("\(s.failed.count) hosts failed with an error. Check the logs above (retry: fleet deploy --retry-failed)")
             }
+
         }
     }
 
