@@ -92,21 +92,13 @@ extension FleetColumn {
     /// all/nixos/darwin tags (which every machine of a class shares, so they say the least).
     static func orderedRoles(_ machine: String, fleet: ResolvedFleet?) -> [String] {
         guard let fleet else { return [] }
-        func rank(_ a: RoleAssignment) -> Int {
-            if a.byName { return 0 }
-            return a.byTags.contains { !implicitTags.contains($0) } ? 1 : 2
-        }
-        // Every visible row asks for this on every frame: ranks once each, no sort when in order.
-        let ranked = fleet.services(of: machine).map { (rank($0), $0.ref) }
-        var out = ranked
-        if !zip(ranked, ranked.dropFirst()).allSatisfy({ $0.0 <= $1.0 }) {
-            out = ranked.enumerated().sorted { l, r in (l.element.0, l.offset) < (r.element.0, r.offset) }.map(\.element)
-        }
-        return out.map(\.1.description)
+        // Every visible row asks for this on every frame: no sort when already in order.
+        let held = fleet.rolesHeld(of: machine)
+        if zip(held, held.dropFirst()).allSatisfy({ $0.holding <= $1.holding }) { return held.map(\.role) }
+        return held.enumerated()
+            .sorted { l, r in (l.element.holding, l.offset) < (r.element.holding, r.offset) }
+            .map(\.element.role)
     }
-
-    /// The tags every machine of a class carries (clan's implicit tags).
-    private static let implicitTags: Set<String> = ["all", "nixos", "darwin"]
 
     /// Roles shown compactly: `zerotier/controller` stays, `default` roles show the instance only.
     static func rolesText(_ roles: [String]) -> String {
