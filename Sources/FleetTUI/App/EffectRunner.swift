@@ -99,7 +99,6 @@ final class EffectRunner {
         case .loadHistory(let all): deploys.loadHistory(allFleets: all)
         case .startProbes(let loaded):
             deploys.startProbes(loaded.fleet)
-            deploys.resolveConfigTargets(loaded.fleet)
         case .completeFleet(let loaded):
             let q = queue
             let info = loadedMachines
