@@ -21,7 +21,7 @@ import threading
 import time
 import types
 
-from fault_support import demo_workspace, descendants, record
+from fault_support import ask_root_password_rotation, demo_workspace, descendants, record
 from testbed_support import NIX_CONFIG, TESTBED, require_testbed_tools
 from tmuxdriver import FLEET_BIN, REPO, Pane
 
@@ -201,16 +201,7 @@ def test_secrets_hygiene():
         captures = [pane.wait_for("stibnite")]
         [ui_pid] = pane.child_pids()
         s = sampled(samplers, ui_pid, gate)
-        pane.send("4")
-        pane.wait_for("GENERATOR / FILE")
-        pane.send("/")
-        pane.tmux("send-keys", "-t", "e2e", "-l", "user-password-root")
-        pane.send("Enter")
-        pane.wait_for("electrum")
-        pane.send("j")
-        pane.wait_for("▶   user-password-root")
-        pane.send("R")
-        pane.wait_for("Rotate user-password-root on cinnabar?")
+        ask_root_password_rotation(pane)
         pane.send("y")
         captures.append(pane.wait_for("Prompt: user-password-root/user-password"))
         pane.tmux("send-keys", "-t", "e2e", "-l", ui_answer)

@@ -56,6 +56,8 @@ public struct DeployOptions: Sendable {
     public var nixOptions: [String] = []
     /// `--no-check` (clan): `NIXOS_NO_CHECK=1` for switch-to-configuration, inhibitors skipped.
     public var noCheck = false
+    /// `--specialisation NAME` (clan, NixOS only): activate `<system>/specialisation/NAME`.
+    public var specialisation: String?
 
     /// clan's nix options for a machine build (clan_lib/machines/update.py:30-42) plus the user's.
     public var buildNixOptions: [String] { NixBuildOptions.clanDefaults + nixOptions }

@@ -52,6 +52,8 @@ final class HostDeployer: @unchecked Sendable {
     var darwinFlakePath: String?
     var facts: RemoteFacts?
     var systemPath: String?
+    /// What /run/current-system must be after the switch: the system, or its specialisation's.
+    var activatedPath: String?
     var generation: Int?
     var connectAttempted = false
     /// A dry run's connect failure: the stages after it report instead of failing.

@@ -44,6 +44,9 @@ struct DeployConnectionOptions: ParsableArguments {
     @Flag(name: .customLong("no-check"), help: "Skip NixOS switch inhibitors (clan --no-check: NIXOS_NO_CHECK=1).")
     var noCheck = false
 
+    @Option(name: .customLong("specialisation"), help: "Activate this NixOS specialisation of the new system (clan --specialisation; refused for darwin machines).")
+    var specialisation: String?
+
     @Flag(name: .customLong("no-secrets"), help: "Do not upload the machine age key and activation secrets.")
     var noSecrets = false
 
@@ -110,6 +113,11 @@ struct DeployConnectionOptions: ParsableArguments {
         }
         o.nixOptions = NixBuildOptions.parse(stride(from: 0, to: nixOptionWords.count, by: 2).map { (nixOptionWords[$0], nixOptionWords[$0 + 1]) })
         o.noCheck = noCheck
+        if let s = specialisation {
+            // A path component on the target: a name, nothing that could leave the system's directory.
+            guard !s.isEmpty, !s.contains("/"), s != ".", s != ".." else { throw CLIError("fleet: --specialisation '\(s)' is not a name") }
+            o.specialisation = s
+        }
         return o
     }
 }
