@@ -40,7 +40,9 @@ struct ListCommand: AsyncParsableCommand {
             // (docs/PERFORMANCE.md, `fleet list --json`).
             var out: [UInt8] = []
             out.reserveCapacity(machines.count * 384)
-            JSONWriter(indent: "  ").appendObjectArray(machines.lazy.map { MachineJSON.members($0, fleet: fleet) }, into: &out)
+            JSONWriter(indent: "  ").appendObjects(machines, into: &out) { m, members, out in
+                MachineJSON.write(m, fleet: fleet, &members, into: &out)
+            }
             out.append(0x0A)
             do { try FileHandle.standardOutput.write(contentsOf: out) } catch { throw CLIError("fleet: stdout: \(error)") }
         } else {
@@ -68,6 +70,22 @@ enum MachineJSON {
          ("overlayIP", fleet?.overlayIP(of: m.name).map { .string($0) } ?? .null),
          ("buildHost", m.deploy.buildHost.map { .string($0) } ?? .null),
          ("installedAt", m.installedAt.map { JSONValue($0) } ?? .null)]
+    }
+
+    /// The same members written straight as bytes (`fleet list --json`: no `JSONValue` per member;
+    /// `ListCommandTests` checks the bytes against the tree of `members`).
+    static func write(_ m: Machine, fleet: ResolvedFleet?, _ o: inout JSONWriter.Members, into out: inout [UInt8]) {
+        o.string("name", m.name, into: &out)
+        o.string("class", m.machineClass.rawValue, into: &out)
+        o.string("system", m.system, into: &out)
+        o.strings("tags", m.tags, into: &out)
+        o.string("description", m.description, into: &out)
+        o.string("targetHost", m.deploy.targetHost, into: &out)
+        o.strings("roles", fleet?.roles(of: m.name) ?? [], into: &out)
+        o.string("target", fleet?.target(of: m.name)?.address, into: &out)
+        o.string("overlayIP", fleet?.overlayIP(of: m.name), into: &out)
+        o.string("buildHost", m.deploy.buildHost, into: &out)
+        o.int("installedAt", m.installedAt, into: &out)
     }
 
     static func array(_ inv: Inventory) -> JSONValue {
