@@ -61,6 +61,7 @@ struct InventoryTapeReader {
         init(_ tags: OrderedDictionary<String, [String]>) {
             if tags.count <= 63 {
                 var of: [String: UInt64] = [:]
+                of.reserveCapacity(tags.values.map(\.count).max() ?? 0)
                 for (k, members) in tags.values.enumerated() { for m in members { of[m, default: 0] |= 1 << UInt64(k) } }
                 self = .bits(names: Array(tags.keys), of: of)
             } else {
@@ -70,14 +71,20 @@ struct InventoryTapeReader {
             }
         }
 
-        /// The tags listing `machine`, and a key that is equal for equal lists.
-        func of(_ machine: String) -> (tags: [String], key: UInt64?) {
+        /// A key that is equal for machines listed by the same tags; nil when there is none.
+        func key(_ machine: String) -> UInt64? {
+            if case .bits(_, let of) = self { return of[machine] ?? 0 }
+            return nil
+        }
+
+        /// The tags listing `machine` (`key`: its key, when already looked up).
+        func tags(_ machine: String, key: UInt64?) -> [String] {
             switch self {
             case .bits(let names, let of):
-                guard let bits = of[machine] else { return ([], 0) }
-                return ((0..<names.count).filter { bits & (1 << UInt64($0)) != 0 }.map { names[$0] }, bits)
+                guard let bits = key ?? of[machine], bits != 0 else { return [] }
+                return (0..<names.count).filter { bits & (1 << UInt64($0)) != 0 }.map { names[$0] }
             case .lists(let of):
-                return (of[machine] ?? [], nil)
+                return of[machine] ?? []
             }
         }
     }
@@ -118,9 +125,8 @@ struct InventoryTapeReader {
             decoded.reserveCapacity(entries.count)
             for (name, value) in entries {
                 try validName(name, .machine, at: "machines")
-                let (listed, key) = staticTags.of(name)
                 decoded.append((name, try machine(name: name, value, at: InventoryPath.join("machines", name),
-                                                  system: systems[name], staticTags: listed, staticKey: key)))
+                                                  system: systems[name], staticTags: staticTags)))
             }
             // Sorted by name (nix eval --json sorts keys).
             if !sorted { decoded.sort { $0.key < $1.key } }
@@ -153,10 +159,10 @@ struct InventoryTapeReader {
     // MARK: machines
 
     /// `path` is built only for an error message: 10k machines × 8 fields of string interpolation
-    /// would otherwise cost more than reading them. `staticKey`: equal for equal `staticTags`, nil
-    /// when unknown (then the tag list is not shared by its bytes).
+    /// would otherwise cost more than reading them. A tag list is shared by its bytes only where
+    /// `staticTags` has a key for the machine.
     private mutating func machine(name: String, _ value: Int, at path: @autoclosure () -> String, system: String?,
-                                  staticTags: [String], staticKey: UInt64?) throws -> Machine {
+                                  staticTags: StaticTags) throws -> Machine {
         // One pass over the machine's keys; a repeated key: the last one wins, as in JSONParser.
         var nameV, classV, descriptionV, iconV, installedV, tagsV, deployV: Int?
         var extra = OrderedDictionary<String, JSONValue>()
@@ -205,7 +211,7 @@ struct InventoryTapeReader {
             }
             m.installedAt = n
         }
-        let cls = m.machineClass, document = doc, fileName = file
+        let cls = m.machineClass, document = doc, fileName = file, staticKey = staticTags.key(name)
         // Moved out while the closure below holds it (a copy left in `self` would be copied on write).
         var interner = self.interner
         self.interner = StringInterner()
@@ -216,7 +222,7 @@ struct InventoryTapeReader {
                 for s in try Self.stringList(document, fileName, t, at: "\(path()).tags") where !tags.contains(s) { tags.append(s) }  // clan applies `unique`
             }
             // `inventory.tags.<t> = [machines]` attaches tags from the other side; the evaluated list holds them.
-            for s in staticTags where !tags.contains(s) { tags.append(s) }
+            for s in staticTags.tags(name, key: staticKey) where !tags.contains(s) { tags.append(s) }
             // Computed tags (modules/clan/computed-tags.nix): every machine has `all` and its class tag.
             for implicit in ["all", cls.rawValue] where !tags.contains(implicit) { tags.append(implicit) }
             return interner.intern(tags)
