@@ -31,6 +31,29 @@ final class DeployActivationTests: XCTestCase {
                        [sys + "/specialisation/gpu/bin/switch-to-configuration", "switch"])
     }
 
+    /// clan's `--specialisation S` (update.py:429-433): boot and switch both run the
+    /// specialisation's switch-to-configuration; the profile is the whole system.
+    func testSpecialisationSwitchesToItInBothSteps() {
+        let steps = ActivationCommands.nixos(system: sys, hasSystemd: false, unitSuffix: "u", machine: "tb1", specialisation: "gpu")
+        XCTAssertEqual(steps[1], ["nix-env", "-p", "/nix/var/nix/profiles/system", "--set", sys])
+        XCTAssertEqual(steps[2], [sys + "/specialisation/gpu/bin/switch-to-configuration", "boot"])
+        XCTAssertEqual(steps[3], [sys + "/specialisation/gpu/bin/switch-to-configuration", "switch"])
+    }
+
+    /// clan refuses `--specialisation` for a darwin machine: "--specialisation is not supported for
+    /// darwin machine <m>" (clan_cli/machines/update.py). The host fails at resolve; nothing runs.
+    func testSpecialisationIsRefusedForDarwin() async {
+        var o = DeployOptions(builder: .flake("path:/nonexistent"))
+        o.specialisation = "gpu"
+        o.targetOverrides = ["mac": "root@127.0.0.1:1"]
+        o.batchBuild = false
+        let run = DeployPipeline().start([Machine(name: "mac", machineClass: .darwin)], options: o)
+        for await _ in run.events {}
+        let f = await run.result().hosts.first?.failure
+        XCTAssertEqual(f?.stage, .resolve)
+        XCTAssertEqual(f?.message, "--specialisation is not supported for darwin machine mac")
+    }
+
     func testNixOSWithoutSystemdSwitchesDirectly() {
         let steps = ActivationCommands.nixos(system: sys, hasSystemd: false, unitSuffix: "u", machine: "tb1")
         XCTAssertEqual(steps.suffix(2).map { $0 }, [[sys + "/bin/switch-to-configuration", "boot"],

@@ -100,4 +100,22 @@ final class InventorySyntheticTests: XCTestCase {
             }
         }
     }
+
+    /// The up-front reads run on several threads, where `VarsReadRecorder.owning` cannot tell whose
+    /// read is whose: each is recorded for the machine whose IP it is (the resolved-fleet cache then
+    /// re-checks a first screen's rows by their own files only), once.
+    func testParallelReadsAreRecordedForTheirMachines() throws {
+        let dir = try makeTempDir(self, "synthetic")
+        try SyntheticFleet(machines: 700, seed: 5).write(to: dir)
+        let recorder = VarsReadRecorder()
+        let fleet = ResolvedFleet(try DirectoryInventoryLoader(directory: dir).load(), recorder: recorder)
+        let ipReads = recorder.finish().filter { $0.path.contains("/zerotier-ip-") }
+        XCTAssertGreaterThan(ipReads.count, 256, "enough for the parallel path")
+        XCTAssertEqual(Set(ipReads.map(\.path)).count, ipReads.count, "each file read once")
+        for r in ipReads {
+            let owner = try XCTUnwrap(r.owner, r.path)
+            XCTAssertTrue(r.path.contains("/zerotier-ip-\(owner)-"), "\(r.path) recorded for \(owner)")
+        }
+        XCTAssertEqual(Set(ipReads.compactMap(\.owner)), Set(fleet.overlayIPs.keys))
+    }
 }

@@ -35,11 +35,15 @@ enum RealClan {
     private static let cache = Mutex<[String: String]>([:])
     private static let root = FileManager.default.temporaryDirectory
         .appendingPathComponent("fleet-real-clan-\(ProcessInfo.processInfo.processIdentifier)").path
+    /// The flakes go when the test process exits: ~80 MB a run, which plain `swift test` runs
+    /// (outside tools/test-suite's private TMPDIR) otherwise pile up in /tmp.
+    private static let removeRootAtExit: Void = { atexit { try? FileManager.default.removeItem(atPath: RealClan.root) } }()
 
     /// The flake for `clanNix` (nil: new-clan-flake's example clan), built once per run. Do not modify it.
     static func flake(clanNix: String? = nil) throws -> String {
         try VarsE2E.requireTools(["nix", "git"])
         useOfflineNix()
+        _ = removeRootAtExit
         let key = clanNix ?? ""
         return try cache.withLock { built in
             if let dir = built[key] { return dir }

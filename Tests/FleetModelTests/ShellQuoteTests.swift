@@ -66,7 +66,7 @@ final class ShellQuoteTests: XCTestCase {
     }
 
     func testRandomStringsRoundTripThroughRealShells() throws {
-        var rng = ShellQuoteRNG(seed: 0x5EED_F1EE7)
+        var rng = SplitMix64(seed: 0x5EED_F1EE7)   // deterministic: a failing round can be reproduced
         let alphabet: [Unicode.Scalar] = Array("'\"$`\\ \n\t!*?[]{}()<>|&;#~=%^-_.aZ09".unicodeScalars)
             + ["\u{301}", "\u{E9}", "\u{65E5}", "\u{1F642}", "\u{1}", "\u{1B}", "\u{7F}", "\u{A0}", "\u{2028}"]
         let shells = ["/bin/sh", "/bin/bash", "/bin/dash"].filter { FileManager.default.isExecutableFile(atPath: $0) }
@@ -80,18 +80,5 @@ final class ShellQuoteTests: XCTestCase {
             let shell = shells[round % shells.count]
             XCTAssertEqual(try roundTrip(argv, shell: shell), argv, "round \(round) via \(shell)")
         }
-    }
-}
-
-/// A small deterministic generator so a failing round can be reproduced.
-private struct ShellQuoteRNG: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -32,6 +32,26 @@ final class VarsDefinitionTests: XCTestCase {
         XCTAssertEqual(c.dependents(of: .shared("ca")), [.perMachine("cert", "a"), .perMachine("cert", "b")])
     }
 
+    /// A generator that is only `{"template": t}` (no `@machine@` in t) is parsed once and reused:
+    /// the same definition as written out in full, and every machine's name is still checked.
+    func testTemplateOnlyGeneratorsEqualInlineOnesAndMachineNamesAreChecked() throws {
+        let t = #"{"files": {"key": {}, "key.pub": {"secret": false}}, "validation": {"v": 1}, "script": "echo x"}"#
+        let viaTemplate = try parse("""
+            {"templates": {"k": \(t)}, "machines": {"a": {"generators": {"g": {"template": "k"}}},
+                                                   "b": {"generators": {"g": {"template": "k"}, "h": {"template": "k"}}}}}
+            """)
+        let inline = try parse("""
+            {"machines": {"a": {"generators": {"g": \(t)}}, "b": {"generators": {"g": \(t), "h": \(t)}}}}
+            """)
+        XCTAssertEqual(viaTemplate.declarations, inline.declarations)
+        XCTAssertEqual(viaTemplate.generators.count, 3)
+        XCTAssertEqual(viaTemplate.generators[.perMachine("h", "b")]?.definition.name, "h")
+        XCTAssertThrowsError(try parse("""
+            {"templates": {"k": \(t)}, "machines": {"a": {"generators": {"g": {"template": "k"}}},
+                                                   "b;x": {"generators": {"g": {"template": "k"}}}}}
+            """)) { e in XCTAssertTrue("\(e)".hasPrefix("generators.json: machines.b;x.generators.g: "), "\(e)") }
+    }
+
     func testSharedDefinitionsMustAgree() {
         XCTAssertThrowsError(try parse("""
             {"machines": {"a": {"generators": {"g": {"share": true, "files": {"x": {}}}}},

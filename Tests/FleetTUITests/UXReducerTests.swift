@@ -97,7 +97,7 @@ final class UXReducerTests: XCTestCase {
         XCTAssertNil(s.deployTarget(of: "stibnite"))
         let t = DeployTarget(address: "crs58@stibnite.local", source: .machineConfig)
         let covered = Set(s.machines.map(\.name)).subtracting(["cinnabar"])
-        _ = Reducer.reduce(&s, .configTargetsResolved(ConfigTargets(targets: ["stibnite": t], machines: covered)))
+        _ = Reducer.reduce(&s, .configTargetsResolved(ResolvedTargets(targets: ["stibnite": t], machines: covered)))
         XCTAssertEqual(s.deployTarget(of: "stibnite"), t)
         XCTAssertNil(s.deployTarget(of: "electrum"), "covered, and the config gives it none")
         XCTAssertEqual(s.deployTarget(of: "cinnabar"), s.fleet?.target(of: "cinnabar"), "not covered: the inventory's")

@@ -34,6 +34,21 @@ def demo_workspace(path):
     return str(path), os.path.join(str(path), ".git", "demo-admin-keys.txt")
 
 
+def ask_root_password_rotation(pane):
+    """On the demo's dashboard: the Vars screen filtered to `user-password-root`, the cursor on
+    cinnabar's generator (below electrum's), `R`; returns the confirmation on screen."""
+    pane.send("4")
+    pane.wait_for("GENERATOR / FILE")
+    pane.send("/")
+    pane.tmux("send-keys", "-t", "e2e", "-l", "user-password-root")
+    pane.send("Enter")
+    pane.wait_for("electrum")
+    pane.send("j")
+    pane.wait_for("▶   user-password-root")
+    pane.send("R")
+    return pane.wait_for("Rotate user-password-root on cinnabar?")
+
+
 def git(repo, *args, check=False):
     return subprocess.run(["git", "-C", repo, *args], capture_output=True, text=True, check=check)
 

@@ -14,6 +14,7 @@ import time
 
 import pytest
 
+from fault_support import descendants, proc_table, processes_mentioning
 from testbed_support import DeployTestbed, finished, run_summary, stage_result
 from tmuxdriver import wait_until
 
@@ -176,40 +177,12 @@ def test_dry_run_changes_nothing(tb):
 
 def _descendant_pgids(pid):
     """Process groups of `pid`'s descendants (fleet puts every child in its own group)."""
-    children = {}
-    for p in os.listdir("/proc"):
-        if p.isdigit():
-            try:
-                with open(f"/proc/{p}/stat") as f:
-                    fields = f.read().rsplit(")", 1)[1].split()
-                children.setdefault(int(fields[1]), []).append((int(p), int(fields[2])))
-            except OSError:
-                pass
-    out, todo = set(), [pid]
-    while todo:
-        for child, pgid in children.get(todo.pop(), []):
-            out.add(pgid)
-            todo.append(child)
-    return out
+    table = proc_table()
+    return {table[p][1] for p in descendants(pid, table)}
 
 
-def _live_processes(pgid=None, cmdline_part=None):
-    found = []
-    for p in os.listdir("/proc"):
-        if not p.isdigit():
-            continue
-        try:
-            with open(f"/proc/{p}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            with open(f"/proc/{p}/cmdline", "rb") as f:
-                cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        if fields[0] == "Z":
-            continue
-        if (pgid is not None and int(fields[2]) == pgid) or (cmdline_part and cmdline_part in cmd):
-            found.append((int(p), cmd))
-    return found
+def _live_in_group(pgid):
+    return [(p, cmd) for p, (_, group, state, cmd) in proc_table().items() if group == pgid and state != "Z"]
 
 
 def test_cancel_leaves_no_ssh_or_nix_process(tb):
@@ -233,11 +206,11 @@ def test_cancel_leaves_no_ssh_or_nix_process(tb):
         summary = json.loads(rest.strip().splitlines()[-1])
         assert summary["type"] == "run_finished" and summary["cancelled"] is True
         assert summary["hosts"][0]["error"] == "[tb1] activate failed: cancelled"
-        wait_until(lambda: not any(_live_processes(pgid=g) for g in pgids), 10,
-                   message=lambda: f"process groups still have live processes: {[_live_processes(pgid=g) for g in pgids]}")
+        wait_until(lambda: not any(_live_in_group(g) for g in pgids), 10,
+                   message=lambda: f"process groups still have live processes: {[_live_in_group(g) for g in pgids]}")
         # Nor the ControlMaster (a daemon in its own session, named after its socket under TMPDIR).
-        wait_until(lambda: _live_processes(cmdline_part=tb.tmp + "/") == [], 10,
-                   message=lambda: f"left running: {_live_processes(cmdline_part=tb.tmp + '/')}")
+        wait_until(lambda: processes_mentioning(tb.tmp + "/", exclude_sshd=False) == [], 10,
+                   message=lambda: f"left running: {processes_mentioning(tb.tmp + '/', exclude_sshd=False)}")
         assert os.listdir(tb.tmp) == [], "control socket directory removed"
     finally:
         if proc.poll() is None:
@@ -326,5 +299,5 @@ def test_stage_timeout_names_host_and_stage(tb):
     assert done["tb3"]["error"] == "[tb3] activate failed: timed out after 2s"
     assert done["tb3"]["timed_out"] is True
     assert done["tb4"]["result"] == "ok"
-    wait_until(lambda: _live_processes(cmdline_part=tb.tmp + "/") == [], 10,
-               message=lambda: f"left running: {_live_processes(cmdline_part=tb.tmp + '/')}")
+    wait_until(lambda: processes_mentioning(tb.tmp + "/", exclude_sshd=False) == [], 10,
+               message=lambda: f"left running: {processes_mentioning(tb.tmp + '/', exclude_sshd=False)}")

@@ -1,6 +1,7 @@
 """Issue 14 done-when: `fleet deploy --dry-run` on the demo says, for every machine, where it would
 build and how it would activate — also for the machines it has no target for (the darwin laptops:
-clan sets no domain for darwin, so clan itself would stop at "Could not find any way to connect"),
+clan sets no domain for darwin, so clan itself would stop at "Could not find any way to connect"; the
+dry run reports them failed at resolve, exit 1),
 and the darwin machines show exactly clan's `darwin-rebuild` argv
 (clan_lib/machines/update.py `_build_darwin_rebuild_cmd`). Relies only on demo facts that survive a
 regeneration: the reference user's 8 machines, 4 of them darwin. Offline: the NixOS targets do not
@@ -56,6 +57,11 @@ def test_dry_run_on_the_demo_says_where_each_machine_builds_and_how_it_activates
         else:
             assert plan["activation"] == "nix-env --set, switch-to-configuration boot, then switch", plan
             assert "switch-to-configuration boot, then switch" in stages[(m, "activate")]["message"], stages[(m, "activate")]
-        # A host without a target still ends its preview and says why it has none.
+        # A host without a target still ends its preview, and fails at resolve as clan's update
+        # would (message naming host and stage); the others are not affected by it.
         if plan["target"] == "none":
-            assert "Could not find any way to connect to machine" in done[m].get("message", "") + done[m].get("error", ""), done[m]
+            assert done[m]["result"] == "failed" and done[m]["failed_stage"] == "resolve", done[m]
+            assert done[m]["error"].startswith(f"[{m}] resolve failed: Could not find any way to connect to machine '{m}'"), done[m]
+    no_target = sorted(m for m, p in plans.items() if p["target"] == "none")
+    assert no_target == sorted(m for m, c in classes.items() if c == "darwin"), no_target
+    assert r.returncode == 1, "a host without a target fails the dry run"

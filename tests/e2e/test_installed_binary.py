@@ -6,6 +6,7 @@ here, which a plain copy elsewhere would not show — the source tree would stil
 import os
 import shlex
 import shutil
+import signal
 import subprocess
 
 import pytest
@@ -60,7 +61,8 @@ def test_copied_binary_alone_lists_the_demo(installed):
     names = [line.split()[0] for line in r.stdout.splitlines()[1:] if line.strip()]
     assert names == DEMO, r.stdout
     # Unpacked into the cache it was pointed at; nothing written into the empty cwd.
-    assert [p.name.startswith("demo-") for p in (tmp / "cache" / "fleet").iterdir()] == [True]
+    cached = sorted(p.name for p in (tmp / "cache" / "fleet").iterdir())
+    assert len(cached) == 2 and cached[1] == cached[0] + ".lock" and cached[0].startswith("demo-"), cached
     assert os.listdir(tmp / "cwd") == []
     # Still read-only, as the demo always was.
     r = subprocess.run(prefix + [fleet, "tag", "add", "cinnabar", "x"], capture_output=True, text=True, timeout=60)
@@ -88,3 +90,43 @@ def test_copied_binary_alone_finds_the_themes(installed):
         assert pane.wait_for_exit() == 0
     finally:
         pane.close()
+
+
+def test_other_versions_demo_copies_are_pruned_unless_running(tmp_path):
+    """A demo copy of another fleet version goes when fleet next unpacks or opens its own, unless a
+    running fleet holds that copy's lock (another process here: util-linux `flock -s`, the lock a
+    fleet of that version holds while it runs); what a copy links to outside the cache stays."""
+    cache = tmp_path / "cache" / "fleet"
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "precious").write_text("keep")
+    for old in ("demo-0123abcd", "demo-4567ef"):
+        (cache / old / "vars").mkdir(parents=True)
+        (cache / old / "inventory.json").write_text("{}")
+        (cache / old / "vars" / "out").symlink_to(outside)
+        (cache / (old + ".lock")).touch()
+    lock = str(cache / "demo-4567ef.lock")
+    holder = subprocess.Popen(["flock", "-s", lock, "sleep", "600"], start_new_session=True)   # sleep inherits the lock
+    try:
+        wait_until(lambda: subprocess.run(["flock", "-n", "-x", lock, "true"]).returncode == 1, 20,
+                   message="flock -s never took the lock")
+        env = dict(os.environ, XDG_CACHE_HOME=str(tmp_path / "cache"), XDG_STATE_HOME=str(tmp_path / "state"),
+                   XDG_CONFIG_HOME=str(tmp_path / "config"), FLEET_NO_PROBES="1")
+        env.pop("FLEET_DEMO_DIR", None)
+        r = subprocess.run([FLEET_BIN, "list"], capture_output=True, text=True, timeout=60, env=env, cwd=tmp_path)
+        assert r.returncode == 0 and "DEMO" in r.stderr, r.stderr
+        names = sorted(p.name for p in cache.iterdir())
+        ours = [n for n in names if n.startswith("demo-") and n not in ("demo-4567ef", "demo-4567ef.lock")]
+        assert len(ours) == 2 and ours[1] == ours[0] + ".lock", names   # the old, unheld copy is gone
+        assert "demo-4567ef" in names and "demo-4567ef.lock" in names, names
+        assert (outside / "precious").read_text() == "keep"
+    finally:
+        os.killpg(holder.pid, signal.SIGKILL)
+        holder.wait()
+        wait_until(lambda: subprocess.run(["flock", "-n", "-x", lock, "true"]).returncode == 0, 20,
+                   message="the killed holder (sleep) still holds the lock")
+    # Its fleet has exited: the next start prunes that copy too.
+    r = subprocess.run([FLEET_BIN, "list"], capture_output=True, text=True, timeout=60, env=env, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert not any(n.startswith("demo-4567ef") for n in os.listdir(cache)), os.listdir(cache)
+    assert (outside / "precious").read_text() == "keep"

@@ -14,13 +14,14 @@ import json
 import os
 import shlex
 import shutil
+import signal
 import subprocess
 import tempfile
 import threading
 import time
 import types
 
-from fault_support import demo_workspace, descendants, record
+from fault_support import ask_root_password_rotation, demo_workspace, descendants, record
 from testbed_support import NIX_CONFIG, TESTBED, require_testbed_tools
 from tmuxdriver import FLEET_BIN, REPO, Pane
 
@@ -47,13 +48,30 @@ def needle_parts(value):
     return parts
 
 
+def bwrap_gate(root):
+    """A directory to put first on PATH: its `bwrap` stops itself (SIGSTOP) until a ProcSampler has
+    read its command line and environment and continued it (SIGCONT), then execs the real bwrap
+    with both unchanged. A generator's sandbox lives for milliseconds, and a sampler that walks
+    /proc misses it on a loaded machine; through the gate every sandbox is sampled."""
+    real = shutil.which("bwrap")
+    assert real, "bwrap is missing: `make test` installs it (tools/install-deps)"
+    gate = os.path.join(root, "gate")
+    os.makedirs(gate)
+    with open(os.path.join(gate, "bwrap"), "w") as f:
+        f.write(f'#!/bin/sh\nkill -STOP $$\nexec {shlex.quote(real)} "$@"\n')
+    os.chmod(os.path.join(gate, "bwrap"), 0o755)
+    return gate
+
+
 class ProcSampler(threading.Thread):
     """Reads /proc/PID/{environ,cmdline} of a process and all its descendants every few ms and keeps
-    each distinct content in memory, to be scanned once every needle is known."""
+    each distinct content in memory, to be scanned once every needle is known. A bwrap stopped at
+    `gate` (bwrap_gate) is sampled and continued."""
 
-    def __init__(self, pid):
+    def __init__(self, pid, gate=None):
         super().__init__(daemon=True)
         self.pid, self.seen, self.samples, self.stop = pid, {}, {}, threading.Event()
+        self.gate = gate and os.path.join(gate, "bwrap").encode()
 
     def run(self):
         while not self.stop.is_set():
@@ -63,10 +81,17 @@ class ProcSampler(threading.Thread):
                         cmd = f.read()
                     with open(f"/proc/{p}/environ", "rb") as f:
                         environ = f.read()
+                    gated = self.gate is not None and cmd.split(b"\0")[1:2] == [self.gate]
+                    if gated:
+                        with open(f"/proc/{p}/stat") as f:
+                            stopped = f.read().rsplit(")", 1)[1].split()[0] == "T"
                 except OSError:
                     continue  # it exited between listing and reading
-                self.seen.setdefault(p, os.path.basename(cmd.split(b"\0")[0]).decode(errors="replace"))
+                name = "bwrap" if gated else os.path.basename(cmd.split(b"\0")[0]).decode(errors="replace")
+                self.seen.setdefault(p, name)
                 self.samples.setdefault((cmd, environ), f"/proc/{p} ({self.seen[p]})")
+                if gated and stopped:
+                    os.kill(p, signal.SIGCONT)
             time.sleep(0.005)
 
     def finish(self):
@@ -74,8 +99,8 @@ class ProcSampler(threading.Thread):
         self.join()
 
 
-def sampled(samplers, pid):
-    s = ProcSampler(pid)
+def sampled(samplers, pid, gate=None):
+    s = ProcSampler(pid, gate)
     s.start()
     samplers.append(s)
     return s
@@ -151,12 +176,15 @@ def test_secrets_hygiene():
         ui_answer = "Ui-Answer-" + os.urandom(6).hex()
         needles += [cli_answer.encode(), ui_answer.encode()]
         samplers, outputs = [], []
+        # The rotations (1, 2) run their sandboxes through the gate, so each one is sampled.
+        gate = bwrap_gate(root)
+        gated_env = dict(env, PATH=gate + os.pathsep + env["PATH"])
 
         # 1. CLI rotation with the answer on stdin.
         p = subprocess.Popen([FLEET_BIN, "vars", "rotate", "electrum", "-g", "user-password-root", "--repo", ws,
                               "--prompt-value", "user-password-root.user-password=@-"],
-                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
-        s = sampled(samplers, p.pid)
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=gated_env)
+        s = sampled(samplers, p.pid, gate)
         out, err = p.communicate(input=cli_answer.encode(), timeout=120)
         s.finish()
         assert p.returncode == 0, err
@@ -169,20 +197,11 @@ def test_secrets_hygiene():
         pane = Pane(120, 40)
         pane_env = " ".join(f"{k}={shlex.quote(env[k])}" for k in
                             ("SOPS_AGE_KEY_FILE", "XDG_STATE_HOME", "XDG_CACHE_HOME", "XDG_CONFIG_HOME", "TMPDIR", "FLEET_LOG"))
-        pane.start_fleet(env=f"FLEET_DEMO_DIR={shlex.quote(ws)} {pane_env}")
+        pane.start_fleet(env=f"FLEET_DEMO_DIR={shlex.quote(ws)} {pane_env} PATH={shlex.quote(gated_env['PATH'])}")
         captures = [pane.wait_for("stibnite")]
         [ui_pid] = pane.child_pids()
-        s = sampled(samplers, ui_pid)
-        pane.send("4")
-        pane.wait_for("GENERATOR / FILE")
-        pane.send("/")
-        pane.tmux("send-keys", "-t", "e2e", "-l", "user-password-root")
-        pane.send("Enter")
-        pane.wait_for("electrum")
-        pane.send("j")
-        pane.wait_for("▶   user-password-root")
-        pane.send("R")
-        pane.wait_for("Rotate user-password-root on cinnabar?")
+        s = sampled(samplers, ui_pid, gate)
+        ask_root_password_rotation(pane)
         pane.send("y")
         captures.append(pane.wait_for("Prompt: user-password-root/user-password"))
         pane.tmux("send-keys", "-t", "e2e", "-l", ui_answer)

@@ -6,6 +6,7 @@ import shutil
 import subprocess
 import time
 
+from fault_support import ask_root_password_rotation
 from tmuxdriver import REPO
 
 PROMPT_VALUE = "Pr0mpt-Never-Shown-7f3a"
@@ -21,16 +22,7 @@ def test_rotate_from_vars_screen(pane, tmp_path):
 
     pane.start_fleet(env=f"FLEET_DEMO_DIR={ws} SOPS_AGE_KEY_FILE={keys} FLEET_VARS_WORKDIR=/dev/shm")
     pane.wait_for("stibnite")
-    pane.send("4")
-    pane.wait_for("GENERATOR / FILE")
-    pane.send("/")
-    pane.tmux("send-keys", "-t", "e2e", "-l", "user-password-root")
-    pane.send("Enter")
-    pane.wait_for("electrum")
-    pane.send("j")                                   # cinnabar's user-password-root generator
-    pane.wait_for("▶   user-password-root")
-    pane.send("R")
-    screen = pane.wait_for("Rotate user-password-root on cinnabar?")
+    screen = ask_root_password_rotation(pane)
     assert "Affected machines: cinnabar" in screen
     pane.send("y")
     pane.wait_for("Prompt: user-password-root/user-password")

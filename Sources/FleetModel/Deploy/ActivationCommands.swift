@@ -90,10 +90,12 @@ public enum ActivationCommands {
     }
 
     /// The whole NixOS activation in order (for dry runs and tests): prepare, boot, switch.
-    public static func nixos(system path: String, hasSystemd: Bool, unitSuffix: String, machine: String, noCheck: Bool = false) -> [[String]] {
+    public static func nixos(system path: String, hasSystemd: Bool, unitSuffix: String, machine: String, noCheck: Bool = false,
+                             specialisation: String? = nil) -> [[String]] {
         nixosPrepare(system: path)
             + ["boot", "switch"].map { nixosSwitch(system: path, action: $0, hasSystemd: hasSystemd,
-                                                   unitName: unitName(action: $0, machine: machine, random: unitSuffix), noCheck: noCheck) }
+                                                   unitName: unitName(action: $0, machine: machine, random: unitSuffix), noCheck: noCheck,
+                                                   specialisation: specialisation) }
     }
 
     /// clan's answer to a failed live switch (update.py:524-534): inhibitors blocked it.

@@ -13,8 +13,6 @@ public struct DeployOptions: Sendable {
     public var sshExtraOptions: [String]
     /// Targets by machine name that win over the inventory (`--target m=root@10.0.0.2`).
     public var targetOverrides: [String: String]
-    /// Finds a machine's target when there is no override; default: `deploy.targetHost`.
-    public var targetResolver: @Sendable (Machine) -> String?
     public var secretsProvider: SecretsProvider?
     public var secretUploadDirectory: String
     public var stageTimeouts: [DeployStage: Duration]
@@ -58,6 +56,8 @@ public struct DeployOptions: Sendable {
     public var nixOptions: [String] = []
     /// `--no-check` (clan): `NIXOS_NO_CHECK=1` for switch-to-configuration, inhibitors skipped.
     public var noCheck = false
+    /// `--specialisation NAME` (clan, NixOS only): activate `<system>/specialisation/NAME`.
+    public var specialisation: String?
 
     /// clan's nix options for a machine build (clan_lib/machines/update.py:30-42) plus the user's.
     public var buildNixOptions: [String] { NixBuildOptions.clanDefaults + nixOptions }
@@ -71,7 +71,6 @@ public struct DeployOptions: Sendable {
     public init(kind: DeployKind = .deploy, jobs: Int? = nil, builder: SystemBuilder,
                 hostKeyPolicy: HostKeyPolicy = .ask, sshConfigFile: String? = nil, sshExtraOptions: [String] = [],
                 targetOverrides: [String: String] = [:],
-                targetResolver: @escaping @Sendable (Machine) -> String? = { $0.deploy.targetHost },
                 secretsProvider: SecretsProvider? = nil,
                 secretUploadDirectory: String = SecretUploadPlan.defaultDirectory,
                 stageTimeouts: [DeployStage: Duration] = [:], environment: [String: String]? = nil,
@@ -83,7 +82,6 @@ public struct DeployOptions: Sendable {
         self.sshConfigFile = sshConfigFile
         self.sshExtraOptions = sshExtraOptions
         self.targetOverrides = targetOverrides
-        self.targetResolver = targetResolver
         self.secretsProvider = secretsProvider
         self.secretUploadDirectory = secretUploadDirectory
         self.stageTimeouts = stageTimeouts
@@ -104,12 +102,8 @@ public struct DeployOptions: Sendable {
         machine.deploy.forwardAgent ?? configForwardAgent[machine.name] ?? false
     }
 
-    /// The target string for a machine: override, then the resolver (no probing; status probes).
-    public func targetString(for machine: Machine) -> String? {
-        targetOverrides[machine.name] ?? targetResolver(machine)
-    }
-
-    /// The candidates the resolve stage tries, override first.
+    /// The candidates the resolve stage tries, override first; the first is what the status probes
+    /// and the TARGET column use (`ResolvedTargets`).
     public func targets(for machine: Machine) -> [DeployTarget] {
         if let o = targetOverrides[machine.name] { return [DeployTarget(address: o, source: .override)] }
         return targetCandidates(machine)
@@ -163,8 +157,9 @@ extension DeployOptions {
     }
 
     /// What `fleet deploy` and the Deploy screen use for a fleet: build from the flake (`--flake`, or
-    /// the inventory directory's flake.nix), targets as clan resolves them (`ResolvedFleet.targets`:
-    /// deploy.targetHost → network address → `root@<name>.<domain>`), clan's secret upload from the
+    /// the inventory directory's flake.nix), targets as clan resolves them (`targetCandidates`:
+    /// deploy.targetHost → exported networks → the machine config's targetHost, from `deployConfig`;
+    /// for a directory source the inventory's networks → `root@<name>.<domain>`), clan's secret upload from the
     /// clan directory. `buildFlake` overrides the flake. `deployConfig` is the flake's machine config
     /// and exports (`ClanDeployConfig.evaluate`), nil for a directory source.
     public static func standard(kind: DeployKind, source: InventorySource, fleet: ResolvedFleet,
@@ -193,8 +188,6 @@ extension DeployOptions {
            !FileManager.default.fileExists(atPath: String(ref.dropFirst(5)) + "/flake.nix") {
             o.nothingToBuild = "\(ref.dropFirst(5)) has no flake.nix (pass --build-flake to build from one)"
         }
-        let resolved = fleet.targets.mapValues(\.address)
-        o.targetResolver = { m in resolved[m.name] ?? m.deploy.targetHost }
         o.deployConfig = deployConfig
         for (name, c) in deployConfig?.machines ?? [:] {
             if let f = c.forwardAgent { o.configForwardAgent[name] = f }

@@ -25,6 +25,12 @@ public struct DeployVars: Sendable {
     /// Why a deploy stopped after the zerotier migration (clan's banner, in one line).
     public static let migratedMessage = "zerotier vars were moved to the all-shared layout and committed (\"\(ZerotierMigration.commitMessage)\"), as clan does before generating; nothing was deployed. Read https://clan.lol/docs/unstable/guides/migrations/zerotier, then re-run the same command."
 
+    /// The zerotier migration moved files: the run stops here without failing (clan prints its
+    /// banner and `sys.exit(0)`s, clan_lib/vars/migrations/zerotier.py), each host not deployed.
+    public struct Migrated: Error, CustomStringConvertible {
+        public var description: String { DeployVars.migratedMessage }
+    }
+
     /// Generates what is missing for `machines`; nil catalog (no definitions): nothing to do.
     public func run(machines: [String], interaction: DeployInteraction?) async throws -> Outcome {
         guard let catalog = try await repository.loadCatalog() else {
@@ -33,10 +39,11 @@ public struct DeployVars: Sendable {
         // clan's `run_generators` starts with `run_migrations` (clan_lib/vars/generate.py:300-303): an
         // old zerotier layout is moved to the all-shared one and committed, then clan prints its
         // banner and exits 0 — nothing is generated or deployed in that run. fleet stops the same way
-        // (each host fails at its secrets stage with this message; no host is touched).
+        // (`Migrated`: each host ends not deployed at its secrets stage, the run exits 0; nothing is
+        // uploaded or activated). A migration that fails (clan's ClanError) fails the hosts.
         if VarsMigrations.needed(clanDirectory: repository.clanDirectory, catalog: catalog) {
             let changed = try await repository.runMigrations(catalog: catalog, environment: environment)
-            if !changed.isEmpty { throw VarsError(repository.clanDirectory, Self.migratedMessage) }
+            if !changed.isEmpty { throw Migrated() }
         }
         let known = Set(catalog.machineNames)
         let wanted = machines.filter { known.contains($0) }

@@ -7,6 +7,9 @@ extension HostDeployer {
     /// deploy.targetHost, the exported networks by priority — each really probed, the first that
     /// answers wins —, then the machine config's targetHost; else clan's error. Then where it builds.
     func resolve(_ ctx: StageContext) async throws -> DeployOutcome {
+        if machine.machineClass == .darwin, options.specialisation != nil, options.kind != .rollback {
+            throw StageError(message: "--specialisation is not supported for darwin machine \(host)")   // clan's ClanError
+        }
         var chosen: DeployTarget?
         var tried: [String] = []
         for c in options.targets(for: machine) {
@@ -114,6 +117,7 @@ extension HostDeployer {
         if let varsRun {
             switch await varsRun.result() {
             case .success(let o): for l in o.lines { ctx.log("vars: " + l) }
+            case .failure(let e as DeployVars.Migrated): throw StageStop(message: e.description)
             case .failure(let e): throw StageError(message: "vars: \(e)")
             }
             try Task.checkCancellation()
@@ -155,10 +159,21 @@ extension HostDeployer {
                 throw StageError(message: ErrorText.command(step, status: r.status, stderr: r.stderrString))
             }
         }
+        // A specialisation is its own toplevel (a link in the system): /run/current-system becomes it.
+        var running = out
+        if let s = options.specialisation {
+            let r = try await ctx.remote(["readlink", "-f", out + "/specialisation/" + s], check: false, logStdout: false)
+            let path = r.stdoutString.trimmingCharacters(in: .whitespacesAndNewlines)
+            guard r.status == 0, path.hasPrefix("/nix/store/") else {
+                throw StageError(message: "\(out) has no specialisation '\(s)' (--specialisation)")
+            }
+            running = path
+        }
+        activatedPath = running
         func switchTo(_ action: String, attempt: Int = 0) async throws -> ProcessResult {
             let unit = ActivationCommands.unitName(action: action, machine: host, random: unitSuffix + (attempt > 0 ? "r\(attempt)" : ""))
             let argv = ActivationCommands.nixosSwitch(system: out, action: action, hasSystemd: facts.hasSystemd, unitName: unit,
-                                                      noCheck: options.noCheck)
+                                                      noCheck: options.noCheck, specialisation: options.specialisation)
             ctx.log("$ " + ShellQuote.join(argv))
             return try await ctx.remote(argv, check: false, asRoot: true)
         }
@@ -180,8 +195,8 @@ extension HostDeployer {
         let retry = try await switchTo("switch", attempt: 1)
         if retry.status == 0 { return .ok("switched to \(out) (on the second attempt)") }
         let now = try await ctx.remote(ActivationCommands.readCurrentSystem, check: false, logStdout: false)
-        if now.status == 0, now.stdoutString.trimmingCharacters(in: .whitespacesAndNewlines) == out {
-            ctx.log("the host already runs \(out); activation succeeded")
+        if now.status == 0, now.stdoutString.trimmingCharacters(in: .whitespacesAndNewlines) == running {
+            ctx.log("the host already runs \(running); activation succeeded")
             return .ok("switched to \(out) (the switch reported exit \(retry.status), but the host runs it)")
         }
         throw StageError(message: "switch-to-configuration switch failed on '\(host)' (exit code \(retry.status)): \(ErrorText.meaningfulLines(retry.stderrString).last ?? ""). \(out) is the boot default (boot succeeded); it runs after a reboot.")
@@ -204,7 +219,7 @@ extension HostDeployer {
         guard let out = systemPath, let facts else { throw StageError(message: "nothing was evaluated") }
         if facts.currentSystem == out { return .ok("already running \(out)") }
         let steps = ActivationCommands.nixos(system: out, hasSystemd: facts.hasSystemd, unitSuffix: unitSuffix, machine: host,
-                                             noCheck: options.noCheck)
+                                             noCheck: options.noCheck, specialisation: options.specialisation)
         for s in steps { ctx.log("would run: " + ShellQuote.join(s)) }
         var message = "would switch \(facts.currentSystem ?? "(nothing)") → \(out) (switch-to-configuration boot, then switch)"
         if let current = facts.currentSystem {
@@ -259,7 +274,7 @@ extension HostDeployer {
         let r = try await ctx.remote(RemoteFacts.probeArgv, logStdout: false)
         guard let now = RemoteFacts.parse(r.stdoutString) else { throw StageError(message: "unexpected answer from the host") }
         generation = now.generation
-        let expected = options.kind == .rollback ? now.profileSystem : systemPath
+        let expected = options.kind == .rollback ? now.profileSystem : (activatedPath ?? systemPath)
         if options.kind == .rollback { systemPath = now.profileSystem }
         guard let expected, now.currentSystem == expected else {
             throw StageError(message: "/run/current-system is \(now.currentSystem ?? "missing"), expected \(expected ?? "the profile's system")")

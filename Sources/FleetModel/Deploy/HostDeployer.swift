@@ -7,6 +7,12 @@ struct StageError: Error {
     var timedOut = false
 }
 
+/// A stage ends the host's run without failing it: the stage and the host end skipped with the
+/// message (the zerotier migration, after which clan exits 0 having deployed nothing).
+struct StageStop: Error {
+    var message: String
+}
+
 /// Runs the stages of one host, in order, stopping at the first failure. Events go out as they
 /// happen; the log of each stage is kept for history. One instance per host per run.
 final class HostDeployer: @unchecked Sendable {
@@ -46,10 +52,14 @@ final class HostDeployer: @unchecked Sendable {
     var darwinFlakePath: String?
     var facts: RemoteFacts?
     var systemPath: String?
+    /// What /run/current-system must be after the switch: the system, or its specialisation's.
+    var activatedPath: String?
     var generation: Int?
     var connectAttempted = false
     /// A dry run's connect failure: the stages after it report instead of failing.
     var unreachable: String?
+    /// Why a stage ended the host's run without failing it (`StageStop`).
+    var stopped: String?
     /// A dry run's `nix store diff-closures` lines (nil: the new system is not built anywhere yet).
     var packageChanges: [String]?
     /// The askpass session when the ssh user is not root (started by the first root command).
@@ -83,14 +93,18 @@ final class HostDeployer: @unchecked Sendable {
             if let f = await runStage(s) {
                 // A dry run previews what it can: a host without a target or an unreachable one
                 // still gets its secrets, build placement and activation argv shown (the host-side
-                // stages then say what they could not check).
+                // stages then say what they could not check). No target is still a failure of the
+                // host, as in a deploy (clan errors for it whatever the network); an unreachable
+                // host is not (the dry run shows what it can, the deploy may find it up).
                 if options.kind == .dryRun, s == .resolve || s == .connect, !f.cancelled {
                     unreachable = f.message
+                    if s == .resolve { failure = f }
                     continue
                 }
-                failure = f
+                failure = failure ?? f
                 break
             }
+            if stopped != nil { break }
         }
         if let sudo { await sudo.stop(runner: runner, ssh: ssh, environment: options.environment) }
         if let target, !localTarget, masters.release(target), connectAttempted { await closeMaster(target) }
@@ -99,6 +113,8 @@ final class HostDeployer: @unchecked Sendable {
         let outcome: DeployOutcome
         if let failure {
             outcome = .failed(failure)
+        } else if let stopped {
+            outcome = .skipped(stopped)
         } else {
             outcome = .ok(successMessage())
         }
@@ -130,7 +146,6 @@ final class HostDeployer: @unchecked Sendable {
         case .rollback:
             return "rolled back to \(systemPath ?? "?")" + (generation.map { " (generation \($0))" } ?? "")
         case .dryRun:
-            if target == nil, let unreachable { return "dry run: no target (\(unreachable)); would \(plannedAction)" }
             if let unreachable { return "dry run: host unreachable (\(unreachable)); would \(plannedAction)" }
             if let why = options.nothingToBuild { return "dry run: nothing to build from: \(why)" }
             // The count first: the Deploy screen's LAST column cuts the long store path, not it.
@@ -150,6 +165,9 @@ final class HostDeployer: @unchecked Sendable {
             outcome = try await body(of: stage, ctx)
         } catch is CancellationError {
             outcome = .failed(DeployFailure(host: host, stage: stage, message: "cancelled", cancelled: true))
+        } catch let e as StageStop {
+            stopped = e.message
+            outcome = .skipped(e.message)
         } catch let e as StageError {
             outcome = .failed(DeployFailure(host: host, stage: stage, message: redact(e.message), timedOut: e.timedOut))
         } catch {

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// What fleet knows about a host right now: can it be reached, what does it run, and is that what
 /// the flake builds now (clan-app's `online` / `out_of_sync` badges, which clan never computed —
@@ -37,10 +38,21 @@ public struct HostStatus: Equatable, Sendable {
 
 /// Probes hosts over ssh (one ControlMaster per host, kept between refreshes so a background refresh
 /// costs no new handshake while the master persists) and evaluates what the flake would build.
-/// `close()` ends the masters and removes the socket directory.
+/// Each host is probed at the target the deploy would try first: the `ResolvedTargets` table last
+/// given to `retarget` (the one the TARGET column shows), else the options' own
+/// (`DeployOptions.targets(for:)`). `close()` ends the masters and removes the socket directory.
 public final class StatusProber: @unchecked Sendable {
     private let options: DeployOptions
     private let runner: ProcessRunner
+    /// The table from `retarget`, the address each host was last probed at (nil: no target), and
+    /// the hosts to probe again because their target changed since.
+    private struct Targets {
+        var table: ResolvedTargets?
+        var probed: [String: String?] = [:]
+        var again: Set<String> = []
+    }
+    private let targets = Mutex(Targets())
+    private let wake = Wakeup()
     /// ssh's own settings (closing masters) and the probe's: the same plus `probeKex`.
     private let ssh: SSHSettings
     private let probeSSH: SSHSettings
@@ -70,12 +82,42 @@ public final class StatusProber: @unchecked Sendable {
         r.status == 255 && (r.stderrString.contains("KexAlgorithms") || r.stderrString.contains("no matching key exchange method"))
     }
 
+    /// Where `machine` is probed now (no bookkeeping).
+    private func target(of machine: Machine, in t: Targets) -> DeployTarget? {
+        if let resolved = t.table?.target(of: machine.name) { return resolved }
+        return options.targets(for: machine).first
+    }
+
+    /// The target for this probe, noted as the one `machine` was last probed at (under the same lock
+    /// as `retarget`, so a probe that started before a retarget is always probed again).
+    private func takeTarget(_ machine: Machine) -> DeployTarget? {
+        targets.withLock { t in
+            let chosen = target(of: machine, in: t)
+            t.probed[machine.name] = .some(chosen?.address)
+            t.again.remove(machine.name)
+            return chosen
+        }
+    }
+
+    /// The flake's config was (re-)evaluated: probe from now on at `table`'s targets (the TARGET
+    /// column's), and at once every host already probed elsewhere (`refreshing` wakes for them).
+    public func retarget(_ table: ResolvedTargets) {
+        let changed = targets.withLock { t -> Bool in
+            t.table = table
+            for (m, address) in t.probed where table.machines.contains(m) && table.target(of: m)??.address != address {
+                t.again.insert(m)
+            }
+            return !t.again.isEmpty
+        }
+        if changed { wake.signal() }
+    }
+
     /// One host: ssh probe and (optionally) evaluation, concurrently.
     public func probe(_ machine: Machine, evaluate: Bool = true) async -> HostStatus {
         async let evaluation: (String?, String?) = evaluate ? flakeSystem(machine) : (nil, nil)
         var status = HostStatus(machine: machine.name, target: nil, reachability: .noTarget(""), runningSystem: nil,
                                 generation: nil, flakeSystem: nil, evaluationError: nil, checkedAt: Date())
-        if let text = options.targetString(for: machine) {
+        if let text = takeTarget(machine)?.address {
             do {
                 let target = try SSHTarget.parse(text)
                 status.target = target.description
@@ -128,8 +170,9 @@ public final class StatusProber: @unchecked Sendable {
                            cache: FlakeSystemCache? = nil) -> AsyncStream<HostStatus> {
         // Machines with a target first: their verdict waits for their evaluation; one without a
         // target shows "no target" whatever the flake says.
-        let hasTarget = machines.filter { options.targetString(for: $0) != nil }
-        let byNeed = hasTarget + machines.filter { options.targetString(for: $0) == nil }
+        let now = targets.withLock { t in machines.map { target(of: $0, in: t) != nil } }
+        let hasTarget = zip(machines, now).filter { $0.1 }.map(\.0)
+        let byNeed = hasTarget + zip(machines, now).filter { !$0.1 }.map(\.0)
         return AsyncStream { continuation in
             let task = Task {
                 var round = 0
@@ -177,7 +220,19 @@ public final class StatusProber: @unchecked Sendable {
                     }
                     if Task.isCancelled { break }
                     round += 1
-                    do { try await Task.sleep(for: interval) } catch { break }
+                    // Until the next round, a retarget probes the hosts whose target changed at once.
+                    let next = ContinuousClock.now + interval
+                    while !Task.isCancelled, ContinuousClock.now < next {
+                        await self.wake.wait(until: next)
+                        let again = self.targets.withLock { $0.again }
+                        if again.isEmpty { continue }
+                        for await var s in self.probeEach(machines.filter { again.contains($0.name) }) {
+                            s.flakeSystem = lastFlake[s.machine]
+                            s.evaluationError = lastError[s.machine]
+                            latest[s.machine] = s
+                            continuation.yield(s)
+                        }
+                    }
                 }
                 continuation.finish()
             }
@@ -273,6 +328,51 @@ public final class StatusProber: @unchecked Sendable {
                                        status: r.status))
         } catch {
             return (nil, "\(error)")
+        }
+    }
+}
+
+/// Wakes a waiting refresh early (`StatusProber.retarget`). One waiter at a time; a signal with
+/// nobody waiting is kept for the next wait.
+final class Wakeup: Sendable {
+    private struct State {
+        var pending = false
+        var waiter: CheckedContinuation<Void, Never>?
+    }
+    private let state = Mutex(State())
+
+    func signal() {
+        let w = state.withLock { s -> CheckedContinuation<Void, Never>? in
+            guard let w = s.waiter else { s.pending = true; return nil }
+            s.waiter = nil
+            return w
+        }
+        w?.resume()
+    }
+
+    /// Returns at `deadline`, at a signal (or one kept since the last wait), or when cancelled.
+    func wait(until deadline: ContinuousClock.Instant) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { try? await Task.sleep(until: deadline) }
+            group.addTask { await self.signalled() }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+
+    private func signalled() async {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+                let now = state.withLock { s -> Bool in
+                    if s.pending || Task.isCancelled { s.pending = false; return true }
+                    s.waiter = c
+                    return false
+                }
+                if now { c.resume() }
+            }
+        } onCancel: {
+            let w = state.withLock { s -> CheckedContinuation<Void, Never>? in defer { s.waiter = nil }; return s.waiter }
+            w?.resume()
         }
     }
 }

@@ -6,7 +6,9 @@ import Darwin
 #endif
 
 /// An exclusive `flock(2)` on a file, the lock clan takes on `.git/clan.lock` around its commits
-/// (clan_lib/git). Waiting happens on a thread of its own, never on the Swift concurrency pool.
+/// (clan_lib/git), so a concurrent `clan` (or fleet) never interleaves its writes and commits with
+/// ours (clan-formats.md §6 item 5). Waiting happens on a thread of its own, never on the Swift
+/// concurrency pool.
 public final class FileLock: @unchecked Sendable {
     private let fd: Int32
     public let path: String
@@ -35,6 +37,11 @@ public final class FileLock: @unchecked Sendable {
             t.name = "fleet-flock"
             t.start()
         }
+    }
+
+    /// The clan lock of the repository whose git directory is `gitDirectory`.
+    public static func clan(gitDirectory: String) async throws -> FileLock {
+        try await acquire(gitDirectory + "/clan.lock")
     }
 
     /// True if another process holds the lock right now (a non-blocking probe).

@@ -110,7 +110,7 @@ public struct InventoryWriter: Sendable {
     private func edit(message: String, _ change: (inout JSONValue) throws -> Bool) async throws -> Outcome {
         let gitDir = try await self.gitDir()
         var lock: FileLock?
-        if let gitDir { lock = try await FileLock.acquire(gitDir + "/clan.lock") }
+        if let gitDir { lock = try await FileLock.clan(gitDirectory: gitDir) }
         defer { withExtendedLifetime(lock) {} }
         removeStaleTemporaries()
         if let gitDir { GitStaleLocks.remove(gitDirectory: gitDir) }

@@ -21,7 +21,7 @@ public struct SyntheticFleet {
 
     /// The serialization document and each machine's system.
     public func document() -> (inventory: JSONValue, systems: OrderedDictionary<String, String>) {
-        var rng = Rng(state: seed)
+        var rng = SplitMix64(seed: seed)
         let regions = ["eu", "us", "ap"], kinds = ["web", "db", "cache", "build", "gpu", "edge"], envs = ["prod", "staging", "dev"]
         var machines = OrderedDictionary<String, JSONValue>()
         var systems = OrderedDictionary<String, String>()
@@ -103,7 +103,7 @@ public struct SyntheticFleet {
             .write(to: URL(fileURLWithPath: directory + "/systems.json"))
         guard withZerotierVars else { return }
         // Network id: controller node id (10 hex) + 6 hex; IPs in the rfc4193 scheme (clan-formats.md §4).
-        var rng = Rng(state: seed ^ 0x5A5A)
+        var rng = SplitMix64(seed: seed ^ 0x5A5A)
         let nwid = String(format: "%010llx", rng.next() & 0xFF_FFFF_FFFF) + String(format: "%06llx", 1 + rng.next() % 0xFFFFFE)
         try writeValue(directory + "/vars/shared/zerotier-network-zerotier/network-id/value", nwid)
         let n = (0..<8).map { UInt8(truncatingIfNeeded: UInt64(nwid, radix: 16)! >> (56 - 8 * UInt64($0))) }
@@ -123,15 +123,18 @@ public struct SyntheticFleet {
     static func ipv6(_ b: [UInt8]) -> String {
         stride(from: 0, to: 16, by: 2).map { String(UInt16(b[$0]) << 8 | UInt16(b[$0 + 1]), radix: 16) }.joined(separator: ":")
     }
+}
 
-    private struct Rng {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E3779B97F4A7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58476D1CE4E5B9
-            z = (z ^ (z >> 27)) &* 0x94D049BB133111EB
-            return z ^ (z >> 31)
-        }
+/// SplitMix64: deterministic random numbers, so a seed always gives the same synthetic fleet (and
+/// the property tests their same inputs).
+struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E3779B97F4A7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58476D1CE4E5B9
+        z = (z ^ (z >> 27)) &* 0x94D049BB133111EB
+        return z ^ (z >> 31)
     }
 }

@@ -96,13 +96,20 @@ struct ZerotierIPs {
                 for m in members where (only?.contains(m) ?? true) && seen.insert(m).inserted { wanted.append((m, inst.name)) }
             }
         }
-        let values = ParallelRead.map(wanted) { ZerotierView.ipAddress(of: $0.machine, instance: $0.instance, vars: vars) }
+        let values = ParallelRead.map(wanted) { w in
+            var v = vars
+            v.owner = w.machine  // recorded for its machine, as `ip(of:instance:)` would
+            return ZerotierView.ipAddress(of: w.machine, instance: w.instance, vars: v)
+        }
         for (w, v) in zip(wanted, values) { read[w.instance, default: [:]][w.machine] = v }
     }
 
     mutating func ip(of machine: String, instance: String) -> (String?, ZerotierVarsLayout?) {
         if let known = read[instance]?[machine] { return known }
-        let value = vars.map { ZerotierView.ipAddress(of: machine, instance: instance, vars: $0) } ?? (nil, nil)
+        let value = vars.map { v in
+            v.recorder.map { $0.owning(machine) { ZerotierView.ipAddress(of: machine, instance: instance, vars: v) } }
+                ?? ZerotierView.ipAddress(of: machine, instance: instance, vars: v)
+        } ?? (nil, nil)
         read[instance, default: [:]][machine] = value
         return value
     }

@@ -37,10 +37,13 @@ public struct GeneratorCatalog: Sendable {
         self.defaultGroups = defaultGroups
         self.source = source
         var gens: [GeneratorID: Generator] = [:]
+        gens.reserveCapacity(machines.values.reduce(exports.count) { $0 + $1.count })
         var firstDeclarer: [GeneratorID: String] = [:]
         for machine in machines.keys.sorted() {
             let defs = machines[machine] ?? []
-            let byName = Dictionary(defs.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+            // Only needed to place dependencies (10k machines × 10 generators mostly have none).
+            let byName = defs.contains { !$0.dependencies.isEmpty }
+                ? Dictionary(defs.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a }) : [:]
             for def in defs {
                 let id = GeneratorID(name: def.name, machine: def.share ? nil : machine)
                 // clan_lib/vars/generator.py:333-347: a dependency this machine declares keeps its
@@ -128,6 +131,9 @@ public struct GeneratorCatalog: Sendable {
     }
 
     private func checkAcyclic() throws {
+        // Most catalogs have no cycle: a plain pass in any order proves it. Only a catalog with a cycle
+        // takes the sorted walk below, which names the cycle the same way every time.
+        if !hasCycle() { return }
         var state: [GeneratorID: Int] = [:]  // 1 visiting, 2 done
         func visit(_ id: GeneratorID, _ path: [GeneratorID]) throws {
             if state[id] == 2 { return }
@@ -139,5 +145,20 @@ public struct GeneratorCatalog: Sendable {
             state[id] = 2
         }
         for id in generators.keys.sorted() { try visit(id, []) }
+    }
+
+    /// Depth-first search for a cycle, generators without dependencies skipped at once.
+    private func hasCycle() -> Bool {
+        var state: [GeneratorID: Bool] = [:]  // false visiting, true done
+        func visit(_ id: GeneratorID) -> Bool {
+            if let s = state[id] { return !s }
+            guard let deps = generators[id]?.dependencies, !deps.isEmpty else { return false }
+            state[id] = false
+            for d in deps where visit(d) { return true }
+            state[id] = true
+            return false
+        }
+        for (id, g) in generators where !g.dependencies.isEmpty && visit(id) { return true }
+        return false
     }
 }

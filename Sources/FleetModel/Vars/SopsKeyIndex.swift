@@ -137,27 +137,23 @@ public enum SecretLinks {
         public var broken: [String] = []
     }
 
-    /// Caches key.json reads across many secrets (a status of thousands of vars reads each key once).
+    /// Caches key.json reads and link targets across many secrets (a scan of thousands of vars reads
+    /// each key once). Not for concurrent use.
     public final class KeyCache: @unchecked Sendable {
-        var keys: [String: Set<SopsKeyRef>?] = [:]
+        /// Reads absolute paths (root `/`), without an index.
+        let reader = VarsFactReader(root: "/")
         public init() {}
-        func read(_ path: String) -> Set<SopsKeyRef>? {
-            if let k = keys[path] { return k }
-            let k = try? SopsKeyIndex.readKeyFile(path)
-            keys[path] = k
-            return k
-        }
     }
 
+    /// The links of `secretDir` (absolute) with clan's rules (`VarsFactReader.forEachLink`).
     public static func read(secretDir: String, cache: KeyCache = KeyCache()) -> Links {
         var links = Links()
-        links.machines = collect(secretDir + "/machines", cache, into: &links)
-        links.users = collect(secretDir + "/users", cache, into: &links)
-        let groupsDir = secretDir + "/groups"
-        for g in ((try? FileManager.default.contentsOfDirectory(atPath: groupsDir)) ?? []).sorted() {
-            links.groups.append(g)
-            _ = collect(groupsDir + "/" + g + "/machines", cache, into: &links)
-            _ = collect(groupsDir + "/" + g + "/users", cache, into: &links)
+        cache.reader.forEachLink(inSecretDir: secretDir, group: { links.groups.append($0) }) { kind, group, folder, name, keys in
+            guard let keys else { links.broken.append(folder + "/" + name); return }
+            links.keys.formUnion(keys)
+            if group == nil {
+                if kind == .machines { links.machines.append(name) } else { links.users.append(name) }
+            }
         }
         return links
     }
@@ -184,32 +180,6 @@ public enum SecretLinks {
     /// Every symlink in `path` resolved (a link target that is itself a link).
     static func fullyResolved(_ path: String) -> String {
         URL(fileURLWithPath: path).resolvingSymlinksInPath().path
-    }
-
-    /// Names of valid links in `folder`, adding their keys.
-    private static func collect(_ folder: String, _ cache: KeyCache, into links: inout Links) -> [String] {
-        let fm = FileManager.default
-        let kind = (folder as NSString).lastPathComponent
-        var names: [String] = []
-        for name in ((try? fm.contentsOfDirectory(atPath: folder)) ?? []).sorted() {
-            let p = folder + "/" + name
-            guard let dest = try? fm.destinationOfSymbolicLink(atPath: p) else { continue }  // clan: only symlinks count
-            // Resolve like Python's Path.resolve: lexically for the relative links clan writes, fully otherwise.
-            var joined = dest.hasPrefix("/") ? dest : folder + "/" + dest
-            if !joined.hasPrefix("/") { joined = fm.currentDirectoryPath + "/" + joined }
-            var target = lexicallyNormalized(joined) as NSString
-            if (try? fm.destinationOfSymbolicLink(atPath: target as String)) != nil {
-                target = fullyResolved(target as String) as NSString
-            }
-            guard (target.deletingLastPathComponent as NSString).lastPathComponent == kind,
-                  let keys = cache.read((target as String) + "/key.json") else {
-                links.broken.append(p)
-                continue
-            }
-            links.keys.formUnion(keys)
-            names.append(name)
-        }
-        return names
     }
 }
 

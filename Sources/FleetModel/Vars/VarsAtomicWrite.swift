@@ -65,28 +65,6 @@ public enum VarsAtomicWrite {
     }
 }
 
-/// The clan lock: an exclusive `flock` on `.git/clan.lock`, so a concurrent `clan` (or fleet)
-/// process never interleaves its writes and commits with ours (clan-formats.md §6 item 5).
-public final class ClanLock {
-    private let fd: Int32
-    public let path: String
-
-    /// Blocks until the lock is ours.
-    public init(gitDirectory: String) throws {
-        path = gitDirectory + "/clan.lock"
-        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw VarsError(path, "cannot open lock: \(String(cString: strerror(errno)))") }
-        while flock(fd, LOCK_EX) != 0 {
-            if errno == EINTR { continue }
-            let e = String(cString: strerror(errno))
-            close(fd)
-            throw VarsError(path, "cannot lock: \(e)")
-        }
-    }
-
-    deinit { flock(fd, LOCK_UN); close(fd) }
-}
-
 #if canImport(Glibc)
 private let sysWrite = Glibc.write
 private let sysSymlink = Glibc.symlink

@@ -155,7 +155,7 @@ public struct VarsEngine: Sendable {
         }
 
         let git = try await gitDirectory()
-        let lock = try ClanLock(gitDirectory: git)
+        let lock = try await FileLock.clan(gitDirectory: git)
         defer { withExtendedLifetime(lock) {} }
         removeStaleTemporaries()
         GitStaleLocks.remove(gitDirectory: git)
@@ -365,7 +365,7 @@ public struct VarsEngine: Sendable {
     @discardableResult
     public func fix(machines: [String] = [], events: VarsEventSink = { _ in }) async throws -> [String] {
         let git = try await gitDirectory()
-        let lock = try ClanLock(gitDirectory: git)
+        let lock = try await FileLock.clan(gitDirectory: git)
         defer { withExtendedLifetime(lock) {} }
         removeStaleTemporaries()
         GitStaleLocks.remove(gitDirectory: git)
@@ -459,7 +459,7 @@ public struct VarsEngine: Sendable {
     /// Returns the new public key, nil when the machine already had one.
     public func ensureMachineKey(_ machine: String) async throws -> SopsKeyRef? {
         let git = try await gitDirectory()
-        let lock = try ClanLock(gitDirectory: git)
+        let lock = try await FileLock.clan(gitDirectory: git)
         defer { withExtendedLifetime(lock) {} }
         var keys = SopsKeyIndex(clanDirectory: clanDirectory)
         if keys.hasMachine(machine) { return nil }

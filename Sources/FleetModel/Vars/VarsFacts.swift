@@ -76,6 +76,9 @@ final class VarsFactReader {
     /// key.json reads of this run (another reader's can be handed in: the key index reads them all first).
     private(set) var keyMemo: [String: Result<Set<SopsKeyRef>, VarsError>?]
     private var symlinkMemo: [String: Bool] = [:]
+    /// Per link target of this run: the name of its parent directory and the keys behind it (nil: no
+    /// readable key.json) — one lookup per link instead of a target check, a split and a key.json lookup.
+    private var targetMemo: [String: (parent: Substring, keys: Set<SopsKeyRef>?)] = [:]
 
     init(root: String, stored: [String: StampedFact] = [:], settledBeforeNs: Int64 = .min,
          keyMemo: [String: Result<Set<SopsKeyRef>, VarsError>?] = [:]) {
@@ -155,15 +158,15 @@ final class VarsFactReader {
 
     // MARK: the facts status asks for
 
-    /// A secret's recipients: nil when the file is absent; errors as `SopsFileRecipients.read`.
-    func secretRecipients(_ rel: String) -> Result<Set<SopsKeyRef>, VarsError>? {
+    /// A secret's recipients, sorted: nil when the file is absent; errors as `SopsFileRecipients.read`.
+    func secretRecipients(_ rel: String) -> Result<[SopsKeyRef], VarsError>? {
         let path = absolute(rel)
         guard let f = fact(rel, { fd, s in
             guard !s.isDirectory, let bytes = Self.readAll(fd, size: s.size) else { return .unreadable("\(VarsError(path, "cannot read file"))") }
             do { return .recipients(try SopsFileRecipients.parse(bytes, path: path).sorted()) } catch { return .unreadable("\(error)") }
         }) else { return nil }
         switch f {
-        case .recipients(let r): return .success(Set(r))
+        case .recipients(let r): return .success(r)
         case .unreadable(let why): return .failure(VarsError("", why))
         default: return .failure(VarsError(path, "unexpected index entry"))
         }
@@ -217,6 +220,44 @@ final class VarsFactReader {
             symlinkMemo[target] = isLink
         }
         return isLink ? SecretLinks.fullyResolved(target) : target
+    }
+
+    /// Which directory a secret's link folder is: `machines/` links must point into `sops/machines`,
+    /// `users/` into `sops/users`.
+    enum LinkKind: String { case machines, users }
+
+    /// clan's `collect_keys_for_path` (clan_cli/secrets/secrets.py): every symlink in the secret's
+    /// `machines/`, `users/` and `groups/<g>/{machines,users}/` (names sorted), with the keys of the
+    /// key.json behind it — nil for a broken link (dangling, or not into the folder's kind of
+    /// directory, or no readable key.json; clan warns and ignores it). Non-links are skipped. The one
+    /// implementation of these rules: status (`VarsStatusChecker`) and `SecretLinks.read` use it.
+    func forEachLink(inSecretDir dir: String, group onGroup: (String) -> Void = { _ in },
+                     _ body: (_ kind: LinkKind, _ group: String?, _ folder: String, _ name: String, _ keys: Set<SopsKeyRef>?) -> Void) {
+        func folder(_ rel: String, _ kind: LinkKind, _ group: String?) {
+            for l in links(rel) { body(kind, group, rel, l.name, linkKeys(target: l.target, kind: kind)) }
+        }
+        folder(dir + "/machines", .machines, nil)
+        folder(dir + "/users", .users, nil)
+        for g in names(dir + "/groups") {
+            onGroup(g)
+            folder(dir + "/groups/" + g + "/machines", .machines, g)
+            folder(dir + "/groups/" + g + "/users", .users, g)
+        }
+    }
+
+    /// The keys behind one link target (already resolved lexically), memoised per run.
+    private func linkKeys(target: String, kind: LinkKind) -> Set<SopsKeyRef>? {
+        let t: (parent: Substring, keys: Set<SopsKeyRef>?)
+        if let m = targetMemo[target] {
+            t = m
+        } else {
+            let resolved = resolvedTarget(target)
+            let keys: Set<SopsKeyRef>?
+            if case .success(let k)? = keyFile(resolved + "/key.json") { keys = k } else { keys = nil }
+            t = (SecretLinks.parentName(resolved), keys)
+            targetMemo[target] = t
+        }
+        return t.parent == kind.rawValue ? t.keys : nil
     }
 
     /// A key.json's keys: nil when absent; errors as `SopsKeyIndex.readKeyFile`. Memoised per run.

@@ -26,7 +26,6 @@ public struct VarsRepository: Sendable {
 
     public var generatorsFile: String { clanDirectory + "/generators.json" }
     public var hasGeneratorsFile: Bool { FileManager.default.fileExists(atPath: generatorsFile) }
-    public var isFlake: Bool { flakeDirectory != nil }
 
     /// Generator definitions from the directory source's `generators.json`. (A flake is evaluated with
     /// `FlakeGenerators`.) nil when there is none, so callers fall back to the disk scan.

@@ -168,16 +168,18 @@ public struct VarsStatusChecker {
                     problem = .missingSecret
                 case .failure(let error):
                     problem = .unreadable("\(error)")
-                case .success(let current):
-                    recipients = current.sorted().map { RecipientInfo(key: $0, owners: keys.owners(of: $0)) }
-                    if let admin = adminRecipients { adminOK = !admin.isDisjoint(with: current) }
+                case .success(let sorted):
+                    // `sorted`: the file's recipients, sorted and unique (a set, without hashing them again).
+                    recipients = sorted.map { RecipientInfo(key: $0, owners: keys.owners(of: $0)) }
+                    if let admin = adminRecipients { adminOK = sorted.contains(where: admin.contains) }
                     let machineKeys = keys.machines[machine] ?? []
-                    if gen.share && f.deploy && (machineKeys.isEmpty || machineKeys.isDisjoint(with: current)) {
+                    if gen.share && f.deploy && !sorted.contains(where: machineKeys.contains) {
                         problem = .missingAccess(machine: machine)
                     } else {
                         // A flake-level file's groups are its first deploy machine's.
                         let wanted = wantedRecipients(relativeSecretDir: dir, machine: f.deployTo.map { $0.first ?? "" } ?? machine)
-                        if wanted != current {
+                        if wanted.count != sorted.count || !sorted.allSatisfy(wanted.contains) {
+                            let current = Set(sorted)
                             problem = .unfixed(added: wanted.subtracting(current).sorted(), extra: current.subtracting(wanted).sorted())
                         }
                     }
@@ -203,22 +205,11 @@ public struct VarsStatusChecker {
         return wanted
     }
 
-    /// The keys behind `machines/*`, `users/*` and `groups/*/{machines,users}/*` (as `SecretLinks.read`).
+    /// The keys behind `machines/*`, `users/*` and `groups/*/{machines,users}/*` (clan's rules:
+    /// `VarsFactReader.forEachLink`).
     func linkedKeys(_ dir: String) -> Set<SopsKeyRef> {
         var keys = Set<SopsKeyRef>()
-        func collect(_ folder: String, _ kind: String) {
-            for l in reader.links(folder) {
-                let target = reader.resolvedTarget(l.target)
-                guard SecretLinks.parentName(target) == kind, case .success(let k)? = reader.keyFile(target + "/key.json") else { continue }
-                keys.formUnion(k)
-            }
-        }
-        collect(dir + "/machines", "machines")
-        collect(dir + "/users", "users")
-        for g in reader.names(dir + "/groups") {
-            collect(dir + "/groups/" + g + "/machines", "machines")
-            collect(dir + "/groups/" + g + "/users", "users")
-        }
+        reader.forEachLink(inSecretDir: dir) { _, _, _, _, k in if let k { keys.formUnion(k) } }
         return keys
     }
 

@@ -275,7 +275,8 @@ public enum VarsMigrations {
         let git = ClanGit(directory: dir, runner: runner, environment: environment)
         // clan commits only inside a git work tree (clan_lib/git/__init__.py:47-51); fleet's lock file is the same.
         let gitDir = try? await git.gitDirectory()
-        let lock = try gitDir.map { try ClanLock(gitDirectory: $0) }
+        var lock: FileLock?
+        if let gitDir { lock = try await FileLock.clan(gitDirectory: gitDir) }
         defer { withExtendedLifetime(lock) {} }
         let changed = try ZerotierMigration.migrate(clanDirectory: dir, inventory: inv)
         if !changed.isEmpty && gitDir != nil {

@@ -188,7 +188,7 @@ public struct AppState: Equatable, Sendable {
     /// Background probe results per machine.
     public var hostStatus: [String: HostStatus] = [:]
     /// Flake sources: each machine's target as the deploy resolves it from the evaluated config.
-    public var configTargets: ConfigTargets?
+    public var configTargets: ResolvedTargets?
     public var toasts: [Toast] = []
     public var paletteHistory: [String] = []
     /// Themes the palette offers, listed once at start (`Effect.loadThemeNames`).

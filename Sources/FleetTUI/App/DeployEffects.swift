@@ -13,7 +13,12 @@ final class DeployEffects: Sendable {
         var current: DeployRun?
         var prober: StatusProber?
         var probeTask: Task<Void, Never>?
+        /// Resolves the targets (and starts the probes): once per dashboard.
         var configTask: Task<Void, Never>?
+        /// The targets last resolved, which the probes follow.
+        var targets: ResolvedTargets?
+        /// `shutdown` ran: start nothing more.
+        var closed = false
     }
     private let running = Mutex(Running())
 
@@ -80,16 +85,50 @@ final class DeployEffects: Sendable {
     }
 
     /// Background status probes (reachability, running vs flake system), refreshed every 30 s
-    /// without touching the UI thread. Started once, for the machines of the first inventory.
+    /// without touching the UI thread, and the targets they probe — the ones the TARGET column shows
+    /// and the deploy tries first (`ResolvedTargets`). Started once, for the machines of the first
+    /// inventory. For a flake source the targets come from its evaluated machine config and exports:
+    /// the cached evaluation first (if the flake's files are unchanged), so the first probe already
+    /// goes where the deploy would, then a fresh one (stored for next time), on which the probes
+    /// re-target at once. A directory source has no machine config: the inventory's resolution, with
+    /// the `--target` overrides (FLEET_DEPLOY_TARGETS) on top.
     func startProbes(_ fleet: ResolvedFleet) {
         let started = running.withLock { r in
-            let started = r.probeTask != nil
-            if !started && !settings.disableProbes { r.probeTask = Task {} }   // claim the slot
+            let started = r.configTask != nil
+            if !started { r.configTask = Task {} }   // claim the slot
             return started
         }
-        guard !started, !settings.disableProbes else { return }
+        guard !started else { return }
         let q = queue
         // Resolving targets and building options costs O(machines): do it off the UI thread.
+        let task = Task.detached { [self] in
+            let machines = fleet.inventory.machineList
+            let cache: DeployConfigCache?
+            if case .flake(let f) = source { cache = DeployConfigCache(flake: FlakeEvaluator.flakeRef(f)) } else { cache = nil }
+            // Directory source: only the overridden machines differ from the inventory's own targets.
+            let covered = cache == nil ? machines.filter { settings.targetOverrides[$0.name] != nil } : machines
+            func publish(_ config: ClanDeployConfig?) {
+                guard cache == nil || config != nil, !covered.isEmpty,
+                      let options = try? settings.options(kind: .dryRun, source: source, fleet: fleet, deployConfig: config) else { return }
+                let table = ResolvedTargets.resolve(covered, options: options)
+                running.withLock { r in
+                    r.targets = table
+                    r.prober?.retarget(table)
+                }
+                q.post(.configTargetsResolved(table))
+            }
+            publish(cache?.load())
+            if !settings.disableProbes, !Task.isCancelled { startProbing(fleet) }
+            guard let cache, !Task.isCancelled else { return }
+            let fresh = await cache.refresh()
+            if !Task.isCancelled { publish(fresh) }
+        }
+        running.withLock { $0.configTask = task }
+    }
+
+    /// The probe loop, from the targets published so far (then re-targeted by `startProbes`).
+    private func startProbing(_ fleet: ResolvedFleet) {
+        let q = queue
         let task = Task.detached { [self] in
             let machines = fleet.inventory.machineList
             // Without a flake to build there is nothing to compare against: probe reachability only.
@@ -100,7 +139,10 @@ final class DeployEffects: Sendable {
                 options = try? settings.options(kind: .rollback, source: source, fleet: fleet)
             }
             guard let options, let p = try? StatusProber(options: options) else { return }
-            running.withLock { $0.prober = p }
+            running.withLock { r in
+                r.prober = p
+                if let t = r.targets { p.retarget(t) }
+            }
             let cache = evaluate ? FlakeSystemCache(builder: options.builder) : nil
             for await s in p.refreshing(machines, every: .seconds(30), evaluateEvery: evaluate ? 5 : 0, cache: cache) {
                 q.post(.hostStatus(s))
@@ -109,30 +151,11 @@ final class DeployEffects: Sendable {
             let orphaned = running.withLock { $0.prober === p }
             if Task.isCancelled && orphaned { await p.close() }
         }
-        running.withLock { $0.probeTask = task }
-    }
-
-    /// Flake sources: each machine's target as the deploy will resolve it, from the flake's
-    /// `clan.core.networking.*` and exports — the cached evaluation first (if the flake's files are
-    /// unchanged), then a fresh one (stored for next time). Off the UI thread; once per inventory.
-    func resolveConfigTargets(_ fleet: ResolvedFleet) {
-        guard case .flake(let f) = source, let cache = DeployConfigCache(flake: FlakeEvaluator.flakeRef(f)) else { return }
-        let q = queue
-        let task = Task.detached { [self] in
-            let machines = fleet.inventory.machineList
-            func post(_ config: ClanDeployConfig) {
-                guard let options = try? settings.options(kind: .dryRun, source: source, fleet: fleet, deployConfig: config) else { return }
-                q.post(.configTargetsResolved(ConfigTargets.resolve(machines, options: options)))
-            }
-            if let cached = cache.load() { post(cached) }
-            if Task.isCancelled { return }
-            let fresh = await cache.refresh()
-            if !Task.isCancelled { post(fresh) }
+        let late = running.withLock { r -> Bool in
+            if !r.closed { r.probeTask = task }
+            return r.closed
         }
-        running.withLock { r in
-            r.configTask?.cancel()
-            r.configTask = task
-        }
+        if late { task.cancel() }
     }
 
     /// On quit: stop probing, close the ssh masters the probes opened, cancel a running deploy, so no
@@ -140,7 +163,7 @@ final class DeployEffects: Sendable {
     /// no host was reached), run side by side, each with a 5 s timeout.
     func shutdown() {
         let (task, p, run, config) = running.withLock { r in
-            defer { r.probeTask = nil; r.prober = nil; r.configTask = nil }
+            defer { r.probeTask = nil; r.prober = nil; r.configTask = nil; r.closed = true }
             return (r.probeTask, r.prober, r.current, r.configTask)
         }
         task?.cancel()

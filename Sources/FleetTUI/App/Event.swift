@@ -37,7 +37,7 @@ public enum Event: Sendable {
     /// A background probe result: reachability and running vs flake system.
     case hostStatus(HostStatus)
     /// A flake's machines' deploy targets, resolved from its evaluated config (cached, then fresh).
-    case configTargetsResolved(ConfigTargets)
+    case configTargetsResolved(ResolvedTargets)
     case historyLoaded([HistoryEntry])
     case historyFailed(String)
     case historyLogLoaded(deployID: String, lines: [String])

@@ -54,6 +54,8 @@ extension Reducer {
                 case .failed(let f): r.state = f.cancelled ? .cancelled : .failed; r.error = f.description
                 // A dry run's row keeps what it found (package changes, what it would switch to).
                 case .ok(let m) where state.deploy.kind == .dryRun: r.state = .ok; r.stage = nil; r.message = m
+                // Not deployed, and why (the run stopped after the zerotier migration).
+                case .skipped(let m): r.state = .ok; r.stage = nil; r.message = m
                 default: r.state = .ok; r.stage = nil; r.message = "done" + (result.generation.map { ", generation \($0)" } ?? "")
                 }
             }

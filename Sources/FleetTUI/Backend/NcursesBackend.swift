@@ -80,9 +80,6 @@ final class NcursesBackend: TerminalBackend {
         screen = nil
     }
 
-    var supportsColor: Bool { colors }
-    var colorCount: Int { colors ? Int(fleet_colors()) : 0 }
-
     var size: (width: Int, height: Int) {
         var y: Int32 = 0, x: Int32 = 0
         fleet_getmaxyx(fleet_stdscr(), &y, &x)

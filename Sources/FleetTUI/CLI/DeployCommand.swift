@@ -44,6 +44,9 @@ struct DeployConnectionOptions: ParsableArguments {
     @Flag(name: .customLong("no-check"), help: "Skip NixOS switch inhibitors (clan --no-check: NIXOS_NO_CHECK=1).")
     var noCheck = false
 
+    @Option(name: .customLong("specialisation"), help: "Activate this NixOS specialisation of the new system (clan --specialisation; refused for darwin machines).")
+    var specialisation: String?
+
     @Flag(name: .customLong("no-secrets"), help: "Do not upload the machine age key and activation secrets.")
     var noSecrets = false
 
@@ -110,6 +113,11 @@ struct DeployConnectionOptions: ParsableArguments {
         }
         o.nixOptions = NixBuildOptions.parse(stride(from: 0, to: nixOptionWords.count, by: 2).map { (nixOptionWords[$0], nixOptionWords[$0 + 1]) })
         o.noCheck = noCheck
+        if let s = specialisation {
+            // A path component on the target: a name, nothing that could leave the system's directory.
+            guard !s.isEmpty, !s.contains("/"), s != ".", s != ".." else { throw CLIError("fleet: --specialisation '\(s)' is not a name") }
+            o.specialisation = s
+        }
         return o
     }
 }
@@ -245,6 +253,10 @@ enum DeployRunner {
         let printer = DeployPrinter(json: json, hosts: run.hosts)
         for await e in run.events { printer.print(e) }
         let summary = await run.result()
+        // clan's banner after its zerotier migration (clan then exits 0; so does the run).
+        if summary.hosts.contains(where: { $0.outcome == .skipped(DeployVars.migratedMessage) }) {
+            FileHandle.standardError.write(Data(ZerotierMigration.banner.utf8))
+        }
         return summary.cancelled ? 130 : (summary.failed.isEmpty ? 0 : 1)
     }
 }
@@ -286,13 +298,15 @@ struct DeployPrinter {
             for h in s.hosts {
                 let name = h.host.padding(toLength: max(width, h.host.count), withPad: " ", startingAt: 0)
                 switch h.outcome {
-                case .ok(let m), .skipped(let m): write("  \(name)  ok      \(String(format: "%6.1fs", h.seconds))  \(m)")
+                case .ok(let m): write("  \(name)  ok      \(String(format: "%6.1fs", h.seconds))  \(m)")
+                case .skipped(let m): write("  \(name)  skipped \(String(format: "%6.1fs", h.seconds))  \(m)")
                 case .failed(let f): write("  \(name)  FAILED  \(String(format: "%6.1fs", h.seconds))  \(f.stage.rawValue): \(f.message)")
                 }
             }
             if !s.failed.isEmpty {
                 write("\(s.failed.count) hosts failed with an error. Check the logs above (retry: fleet deploy --retry-failed)")
             }
+
         }
     }
 

@@ -25,7 +25,10 @@ struct ListCommand: AsyncParsableCommand {
 
     func run() async throws {
         let fleet: ResolvedFleet
-        do { fleet = try await sourceOptions.loadFleet() } catch { throw CLIError("fleet: \(error)") }
+        let store: (@Sendable () -> Void)?
+        do { (fleet, store) = try await sourceOptions.loadFleetDeferringStore() } catch { throw CLIError("fleet: \(error)") }
+        // The resolved-fleet cache is written after the output (it must not delay it).
+        defer { store?() }
         let machines = tags.isEmpty ? fleet.inventory.machineList
             : fleet.inventory.machineList.filter { m in tags.allSatisfy { m.tags.contains($0) } }
         // A tag no machine carries is most likely a typo: say so (on stderr; stdout stays the table).
@@ -36,10 +39,9 @@ struct ListCommand: AsyncParsableCommand {
             }
         }
         if json {
-            // Streamed into one byte buffer and written as is: no JSONValue tree, no String of 4 MB
-            // (docs/PERFORMANCE.md, `fleet list --json`).
-            // Written out in pieces of ~256 kB from one reused buffer: 5 MB at 10k machines need not
-            // sit in memory (nor fault in fresh pages) before the first byte goes out.
+            // Streamed member by member (no JSONValue tree) and written out in pieces of ~256 kB from
+            // one reused buffer: 5 MB at 10k machines need not sit in memory, nor fault in fresh
+            // pages, before the first byte goes out (docs/PERFORMANCE.md, perf-cold).
             var out: [UInt8] = []
             out.reserveCapacity(1 << 19)
             var failure: Error?

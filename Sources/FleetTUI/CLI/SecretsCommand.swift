@@ -52,7 +52,7 @@ struct SecretsCommand: ParsableCommand {
     static func commit(_ repo: String, paths: [String], message: String) async throws {
         let git = ClanGit(directory: repo, runner: ProcessVarsRunner())
         guard let gitDir = try? await git.gitDirectory() else { return }
-        let lock = try ClanLock(gitDirectory: gitDir)
+        let lock = try await FileLock.clan(gitDirectory: gitDir)
         defer { withExtendedLifetime(lock) {} }
         do { try await git.commit(paths: paths, message: message) } catch { throw CLIError("fleet secrets: \(error)") }
     }
