@@ -145,10 +145,10 @@ def median(xs):
 
 def first_frame(fleet, args_, env, work, runs, cold=False):
     """ms from spawning `fleet` in a pty to the first frame with the fleet drawn (probe timestamp).
-    cold: every run gets an empty $XDG_CACHE_HOME (no stored inventory snapshot); otherwise they
-    share one, which run 0 fills (InventorySnapshotCache)."""
+    cold: every run gets an empty $XDG_CACHE_HOME (no resolved-fleet cache); otherwise they
+    share one, which run 0 fills (ResolvedFleetCache)."""
     times, rows = [], None
-    for i in range(runs + 1):  # run 0 warms the page cache (and the snapshot cache)
+    for i in range(runs + 1):  # run 0 warms the page cache (and the resolved-fleet cache)
         logf = f"{work}/frame-{time.time_ns()}.log"
         e = dict(env, FLEET_BENCH_FRAME_LOG=logf, FLEET_BENCH_EXIT="1")
         if cold:
@@ -339,8 +339,10 @@ def main():
             demo_ff, demo_rows = first_frame(fleet, [], env, work, args.runs)
             demo_nix = nix_eval(f"{demo_dir}/inventory.json", env, max(3, args.runs // 2))
             big_ff, big_rows = first_frame(fleet, ["--inventory", big], env, work, args.runs, cold=True)
-            # The snapshot cache stores only files older than 2 s (timestamp granularity).
-            time.sleep(max(0.0, 2.1 - (time.time() - os.stat(f"{big}/inventory.json").st_mtime)))
+            # The resolved-fleet cache stores only files older than 2 s (timestamp granularity):
+            # the inventory and every vars value its addresses come from.
+            newest = max(os.stat(os.path.join(r, f)).st_ctime for r, _, fs in os.walk(big) for f in fs)
+            time.sleep(max(0.0, 2.1 - (time.time() - newest)))
             warm_ff, _ = first_frame(fleet, ["--inventory", big], env, work, args.runs)
             big_nix = nix_eval(f"{big}/inventory.json", env, max(3, args.runs // 2))
             metrics.append(metric("first_frame_demo", "first frame, demo", median(demo_ff), "ms", ("<", 30),
@@ -383,7 +385,7 @@ def main():
         if want("rss"):
             log("peak RSS (pty UI and fleet list)")
             floor = cli_peak_rss([fleet, "--version"], env, work)
-            # Cold: no stored snapshot, so the inventory.json parse is in the peak.
+            # Cold: no resolved-fleet cache, so the inventory.json parse is in the peak.
             ui = ui_peak_rss(fleet, big, dict(env, XDG_CACHE_HOME=tempfile.mkdtemp(prefix="cache-cold-", dir=work)), work)
             lst = cli_peak_rss([fleet, "list", "--inventory", big], dict(env, XDG_CACHE_HOME=tempfile.mkdtemp(prefix="cache-cold-", dir=work)), work)
             metrics.append(metric("rss_ui_10k", f"peak RSS, UI, {args.machines}", ui, "MB", ("<", 60), floor, "fleet --version"))

@@ -12,15 +12,20 @@ public struct InventorySnapshot: Sendable {
     }
     public var inventory: Inventory
     public var stage: Stage
-    /// With `InventoryLoader.deferSnapshotStore`: stores this inventory in the snapshot cache, for
-    /// the caller to run once it has shown it (the store must not compete with a first frame).
-    public var storeSnapshot: (@Sendable () -> Void)?
+    /// A hit of the resolved-fleet cache (directory sources): holds the stored addresses.
+    public var cached: CachedFleet?
+    /// With `InventoryLoader.deferSnapshotStore`: stores this inventory in the resolved-fleet cache
+    /// with the addresses given (nil: the inventory only), for the caller to run once it has shown
+    /// it and resolved its addresses (the store must not compete with a first frame).
+    public var storeSnapshot: (@Sendable (AddressRecording?) -> Void)?
     /// The UI shows "revalidating" until a `.fresh` snapshot arrives.
     public var isRevalidating: Bool { stage != .fresh }
 
-    public init(inventory: Inventory, stage: Stage, storeSnapshot: (@Sendable () -> Void)? = nil) {
+    public init(inventory: Inventory, stage: Stage, cached: CachedFleet? = nil,
+                storeSnapshot: (@Sendable (AddressRecording?) -> Void)? = nil) {
         self.inventory = inventory
         self.stage = stage
+        self.cached = cached
         self.storeSnapshot = storeSnapshot
     }
 }
@@ -36,15 +41,15 @@ public struct InventoryLoader: Sendable {
     public var source: InventorySource
     public var evaluator: FlakeEvaluator
     public var cache: InventoryCache?
-    /// Decoded directory sources, keyed by their files' identity (`InventorySnapshotCache`).
-    public var snapshots: InventorySnapshotCache?
+    /// Resolved directory sources, keyed by their files' identity (`ResolvedFleetCache`).
+    public var snapshots: ResolvedFleetCache?
     /// Hand the snapshot store to the caller (`InventorySnapshot.storeSnapshot`) instead of storing
     /// right after yielding.
     public var deferSnapshotStore = false
 
     public init(source: InventorySource, evaluator: FlakeEvaluator = FlakeEvaluator(),
                 cache: InventoryCache? = InventoryCache(directory: InventoryCache.defaultDirectory()),
-                snapshots: InventorySnapshotCache? = InventorySnapshotCache(directory: InventoryCache.defaultDirectory())) {
+                snapshots: ResolvedFleetCache? = ResolvedFleetCache(directory: InventoryCache.defaultDirectory())) {
         self.source = source
         self.evaluator = evaluator
         self.cache = cache
@@ -59,19 +64,18 @@ public struct InventoryLoader: Sendable {
                     case .directory(let p):
                         // Unchanged files: the stored snapshot is the fresh inventory. Otherwise read
                         // them, hand the result on, then store it (after the caller has it).
-                        let identity = snapshots.flatMap { _ in InventorySnapshotCache.identity(source: p) }
-                        if let snapshots, let inv = snapshots.load(source: p) {
-                            continuation.yield(InventorySnapshot(inventory: inv, stage: .fresh))
+                        let identity = snapshots.flatMap { _ in ResolvedFleetCache.identity(source: p) }
+                        let cached = snapshots?.load(source: p)
+                        let inv = try cached?.inventory ?? DirectoryInventoryLoader(directory: p).load()
+                        var store: (@Sendable (AddressRecording?) -> Void)?
+                        if let snapshots, let identity { store = { snapshots.store(inv, addresses: $0, source: p, identity: identity) } }
+                        if deferSnapshotStore {
+                            // The caller stores once it has the addresses (only needed when they were
+                            // not all valid in the cache: `ResolvedFleet.completedRecording`).
+                            continuation.yield(InventorySnapshot(inventory: inv, stage: .fresh, cached: cached, storeSnapshot: store))
                         } else {
-                            let inv = try DirectoryInventoryLoader(directory: p).load()
-                            var store: (@Sendable () -> Void)?
-                            if let snapshots, let identity { store = { snapshots.store(inv, source: p, identity: identity) } }
-                            if deferSnapshotStore {
-                                continuation.yield(InventorySnapshot(inventory: inv, stage: .fresh, storeSnapshot: store))
-                            } else {
-                                continuation.yield(InventorySnapshot(inventory: inv, stage: .fresh))
-                                store?()
-                            }
+                            continuation.yield(InventorySnapshot(inventory: inv, stage: .fresh, cached: cached))
+                            if cached == nil { store?(nil) }
                         }
                     case .demo(let p):
                         continuation.yield(InventorySnapshot(inventory: try DirectoryInventoryLoader(directory: p).load(), stage: .fresh))

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// Everything the screens need about the fleet, computed once per loaded inventory:
 /// role membership, per-machine services with settings, deploy targets, zerotier networks.
 ///
@@ -7,46 +9,99 @@
 /// reads the rest after the frame (`completed()`); the CLI takes the whole fleet at once (`init`).
 public struct ResolvedFleet: Sendable {
     public let inventory: Inventory
-    public let resolution: InventoryResolution
+    /// Role membership, computed on first use (a cache hit's first frame takes the roles of its
+    /// rows from the cache instead; the completion computes it off the UI thread).
+    public var resolution: InventoryResolution { resolved.value }
     /// The vars directory the targets were read from (network addresses).
     public let vars: VarsDirectory?
     public let addresses: FleetAddresses
     /// Shared by a first-screen fleet and its completion, so the dashboard can tell that a completion
     /// belongs to the inventory on screen (and not to one that replaced it meanwhile).
     private let load: LoadIdentity
+    private let resolved: LazyResolution
+    /// A cache hit: the first-screen fleet's remaining addresses come from it while their files are
+    /// unchanged, and every fleet of this load takes roles from it until `resolution` is computed.
+    private let cache: CachedFleet?
+    /// Whether every address came from the cache (nothing to store again).
+    public let addressesFromCache: Bool
 
     private final class LoadIdentity: Sendable {}
 
-    /// `vars` defaults to the `vars/` next to the inventory (`Inventory.clanDirectory`).
-    public init(_ inventory: Inventory, vars: VarsDirectory? = nil) {
+    /// `vars` defaults to the `vars/` next to the inventory (`Inventory.clanDirectory`); `recorder`
+    /// records the `vars/` files read (for the resolved-fleet cache).
+    public init(_ inventory: Inventory, vars: VarsDirectory? = nil, recorder: VarsReadRecorder? = nil) {
         let vars = vars ?? inventory.clanDirectory.map { VarsDirectory(root: $0) }
-        let resolution = InventoryResolution(inventory)
-        self.init(inventory, resolution, vars, FleetAddresses.resolve(resolution, vars: vars), LoadIdentity())
+        let resolved = LazyResolution(inventory)
+        self.init(inventory, resolved, vars, FleetAddresses.resolve(resolved.value, vars: vars, recorder: recorder), LoadIdentity())
+    }
+
+    /// The fleet of a cache hit: addresses from the cache while their files are unchanged, else
+    /// read from `vars/` (recorded by `recorder`, so they can be stored again).
+    public init(cached: CachedFleet, recorder: VarsReadRecorder? = nil) {
+        let inventory = cached.inventory
+        let vars = inventory.clanDirectory.map { VarsDirectory(root: $0) }
+        let resolved = LazyResolution(inventory)
+        if let all = cached.all() {
+            self.init(inventory, resolved, vars, all, LoadIdentity(), cache: cached, fromCache: true)
+        } else {
+            self.init(inventory, resolved, vars, FleetAddresses.resolve(resolved.value, vars: vars, recorder: recorder), LoadIdentity())
+        }
     }
 
     /// Roles resolved for every machine, addresses only for the first `rows` machines in inventory
     /// order (what the Fleet table shows first). Complete at once when the fleet is that small.
-    public static func firstScreen(_ inventory: Inventory, rows: Int, vars: VarsDirectory? = nil) -> ResolvedFleet {
-        guard inventory.machines.count > rows else { return ResolvedFleet(inventory, vars: vars) }
+    /// With `cached` (a cache hit of this inventory), the first rows' addresses come from it when
+    /// their files are unchanged, roles until `resolution` is computed, and `completed()` takes the
+    /// rest of the addresses from it.
+    public static func firstScreen(_ inventory: Inventory, rows: Int, vars: VarsDirectory? = nil,
+                                   cached: CachedFleet? = nil) -> ResolvedFleet {
         let vars = vars ?? inventory.clanDirectory.map { VarsDirectory(root: $0) }
-        let resolution = InventoryResolution(inventory)
+        let resolved = LazyResolution(inventory)
+        guard inventory.machines.count > rows else {
+            if let all = cached?.all() { return ResolvedFleet(inventory, resolved, vars, all, LoadIdentity(), cache: cached, fromCache: true) }
+            return ResolvedFleet(inventory, resolved, vars, FleetAddresses.resolve(resolved.value, vars: vars), LoadIdentity())
+        }
+        if let cached, cached.hasRoles, let first = cached.firstRows(rows) {
+            return ResolvedFleet(inventory, resolved, vars, first, LoadIdentity(), cache: cached)
+        }
         let first = Array(inventory.machines.values.prefix(rows))
-        return ResolvedFleet(inventory, resolution, vars, FleetAddresses.resolve(resolution, vars: vars, only: first), LoadIdentity())
+        return ResolvedFleet(inventory, resolved, vars, FleetAddresses.resolve(resolved.value, vars: vars, only: first), LoadIdentity())
     }
 
-    private init(_ inventory: Inventory, _ resolution: InventoryResolution, _ vars: VarsDirectory?,
-                 _ addresses: FleetAddresses, _ load: LoadIdentity) {
+    private init(_ inventory: Inventory, _ resolved: LazyResolution, _ vars: VarsDirectory?,
+                 _ addresses: FleetAddresses, _ load: LoadIdentity, cache: CachedFleet? = nil, fromCache: Bool = false) {
         self.inventory = inventory
-        self.resolution = resolution
+        self.resolved = resolved
         self.vars = vars
         self.addresses = addresses
         self.load = load
+        self.cache = cache?.hasRoles == true ? cache : nil
+        self.addressesFromCache = fromCache
     }
 
-    /// Every address read (self when it already is).
+    /// Every address (self when it already is): from the cache while its files are unchanged, else
+    /// read from `vars/`. Computes `resolution` (it runs off the UI thread).
     public func completed() -> ResolvedFleet {
-        isComplete ? self : ResolvedFleet(inventory, resolution, vars, FleetAddresses.resolve(resolution, vars: vars), load)
+        _ = resolved.value
+        if isComplete { return self }
+        if let all = cache?.all() { return ResolvedFleet(inventory, resolved, vars, all, load, cache: cache, fromCache: true) }
+        return ResolvedFleet(inventory, resolved, vars, FleetAddresses.resolve(resolved.value, vars: vars), load)
     }
+
+    /// The complete fleet and, unless its addresses came from the cache, the `vars/` reads they were
+    /// derived from (for `ResolvedFleetCache.store`; never a recording that misses a read).
+    public func completedRecording() -> (fleet: ResolvedFleet, recording: AddressRecording?) {
+        _ = resolved.value
+        if addressesFromCache { return (self, nil) }
+        if !isComplete, let all = cache?.all() { return (ResolvedFleet(inventory, resolved, vars, all, load, cache: cache, fromCache: true), nil) }
+        let recorder = VarsReadRecorder()
+        let addresses = FleetAddresses.resolve(resolved.value, vars: vars, recorder: recorder)
+        let complete = ResolvedFleet(inventory, resolved, vars, addresses, load)
+        return (complete, AddressRecording(fleet: complete, reads: recorder.finish()))
+    }
+
+    /// Whether the addresses known so far came from the resolved-fleet cache (for the log).
+    public var addressesCached: Bool { addressesFromCache || cache != nil }
 
     /// Whether every machine's addresses (and the zerotier networks) have been read.
     public var isComplete: Bool { addresses.covered == nil }
@@ -61,7 +116,24 @@ public struct ResolvedFleet: Sendable {
     /// machine → overlay IP (first zerotier network that has one).
     public var overlayIPs: [String: String] { addresses.overlayIPs }
 
-    public func roles(of machine: String) -> [String] { resolution.roles(of: machine) }
+    /// The machine's roles (`instance/role`) in document order.
+    public func roles(of machine: String) -> [String] {
+        if let cached = cachedRoles(of: machine) { return cached.map(\.role) }
+        return resolution.roles(of: machine)
+    }
+
+    /// The machine's roles in document order with how each is held (`RoleHolding`).
+    public func rolesHeld(of machine: String) -> [(role: String, holding: RoleHolding)] {
+        if let cached = cachedRoles(of: machine) { return cached }
+        return resolution.assignments(of: machine).map { ($0.ref.description, RoleHolding($0)) }
+    }
+
+    /// From the cache while the resolution has not been computed (a first frame's rows).
+    private func cachedRoles(of machine: String) -> [(role: String, holding: RoleHolding)]? {
+        guard let cache, !resolved.isComputed, let row = inventory.machines.index(forKey: machine) else { return nil }
+        return cache.roles(ofRow: row)
+    }
+
     public func services(of machine: String) -> [RoleAssignment] { resolution.assignments(of: machine) }
     public func target(of machine: String) -> DeployTarget? { addresses.targets[machine] }
 
@@ -77,9 +149,43 @@ public struct ResolvedFleet: Sendable {
     public func holds(_ machine: String, _ role: RoleRef) -> Bool { resolution.holds(machine, role) }
 }
 
+/// How a machine holds a role: listed by name, through a tag the user set, or only through the
+/// implicit `all`/`nixos`/`darwin` tags (which say the least: the Fleet table lists those last).
+public enum RoleHolding: UInt8, Sendable, Comparable {
+    case byName = 0, byUserTag, byImplicitTag
+
+    init(_ a: RoleAssignment) {
+        if a.byName { self = .byName; return }
+        self = a.byTags.contains { !["all", "nixos", "darwin"].contains($0) } ? .byUserTag : .byImplicitTag
+    }
+
+    public static func < (a: RoleHolding, b: RoleHolding) -> Bool { a.rawValue < b.rawValue }
+}
+
+/// `InventoryResolution` computed once, on first use, by whichever thread asks first.
+private final class LazyResolution: Sendable {
+    private let inventory: Inventory
+    private let state = Mutex<InventoryResolution?>(nil)
+    private let done = Atomic<Bool>(false)
+
+    init(_ inventory: Inventory) { self.inventory = inventory }
+
+    var isComputed: Bool { done.load(ordering: .acquiring) }
+
+    var value: InventoryResolution {
+        state.withLock { r in
+            if let r { return r }
+            let made = InventoryResolution(inventory)
+            r = made
+            done.store(true, ordering: .releasing)
+            return made
+        }
+    }
+}
+
 /// Where the machines can be reached: deploy targets, overlay IPs and the zerotier networks, read
 /// from `vars/` with each zerotier IP file opened once.
-public struct FleetAddresses: Sendable {
+public struct FleetAddresses: Equatable, Sendable {
     public var zerotier: [ZerotierNetwork] = []
     public var targets: [String: DeployTarget] = [:]
     public var overlayIPs: [String: String] = [:]
@@ -88,7 +194,10 @@ public struct FleetAddresses: Sendable {
 
     /// Every machine (`only` nil), or just `only` (then without the zerotier networks, which list
     /// every member's IP).
-    public static func resolve(_ resolution: InventoryResolution, vars: VarsDirectory?, only: [Machine]? = nil) -> FleetAddresses {
+    public static func resolve(_ resolution: InventoryResolution, vars: VarsDirectory?, only: [Machine]? = nil,
+                               recorder: VarsReadRecorder? = nil) -> FleetAddresses {
+        var vars = vars
+        if let recorder { vars?.recorder = recorder }
         var ips = ZerotierIPs(vars: vars)
         var out = FleetAddresses()
         if let only {
@@ -107,7 +216,8 @@ public struct FleetAddresses: Sendable {
             for m in net.members { if let ip = m.ip, out.overlayIPs[m.machine] == nil { out.overlayIPs[m.machine] = ip } }
         }
         for m in resolution.inventory.machines.values {
-            out.targets[m.name] = DeployTargetResolver.candidates(of: m, resolution: resolution, ips: &ips).first
+            let first = { DeployTargetResolver.candidates(of: m, resolution: resolution, ips: &ips).first }
+            out.targets[m.name] = recorder.map { $0.owning(m.name, first) } ?? first()
         }
         return out
     }

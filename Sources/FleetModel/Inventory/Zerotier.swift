@@ -85,7 +85,10 @@ struct ZerotierIPs {
 
     mutating func ip(of machine: String, instance: String) -> (String?, ZerotierVarsLayout?) {
         if let known = read[instance]?[machine] { return known }
-        let value = vars.map { ZerotierView.ipAddress(of: machine, instance: instance, vars: $0) } ?? (nil, nil)
+        let value = vars.map { v in
+            v.recorder.map { $0.owning(machine) { ZerotierView.ipAddress(of: machine, instance: instance, vars: v) } }
+                ?? ZerotierView.ipAddress(of: machine, instance: instance, vars: v)
+        } ?? (nil, nil)
         read[instance, default: [:]][machine] = value
         return value
     }

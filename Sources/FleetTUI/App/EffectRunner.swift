@@ -29,9 +29,12 @@ final class EffectRunner {
     /// screen's rows (the first frame waits for nothing else), then — `Effect.completeFleet`, after
     /// that frame — every address and the filter's search index (`Event.fleetCompleted`). At 10k
     /// machines the second step is ~8,000 vars files and 10k search lines (docs/PERFORMANCE.md).
+    /// A hit of the resolved-fleet cache gives the first screen's addresses (and, after the frame,
+    /// the rest) from the cache while their `vars/` files are unchanged.
     private static func post(_ snap: InventorySnapshot, to q: EventQueue, names: LoadedMachineNames) {
-        names.set(Set(snap.inventory.machines.keys), store: snap.storeSnapshot)
-        q.post(.inventoryLoaded(ResolvedFleet.firstScreen(snap.inventory, rows: firstScreenRows), revalidating: snap.isRevalidating))
+        let fleet = ResolvedFleet.firstScreen(snap.inventory, rows: firstScreenRows, cached: snap.cached)
+        names.set(Set(snap.inventory.machines.keys), store: snap.storeSnapshot.map { store in (fleet, store) })
+        q.post(.inventoryLoaded(fleet, revalidating: snap.isRevalidating))
     }
 
     /// Ends background work that owns processes (probes' ssh masters, a running deploy); stores an
@@ -103,9 +106,13 @@ final class EffectRunner {
             let q = queue
             let info = loadedMachines
             Task.detached {
-                let complete = loaded.fleet.completed()
+                // With a store pending, the addresses are read recording their files (or taken
+                // from the cache, when nothing is to be stored again).
+                // The store is taken only when it can run: a quit meanwhile stores on its own.
+                let (complete, recording) = info.hasPendingStore(of: loaded.fleet)
+                    ? loaded.fleet.completedRecording() : (loaded.fleet.completed(), nil)
                 q.post(.fleetCompleted(complete, searchIndex: FleetSearch.index(complete)))
-                info.runPendingStore()
+                if let recording { info.takePendingStore(of: loaded.fleet)?(recording) }
             }
         case .loadHistoryLog(let id): deploys.loadLog(deployID: id)
         case .copyToClipboard(let text):
@@ -116,19 +123,37 @@ final class EffectRunner {
     }
 }
 
-/// Set by the inventory load's task, read by the vars load's; and the snapshot store the load
-/// deferred until the fleet is complete (or the UI quits).
+/// Set by the inventory load's task, read by the vars load's; and the resolved-fleet cache store
+/// the load deferred until the fleet is complete (or the UI quits), with the fleet it is for.
 final class LoadedMachineNames: Sendable {
+    typealias Store = @Sendable (AddressRecording?) -> Void
     private let names = Mutex<Set<String>?>(nil)
-    private let store = Mutex<(@Sendable () -> Void)?>(nil)
-    func set(_ value: Set<String>, store pending: (@Sendable () -> Void)?) {
+    private let store = Mutex<(fleet: ResolvedFleet, run: Store)?>(nil)
+    func set(_ value: Set<String>, store pending: (ResolvedFleet, Store)?) {
         names.withLock { $0 = value }
-        if let pending { store.withLock { $0 = pending } }
+        store.withLock { $0 = pending }
     }
     func get() -> Set<String>? { names.withLock { $0 } }
-    /// Runs the pending snapshot store, once.
+
+    func hasPendingStore(of fleet: ResolvedFleet) -> Bool {
+        store.withLock { $0?.fleet.isSameLoad(as: fleet) ?? false }
+    }
+
+    /// The pending store if it is for `fleet`'s load (taken: it runs once).
+    func takePendingStore(of fleet: ResolvedFleet) -> Store? {
+        store.withLock { s -> Store? in
+            guard let p = s, p.fleet.isSameLoad(as: fleet) else { return nil }
+            s = nil
+            return p.run
+        }
+    }
+
+    /// On quit: runs a pending store, reading the addresses it needs now (a quick quit still leaves
+    /// a warm cache). A cache hit is left as it is (its completion re-stores if a file changed).
     func runPendingStore() {
-        store.withLock { s -> (@Sendable () -> Void)? in defer { s = nil }; return s }?()
+        guard let p = store.withLock({ s -> (fleet: ResolvedFleet, run: Store)? in defer { s = nil }; return s }),
+              !p.fleet.addressesCached else { return }
+        if let recording = p.fleet.completedRecording().recording { p.run(recording) }
     }
 }
 

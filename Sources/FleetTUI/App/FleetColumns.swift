@@ -92,15 +92,9 @@ extension FleetColumn {
     /// all/nixos/darwin tags (which every machine of a class shares, so they say the least).
     static func orderedRoles(_ machine: String, fleet: ResolvedFleet?) -> [String] {
         guard let fleet else { return [] }
-        let implicit: Set<String> = ["all", "nixos", "darwin"]
-        func rank(_ a: RoleAssignment) -> Int {
-            if a.byName { return 0 }
-            return a.byTags.contains { !implicit.contains($0) } ? 1 : 2
-        }
-        let assignments = fleet.services(of: machine).enumerated().sorted { l, r in
-            (rank(l.element), l.offset) < (rank(r.element), r.offset)
-        }
-        return assignments.map(\.element.ref.description)
+        return fleet.rolesHeld(of: machine).enumerated()
+            .sorted { l, r in (l.element.holding, l.offset) < (r.element.holding, r.offset) }
+            .map(\.element.role)
     }
 
     /// Roles shown compactly: `zerotier/controller` stays, `default` roles show the instance only.

@@ -9,8 +9,9 @@ enum UILog {
     static func record(_ event: Event) {
         switch event {
         case .inventoryLoaded(let fleet, let revalidating):
-            logger.debug("inventory loaded: \(fleet.inventory.machines.count) machines\(revalidating ? " (revalidating)" : "")")
-        case .fleetCompleted(let fleet, _): logger.debug("addresses of \(fleet.inventory.machines.count) machines read")
+            logger.debug("inventory loaded: \(fleet.inventory.machines.count) machines\(revalidating ? " (revalidating)" : "")\(fleet.addressesCached ? " (addresses from the cache)" : "")")
+        case .fleetCompleted(let fleet, _):
+            logger.debug("addresses of \(fleet.inventory.machines.count) machines \(fleet.addressesFromCache ? "from the cache" : "read")")
         case .inventoryFailed(let message): logger.warning("inventory failed: \(message)")
         case .themeLoaded(_, let warning?): logger.warning("theme: \(warning)")
         case .toast(let message, .error): logger.warning("\(message)")

@@ -25,7 +25,10 @@ struct ListCommand: AsyncParsableCommand {
 
     func run() async throws {
         let fleet: ResolvedFleet
-        do { fleet = try await sourceOptions.loadFleet() } catch { throw CLIError("fleet: \(error)") }
+        let store: (@Sendable () -> Void)?
+        do { (fleet, store) = try await sourceOptions.loadFleetDeferringStore() } catch { throw CLIError("fleet: \(error)") }
+        // The resolved-fleet cache is written after the output (it must not delay it).
+        defer { store?() }
         let machines = tags.isEmpty ? fleet.inventory.machineList
             : fleet.inventory.machineList.filter { m in tags.allSatisfy { m.tags.contains($0) } }
         // A tag no machine carries is most likely a typo: say so (on stderr; stdout stays the table).

@@ -55,7 +55,17 @@ struct SourceOptions: ParsableArguments {
 
     /// The inventory with roles, targets and zerotier view resolved.
     func loadFleet() async throws -> ResolvedFleet {
-        ResolvedFleet(try await load())
+        let (fleet, store) = try await loadFleetDeferringStore()
+        store?()
+        return fleet
+    }
+
+    /// The same, for a directory source through the resolved-fleet cache, with the cache store for
+    /// the caller to run after its output (`fleet list`).
+    func loadFleetDeferringStore() async throws -> (fleet: ResolvedFleet, store: (@Sendable () -> Void)?) {
+        let src = try source()
+        guard case .directory(let dir) = src else { return (ResolvedFleet(try await load()), nil) }
+        return try ResolvedFleetCache(directory: InventoryCache.defaultDirectory()).loadFleet(source: dir)
     }
 
     /// The clan directory tag edits go to (`ClanLayout`); the pristine demo is read-only.

@@ -1,0 +1,96 @@
+import Crypto
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The resolved fleet of a directory source, so a second start maps one file instead of parsing a
+/// multi-megabyte `inventory.json` and reading thousands of `vars/` files (issue 15). One file per
+/// source directory in `$XDG_CACHE_HOME/fleet/` (next to the flake evaluation cache); format in
+/// `FleetCacheFile`, reading in `CachedFleet`.
+///
+/// Never a wrong screen: the inventory part is keyed by the stamps — (device, inode, mode, size,
+/// mtime, ctime) — of everything `DirectoryInventoryLoader` reads: `inventory.json`, `systems.json`
+/// and the `machines/` directory (whose mtime changes when an entry is added, removed or renamed).
+/// Each address is trusted only while every `vars/` file it was derived from has the stamp it had
+/// when read, and every file found absent is still absent (`VarsReadRecorder`). Any write changes
+/// ctime, which no tool can set back; kernel timestamps advance in ticks of a few ms, so two
+/// same-size writes in one tick look alike: as git does for its index ("racy clean"), nothing whose
+/// files changed in the last `settleSeconds` is stored. A short, corrupt, foreign or other-version
+/// file is ignored and replaced by the next store.
+public struct ResolvedFleetCache: Sendable {
+    public let directory: String
+    /// Files younger than this are not cached (timestamp granularity; see above).
+    public var settleSeconds: Double = 2
+
+    public init(directory: String) { self.directory = directory }
+
+    /// The stamps of the source's inventory files (nil: absent), in a fixed order.
+    public struct Identity: Sendable, Equatable {
+        var stamps: [FileStamp?]
+        var newestNs: Int64
+    }
+
+    public static func identity(source dir: String) -> Identity? {
+        var stamps: [FileStamp?] = []
+        var newest: Int64 = 0
+        for name in ["inventory.json", "systems.json", "machines"] {
+            var st = stat()
+            if stat(dir + "/" + name, &st) != 0 {
+                guard errno == ENOENT else { return nil }
+                stamps.append(nil)
+                continue
+            }
+            let s = FileStamp(st)
+            stamps.append(s)
+            newest = max(newest, s.newestNs)
+        }
+        return Identity(stamps: stamps, newestNs: newest)
+    }
+
+    func file(for dir: String) -> String {
+        let h = SHA256.hash(data: Array(dir.utf8)).prefix(12).map { String(format: "%02x", $0) }.joined()
+        return directory + "/fleet-\(h).bin"
+    }
+
+    /// The fleet stored for `dir` if its inventory files are exactly as they were then; nil otherwise.
+    public func load(source dir: String) -> CachedFleet? {
+        guard let id = Self.identity(source: dir), let mapped = MappedFile(path: file(for: dir)) else { return nil }
+        return CachedFleet(file: mapped, source: dir, identity: id.stamps)
+    }
+
+    /// Stores `inv` as read from `dir` (and its addresses, when given and settled), unless the
+    /// inventory files changed too recently to be told apart or changed while they were read.
+    /// `identity` is what `identity(source:)` returned before the files were read.
+    public func store(_ inv: Inventory, addresses: AddressRecording?, source dir: String, identity: Identity) {
+        let settled = Int64((Date().timeIntervalSince1970 - settleSeconds) * 1e9)
+        guard identity.newestNs < settled, Self.identity(source: dir) == identity else { return }
+        // Addresses from a file that changed just now, or could not be stat-ed, are left out.
+        let usable = addresses.flatMap { a in
+            a.reads.allSatisfy { r in r.stamp.map { $0 != FileStamp.unusable && $0.newestNs < settled } ?? true } ? a : nil
+        }
+        var encoder = FleetCacheFile.Encoder()
+        BinaryCacheFile.write(encoder.encode(inv, addresses: usable, source: dir, identity: identity.stamps), to: file(for: dir))
+    }
+}
+
+extension ResolvedFleetCache {
+    /// A directory source's whole fleet for the CLI: the cache's inventory and addresses where they
+    /// still hold, the files otherwise; and the store to run once the output is written (nil when
+    /// the cache already holds exactly this).
+    public func loadFleet(source dir: String) throws -> (fleet: ResolvedFleet, store: (@Sendable () -> Void)?) {
+        let identity = Self.identity(source: dir)
+        let recorder = VarsReadRecorder()
+        let fleet: ResolvedFleet
+        if let cached = load(source: dir) {
+            fleet = ResolvedFleet(cached: cached, recorder: recorder)
+            if fleet.addressesFromCache { return (fleet, nil) }
+        } else {
+            fleet = ResolvedFleet(try DirectoryInventoryLoader(directory: dir).load(), recorder: recorder)
+        }
+        guard let identity else { return (fleet, nil) }
+        let recording = AddressRecording(fleet: fleet, reads: recorder.finish())
+        let inv = fleet.inventory
+        return (fleet, { self.store(inv, addresses: recording, source: dir, identity: identity) })
+    }
+}

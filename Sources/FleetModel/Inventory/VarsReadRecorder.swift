@@ -1,0 +1,80 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Synchronization
+
+/// One `vars/` value file the addresses of a fleet were derived from: its path relative to the clan
+/// directory, the machine it was read for (nil: the whole fleet, e.g. a zerotier network id) and
+/// its stamp when it was read (nil: it did not exist). The resolved-fleet cache keeps these to
+/// tell whether cached addresses still hold (`ResolvedFleetCache`).
+public struct VarsRead: Equatable, Sendable {
+    public var owner: String?
+    public var path: String
+    var stamp: FileStamp?
+}
+
+/// Records the value files a `VarsDirectory` reads while addresses are resolved, each with the
+/// stamp of the file it actually read (fstat of the open descriptor, taken before the read: a
+/// write after it changes ctime, which the next start sees). Used by one resolution at a time.
+public final class VarsReadRecorder: Sendable {
+    private struct State { var owner: String?; var reads: [VarsRead] = []; var on = true }
+    private let state = Mutex(State())
+
+    public init() {}
+
+    /// Reads inside `body` are attributed to `machine`.
+    func owning<T>(_ machine: String, _ body: () -> T) -> T {
+        let previous = state.withLock { s -> String? in defer { s.owner = machine }; return s.owner }
+        defer { state.withLock { $0.owner = previous } }
+        return body()
+    }
+
+    func record(_ path: String, _ stamp: FileStamp?) {
+        state.withLock { s in if s.on { s.reads.append(VarsRead(owner: s.owner, path: path, stamp: stamp)) } }
+    }
+
+    /// What was recorded; later reads (a deploy resolving candidates) are not.
+    public func finish() -> [VarsRead] {
+        state.withLock { s in s.on = false; return s.reads }
+    }
+
+    /// `path`'s bytes (as `FileBytes.read` reads them), recording the stamp of the file read (or its
+    /// absence) — one open, fstat, read and close.
+    func read(root: String, _ relative: String) -> [UInt8]? {
+        let fd = open(root + "/" + relative, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            record(relative, errno == ENOENT || errno == ENOTDIR ? nil : FileStamp.unusable)
+            return nil
+        }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG else { record(relative, FileStamp.unusable); return nil }
+        record(relative, FileStamp(st))
+        let size = Int(st.st_size)
+        var failed = false
+        let bytes = [UInt8](unsafeUninitializedCapacity: size + 1) { buf, count in
+            count = 0
+            while count < buf.count {
+                let n = sysRead(fd, buf.baseAddress! + count, buf.count - count)
+                if n < 0 { if errno == EINTR { continue }; failed = true; return }
+                if n == 0 { return }
+                count += n
+            }
+        }
+        // Grown while read: the stamp no longer describes these bytes.
+        if failed || bytes.count > size { record(relative, FileStamp.unusable); return failed ? nil : FileBytes.read(root + "/" + relative) }
+        return bytes
+    }
+}
+
+extension FileStamp {
+    /// Never equal to a real file's stamp: a file that could not be stat-ed is never trusted.
+    static let unusable = FileStamp(dev: .max, ino: .max, mode: .max, size: -1, mtimeNs: .max, ctimeNs: .max)
+}
+
+/// read(2) under a name nothing here shadows.
+private func sysRead(_ fd: Int32, _ buf: UnsafeMutableRawPointer, _ count: Int) -> Int {
+    read(fd, buf, count)
+}

@@ -1,0 +1,141 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Little-endian building blocks of fleet's binary cache files (`FleetCacheFile`): a header with a
+/// magic, a version and a checksum of the body, bounds-checked reads, a read-only memory map and an
+/// atomic write. A file that is short, foreign, of another version or fails its checksum never
+/// opens; every read past the end answers nil (the caller then ignores the cache).
+enum BinaryCacheFile {
+    static let headerSize = 32
+
+    /// header (magic 8 · version u32 · 0 u32 · body length u64 · checksum u64) + body.
+    static func seal(_ body: [UInt8], magic: [UInt8], version: UInt32) -> [UInt8] {
+        var w = BinaryWriter()
+        w.bytes.reserveCapacity(headerSize + body.count)
+        w.bytes.append(contentsOf: magic.prefix(8))
+        w.u32(version); w.u32(0); w.u64(UInt64(body.count)); w.u64(VarsIndexFile.checksum(body))
+        w.bytes.append(contentsOf: body)
+        return w.bytes
+    }
+
+    /// The body of a sealed file, or nil when the header or checksum does not match.
+    static func body(_ raw: UnsafeRawBufferPointer, magic: [UInt8], version: UInt32) -> UnsafeRawBufferPointer? {
+        guard raw.count >= headerSize, raw.prefix(8).elementsEqual(magic.prefix(8)) else { return nil }
+        var c = BinaryCursor(raw)
+        c.at = 8
+        guard c.u32() == version, c.u32() == 0, let length = c.u64(), Int(exactly: length) == raw.count - headerSize,
+              let sum = c.u64() else { return nil }
+        let body = UnsafeRawBufferPointer(rebasing: raw[headerSize...])
+        return VarsIndexFile.checksum(body) == sum ? body : nil
+    }
+
+    /// Writes atomically: a temp sibling renamed over the target. A cache, so failures are ignored.
+    static func write(_ bytes: [UInt8], to path: String) {
+        if let slash = path.lastIndex(of: "/"), slash != path.startIndex { mkdirs(String(path[..<slash])) }
+        let tmp = path + ".tmp-\(getpid())"
+        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { return }
+        var off = 0
+        let ok: Bool = bytes.withUnsafeBytes { raw in
+            while off < raw.count {
+                let n = sysWrite(fd, raw.baseAddress! + off, raw.count - off)
+                if n < 0 { if errno == EINTR { continue }; return false }
+                off += n
+            }
+            return true
+        }
+        close(fd)
+        if !ok || rename(tmp, path) != 0 { unlink(tmp) }
+    }
+
+    private static func mkdirs(_ dir: String) {
+        if mkdir(dir, 0o700) == 0 || errno == EEXIST { return }
+        if errno == ENOENT, let slash = dir.lastIndex(of: "/"), slash != dir.startIndex {
+            mkdirs(String(dir[..<slash]))
+            _ = mkdir(dir, 0o700)
+        }
+    }
+}
+
+/// A file mapped read-only (MAP_PRIVATE): pages are read on first touch, so what a start does not
+/// look at is never read. Unmapped when the last reference goes.
+final class MappedFile: @unchecked Sendable {
+    // Sendable: the mapping is read-only and never changes after init.
+    let bytes: UnsafeRawBufferPointer
+
+    init?(path: String) {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG, st.st_size > 0 else { return nil }
+        let size = Int(st.st_size)
+        guard let p = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), p != MAP_FAILED else { return nil }
+        bytes = UnsafeRawBufferPointer(start: p, count: size)
+    }
+
+    deinit { munmap(UnsafeMutableRawPointer(mutating: bytes.baseAddress), bytes.count) }
+}
+
+struct BinaryWriter {
+    var bytes: [UInt8] = []
+    mutating func u8(_ v: UInt8) { bytes.append(v) }
+    mutating func u32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) } }
+    mutating func u64(_ v: UInt64) { withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) } }
+    mutating func i64(_ v: Int64) { u64(UInt64(bitPattern: v)) }
+    /// u32 length + UTF-8.
+    mutating func string(_ s: String) { u32(UInt32(s.utf8.count)); bytes.append(contentsOf: s.utf8) }
+    mutating func stamp(_ s: FileStamp) {
+        u64(s.dev); u64(s.ino); u32(s.mode); i64(s.size); i64(s.mtimeNs); i64(s.ctimeNs)
+    }
+    static let stampSize = 44
+}
+
+/// Bounds-checked little-endian reads: nil past the end, never a trap.
+struct BinaryCursor {
+    let raw: UnsafeRawBufferPointer
+    var at = 0
+    init(_ raw: UnsafeRawBufferPointer, at: Int = 0) { self.raw = raw; self.at = at }
+    var remaining: Int { raw.count - at }
+
+    mutating func u8() -> UInt8? {
+        guard at < raw.count else { return nil }
+        defer { at += 1 }
+        return raw[at]
+    }
+    mutating func u32() -> UInt32? {
+        guard remaining >= 4 else { return nil }
+        defer { at += 4 }
+        return UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: at, as: UInt32.self))
+    }
+    mutating func u64() -> UInt64? {
+        guard remaining >= 8 else { return nil }
+        defer { at += 8 }
+        return UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: at, as: UInt64.self))
+    }
+    mutating func i64() -> Int64? { u64().map { Int64(bitPattern: $0) } }
+    mutating func string() -> String? {
+        guard let n = u32(), Int(n) <= remaining else { return nil }
+        defer { at += Int(n) }
+        return String(validating: UnsafeRawBufferPointer(rebasing: raw[at..<(at + Int(n))]), as: UTF8.self)
+    }
+    mutating func stamp() -> FileStamp? {
+        guard remaining >= BinaryWriter.stampSize, let dev = u64(), let ino = u64(), let mode = u32(), let size = i64(),
+              let mt = i64(), let ct = i64() else { return nil }
+        return FileStamp(dev: dev, ino: ino, mode: mode, size: size, mtimeNs: mt, ctimeNs: ct)
+    }
+    /// Moves to `offset` if it is inside the buffer.
+    mutating func seek(_ offset: Int) -> Bool {
+        guard offset >= 0, offset <= raw.count else { return false }
+        at = offset
+        return true
+    }
+}
+
+/// write(2) under a name that nothing here shadows.
+private func sysWrite(_ fd: Int32, _ buf: UnsafeRawPointer, _ count: Int) -> Int {
+    write(fd, buf, count)
+}
