@@ -36,7 +36,8 @@ let package = Package(
             pkgConfig: ncursesPkgConfig,
             providers: [.apt(["libncurses-dev"]), .brew(["ncurses"])]
         ),
-        // Signal and tty state for the dashboard: a real C file, so it exists once per process.
+        // Process-wide C state: signals and tty for the dashboard (a real C file, so it exists once
+        // per process) and the allocator policy (mallopt, which Swift's Glibc module does not import).
         .target(name: "CNcursesShim"),
         // The model: inventory, secrets (age/sops), vars, deploy, effects. No curses here.
         .target(

@@ -206,4 +206,56 @@ final class VarsStatusIndexTests: XCTestCase {
         XCTAssertEqual(warm.statuses, expected)
         XCTAssertEqual(warm.stats.misses, 0)
     }
+
+    // MARK: the Vars screen's disk scan over the index
+
+    private func assertSameScan(_ a: VarsDiskScan, _ b: VarsDiskScan, _ what: String, file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertEqual(a.entries, b.entries, what, file: file, line: line)
+        XCTAssertEqual(a.validationHashes, b.validationHashes, what, file: file, line: line)
+        XCTAssertEqual(a.sopsSecrets, b.sopsSecrets, what, file: file, line: line)
+        XCTAssertEqual(a.orphanMachines, b.orphanMachines, what, file: file, line: line)
+        XCTAssertEqual(a.unknownKeys, b.unknownKeys, what, file: file, line: line)
+        XCTAssertEqual(a.keys.users, b.keys.users, what, file: file, line: line)
+        XCTAssertEqual(a.keys.machines, b.keys.machines, what, file: file, line: line)
+    }
+
+    /// The index-backed scan equals a plain one cold and warm (warm reads nothing), and sees a public
+    /// value rewritten in place with its size and mtime put back (only ctime differs), a removed link
+    /// and a deleted secret.
+    func testDiskScanOverTheIndexAgreesWithAPlainScan() throws {
+        let s = try setup()
+        let inventory: Set<String> = ["m1"]  // m2 is an orphan
+        func check(_ what: String) throws -> VarsStatusIndex.Stats {
+            let r = s.index.scan(inventoryMachines: inventory)
+            assertSameScan(r.scan, VarsDiskScan.scan(clanDirectory: s.dir, inventoryMachines: inventory), what)
+            return r.stats
+        }
+        let cold = try check("cold")
+        XCTAssertFalse(cold.indexWasUsable)
+        XCTAssertGreaterThan(cold.misses, 0)
+        let warm = try check("warm")
+        XCTAssertEqual(warm.misses, 0, "nothing changed: every fact comes from the index")
+        XCTAssertFalse(s.index.scan(inventoryMachines: inventory).scan.orphanMachines.isEmpty)
+
+        let value = s.dir + "/vars/per-machine/m1/ok-gen/key.pub/value"
+        let old = try Data(contentsOf: URL(fileURLWithPath: value))
+        let before = mtime(value)
+        waitForNewTick(value)
+        let h = try FileHandle(forWritingTo: URL(fileURLWithPath: value))
+        try h.write(contentsOf: Data(repeating: UInt8(ascii: "x"), count: old.count))
+        try h.close()
+        setTimes(value, mtime: before)
+        _ = try check("value rewritten in place")
+        let entry = s.index.scan(inventoryMachines: inventory).scan.entries.first { $0.machine == "m1" && $0.generator == "ok-gen" && $0.file == "key.pub" }
+        XCTAssertEqual(entry?.value, Array(repeating: UInt8(ascii: "x"), count: old.count))
+
+        try FileManager.default.removeItem(atPath: s.dir + "/vars/per-machine/m1/drift-gen/s/users/bob")
+        _ = try check("link removed")
+        try FileManager.default.removeItem(atPath: s.dir + "/vars/per-machine/m1/ok-gen/key/secret")
+        _ = try check("secret deleted")
+        // The status run and the scan share one index file: each keeps the other's facts.
+        try assertAgrees(s)
+        XCTAssertEqual(try check("after a status run").misses, 0)
+        XCTAssertEqual(try assertAgrees(s).misses, 0)
+    }
 }

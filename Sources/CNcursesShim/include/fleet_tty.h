@@ -4,6 +4,10 @@
 #ifndef FLEET_TTY_H
 #define FLEET_TTY_H
 
+// Included here so that a module built before that header existed is rebuilt (clang does not
+// notice a new file in an umbrella directory).
+#include "fleet_malloc.h"
+
 // Saves the terminal modes, so a crash can restore them. Call before curses changes them.
 void fleet_save_termios(void);
 

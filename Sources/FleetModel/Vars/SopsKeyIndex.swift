@@ -147,9 +147,14 @@ public enum SecretLinks {
 
     /// The links of `secretDir` (absolute) with clan's rules (`VarsFactReader.forEachLink`).
     public static func read(secretDir: String, cache: KeyCache = KeyCache()) -> Links {
+        read(secretDir, reader: cache.reader)
+    }
+
+    /// The same through `reader` (`dir` relative to its root, or absolute); broken links are absolute.
+    static func read(_ dir: String, reader: VarsFactReader) -> Links {
         var links = Links()
-        cache.reader.forEachLink(inSecretDir: secretDir, group: { links.groups.append($0) }) { kind, group, folder, name, keys in
-            guard let keys else { links.broken.append(folder + "/" + name); return }
+        reader.forEachLink(inSecretDir: dir, group: { links.groups.append($0) }) { kind, group, folder, name, keys in
+            guard let keys else { links.broken.append(reader.absolute(folder) + "/" + name); return }
             links.keys.formUnion(keys)
             if group == nil {
                 if kind == .machines { links.machines.append(name) } else { links.users.append(name) }

@@ -47,40 +47,43 @@ public struct VarsDiskScan: Sendable {
     /// Recipient keys found in secrets that belong to no `sops/users` or `sops/machines` entry.
     public let unknownKeys: [SopsKeyRef]
 
-    /// `inventoryMachines` nil means "unknown inventory": nothing is called orphaned.
+    /// `inventoryMachines` nil means "unknown inventory": nothing is called orphaned. Reads every
+    /// file; `VarsStatusIndex.scan` gives the same from its index.
     public static func scan(clanDirectory dir: String, inventoryMachines: Set<String>?) -> VarsDiskScan {
-        let fm = FileManager.default
-        let keys = SopsKeyIndex(clanDirectory: dir)
-        let cache = SecretLinks.KeyCache()
-        func list(_ p: String) -> [String] {
-            ((try? fm.contentsOfDirectory(atPath: p)) ?? []).filter { !$0.hasPrefix(".") }.sorted()
-        }
-        func isDir(_ p: String) -> Bool {
-            var d: ObjCBool = false
-            return fm.fileExists(atPath: p, isDirectory: &d) && d.boolValue
-        }
+        scan(reader: VarsFactReader(root: dir), inventoryMachines: inventoryMachines)
+    }
+
+    /// The scan through `reader` (paths relative to the clan directory; unchanged files answered
+    /// from its index).
+    static func scan(reader: VarsFactReader, inventoryMachines: Set<String>?) -> VarsDiskScan {
+        let keys = SopsKeyIndex(reader: reader)
+        func list(_ p: String) -> [String] { reader.names(p).filter { !$0.hasPrefix(".") } }
         var entries: [Entry] = []
         var hashes: [String: String] = [:]
         var unknown = Set<SopsKeyRef>()
 
-        func recipientsOf(_ secretPath: String) -> (Set<SopsKeyRef>, String?) {
-            do { return (try SopsFileRecipients.read(path: secretPath), nil) } catch { return ([], "\(error)") }
+        func recipientsOf(_ secret: String) -> (infos: [RecipientInfo], current: Set<SopsKeyRef>, error: String?)? {
+            switch reader.secretRecipients(secret) {
+            case nil: return nil
+            case .failure(let e)?: return ([], [], "\(e)")
+            case .success(let sorted)?:
+                let infos = sorted.map { RecipientInfo(key: $0, owners: keys.owners(of: $0)) }
+                for i in infos where i.owners.isEmpty { unknown.insert(i.key) }
+                return (infos, Set(sorted), nil)
+            }
         }
         func scanGenerator(machine: String?, exportKey: String? = nil, gen: String, genDir: String) {
             let rel = GeneratorID(name: gen, machine: machine, exportKey: exportKey).relDir
-            if let h = VarsStatusChecker.readValidationHash(genDir) { hashes[rel] = h }
-            for file in list(genDir) where isDir(genDir + "/" + file) {
+            if let h = reader.validationHash(genDir + "/.validation-hash") { hashes[rel] = h }
+            for file in list(genDir) where reader.isDirectory(genDir + "/" + file) {
                 let fdir = genDir + "/" + file
-                let links = SecretLinks.read(secretDir: fdir, cache: cache)
+                let links = SecretLinks.read(fdir, reader: reader)
                 let orphan = machine.map { m in inventoryMachines.map { !$0.contains(m) } ?? false } ?? false
-                if fm.fileExists(atPath: fdir + "/secret") {
-                    let (current, err) = recipientsOf(fdir + "/secret")
-                    let infos = current.sorted().map { RecipientInfo(key: $0, owners: keys.owners(of: $0)) }
-                    for i in infos where i.owners.isEmpty { unknown.insert(i.key) }
-                    entries.append(Entry(machine: machine, exportKey: exportKey, generator: gen, file: file, kind: .secret, value: nil, recipients: infos,
-                                         links: links, orphan: orphan, drift: err == nil && current != links.keys, error: err))
-                } else if let v = fm.contents(atPath: fdir + "/value") {
-                    entries.append(Entry(machine: machine, exportKey: exportKey, generator: gen, file: file, kind: .public, value: Array(v), recipients: [],
+                if let r = recipientsOf(fdir + "/secret") {
+                    entries.append(Entry(machine: machine, exportKey: exportKey, generator: gen, file: file, kind: .secret, value: nil, recipients: r.infos,
+                                         links: links, orphan: orphan, drift: r.error == nil && r.current != links.keys, error: r.error))
+                } else if let v = reader.contents(fdir + "/value") {
+                    entries.append(Entry(machine: machine, exportKey: exportKey, generator: gen, file: file, kind: .public, value: v, recipients: [],
                                          links: links, orphan: orphan, drift: false, error: nil))
                 } else {
                     entries.append(Entry(machine: machine, exportKey: exportKey, generator: gen, file: file, kind: .empty, value: nil, recipients: [],
@@ -88,32 +91,30 @@ public struct VarsDiskScan: Sendable {
                 }
             }
         }
-        let perMachine = dir + "/vars/per-machine"
+        let perMachine = "vars/per-machine"
         var varMachines: [String] = []
-        for m in list(perMachine) where isDir(perMachine + "/" + m) {
+        for m in list(perMachine) where reader.isDirectory(perMachine + "/" + m) {
             varMachines.append(m)
-            for g in list(perMachine + "/" + m) where isDir(perMachine + "/" + m + "/" + g) {
+            for g in list(perMachine + "/" + m) where reader.isDirectory(perMachine + "/" + m + "/" + g) {
                 scanGenerator(machine: m, gen: g, genDir: perMachine + "/" + m + "/" + g)
             }
         }
-        let shared = dir + "/vars/shared"
-        for g in list(shared) where isDir(shared + "/" + g) { scanGenerator(machine: nil, gen: g, genDir: shared + "/" + g) }
+        let shared = "vars/shared"
+        for g in list(shared) where reader.isDirectory(shared + "/" + g) { scanGenerator(machine: nil, gen: g, genDir: shared + "/" + g) }
         // Flake-level generators: `per-export/<key>/<gen>` (an export key holds no `/` in clan's own
         // `service:instance:role:machine` keys).
-        let perExport = dir + "/vars/per-export"
-        for k in list(perExport) where isDir(perExport + "/" + k) {
-            for g in list(perExport + "/" + k) where isDir(perExport + "/" + k + "/" + g) {
+        let perExport = "vars/per-export"
+        for k in list(perExport) where reader.isDirectory(perExport + "/" + k) {
+            for g in list(perExport + "/" + k) where reader.isDirectory(perExport + "/" + k + "/" + g) {
                 scanGenerator(machine: nil, exportKey: k, gen: g, genDir: perExport + "/" + k + "/" + g)
             }
         }
 
         var sopsSecrets: [SopsSecret] = []
-        let secretsDir = dir + "/sops/secrets"
-        for name in list(secretsDir) where fm.fileExists(atPath: secretsDir + "/" + name + "/secret") {
-            let (current, err) = recipientsOf(secretsDir + "/" + name + "/secret")
-            let infos = current.sorted().map { RecipientInfo(key: $0, owners: keys.owners(of: $0)) }
-            for i in infos where i.owners.isEmpty { unknown.insert(i.key) }
-            sopsSecrets.append(SopsSecret(name: name, recipients: infos, links: SecretLinks.read(secretDir: secretsDir + "/" + name, cache: cache), error: err))
+        let secretsDir = "sops/secrets"
+        for name in list(secretsDir) {
+            guard let r = recipientsOf(secretsDir + "/" + name + "/secret") else { continue }
+            sopsSecrets.append(SopsSecret(name: name, recipients: r.infos, links: SecretLinks.read(secretsDir + "/" + name, reader: reader), error: r.error))
         }
         var orphans: [String] = []
         if let inv = inventoryMachines {

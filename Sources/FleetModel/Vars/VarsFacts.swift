@@ -44,6 +44,8 @@ enum VarsFact: Equatable, Sendable {
     case links([VarsLink])
     /// A directory's entry names, sorted (`sops/machines`, `sops/users`, `groups/`).
     case names([String])
+    /// A public value's bytes (the Vars screen shows them; `VarsDiskScan`).
+    case bytes([UInt8])
 }
 
 struct VarsLink: Equatable, Sendable {
@@ -179,6 +181,20 @@ final class VarsFactReader {
             return .text(VarsStatusChecker.stripValidationHash(bytes))
         }) else { return nil }
         if case .text(let t) = f { return t }
+        return nil
+    }
+
+    /// Whether `rel` is a directory (following links, like `FileManager.fileExists(atPath:isDirectory:)`).
+    func isDirectory(_ rel: String) -> Bool { stamp(rel)?.isDirectory ?? false }
+
+    /// A file's bytes (a public value); nil when absent, a directory or unreadable
+    /// (`FileManager.contents(atPath:)`).
+    func contents(_ rel: String) -> [UInt8]? {
+        guard let f = fact(rel, { fd, s in
+            guard !s.isDirectory, let bytes = Self.readAll(fd, size: s.size) else { return .unreadable("") }
+            return .bytes(bytes)
+        }) else { return nil }
+        if case .bytes(let b) = f { return b }
         return nil
     }
 

@@ -15,10 +15,11 @@ import Darwin
 /// or fails its checksum reads as nil (no index), never as wrong facts and never as a crash.
 enum VarsIndexFile {
     static let magic = Array("FLTVARIX".utf8)
-    static let version: UInt32 = 1
+    /// 2: public values' bytes (`bytes`).
+    static let version: UInt32 = 2
     static let headerSize = 32
 
-    private enum Kind: UInt8 { case recipients = 1, unreadable, text, keys, links, names }
+    private enum Kind: UInt8 { case recipients = 1, unreadable, text, keys, links, names, bytes }
 
     // MARK: write
 
@@ -57,6 +58,9 @@ enum VarsIndexFile {
             case .names(let n):
                 u8(Kind.names.rawValue); u32(UInt32(n.count))
                 for x in n { u32(id(x)) }
+            case .bytes(let b):
+                u8(Kind.bytes.rawValue); u32(UInt32(b.count))
+                entries.append(contentsOf: b)
             }
         }
         var body: [UInt8] = []
@@ -165,6 +169,9 @@ enum VarsIndexFile {
                     l.reserveCapacity(Int(k))
                     for _ in 0..<k { guard let a = s() else { return nil }; l.append(a) }
                     fact = .names(l)
+                case .bytes:
+                    guard let b = c.bytes() else { return nil }
+                    fact = .bytes(b)
                 }
                 table[path] = StampedFact(stamp: stamp, fact: fact)
             }
@@ -191,6 +198,11 @@ enum VarsIndexFile {
             guard remaining >= 8 else { return nil }
             defer { at += 8 }
             return UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: at, as: UInt64.self))
+        }
+        mutating func bytes() -> [UInt8]? {
+            guard let n = u32(), Int(n) <= remaining else { return nil }
+            defer { at += Int(n) }
+            return Array(UnsafeRawBufferPointer(rebasing: raw[at..<(at + Int(n))]))
         }
         mutating func string() -> String? {
             guard let n = u32(), Int(n) <= remaining else { return nil }

@@ -64,12 +64,12 @@ public struct VarsOverview: Sendable {
     /// Statuses come from the vars status index (`index`; by default the one in the cache directory).
     public static func load(repository: VarsRepository, catalog: GeneratorCatalog?, adminRecipients: Set<SopsKeyRef>?,
                             index: VarsStatusIndex? = nil) throws -> VarsOverview {
-        let scan = VarsDiskScan.scan(clanDirectory: repository.clanDirectory, inventoryMachines: repository.inventoryMachines())
+        let index = index ?? VarsStatusIndex(clanDirectory: repository.clanDirectory)
+        let scan = index.scan(inventoryMachines: repository.inventoryMachines()).scan
         guard let catalog else {
             return VarsOverview(catalog: nil, machines: [], shared: [], sharedMissingAccess: [:], scan: scan)
         }
-        let run = try (index ?? VarsStatusIndex(clanDirectory: repository.clanDirectory))
-            .run(catalog.machineNames, catalog: catalog, adminRecipients: adminRecipients)
+        let run = try index.run(catalog.machineNames, catalog: catalog, adminRecipients: adminRecipients)
         let machines = run.statuses
         let checker = VarsStatusChecker(clanDirectory: repository.clanDirectory, catalog: catalog, keys: run.keys, adminRecipients: adminRecipients)
         var shared: [GeneratorID: GeneratorStatus] = [:]

@@ -56,12 +56,7 @@ public struct VarsStatusIndex: Sendable {
     public func run(_ machines: [String], catalog: GeneratorCatalog, generator: String? = nil,
                     adminRecipients: Set<SopsKeyRef>? = nil) throws -> (statuses: [MachineVarsStatus], keys: SopsKeyIndex, stats: Stats) {
         var stats = Stats()
-        let stored = file.flatMap { VarsIndexFile.read($0, clanDirectory: clanDirectory) }
-        stats.indexWasUsable = stored != nil
-        let table = stored ?? [:]
-        stats.loadedEntries = table.count
-        let settled = Int64((Date().timeIntervalSince1970 - settleSeconds) * 1e9)
-
+        let (table, settled) = load(&stats)
         let first = VarsFactReader(root: clanDirectory, stored: table, settledBeforeNs: settled)
         let keys = SopsKeyIndex(reader: first)
         let firstSummary = first.summary
@@ -87,18 +82,45 @@ public struct VarsStatusIndex: Sendable {
 
         var all: [MachineVarsStatus] = []
         all.reserveCapacity(machines.count)
-        var fresh = firstSummary.fresh
-        var stale = firstSummary.stale
-        stats.hits = firstSummary.hits
-        stats.misses = firstSummary.misses
+        var summaries = [firstSummary]
         let done = results.withLock { $0 }
         for c in 0..<chunks {
             let (statuses, summary) = try done[c]!.get()
             all += statuses
-            stats.hits += summary.hits
-            stats.misses += summary.misses
-            fresh.merge(summary.fresh) { a, _ in a }
-            stale.formUnion(summary.stale)
+            summaries.append(summary)
+        }
+        store(table, summaries, &stats)
+        return (all, keys, stats)
+    }
+
+    /// `VarsDiskScan` (the Vars screen's view of everything on disk) over the index: files whose stamp
+    /// is unchanged are not read again.
+    public func scan(inventoryMachines: Set<String>?) -> (scan: VarsDiskScan, stats: Stats) {
+        var stats = Stats()
+        let (table, settled) = load(&stats)
+        let reader = VarsFactReader(root: clanDirectory, stored: table, settledBeforeNs: settled)
+        let scan = VarsDiskScan.scan(reader: reader, inventoryMachines: inventoryMachines)
+        store(table, [reader.summary], &stats)
+        return (scan, stats)
+    }
+
+    /// The stored facts (empty when there is no usable index) and the settle bound of this run.
+    private func load(_ stats: inout Stats) -> (table: [String: StampedFact], settledBeforeNs: Int64) {
+        let stored = file.flatMap { VarsIndexFile.read($0, clanDirectory: clanDirectory) }
+        stats.indexWasUsable = stored != nil
+        stats.loadedEntries = stored?.count ?? 0
+        return (stored ?? [:], Int64((Date().timeIntervalSince1970 - settleSeconds) * 1e9))
+    }
+
+    /// Writes the index when the readers found new, changed or vanished facts.
+    private func store(_ table: [String: StampedFact], _ summaries: [VarsFactReader.Summary], _ stats: inout Stats) {
+        var fresh: [String: StampedFact] = [:]
+        var stale = Set<String>()
+        for s in summaries {
+            stats.hits += s.hits
+            stats.misses += s.misses
+            fresh.merge(s.fresh) { a, _ in a }
+            stale.formUnion(s.stale)
         }
         if let file, !fresh.isEmpty || !stale.isEmpty {
             var next = table
@@ -109,7 +131,6 @@ public struct VarsStatusIndex: Sendable {
         } else {
             stats.storedEntries = table.count
         }
-        return (all, keys, stats)
     }
 }
 

@@ -92,7 +92,10 @@ extension FleetColumn {
     /// all/nixos/darwin tags (which every machine of a class shares, so they say the least).
     static func orderedRoles(_ machine: String, fleet: ResolvedFleet?) -> [String] {
         guard let fleet else { return [] }
-        return fleet.rolesHeld(of: machine).enumerated()
+        // Every visible row asks for this on every frame: no sort when already in order.
+        let held = fleet.rolesHeld(of: machine)
+        if zip(held, held.dropFirst()).allSatisfy({ $0.holding <= $1.holding }) { return held.map(\.role) }
+        return held.enumerated()
             .sorted { l, r in (l.element.holding, l.offset) < (r.element.holding, r.offset) }
             .map(\.element.role)
     }

@@ -29,6 +29,7 @@ struct UICommand: ParsableCommand {
         guard isatty(STDIN_FILENO) == 1, isatty(STDOUT_FILENO) == 1 else {
             throw CLIError("fleet: the dashboard needs a terminal; for scripts use `fleet list --json`")
         }
+        MallocPolicy.apply()   // before the inventory is loaded
         let env = ProcessInfo.processInfo.environment
         let settings = try UISettings.resolve(environment: env, themeOption: theme)
         var state = AppState(source: try sourceOptions.source(config: settings.config), width: 80, height: 24)

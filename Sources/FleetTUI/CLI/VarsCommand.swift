@@ -147,7 +147,7 @@ struct VarsListCommand: AsyncParsableCommand {
             print(lines.sorted { $0.unicodeScalars.lexicographicallyPrecedes($1.unicodeScalars) }.joined(separator: "\n"))
             return
         }
-        let scan = VarsDiskScan.scan(clanDirectory: repo.clanDirectory, inventoryMachines: repo.inventoryMachines())
+        let scan = VarsStatusIndex(clanDirectory: repo.clanDirectory).scan(inventoryMachines: repo.inventoryMachines()).scan
         if json {
             print(JSONWriter(indent: "  ").string(VarsJSON.scan(scan)))
             return

@@ -29,14 +29,41 @@ public enum DisplayWidth {
     }
 
     public static func of(_ s: String) -> Int {
+        if let n = asciiWidth(s) { return n }
         var n = 0
         for c in s { n += of(c) }
+        return n
+    }
+
+    /// The width of an all-ASCII string from its bytes (control bytes 0, the rest 1, exactly what
+    /// `of(Character)` gives them), nil when any byte is not ASCII. Nearly every cell of a table is
+    /// ASCII, and `Character` iteration (grapheme breaking, scalar validation) was most of a frame.
+    @inline(__always)
+    static func asciiWidth(_ s: String) -> Int? {
+        var n = 0
+        for b in s.utf8 {
+            if b >= 0x80 { return nil }
+            if b >= 0x20 { n += 1 }
+        }
         return n
     }
 
     /// `s` cut to at most `width` columns, ending in `…` when it had to be cut.
     public static func truncate(_ s: String, to width: Int, ellipsis: String = "…") -> String {
         if width <= 0 { return "" }
+        if let n = asciiWidth(s) {
+            if n <= width { return s }
+            // The same cut as below, on bytes: each byte is one character of width 0 or 1.
+            let room = width - of(ellipsis)
+            var used = 0, kept = 0
+            for b in s.utf8 {
+                let w = b < 0x20 ? 0 : 1
+                if used + w > room { break }
+                used += w
+                kept += 1
+            }
+            return String(Substring(s.utf8.prefix(kept))) + ellipsis
+        }
         if of(s) <= width { return s }
         let ew = of(ellipsis)
         var out = ""

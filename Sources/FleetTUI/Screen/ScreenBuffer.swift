@@ -52,6 +52,16 @@ public struct ScreenBuffer: Equatable, Sendable {
         guard y >= c.y, y < c.maxY, y >= 0, y < height else { return x }
         let right = min(c.maxX, width)
         var col = x
+        if DisplayWidth.asciiWidth(text) != nil {
+            // All ASCII: one byte is one character, as `DisplayWidth.of` measures it.
+            let left = max(c.x, 0)
+            for b in text.utf8 where b >= 0x20 {
+                if col + 1 > right { break }
+                if col >= left { cells[y * width + col] = Cell(Self.ascii[Int(b)], style: style) }
+                col += 1
+            }
+            return col
+        }
         for ch in text {
             let w = DisplayWidth.of(ch)
             if w == 0 { continue }
@@ -64,6 +74,9 @@ public struct ScreenBuffer: Equatable, Sendable {
         }
         return col
     }
+
+    /// The ASCII characters by code, so the ASCII path of `put` makes no `Character` from bytes.
+    private static let ascii: [Character] = (0..<128).map { Character(Unicode.Scalar(UInt8($0))) }
 
     /// Fills a rectangle with spaces in `style`.
     public mutating func fill(_ r: Rect, style: Style = .plain, char: Character = " ") {

@@ -93,8 +93,11 @@ public struct TableView {
                 let (text, style) = cell(r, c)
                 var s = selected ? rowStyle : (style ?? ctx.theme.base)
                 if marked && !selected { s.bold = true }
-                let shown = DisplayWidth.pad(text, to: ws[c], ellipsis: ctx.glyphs.ellipsis)
-                buf.put(shown, x: cx, y: y, style: s, clip: area)
+                // Truncated, then padded to the column's width in the cell's style (as `pad`, without
+                // building the padded string: this runs for every visible cell of every frame).
+                let shown = DisplayWidth.truncate(text, to: ws[c], ellipsis: ctx.glyphs.ellipsis)
+                let end = buf.put(shown, x: cx, y: y, style: s, clip: area)
+                buf.fill(Rect(x: end, y: y, width: min(cx + ws[c], area.maxX) - end, height: 1), style: s)
                 if let h = highlighter {
                     // Matches are highlighted where they are visible (shown text may be truncated).
                     let chars = Array(shown)

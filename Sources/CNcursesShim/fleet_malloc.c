@@ -1,0 +1,13 @@
+#include "fleet_malloc.h"
+#if __has_include(<malloc.h>)
+#include <malloc.h>
+#endif
+
+int fleet_fix_mmap_threshold(int bytes) {
+#if defined(__GLIBC__) && defined(M_MMAP_THRESHOLD)
+    return mallopt(M_MMAP_THRESHOLD, bytes);
+#else
+    (void)bytes;
+    return 0;
+#endif
+}

@@ -1,0 +1,10 @@
+// The allocator policy of the process (MallocPolicy.swift says why). Swift's Glibc module does not
+// import <malloc.h>, so mallopt is reached from here.
+#ifndef FLEET_MALLOC_H
+#define FLEET_MALLOC_H
+
+// Fixes glibc's mmap threshold at `bytes` (which also turns off its dynamic raising); 0 where the
+// C library is not glibc.
+int fleet_fix_mmap_threshold(int bytes);
+
+#endif
