@@ -10,14 +10,15 @@ import Darwin
 ///     body     clan directory (string) · string table · entries
 ///     string   u32 length + UTF-8 bytes; everything else refers to the table by u32 index
 ///     entry    path · dev u64 · ino u64 · mode u32 · size i64 · mtime ns i64 · ctime ns i64 · kind u8 · payload
+///     payload  key list (u32 count, per key kind u8 + string) · string · links (u32 count, name + target)
+///              · names (u32 count, strings) · bytes (u32 length + raw bytes)
 ///
-/// Every read is bounds-checked: a file that is short, of another version, another clan directory
+/// Header, checksum and the atomic write are `BinaryCacheFile`'s. Every read is bounds-checked: a file that is short, of another version, another clan directory
 /// or fails its checksum reads as nil (no index), never as wrong facts and never as a crash.
 enum VarsIndexFile {
     static let magic = Array("FLTVARIX".utf8)
     /// 2: public values' bytes (`bytes`).
     static let version: UInt32 = 2
-    static let headerSize = 32
 
     private enum Kind: UInt8 { case recipients = 1, unreadable, text, keys, links, names, bytes }
 
@@ -75,43 +76,12 @@ enum VarsIndexFile {
         withUnsafeBytes(of: UInt32(table.count).littleEndian) { body.append(contentsOf: $0) }
         body.append(contentsOf: entries)
 
-        var out = magic
-        out.reserveCapacity(headerSize + body.count)
-        withUnsafeBytes(of: version.littleEndian) { out.append(contentsOf: $0) }
-        withUnsafeBytes(of: UInt32(0)) { out.append(contentsOf: $0) }
-        withUnsafeBytes(of: UInt64(body.count).littleEndian) { out.append(contentsOf: $0) }
-        withUnsafeBytes(of: checksum(body).littleEndian) { out.append(contentsOf: $0) }
-        out.append(contentsOf: body)
-        return out
+        return BinaryCacheFile.seal(body, magic: magic, version: version)
     }
 
     /// Writes atomically (a temp sibling renamed over the target); a cache, so failures are ignored.
     static func write(_ table: [String: StampedFact], to path: String, clanDirectory: String) {
-        let bytes = encode(table, clanDirectory: clanDirectory)
-        let dir = String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)])
-        if !dir.isEmpty { mkdirs(dir) }
-        let tmp = path + ".tmp-\(getpid())"
-        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { return }
-        var off = 0
-        let ok: Bool = bytes.withUnsafeBytes { raw in
-            while off < raw.count {
-                let n = sysWrite(fd, raw.baseAddress! + off, raw.count - off)
-                if n < 0 { if errno == EINTR { continue }; return false }
-                off += n
-            }
-            return true
-        }
-        close(fd)
-        if !ok || rename(tmp, path) != 0 { unlink(tmp) }
-    }
-
-    private static func mkdirs(_ dir: String) {
-        if mkdir(dir, 0o700) == 0 || errno == EEXIST { return }
-        if errno == ENOENT, let slash = dir.lastIndex(of: "/"), slash != dir.startIndex {
-            mkdirs(String(dir[..<slash]))
-            _ = mkdir(dir, 0o700)
-        }
+        BinaryCacheFile.write(encode(table, clanDirectory: clanDirectory), to: path)
     }
 
     // MARK: read
@@ -122,13 +92,10 @@ enum VarsIndexFile {
     }
 
     static func decode(_ bytes: [UInt8], clanDirectory: String) -> [String: StampedFact]? {
-        bytes.withUnsafeBytes { raw -> [String: StampedFact]? in
+        bytes.withUnsafeBytes { file -> [String: StampedFact]? in
+            guard let raw = BinaryCacheFile.body(file, magic: magic, version: version) else { return nil }
             var c = Cursor(raw: raw)
-            guard raw.count >= headerSize, raw.prefix(8).elementsEqual(magic) else { return nil }
-            c.at = 8
-            guard c.u32() == version, c.u32() == 0, let length = c.u64(), Int(exactly: length) == raw.count - headerSize,
-                  let sum = c.u64(), checksum(UnsafeRawBufferPointer(rebasing: raw[headerSize...])) == sum,
-                  c.string() == clanDirectory, let n = c.u32() else { return nil }
+            guard c.string() == clanDirectory, let n = c.u32() else { return nil }
             var strings: [String] = []
             strings.reserveCapacity(Int(n))
             for _ in 0..<n { guard let s = c.string() else { return nil }; strings.append(s) }
@@ -232,9 +199,4 @@ enum VarsIndexFile {
         h = ((h ^ tail) &* 0x9E37_79B9_7F4A_7C15)
         return h ^ (h >> 29)
     }
-}
-
-/// write(2) under a name the enum's `write` does not shadow.
-private func sysWrite(_ fd: Int32, _ buf: UnsafeRawPointer, _ count: Int) -> Int {
-    write(fd, buf, count)
 }
