@@ -130,8 +130,6 @@ final class HostDeployer: @unchecked Sendable {
         }
     }
 
-    private var previousSystemAtConnect: String?
-
     /// What a dry run says the deploy would do to activate (`ActivationCommands.plan`).
     private var plannedAction: String {
         machine.machineClass == .darwin ? "run darwin-rebuild switch on the target"

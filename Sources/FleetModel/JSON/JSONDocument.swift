@@ -111,9 +111,6 @@ public struct JSONDocument: Sendable {
         }
     }
 
-    /// Is the string at `i` free of escapes (its raw bytes are its UTF-8)?
-    public func isPlainString(_ i: Int) -> Bool { !tape[i].escaped }
-
     /// The string at `i`, escapes decoded (the scanner validated it).
     public func string(_ i: Int) -> String {
         let e = tape[i]
