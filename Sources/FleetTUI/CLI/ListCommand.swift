@@ -23,12 +23,22 @@ struct ListCommand: AsyncParsableCommand {
     @Flag(help: "Print a JSON array of machine objects.")
     var json = false
 
+    /// The name of `list --json`'s stored output in the resolved-fleet cache.
+    static let renderingName = "list-json"
+
     func run() async throws {
+        // A directory source whose cached fleet still holds: its stored output, as it is.
+        let cache = ResolvedFleetCache(directory: InventoryCache.defaultDirectory())
+        let directory: String? = if json, tags.isEmpty, case .directory(let d)? = try? sourceOptions.source() { d } else { nil }
+        if let directory, let stored = cache.rendering(Self.renderingName, source: directory) {
+            guard stored.write(to: STDOUT_FILENO) else { throw CLIError("fleet: stdout: \(String(cString: strerror(errno)))") }
+            return
+        }
         let fleet: ResolvedFleet
-        let store: (@Sendable () -> Void)?
+        var store: (@Sendable () -> UInt64?)?
         do { (fleet, store) = try await sourceOptions.loadFleetDeferringStore() } catch { throw CLIError("fleet: \(error)") }
         // The resolved-fleet cache is written after the output (it must not delay it).
-        defer { store?() }
+        defer { _ = store?() }
         let machines = tags.isEmpty ? fleet.inventory.machineList
             : fleet.inventory.machineList.filter { m in tags.allSatisfy { m.tags.contains($0) } }
         // A tag no machine carries is most likely a typo: say so (on stderr; stdout stays the table).
@@ -39,21 +49,35 @@ struct ListCommand: AsyncParsableCommand {
             }
         }
         if json {
-            // Streamed member by member (no JSONValue tree) and written out in pieces of ~256 kB from
-            // one reused buffer: 5 MB at 10k machines need not sit in memory, nor fault in fresh
-            // pages, before the first byte goes out (docs/PERFORMANCE.md, perf-cold).
+            // Streamed member by member (no JSONValue tree) and written out in pieces of ~256 kB as
+            // they are made, so the first byte goes out early (docs/PERFORMANCE.md, perf-cold). The
+            // buffer is reused for each piece unless the whole output is kept for the resolved-fleet
+            // cache (a directory source: `storeRendering`, below).
+            let keep = directory != nil
             var out: [UInt8] = []
-            out.reserveCapacity(1 << 19)
+            out.reserveCapacity(keep ? machines.count * 512 : 1 << 19)
             var failure: Error?
-            JSONWriter(indent: "  ").appendObjects(machines, into: &out, drain: { buf in
-                if failure == nil { do { try FileHandle.standardOutput.write(contentsOf: buf) } catch { failure = error } }
-                buf.removeAll(keepingCapacity: true)
+            var written = 0
+            let piece = 1 << 18
+            JSONWriter(indent: "  ").appendObjects(machines, into: &out, drainAt: piece, drain: { buf in
+                guard buf.count - written > piece else { return }
+                if failure == nil { do { try FileHandle.standardOutput.write(contentsOf: buf[written...]) } catch { failure = error } }
+                if keep { written = buf.count } else { buf.removeAll(keepingCapacity: true) }
             }) { m, members, out in
                 MachineJSON.write(m, fleet: fleet, &members, into: &out)
             }
             out.append(0x0A)
-            if failure == nil { do { try FileHandle.standardOutput.write(contentsOf: out) } catch { failure = error } }
+            if failure == nil, written < out.count {
+                do { try FileHandle.standardOutput.write(contentsOf: out[written...]) } catch { failure = error }
+            }
             if let failure { throw CLIError("fleet: stdout: \(failure)") }
+            if let directory {
+                // Paired with the fleet file this output was made from: the one just stored, or
+                // the one every address came from.
+                let stored = store.map { $0() } ?? fleet.cacheChecksum
+                store = nil
+                if let stored { cache.storeRendering(Self.renderingName, out, source: directory, fleet: stored) }
+            }
         } else {
             print(MachineTable.text(machines, fleet: fleet))
         }
