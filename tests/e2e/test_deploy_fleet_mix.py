@@ -4,12 +4,18 @@ reached as a non-root user through sudo. All activate and verify; each host's st
 it built; the history records the run. Root only (namespaces), no password prompt (passwordless sudo;
 the prompt is test_deploy_auth.py's)."""
 import json
+import os
 import sqlite3
 import subprocess
 
 import pytest
 
 from testbed_support import DeployTestbed, finished, run_summary, stage_result
+
+
+def store_has(tb, host, path):
+    """`path` is in testbed host `host`'s own /nix/store (each host has a private store)."""
+    return os.path.exists(os.path.join(tb.dir, "hosts", host, "nix", path.lstrip("/").split("/", 1)[1]))
 
 
 @pytest.fixture(scope="module")
@@ -59,3 +65,42 @@ def test_four_hosts_build_where_configured_and_all_activate(tb):
     assert tb4_cmd.startswith("$ env SUDO_ASKPASS=") and " sudo -A -- nix " in tb4_cmd and " build " in tb4_cmd, tb4_cmd
     [tb3_cmd] = [l for l in build_logs["tb3"] if l.startswith("$ ")]
     assert tb3_cmd.startswith("$ nix ") and "sudo" not in tb3_cmd, tb3_cmd
+
+    # Where it built, from the stores themselves (not only the messages): tb1's system was built in
+    # this machine's store; tb2's on bld (and copied from there to tb2), never here; tb3's and tb4's
+    # on themselves only.
+    systems = {h: done[h]["system"] for h in tb.names}
+    assert os.path.exists(systems["tb1"]) and not store_has(tb, "bld", systems["tb1"])
+    assert store_has(tb, "bld", systems["tb2"]) and not os.path.exists(systems["tb2"])
+    for h in ("tb3", "tb4"):
+        assert not os.path.exists(systems[h]) and not store_has(tb, "bld", systems[h]), h
+    for h in tb.names:
+        assert store_has(tb, h, systems[h]), h
+    copied = {h: stage_result(events, h, "copy") for h in tb.names}
+    assert copied["tb1"]["result"] == "ok" and copied["tb1"]["message"].startswith("copied "), copied["tb1"]
+    assert copied["tb2"]["message"].startswith("copied from the build host root@bld"), copied["tb2"]
+    assert copied["tb3"]["message"] == copied["tb4"]["message"] == "built on the target: nothing to copy", copied
+
+    # Activation as clan's: boot, then switch, of the new system, on every host.
+    for h in tb.names:
+        with open(status[h]["activations_log"]) as f:
+            runs = [line.split("\t") for line in f.read().splitlines()]
+        assert [(r[1], r[2], r[3]) for r in runs[-2:]] == [("boot", systems[h], "ok"), ("switch", systems[h], "ok")], (h, runs)
+
+    # tb4: fleet logged in as bob only, and every root command ran through sudo -A (askpass).
+    with open(status["tb4"]["sshd_log"]) as f:
+        logins = [l for l in f.read().splitlines() if "Accepted publickey for " in l]
+    assert logins and all("Accepted publickey for bob " in l for l in logins), logins
+    activate_cmds = [e["line"] for e in events if e["type"] == "log" and e["host"] == "tb4" and e.get("stage") == "activate"
+                     and e["line"].startswith("$ ")]
+    root_cmds = [c for c in activate_cmds if "nix-env" in c or "switch-to-configuration" in c]
+    assert len(root_cmds) >= 3, activate_cmds   # nix-env --set, boot, switch
+    assert all(c.startswith("$ env SUDO_ASKPASS=") and " sudo -A -- " in c for c in root_cmds), root_cmds
+
+    # The history's stage list of each host, in order, ends verified, and its build row says where.
+    with sqlite3.connect(tb.history()) as db:
+        for h in tb.names:
+            stages = db.execute("SELECT stage, result FROM stageRun WHERE deployID = ? AND host = ? ORDER BY rowid",
+                                (run_id, h)).fetchall()
+            assert [s for s, _ in stages] == ["resolve", "connect", "secrets", "build", "copy", "activate", "verify"], (h, stages)
+            assert all(r in ("ok", "skipped") for _, r in stages) and stages[-1] == ("verify", "ok"), (h, stages)
