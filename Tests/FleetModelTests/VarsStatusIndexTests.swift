@@ -55,6 +55,21 @@ final class VarsStatusIndexTests: XCTestCase {
         XCTAssertEqual(utimensat(AT_FDCWD, path, &ts, 0), 0)
     }
 
+    /// `path`'s mtime to the nanosecond (a `Double` of seconds since 1970 cannot hold it: putting back a
+    /// rounded mtime would change it, and the test would not be about an unchanged mtime).
+    private func mtimeSpec(_ path: String) -> timespec {
+        var st = stat()
+        stat(path, &st)
+        return st.st_mtim
+    }
+
+    private func setTimes(_ path: String, exactly t: timespec) {
+        var ts = [t, t]
+        XCTAssertEqual(utimensat(AT_FDCWD, path, &ts, 0), 0)
+        let now = mtimeSpec(path)
+        XCTAssertTrue(now.tv_sec == t.tv_sec && now.tv_nsec == t.tv_nsec, "\(path): mtime put back exactly")
+    }
+
     private func mtime(_ path: String) -> Double {
         var st = stat()
         stat(path, &st)
@@ -101,7 +116,7 @@ final class VarsStatusIndexTests: XCTestCase {
         let hash = s.dir + "/vars/per-machine/m1/outdated-gen/.validation-hash"
         XCTAssertEqual(try assertAgrees(s).indexWasUsable, false)
         let old = try String(contentsOfFile: hash, encoding: .utf8)
-        let before = mtime(hash)
+        let before = mtimeSpec(hash)
         waitForNewTick(hash)
         // Same length, mtime put back: only ctime (which nothing can set) tells.
         let wanted = s.catalog.generators[GeneratorID(name: "outdated-gen", machine: "m1")]!.definition.validationHash!
@@ -109,8 +124,7 @@ final class VarsStatusIndexTests: XCTestCase {
         let h = try FileHandle(forWritingTo: URL(fileURLWithPath: hash))
         try h.write(contentsOf: Array(wanted.utf8))
         try h.close()
-        setTimes(hash, mtime: before)
-        XCTAssertEqual(mtime(hash), before)
+        setTimes(hash, exactly: before)
         let st = try s.index.statuses(for: ["m1"], catalog: s.catalog)[0]
         XCTAssertFalse(st.invalidGenerators.contains("outdated-gen"), "the rewritten hash is read, not the indexed one")
         try assertAgrees(s)
@@ -239,12 +253,12 @@ final class VarsStatusIndexTests: XCTestCase {
 
         let value = s.dir + "/vars/per-machine/m1/ok-gen/key.pub/value"
         let old = try Data(contentsOf: URL(fileURLWithPath: value))
-        let before = mtime(value)
+        let before = mtimeSpec(value)
         waitForNewTick(value)
         let h = try FileHandle(forWritingTo: URL(fileURLWithPath: value))
         try h.write(contentsOf: Data(repeating: UInt8(ascii: "x"), count: old.count))
         try h.close()
-        setTimes(value, mtime: before)
+        setTimes(value, exactly: before)
         _ = try check("value rewritten in place")
         let entry = s.index.scan(inventoryMachines: inventory).scan.entries.first { $0.machine == "m1" && $0.generator == "ok-gen" && $0.file == "key.pub" }
         XCTAssertEqual(entry?.value, Array(repeating: UInt8(ascii: "x"), count: old.count))
@@ -257,5 +271,95 @@ final class VarsStatusIndexTests: XCTestCase {
         try assertAgrees(s)
         XCTAssertEqual(try check("after a status run").misses, 0)
         XCTAssertEqual(try assertAgrees(s).misses, 0)
+    }
+
+    // MARK: files that appear, and replacements that keep size and mtime
+
+    /// A link added to an existing folder, a `groups/` folder, a `.validation-hash` where there was
+    /// none, and the files of a generator that had none: each is seen on the next warm run.
+    func testNewLinksGroupsAndFilesAreSeen() throws {
+        let s = try setup()
+        try assertAgrees(s)
+        XCTAssertEqual(try assertAgrees(s).misses, 0)
+        let key = s.dir + "/vars/per-machine/m1/ok-gen/key"
+        XCTAssertNil(try fileStatus(s, "m1", "ok-gen", "key")?.problem)
+
+        XCTAssertEqual(symlink("../../../../../../sops/users/bob", key + "/users/bob"), 0)
+        XCTAssertEqual(try fileStatus(s, "m1", "ok-gen", "key")?.problem, .unfixed(added: [bob], extra: []), "new link")
+        try assertAgrees(s)
+        try FileManager.default.removeItem(atPath: key + "/users/bob")
+        XCTAssertNil(try fileStatus(s, "m1", "ok-gen", "key")?.problem)
+
+        // A group holding bob, linked from the secret: bob is wanted again.
+        try FileManager.default.createDirectory(atPath: s.dir + "/sops/groups/admins/users", withIntermediateDirectories: true)
+        // (Absolute member links: a relative one is resolved lexically through the `groups/admins` link,
+        // which is not where Python's `Path.resolve` lands — a separate question from the index.)
+        XCTAssertEqual(symlink(s.dir + "/sops/users/bob", s.dir + "/sops/groups/admins/users/bob"), 0)
+        try FileManager.default.createDirectory(atPath: key + "/groups", withIntermediateDirectories: false)
+        XCTAssertEqual(symlink("../../../../../../sops/groups/admins", key + "/groups/admins"), 0)
+        XCTAssertEqual(try fileStatus(s, "m1", "ok-gen", "key")?.problem, .unfixed(added: [bob], extra: []), "new group")
+        try assertAgrees(s)
+        // A link added inside the group's folder (the secret's own folders unchanged).
+        XCTAssertEqual(symlink(s.dir + "/sops/users/alice", s.dir + "/sops/groups/admins/users/alice"), 0)
+        try assertAgrees(s)
+
+        // drift-gen declares no validation: a hash file appearing makes it invalid.
+        let hash = s.dir + "/vars/per-machine/m1/drift-gen/.validation-hash"
+        XCTAssertFalse(try s.index.statuses(for: ["m1"], catalog: s.catalog)[0].invalidGenerators.contains("drift-gen"))
+        try Data("abc\n".utf8).write(to: URL(fileURLWithPath: hash))
+        XCTAssertTrue(try s.index.statuses(for: ["m1"], catalog: s.catalog)[0].invalidGenerators.contains("drift-gen"), "new hash")
+        try assertAgrees(s)
+
+        // missing-gen had no directory at all.
+        let gen = s.dir + "/vars/per-machine/m1/missing-gen"
+        XCTAssertEqual(try fileStatus(s, "m1", "missing-gen", "secret-file")?.problem, .missingSecret)
+        XCTAssertEqual(try fileStatus(s, "m1", "missing-gen", "pub-file")?.problem, .missingPublic)
+        try FileManager.default.createDirectory(atPath: gen + "/secret-file/machines", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: gen + "/secret-file/users", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: gen + "/pub-file", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: key + "/secret", toPath: gen + "/secret-file/secret")
+        XCTAssertEqual(symlink("../../../../../../sops/machines/m1", gen + "/secret-file/machines/m1"), 0)
+        XCTAssertEqual(symlink("../../../../../../sops/users/alice", gen + "/secret-file/users/alice"), 0)
+        try Data("p".utf8).write(to: URL(fileURLWithPath: gen + "/pub-file/value"))
+        XCTAssertNil(try fileStatus(s, "m1", "missing-gen", "secret-file")?.problem, "new secret and links")
+        XCTAssertNil(try fileStatus(s, "m1", "missing-gen", "pub-file")?.problem, "new value")
+        try assertAgrees(s)
+        XCTAssertEqual(try assertAgrees(s).misses, 0)
+    }
+
+    /// A secret replaced by rename with a file of the same size, its mtime put back to the old one:
+    /// only the inode (and ctime) differ.
+    func testSameSizeSameMtimeReplacementIsCaughtByInode() throws {
+        let s = try setup()
+        let secret = s.dir + "/vars/per-machine/m1/ok-gen/key/secret"
+        try assertAgrees(s)
+        let m1 = try SopsKeyIndex.readKeyFile(s.dir + "/sops/machines/m1/key.json").first!.publicKey
+        let changed = String(m1.dropLast()) + (m1.last == "q" ? "p" : "q")
+        let text = try String(contentsOfFile: secret, encoding: .utf8).replacingOccurrences(of: m1, with: changed)
+        let before = mtimeSpec(secret)
+        var old = stat(), new = stat()
+        stat(secret, &old)
+        try Data(text.utf8).write(to: URL(fileURLWithPath: secret + ".new"))
+        setTimes(secret + ".new", exactly: before)
+        XCTAssertEqual(rename(secret + ".new", secret), 0)
+        stat(secret, &new)
+        XCTAssertEqual(new.st_size, old.st_size)
+        XCTAssertNotEqual(new.st_ino, old.st_ino)
+        XCTAssertEqual(try fileStatus(s, "m1", "ok-gen", "key")?.problem, .unfixed(added: [SopsKeyRef(m1)], extra: [SopsKeyRef(changed)]))
+        try assertAgrees(s)
+    }
+
+    /// Nothing changed: the warm run neither reads a file nor rewrites the index.
+    func testWarmRunWithNothingChangedLeavesTheIndexFileAlone() throws {
+        let s = try setup()
+        try assertAgrees(s)
+        var before = stat(), after = stat()
+        XCTAssertEqual(stat(s.index.file!, &before), 0)
+        let warm = try assertAgrees(s)
+        XCTAssertEqual(warm.misses, 0)
+        XCTAssertEqual(warm.loadedEntries, warm.storedEntries)
+        XCTAssertEqual(stat(s.index.file!, &after), 0)
+        XCTAssertEqual(after.st_ino, before.st_ino)
+        XCTAssertEqual(after.st_mtim.tv_nsec, before.st_mtim.tv_nsec)
     }
 }

@@ -301,3 +301,34 @@ def test_stage_timeout_names_host_and_stage(tb):
     assert done["tb4"]["result"] == "ok"
     wait_until(lambda: processes_mentioning(tb.tmp + "/", exclude_sshd=False) == [], 10,
                message=lambda: f"left running: {processes_mentioning(tb.tmp + '/', exclude_sshd=False)}")
+
+
+def test_deploy_runs_clans_inventory_migration_first(tb):
+    """`clan machines update` first runs `run_inventory_migrations`: an empty `services` key left by
+    clan ≤ 25.11 (clan-core 26.05 fails to evaluate it) is removed; a dry run changes nothing; a
+    non-empty one stops the deploy with clan's guide before any host is touched."""
+    path = os.path.join(tb.inventory, "inventory.json")
+    with open(path) as f:
+        original = json.load(f)
+    try:
+        with open(path, "w") as f:
+            json.dump({**original, "services": {}}, f, indent=2)
+        rc, events, err = tb.fleet("deploy", "--dry-run", "tb4")
+        with open(path) as f:
+            assert "services" in json.load(f), "a dry run changes nothing"
+        tb.set_generation("5", ["tb4"])
+        rc, events, err = tb.fleet("deploy", "tb4")
+        assert rc == 0, err
+        assert "removed the stale empty 'services' key" in err, err
+        with open(path) as f:
+            text = f.read()
+        assert json.loads(text) == original and not text.endswith("\n"), "clan's json.dump(indent=2), the key gone"
+
+        with open(path, "w") as f:
+            json.dump({**original, "services": {"borgbackup": {}}}, f, indent=2)
+        rc, events, err = tb.fleet("deploy", "tb4")
+        assert rc != 0 and events == [], (rc, events)
+        assert "non-empty 'services' key" in err and "migrate-inventory-services" in err, err
+    finally:
+        with open(path, "w") as f:
+            json.dump(original, f, indent=2)

@@ -147,5 +147,4 @@ public enum ActivationCommands {
     }
 
     public static let readCurrentSystem: [String] = ["readlink", "/run/current-system"]
-    public static let readProfile: [String] = ["readlink", systemProfile]
 }

@@ -196,6 +196,14 @@ public final class StatusProber: @unchecked Sendable {
                     latest[m] = s
                     continuation.yield(s)
                 }
+                // A probe's answer, with the last evaluation's verdict.
+                func probed(_ probe: HostStatus) {
+                    var s = probe
+                    s.flakeSystem = lastFlake[s.machine]
+                    s.evaluationError = lastError[s.machine]
+                    latest[s.machine] = s
+                    continuation.yield(s)
+                }
                 while !Task.isCancelled {
                     let evaluate = evaluateEvery > 0 && round % evaluateEvery == 0
                     // ssh first, as each host answers. When the cache (the last evaluation of this
@@ -206,11 +214,8 @@ public final class StatusProber: @unchecked Sendable {
                     roundKey = nil
                     for await update in self.probesAndEvaluations(machines, evaluating: beside ? byNeed : []) {
                         switch update {
-                        case .probed(var s):
-                            s.flakeSystem = lastFlake[s.machine]
-                            s.evaluationError = lastError[s.machine]
-                            latest[s.machine] = s
-                            continuation.yield(s)
+                        case .probed(let s):
+                            probed(s)
                         case .evaluated(let m, let sys, let err):
                             evaluated(m, sys, err)
                         }
@@ -226,12 +231,7 @@ public final class StatusProber: @unchecked Sendable {
                         await self.wake.wait(until: next)
                         let again = self.targets.withLock { $0.again }
                         if again.isEmpty { continue }
-                        for await var s in self.probeEach(machines.filter { again.contains($0.name) }) {
-                            s.flakeSystem = lastFlake[s.machine]
-                            s.evaluationError = lastError[s.machine]
-                            latest[s.machine] = s
-                            continuation.yield(s)
-                        }
+                        for await s in self.probeEach(machines.filter { again.contains($0.name) }) { probed(s) }
                     }
                 }
                 continuation.finish()

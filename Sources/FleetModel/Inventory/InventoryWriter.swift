@@ -65,6 +65,35 @@ public struct InventoryWriter: Sendable {
         }
     }
 
+    /// clan's `run_inventory_migrations` (clan_lib/persist/migrations/services.py), run by
+    /// `clan machines update` before anything is evaluated: an empty `services` key written by clan
+    /// ≤ 25.11 is removed (clan-core 26.05 no longer has the option, so evaluating it fails) and
+    /// committed; a non-empty one must be moved to `instances` by hand (clan's error and guide).
+    public func migrateServices() async throws -> Outcome {
+        guard FileManager.default.fileExists(atPath: file) else {
+            return Outcome(changed: false, committed: false, message: Self.migrationMessage)
+        }
+        return try await edit(message: Self.migrationMessage) { root in
+            guard case .object(var top) = root, let services = top["services"] else { return false }
+            // Python truthiness (`if services:`): only an empty value is removed.
+            let empty = services.isNull || services.objectValue?.isEmpty == true || services.arrayValue?.isEmpty == true
+                || services.stringValue?.isEmpty == true || services.boolValue == false
+            guard empty else {
+                throw InventoryError(file: file, path: "services", message: """
+                    Your inventory.json contains a non-empty 'services' key from a previous clan version. \
+                    The 'services' option has been removed. Use 'instances' instead. See: \
+                    https://clan.lol/docs/guides/migrations/migrate-inventory-services — migrate your services \
+                    to instances and remove the 'services' key from inventory.json, then re-run this command.
+                    """)
+            }
+            top.removeValue(forKey: "services")
+            root = .object(top)
+            return true
+        }
+    }
+
+    static let migrationMessage = "inventory.json: remove stale keys from previous clan version"
+
     private func validate(tag: String, machine: String, evaluated: Inventory?) throws {
         // clan's allowed characters (NameValidation): no whitespace, '/', '..', shell or control characters.
         do { try NameValidation.validate(machine, as: .machine) } catch let e as NameError {

@@ -59,13 +59,16 @@ struct StampedFact: Equatable, Sendable {
 }
 
 /// Reads the facts vars status needs from a clan directory with plain syscalls (paths relative to an
-/// open directory descriptor), and answers from `stored` — an earlier run's facts — whenever the
-/// file's stamp is unchanged, so a warm status costs one `fstatat` per file and reads nothing.
-/// One per thread: it memoises per run (key.json files, link targets) without locks.
+/// open directory descriptor), and answers from `stored` — an earlier run's index, memory-mapped —
+/// whenever the file's stamp is unchanged, so a warm status costs one `fstatat` per file and reads
+/// nothing. One per thread: it memoises per run (key.json files, link targets, facts decoded from
+/// the index) without locks.
 final class VarsFactReader {
     let root: String
     private let rootFD: Int32
-    private let stored: [String: StampedFact]
+    private let stored: VarsIndexView?
+    /// Facts decoded from `stored` this run, by `VarsIndexView.factKey` (equal payloads are stored once).
+    private var decoded: [UInt64: VarsFact] = [:]
     /// Facts derived from files whose newest timestamp is at or after this are not kept for the
     /// index: a write in the same timestamp tick could leave size and times unchanged ("racy clean").
     private let settledBeforeNs: Int64
@@ -82,7 +85,7 @@ final class VarsFactReader {
     /// readable key.json) — one lookup per link instead of a target check, a split and a key.json lookup.
     private var targetMemo: [String: (parent: Substring, keys: Set<SopsKeyRef>?)] = [:]
 
-    init(root: String, stored: [String: StampedFact] = [:], settledBeforeNs: Int64 = .min,
+    init(root: String, stored: VarsIndexView? = nil, settledBeforeNs: Int64 = .min,
          keyMemo: [String: Result<Set<SopsKeyRef>, VarsError>?] = [:]) {
         self.root = root
         self.stored = stored
@@ -109,7 +112,7 @@ final class VarsFactReader {
         var st = stat()
         let r = rootFD >= 0 ? fstatat(rootFD, rel, &st, 0) : stat(absolute(rel), &st)
         if r != 0 {
-            if stored[rel] != nil { stale.insert(rel) }
+            if stored?.find(rel) != nil { stale.insert(rel) }
             return nil
         }
         return FileStamp(st)
@@ -125,8 +128,8 @@ final class VarsFactReader {
     }
 
     private func fact(_ rel: String, stamp s: FileStamp, _ read: (_ fd: Int32, _ stamp: FileStamp) -> VarsFact) -> VarsFact {
-        if let hit = stored[rel] {
-            if hit.stamp == s { hits += 1; return hit.fact }
+        if let stored, let i = stored.find(rel) {
+            if stored.stamp(i) == s, let f = storedFact(stored, i) { hits += 1; return f }
             stale.insert(rel)
         }
         misses += 1
@@ -139,6 +142,14 @@ final class VarsFactReader {
             if fd >= 0 { close(fd) }
         }
         if s.newestNs < settledBeforeNs { fresh[rel] = StampedFact(stamp: s, fact: f) }
+        return f
+    }
+
+    private func storedFact(_ stored: VarsIndexView, _ i: Int) -> VarsFact? {
+        let key = stored.factKey(i)
+        if let f = decoded[key] { return f }
+        let f = stored.fact(key)
+        decoded[key] = f
         return f
     }
 

@@ -4,217 +4,155 @@ import Glibc
 import Darwin
 #endif
 
-/// The on-disk form of `VarsStatusIndex`: a compact binary file, little-endian.
+/// The on-disk form of `VarsStatusIndex`: a compact binary file, little-endian, memory-mapped and read
+/// lazily (`VarsIndexView`): a run looks up the paths it stats in a hash table inside the file and
+/// decodes a fact only when its stamp matches — no table of Swift strings is built, nor freed.
 ///
-///     header   "FLTVARIX" · version u32 · 0 u32 · body length u64 · checksum of the body u64
-///     body     clan directory (string) · string table · entries
-///     string   u32 length + UTF-8 bytes; everything else refers to the table by u32 index
-///     entry    path · dev u64 · ino u64 · mode u32 · size i64 · mtime ns i64 · ctime ns i64 · kind u8 · payload
+///     header   "FLTVARIX" · version u32 · 0 u32 · body length u64 · checksum of the body u64 (`BinaryCacheFile`)
+///     body     clan directory (string: u32 length + UTF-8)
+///              · entry count u32 · slot count u32 (a power of two, at least twice the entries)
+///              · string count u32 · string ends u32 × count · string bytes (u32 length + bytes)
+///              · path bytes (u32 length + bytes)
+///              · slots u32 × slot count: 0 empty, else entry number + 1, at the path's hash (linear probing)
+///              · entries, 60 bytes each: path (offset u32 · length u32 in the path bytes) · stamp (dev u64 ·
+///                ino u64 · mode u32 · size i64 · mtime ns i64 · ctime ns i64) · kind u8 · 3 zero bytes · payload offset u32
+///              · payloads (u32 length + bytes)
+///     payload  recipients, keys: u32 count, per key u8 kind (0 age, 1 pgp) + string · unreadable, text: string
+///              · links: u32 count, per link name + target strings · names: u32 count + strings
+///              · bytes: u32 length + raw bytes. Strings are u32 indexes into the string table. Equal payloads
+///              are stored once (10k machines' secrets share ~10k recipient lists), so a reader decodes each once.
 ///
-/// Every read is bounds-checked: a file that is short, of another version, another clan directory
-/// or fails its checksum reads as nil (no index), never as wrong facts and never as a crash.
+/// Every read is bounds-checked: a file that is short, of another version, another clan directory,
+/// fails its checksum or its layout reads as no index, never as wrong facts and never as a crash.
 enum VarsIndexFile {
     static let magic = Array("FLTVARIX".utf8)
-    /// 2: public values' bytes (`bytes`).
-    static let version: UInt32 = 2
-    static let headerSize = 32
+    /// 2: public values' bytes (`bytes`). 3: memory-mapped layout with a hash table and shared payloads.
+    static let version: UInt32 = 3
+    static let entrySize = 60
 
-    private enum Kind: UInt8 { case recipients = 1, unreadable, text, keys, links, names, bytes }
+    enum Kind: UInt8 { case recipients = 1, unreadable, text, keys, links, names, bytes }
 
     // MARK: write
 
     static func encode(_ table: [String: StampedFact], clanDirectory: String) -> [UInt8] {
-        var strings: [String] = []
+        var stringBytes: [UInt8] = []
+        var ends: [UInt32] = []
         var ids: [String: UInt32] = [:]
-        ids.reserveCapacity(table.count * 2)
         func id(_ s: String) -> UInt32 {
             if let i = ids[s] { return i }
-            let i = UInt32(strings.count)
-            strings.append(s)
+            stringBytes.append(contentsOf: s.utf8)
+            let i = UInt32(ends.count)
+            ends.append(UInt32(stringBytes.count))
             ids[s] = i
             return i
         }
-        var entries: [UInt8] = []
-        entries.reserveCapacity(table.count * 80)
-        func u8(_ v: UInt8) { entries.append(v) }
-        func u32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { entries.append(contentsOf: $0) } }
-        func u64(_ v: UInt64) { withUnsafeBytes(of: v.littleEndian) { entries.append(contentsOf: $0) } }
-        func keyList(_ keys: [SopsKeyRef]) {
-            u32(UInt32(keys.count))
-            for k in keys { u8(k.kind == .age ? 0 : 1); u32(id(k.publicKey)) }
+        var payloads = BinaryWriter()
+        payloads.bytes.reserveCapacity(table.count * 8)
+        var seen: [UInt64: (at: Int, length: Int)] = [:]
+        /// The payload written since `start`, or an equal one written before (then this one is dropped).
+        func finish(_ start: Int) -> UInt32 {
+            let length = payloads.bytes.count - start
+            let h = payloads.bytes.withUnsafeBytes { checksum(UnsafeRawBufferPointer(rebasing: $0[start...])) }
+            if let old = seen[h] {
+                if old.length == length, payloads.bytes[old.at..<(old.at + length)].elementsEqual(payloads.bytes[start...]) {
+                    payloads.bytes.removeSubrange(start...)
+                    return UInt32(old.at)
+                }
+            } else {
+                seen[h] = (start, length)
+            }
+            return UInt32(start)
         }
+        func keyList(_ keys: [SopsKeyRef]) {
+            payloads.u32(UInt32(keys.count))
+            for k in keys { payloads.u8(k.kind == .age ? 0 : 1); payloads.u32(id(k.publicKey)) }
+        }
+
+        var paths: [UInt8] = []
+        paths.reserveCapacity(table.count * 48)
+        var entries = BinaryWriter()
+        entries.bytes.reserveCapacity(table.count * entrySize)
+        var pathSpans: [(at: Int, length: Int)] = []
+        pathSpans.reserveCapacity(table.count)
         for (path, e) in table {
-            u32(id(path))
-            u64(e.stamp.dev); u64(e.stamp.ino); u32(e.stamp.mode)
-            u64(UInt64(bitPattern: e.stamp.size)); u64(UInt64(bitPattern: e.stamp.mtimeNs)); u64(UInt64(bitPattern: e.stamp.ctimeNs))
+            let start = payloads.bytes.count
+            let kind: Kind
             switch e.fact {
-            case .recipients(let k): u8(Kind.recipients.rawValue); keyList(k)
-            case .keys(let k): u8(Kind.keys.rawValue); keyList(k)
-            case .unreadable(let t): u8(Kind.unreadable.rawValue); u32(id(t))
-            case .text(let t): u8(Kind.text.rawValue); u32(id(t))
+            case .recipients(let k): kind = .recipients; keyList(k)
+            case .keys(let k): kind = .keys; keyList(k)
+            case .unreadable(let t): kind = .unreadable; payloads.u32(id(t))
+            case .text(let t): kind = .text; payloads.u32(id(t))
             case .links(let l):
-                u8(Kind.links.rawValue); u32(UInt32(l.count))
-                for x in l { u32(id(x.name)); u32(id(x.target)) }
+                kind = .links
+                payloads.u32(UInt32(l.count))
+                for x in l { payloads.u32(id(x.name)); payloads.u32(id(x.target)) }
             case .names(let n):
-                u8(Kind.names.rawValue); u32(UInt32(n.count))
-                for x in n { u32(id(x)) }
+                kind = .names
+                payloads.u32(UInt32(n.count))
+                for x in n { payloads.u32(id(x)) }
             case .bytes(let b):
-                u8(Kind.bytes.rawValue); u32(UInt32(b.count))
-                entries.append(contentsOf: b)
+                kind = .bytes
+                payloads.u32(UInt32(b.count))
+                payloads.bytes.append(contentsOf: b)
+            }
+            let payload = finish(start)
+            let at = paths.count
+            paths.append(contentsOf: path.utf8)
+            pathSpans.append((at, paths.count - at))
+            entries.u32(UInt32(at)); entries.u32(UInt32(paths.count - at))
+            entries.stamp(e.stamp)
+            entries.u8(kind.rawValue); entries.u8(0); entries.u8(0); entries.u8(0)
+            entries.u32(payload)
+        }
+
+        var slotCount = 2
+        while slotCount < table.count * 2 { slotCount *= 2 }
+        var slots = [UInt32](repeating: 0, count: slotCount)
+        paths.withUnsafeBytes { raw in
+            for (i, span) in pathSpans.enumerated() {
+                var s = Int(truncatingIfNeeded: checksum(UnsafeRawBufferPointer(rebasing: raw[span.at..<(span.at + span.length)]))) & (slotCount - 1)
+                while slots[s] != 0 { s = (s + 1) & (slotCount - 1) }
+                slots[s] = UInt32(i + 1)
             }
         }
-        var body: [UInt8] = []
-        body.reserveCapacity(entries.count + strings.count * 40)
-        func str(_ s: String) {
-            withUnsafeBytes(of: UInt32(s.utf8.count).littleEndian) { body.append(contentsOf: $0) }
-            body.append(contentsOf: s.utf8)
-        }
-        str(clanDirectory)
-        withUnsafeBytes(of: UInt32(strings.count).littleEndian) { body.append(contentsOf: $0) }
-        for s in strings { str(s) }
-        withUnsafeBytes(of: UInt32(table.count).littleEndian) { body.append(contentsOf: $0) }
-        body.append(contentsOf: entries)
 
-        var out = magic
-        out.reserveCapacity(headerSize + body.count)
-        withUnsafeBytes(of: version.littleEndian) { out.append(contentsOf: $0) }
-        withUnsafeBytes(of: UInt32(0)) { out.append(contentsOf: $0) }
-        withUnsafeBytes(of: UInt64(body.count).littleEndian) { out.append(contentsOf: $0) }
-        withUnsafeBytes(of: checksum(body).littleEndian) { out.append(contentsOf: $0) }
-        out.append(contentsOf: body)
-        return out
+        var body = BinaryWriter()
+        body.bytes.reserveCapacity(64 + clanDirectory.utf8.count + ends.count * 4 + stringBytes.count + paths.count
+                                   + slotCount * 4 + entries.bytes.count + payloads.bytes.count)
+        body.string(clanDirectory)
+        body.u32(UInt32(table.count)); body.u32(UInt32(slotCount)); body.u32(UInt32(ends.count))
+        for e in ends { body.u32(e) }
+        body.u32(UInt32(stringBytes.count)); body.bytes.append(contentsOf: stringBytes)
+        body.u32(UInt32(paths.count)); body.bytes.append(contentsOf: paths)
+        for s in slots { body.u32(s) }
+        body.bytes.append(contentsOf: entries.bytes)
+        body.u32(UInt32(payloads.bytes.count)); body.bytes.append(contentsOf: payloads.bytes)
+        return BinaryCacheFile.seal(body.bytes, magic: magic, version: version)
     }
 
     /// Writes atomically (a temp sibling renamed over the target); a cache, so failures are ignored.
     static func write(_ table: [String: StampedFact], to path: String, clanDirectory: String) {
-        let bytes = encode(table, clanDirectory: clanDirectory)
-        let dir = String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)])
-        if !dir.isEmpty { mkdirs(dir) }
-        let tmp = path + ".tmp-\(getpid())"
-        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { return }
-        var off = 0
-        let ok: Bool = bytes.withUnsafeBytes { raw in
-            while off < raw.count {
-                let n = sysWrite(fd, raw.baseAddress! + off, raw.count - off)
-                if n < 0 { if errno == EINTR { continue }; return false }
-                off += n
-            }
-            return true
-        }
-        close(fd)
-        if !ok || rename(tmp, path) != 0 { unlink(tmp) }
-    }
-
-    private static func mkdirs(_ dir: String) {
-        if mkdir(dir, 0o700) == 0 || errno == EEXIST { return }
-        if errno == ENOENT, let slash = dir.lastIndex(of: "/"), slash != dir.startIndex {
-            mkdirs(String(dir[..<slash]))
-            _ = mkdir(dir, 0o700)
-        }
+        BinaryCacheFile.write(encode(table, clanDirectory: clanDirectory), to: path)
     }
 
     // MARK: read
 
-    static func read(_ path: String, clanDirectory: String) -> [String: StampedFact]? {
-        guard let bytes = FileBytes.read(path) else { return nil }
-        return decode(bytes, clanDirectory: clanDirectory)
+    /// The index at `path` for `clanDirectory`, mapped; nil when absent or unusable.
+    static func open(_ path: String, clanDirectory: String) -> VarsIndexView? {
+        guard let file = MappedFile(path: path) else { return nil }
+        return VarsIndexView(file: file, clanDirectory: clanDirectory)
     }
 
+    /// Every entry of an encoded index (tests, and a rewrite after changes); nil when unusable.
     static func decode(_ bytes: [UInt8], clanDirectory: String) -> [String: StampedFact]? {
-        bytes.withUnsafeBytes { raw -> [String: StampedFact]? in
-            var c = Cursor(raw: raw)
-            guard raw.count >= headerSize, raw.prefix(8).elementsEqual(magic) else { return nil }
-            c.at = 8
-            guard c.u32() == version, c.u32() == 0, let length = c.u64(), Int(exactly: length) == raw.count - headerSize,
-                  let sum = c.u64(), checksum(UnsafeRawBufferPointer(rebasing: raw[headerSize...])) == sum,
-                  c.string() == clanDirectory, let n = c.u32() else { return nil }
-            var strings: [String] = []
-            strings.reserveCapacity(Int(n))
-            for _ in 0..<n { guard let s = c.string() else { return nil }; strings.append(s) }
-            func s() -> String? { c.u32().flatMap { Int($0) < strings.count ? strings[Int($0)] : nil } }
-            func keyList() -> [SopsKeyRef]? {
-                guard let k = c.u32(), Int(k) <= c.remaining / 5 else { return nil }
-                var out: [SopsKeyRef] = []
-                out.reserveCapacity(Int(k))
-                for _ in 0..<k {
-                    guard let kind = c.u8(), kind <= 1, let pk = s() else { return nil }
-                    out.append(SopsKeyRef(pk, kind: kind == 0 ? .age : .pgp))
-                }
-                return out
-            }
-            guard let count = c.u32(), Int(count) <= c.remaining / 49 else { return nil }
-            var table: [String: StampedFact] = [:]
-            table.reserveCapacity(Int(count))
-            for _ in 0..<count {
-                guard let path = s(), let dev = c.u64(), let ino = c.u64(), let mode = c.u32(), let size = c.u64(),
-                      let mt = c.u64(), let ct = c.u64(), let raw = c.u8(), let kind = Kind(rawValue: raw) else { return nil }
-                let stamp = FileStamp(dev: dev, ino: ino, mode: mode, size: Int64(bitPattern: size),
-                                      mtimeNs: Int64(bitPattern: mt), ctimeNs: Int64(bitPattern: ct))
-                let fact: VarsFact
-                switch kind {
-                case .recipients: guard let k = keyList() else { return nil }; fact = .recipients(k)
-                case .keys: guard let k = keyList() else { return nil }; fact = .keys(k)
-                case .unreadable: guard let t = s() else { return nil }; fact = .unreadable(t)
-                case .text: guard let t = s() else { return nil }; fact = .text(t)
-                case .links:
-                    guard let k = c.u32(), Int(k) <= c.remaining / 8 else { return nil }
-                    var l: [VarsLink] = []
-                    l.reserveCapacity(Int(k))
-                    for _ in 0..<k { guard let a = s(), let b = s() else { return nil }; l.append(VarsLink(name: a, target: b)) }
-                    fact = .links(l)
-                case .names:
-                    guard let k = c.u32(), Int(k) <= c.remaining / 4 else { return nil }
-                    var l: [String] = []
-                    l.reserveCapacity(Int(k))
-                    for _ in 0..<k { guard let a = s() else { return nil }; l.append(a) }
-                    fact = .names(l)
-                case .bytes:
-                    guard let b = c.bytes() else { return nil }
-                    fact = .bytes(b)
-                }
-                table[path] = StampedFact(stamp: stamp, fact: fact)
-            }
-            return c.remaining == 0 ? table : nil
-        }
-    }
-
-    private struct Cursor {
-        let raw: UnsafeRawBufferPointer
-        var at = 0
-        var remaining: Int { raw.count - at }
-
-        mutating func u8() -> UInt8? {
-            guard at < raw.count else { return nil }
-            defer { at += 1 }
-            return raw[at]
-        }
-        mutating func u32() -> UInt32? {
-            guard remaining >= 4 else { return nil }
-            defer { at += 4 }
-            return UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: at, as: UInt32.self))
-        }
-        mutating func u64() -> UInt64? {
-            guard remaining >= 8 else { return nil }
-            defer { at += 8 }
-            return UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: at, as: UInt64.self))
-        }
-        mutating func bytes() -> [UInt8]? {
-            guard let n = u32(), Int(n) <= remaining else { return nil }
-            defer { at += Int(n) }
-            return Array(UnsafeRawBufferPointer(rebasing: raw[at..<(at + Int(n))]))
-        }
-        mutating func string() -> String? {
-            guard let n = u32(), Int(n) <= remaining else { return nil }
-            defer { at += Int(n) }
-            return String(validating: UnsafeRawBufferPointer(rebasing: raw[at..<(at + Int(n))]), as: UTF8.self)
-        }
+        guard let view = VarsIndexView(bytes: bytes, clanDirectory: clanDirectory) else { return nil }
+        return view.all()
     }
 
     // MARK: checksum
 
     /// A 64-bit multiply-rotate hash over 8-byte words: catches truncation and bit rot, not an adversary
-    /// (the cache directory is the user's own).
+    /// (the cache directory is the user's own). Also the index's path hash.
     static func checksum(_ bytes: [UInt8]) -> UInt64 { bytes.withUnsafeBytes { checksum($0) } }
 
     static func checksum(_ raw: UnsafeRawBufferPointer) -> UInt64 {
@@ -234,7 +172,165 @@ enum VarsIndexFile {
     }
 }
 
-/// write(2) under a name the enum's `write` does not shadow.
-private func sysWrite(_ fd: Int32, _ buf: UnsafeRawPointer, _ count: Int) -> Int {
-    write(fd, buf, count)
+/// A vars index file opened for one run: read-only, shared by the run's threads. Lookups hash the
+/// path's bytes into the file's table; facts are decoded on demand (`fact(kind:payload:)`). The
+/// layout is checked when it opens, so lookups only read inside the sections it found.
+final class VarsIndexView: @unchecked Sendable {
+    // Sendable: the mapping (or the byte copy) is never written after init.
+    private let file: MappedFile?
+    private let copy: UnsafeMutableRawBufferPointer?
+    private let body: UnsafeRawBufferPointer
+    let count: Int
+    private let slotMask: Int
+    private let endsAt: Int, stringCount: Int, stringsAt: Int, stringsLength: Int
+    private let pathsAt: Int, pathsLength: Int, slotsAt: Int, entriesAt: Int, payloadsAt: Int, payloadsLength: Int
+
+    convenience init?(file: MappedFile, clanDirectory: String) {
+        self.init(file: file, copy: nil, raw: file.bytes, clanDirectory: clanDirectory)
+    }
+
+    convenience init?(bytes: [UInt8], clanDirectory: String) {
+        let copy = UnsafeMutableRawBufferPointer.allocate(byteCount: max(bytes.count, 1), alignment: 8)
+        bytes.withUnsafeBytes { if $0.count > 0 { copy.baseAddress!.copyMemory(from: $0.baseAddress!, byteCount: $0.count) } }
+        self.init(file: nil, copy: copy, raw: UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(copy)[0..<bytes.count]),
+                  clanDirectory: clanDirectory)
+    }
+
+    private init?(file: MappedFile?, copy: UnsafeMutableRawBufferPointer?, raw: UnsafeRawBufferPointer, clanDirectory: String) {
+        self.file = file
+        self.copy = copy
+        guard let body = BinaryCacheFile.body(raw, magic: VarsIndexFile.magic, version: VarsIndexFile.version) else {
+            copy?.deallocate()
+            return nil
+        }
+        var c = BinaryCursor(body)
+        func section(_ unit: Int, _ n: Int) -> Int? {
+            let at = c.at
+            return c.seek(at + unit * n) ? at : nil
+        }
+        guard c.string() == clanDirectory, let n = c.u32(), let slots = c.u32(), slots >= 2, slots & (slots - 1) == 0,
+              Int(slots) >= Int(n) * 2, let strings = c.u32(), let endsAt = section(4, Int(strings)),
+              let sl = c.u32(), let stringsAt = section(1, Int(sl)), let pl = c.u32(), let pathsAt = section(1, Int(pl)),
+              let slotsAt = section(4, Int(slots)), let entriesAt = section(VarsIndexFile.entrySize, Int(n)),
+              let yl = c.u32(), let payloadsAt = section(1, Int(yl)), c.remaining == 0 else {
+            copy?.deallocate()
+            return nil
+        }
+        self.body = body
+        count = Int(n)
+        slotMask = Int(slots) - 1
+        self.endsAt = endsAt; stringCount = Int(strings); self.stringsAt = stringsAt; stringsLength = Int(sl)
+        self.pathsAt = pathsAt; pathsLength = Int(pl); self.slotsAt = slotsAt; self.entriesAt = entriesAt
+        self.payloadsAt = payloadsAt; payloadsLength = Int(yl)
+    }
+
+    deinit { copy?.deallocate() }
+
+    private func u32(_ at: Int) -> UInt32 { UInt32(littleEndian: body.loadUnaligned(fromByteOffset: at, as: UInt32.self)) }
+    private func u64(_ at: Int) -> UInt64 { UInt64(littleEndian: body.loadUnaligned(fromByteOffset: at, as: UInt64.self)) }
+
+    /// The entry for `path` (relative to the clan directory), if the index has one.
+    func find(_ path: String) -> Int? {
+        var path = path
+        return path.withUTF8 { find(UnsafeRawBufferPointer($0)) }
+    }
+
+    func find(_ key: UnsafeRawBufferPointer) -> Int? {
+        guard count > 0, key.count > 0 else { return nil }
+        var slot = Int(truncatingIfNeeded: VarsIndexFile.checksum(key)) & slotMask
+        for _ in 0...slotMask {
+            let e = Int(u32(slotsAt + 4 * slot))
+            guard e != 0, e <= count else { return nil }
+            let at = entriesAt + (e - 1) * VarsIndexFile.entrySize
+            let po = Int(u32(at)), pl = Int(u32(at + 4))
+            if pl == key.count, po <= pathsLength - pl, memcmp(body.baseAddress! + pathsAt + po, key.baseAddress!, pl) == 0 {
+                return e - 1
+            }
+            slot = (slot + 1) & slotMask
+        }
+        return nil
+    }
+
+    /// Entry `i`'s stamp.
+    func stamp(_ i: Int) -> FileStamp {
+        let at = entriesAt + i * VarsIndexFile.entrySize + 8
+        return FileStamp(dev: u64(at), ino: u64(at + 8), mode: u32(at + 16), size: Int64(bitPattern: u64(at + 20)),
+                         mtimeNs: Int64(bitPattern: u64(at + 28)), ctimeNs: Int64(bitPattern: u64(at + 36)))
+    }
+
+    /// Entry `i`'s fact kind and payload offset: equal pairs decode to equal facts (a reader's memo key).
+    func factKey(_ i: Int) -> UInt64 {
+        let at = entriesAt + i * VarsIndexFile.entrySize
+        return UInt64(body[at + 52]) << 32 | UInt64(u32(at + 56))
+    }
+
+    private func string(_ id: UInt32) -> String? {
+        let i = Int(id)
+        guard i < stringCount else { return nil }
+        let start = i == 0 ? 0 : Int(u32(endsAt + 4 * (i - 1))), end = Int(u32(endsAt + 4 * i))
+        guard start <= end, end <= stringsLength else { return nil }
+        return String(validating: UnsafeRawBufferPointer(rebasing: body[(stringsAt + start)..<(stringsAt + end)]), as: UTF8.self)
+    }
+
+    /// The fact behind a `factKey`; nil when it does not decode (then the file is read again).
+    func fact(_ key: UInt64) -> VarsFact? {
+        guard let kind = VarsIndexFile.Kind(rawValue: UInt8(truncatingIfNeeded: key >> 32)) else { return nil }
+        var c = BinaryCursor(UnsafeRawBufferPointer(rebasing: body[payloadsAt..<(payloadsAt + payloadsLength)]))
+        guard c.seek(Int(key & 0xFFFF_FFFF)) else { return nil }
+        func s() -> String? { c.u32().flatMap(string) }
+        func keyList() -> [SopsKeyRef]? {
+            guard let k = c.u32(), Int(k) <= c.remaining / 5 else { return nil }
+            var out: [SopsKeyRef] = []
+            out.reserveCapacity(Int(k))
+            for _ in 0..<k {
+                guard let kind = c.u8(), kind <= 1, let pk = s() else { return nil }
+                out.append(SopsKeyRef(pk, kind: kind == 0 ? .age : .pgp))
+            }
+            return out
+        }
+        switch kind {
+        case .recipients: return keyList().map { .recipients($0) }
+        case .keys: return keyList().map { .keys($0) }
+        case .unreadable: return s().map { .unreadable($0) }
+        case .text: return s().map { .text($0) }
+        case .links:
+            guard let k = c.u32(), Int(k) <= c.remaining / 8 else { return nil }
+            var l: [VarsLink] = []
+            l.reserveCapacity(Int(k))
+            for _ in 0..<k { guard let a = s(), let b = s() else { return nil }; l.append(VarsLink(name: a, target: b)) }
+            return .links(l)
+        case .names:
+            guard let k = c.u32(), Int(k) <= c.remaining / 4 else { return nil }
+            var l: [String] = []
+            l.reserveCapacity(Int(k))
+            for _ in 0..<k { guard let a = s() else { return nil }; l.append(a) }
+            return .names(l)
+        case .bytes:
+            guard let n = c.u32(), Int(n) <= c.remaining else { return nil }
+            return .bytes(Array(UnsafeRawBufferPointer(rebasing: c.raw[c.at..<(c.at + Int(n))])))
+        }
+    }
+
+    /// Entry `i`'s path.
+    func path(_ i: Int) -> String? {
+        let at = entriesAt + i * VarsIndexFile.entrySize
+        let po = Int(u32(at)), pl = Int(u32(at + 4))
+        guard po <= pathsLength, pl <= pathsLength - po else { return nil }
+        return String(validating: UnsafeRawBufferPointer(rebasing: body[(pathsAt + po)..<(pathsAt + po + pl)]), as: UTF8.self)
+    }
+
+    /// Every entry that decodes (a rewrite after changes keeps them).
+    func all() -> [String: StampedFact] {
+        var out: [String: StampedFact] = [:]
+        out.reserveCapacity(count)
+        var memo: [UInt64: VarsFact] = [:]
+        for i in 0..<count {
+            guard let p = path(i) else { continue }
+            let key = factKey(i)
+            let f: VarsFact
+            if let m = memo[key] { f = m } else { guard let d = fact(key) else { continue }; memo[key] = d; f = d }
+            out[p] = StampedFact(stamp: stamp(i), fact: f)
+        }
+        return out
+    }
 }

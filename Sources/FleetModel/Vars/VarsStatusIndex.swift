@@ -104,16 +104,16 @@ public struct VarsStatusIndex: Sendable {
         return (scan, stats)
     }
 
-    /// The stored facts (empty when there is no usable index) and the settle bound of this run.
-    private func load(_ stats: inout Stats) -> (table: [String: StampedFact], settledBeforeNs: Int64) {
-        let stored = file.flatMap { VarsIndexFile.read($0, clanDirectory: clanDirectory) }
+    /// The stored facts (nil when there is no usable index), mapped, and the settle bound of this run.
+    private func load(_ stats: inout Stats) -> (table: VarsIndexView?, settledBeforeNs: Int64) {
+        let stored = file.flatMap { VarsIndexFile.open($0, clanDirectory: clanDirectory) }
         stats.indexWasUsable = stored != nil
         stats.loadedEntries = stored?.count ?? 0
-        return (stored ?? [:], Int64((Date().timeIntervalSince1970 - settleSeconds) * 1e9))
+        return (stored, Int64((Date().timeIntervalSince1970 - settleSeconds) * 1e9))
     }
 
     /// Writes the index when the readers found new, changed or vanished facts.
-    private func store(_ table: [String: StampedFact], _ summaries: [VarsFactReader.Summary], _ stats: inout Stats) {
+    private func store(_ table: VarsIndexView?, _ summaries: [VarsFactReader.Summary], _ stats: inout Stats) {
         var fresh: [String: StampedFact] = [:]
         var stale = Set<String>()
         for s in summaries {
@@ -123,13 +123,14 @@ public struct VarsStatusIndex: Sendable {
             stale.formUnion(s.stale)
         }
         if let file, !fresh.isEmpty || !stale.isEmpty {
-            var next = table
+            // Only now are the stored entries decoded: a run that changed nothing never does.
+            var next = table?.all() ?? [:]
             for s in stale { next[s] = nil }
             next.merge(fresh) { _, b in b }
             stats.storedEntries = next.count
             VarsIndexFile.write(next, to: file, clanDirectory: clanDirectory)
         } else {
-            stats.storedEntries = table.count
+            stats.storedEntries = table?.count ?? 0
         }
     }
 }

@@ -164,6 +164,7 @@ struct DeployCommand: AsyncParsableCommand {
     var retryFailed = false
 
     func run() async throws {
+        if !dryRun { try await Self.migrateInventory(sourceOptions.source()) }
         let fleet: ResolvedFleet
         do { fleet = try await sourceOptions.loadFleet() } catch { throw CLIError("fleet: \(error)") }
         let inv = fleet.inventory
@@ -195,6 +196,26 @@ struct DeployCommand: AsyncParsableCommand {
         let options = try connection.options(kind: dryRun ? .dryRun : .deploy, source: source, fleet: fleet, deployConfig: config)
         let status = await DeployRunner.run(DeployPipeline(history: history), selected, options: options, json: connection.json)
         if status != 0 { throw ExitCode(status) }
+    }
+}
+
+extension DeployCommand {
+    /// clan's `run_inventory_migrations`, the first step of `clan machines update`, before anything
+    /// is evaluated (`InventoryWriter.migrateServices`). A deploy only: a dry run changes nothing.
+    static func migrateInventory(_ source: InventorySource) async throws {
+        let dir: String?
+        switch source {
+        case .flake(let f): dir = FlakeEvaluator.localDirectory(f)
+        case .directory(let p): dir = p
+        case .demo: dir = nil
+        }
+        guard let dir else { return }
+        do {
+            let out = try await InventoryWriter(directory: dir).migrateServices()
+            if out.changed {
+                FileHandle.standardError.write(Data("fleet: inventory.json: removed the stale empty 'services' key (clan's inventory migration)\(out.committed ? ", committed" : "")\n".utf8))
+            }
+        } catch { throw CLIError("fleet: \(error)") }
     }
 }
 

@@ -23,12 +23,22 @@ struct ListCommand: AsyncParsableCommand {
     @Flag(help: "Print a JSON array of machine objects.")
     var json = false
 
+    /// The name of `list --json`'s stored output in the resolved-fleet cache.
+    static let renderingName = "list-json"
+
     func run() async throws {
+        // A directory source whose cached fleet still holds: its stored output, as it is.
+        let cache = ResolvedFleetCache(directory: InventoryCache.defaultDirectory())
+        let directory: String? = if json, tags.isEmpty, case .directory(let d)? = try? sourceOptions.source() { d } else { nil }
+        if let directory, let stored = cache.rendering(Self.renderingName, source: directory) {
+            guard stored.write(to: STDOUT_FILENO) else { throw CLIError("fleet: stdout: \(String(cString: strerror(errno)))") }
+            return
+        }
         let fleet: ResolvedFleet
-        let store: (@Sendable () -> Void)?
+        var store: (@Sendable () -> UInt64?)?
         do { (fleet, store) = try await sourceOptions.loadFleetDeferringStore() } catch { throw CLIError("fleet: \(error)") }
         // The resolved-fleet cache is written after the output (it must not delay it).
-        defer { store?() }
+        defer { _ = store?() }
         let machines = tags.isEmpty ? fleet.inventory.machineList
             : fleet.inventory.machineList.filter { m in tags.allSatisfy { m.tags.contains($0) } }
         // A tag no machine carries is most likely a typo: say so (on stderr; stdout stays the table).
@@ -39,13 +49,35 @@ struct ListCommand: AsyncParsableCommand {
             }
         }
         if json {
-            // Streamed into one byte buffer and written as is: no JSONValue tree, no String of 4 MB
-            // (docs/PERFORMANCE.md, `fleet list --json`).
+            // Streamed member by member (no JSONValue tree) and written out in pieces of ~256 kB as
+            // they are made, so the first byte goes out early (docs/PERFORMANCE.md, perf-cold). The
+            // buffer is reused for each piece unless the whole output is kept for the resolved-fleet
+            // cache (a directory source: `storeRendering`, below).
+            let keep = directory != nil
             var out: [UInt8] = []
-            out.reserveCapacity(machines.count * 384)
-            JSONWriter(indent: "  ").appendObjectArray(machines.lazy.map { MachineJSON.members($0, fleet: fleet) }, into: &out)
+            out.reserveCapacity(keep ? machines.count * 512 : 1 << 19)
+            var failure: Error?
+            var written = 0
+            let piece = 1 << 18
+            JSONWriter(indent: "  ").appendObjects(machines, into: &out, drainAt: piece, drain: { buf in
+                guard buf.count - written > piece else { return }
+                if failure == nil { do { try FileHandle.standardOutput.write(contentsOf: buf[written...]) } catch { failure = error } }
+                if keep { written = buf.count } else { buf.removeAll(keepingCapacity: true) }
+            }) { m, members, out in
+                MachineJSON.write(m, fleet: fleet, &members, into: &out)
+            }
             out.append(0x0A)
-            do { try FileHandle.standardOutput.write(contentsOf: out) } catch { throw CLIError("fleet: stdout: \(error)") }
+            if failure == nil, written < out.count {
+                do { try FileHandle.standardOutput.write(contentsOf: out[written...]) } catch { failure = error }
+            }
+            if let failure { throw CLIError("fleet: stdout: \(failure)") }
+            if let directory {
+                // Paired with the fleet file this output was made from: the one just stored, or
+                // the one every address came from.
+                let stored = store.map { $0() } ?? fleet.cacheChecksum
+                store = nil
+                if let stored { cache.storeRendering(Self.renderingName, out, source: directory, fleet: stored) }
+            }
         } else {
             print(MachineTable.text(machines, fleet: fleet))
         }
@@ -71,6 +103,22 @@ enum MachineJSON {
          ("overlayIP", fleet?.overlayIP(of: m.name).map { .string($0) } ?? .null),
          ("buildHost", m.deploy.buildHost.map { .string($0) } ?? .null),
          ("installedAt", m.installedAt.map { JSONValue($0) } ?? .null)]
+    }
+
+    /// The same members written straight as bytes (`fleet list --json`: no `JSONValue` per member;
+    /// `ListCommandTests` checks the bytes against the tree of `members`).
+    static func write(_ m: Machine, fleet: ResolvedFleet?, _ o: inout JSONWriter.Members, into out: inout [UInt8]) {
+        o.string("name", m.name, into: &out)
+        o.string("class", m.machineClass.rawValue, into: &out)
+        o.string("system", m.system, into: &out)
+        o.strings("tags", m.tags, into: &out)
+        o.string("description", m.description, into: &out)
+        o.string("targetHost", m.deploy.targetHost, into: &out)
+        o.strings("roles", fleet?.roles(of: m.name) ?? [], into: &out)
+        o.string("target", fleet?.target(of: m.name)?.address, into: &out)
+        o.string("overlayIP", fleet?.overlayIP(of: m.name), into: &out)
+        o.string("buildHost", m.deploy.buildHost, into: &out)
+        o.int("installedAt", m.installedAt, into: &out)
     }
 
     static func array(_ inv: Inventory) -> JSONValue {

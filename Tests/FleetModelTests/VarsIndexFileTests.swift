@@ -1,0 +1,98 @@
+@testable import FleetModel
+import Foundation
+import XCTest
+
+/// `VarsIndexFile` / `VarsIndexView`: the memory-mapped index answers exactly what was written, for
+/// every path and no other, and a file whose layout does not hold up reads as no index.
+final class VarsIndexFileTests: XCTestCase {
+    private func stamp(_ i: Int) -> FileStamp {
+        FileStamp(dev: 7, ino: UInt64(1000 + i), mode: UInt32(i % 3 == 0 ? 0o040755 : 0o100644), size: Int64(i * 13),
+                  mtimeNs: 1_700_000_000_000_000_000 + Int64(i), ctimeNs: 1_700_000_000_000_000_500 + Int64(i))
+    }
+
+    /// Every kind of fact, with payloads that repeat (recipient lists, link lists) and ones that do not.
+    private func table(_ n: Int) -> [String: StampedFact] {
+        let keys = (0..<50).map { SopsKeyRef("age1key\($0)", kind: $0 % 7 == 0 ? .pgp : .age) }
+        var t: [String: StampedFact] = [:]
+        for i in 0..<n {
+            let m = "machine-\(i % 97)"
+            let fact: VarsFact
+            switch i % 7 {
+            case 0: fact = .recipients([keys[i % 50], keys[(i + 1) % 50]].sorted())
+            case 1: fact = .keys([keys[i % 13]])
+            case 2: fact = .links([VarsLink(name: m, target: "/clan/sops/machines/\(m)"), VarsLink(name: "admin", target: "/clan/sops/users/admin")])
+            case 3: fact = .names(i % 2 == 0 ? [] : ["a", "b\(i % 5)", "ü-\(i % 3)"])
+            case 4: fact = .text(String(repeating: "h", count: i % 40))
+            case 5: fact = .unreadable("vars/x/\(i): cannot read file")
+            default: fact = .bytes(Array("ssh-ed25519 AAAA\(i)\n".utf8) + (i % 2 == 0 ? [0, 255] : []))
+            }
+            t["vars/per-machine/\(m)/gen-\(i % 10)/f\(i)/secret"] = StampedFact(stamp: stamp(i), fact: fact)
+        }
+        t["a"] = StampedFact(stamp: stamp(n), fact: .names([]))  // shorter than a hash word
+        return t
+    }
+
+    func testEveryEntryIsFoundWithItsStampAndFactAndNothingElse() throws {
+        let t = table(5000)
+        let bytes = VarsIndexFile.encode(t, clanDirectory: "/clan")
+        let view = try XCTUnwrap(VarsIndexView(bytes: bytes, clanDirectory: "/clan"))
+        XCTAssertEqual(view.count, t.count)
+        for (path, e) in t {
+            let i = try XCTUnwrap(view.find(path), path)
+            XCTAssertEqual(view.path(i), path)
+            XCTAssertEqual(view.stamp(i), e.stamp, path)
+            XCTAssertEqual(view.fact(view.factKey(i)), e.fact, path)
+        }
+        for absent in ["", "b", "vars", "vars/per-machine/machine-1/gen-1/f1/secre", "vars/per-machine/machine-1/gen-1/f1/secret/",
+                       "/vars/per-machine/machine-1/gen-1/f1/secret", "vars/per-machine/machine-1/gen-1/f5001/secret"] {
+            XCTAssertNil(view.find(absent), absent)
+        }
+        XCTAssertEqual(VarsIndexFile.decode(bytes, clanDirectory: "/clan"), t)
+        XCTAssertNil(VarsIndexView(bytes: bytes, clanDirectory: "/clan2"))
+        let empty = VarsIndexFile.encode([:], clanDirectory: "/clan")
+        XCTAssertEqual(VarsIndexView(bytes: empty, clanDirectory: "/clan")?.count, 0)
+        XCTAssertNil(VarsIndexView(bytes: empty, clanDirectory: "/clan")?.find("a"))
+    }
+
+    func testEqualPayloadsAreStoredOnce() throws {
+        let r = VarsFact.recipients([SopsKeyRef("age1a"), SopsKeyRef("age1b")])
+        var t: [String: StampedFact] = [:]
+        for i in 0..<1000 { t["s\(i)"] = StampedFact(stamp: stamp(i), fact: r) }
+        t["k"] = StampedFact(stamp: stamp(1), fact: .keys([SopsKeyRef("age1a"), SopsKeyRef("age1b")]))
+        let view = try XCTUnwrap(VarsIndexView(bytes: VarsIndexFile.encode(t, clanDirectory: "/c"), clanDirectory: "/c"))
+        let keys = Set((0..<1000).map { view.factKey(view.find("s\($0)")!) })
+        XCTAssertEqual(keys.count, 1, "one payload for 1000 equal recipient lists")
+        let k = view.factKey(view.find("k")!)
+        XCTAssertFalse(keys.contains(k), "same bytes, another kind: another fact")
+        XCTAssertEqual(view.fact(k), .keys([SopsKeyRef("age1a"), SopsKeyRef("age1b")]))
+        XCTAssertEqual(view.fact(keys.first!), r)
+    }
+
+    /// A file that passes its checksum but whose sections do not fit (a writer bug, not bit rot) never
+    /// opens, and a payload offset outside the payloads decodes as nothing (the file is read instead).
+    func testSealedButInconsistentLayoutsDoNotOpen() throws {
+        let t = table(40)
+        let sealed = VarsIndexFile.encode(t, clanDirectory: "/c")
+        let body = Array(sealed[BinaryCacheFile.headerSize...])
+        let countsAt = 4 + "/c".utf8.count  // entry count, slot count, string count follow the clan directory
+        func reseal(_ edit: (inout [UInt8]) -> Void) -> [UInt8] {
+            var b = body
+            edit(&b)
+            return BinaryCacheFile.seal(b, magic: VarsIndexFile.magic, version: VarsIndexFile.version)
+        }
+        func put(_ b: inout [UInt8], _ at: Int, _ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { for (k, x) in $0.enumerated() { b[at + k] = x } } }
+        XCTAssertNotNil(VarsIndexView(bytes: reseal { _ in }, clanDirectory: "/c"))
+        let bad: [(String, [UInt8])] = [
+            ("more entries than slots allow", reseal { put(&$0, countsAt, 1000) }),
+            ("slot count not a power of two", reseal { put(&$0, countsAt + 4, 96) }),
+            ("string count past the end", reseal { put(&$0, countsAt + 8, 0x7FFF_FFFF) }),
+            ("trailing bytes", reseal { $0.append(0) }),
+            ("cut short", reseal { $0.removeLast(3) }),
+        ]
+        for (what, bytes) in bad { XCTAssertNil(VarsIndexView(bytes: bytes, clanDirectory: "/c"), what) }
+
+        let view = try XCTUnwrap(VarsIndexView(bytes: sealed, clanDirectory: "/c"))
+        XCTAssertNil(view.fact(UInt64(VarsIndexFile.Kind.recipients.rawValue) << 32 | 0xFFFF_FF00))
+        XCTAssertNil(view.fact(UInt64(99) << 32))
+    }
+}
