@@ -66,7 +66,7 @@ final class ResolvedFleetCacheTests: XCTestCase {
     /// Loads through the cache as `fleet list` does, runs the store, and says where the addresses came from.
     private func load(_ cache: ResolvedFleetCache, _ dir: String) throws -> ResolvedFleet {
         let (fleet, store) = try cache.loadFleet(source: dir)
-        store?()
+        _ = store?()
         return fleet
     }
 
@@ -253,5 +253,49 @@ final class ResolvedFleetCacheTests: XCTestCase {
         XCTAssertEqual(hit.all(), complete.addresses)
         let warm = ResolvedFleet.firstScreen(hit.inventory, rows: 10, cached: hit)
         XCTAssertNil(warm.completedRecording().recording, "all from the cache: nothing to store")
+    }
+
+    /// A stored rendering (`fleet list --json`'s output) is served only while its fleet file is a hit
+    /// whose addresses all hold, and only with the fleet file it was made from.
+    func testRenderingFollowsItsFleet() throws {
+        let (dir, cache) = try fleetDir()
+        XCTAssertNil(cache.rendering("out", source: dir))
+        _ = try load(cache, dir)
+        let first = try XCTUnwrap(cache.load(source: dir)?.checksum)
+        cache.storeRendering("out", Array("rendered".utf8), source: dir, fleet: first)
+        func served() -> String? { cache.rendering("out", source: dir).map { String(decoding: $0.bytes.raw, as: UTF8.self) } }
+        XCTAssertEqual(served(), "rendered")
+        XCTAssertNil(cache.rendering("other", source: dir))
+        // An IP value rewritten: the fleet's addresses no longer hold, so neither does its rendering.
+        usleep(20_000)
+        let ip = try XCTUnwrap(try cold(dir).inventory.machines.keys.map { ipPath(dir, $0) }.first { FileManager.default.fileExists(atPath: $0) })
+        try writeFile(ip, "fd00::2")
+        XCTAssertNil(served())
+        // Stored again (new addresses): the old rendering belongs to the old file.
+        let (fleet, store) = try cache.loadFleet(source: dir)
+        XCTAssertNil(fleet.cacheChecksum, "addresses read from vars/")
+        let second = try XCTUnwrap(store?())
+        XCTAssertNotEqual(second, first)
+        XCTAssertNil(served())
+        // A rendering made from the first fleet file is not paired with the second (a process that
+        // loaded before another one stored).
+        cache.storeRendering("out", Array("stale".utf8), source: dir, fleet: first)
+        XCTAssertNil(served())
+        cache.storeRendering("out", Array("again".utf8), source: dir, fleet: second)
+        XCTAssertEqual(served(), "again")
+        // A full hit names the file it came from.
+        let warm = try load(cache, dir)
+        XCTAssertEqual(warm.cacheChecksum, second)
+        // A damaged rendering file is ignored, and so is a short one.
+        let path = cache.renderingFile("out", for: dir)
+        var bytes = try XCTUnwrap(FileBytes.read(path))
+        bytes[bytes.count - 1] ^= 1
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        XCTAssertNil(served())
+        bytes[bytes.count - 1] ^= 1
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        XCTAssertEqual(served(), "again")
+        try Data(bytes.prefix(40)).write(to: URL(fileURLWithPath: path))
+        XCTAssertNil(served())
     }
 }

@@ -65,6 +65,19 @@ final class PaletteTests: XCTestCase {
 }
 
 final class ScreenFilterTests: XCTestCase {
+    /// The reducer counts Services rows without resolving members when no filter is set: the count
+    /// must be the rows' count, with and without a filter.
+    func testServicesRowCountIsTheRowsCount() throws {
+        var s = try TestFleet.demoState(width: 120, height: 40)
+        XCTAssertGreaterThan(ServicesRows.rows(s).count, 2)
+        XCTAssertEqual(ServicesRows.count(s), ServicesRows.rows(s).count)
+        _ = Reducer.reduce(&s, .key(.char("2")))
+        _ = Reducer.reduce(&s, .key(.char("/")))
+        for c in "zerotier" { _ = Reducer.reduce(&s, .key(.char(c))) }
+        XCTAssertEqual(ServicesRows.count(s), 2)
+        XCTAssertEqual(ServicesRows.count(s), ServicesRows.rows(s).count)
+    }
+
     func testFilterAppliesToServicesAndNetwork() throws {
         var s = try TestFleet.demoState(width: 120, height: 40)
         _ = Reducer.reduce(&s, .key(.char("2")))

@@ -38,9 +38,17 @@ def test_list_json_is_byte_identical_cold_and_warm_and_follows_a_changed_ip(tmp_
     env = env_for(tmp_path, cache)
     cold = list_json(d, env)
     assert [f for f in cache_files(cache) if f.startswith("fleet-") and f.endswith(".bin")], "the cold run stores the fleet"
+    renderings = [cache / "fleet" / f for f in cache_files(cache) if f.endswith(".list-json")]
+    assert renderings, "the cold run stores its output next to the fleet"
     warm = list_json(d, env)
     assert warm == cold
     assert list_json(d, env_for(tmp_path, tmp_path / "other-cache")) == cold
+    # A damaged stored output (cut short, or one byte changed) is never printed.
+    data = renderings[0].read_bytes()
+    renderings[0].write_bytes(data[: len(data) // 2])
+    assert list_json(d, env) == cold
+    renderings[0].write_bytes(data[:-2] + bytes([data[-2] ^ 1]) + data[-1:])
+    assert list_json(d, env) == cold
     # An IP rewritten in place, same size: the next run shows the new one (and stores it).
     ips = d / "vars" / "shared"
     ip_file = next(ips / n / "ip" / "value" for n in sorted(os.listdir(ips)) if n.startswith("zerotier-ip-"))

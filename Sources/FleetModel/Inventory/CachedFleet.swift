@@ -19,6 +19,8 @@ public final class CachedFleet: Sendable {
     private let addressesAt: Int?
     private let readsAt: Int, readCount: Int, zerotierAt: Int
 
+    /// The body checksum of the file (what a stored rendering of this fleet pairs with).
+    public var checksum: UInt64 { ResolvedFleetCache.checksum(of: file.bytes) }
     /// Whether addresses (and each machine's roles) were stored with the inventory.
     public var hasAddresses: Bool { addressesAt != nil }
     var hasRoles: Bool { addressesAt != nil }
@@ -30,19 +32,12 @@ public final class CachedFleet: Sendable {
         self.file = file
         self.body = UnsafeRawBufferPointerBox(body)
         var c = BinaryCursor(body)
-        guard c.string() == source else { return nil }
-        for expected in identity {
-            guard let present = c.u8(), let stamp = c.stamp(), (present == 1 ? stamp : nil) == expected else { return nil }
-        }
-        guard let n = c.u32(), Int(n) <= c.remaining / 8 else { return nil }
-        stringCount = Int(n)
-        stringsAt = c.at
-        guard c.seek(c.at + stringCount * 8), let blobLength = c.u32(), Int(blobLength) <= c.remaining else { return nil }
-        self.blobLength = Int(blobLength)
-        blobAt = c.at
-        _ = c.seek(c.at + Int(blobLength))
-
-        var strings = StringReader(body: body, stringsAt: stringsAt, count: stringCount, blobAt: blobAt, blobLength: Int(blobLength))
+        guard let head = Head(&c, source: source, identity: identity) else { return nil }
+        stringsAt = head.strings.stringsAt
+        stringCount = head.strings.count
+        blobAt = head.strings.blobAt
+        blobLength = head.strings.blobLength
+        var strings = StringReader(body: body, stringsAt: stringsAt, count: stringCount, blobAt: blobAt, blobLength: blobLength)
         guard let restText = c.u32().flatMap({ strings.string($0) }),
               var inv = try? InventoryDecoder(file: "fleet cache").decode(bytes: Array(restText.utf8)),
               let listCount = c.u32(), Int(listCount) <= c.remaining / 4 else { return nil }
@@ -96,16 +91,44 @@ public final class CachedFleet: Sendable {
         guard let hasAddresses = c.u8(), hasAddresses <= 1 else { return nil }
         if hasAddresses == 1 {
             addressesAt = c.at
-            guard c.seek(c.at + Int(machineCount) * FleetCacheFile.rowSize), let reads = c.u32(),
+            guard c.seek(c.at + Int(machineCount) * FleetCacheFile.rowSize), c.at == head.readsAt, let reads = c.u32(),
                   Int(reads) <= c.remaining / FleetCacheFile.readSize else { return nil }
             readCount = Int(reads)
             readsAt = c.at
             _ = c.seek(c.at + readCount * FleetCacheFile.readSize)
             zerotierAt = c.at
         } else {
-            guard c.remaining == 0 else { return nil }
+            guard c.remaining == 0, head.readsAt == 0 else { return nil }
             addressesAt = nil
             readCount = 0; readsAt = 0; zerotierAt = 0
+        }
+    }
+
+    /// Whether the cache file holds addresses for `source` and every file they came from is
+    /// unchanged — without decoding the inventory (for a stored rendering, `ResolvedFleetCache`).
+    static func addressesHold(body: UnsafeRawBufferPointer, source: String, identity: [FileStamp?]) -> Bool {
+        var c = BinaryCursor(body)
+        guard let head = Head(&c, source: source, identity: identity), head.readsAt > 0 else { return false }
+        return validate(head.strings, root: source, readsAt: head.readsAt, throughRow: Int(UInt32.max))
+    }
+
+    /// The start of a body: source, identity, where the reads are, the string table.
+    private struct Head {
+        var readsAt: Int
+        var strings: StringReader
+
+        init?(_ c: inout BinaryCursor, source: String, identity: [FileStamp?]) {
+            guard c.string() == source, c.u8().map(Int.init) == identity.count else { return nil }
+            for expected in identity {
+                guard let present = c.u8(), let stamp = c.stamp(), (present == 1 ? stamp : nil) == expected else { return nil }
+            }
+            guard let readsAt = c.u64().flatMap({ Int(exactly: $0) }), readsAt < c.raw.count,
+                  let n = c.u32(), Int(n) <= c.remaining / 8 else { return nil }
+            self.readsAt = readsAt
+            let stringsAt = c.at
+            guard c.seek(c.at + Int(n) * 8), let blobLength = c.u32(), Int(blobLength) <= c.remaining else { return nil }
+            strings = StringReader(body: c.raw, stringsAt: stringsAt, count: Int(n), blobAt: c.at, blobLength: Int(blobLength), memo: false)
+            _ = c.seek(c.at + Int(blobLength))
         }
     }
 
@@ -157,12 +180,16 @@ public final class CachedFleet: Sendable {
     /// compares its stamp; a file recorded absent must still be absent. Paths go to `fstatat`
     /// relative to the clan directory straight from the mapping (no `String` per file).
     private func validate(throughRow rows: Int) -> Bool {
-        let strings = reader
-        let dirfd = open(inventory.clanDirectory ?? "/nonexistent", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        Self.validate(reader, root: inventory.clanDirectory ?? "/nonexistent", readsAt: readsAt - 4, throughRow: rows)
+    }
+
+    private static func validate(_ strings: StringReader, root: String, readsAt: Int, throughRow rows: Int) -> Bool {
+        var c = BinaryCursor(strings.body, at: readsAt)
+        guard let readCount = c.u32() else { return false }
+        let dirfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard dirfd >= 0 else { return false }
         defer { close(dirfd) }
         var path = [CChar](repeating: 0, count: 4096)
-        var c = BinaryCursor(body.raw, at: readsAt)
         for _ in 0..<readCount {
             guard let owner = c.u32() else { return false }
             if Int(owner) > rows { return true }
@@ -275,8 +302,8 @@ struct StringReader {
 }
 
 /// The body of a mapping, kept next to the `MappedFile` that owns it.
-struct UnsafeRawBufferPointerBox: @unchecked Sendable {
+public struct UnsafeRawBufferPointerBox: @unchecked Sendable {
     // Sendable: points into a read-only mapping owned by the same object.
-    let raw: UnsafeRawBufferPointer
+    public let raw: UnsafeRawBufferPointer
     init(_ raw: UnsafeRawBufferPointer) { self.raw = raw }
 }

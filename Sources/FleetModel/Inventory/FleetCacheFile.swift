@@ -4,7 +4,9 @@ import Collections
 /// known, every machine's addresses with the stamps of the `vars/` files they were derived from.
 /// Binary, little-endian, sealed by `BinaryCacheFile` (magic "FLTFLEET", version, body checksum):
 ///
-///     body      source dir (u32 length + UTF-8) · identity: 3 × (present u8 · stamp)
+///     body      source dir (u32 length + UTF-8) · identity: n u8 · n × (present u8 · stamp) — the
+///               source's inventory files and the fleet binary (`ResolvedFleetCache.identity`)
+///               · where the reads start (u64 body offset, 0: no addresses; checks need no decoding)
 ///               strings: n u32 · n × (offset u32, length u32) · blob length u32 · blob
 ///               rest (string: meta, instances, unknown fields as compact JSON, `InventoryEncoder`)
 ///               tag lists: n u32 · n × (k u32 · k × string)     — shared by machines and tags
@@ -18,7 +20,7 @@ import Collections
 /// fixed-size records let the first screen's rows be read without touching the others.
 enum FleetCacheFile {
     static let magic = Array("FLTFLEET".utf8)
-    static let version: UInt32 = 1
+    static let version: UInt32 = 2
     static let none = UInt32.max
     static let machineSize = 44
     static let rowSize = 32
@@ -78,9 +80,10 @@ enum FleetCacheFile {
                 tail.u32(m.extra.isEmpty ? FleetCacheFile.none : id(JSONWriter.compact.string(.object(m.extra))))
                 tail.i64(Int64(m.installedAt ?? 0))
             }
+            var readsInTail: Int?
             if let a = addresses {
                 tail.u8(1)
-                encodeAddresses(a, machines: inv.machines, into: &tail)
+                readsInTail = encodeAddresses(a, machines: inv.machines, into: &tail)
             } else {
                 tail.u8(0)
             }
@@ -91,9 +94,12 @@ enum FleetCacheFile {
 
             var w = BinaryWriter()
             w.string(source)
+            w.u8(UInt8(identity.count))
             for s in identity {
                 if let s { w.u8(1); w.stamp(s) } else { w.u8(0); w.stamp(FileStamp.unusable) }
             }
+            let readsPatch = w.bytes.count
+            w.u64(0)
             var blob: [UInt8] = []
             w.u32(UInt32(strings.count))
             for s in strings {
@@ -104,12 +110,18 @@ enum FleetCacheFile {
             w.bytes.append(contentsOf: blob)
             w.u32(restID)
             w.bytes.append(contentsOf: listBytes.bytes)
+            if let readsInTail {
+                withUnsafeBytes(of: UInt64(w.bytes.count + readsInTail).littleEndian) {
+                    w.bytes.replaceSubrange(readsPatch..<(readsPatch + 8), with: $0)
+                }
+            }
             w.bytes.append(contentsOf: tail.bytes)
             return BinaryCacheFile.seal(w.bytes, magic: FleetCacheFile.magic, version: FleetCacheFile.version)
         }
 
+        /// Returns where in `w` the reads start.
         private mutating func encodeAddresses(_ a: AddressRecording, machines: OrderedDictionary<String, Machine>,
-                                              into w: inout BinaryWriter) {
+                                              into w: inout BinaryWriter) -> Int {
             var row: [String: UInt32] = [:]
             row.reserveCapacity(machines.count)
             for (i, name) in machines.keys.enumerated() { row[name] = UInt32(i) }
@@ -132,6 +144,7 @@ enum FleetCacheFile {
             // Fleet-wide reads first, then by row: the first screen's are a prefix.
             let reads = a.reads.map { r in (owner: r.owner.flatMap { row[$0].map { $0 + 1 } } ?? 0, read: r) }
                 .sorted { $0.owner < $1.owner }
+            let readsAt = w.bytes.count
             w.u32(UInt32(reads.count))
             for (owner, r) in reads {
                 w.u32(owner); w.u32(id(r.path)); w.u8(r.stamp == nil ? 0 : 1); w.u8(0); w.u8(0); w.u8(0)
@@ -145,6 +158,7 @@ enum FleetCacheFile {
                 w.u32(UInt32(n.members.count))
                 for m in n.members { w.u32(id(m.machine)); names(m.roles); w.u32(id(m.ip)); w.u8(Self.layout(m.layout)) }
             }
+            return readsAt
         }
     }
 }

@@ -100,6 +100,9 @@ public struct ResolvedFleet: Sendable {
         return (complete, AddressRecording(fleet: complete, reads: recorder.finish()))
     }
 
+    /// The checksum of the cache file every address came from (nil: some were read from `vars/`).
+    public var cacheChecksum: UInt64? { addressesFromCache ? cache?.checksum : nil }
+
     /// Whether the addresses known so far came from the resolved-fleet cache (for the log).
     public var addressesCached: Bool { addressesFromCache || cache != nil }
 

@@ -31,6 +31,8 @@ public struct ResolvedFleetCache: Sendable {
         var newestNs: Int64
     }
 
+    /// The source's three files, then the running `fleet` binary itself: another build may resolve,
+    /// encode or print differently, so its cache is not this build's (its age does not count).
     public static func identity(source dir: String) -> Identity? {
         var stamps: [FileStamp?] = []
         var newest: Int64 = 0
@@ -45,6 +47,9 @@ public struct ResolvedFleetCache: Sendable {
             stamps.append(s)
             newest = max(newest, s.newestNs)
         }
+        var st = stat()
+        guard stat("/proc/self/exe", &st) == 0 else { return nil }
+        stamps.append(FileStamp(st))
         return Identity(stamps: stamps, newestNs: newest)
     }
 
@@ -61,24 +66,28 @@ public struct ResolvedFleetCache: Sendable {
 
     /// Stores `inv` as read from `dir` (and its addresses, when given and settled), unless the
     /// inventory files changed too recently to be told apart or changed while they were read.
-    /// `identity` is what `identity(source:)` returned before the files were read.
-    public func store(_ inv: Inventory, addresses: AddressRecording?, source dir: String, identity: Identity) {
+    /// `identity` is what `identity(source:)` returned before the files were read. Returns the
+    /// checksum of the file written (what a rendering of this fleet pairs with), nil if none was.
+    @discardableResult
+    public func store(_ inv: Inventory, addresses: AddressRecording?, source dir: String, identity: Identity) -> UInt64? {
         let settled = Int64((Date().timeIntervalSince1970 - settleSeconds) * 1e9)
-        guard identity.newestNs < settled, Self.identity(source: dir) == identity else { return }
+        guard identity.newestNs < settled, Self.identity(source: dir) == identity else { return nil }
         // Addresses from a file that changed just now, or could not be stat-ed, are left out.
         let usable = addresses.flatMap { a in
             a.reads.allSatisfy { r in r.stamp.map { $0 != FileStamp.unusable && $0.newestNs < settled } ?? true } ? a : nil
         }
         var encoder = FleetCacheFile.Encoder()
-        BinaryCacheFile.write(encoder.encode(inv, addresses: usable, source: dir, identity: identity.stamps), to: file(for: dir))
+        let sealed = encoder.encode(inv, addresses: usable, source: dir, identity: identity.stamps)
+        guard BinaryCacheFile.write(sealed, to: file(for: dir)) else { return nil }
+        return sealed.withUnsafeBytes { Self.checksum(of: $0) }
     }
 }
 
 extension ResolvedFleetCache {
     /// A directory source's whole fleet for the CLI: the cache's inventory and addresses where they
     /// still hold, the files otherwise; and the store to run once the output is written (nil when
-    /// the cache already holds exactly this).
-    public func loadFleet(source dir: String) throws -> (fleet: ResolvedFleet, store: (@Sendable () -> Void)?) {
+    /// the cache already holds exactly this; it returns the checksum of the file it wrote, if any).
+    public func loadFleet(source dir: String) throws -> (fleet: ResolvedFleet, store: (@Sendable () -> UInt64?)?) {
         let identity = Self.identity(source: dir)
         let recorder = VarsReadRecorder()
         let fleet: ResolvedFleet
@@ -92,5 +101,64 @@ extension ResolvedFleetCache {
         let recording = AddressRecording(fleet: fleet, reads: recorder.finish())
         let inv = fleet.inventory
         return (fleet, { self.store(inv, addresses: recording, source: dir, identity: identity) })
+    }
+}
+
+/// A stored rendering of a cached fleet (`fleet list --json`'s output), memory-mapped.
+public struct CachedRendering: Sendable {
+    let file: MappedFile
+    public let bytes: UnsafeRawBufferPointerBox
+
+    /// Writes the bytes to `fd` (stdout), all of them or false.
+    public func write(to fd: Int32) -> Bool {
+        var off = 0
+        let raw = bytes.raw
+        while off < raw.count {
+            let n = Glibc.write(fd, raw.baseAddress! + off, raw.count - off)
+            if n < 0 { if errno == EINTR { continue }; return false }
+            off += n
+        }
+        return true
+    }
+}
+
+extension ResolvedFleetCache {
+    static let renderingMagic = Array("FLTREND1".utf8)
+
+    func renderingFile(_ name: String, for dir: String) -> String { file(for: dir) + "." + name }
+
+    /// The rendering `name` stored with the fleet of `dir`, if that fleet is a hit and every address
+    /// still holds: the output of a command that depends on nothing else (no options), written
+    /// without decoding the fleet. Paired with the fleet file by its checksum, so a fleet stored
+    /// again (other content) orphans it.
+    public func rendering(_ name: String, source dir: String) -> CachedRendering? {
+        guard let id = Self.identity(source: dir), let main = MappedFile(path: file(for: dir)),
+              let body = BinaryCacheFile.body(main.bytes, magic: FleetCacheFile.magic, version: FleetCacheFile.version),
+              CachedFleet.addressesHold(body: body, source: dir, identity: id.stamps),
+              let stored = MappedFile(path: renderingFile(name, for: dir)),
+              let r = BinaryCacheFile.body(stored.bytes, magic: Self.renderingMagic, version: FleetCacheFile.version) else { return nil }
+        var c = BinaryCursor(r)
+        guard c.u64() == Self.checksum(of: main.bytes), c.string() == name else { return nil }
+        return CachedRendering(file: stored, bytes: UnsafeRawBufferPointerBox(UnsafeRawBufferPointer(rebasing: r[c.at...])))
+    }
+
+    /// Stores `bytes` as rendering `name` of the fleet file stored for `dir`, if that file is still
+    /// the one the rendering was made from (`fleet`: its checksum, from `store` or
+    /// `ResolvedFleet.cacheChecksum`) — another process may have stored a newer fleet meanwhile.
+    public func storeRendering(_ name: String, _ bytes: [UInt8], source dir: String, fleet: UInt64) {
+        guard let main = MappedFile(path: file(for: dir)), main.bytes.count >= BinaryCacheFile.headerSize,
+              Self.checksum(of: main.bytes) == fleet else { return }
+        var w = BinaryWriter()
+        w.bytes.reserveCapacity(bytes.count + name.utf8.count + 16)
+        w.u64(fleet)
+        w.string(name)
+        w.bytes.append(contentsOf: bytes)
+        BinaryCacheFile.write(BinaryCacheFile.seal(w.bytes, magic: Self.renderingMagic, version: FleetCacheFile.version),
+                              to: renderingFile(name, for: dir))
+    }
+
+    /// The body checksum in a sealed file's header.
+    static func checksum(of sealed: UnsafeRawBufferPointer) -> UInt64 {
+        UInt64(littleEndian: sealed.loadUnaligned(fromByteOffset: 24, as: UInt64.self))
     }
 }

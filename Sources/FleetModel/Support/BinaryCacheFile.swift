@@ -32,12 +32,14 @@ enum BinaryCacheFile {
         return VarsIndexFile.checksum(body) == sum ? body : nil
     }
 
-    /// Writes atomically: a temp sibling renamed over the target. A cache, so failures are ignored.
-    static func write(_ bytes: [UInt8], to path: String) {
+    /// Writes atomically: a temp sibling renamed over the target. A cache, so callers may ignore
+    /// failures (false).
+    @discardableResult
+    static func write(_ bytes: [UInt8], to path: String) -> Bool {
         if let slash = path.lastIndex(of: "/"), slash != path.startIndex { mkdirs(String(path[..<slash])) }
         let tmp = path + ".tmp-\(getpid())"
         let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { return }
+        guard fd >= 0 else { return false }
         var off = 0
         let ok: Bool = bytes.withUnsafeBytes { raw in
             while off < raw.count {
@@ -48,7 +50,8 @@ enum BinaryCacheFile {
             return true
         }
         close(fd)
-        if !ok || rename(tmp, path) != 0 { unlink(tmp) }
+        if !ok || rename(tmp, path) != 0 { unlink(tmp); return false }
+        return true
     }
 
     private static func mkdirs(_ dir: String) {

@@ -358,7 +358,7 @@ public enum Reducer {
     static func rowCount(_ state: AppState, _ tab: Tab) -> Int {
         switch tab {
         case .fleet: return state.fleetRows.count
-        case .services: return ServicesRows.rows(state).count
+        case .services: return ServicesRows.count(state)
         case .network: return NetworkRows.rows(state).count
         case .vars: return VarsRows.visible(state).count
         case .deploy: return state.deploy.rows.count

@@ -12,6 +12,15 @@ struct ServiceRoleRow: Equatable, Sendable {
 /// The rows of the Services screen (the reducer counts them, the view draws them): every role of
 /// every service instance that passes the screen's `/` filter.
 enum ServicesRows {
+    /// How many rows `rows` gives. Without a filter that is every role, counted without members: the
+    /// reducer clamps every tab's cursor on each load, and members need the role resolution, which a
+    /// warm start's first frame does without (`ResolvedFleet.resolution`).
+    static func count(_ state: AppState) -> Int {
+        guard let fleet = state.fleet else { return 0 }
+        guard FilterMatcher(query: state.filters[.services] ?? "").isEmpty else { return rows(state).count }
+        return fleet.inventory.instances.values.reduce(0) { $0 + $1.roles.count }
+    }
+
     static func rows(_ state: AppState) -> [ServiceRoleRow] {
         guard let fleet = state.fleet else { return [] }
         let matcher = FilterMatcher(query: state.filters[.services] ?? "")

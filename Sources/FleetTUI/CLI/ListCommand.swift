@@ -23,12 +23,22 @@ struct ListCommand: AsyncParsableCommand {
     @Flag(help: "Print a JSON array of machine objects.")
     var json = false
 
+    /// The name of `list --json`'s stored output in the resolved-fleet cache.
+    static let renderingName = "list-json"
+
     func run() async throws {
+        // A directory source whose cached fleet still holds: its stored output, as it is.
+        let cache = ResolvedFleetCache(directory: InventoryCache.defaultDirectory())
+        let directory: String? = if json, tags.isEmpty, case .directory(let d)? = try? sourceOptions.source() { d } else { nil }
+        if let directory, let stored = cache.rendering(Self.renderingName, source: directory) {
+            guard stored.write(to: STDOUT_FILENO) else { throw CLIError("fleet: stdout: \(String(cString: strerror(errno)))") }
+            return
+        }
         let fleet: ResolvedFleet
-        let store: (@Sendable () -> Void)?
+        var store: (@Sendable () -> UInt64?)?
         do { (fleet, store) = try await sourceOptions.loadFleetDeferringStore() } catch { throw CLIError("fleet: \(error)") }
         // The resolved-fleet cache is written after the output (it must not delay it).
-        defer { store?() }
+        defer { _ = store?() }
         let machines = tags.isEmpty ? fleet.inventory.machineList
             : fleet.inventory.machineList.filter { m in tags.allSatisfy { m.tags.contains($0) } }
         // A tag no machine carries is most likely a typo: say so (on stderr; stdout stays the table).
@@ -46,6 +56,13 @@ struct ListCommand: AsyncParsableCommand {
             JSONWriter(indent: "  ").appendObjectArray(machines.lazy.map { MachineJSON.members($0, fleet: fleet) }, into: &out)
             out.append(0x0A)
             do { try FileHandle.standardOutput.write(contentsOf: out) } catch { throw CLIError("fleet: stdout: \(error)") }
+            if let directory {
+                // Paired with the fleet file this output was made from: the one just stored, or
+                // the one every address came from.
+                let stored = store.map { $0() } ?? fleet.cacheChecksum
+                store = nil
+                if let stored { cache.storeRendering(Self.renderingName, out, source: directory, fleet: stored) }
+            }
         } else {
             print(MachineTable.text(machines, fleet: fleet))
         }

@@ -56,13 +56,13 @@ struct SourceOptions: ParsableArguments {
     /// The inventory with roles, targets and zerotier view resolved.
     func loadFleet() async throws -> ResolvedFleet {
         let (fleet, store) = try await loadFleetDeferringStore()
-        store?()
+        _ = store?()
         return fleet
     }
 
     /// The same, for a directory source through the resolved-fleet cache, with the cache store for
     /// the caller to run after its output (`fleet list`).
-    func loadFleetDeferringStore() async throws -> (fleet: ResolvedFleet, store: (@Sendable () -> Void)?) {
+    func loadFleetDeferringStore() async throws -> (fleet: ResolvedFleet, store: (@Sendable () -> UInt64?)?) {
         let src = try source()
         guard case .directory(let dir) = src else { return (ResolvedFleet(try await load()), nil) }
         return try ResolvedFleetCache(directory: InventoryCache.defaultDirectory()).loadFleet(source: dir)
