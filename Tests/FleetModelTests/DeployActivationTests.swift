@@ -167,6 +167,26 @@ final class DeployBuildArgvTests: XCTestCase {
         XCTAssertEqual(BuildPlacement.resolve(machine: m, buildLocal: true, buildHostOverride: "root@cli", config: cfg).kind, .local)
     }
 
+    /// nix-darwin: darwin-rebuild builds and activates on the target whatever build host is set (clan
+    /// would run `darwin-rebuild switch` on the build host — for `localhost` the machine fleet runs on —,
+    /// which activates that host, not the target). The placement says so, so a dry run does not
+    /// claim a local or build-host build that will not happen.
+    func testDarwinAlwaysBuildsOnTheTargetAndSaysWhatItIgnores() {
+        var m = Machine(name: "stibnite", machineClass: .darwin)
+        let cfg = ClanDeployConfig.MachineConfig(buildHost: "root@cfgbuilder")
+        XCTAssertEqual(BuildPlacement.resolve(machine: m, buildLocal: false, buildHostOverride: nil, config: nil),
+                       BuildPlacement(kind: .target, source: "darwin-rebuild"))
+        XCTAssertEqual(BuildPlacement.resolve(machine: m, buildLocal: false, buildHostOverride: nil, config: cfg),
+                       BuildPlacement(kind: .target, source: "darwin-rebuild; clan.core.networking.buildHost root@cfgbuilder not used"))
+        m.deploy.buildHost = "localhost"
+        XCTAssertEqual(BuildPlacement.resolve(machine: m, buildLocal: false, buildHostOverride: nil, config: cfg),
+                       BuildPlacement(kind: .target, source: "darwin-rebuild; deploy.buildHost localhost not used"))
+        XCTAssertEqual(BuildPlacement.resolve(machine: m, buildLocal: false, buildHostOverride: "root@cli", config: cfg),
+                       BuildPlacement(kind: .target, source: "darwin-rebuild; --build-host root@cli not used"))
+        XCTAssertEqual(BuildPlacement.resolve(machine: m, buildLocal: true, buildHostOverride: nil, config: nil),
+                       BuildPlacement(kind: .target, source: "darwin-rebuild; --build-local not used"))
+    }
+
     func testOutPathFromBuildOutput() {
         XCTAssertEqual(SystemBuilder.outPath(fromBuildOutput: #"[{"drvPath":"/nix/store/a.drv","outputs":{"out":"/nix/store/b-sys"}}]"#),
                        "/nix/store/b-sys")

@@ -79,4 +79,43 @@ final class InventorySyntheticTests: XCTestCase {
         // The JSON round-trips through our parser.
         XCTAssertEqual(try JSONParser.parse(JSONWriter(indent: "  ").string(report)), report)
     }
+
+    /// `FleetAddresses` reads the zerotier IPs up front on every core (`ZerotierIPs.prefetch`) and
+    /// takes each target with `DeployTargetResolver.first`: the same answers as asking clan's
+    /// candidate list and the IP files machine by machine, on the demo (targetHost, internet hosts,
+    /// zerotier) and on a fleet large enough for the parallel reads.
+    func testAddressesEqualTheCandidatesMachineByMachine() throws {
+        let dir = try makeTempDir(self, "synthetic")
+        try SyntheticFleet(machines: 700, seed: 5).write(to: dir)
+        for inv in [try DirectoryInventoryLoader(directory: dir).load(), try DirectoryInventoryLoader(directory: InventoryFixtures.demo).load()] {
+            let fleet = ResolvedFleet(inv)
+            let vars = inv.clanDirectory.map { VarsDirectory(root: $0) }
+            XCTAssertEqual(fleet.zerotier, ZerotierView.networks(fleet.resolution, vars: vars))
+            for m in inv.machineList {
+                XCTAssertEqual(fleet.target(of: m.name),
+                               DeployTargetResolver.candidates(of: m, resolution: fleet.resolution, vars: vars).first, m.name)
+                let ip = inv.instances.values.filter { $0.module.name == "zerotier" && fleet.resolution.roles(ofInstance: $0.name).contains { $0.machines.contains(m.name) } }
+                    .lazy.compactMap { inst in vars.flatMap { ZerotierView.ipAddress(of: m.name, instance: inst.name, vars: $0).0 } }.first
+                XCTAssertEqual(fleet.overlayIP(of: m.name), ip, m.name)
+            }
+        }
+    }
+
+    /// The up-front reads run on several threads, where `VarsReadRecorder.owning` cannot tell whose
+    /// read is whose: each is recorded for the machine whose IP it is (the resolved-fleet cache then
+    /// re-checks a first screen's rows by their own files only), once.
+    func testParallelReadsAreRecordedForTheirMachines() throws {
+        let dir = try makeTempDir(self, "synthetic")
+        try SyntheticFleet(machines: 700, seed: 5).write(to: dir)
+        let recorder = VarsReadRecorder()
+        let fleet = ResolvedFleet(try DirectoryInventoryLoader(directory: dir).load(), recorder: recorder)
+        let ipReads = recorder.finish().filter { $0.path.contains("/zerotier-ip-") }
+        XCTAssertGreaterThan(ipReads.count, 256, "enough for the parallel path")
+        XCTAssertEqual(Set(ipReads.map(\.path)).count, ipReads.count, "each file read once")
+        for r in ipReads {
+            let owner = try XCTUnwrap(r.owner, r.path)
+            XCTAssertTrue(r.path.contains("/zerotier-ip-\(owner)-"), "\(r.path) recorded for \(owner)")
+        }
+        XCTAssertEqual(Set(ipReads.compactMap(\.owner)), Set(fleet.overlayIPs.keys))
+    }
 }

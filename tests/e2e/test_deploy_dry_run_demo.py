@@ -47,6 +47,8 @@ def test_dry_run_on_the_demo_says_where_each_machine_builds_and_how_it_activates
         assert build["result"] in ("ok", "skipped") and "build" in build["message"], build
         if cls == "darwin":
             assert plan["activation"] == "darwin-rebuild switch on the target", plan
+            # darwin-rebuild builds where it activates, whatever build host is configured.
+            assert plan["build"] == "target" and plan["build_source"].startswith("darwin-rebuild"), plan
             # clan's argv, word for word; the flake is the uploaded source's store path.
             [line] = [l for l in logs.get(m, []) if l.startswith("would run on the target: ")]
             argv = shlex.split(line[len("would run on the target: "):])
@@ -57,6 +59,10 @@ def test_dry_run_on_the_demo_says_where_each_machine_builds_and_how_it_activates
         else:
             assert plan["activation"] == "nix-env --set, switch-to-configuration boot, then switch", plan
             assert "switch-to-configuration boot, then switch" in stages[(m, "activate")]["message"], stages[(m, "activate")]
+            # The summary line (the CLI's table, the Deploy screen) says it too.
+            if done[m]["result"] == "ok":
+                assert done[m]["message"].endswith(f"would build {'locally' if plan['build'] == 'local' else 'on the target' if plan['build'] == 'target' else 'on ' + plan['build']}"
+                                                   " and activate with nix-env --set, switch-to-configuration boot, then switch"), done[m]
         # A host without a target still ends its preview, and fails at resolve as clan's update
         # would (message naming host and stage); the others are not affected by it.
         if plan["target"] == "none":

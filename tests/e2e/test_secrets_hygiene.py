@@ -1,7 +1,8 @@
 """Secrets hygiene (issue 10): rotate demo secrets with known prompt answers (CLI and dashboard),
-deploy two demo NixOS machines to testbed hosts (which uploads their age keys and activation
-secrets, one host as a non-root user through sudo with its password typed on a terminal), deploy
-that host again from the dashboard with the sudo password typed in its masked field, then look for the
+deploy two demo NixOS machines to testbed hosts (which first generates a var missing for one of them,
+its prompt answered on the terminal, then uploads their age keys and activation secrets, one host as a
+non-root user through sudo with its password typed on a terminal), deploy that host again from the
+dashboard (a missing var's prompt and the sudo password typed in its masked field), then look for the
 plaintext everywhere fleet could have left it: every file in the repository and its git objects
 (decompressed), the XDG state/cache/config dirs (history database, logs), TMPDIR, the tmux pane
 captures, and the environment and command line of every child process and of every process on the
@@ -151,6 +152,14 @@ def askpass_leftovers(tbdir, host, user):
     return r.stdout.split()
 
 
+def drop_generator(ws, machine, generator):
+    """Removes (and commits the removal of) a machine's generator's vars: the next deploy of that
+    machine generates it first, asking its prompts (clan's run_generators before update)."""
+    subprocess.run(["git", "-C", ws, "rm", "-r", "-q", f"vars/per-machine/{machine}/{generator}"], check=True, capture_output=True)
+    subprocess.run(["git", "-C", ws, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", f"drop {machine}/{generator}"],
+                   check=True, capture_output=True)
+
+
 def test_secrets_hygiene():
     require_testbed_tools()
     mod = load_scanner()
@@ -231,16 +240,27 @@ def test_secrets_hygiene():
         deploy_args = [FLEET_BIN, "deploy", "cinnabar", "electrum", "--inventory", ws,
                        "--ssh-config", os.path.join(tbdir, "ssh_config"), "--build-flake", "path:" + os.path.join(root, "flake"),
                        "--target", "cinnabar=root@cinnabar", "--target", "electrum=alice@electrum"]
+        # cinnabar's root password is missing: the deploy generates it first (vars before deploy),
+        # its hidden prompt answered twice on the terminal; the answer joins the needles.
+        drop_generator(ws, "cinnabar", "user-password-root")
+        deploy_answer = "Deploy-Answer-" + os.urandom(6).hex()
+        needles.append(deploy_answer.encode())
         pane = Pane(200, 50)
         pane.start_fleet(" ".join(shlex.quote(a) for a in deploy_args[1:]) + " 2>&1",
-                         env=f"{pane_env} NIX_CONFIG={shlex.quote(NIX_CONFIG)}")
+                         env=f"{pane_env} NIX_CONFIG={shlex.quote(NIX_CONFIG)} PATH={shlex.quote(gated_env['PATH'])}")
         remote = [NetnsSampler(host_netns(tbdir, h)) for h in ("cinnabar", "electrum")]
         for r_ in remote:
             r_.start()
             samplers.append(r_)
-        pane.wait_for("password for alice", timeout=300)
+        pane.wait_for("Password of root", timeout=300)
         [deploy_pid] = pane.child_pids()
-        s = sampled(samplers, deploy_pid)
+        s = sampled(samplers, deploy_pid, gate)   # the generator's sandbox runs through the gate
+        pane.tmux("send-keys", "-t", "e2e", "-l", deploy_answer)
+        pane.send("Enter")
+        pane.wait_for("Confirm user-password-root/user-password", timeout=60)
+        pane.tmux("send-keys", "-t", "e2e", "-l", deploy_answer)
+        pane.send("Enter")
+        pane.wait_for("password for alice", timeout=300)
         pane.tmux("send-keys", "-t", "e2e", "-l", sudo_password)
         pane.send("Enter")
         code = pane.wait_for_exit(timeout=300)
@@ -253,6 +273,9 @@ def test_secrets_hygiene():
         pane = None
         assert code == 0, out.decode(errors="replace")
         assert b"[cinnabar] secrets ok" in out and b"[electrum] secrets ok" in out, out.decode(errors="replace")
+        got = subprocess.run([FLEET_BIN, "vars", "get", "cinnabar", "user-password-root/user-password", "--repo", ws],
+                             capture_output=True, env=env).stdout
+        assert got.strip() == deploy_answer.encode(), "the deploy did not generate the missing var from the terminal's answer"
         # Every uploaded file arrived read-only for root (clan's upload.py: 0400, dirs 0700).
         for host in ("cinnabar", "electrum"):
             modes = subprocess.run([TESTBED, "exec", host, "--", "find", "/var/lib/sops-nix", "-mindepth", "1", "-printf", "%y %m %u %p\n"],
@@ -266,18 +289,22 @@ def test_secrets_hygiene():
         assert any("sudo" in n for n in remote_names) and any("bash" in n for n in remote_names), \
             f"the remote side (sudo, the askpass session) was not sampled: {remote_names}"
 
-        # 4. The dashboard path: electrum again as alice, a new generation, the sudo password typed
-        #    in the dashboard's masked field (DeployInteraction → SudoAskpass), sampled both sides.
+        # 4. The dashboard path: electrum again as alice, a new generation, its missing root password
+        #    (DeployVars → the masked field) and then the sudo password typed in the dashboard's masked
+        #    field (DeployInteraction → SudoAskpass), sampled both sides.
         subprocess.run([TESTBED, "flake", os.path.join(root, "flake"), "electrum", "--gen", "hy2-" + os.urandom(3).hex(),
                         "--dir", tbdir], check=True, capture_output=True, timeout=300)
+        drop_generator(ws, "electrum", "user-password-root")
+        ui_deploy_answer = "Ui-Deploy-Answer-" + os.urandom(6).hex()
+        needles.append(ui_deploy_answer.encode())
         pane = Pane(160, 45)
         ui_env = (f"{pane_env} NIX_CONFIG={shlex.quote(NIX_CONFIG)} FLEET_NO_PROBES=1 "
                   f"FLEET_SSH_CONFIG={shlex.quote(os.path.join(tbdir, 'ssh_config'))} "
-                  f"FLEET_BUILD_FLAKE={shlex.quote('path:' + os.path.join(root, 'flake'))} FLEET_DEPLOY_TARGETS=electrum=alice@electrum")
+                  f"FLEET_BUILD_FLAKE={shlex.quote('path:' + os.path.join(root, 'flake'))} FLEET_DEPLOY_TARGETS=electrum=alice@electrum PATH={shlex.quote(gated_env['PATH'])}")
         pane.start_fleet(f"--inventory {shlex.quote(ws)}", env=ui_env)
         captures.append(pane.wait_for("stibnite"))
         [ui_pid] = pane.child_pids()
-        s = sampled(samplers, ui_pid)
+        s = sampled(samplers, ui_pid, gate)
         remote_ui = NetnsSampler(host_netns(tbdir, "electrum"))
         remote_ui.start()
         samplers.append(remote_ui)
@@ -290,6 +317,10 @@ def test_secrets_hygiene():
         pane.send("d")
         pane.wait_for("Deploy 1 machine")
         pane.send("y")
+        captures.append(pane.wait_for("user-password-root/user-password (before the deploy)", timeout=300))
+        pane.tmux("send-keys", "-t", "e2e", "-l", ui_deploy_answer)
+        captures.append(pane.wait_for("•" * len(ui_deploy_answer)))
+        pane.send("Enter")
         captures.append(pane.wait_for("password for alice", timeout=300))
         pane.tmux("send-keys", "-t", "e2e", "-l", sudo_password)
         captures.append(pane.wait_for("•" * len(sudo_password)))
@@ -303,6 +334,9 @@ def test_secrets_hygiene():
         pane.close()
         pane = None
         assert askpass_leftovers(tbdir, "electrum", "alice") == [], "the askpass session's dir outlived the dashboard deploy"
+        got = subprocess.run([FLEET_BIN, "vars", "get", "electrum", "user-password-root/user-password", "--repo", ws],
+                             capture_output=True, env=env).stdout
+        assert got.strip() == ui_deploy_answer.encode(), "the dashboard deploy did not generate the missing var from its answer"
         # The uploaded machine keys, read back from the hosts (into memory): they must not be local.
         uploaded = []
         for host in ("cinnabar", "electrum"):

@@ -13,7 +13,8 @@ public struct BuildPlacement: Equatable, Sendable {
     }
     public var kind: Kind
     /// Where the choice came from: `--build-local`, `--build-host`, `deploy.buildHost`,
-    /// `clan.core.networking.buildHost`, or `default`.
+    /// `clan.core.networking.buildHost`, `default`, or for nix-darwin `darwin-rebuild` (with the
+    /// build-host setting it did not use, if any).
     public var source: String
 
     public init(kind: Kind, source: String) {
@@ -47,10 +48,25 @@ public struct BuildPlacement: Equatable, Sendable {
 
     public static func resolve(machine: Machine, buildLocal: Bool, buildHostOverride: String?,
                                config: ClanDeployConfig.MachineConfig?) -> BuildPlacement {
+        if machine.machineClass == .darwin { return darwin(machine: machine, buildLocal: buildLocal, buildHostOverride: buildHostOverride, config: config) }
         if buildLocal { return BuildPlacement(kind: .local, source: "--build-local") }
         if let o = buildHostOverride, !o.isEmpty { return BuildPlacement(kind: kind(of: o), source: "--build-host") }
         if let b = machine.deploy.buildHost, !b.isEmpty { return BuildPlacement(kind: kind(of: b), source: "deploy.buildHost") }
         if let b = config?.buildHost, !b.isEmpty { return BuildPlacement(kind: kind(of: b), source: "clan.core.networking.buildHost") }
         return BuildPlacement(kind: .target, source: "default")
+    }
+
+    /// nix-darwin: `darwin-rebuild switch` builds and activates on the target, always. clan runs it
+    /// on the build host (update.py `_update_darwin`), which activates *that* host (for `localhost`,
+    /// the machine fleet runs on) with the target's configuration; fleet does not, and says which
+    /// setting it did not use, so a dry run never claims a build that will not happen.
+    private static func darwin(machine: Machine, buildLocal: Bool, buildHostOverride: String?,
+                               config: ClanDeployConfig.MachineConfig?) -> BuildPlacement {
+        var ignored: String?
+        if buildLocal { ignored = "--build-local" }
+        else if let o = buildHostOverride, !o.isEmpty { ignored = "--build-host \(o)" }
+        else if let b = machine.deploy.buildHost, !b.isEmpty { ignored = "deploy.buildHost \(b)" }
+        else if let b = config?.buildHost, !b.isEmpty { ignored = "clan.core.networking.buildHost \(b)" }
+        return BuildPlacement(kind: .target, source: "darwin-rebuild" + (ignored.map { "; \($0) not used" } ?? ""))
     }
 }

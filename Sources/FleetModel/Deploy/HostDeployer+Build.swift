@@ -274,8 +274,7 @@ extension HostDeployer {
     func activateDarwin(_ ctx: StageContext) async throws -> DeployOutcome {
         guard let flake = darwinFlakePath else { throw StageError(message: "the flake source was not uploaded") }
         let argv = ActivationCommands.darwinRebuild(machine: host, flakeStorePath: flake, nixOptions: options.buildNixOptions)
-        ctx.log("$ " + ShellQuote.join(argv))
-        try await ctx.remote(argv, asRoot: true)
+        try await ctx.remote(argv, asRoot: true, echo: true)
         let now = try await ctx.remote(ActivationCommands.readCurrentSystem, check: false, logStdout: false)
         systemPath = Self.storePath(now.stdoutString)
         return .ok("darwin-rebuild switch done" + (systemPath.map { ": running \($0)" } ?? ""))

@@ -151,8 +151,7 @@ extension HostDeployer {
         let prepare = ActivationCommands.nixosPrepare(system: out)
         for (i, step) in prepare.enumerated() {
             ctx.progress(Double(i) / 4, ShellQuote.join(step))
-            ctx.log("$ " + ShellQuote.join(step))
-            let r = try await ctx.remote(step, check: false, asRoot: true)
+            let r = try await ctx.remote(step, check: false, asRoot: true, echo: true)
             if r.status != 0 {
                 if r.status == 255, !localTarget { throw StageError(message: ErrorText.ssh(r.stderrString)) }
                 if i == 0 { throw StageError(message: "The build output at \(out) does not look like a valid NixOS system configuration (missing nixos-version). Refusing to activate.") }
@@ -174,8 +173,7 @@ extension HostDeployer {
             let unit = ActivationCommands.unitName(action: action, machine: host, random: unitSuffix + (attempt > 0 ? "r\(attempt)" : ""))
             let argv = ActivationCommands.nixosSwitch(system: out, action: action, hasSystemd: facts.hasSystemd, unitName: unit,
                                                       noCheck: options.noCheck, specialisation: options.specialisation)
-            ctx.log("$ " + ShellQuote.join(argv))
-            return try await ctx.remote(argv, check: false, asRoot: true)
+            return try await ctx.remote(argv, check: false, asRoot: true, echo: true)
         }
         ctx.progress(0.5, "switch-to-configuration boot")
         let boot = try await switchTo("boot")
@@ -263,8 +261,7 @@ extension HostDeployer {
         let steps = ActivationCommands.rollback(for: machine.machineClass, hasSystemd: facts.hasSystemd,
                                                 unitName: ActivationCommands.unitName(machine: host, random: unitSuffix))
         for step in steps {
-            ctx.log("$ " + ShellQuote.join(step))
-            try await ctx.remote(step, asRoot: true)
+            try await ctx.remote(step, asRoot: true, echo: true)
         }
         return .ok("profile moved back from generation \(gen)")
     }

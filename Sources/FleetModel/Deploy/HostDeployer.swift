@@ -130,10 +130,12 @@ final class HostDeployer: @unchecked Sendable {
         }
     }
 
-    /// What a dry run says the deploy would do to activate (`ActivationCommands.plan`).
-    private var plannedAction: String {
-        machine.machineClass == .darwin ? "run darwin-rebuild switch on the target"
-            : "switch to \(systemPath ?? "the flake's system")"
+    /// What a dry run's summary says the deploy would do: where it builds and how it activates
+    /// (`BuildPlacement.label`, `ActivationCommands.plan`).
+    var plannedAction: String {
+        if machine.machineClass == .darwin { return "build and activate with darwin-rebuild switch on the target" }
+        let built = systemPath.map { " \($0)" } ?? ""
+        return "build\(built) \(placement?.label ?? "on the target") and activate with \(ActivationCommands.plan(for: machine.machineClass))"
     }
 
     private func successMessage() -> String {
@@ -145,7 +147,7 @@ final class HostDeployer: @unchecked Sendable {
             return "rolled back to \(systemPath ?? "?")" + (generation.map { " (generation \($0))" } ?? "")
         case .dryRun:
             if let unreachable { return "dry run: host unreachable (\(unreachable)); would \(plannedAction)" }
-            if let why = options.nothingToBuild { return "dry run: nothing to build from: \(why)" }
+            if let why = options.nothingToBuild { return "dry run: nothing to build from: \(why); would \(plannedAction)" }
             // The count first: the Deploy screen's LAST column cuts the long store path, not it.
             let changes = packageChanges.map { "\($0.count) package change\($0.count == 1 ? "" : "s"), " } ?? ""
             return "dry run: \(changes)would switch to \(systemPath ?? "?")"

@@ -35,16 +35,58 @@ public struct InventoryDecoder {
     }
 }
 
-/// The decoding itself, over tape indices. Repeated strings (tag lists, descriptions) are interned
-/// so 10k machines share their storage.
+/// The decoding itself, over tape indices. Repeated values (tag lists, descriptions) are found again
+/// by their bytes (`ByteSpanTable`), so 10k machines share their storage and a repeated list is not
+/// decoded again.
 struct InventoryTapeReader {
     let doc: JSONDocument
     let file: String
     private var interner = StringInterner()
+    /// Raw bytes of a machine's `tags` array (+ its class and static tags) → its evaluated tag list.
+    private var tagLists = ByteSpanTable<[String]>()
+    /// Raw bytes of a description → the shared `String`.
+    private var descriptions = ByteSpanTable<String>()
 
     init(doc: JSONDocument, file: String) {
         self.doc = doc
         self.file = file
+    }
+
+    /// Machine → the tags of `tags.<t>` that list it: a bit per tag (document order) when there are
+    /// at most 63 tags (bit 0 of the salt is the class) — the common case, with no list per machine — else the names.
+    private enum StaticTags {
+        case bits(names: [String], of: [String: UInt64])
+        case lists([String: [String]])
+
+        init(_ tags: OrderedDictionary<String, [String]>) {
+            if tags.count <= 63 {
+                var of: [String: UInt64] = [:]
+                of.reserveCapacity(tags.values.map(\.count).max() ?? 0)
+                for (k, members) in tags.values.enumerated() { for m in members { of[m, default: 0] |= 1 << UInt64(k) } }
+                self = .bits(names: Array(tags.keys), of: of)
+            } else {
+                var of: [String: [String]] = [:]
+                for (tag, members) in tags { for m in members { of[m, default: []].append(tag) } }
+                self = .lists(of)
+            }
+        }
+
+        /// A key that is equal for machines listed by the same tags; nil when there is none.
+        func key(_ machine: String) -> UInt64? {
+            if case .bits(_, let of) = self { return of[machine] ?? 0 }
+            return nil
+        }
+
+        /// The tags listing `machine` (`key`: its key, when already looked up).
+        func tags(_ machine: String, key: UInt64?) -> [String] {
+            switch self {
+            case .bits(let names, let of):
+                guard let bits = key ?? of[machine], bits != 0 else { return [] }
+                return (0..<names.count).filter { bits & (1 << UInt64($0)) != 0 }.map { names[$0] }
+            case .lists(let of):
+                return of[machine] ?? []
+            }
+        }
     }
 
     /// The inventory object at tape index `root` (the document root, or a field of a cache file).
@@ -66,20 +108,29 @@ struct InventoryTapeReader {
         }
 
         // machine → tags that list it, built once (a 10k-machine fleet has large tag lists).
-        var staticTagsOf: [String: [String]] = [:]
-        for (tag, members) in tags { for m in members { staticTagsOf[m, default: []].append(tag) } }
+        let staticTags = StaticTags(tags)
         var decoded: [(key: String, value: Machine)] = []
         if let m = top["machines"], doc.kind(m) != .null {
-            let entries = try doc.pairs(object(m, at: "machines"))
+            let obj = try object(m, at: "machines")
+            // Names in document order. Usually sorted and unique (nix eval --json sorts keys); a
+            // repeated name takes the dictionary, where the last one wins at the first one's place.
+            var entries: [(key: String, value: Int)] = []
+            entries.reserveCapacity(doc.count(obj))
+            doc.forEachPair(obj) { k, v in entries.append((doc.string(k), v)) }
+            var sorted = true
+            for i in entries.indices.dropFirst() where !(entries[i - 1].key < entries[i].key) { sorted = false; break }
+            if !sorted, Set(entries.map(\.key)).count != entries.count {
+                entries = doc.pairs(obj).map { ($0.key, $0.value) }
+            }
             decoded.reserveCapacity(entries.count)
             for (name, value) in entries {
                 try validName(name, .machine, at: "machines")
                 decoded.append((name, try machine(name: name, value, at: InventoryPath.join("machines", name),
-                                                  system: systems[name], staticTags: staticTagsOf[name] ?? [])))
+                                                  system: systems[name], staticTags: staticTags)))
             }
+            // Sorted by name (nix eval --json sorts keys).
+            if !sorted { decoded.sort { $0.key < $1.key } }
         }
-        // Sorted by name (nix eval --json sorts keys); usually already sorted, which the sort notices.
-        decoded.sort { $0.key < $1.key }
         let machines = OrderedDictionary(uncheckedUniqueKeysWithValues: decoded)
 
         var instances = OrderedDictionary<String, ServiceInstance>()
@@ -108,8 +159,10 @@ struct InventoryTapeReader {
     // MARK: machines
 
     /// `path` is built only for an error message: 10k machines × 8 fields of string interpolation
-    /// would otherwise cost more than reading them.
-    private mutating func machine(name: String, _ value: Int, at path: @autoclosure () -> String, system: String?, staticTags: [String]) throws -> Machine {
+    /// would otherwise cost more than reading them. A tag list is shared by its bytes only where
+    /// `staticTags` has a key for the machine.
+    private mutating func machine(name: String, _ value: Int, at path: @autoclosure () -> String, system: String?,
+                                  staticTags: StaticTags) throws -> Machine {
         // One pass over the machine's keys; a repeated key: the last one wins, as in JSONParser.
         var nameV, classV, descriptionV, iconV, installedV, tagsV, deployV: Int?
         var extra = OrderedDictionary<String, JSONValue>()
@@ -125,8 +178,19 @@ struct InventoryTapeReader {
                 else { extra[doc.string(k)] = doc.materialize(v) }  // not modelled: kept verbatim
             }
         }
-        var m = Machine(name: try optionalString(nameV, at: "\(path()).name") ?? name)
-        if let c = try optionalString(classV, at: "\(path()).machineClass") {
+        // `"name"` usually repeats the key: then the key's string is taken as it is.
+        let nameField: String?
+        if let v = nameV, doc.kind(v) == .string, doc.isPlainString(v), name.utf8.elementsEqual(doc.bytes[doc.span(v)]) {
+            nameField = name
+        } else {
+            nameField = try optionalString(nameV, at: "\(path()).name")
+        }
+        var m = Machine(name: nameField ?? name)
+        if let c = classV, doc.kind(c) == .string, doc.keyEquals(c, "nixos") {
+            m.machineClass = .nixos
+        } else if let c = classV, doc.kind(c) == .string, doc.keyEquals(c, "darwin") {
+            m.machineClass = .darwin
+        } else if let c = try optionalString(classV, at: "\(path()).machineClass") {
             guard let cls = Machine.Class(rawValue: c) else {
                 throw InventoryError(file: file, path: "\(path()).machineClass",
                                      message: "expected \"nixos\" or \"darwin\", found \"\(c)\"")
@@ -134,7 +198,12 @@ struct InventoryTapeReader {
             m.machineClass = cls
         }
         m.system = system
-        m.description = try optionalString(descriptionV, at: "\(path()).description").map { interner.intern($0) }
+        if let d = descriptionV, doc.kind(d) == .string {
+            let r = doc.span(d)
+            m.description = doc.withBase { base in descriptions.value(base, start: r.lowerBound, count: r.count) { doc.string(d) } }
+        } else {
+            m.description = try optionalString(descriptionV, at: "\(path()).description")
+        }
         m.icon = try optionalString(iconV, at: "\(path()).icon")
         if let ia = installedV, doc.kind(ia) != .null {
             guard let n = doc.intValue(ia) else {
@@ -142,15 +211,34 @@ struct InventoryTapeReader {
             }
             m.installedAt = n
         }
-        var tags: [String] = []
-        if let t = tagsV, doc.kind(t) != .null {
-            for s in try stringList(t, at: "\(path()).tags") where !tags.contains(s) { tags.append(s) }  // clan applies `unique`
+        let cls = m.machineClass, document = doc, fileName = file, staticKey = staticTags.key(name)
+        // Moved out while the closure below holds it (a copy left in `self` would be copied on write).
+        var interner = self.interner
+        self.interner = StringInterner()
+        defer { self.interner = interner }
+        func evaluatedTags() throws -> [String] {
+            var tags: [String] = []
+            if let t = tagsV, document.kind(t) != .null {
+                for s in try Self.stringList(document, fileName, t, at: "\(path()).tags") where !tags.contains(s) { tags.append(s) }  // clan applies `unique`
+            }
+            // `inventory.tags.<t> = [machines]` attaches tags from the other side; the evaluated list holds them.
+            for s in staticTags.tags(name, key: staticKey) where !tags.contains(s) { tags.append(s) }
+            // Computed tags (modules/clan/computed-tags.nix): every machine has `all` and its class tag.
+            for implicit in ["all", cls.rawValue] where !tags.contains(implicit) { tags.append(implicit) }
+            return interner.intern(tags)
         }
-        // `inventory.tags.<t> = [machines]` attaches tags from the other side; the evaluated list holds them.
-        for s in staticTags where !tags.contains(s) { tags.append(s) }
-        // Computed tags (modules/clan/computed-tags.nix): every machine has `all` and its class tag.
-        for implicit in ["all", m.machineClass.rawValue] where !tags.contains(implicit) { tags.append(implicit) }
-        m.tags = interner.intern(tags)
+        // Equal bytes of the `tags` array (absent, null and [] alike), equal class and equal static
+        // tags: equal lists, decoded once.
+        let span: Range<Int>?
+        if let t = tagsV, doc.kind(t) != .null { span = doc.stringArraySpan(t) } else { span = 0..<0 }
+        if let span, let staticKey {
+            let salt = staticKey &* 2 &+ (cls == .darwin ? 1 : 0)
+            m.tags = try doc.withBase { base in
+                try tagLists.value(base, start: span.lowerBound, count: span.count, salt: salt, make: evaluatedTags)
+            }
+        } else {
+            m.tags = try evaluatedTags()
+        }
         if let d = deployV, doc.kind(d) != .null {
             let dep = try object(d, at: "\(path()).deploy")
             m.deploy.targetHost = try optionalString(doc.lastValue(dep, forKey: "targetHost"), at: "\(path()).deploy.targetHost")
@@ -184,15 +272,24 @@ struct InventoryTapeReader {
     }
 
     private func stringList(_ i: Int, at path: @autoclosure () -> String) throws -> [String] {
+        try Self.stringList(doc, file, i, at: path())
+    }
+
+    private static func stringList(_ doc: JSONDocument, _ file: String, _ i: Int, at path: @autoclosure () -> String) throws -> [String] {
         guard doc.kind(i) == .array else {
             throw InventoryError(file: file, path: path(), message: "expected array, found \(doc.typeName(i))")
         }
-        return try doc.elements(i).enumerated().map { n, item in
+        var out: [String] = []
+        out.reserveCapacity(doc.count(i))
+        var item = i + 1
+        for n in 0..<doc.count(i) {
             guard let s = doc.stringValue(item) else {
                 throw InventoryError(file: file, path: "\(path())[\(n)]", message: "expected string, found \(doc.typeName(item))")
             }
-            return s
+            out.append(s)
+            item = doc.next(item)
         }
+        return out
     }
 }
 

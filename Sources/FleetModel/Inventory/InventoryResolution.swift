@@ -57,6 +57,8 @@ public struct InventoryResolution: Sendable {
 
     /// Per role (index into `roleMembers`): its ref and module.
     private let roleInfo: [(ref: RoleRef, module: ServiceInstance.Module)]
+    /// Per role: `instance/role`, spelled once (`roles(of:)` is asked for every machine).
+    private let roleNames: [String]
     /// Distinct (why, settings) combinations of role holders.
     private let variants: [Variant]
     /// Assignments of machine i (inventory order): `assigned[assignStart[i]..<assignStart[i + 1]]`.
@@ -161,6 +163,7 @@ public struct InventoryResolution: Sendable {
         self.roleMembers = roleMembers
         self.warnings = warnings
         self.roleInfo = roleInfo
+        self.roleNames = roleInfo.map(\.ref.description)
         self.variants = variants
         self.assignStart = start
         self.assigned = assigned
@@ -197,7 +200,7 @@ public struct InventoryResolution: Sendable {
     /// `["zerotier/controller", "sshd/server", …]` for `fleet list --json`.
     public func roles(of machine: String) -> [String] {
         guard let i = inventory.machines.index(forKey: machine) else { return [] }
-        return assigned[Int(assignStart[i])..<Int(assignStart[i + 1])].map { roleInfo[Int($0.role)].ref.description }
+        return assigned[Int(assignStart[i])..<Int(assignStart[i + 1])].map { roleNames[Int($0.role)] }
     }
 
     /// The roles of one instance with their members.

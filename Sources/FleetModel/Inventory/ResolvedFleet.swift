@@ -205,21 +205,25 @@ public struct FleetAddresses: Equatable, Sendable {
         var out = FleetAddresses()
         if let only {
             out.covered = Set(only.map(\.name))
+            ips.prefetch(resolution, only: out.covered)
             for m in only {
                 // The first zerotier network (instance order) with an IP for the machine, as below.
                 for a in resolution.assignments(of: m.name) where a.module.name == "zerotier" {
                     if out.overlayIPs[m.name] == nil, let ip = ips.ip(of: m.name, instance: a.ref.instance).0 { out.overlayIPs[m.name] = ip }
                 }
-                out.targets[m.name] = DeployTargetResolver.candidates(of: m, resolution: resolution, ips: &ips).first
+                out.targets[m.name] = DeployTargetResolver.first(of: m, resolution: resolution, ips: &ips)
             }
             return out
         }
+        ips.prefetch(resolution)
         out.zerotier = ZerotierView.networks(resolution, ips: &ips)
+        out.overlayIPs.reserveCapacity(resolution.inventory.machines.count)
+        out.targets.reserveCapacity(resolution.inventory.machines.count)
         for net in out.zerotier {
             for m in net.members { if let ip = m.ip, out.overlayIPs[m.machine] == nil { out.overlayIPs[m.machine] = ip } }
         }
         for m in resolution.inventory.machines.values {
-            let first = { DeployTargetResolver.candidates(of: m, resolution: resolution, ips: &ips).first }
+            let first = { DeployTargetResolver.first(of: m, resolution: resolution, ips: &ips) }
             out.targets[m.name] = recorder.map { $0.owning(m.name, first) } ?? first()
         }
         return out

@@ -6,6 +6,8 @@ public struct VarsDirectory: Sendable {
     public let root: String
     /// Set while a resolution's reads are recorded for the resolved-fleet cache.
     public var recorder: VarsReadRecorder?
+    /// The machine this copy's reads are recorded for (`VarsReadRecorder.record`'s `owner`).
+    var owner: String?
     public init(root: String, recorder: VarsReadRecorder? = nil) {
         self.root = root
         self.recorder = recorder
@@ -26,7 +28,7 @@ public struct VarsDirectory: Sendable {
     /// FileManager + Data + `trimmingCharacters`. Non-ASCII values take the Foundation path, so the
     /// result is exactly what it was (Python's `.strip()` semantics, nil for invalid UTF-8).
     private func read(_ relative: String) -> String? {
-        guard let bytes = recorder.map({ $0.read(root: root, relative) }) ?? FileBytes.readSmall(root + "/" + relative) else { return nil }
+        guard let bytes = recorder.map({ $0.read(root: root, relative, owner: owner) }) ?? FileBytes.readSmall(root + "/" + relative) else { return nil }
         func isSpace(_ b: UInt8) -> Bool { b == 0x20 || (b >= 0x09 && b <= 0x0d) }
         var lo = 0, hi = bytes.count
         while lo < hi, isSpace(bytes[lo]) { lo += 1 }

@@ -31,8 +31,10 @@ public final class VarsReadRecorder: Sendable {
         return body()
     }
 
-    func record(_ path: String, _ stamp: FileStamp?) {
-        state.withLock { s in if s.on { s.reads.append(VarsRead(owner: s.owner, path: path, stamp: stamp)) } }
+    /// `owner`: the machine the read is for when the caller knows it (reads on several threads at
+    /// once, `ZerotierIPs.prefetch`, where `owning` cannot say); else the current `owning` one.
+    func record(_ path: String, _ stamp: FileStamp?, owner: String? = nil) {
+        state.withLock { s in if s.on { s.reads.append(VarsRead(owner: owner ?? s.owner, path: path, stamp: stamp)) } }
     }
 
     /// What was recorded; later reads (a deploy resolving candidates) are not.
@@ -42,16 +44,16 @@ public final class VarsReadRecorder: Sendable {
 
     /// `path`'s bytes (as `FileBytes.read` reads them), recording the stamp of the file read (or its
     /// absence) — one open, fstat, read and close.
-    func read(root: String, _ relative: String) -> [UInt8]? {
+    func read(root: String, _ relative: String, owner: String? = nil) -> [UInt8]? {
         let fd = open(root + "/" + relative, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
-            record(relative, errno == ENOENT || errno == ENOTDIR ? nil : FileStamp.unusable)
+            record(relative, errno == ENOENT || errno == ENOTDIR ? nil : FileStamp.unusable, owner: owner)
             return nil
         }
         defer { close(fd) }
         var st = stat()
-        guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG else { record(relative, FileStamp.unusable); return nil }
-        record(relative, FileStamp(st))
+        guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG else { record(relative, FileStamp.unusable, owner: owner); return nil }
+        record(relative, FileStamp(st), owner: owner)
         let size = Int(st.st_size)
         var failed = false
         let bytes = [UInt8](unsafeUninitializedCapacity: size + 1) { buf, count in
@@ -64,7 +66,7 @@ public final class VarsReadRecorder: Sendable {
             }
         }
         // Grown while read: the stamp no longer describes these bytes.
-        if failed || bytes.count > size { record(relative, FileStamp.unusable); return failed ? nil : FileBytes.read(root + "/" + relative) }
+        if failed || bytes.count > size { record(relative, FileStamp.unusable, owner: owner); return failed ? nil : FileBytes.read(root + "/" + relative) }
         return bytes
     }
 }

@@ -111,6 +111,44 @@ public struct JSONDocument: Sendable {
         }
     }
 
+    /// Calls `body` with the address of the first byte of the text (for `ByteSpanTable`).
+    func withBase<R>(_ body: (UnsafePointer<UInt8>) throws -> R) rethrows -> R {
+        try bytes.withUnsafeBufferPointer { buf in
+            guard let base = buf.baseAddress else {
+                let one: [UInt8] = [0]
+                return try one.withUnsafeBufferPointer { try body($0.baseAddress!) }
+            }
+            return try body(base)
+        }
+    }
+
+    /// Byte range of a string's raw content (between the quotes) or of a number literal.
+    func span(_ i: Int) -> Range<Int> { Int(tape[i].a)..<Int(tape[i].b) }
+
+    /// Byte range of an array whose elements are all strings (from the first element's opening
+    /// quote to the last one's closing quote; empty for `[]`), nil when any element is not a string.
+    /// Two such arrays with equal bytes hold equal strings.
+    func stringArraySpan(_ i: Int) -> Range<Int>? {
+        let e = tape[i]
+        guard e.kind == .array else { return nil }
+        let n = Int(e.a)
+        guard n > 0 else { return 0..<0 }
+        // Strings are single entries: n of them end exactly n entries later.
+        guard Int(e.b) == i + 1 + n else { return nil }
+        for j in i + 1...i + n where tape[j].kind != .string { return nil }
+        return Int(tape[i + 1].a) - 1..<Int(tape[i + n].b) + 1
+    }
+
+    /// Do the strings (or keys) at `i` and `j` have the same raw bytes?
+    func rawEquals(_ i: Int, _ j: Int) -> Bool {
+        let a = span(i), b = span(j)
+        guard a.count == b.count else { return false }
+        return bytes.withUnsafeBufferPointer { buf in memoryEqual(buf.baseAddress! + a.lowerBound, buf.baseAddress! + b.lowerBound, a.count) }
+    }
+
+    /// Is the string at `i` free of escapes (its raw bytes are its UTF-8)?
+    func isPlainString(_ i: Int) -> Bool { !tape[i].escaped }
+
     /// The string at `i`, escapes decoded (the scanner validated it).
     public func string(_ i: Int) -> String {
         let e = tape[i]
@@ -129,7 +167,28 @@ public struct JSONDocument: Sendable {
         withRawBytes(i) { String(decoding: $0, as: UTF8.self) }
     }
 
-    public func intValue(_ i: Int) -> Int? { tape[i].kind == .number ? Int(numberText(i)) : nil }
+    public func intValue(_ i: Int) -> Int? {
+        guard tape[i].kind == .number else { return nil }
+        // Plain integers (up to 18 digits) straight from the bytes; anything else as `Int(String)` reads it.
+        let r = span(i)
+        if r.count <= 18 {
+            let plain: Int? = bytes.withUnsafeBufferPointer { buf in
+                var k = r.lowerBound, v = 0
+                let negative = buf[k] == UInt8(ascii: "-")
+                if negative { k += 1 }
+                guard k < r.upperBound else { return nil }
+                while k < r.upperBound {
+                    let d = buf[k] &- UInt8(ascii: "0")
+                    guard d < 10 else { return nil }
+                    v = v * 10 + Int(d)
+                    k += 1
+                }
+                return negative ? -v : v
+            }
+            if let plain { return plain }
+        }
+        return Int(numberText(i))
+    }
 
     public func boolValue(_ i: Int) -> Bool? {
         switch tape[i].kind {

@@ -49,13 +49,28 @@ struct ListCommand: AsyncParsableCommand {
             }
         }
         if json {
-            // Streamed into one byte buffer and written as is: no JSONValue tree, no String of 4 MB
-            // (docs/PERFORMANCE.md, `fleet list --json`).
+            // Streamed member by member (no JSONValue tree) and written out in pieces of ~256 kB as
+            // they are made, so the first byte goes out early (docs/PERFORMANCE.md, perf-cold). The
+            // buffer is reused for each piece unless the whole output is kept for the resolved-fleet
+            // cache (a directory source: `storeRendering`, below).
+            let keep = directory != nil
             var out: [UInt8] = []
-            out.reserveCapacity(machines.count * 384)
-            JSONWriter(indent: "  ").appendObjectArray(machines.lazy.map { MachineJSON.members($0, fleet: fleet) }, into: &out)
+            out.reserveCapacity(keep ? machines.count * 512 : 1 << 19)
+            var failure: Error?
+            var written = 0
+            let piece = 1 << 18
+            JSONWriter(indent: "  ").appendObjects(machines, into: &out, drainAt: piece, drain: { buf in
+                guard buf.count - written > piece else { return }
+                if failure == nil { do { try FileHandle.standardOutput.write(contentsOf: buf[written...]) } catch { failure = error } }
+                if keep { written = buf.count } else { buf.removeAll(keepingCapacity: true) }
+            }) { m, members, out in
+                MachineJSON.write(m, fleet: fleet, &members, into: &out)
+            }
             out.append(0x0A)
-            do { try FileHandle.standardOutput.write(contentsOf: out) } catch { throw CLIError("fleet: stdout: \(error)") }
+            if failure == nil, written < out.count {
+                do { try FileHandle.standardOutput.write(contentsOf: out[written...]) } catch { failure = error }
+            }
+            if let failure { throw CLIError("fleet: stdout: \(failure)") }
             if let directory {
                 // Paired with the fleet file this output was made from: the one just stored, or
                 // the one every address came from.
@@ -88,6 +103,22 @@ enum MachineJSON {
          ("overlayIP", fleet?.overlayIP(of: m.name).map { .string($0) } ?? .null),
          ("buildHost", m.deploy.buildHost.map { .string($0) } ?? .null),
          ("installedAt", m.installedAt.map { JSONValue($0) } ?? .null)]
+    }
+
+    /// The same members written straight as bytes (`fleet list --json`: no `JSONValue` per member;
+    /// `ListCommandTests` checks the bytes against the tree of `members`).
+    static func write(_ m: Machine, fleet: ResolvedFleet?, _ o: inout JSONWriter.Members, into out: inout [UInt8]) {
+        o.string("name", m.name, into: &out)
+        o.string("class", m.machineClass.rawValue, into: &out)
+        o.string("system", m.system, into: &out)
+        o.strings("tags", m.tags, into: &out)
+        o.string("description", m.description, into: &out)
+        o.string("targetHost", m.deploy.targetHost, into: &out)
+        o.strings("roles", fleet?.roles(of: m.name) ?? [], into: &out)
+        o.string("target", fleet?.target(of: m.name)?.address, into: &out)
+        o.string("overlayIP", fleet?.overlayIP(of: m.name), into: &out)
+        o.string("buildHost", m.deploy.buildHost, into: &out)
+        o.int("installedAt", m.installedAt, into: &out)
     }
 
     static func array(_ inv: Inventory) -> JSONValue {
