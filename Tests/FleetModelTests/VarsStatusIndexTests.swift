@@ -362,4 +362,20 @@ final class VarsStatusIndexTests: XCTestCase {
         XCTAssertEqual(after.st_ino, before.st_ino)
         XCTAssertEqual(after.st_mtim.tv_nsec, before.st_mtim.tv_nsec)
     }
+    /// Link folders answered from the index are resolved once per content and folder kind: a
+    /// `machines/` folder holding exactly what another secret's `users/` folder holds (a link to a
+    /// user: wrong kind there, clan ignores it) must not lend or borrow that resolution.
+    func testEqualLinkFoldersOfDifferentKindsAreResolvedPerKind() throws {
+        let s = try setup()
+        let drift = s.dir + "/vars/per-machine/m1/drift-gen/s"
+        try FileManager.default.removeItem(atPath: drift + "/machines/m1")
+        try FileManager.default.removeItem(atPath: drift + "/users/alice")
+        XCTAssertEqual(symlink("../../../../../../sops/users/alice", drift + "/machines/alice"), 0)
+        let m1 = SopsKeyRef(try SopsKeyIndex.readKeyFile(s.dir + "/sops/machines/m1/key.json").first!.publicKey)
+        try assertAgrees(s)
+        XCTAssertEqual(try assertAgrees(s).misses, 0)
+        // drift-gen (checked first: generators in name order) wants bob only; ok-gen wants m1 and alice.
+        XCTAssertEqual(try fileStatus(s, "m1", "drift-gen", "s")?.problem, .unfixed(added: [bob], extra: [alice, m1].sorted()))
+        XCTAssertNil(try fileStatus(s, "m1", "ok-gen", "key")?.problem)
+    }
 }

@@ -84,6 +84,24 @@ final class VarsFactReader {
     /// Per link target of this run: the name of its parent directory and the keys behind it (nil: no
     /// readable key.json) — one lookup per link instead of a target check, a split and a key.json lookup.
     private var targetMemo: [String: (parent: Substring, keys: Set<SopsKeyRef>?)] = [:]
+    /// The index key of the fact the last `fact` call answered from the index; nil when it was read
+    /// from disk (or absent). Equal keys are equal facts, so results derived from one can be memoised.
+    private var lastKey: UInt64?
+    /// Per link folder content of this run (`lastKey` and folder kind): each link's name and keys. The
+    /// 10 generators of a machine link the same keys: one resolution per machine, not per secret.
+    private var resolvedLinks: [UInt64: [ResolvedLink]] = [:]
+    /// Per pair of `machines/` and `users/` folder contents (no `groups/`): the union of their keys.
+    private var linkedKeySets: [LinkFolders: Set<SopsKeyRef>] = [:]
+
+    struct ResolvedLink {
+        var name: String
+        var keys: Set<SopsKeyRef>?
+    }
+
+    private struct LinkFolders: Hashable {
+        var machines: UInt64
+        var users: UInt64
+    }
 
     init(root: String, stored: VarsIndexView? = nil, settledBeforeNs: Int64 = .min,
          keyMemo: [String: Result<Set<SopsKeyRef>, VarsError>?] = [:]) {
@@ -123,13 +141,15 @@ final class VarsFactReader {
     /// The fact for `rel`, from the index when its stamp matches, else derived by `read` from the
     /// open file (directories: from the path) and remembered. nil when the file is absent.
     private func fact(_ rel: String, _ read: (_ fd: Int32, _ stamp: FileStamp) -> VarsFact) -> VarsFact? {
+        lastKey = nil
         guard let s = stamp(rel) else { return nil }
         return fact(rel, stamp: s, read)
     }
 
     private func fact(_ rel: String, stamp s: FileStamp, _ read: (_ fd: Int32, _ stamp: FileStamp) -> VarsFact) -> VarsFact {
+        lastKey = nil
         if let stored, let i = stored.find(rel) {
-            if stored.stamp(i) == s, let f = storedFact(stored, i) { hits += 1; return f }
+            if stored.stamp(i) == s, let f = storedFact(stored, i) { hits += 1; lastKey = stored.factKey(i); return f }
             stale.insert(rel)
         }
         misses += 1
@@ -173,15 +193,15 @@ final class VarsFactReader {
 
     /// A secret's recipients, sorted: nil when the file is absent; errors as `SopsFileRecipients.read`.
     func secretRecipients(_ rel: String) -> Result<[SopsKeyRef], VarsError>? {
-        let path = absolute(rel)
         guard let f = fact(rel, { fd, s in
+            let path = self.absolute(rel)
             guard !s.isDirectory, let bytes = Self.readAll(fd, size: s.size) else { return .unreadable("\(VarsError(path, "cannot read file"))") }
             do { return .recipients(try SopsFileRecipients.parse(bytes, path: path).sorted()) } catch { return .unreadable("\(error)") }
         }) else { return nil }
         switch f {
         case .recipients(let r): return .success(r)
         case .unreadable(let why): return .failure(VarsError("", why))
-        default: return .failure(VarsError(path, "unexpected index entry"))
+        default: return .failure(VarsError(absolute(rel), "unexpected index entry"))
         }
     }
 
@@ -217,7 +237,11 @@ final class VarsFactReader {
     }
 
     /// The symlinks of a link directory with their lexically resolved targets; empty when absent.
-    func links(_ rel: String) -> [VarsLink] {
+    func links(_ rel: String) -> [VarsLink] { linkList(rel).links }
+
+    /// `links` and the key of that answer: the index's fact key, 0 for an absent folder (no links),
+    /// nil when read from disk.
+    private func linkList(_ rel: String) -> (links: [VarsLink], key: UInt64?) {
         guard let f = fact(rel, { _, s in
             guard s.isDirectory else { return .links([]) }
             let folder = self.absolute(rel)
@@ -231,9 +255,9 @@ final class VarsFactReader {
                 out.append(VarsLink(name: e.name, target: SecretLinks.lexicallyNormalized(joined)))
             }
             return .links(out)
-        }) else { return [] }
-        if case .links(let l) = f { return l }
-        return []
+        }) else { return ([], 0) }
+        if case .links(let l) = f { return (l, lastKey) }
+        return ([], nil)
     }
 
     /// A link's target with a final symlink resolved fully (as `SecretLinks` does), checked once per run.
@@ -261,7 +285,7 @@ final class VarsFactReader {
     func forEachLink(inSecretDir dir: String, group onGroup: (String) -> Void = { _ in },
                      _ body: (_ kind: LinkKind, _ group: String?, _ folder: String, _ name: String, _ keys: Set<SopsKeyRef>?) -> Void) {
         func folder(_ rel: String, _ kind: LinkKind, _ group: String?) {
-            for l in links(rel) { body(kind, group, rel, l.name, linkKeys(target: l.target, kind: kind)) }
+            for l in resolvedFolder(rel, kind).links { body(kind, group, rel, l.name, l.keys) }
         }
         folder(dir + "/machines", .machines, nil)
         folder(dir + "/users", .users, nil)
@@ -270,6 +294,41 @@ final class VarsFactReader {
             folder(dir + "/groups/" + g + "/machines", .machines, g)
             folder(dir + "/groups/" + g + "/users", .users, g)
         }
+    }
+
+    /// The links of one folder with their keys (`forEachLink`'s rules), memoised per folder content
+    /// answered from the index; `key` nil when the folder was read from disk.
+    private func resolvedFolder(_ rel: String, _ kind: LinkKind) -> (links: [ResolvedLink], key: UInt64?) {
+        let (list, key) = linkList(rel)
+        guard let key else { return (list.map { ResolvedLink(name: $0.name, keys: linkKeys(target: $0.target, kind: kind)) }, nil) }
+        let memoKey = key << 1 | (kind == .machines ? 0 : 1)
+        if let m = resolvedLinks[memoKey] { return (m, memoKey) }
+        let resolved = list.map { ResolvedLink(name: $0.name, keys: linkKeys(target: $0.target, kind: kind)) }
+        resolvedLinks[memoKey] = resolved
+        return (resolved, memoKey)
+    }
+
+    /// The union of the keys behind a secret's links (`forEachLink`, clan's `collect_keys_for_path`);
+    /// memoised per run for folders answered from the index when there is no `groups/`.
+    func linkedKeys(inSecretDir dir: String) -> Set<SopsKeyRef> {
+        let machines = resolvedFolder(dir + "/machines", .machines), users = resolvedFolder(dir + "/users", .users)
+        let groups = names(dir + "/groups")
+        func union() -> Set<SopsKeyRef> {
+            var keys = Set<SopsKeyRef>()
+            for l in machines.links { if let k = l.keys { keys.formUnion(k) } }
+            for l in users.links { if let k = l.keys { keys.formUnion(k) } }
+            for g in groups {
+                for l in resolvedFolder(dir + "/groups/" + g + "/machines", .machines).links { if let k = l.keys { keys.formUnion(k) } }
+                for l in resolvedFolder(dir + "/groups/" + g + "/users", .users).links { if let k = l.keys { keys.formUnion(k) } }
+            }
+            return keys
+        }
+        guard groups.isEmpty, let m = machines.key, let u = users.key else { return union() }
+        let memoKey = LinkFolders(machines: m, users: u)
+        if let k = linkedKeySets[memoKey] { return k }
+        let k = union()
+        linkedKeySets[memoKey] = k
+        return k
     }
 
     /// The keys behind one link target (already resolved lexically), memoised per run.

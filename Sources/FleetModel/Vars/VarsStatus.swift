@@ -207,11 +207,7 @@ public struct VarsStatusChecker {
 
     /// The keys behind `machines/*`, `users/*` and `groups/*/{machines,users}/*` (clan's rules:
     /// `VarsFactReader.forEachLink`).
-    func linkedKeys(_ dir: String) -> Set<SopsKeyRef> {
-        var keys = Set<SopsKeyRef>()
-        reader.forEachLink(inSecretDir: dir) { _, _, _, _, k in if let k { keys.formUnion(k) } }
-        return keys
-    }
+    func linkedKeys(_ dir: String) -> Set<SopsKeyRef> { reader.linkedKeys(inSecretDir: dir) }
 
     /// `.validation-hash` read with `.strip()`, nil when absent.
     public static func readValidationHash(_ generatorDir: String) -> String? {
