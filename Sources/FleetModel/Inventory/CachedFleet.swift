@@ -4,6 +4,8 @@ import Glibc
 import Darwin
 #endif
 import Collections
+import Dispatch
+import Synchronization
 
 /// A resolved-fleet cache file opened for one start (`ResolvedFleetCache.load`): the inventory,
 /// decoded at once (it is what every screen shows), and the addresses, decoded and checked against
@@ -38,9 +40,13 @@ public final class CachedFleet: Sendable {
         blobAt = head.strings.blobAt
         blobLength = head.strings.blobLength
         var strings = StringReader(body: body, stringsAt: stringsAt, count: stringCount, blobAt: blobAt, blobLength: blobLength)
-        guard let restText = c.u32().flatMap({ strings.string($0) }),
-              var inv = try? InventoryDecoder(file: "fleet cache").decode(bytes: Array(restText.utf8)),
-              let listCount = c.u32(), Int(listCount) <= c.remaining / 4 else { return nil }
+        // The rest (instances with their settings: hundreds of kB at 10k machines) is decoded on
+        // another core while this one decodes the machines; a first frame waits for both.
+        guard let restText = c.u32().flatMap({ strings.string($0) }) else { return nil }
+        let rest = Background(run: restText.utf8.count >= Self.backgroundRestBytes) {
+            try? InventoryDecoder(file: "fleet cache").decode(bytes: Array(restText.utf8))
+        }
+        guard let listCount = c.u32(), Int(listCount) <= c.remaining / 4 else { return nil }
         var lists: [[String]] = []
         lists.reserveCapacity(Int(listCount))
         for _ in 0..<listCount {
@@ -83,6 +89,7 @@ public final class CachedFleet: Sendable {
             keys.append(name)
             values.append(m)
         }
+        guard var inv = rest.value() else { return nil }
         inv.machines = OrderedDictionary(uncheckedUniqueKeys: keys, values: values)   // strictly increasing: unique
         inv.tags = tags
         inv.clanDirectory = source
@@ -103,6 +110,9 @@ public final class CachedFleet: Sendable {
             readCount = 0; readsAt = 0; zerotierAt = 0
         }
     }
+
+    /// From this size on, the rest is decoded on another thread (below it, a thread costs more).
+    static let backgroundRestBytes = 64 << 10
 
     /// Whether the cache file holds addresses for `source` and every file they came from is
     /// unchanged — without decoding the inventory (for a stored rendering, `ResolvedFleetCache`).
@@ -306,4 +316,27 @@ public struct UnsafeRawBufferPointerBox: @unchecked Sendable {
     // Sendable: points into a read-only mapping owned by the same object.
     public let raw: UnsafeRawBufferPointer
     init(_ raw: UnsafeRawBufferPointer) { self.raw = raw }
+}
+
+/// A value computed on a global queue (or at once, when `run` is false), waited for once.
+/// An unawaited one finishes on its own and is dropped.
+private final class Background<T: Sendable>: Sendable {
+    private let result = Mutex<T?>(nil)
+    private let done = DispatchSemaphore(value: 0)
+
+    init(run inBackground: Bool, _ make: @escaping @Sendable () -> T?) {
+        guard inBackground else { finish(make()); return }
+        DispatchQueue.global(qos: .userInitiated).async { self.finish(make()) }
+    }
+
+    private func finish(_ v: T?) {
+        result.withLock { $0 = v }
+        done.signal()
+    }
+
+    func value() -> T? {
+        done.wait()
+        done.signal()
+        return result.withLock { $0 }
+    }
 }
