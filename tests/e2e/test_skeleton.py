@@ -10,10 +10,14 @@ DEMO_MACHINES = ["cinnabar", "electrum", "galena", "scheelite", "blackphos", "st
 
 
 def terminal_is_sane(pane):
-    """After fleet exits, the tty must be back in cooked mode with echo (what endwin restores)."""
-    pane.type_line("stty -a | tr ' ' '\\n' | grep -E '^-?(echo|icanon)$' | tr '\\n' ' '; echo STTY-DONE")
-    screen = pane.wait_for("STTY-DONE\n")
-    return "icanon" in screen and "-icanon" not in screen and " echo " in " " + screen.split("STTY-DONE")[-2]
+    """After fleet exits, the tty must be back in cooked mode with echo (what endwin restores).
+    The marker is printed as STTY-DONE-42 but typed as STTY-DONE-$((6*7)), so the typed command line
+    never matches: waiting for it means the pipeline has finished (and its processes are gone)."""
+    marker = "STTY-DONE-42"
+    pane.type_line("stty -a | tr ' ' '\\n' | grep -E '^-?(echo|icanon)$' | tr '\\n' ' '; echo STTY-DONE-$((6*7))")
+    screen = pane.wait_for(marker)
+    flags = next(l for l in reversed(screen.splitlines()) if marker in l).split(marker)[0].split()
+    return "icanon" in flags and "echo" in flags and "-icanon" not in flags and "-echo" not in flags
 
 
 def test_demo_fleet_cursor_and_quit(pane):
