@@ -55,18 +55,13 @@ public final class VarsReadRecorder: Sendable {
         guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG else { record(relative, FileStamp.unusable, owner: owner); return nil }
         record(relative, FileStamp(st), owner: owner)
         let size = Int(st.st_size)
-        var failed = false
-        let bytes = [UInt8](unsafeUninitializedCapacity: size + 1) { buf, count in
-            count = 0
-            while count < buf.count {
-                let n = sysRead(fd, buf.baseAddress! + count, buf.count - count)
-                if n < 0 { if errno == EINTR { continue }; failed = true; return }
-                if n == 0 { return }
-                count += n
-            }
-        }
+        // Read to EOF (not only `size` bytes), so a file that grew while read is noticed.
+        let bytes = FileBytes.fill(fd, capacity: size + 1, stopAt: -1)
         // Grown while read: the stamp no longer describes these bytes.
-        if failed || bytes.count > size { record(relative, FileStamp.unusable, owner: owner); return failed ? nil : FileBytes.read(root + "/" + relative) }
+        guard let bytes, bytes.count <= size else {
+            record(relative, FileStamp.unusable, owner: owner)
+            return bytes == nil ? nil : FileBytes.read(root + "/" + relative)
+        }
         return bytes
     }
 }
@@ -74,9 +69,4 @@ public final class VarsReadRecorder: Sendable {
 extension FileStamp {
     /// Never equal to a real file's stamp: a file that could not be stat-ed is never trusted.
     static let unusable = FileStamp(dev: .max, ino: .max, mode: .max, size: -1, mtimeNs: .max, ctimeNs: .max)
-}
-
-/// read(2) under a name nothing here shadows.
-private func sysRead(_ fd: Int32, _ buf: UnsafeMutableRawPointer, _ count: Int) -> Int {
-    read(fd, buf, count)
 }

@@ -9,6 +9,23 @@ import Darwin
 /// thousands of tiny files where every syscall counts.
 public enum FileBytes {
     /// The file's bytes, or nil when it cannot be opened or read (missing, a directory, no access).
+    /// One buffer of at most `capacity` bytes read from `fd`, ending at EOF, when full, or after
+    /// exactly `stopAt` bytes (-1: never); nil on a read error.
+    static func fill(_ fd: Int32, capacity: Int, stopAt: Int) -> [UInt8]? {
+        var failed = false
+        let out = [UInt8](unsafeUninitializedCapacity: capacity) { buf, count in
+            count = 0
+            while count < buf.count {
+                let n = sysRead(fd, buf.baseAddress! + count, buf.count - count)
+                if n < 0 { if errno == EINTR { continue }; failed = true; return }
+                if n == 0 { return }
+                count += n
+                if count == stopAt { return }
+            }
+        }
+        return failed ? nil : out
+    }
+
     public static func read(_ path: String) -> [UInt8]? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
@@ -18,18 +35,7 @@ public enum FileBytes {
         // A regular file that delivered its whole size is done (no read returning 0 needed); other
         // files (/proc, pipes) report no useful size and are read until EOF.
         let expected = st.st_mode & S_IFMT == S_IFREG ? Int(st.st_size) : -1
-        var failed = false
-        var out = [UInt8](unsafeUninitializedCapacity: max(expected, 0) + 1) { buf, count in
-            count = 0
-            while count < buf.count {
-                let n = sysRead(fd, buf.baseAddress! + count, buf.count - count)
-                if n < 0 { if errno == EINTR { continue }; failed = true; return }
-                if n == 0 { return }
-                count += n
-                if count == expected { return }
-            }
-        }
-        if failed { return nil }
+        guard var out = fill(fd, capacity: max(expected, 0) + 1, stopAt: expected) else { return nil }
         guard out.count > expected else { return out }
         // It grew, or has no size: read the rest in chunks.
         var chunk = [UInt8](repeating: 0, count: 65536)
