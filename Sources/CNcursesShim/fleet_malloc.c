@@ -11,3 +11,11 @@ int fleet_fix_mmap_threshold(int bytes) {
     return 0;
 #endif
 }
+
+unsigned long fleet_arena_free_bytes(void) {
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
+    return (unsigned long)mallinfo2().fordblks;
+#else
+    return 0;
+#endif
+}

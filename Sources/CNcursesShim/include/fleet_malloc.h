@@ -7,4 +7,8 @@
 // C library is not glibc.
 int fleet_fix_mmap_threshold(int bytes);
 
+// Free bytes in all of glibc's arenas (mallinfo2's fordblks, top chunks included): MallocPolicyTests
+// sizes a block above it so no free chunk can serve it. 0 where the C library is not glibc.
+unsigned long fleet_arena_free_bytes(void);
+
 #endif
