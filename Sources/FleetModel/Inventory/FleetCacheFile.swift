@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Collections
 
 /// The on-disk form of `ResolvedFleetCache`: the decoded inventory of a directory source and, when
@@ -28,12 +33,21 @@ enum FleetCacheFile {
 
     // MARK: write
 
+    /// Builds a file in parts (`Parts`: written one after the other, sealed without a copy of the
+    /// whole, `ResolvedFleetCache.store`). Repeated strings and lists are stored once; a string is
+    /// found again by its bytes (`StringTable`, no `Hasher`), a machine's tag list by its array's
+    /// storage (the inventory reader shares one array between the machines with equal lists) and
+    /// its roles by their numbers in the resolution.
     struct Encoder {
-        private var strings: [String] = []
-        private var ids: [String: UInt32] = [:]
+        private var strings = StringTable()
         /// String lists (tags, roles), each stored once.
         private var lists: [[String]] = []
         private var listIDs: [[String]: UInt32] = [:]
+        /// Lists of the encoded inventory by array storage (base address → count, list): valid
+        /// while the inventory is, which outlives the encoder's use.
+        private var listStorage: [Int: (count: Int, id: UInt32)] = [:]
+        /// Role lists by (role number << 2 | holding) of the resolution.
+        private var roleLists: [[UInt32]: UInt32] = [:]
 
         mutating func list(_ l: [String]) -> UInt32 {
             if let i = listIDs[l] { return i }
@@ -43,31 +57,48 @@ enum FleetCacheFile {
             return i
         }
 
-        mutating func id(_ s: String?) -> UInt32 {
-            guard let s else { return FleetCacheFile.none }
-            if let i = ids[s] { return i }
-            let i = UInt32(strings.count)
-            strings.append(s)
-            ids[s] = i
+        /// A list held by the inventory being encoded (alive for the whole encoding).
+        private mutating func inventoryList(_ l: [String]) -> UInt32 {
+            guard !l.isEmpty, let base = l.withUnsafeBufferPointer({ $0.baseAddress }) else { return list(l) }
+            let key = Int(bitPattern: base)
+            if let hit = listStorage[key], hit.count == l.count { return hit.id }
+            let i = list(l)
+            listStorage[key] = (l.count, i)
             return i
+        }
+
+        mutating func id(_ s: String?) -> UInt32 {
+            guard var s else { return FleetCacheFile.none }
+            return s.withUTF8 { strings.id(UnsafeRawBufferPointer($0)) }
         }
 
         static func layout(_ l: ZerotierVarsLayout?) -> UInt8 {
             switch l { case nil: 0; case .shared: 1; case .oldFinal: 2; case .legacy: 3; case .canonical: 4 }
         }
 
+        /// The file, sealed, in one buffer.
         mutating func encode(_ inv: Inventory, addresses: AddressRecording?, source: String,
                              identity: [FileStamp?]) -> [UInt8] {
+            let parts = encodeParts(inv, addresses: addresses, source: source, identity: identity)
+            return parts.withPieces { pieces in
+                let (header, _) = BinaryCacheFile.header(pieces: pieces, magic: FleetCacheFile.magic, version: FleetCacheFile.version)
+                return pieces.reduce(into: header) { $0.append(contentsOf: $1) }
+            }
+        }
+
+        /// The body in its parts (head and string table, string bytes, lists, the rest).
+        mutating func encodeParts(_ inv: Inventory, addresses: AddressRecording?, source: String,
+                                  identity: [FileStamp?]) -> Parts {
             var rest: [UInt8] = []
             var bare = inv
             bare.machines = [:]
             bare.tags = [:]
             InventoryEncoder.encode(bare, into: &rest)
-            let restID = id(String(decoding: rest, as: UTF8.self))
+            let restID = rest.withUnsafeBytes { strings.id($0) }
 
             var tail = BinaryWriter()
             tail.u32(UInt32(inv.tags.count))
-            for (name, members) in inv.tags { tail.u32(id(name)); tail.u32(list(members)) }
+            for (name, members) in inv.tags { tail.u32(id(name)); tail.u32(inventoryList(members)) }
             tail.u32(UInt32(inv.machines.count))
             for m in inv.machines.values {
                 tail.u32(id(m.name))
@@ -75,7 +106,7 @@ enum FleetCacheFile {
                 tail.u8(m.deploy.forwardAgent.map { $0 ? 2 : 1 } ?? 0)
                 tail.u8(m.installedAt == nil ? 0 : 1)
                 tail.u8(0)
-                tail.u32(id(m.system)); tail.u32(list(m.tags)); tail.u32(id(m.description)); tail.u32(id(m.icon))
+                tail.u32(id(m.system)); tail.u32(inventoryList(m.tags)); tail.u32(id(m.description)); tail.u32(id(m.icon))
                 tail.u32(id(m.deploy.targetHost)); tail.u32(id(m.deploy.buildHost))
                 tail.u32(m.extra.isEmpty ? FleetCacheFile.none : id(JSONWriter.compact.string(.object(m.extra))))
                 tail.i64(Int64(m.installedAt ?? 0))
@@ -89,6 +120,7 @@ enum FleetCacheFile {
             }
             // Lists after everything that adds to them, strings last of all (they are referenced above).
             var listBytes = BinaryWriter()
+            listBytes.u32(restID)
             listBytes.u32(UInt32(lists.count))
             for l in lists { listBytes.u32(UInt32(l.count)); for s in l { listBytes.u32(id(s)) } }
 
@@ -100,23 +132,17 @@ enum FleetCacheFile {
             }
             let readsPatch = w.bytes.count
             w.u64(0)
-            var blob: [UInt8] = []
             w.u32(UInt32(strings.count))
-            for s in strings {
-                w.u32(UInt32(blob.count)); w.u32(UInt32(s.utf8.count))
-                blob.append(contentsOf: s.utf8)
-            }
-            w.u32(UInt32(blob.count))
-            w.bytes.append(contentsOf: blob)
-            w.u32(restID)
-            w.bytes.append(contentsOf: listBytes.bytes)
+            w.bytes.reserveCapacity(w.bytes.count + strings.count * 8 + 4)
+            for (offset, length) in strings.spans { w.u32(offset); w.u32(length) }
+            w.u32(UInt32(strings.blob.count))
             if let readsInTail {
-                withUnsafeBytes(of: UInt64(w.bytes.count + readsInTail).littleEndian) {
+                let at = w.bytes.count + strings.blob.count + listBytes.bytes.count + readsInTail
+                withUnsafeBytes(of: UInt64(at).littleEndian) {
                     w.bytes.replaceSubrange(readsPatch..<(readsPatch + 8), with: $0)
                 }
             }
-            w.bytes.append(contentsOf: tail.bytes)
-            return BinaryCacheFile.seal(w.bytes, magic: FleetCacheFile.magic, version: FleetCacheFile.version)
+            return Parts(parts: [w.bytes, strings.blob, listBytes.bytes, tail.bytes])
         }
 
         /// Returns where in `w` the reads start.
@@ -125,7 +151,12 @@ enum FleetCacheFile {
             var row: [String: UInt32] = [:]
             row.reserveCapacity(machines.count)
             for (i, name) in machines.keys.enumerated() { row[name] = UInt32(i) }
-            for name in machines.keys {
+            // Roles by number when the resolution of these very machines is at hand.
+            let resolution = a.fleet.computedResolution.flatMap { r in
+                r.inventory.machines.keys.elementsEqual(machines.keys) ? r : nil
+            }
+            var key: [UInt32] = []
+            for (i, name) in machines.keys.enumerated() {
                 let t = a.addresses.targets[name]
                 var kind: UInt8 = 0, module: String?, instance: String?, priority = 0
                 switch t?.source {
@@ -139,7 +170,19 @@ enum FleetCacheFile {
                 w.u8(kind); w.u8(0); w.u8(0); w.u8(0)
                 w.u32(id(t?.address)); w.u32(id(module)); w.u32(id(instance)); w.i64(Int64(priority))
                 w.u32(id(a.addresses.overlayIPs[name]))
-                w.u32(list(a.fleet.rolesHeld(of: name).map { String($0.holding.rawValue) + $0.role }))
+                if let resolution {
+                    key.removeAll(keepingCapacity: true)
+                    resolution.forEachHeldRole(ofRow: i) { role, holding in key.append(UInt32(role) << 2 | UInt32(holding.rawValue)) }
+                    if let l = roleLists[key] {
+                        w.u32(l)
+                    } else {
+                        let l = list(key.map { String($0 & 3) + resolution.roleName(Int($0 >> 2)) })
+                        roleLists[key] = l
+                        w.u32(l)
+                    }
+                } else {
+                    w.u32(list(a.fleet.rolesHeld(of: name).map { String($0.holding.rawValue) + $0.role }))
+                }
             }
             // Fleet-wide reads first, then by row: the first screen's are a prefix.
             let reads = a.reads.map { r in (owner: r.owner.flatMap { row[$0].map { $0 + 1 } } ?? 0, read: r) }
@@ -159,6 +202,64 @@ enum FleetCacheFile {
                 for m in n.members { w.u32(id(m.machine)); names(m.roles); w.u32(id(m.ip)); w.u8(Self.layout(m.layout)) }
             }
             return readsAt
+        }
+    }
+
+    /// An encoded body in parts, in file order.
+    struct Parts {
+        var parts: [[UInt8]]
+
+        func withPieces<T>(_ body: ([UnsafeRawBufferPointer]) -> T) -> T {
+            func go(_ i: Int, _ acc: [UnsafeRawBufferPointer]) -> T {
+                i == parts.count ? body(acc) : parts[i].withUnsafeBytes { go(i + 1, acc + [$0]) }
+            }
+            return go(0, [])
+        }
+    }
+
+    /// The string table: each distinct string once, in order of first use, found again by a hash
+    /// of its bytes compared with `memcmp` against the bytes stored (`ByteSpanTable.hash`).
+    struct StringTable {
+        private(set) var blob: [UInt8] = []
+        private(set) var spans: [(offset: UInt32, length: UInt32)] = []
+        private var hashes: [UInt64] = []
+        /// Open addressing, linear probing: string index + 1, 0 = empty.
+        private var slots = [Int32](repeating: 0, count: 1024)
+
+        var count: Int { spans.count }
+
+        mutating func id(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
+            let n = bytes.count
+            let h = n == 0 ? 0 : ByteSpanTable<Void>.hash(bytes.baseAddress!.assumingMemoryBound(to: UInt8.self), n, salt: 0)
+            var slot = Int(truncatingIfNeeded: h) & (slots.count - 1)
+            let found: Int32? = blob.withUnsafeBytes { stored in
+                while slots[slot] != 0 {
+                    let i = Int(slots[slot]) - 1
+                    let s = spans[i]
+                    if hashes[i] == h, Int(s.length) == n, n == 0 || memcmp(stored.baseAddress! + Int(s.offset), bytes.baseAddress!, n) == 0 {
+                        return Int32(i)
+                    }
+                    slot = (slot + 1) & (slots.count - 1)
+                }
+                return nil
+            }
+            if let found { return UInt32(found) }
+            let i = spans.count
+            spans.append((UInt32(blob.count), UInt32(n)))
+            hashes.append(h)
+            blob.append(contentsOf: bytes)
+            slots[slot] = Int32(i + 1)
+            if spans.count * 2 > slots.count { grow() }
+            return UInt32(i)
+        }
+
+        private mutating func grow() {
+            slots = [Int32](repeating: 0, count: slots.count * 2)
+            for (i, h) in hashes.enumerated() {
+                var slot = Int(truncatingIfNeeded: h) & (slots.count - 1)
+                while slots[slot] != 0 { slot = (slot + 1) & (slots.count - 1) }
+                slots[slot] = Int32(i + 1)
+            }
         }
     }
 }

@@ -61,6 +61,8 @@ public struct InventoryResolution: Sendable {
     private let roleNames: [String]
     /// Distinct (why, settings) combinations of role holders.
     private let variants: [Variant]
+    /// Per variant: how its holders hold the role.
+    private let holdings: [RoleHolding]
     /// Assignments of machine i (inventory order): `assigned[assignStart[i]..<assignStart[i + 1]]`.
     private let assignStart: [Int32]
     private let assigned: [(role: Int32, variant: Int32)]
@@ -165,6 +167,7 @@ public struct InventoryResolution: Sendable {
         self.roleInfo = roleInfo
         self.roleNames = roleInfo.map(\.ref.description)
         self.variants = variants
+        self.holdings = variants.map { RoleHolding(byName: $0.byName, byTags: $0.byTags) }
         self.assignStart = start
         self.assigned = assigned
         self.tagIndex = tagIndex
@@ -186,6 +189,17 @@ public struct InventoryResolution: Sendable {
             return RoleAssignment(ref: r.ref, module: r.module, byName: v.byName, byTags: v.byTags, layers: v.layers, settings: v.settings)
         }
     }
+
+    /// Machine `row`'s (inventory order) roles in instance/role document order, as numbers for
+    /// `roleName` with how each is held (`ResolvedFleet.rolesHeld` without a `RoleAssignment`).
+    func forEachHeldRole(ofRow row: Int, _ body: (Int, RoleHolding) -> Void) {
+        for a in assigned[Int(assignStart[row])..<Int(assignStart[row + 1])] {
+            body(Int(a.role), holdings[Int(a.variant)])
+        }
+    }
+
+    /// Role `i`'s `instance/role`.
+    func roleName(_ i: Int) -> String { roleNames[i] }
 
     /// Per machine, its assignments in instance/role document order.
     public var assignmentsByMachine: [String: [RoleAssignment]] {

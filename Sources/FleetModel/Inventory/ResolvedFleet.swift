@@ -137,6 +137,9 @@ public struct ResolvedFleet: Sendable {
         return cache.roles(ofRow: row)
     }
 
+    /// The resolution if it has been computed (nothing is computed by asking).
+    var computedResolution: InventoryResolution? { resolved.isComputed ? resolved.value : nil }
+
     public func services(of machine: String) -> [RoleAssignment] { resolution.assignments(of: machine) }
     public func target(of machine: String) -> DeployTarget? { addresses.targets[machine] }
 
@@ -157,9 +160,11 @@ public struct ResolvedFleet: Sendable {
 public enum RoleHolding: UInt8, Sendable, Comparable {
     case byName = 0, byUserTag, byImplicitTag
 
-    init(_ a: RoleAssignment) {
-        if a.byName { self = .byName; return }
-        self = a.byTags.contains { !["all", "nixos", "darwin"].contains($0) } ? .byUserTag : .byImplicitTag
+    init(_ a: RoleAssignment) { self.init(byName: a.byName, byTags: a.byTags) }
+
+    init(byName: Bool, byTags: [String]) {
+        if byName { self = .byName; return }
+        self = byTags.contains { !["all", "nixos", "darwin"].contains($0) } ? .byUserTag : .byImplicitTag
     }
 
     public static func < (a: RoleHolding, b: RoleHolding) -> Bool { a.rawValue < b.rawValue }

@@ -77,9 +77,10 @@ public struct ResolvedFleetCache: Sendable {
             a.reads.allSatisfy { r in r.stamp.map { $0 != FileStamp.unusable && $0.newestNs < settled } ?? true } ? a : nil
         }
         var encoder = FleetCacheFile.Encoder()
-        let sealed = encoder.encode(inv, addresses: usable, source: dir, identity: identity.stamps)
-        guard BinaryCacheFile.write(sealed, to: file(for: dir)) else { return nil }
-        return sealed.withUnsafeBytes { Self.checksum(of: $0) }
+        let parts = encoder.encodeParts(inv, addresses: usable, source: dir, identity: identity.stamps)
+        return parts.withPieces {
+            BinaryCacheFile.writeSealed(pieces: $0, magic: FleetCacheFile.magic, version: FleetCacheFile.version, to: file(for: dir))
+        }
     }
 }
 
@@ -149,12 +150,15 @@ extension ResolvedFleetCache {
         guard let main = MappedFile(path: file(for: dir)), main.bytes.count >= BinaryCacheFile.headerSize,
               Self.checksum(of: main.bytes) == fleet else { return }
         var w = BinaryWriter()
-        w.bytes.reserveCapacity(bytes.count + name.utf8.count + 16)
         w.u64(fleet)
         w.string(name)
-        w.bytes.append(contentsOf: bytes)
-        BinaryCacheFile.write(BinaryCacheFile.seal(w.bytes, magic: Self.renderingMagic, version: FleetCacheFile.version),
-                              to: renderingFile(name, for: dir))
+        // The output itself is written from where it is (no copy of megabytes into a new buffer).
+        w.bytes.withUnsafeBytes { head in
+            bytes.withUnsafeBytes { out in
+                _ = BinaryCacheFile.writeSealed(pieces: [head, out], magic: Self.renderingMagic, version: FleetCacheFile.version,
+                                                to: renderingFile(name, for: dir))
+            }
+        }
     }
 
     /// The body checksum in a sealed file's header.

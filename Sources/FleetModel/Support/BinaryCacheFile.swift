@@ -21,6 +21,57 @@ enum BinaryCacheFile {
         return w.bytes
     }
 
+    /// The header of a sealed file whose body is `pieces` one after the other (`seal` without
+    /// copying the body: `write(pieces:)`), and the body checksum.
+    static func header(pieces: [UnsafeRawBufferPointer], magic: [UInt8], version: UInt32) -> (header: [UInt8], checksum: UInt64) {
+        let count = pieces.reduce(0) { $0 + $1.count }
+        var sum = Checksum(count: count)
+        for p in pieces { sum.add(p) }
+        let checksum = sum.finish()
+        var w = BinaryWriter()
+        w.bytes.reserveCapacity(headerSize)
+        w.bytes.append(contentsOf: magic.prefix(8))
+        w.u32(version); w.u32(0); w.u64(UInt64(count)); w.u64(checksum)
+        return (w.bytes, checksum)
+    }
+
+    /// `VarsIndexFile.checksum` of a body given in pieces: the same words, carried across the
+    /// pieces' boundaries, so a body never has to be copied into one buffer to be checksummed.
+    struct Checksum {
+        private var h: UInt64
+        /// Bytes of an unfinished word (little-endian), and how many.
+        private var carry: UInt64 = 0
+        private var carried = 0
+        private static let k: UInt64 = 0x9E37_79B9_7F4A_7C15
+
+        init(count: Int) { h = 0x243F_6A88_85A3_08D3 ^ UInt64(count) }
+
+        private mutating func mix(_ w: UInt64) {
+            h = (h ^ w) &* Self.k
+            h = (h << 31) | (h >> 33)
+        }
+
+        mutating func add(_ raw: UnsafeRawBufferPointer) {
+            var i = 0
+            if carried > 0 {
+                while carried < 8, i < raw.count { carry |= UInt64(raw[i]) << UInt64(8 * carried); carried += 1; i += 1 }
+                guard carried == 8 else { return }
+                mix(carry); carry = 0; carried = 0
+            }
+            while i + 8 <= raw.count {
+                mix(UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)))
+                i += 8
+            }
+            while i < raw.count { carry |= UInt64(raw[i]) << UInt64(8 * carried); carried += 1; i += 1 }
+        }
+
+        /// The checksum (`count` given to `init` must be the number of bytes added).
+        func finish() -> UInt64 {
+            let f = (h ^ carry) &* Self.k
+            return f ^ (f >> 29)
+        }
+    }
+
     /// The body of a sealed file, or nil when the header or checksum does not match.
     static func body(_ raw: UnsafeRawBufferPointer, magic: [UInt8], version: UInt32) -> UnsafeRawBufferPointer? {
         guard raw.count >= headerSize, raw.prefix(8).elementsEqual(magic.prefix(8)) else { return nil }
@@ -36,22 +87,35 @@ enum BinaryCacheFile {
     /// failures (false).
     @discardableResult
     static func write(_ bytes: [UInt8], to path: String) -> Bool {
+        bytes.withUnsafeBytes { write(pieces: [$0], to: path) }
+    }
+
+    /// The same for a file given in pieces, written one after the other (no buffer of the whole).
+    @discardableResult
+    static func write(pieces: [UnsafeRawBufferPointer], to path: String) -> Bool {
         if let slash = path.lastIndex(of: "/"), slash != path.startIndex { mkdirs(String(path[..<slash])) }
         let tmp = path + ".tmp-\(getpid())"
         let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard fd >= 0 else { return false }
-        var off = 0
-        let ok: Bool = bytes.withUnsafeBytes { raw in
+        var ok = true
+        pieces: for raw in pieces where raw.count > 0 {
+            var off = 0
             while off < raw.count {
                 let n = sysWrite(fd, raw.baseAddress! + off, raw.count - off)
-                if n < 0 { if errno == EINTR { continue }; return false }
+                if n < 0 { if errno == EINTR { continue }; ok = false; break pieces }
                 off += n
             }
-            return true
         }
         close(fd)
         if !ok || rename(tmp, path) != 0 { unlink(tmp); return false }
         return true
+    }
+
+    /// Seals the body given in pieces (`header(pieces:)`) and writes it atomically; the body's
+    /// checksum, or nil if nothing was written.
+    static func writeSealed(pieces: [UnsafeRawBufferPointer], magic: [UInt8], version: UInt32, to path: String) -> UInt64? {
+        let (header, checksum) = header(pieces: pieces, magic: magic, version: version)
+        return header.withUnsafeBytes { write(pieces: [$0] + pieces, to: path) } ? checksum : nil
     }
 
     private static func mkdirs(_ dir: String) {
