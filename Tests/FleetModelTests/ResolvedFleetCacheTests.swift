@@ -255,6 +255,36 @@ final class ResolvedFleetCacheTests: XCTestCase {
         XCTAssertNil(warm.completedRecording().recording, "all from the cache: nothing to store")
     }
 
+    /// `localSnapshot` (the dashboard's load, on its own thread) gives what `updates()` yields with
+    /// a deferred store: the fresh inventory, the store to run, then a hit; nil for a flake.
+    func testLocalSnapshotIsTheDeferredStreamsSnapshot() async throws {
+        let (dir, cache) = try fleetDir()
+        var loader = InventoryLoader(source: .directory(path: dir), cache: nil, snapshots: cache)
+        loader.deferSnapshotStore = true
+        let snap = try XCTUnwrap(try loader.localSnapshot())
+        var streamed: [InventorySnapshot] = []
+        for try await s in loader.updates() { streamed.append(s) }
+        XCTAssertEqual(streamed.count, 1)
+        XCTAssertEqual(snap.inventory, streamed.first?.inventory)
+        XCTAssertEqual(snap.stage, .fresh)
+        XCTAssertNil(snap.cached)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: cache.file(for: dir)), "not stored before the caller runs it")
+        let (complete, recording) = ResolvedFleet.firstScreen(snap.inventory, rows: 10).completedRecording()
+        try XCTUnwrap(snap.storeSnapshot)(try XCTUnwrap(recording))
+        let again = try XCTUnwrap(try loader.localSnapshot())
+        XCTAssertEqual(again.inventory, snap.inventory)
+        XCTAssertEqual(try XCTUnwrap(again.cached).all(), complete.addresses)
+        let demo = try XCTUnwrap(try InventoryLoader(source: .demo(path: InventoryFixtures.demo), cache: nil, snapshots: nil).localSnapshot())
+        XCTAssertEqual(demo.inventory.machines.count, 8)
+        XCTAssertNil(try InventoryLoader(source: .flake(path: "/nonexistent/flake"), cache: nil, snapshots: nil).localSnapshot())
+        // Without a deferred store, the stream stores at once (the CLI's way).
+        let (dir2, cache2) = try fleetDir()
+        for try await s in InventoryLoader(source: .directory(path: dir2), cache: nil, snapshots: cache2).updates() {
+            XCTAssertNil(s.storeSnapshot)
+        }
+        XCTAssertNotNil(cache2.load(source: dir2), "stored right after the stream yielded")
+    }
+
     /// A stored rendering (`fleet list --json`'s output) is served only while its fleet file is a hit
     /// whose addresses all hold, and only with the fleet file it was made from.
     func testRenderingFollowsItsFleet() throws {

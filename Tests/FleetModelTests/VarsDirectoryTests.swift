@@ -1,3 +1,5 @@
+import Foundation
+import Synchronization
 import XCTest
 @testable import FleetModel
 
@@ -52,5 +54,38 @@ final class VarsDirectoryTests: XCTestCase {
     func testLargeValueIsReadWhole() throws {
         let big = String(repeating: "x", count: 10_000)
         XCTAssertEqual(try value(Array((big + "\n").utf8)), big)
+    }
+}
+
+/// `FileBytes.fill(shortReadEnds:)`, as `VarsReadRecorder.read` uses it for regular files: the
+/// first short read is the end, no read(2) waits for EOF (on a pipe whose writer is still open, a
+/// read for EOF would block: the fill must return without it).
+final class FileBytesShortReadTests: XCTestCase {
+    func testAShortReadEndsTheFill() throws {
+        var fds: [Int32] = [0, 0]
+        XCTAssertEqual(pipe(&fds), 0)
+        defer { close(fds[0]); close(fds[1]) }
+        XCTAssertEqual(write(fds[1], "abc", 3), 3)
+        let reader = fds[0]
+        let done = DispatchSemaphore(value: 0)
+        let result = Mutex<[UInt8]?>(nil)
+        DispatchQueue.global().async {
+            let bytes = FileBytes.fill(reader, capacity: 10, stopAt: -1, shortReadEnds: true)
+            result.withLock { $0 = bytes }
+            done.signal()
+        }
+        guard done.wait(timeout: .now() + 5) == .success else {
+            XCTFail("fill waited for EOF after a short read")
+            close(fds[1]); fds[1] = -1   // EOF: the fill returns, the test ends
+            _ = done.wait(timeout: .now() + 5)
+            return
+        }
+        XCTAssertEqual(result.withLock { $0 }, Array("abc".utf8))
+        // A regular file: its bytes, and one byte more asked for than it holds.
+        let path = try makeTempDir(self) + "/v"
+        try writeFile(path, "10.0.0.1\n")
+        let fd = open(path, O_RDONLY)
+        defer { close(fd) }
+        XCTAssertEqual(FileBytes.fill(fd, capacity: 10, stopAt: -1, shortReadEnds: true), Array("10.0.0.1\n".utf8))
     }
 }

@@ -1,4 +1,5 @@
 import XCTest
+import Foundation
 import FleetModel
 @testable import FleetTUI
 #if canImport(Glibc)
@@ -61,6 +62,50 @@ final class EventLoopTests: XCTestCase {
         XCTAssertFalse(screen.contains("hello"), screen)
         let cursorLine = screen.split(separator: "\n").first { $0.contains("▶") }
         XCTAssertTrue(cursorLine?.contains(loop.state.machines[2].name) ?? false, screen)
+    }
+
+    /// The initial effects (the inventory load) start before the terminal is set up, so the load
+    /// overlaps the curses start-up and the first empty frame (docs/PERFORMANCE.md, sixth session).
+    func testInitialEffectsStartBeforeTheTerminal() throws {
+        final class Effects: EffectPerforming {
+            let backend: TestBackend
+            var startedAtPerform: [Bool] = []
+            init(_ backend: TestBackend) { self.backend = backend }
+            func perform(_ effect: Effect) { startedAtPerform.append(backend.started) }
+            func shutdown() {}
+        }
+        let backend = TestBackend(width: 100, height: 30, script: [.signal(SIGTERM)])
+        let effects = Effects(backend)
+        let loop = EventLoop(state: try TestFleet.demoState(width: 80, height: 24), backend: backend, queue: EventQueue(),
+                             effects: effects, clock: { backend.now })
+        XCTAssertEqual(loop.run(initialEffects: [.loadThemeNames, .loadHistory(allFleets: false)]), 128 + SIGTERM)
+        XCTAssertEqual(effects.startedAtPerform, [false, false])
+        XCTAssertTrue(backend.started && backend.stopped)
+    }
+
+    /// A directory or demo inventory is read on a thread of its own: the event loop blocks one
+    /// thread of Swift's concurrency pool, and a load queued there behind other tasks (the history
+    /// database, the theme names) made the first frame wait for them. Here every pool thread is
+    /// busy; the inventory must still arrive.
+    func testTheInventoryLoadDoesNotWaitForTheConcurrencyPool() throws {
+        let release = DispatchSemaphore(value: 0)
+        let blockers = 64   // above any pool width (libdispatch oversubscribes a few threads per core)
+        let started = DispatchSemaphore(value: 0)
+        for _ in 0..<blockers {
+            Task.detached { started.signal(); release.wait() }
+        }
+        defer { for _ in 0..<blockers { release.signal() } }
+        XCTAssertEqual(started.wait(timeout: .now() + 10), .success, "the pool runs at least one task")
+        let queue = EventQueue()
+        let runner = EffectRunner(queue: queue, source: .demo(path: TestFleet.demoDirectory))
+        runner.perform(.loadInventory(.demo(path: TestFleet.demoDirectory)))
+        let deadline = Date().addingTimeInterval(20)
+        var loaded: ResolvedFleet?
+        while loaded == nil && Date() < deadline {
+            for e in queue.drain() { if case .inventoryLoaded(let f, _) = e { loaded = f } }
+            if loaded == nil { usleep(10_000) }
+        }
+        XCTAssertEqual(loaded?.inventory.machines.count, 8, "no inventory while the pool was busy")
     }
 
     func testTheFirstToastIsDrawnAndASignalEndsTheLoopWithItsNumber() throws {

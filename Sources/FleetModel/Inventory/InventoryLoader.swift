@@ -61,24 +61,14 @@ public struct InventoryLoader: Sendable {
             let task = Task {
                 do {
                     switch source {
-                    case .directory(let p):
+                    case .directory, .demo:
                         // Unchanged files: the stored snapshot is the fresh inventory. Otherwise read
                         // them, hand the result on, then store it (after the caller has it).
-                        let identity = snapshots.flatMap { _ in ResolvedFleetCache.identity(source: p) }
-                        let cached = snapshots?.load(source: p)
-                        let inv = try cached?.inventory ?? DirectoryInventoryLoader(directory: p).load()
-                        var store: (@Sendable (AddressRecording?) -> Void)?
-                        if let snapshots, let identity { store = { snapshots.store(inv, addresses: $0, source: p, identity: identity) } }
-                        if deferSnapshotStore {
-                            // The caller stores once it has the addresses (only needed when they were
-                            // not all valid in the cache: `ResolvedFleet.completedRecording`).
-                            continuation.yield(InventorySnapshot(inventory: inv, stage: .fresh, cached: cached, storeSnapshot: store))
-                        } else {
-                            continuation.yield(InventorySnapshot(inventory: inv, stage: .fresh, cached: cached))
-                            if cached == nil { store?(nil) }
-                        }
-                    case .demo(let p):
-                        continuation.yield(InventorySnapshot(inventory: try DirectoryInventoryLoader(directory: p).load(), stage: .fresh))
+                        var snap = try localSnapshot()!
+                        let store = snap.storeSnapshot
+                        if !deferSnapshotStore { snap.storeSnapshot = nil }
+                        continuation.yield(snap)
+                        if !deferSnapshotStore, snap.cached == nil { store?(nil) }
                     case .flake(let flake):
                         let dir = FlakeEvaluator.localDirectory(flake)
                         var key: String?
@@ -104,6 +94,28 @@ public struct InventoryLoader: Sendable {
                 }
             }
             continuation.onTermination = { _ in task.cancel() }
+        }
+    }
+
+    /// A directory or demo source's one (fresh) snapshot, read on the caller's thread — the
+    /// dashboard reads it on a thread of its own, so the first frame does not queue behind other
+    /// tasks on the concurrency pool (docs/PERFORMANCE.md) —; nil for a flake (`updates()`).
+    /// A directory source's snapshot carries the resolved-fleet cache store to run once the caller
+    /// has the addresses (`storeSnapshot`; only needed when they were not all valid in the cache:
+    /// `ResolvedFleet.completedRecording`).
+    public func localSnapshot() throws -> InventorySnapshot? {
+        switch source {
+        case .directory(let p):
+            let identity = snapshots.flatMap { _ in ResolvedFleetCache.identity(source: p) }
+            let cached = snapshots?.load(source: p)
+            let inv = try cached?.inventory ?? DirectoryInventoryLoader(directory: p).load()
+            var store: (@Sendable (AddressRecording?) -> Void)?
+            if let snapshots, let identity { store = { snapshots.store(inv, addresses: $0, source: p, identity: identity) } }
+            return InventorySnapshot(inventory: inv, stage: .fresh, cached: cached, storeSnapshot: store)
+        case .demo(let p):
+            return InventorySnapshot(inventory: try DirectoryInventoryLoader(directory: p).load(), stage: .fresh)
+        case .flake:
+            return nil
         }
     }
 

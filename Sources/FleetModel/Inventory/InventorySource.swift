@@ -7,6 +7,7 @@ public enum InventorySource: Equatable, Sendable {
     case demo(path: String)
 
     public var isDemo: Bool { if case .demo = self { return true } else { return false } }
+    public var isFlake: Bool { if case .flake = self { return true } else { return false } }
 
     public var path: String {
         switch self {

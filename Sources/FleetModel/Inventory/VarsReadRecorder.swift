@@ -55,8 +55,9 @@ public final class VarsReadRecorder: Sendable {
         guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG else { record(relative, FileStamp.unusable, owner: owner); return nil }
         record(relative, FileStamp(st), owner: owner)
         let size = Int(st.st_size)
-        // Read to EOF (not only `size` bytes), so a file that grew while read is noticed.
-        let bytes = FileBytes.fill(fd, capacity: size + 1, stopAt: -1)
+        // Asks for one byte more than its size, so a file that grew while read is noticed; a
+        // shorter read is its end (a regular file: checked above).
+        let bytes = FileBytes.fill(fd, capacity: size + 1, stopAt: -1, shortReadEnds: true)
         // Grown while read: the stamp no longer describes these bytes.
         guard let bytes, bytes.count <= size else {
             record(relative, FileStamp.unusable, owner: owner)

@@ -33,7 +33,7 @@ final class EffectRunner {
     /// the rest) from the cache while their `vars/` files are unchanged.
     private static func post(_ snap: InventorySnapshot, to q: EventQueue, names: LoadedMachineNames) {
         let fleet = ResolvedFleet.firstScreen(snap.inventory, rows: firstScreenRows, cached: snap.cached)
-        names.set(Set(snap.inventory.machines.keys), store: snap.storeSnapshot.map { store in (fleet, store) })
+        names.set(snap.inventory, store: snap.storeSnapshot.map { store in (fleet, store) })
         q.post(.inventoryLoaded(fleet, revalidating: snap.isRevalidating))
     }
 
@@ -49,14 +49,27 @@ final class EffectRunner {
         case .loadInventory(let source):
             let q = queue
             let names = loadedMachines
-            Task.detached {
-                // A flake yields a cached or offline result first, then the evaluated one.
-                do {
-                    var loader = InventoryLoader(source: source)
-                    loader.deferSnapshotStore = true   // after the first frame (Effect.completeFleet)
-                    for try await snap in loader.updates() { EffectRunner.post(snap, to: q, names: names) }
-                } catch {
-                    q.post(.inventoryFailed(String(describing: error)))
+            var loader = InventoryLoader(source: source)
+            loader.deferSnapshotStore = true   // after the first frame (Effect.completeFleet)
+            if !source.isFlake {
+                // A directory (or the demo) is read on a thread of its own: the event loop blocks one
+                // of the concurrency pool's threads (one per core), and on two cores a task started
+                // with it (the history database, the theme names) would run first on the other one.
+                Thread.detachNewThread { [loader] in
+                    do {
+                        if let snap = try loader.localSnapshot() { EffectRunner.post(snap, to: q, names: names) }
+                    } catch {
+                        q.post(.inventoryFailed(String(describing: error)))
+                    }
+                }
+            } else {
+                Task.detached { [loader] in
+                    // A flake yields a cached or offline result first, then the evaluated one.
+                    do {
+                        for try await snap in loader.updates() { EffectRunner.post(snap, to: q, names: names) }
+                    } catch {
+                        q.post(.inventoryFailed(String(describing: error)))
+                    }
                 }
             }
         case .loadTheme(let name):
@@ -130,13 +143,20 @@ final class EffectRunner {
 /// the load deferred until the fleet is complete (or the UI quits), with the fleet it is for.
 final class LoadedMachineNames: Sendable {
     typealias Store = @Sendable (AddressRecording?) -> Void
-    private let names = Mutex<Set<String>?>(nil)
+    /// The inventory's machine names; the `Set` is made by the first reader (the vars load, after
+    /// the first frame), not by the load before it posts the inventory.
+    private let names = Mutex<(inventory: Inventory?, set: Set<String>?)>((nil, nil))
     private let store = Mutex<(fleet: ResolvedFleet, run: Store)?>(nil)
-    func set(_ value: Set<String>, store pending: (ResolvedFleet, Store)?) {
-        names.withLock { $0 = value }
+    func set(_ inventory: Inventory, store pending: (ResolvedFleet, Store)?) {
+        names.withLock { $0 = (inventory, nil) }
         store.withLock { $0 = pending }
     }
-    func get() -> Set<String>? { names.withLock { $0 } }
+    func get() -> Set<String>? {
+        names.withLock { n in
+            if n.set == nil, let inv = n.inventory { n.set = Set(inv.machines.keys); n.inventory = nil }
+            return n.set
+        }
+    }
 
     func hasPendingStore(of fleet: ResolvedFleet) -> Bool {
         store.withLock { $0?.fleet.isSameLoad(as: fleet) ?? false }

@@ -5,7 +5,7 @@ import Glibc
 
 /// For `make bench` only: when `FLEET_BENCH_FRAME_LOG` is set, the moment the first frame with
 /// the fleet on it has been written to the terminal is appended to that file (CLOCK_REALTIME,
-/// nanoseconds), and with `FLEET_BENCH_EXIT=1` the UI then quits. Off otherwise.
+/// nanoseconds, with the process's CPU time so far), and with `FLEET_BENCH_EXIT=1` the UI then quits. Off otherwise.
 struct BenchProbe {
     let path: String
     let exitAfter: Bool
@@ -28,8 +28,12 @@ struct BenchProbe {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
         let ns = Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
+        // The process's CPU time so far (every thread): under load, wall time says little.
+        var ru = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &ru)
+        let cpuUs = (Int64(ru.ru_utime.tv_sec) + Int64(ru.ru_stime.tv_sec)) * 1_000_000 + Int64(ru.ru_utime.tv_usec) + Int64(ru.ru_stime.tv_usec)
         if let f = fopen(path, "a") {
-            fputs("first-frame \(ns) rows=\(state.machines.count)\n", f)
+            fputs("first-frame \(ns) rows=\(state.machines.count) cpu_us=\(cpuUs)\n", f)
             fclose(f)
         }
         if exitAfter { state.running = false }

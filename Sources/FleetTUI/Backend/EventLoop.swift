@@ -45,6 +45,9 @@ final class EventLoop {
     /// Returns the process exit status: 0 on quit, 128+signal when a signal ended the UI; nil when
     /// the backend can drive no terminal (nothing was drawn; the caller falls back to text).
     func run(initialEffects: [Effect], initialEvents: [Event] = []) -> Int32? {
+        // The initial effects (the inventory load) start before the terminal is set up, so the two
+        // overlap; their results wait in the queue until the loop drains it.
+        for e in initialEffects { effects.perform(e) }
         guard backend.start(wakeFD: queue.writeFD) else { return nil }
         var initialEvents = initialEvents
         if let warning = backend.warning { initialEvents.append(.toast(warning, .error)) }
@@ -53,7 +56,6 @@ final class EventLoop {
         state.width = s.width
         state.height = s.height
         state.clock = clock()
-        for e in initialEffects { effects.perform(e) }
         for e in initialEvents { queue.post(e) }
         backend.draw(AppView.render(state))
         if state.inventory != nil { benchProbe?.firstFrameDrawn(state: &state) }

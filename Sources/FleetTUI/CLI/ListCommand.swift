@@ -57,6 +57,10 @@ struct ListCommand: AsyncParsableCommand {
             // one every address came from.
             cache.storeRendering(Self.renderingName, out, source: directory, fleet: paired)
         }
+        // Everything is written (stdout by write(2), the cache files renamed into place): exit
+        // without freeing the fleet piece by piece (10k machines' strings, dictionaries and
+        // buffers; ~2 % of a cold run's CPU), as compilers do.
+        Foundation.exit(0)
     }
 
     /// The machines asked for (`--tags`: those carrying every tag; an unknown tag is warned about).
