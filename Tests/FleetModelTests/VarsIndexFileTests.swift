@@ -54,6 +54,19 @@ final class VarsIndexFileTests: XCTestCase {
         XCTAssertNil(VarsIndexView(bytes: empty, clanDirectory: "/clan")?.find("a"))
     }
 
+    /// `write` writes the body from its parts (no body or sealed copy in memory): the file must be
+    /// byte for byte `encode`'s, header and checksum included.
+    func testWrittenFileIsTheSealedEncoding() throws {
+        let t = table(5000)
+        let path = try makeTempDir(self) + "/index.bin"
+        VarsIndexFile.write(t, to: path, clanDirectory: "/clan")
+        let written = try XCTUnwrap(FileBytes.read(path))
+        let sealed = VarsIndexFile.encode(t, clanDirectory: "/clan")
+        XCTAssertEqual(written.count, sealed.count)
+        XCTAssertTrue(written == sealed, "the streamed index differs from the sealed encoding")
+        XCTAssertEqual(VarsIndexFile.open(path, clanDirectory: "/clan")?.count, t.count)
+    }
+
     func testEqualPayloadsAreStoredOnce() throws {
         let r = VarsFact.recipients([SopsKeyRef("age1a"), SopsKeyRef("age1b")])
         var t: [String: StampedFact] = [:]

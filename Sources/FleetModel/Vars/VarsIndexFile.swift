@@ -34,7 +34,43 @@ enum VarsIndexFile {
 
     // MARK: write
 
+    /// The sealed file in one buffer (tests; `write` writes the same bytes from the parts).
     static func encode(_ table: [String: StampedFact], clanDirectory: String) -> [UInt8] {
+        body(table, clanDirectory: clanDirectory).withPieces { pieces in
+            let (header, _) = BinaryCacheFile.header(pieces: pieces, magic: magic, version: version)
+            return pieces.reduce(into: header) { $0.append(contentsOf: $1) }
+        }
+    }
+
+    /// The body's sections, in file order, as they were built (never copied into one buffer).
+    struct Body {
+        var parts: [[UInt8]]
+
+        init(clanDirectory: String, entryCount: Int, ends: [UInt32], stringBytes: [UInt8], paths: [UInt8],
+             slots: [UInt32], entries: [UInt8], payloads: [UInt8]) {
+            func le(_ values: [UInt32]) -> [UInt8] {
+                var w = BinaryWriter()
+                w.bytes.reserveCapacity(values.count * 4)
+                for v in values { w.u32(v) }
+                return w.bytes
+            }
+            var head = BinaryWriter()
+            head.string(clanDirectory)
+            head.u32(UInt32(entryCount)); head.u32(UInt32(slots.count)); head.u32(UInt32(ends.count))
+            func length(_ b: [UInt8]) -> [UInt8] { var w = BinaryWriter(); w.u32(UInt32(b.count)); return w.bytes }
+            parts = [head.bytes, le(ends), length(stringBytes), stringBytes, length(paths), paths, le(slots), entries,
+                     length(payloads), payloads]
+        }
+
+        func withPieces<T>(_ body: ([UnsafeRawBufferPointer]) -> T) -> T {
+            func go(_ i: Int, _ acc: [UnsafeRawBufferPointer]) -> T {
+                i == parts.count ? body(acc) : parts[i].withUnsafeBytes { go(i + 1, acc + [$0]) }
+            }
+            return go(0, [])
+        }
+    }
+
+    static func body(_ table: [String: StampedFact], clanDirectory: String) -> Body {
         var stringBytes: [UInt8] = []
         var ends: [UInt32] = []
         var ids: [String: UInt32] = [:]
@@ -116,23 +152,16 @@ enum VarsIndexFile {
             }
         }
 
-        var body = BinaryWriter()
-        body.bytes.reserveCapacity(64 + clanDirectory.utf8.count + ends.count * 4 + stringBytes.count + paths.count
-                                   + slotCount * 4 + entries.bytes.count + payloads.bytes.count)
-        body.string(clanDirectory)
-        body.u32(UInt32(table.count)); body.u32(UInt32(slotCount)); body.u32(UInt32(ends.count))
-        for e in ends { body.u32(e) }
-        body.u32(UInt32(stringBytes.count)); body.bytes.append(contentsOf: stringBytes)
-        body.u32(UInt32(paths.count)); body.bytes.append(contentsOf: paths)
-        for s in slots { body.u32(s) }
-        body.bytes.append(contentsOf: entries.bytes)
-        body.u32(UInt32(payloads.bytes.count)); body.bytes.append(contentsOf: payloads.bytes)
-        return BinaryCacheFile.seal(body.bytes, magic: magic, version: version)
+        return Body(clanDirectory: clanDirectory, entryCount: table.count, ends: ends, stringBytes: stringBytes,
+                    paths: paths, slots: slots, entries: entries.bytes, payloads: payloads.bytes)
     }
 
     /// Writes atomically (a temp sibling renamed over the target); a cache, so failures are ignored.
+    /// From the parts (`BinaryCacheFile.writeSealed(pieces:)`): no body or sealed copy in memory.
     static func write(_ table: [String: StampedFact], to path: String, clanDirectory: String) {
-        BinaryCacheFile.write(encode(table, clanDirectory: clanDirectory), to: path)
+        _ = body(table, clanDirectory: clanDirectory).withPieces {
+            BinaryCacheFile.writeSealed(pieces: $0, magic: magic, version: version, to: path)
+        }
     }
 
     // MARK: read

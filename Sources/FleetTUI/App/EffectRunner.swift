@@ -125,7 +125,10 @@ final class EffectRunner {
                 let (complete, recording) = info.hasPendingStore(of: loaded.fleet)
                     ? loaded.fleet.completedRecording() : (loaded.fleet.completed(), nil)
                 q.post(.fleetCompleted(complete, searchIndex: FleetSearch.index(complete)))
-                if let recording { info.takePendingStore(of: loaded.fleet)?(recording) }
+                if let recording, let store = info.takePendingStore(of: loaded.fleet) {
+                    store(recording)
+                    UILog.logger.debug("resolved-fleet cache stored\(UILog.memory)")
+                }
             }
         case .loadHistoryLog(let id): deploys.loadLog(deployID: id)
         case .copyToClipboard(let text):
