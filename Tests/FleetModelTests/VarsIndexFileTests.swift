@@ -108,4 +108,28 @@ final class VarsIndexFileTests: XCTestCase {
         XCTAssertNil(view.fact(UInt64(VarsIndexFile.Kind.recipients.rawValue) << 32 | 0xFFFF_FF00))
         XCTAssertNil(view.fact(UInt64(99) << 32))
     }
+
+    /// Paths share a home slot per first four components (a generator's files probe one stretch of
+    /// slots): a generator directory with 300 files among 2000 other paths — one long run of probes —
+    /// still finds every entry and no absent path, and the entries are stored in path order.
+    func testPathsSharingAHomeSlotAreAllFoundAndEntriesAreInPathOrder() throws {
+        var t: [String: StampedFact] = [:]
+        for i in 0..<300 { t["vars/per-machine/big/gen/f\(i)/secret"] = StampedFact(stamp: stamp(i), fact: .text("t\(i)")) }
+        for i in 0..<2000 { t["vars/per-machine/m\(i)/g\(i % 10)/key/secret"] = StampedFact(stamp: stamp(i + 300), fact: .text("u\(i % 17)")) }
+        for i in 0..<50 { t["sops/machines/m\(i)/key.json"] = StampedFact(stamp: stamp(i + 2300), fact: .keys([SopsKeyRef("age1k\(i)")])) }
+        let bytes = VarsIndexFile.encode(t, clanDirectory: "/c")
+        let view = try XCTUnwrap(VarsIndexView(bytes: bytes, clanDirectory: "/c"))
+        for (path, e) in t {
+            let i = try XCTUnwrap(view.find(path), path)
+            XCTAssertEqual(view.path(i), path)
+            XCTAssertEqual(view.stamp(i), e.stamp, path)
+            XCTAssertEqual(view.fact(view.factKey(i)), e.fact, path)
+        }
+        for i in 300..<400 { XCTAssertNil(view.find("vars/per-machine/big/gen/f\(i)/secret")) }
+        XCTAssertNil(view.find("vars/per-machine/big/gen/.validation-hash"))
+        XCTAssertNil(view.find("vars/per-machine/big/gen"))
+        let paths = (0..<view.count).map { view.path($0)! }
+        XCTAssertEqual(paths, paths.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) })
+        XCTAssertEqual(VarsIndexFile.decode(bytes, clanDirectory: "/c"), t)
+    }
 }

@@ -378,4 +378,112 @@ final class VarsStatusIndexTests: XCTestCase {
         XCTAssertEqual(try fileStatus(s, "m1", "drift-gen", "s")?.problem, .unfixed(added: [bob], extra: [alice, m1].sorted()))
         XCTAssertNil(try fileStatus(s, "m1", "ok-gen", "key")?.problem)
     }
+
+    // MARK: many machines: threads, and what a run memoises
+
+    /// A clan of `count` machines (`m000`…) written for these tests: keys are plain strings (status
+    /// never decrypts). Per machine: `a` (secret to the machine and admin, linked so: fine), `b` and `c`
+    /// (one secret file to the admin only, byte for byte the same in both and on every machine, so one
+    /// index payload; `b` links the admin — fine —, `c` the admin and bob — bob missing), `d` (public;
+    /// its value missing on every 7th machine; a validation hash that differs on every 5th). Every 4th
+    /// machine has default group `ops` (bob), every 6th `dev` (carol): then `b` misses bob or carol too.
+    private func manyMachines(_ count: Int) throws -> (dir: String, catalog: GeneratorCatalog, machines: [String]) {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fleet-vars-many-\(UUID().uuidString)").path
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: dir) }
+        // Plain syscalls (Foundation's are slower); 100 machines: ext4 inode allocation on a busy disk
+        // makes each new inode costly.
+        var made = Set<String>()
+        func mkdirs(_ path: String) {
+            guard !made.contains(path), !path.isEmpty else { return }
+            if mkdir(path, 0o755) != 0 && errno == ENOENT {
+                mkdirs((path as NSString).deletingLastPathComponent)
+                mkdir(path, 0o755)
+            }
+            made.insert(path)
+        }
+        func write(_ rel: String, _ text: String) throws {
+            mkdirs(((dir + "/" + rel) as NSString).deletingLastPathComponent)
+            let fd = open(dir + "/" + rel, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+            XCTAssertGreaterThanOrEqual(fd, 0, rel)
+            let bytes = Array(text.utf8)
+            XCTAssertEqual(bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }, bytes.count)
+            close(fd)
+        }
+        func link(_ target: String, _ rel: String) throws {
+            mkdirs(((dir + "/" + rel) as NSString).deletingLastPathComponent)
+            XCTAssertEqual(symlink(target, dir + "/" + rel), 0)
+        }
+        func keyJSON(_ k: String) -> String { "[{\"publickey\": \"\(k)\", \"type\": \"age\"}]" }
+        func secret(_ keys: [String]) -> String {
+            "{\"data\": \"ENC[x]\", \"sops\": {\"age\": [" + keys.map { "{\"recipient\": \"\($0)\", \"enc\": \"x\"}" }.joined(separator: ", ") + "]}}"
+        }
+        for u in ["admin", "bob", "carol"] { try write("sops/users/\(u)/key.json", keyJSON("age1user\(u)")) }
+        try link("../../../users/bob", "sops/groups/ops/users/bob")
+        try link("../../../users/carol", "sops/groups/dev/users/carol")
+        let up = "../../../../../../sops/"
+        var machinesJSON: [String] = []
+        let machines = (0..<count).map { String(format: "m%03d", $0) }
+        for (i, m) in machines.enumerated() {
+            try write("sops/machines/\(m)/key.json", keyJSON("age1machine\(m)"))
+            let g = "vars/per-machine/\(m)"
+            try write(g + "/a/s/secret", secret(["age1machine\(m)", "age1useradmin"]))
+            try link(up + "machines/" + m, g + "/a/s/machines/" + m)
+            try link(up + "users/admin", g + "/a/s/users/admin")
+            for x in ["b", "c"] {
+                try write(g + "/\(x)/s/secret", secret(["age1useradmin"]))
+                try link(up + "users/admin", g + "/\(x)/s/users/admin")
+            }
+            try link(up + "users/bob", g + "/c/s/users/bob")
+            if i % 7 != 0 { try write(g + "/d/v/value", "v\(i)") } else { mkdirs(dir + "/" + g + "/d/v") }
+            try write(g + "/d/.validation-hash", i % 5 == 0 ? "old\n" : "h1\n")
+            let groups = (i % 4 == 0 ? ["\"ops\""] : []) + (i % 6 == 0 ? ["\"dev\""] : [])
+            machinesJSON.append("\"\(m)\": {\"defaultGroups\": [\(groups.joined(separator: ", "))], \"generators\": {\"a\": {\"template\": \"sec\"}, \"b\": {\"template\": \"sec\"}, \"c\": {\"template\": \"sec\"}, \"d\": {\"template\": \"pub\"}}}")
+        }
+        try write("generators.json", """
+            {"version": 1, "templates": {"sec": {"files": {"s": {}}}, "pub": {"files": {"v": {"secret": false}}, "validationHash": "h1"}},
+             "machines": {\(machinesJSON.joined(separator: ",\n"))}}
+            """)
+        return (dir, try GeneratorsFile(path: dir + "/generators.json").load(), machines)
+    }
+
+    /// Machines split over threads come back in the order asked for (not sorted, not in the order the
+    /// chunks finish), cold and warm, equal to one plain checker walking them one by one; and the
+    /// memoised answers (owners per recipients payload, drift per payload and link set, default groups'
+    /// keys) are those of the plain walk: `b` and `c` share a recipients payload but not their links,
+    /// machines with other default groups share payloads and links but not the wanted keys.
+    func testManyMachinesOverThreadsInTheOrderAskedAndMemoisedPerContent() throws {
+        let t = try manyMachines(100)
+        var order = t.machines
+        var rng = SystemRandomNumberGenerator()
+        order.shuffle(using: &rng)
+        order = Array(order.suffix(50)) + order.prefix(50).reversed()
+        let cache = FileManager.default.temporaryDirectory.appendingPathComponent("fleet-vars-index-\(UUID().uuidString)").path
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: cache) }
+        var index = VarsStatusIndex(clanDirectory: t.dir, cacheDirectory: cache)
+        index.settleSeconds = 0
+        index.threads = 4
+        let admin: Set<SopsKeyRef> = [SopsKeyRef("age1useradmin")]
+        let plain = VarsStatusChecker(clanDirectory: t.dir, catalog: t.catalog, adminRecipients: admin)
+        let expected = try order.map { try plain.status(machine: $0) }
+        let cold = try index.run(order, catalog: t.catalog, adminRecipients: admin)
+        XCTAssertEqual(cold.statuses.map(\.machine), order)
+        XCTAssertEqual(cold.statuses, expected)
+        let warm = try index.run(order, catalog: t.catalog, adminRecipients: admin)
+        XCTAssertEqual(warm.stats.misses, 0)
+        XCTAssertEqual(warm.statuses, expected)
+        // The expectations themselves, on a few machines.
+        let bob = SopsKeyRef("age1userbob"), carol = SopsKeyRef("age1usercarol")
+        func problems(_ m: String) -> [String: VarProblem?] {
+            let st = warm.statuses.first { $0.machine == m }!
+            return Dictionary(uniqueKeysWithValues: st.generators.map { ($0.id.name, $0.files[0].problem) })
+        }
+        XCTAssertEqual(problems("m001"), ["a": nil, "b": nil, "c": .unfixed(added: [bob], extra: []), "d": nil])
+        XCTAssertEqual(problems("m004"), ["a": .unfixed(added: [bob], extra: []), "b": .unfixed(added: [bob], extra: []),
+                                          "c": .unfixed(added: [bob], extra: []), "d": nil])
+        XCTAssertEqual(problems("m006"), ["a": .unfixed(added: [carol], extra: []), "b": .unfixed(added: [carol], extra: []),
+                                          "c": .unfixed(added: [bob, carol].sorted(), extra: []), "d": nil])
+        XCTAssertEqual(problems("m007")["d"], .missingPublic)
+        XCTAssertEqual(warm.statuses.first { $0.machine == "m005" }!.invalidGenerators, ["d"])
+        XCTAssertEqual(warm.statuses.first { $0.machine == "m001" }!.generators[1].files[0].adminCanDecrypt, true)
+    }
 }

@@ -91,7 +91,7 @@ final class VarsFactReader {
     /// 10 generators of a machine link the same keys: one resolution per machine, not per secret.
     private var resolvedLinks: [UInt64: [ResolvedLink]] = [:]
     /// Per pair of `machines/` and `users/` folder contents (no `groups/`): the union of their keys.
-    private var linkedKeySets: [LinkFolders: Set<SopsKeyRef>] = [:]
+    private var linkedKeySets: [LinkFolders: (keys: Set<SopsKeyRef>, id: Int?)] = [:]
 
     struct ResolvedLink {
         var name: String
@@ -103,6 +103,24 @@ final class VarsFactReader {
         var users: UInt64
     }
 
+    /// The path of the next lookup, relative to `root` (or absolute), NUL-terminated, at
+    /// `cursorStart` in `buffer`: status builds each generator's paths here component by component,
+    /// so a warm lookup allocates no `String` (one is made only when a file is read or a stored fact
+    /// goes stale). Lookups by `String` (key files behind links, the key index, the disk scan) put
+    /// their path after the current one (`withCursor`) and leave it as it was.
+    private var buffer: UnsafeMutablePointer<UInt8>
+    private var bufferCapacity = 512
+    private var cursorStart = 0
+    /// The cursor's length in bytes (without the NUL).
+    private(set) var cursorLength = 0
+    /// `vars/per-machine/<m>` of the machine being checked, open (`O_PATH`), and its length: lookups of
+    /// that machine's generators walk three components instead of six.
+    private var machineFD: Int32 = -1
+    private var machineName = ""
+    private var machinePrefix = 0
+    /// Whether the cursor is a path under `machineFD` (set by `setCursor(generatorDir:)`).
+    private var cursorInMachine = false
+
     init(root: String, stored: VarsIndexView? = nil, settledBeforeNs: Int64 = .min,
          keyMemo: [String: Result<Set<SopsKeyRef>, VarsError>?] = [:]) {
         self.root = root
@@ -110,9 +128,116 @@ final class VarsFactReader {
         self.settledBeforeNs = settledBeforeNs
         self.keyMemo = keyMemo
         rootFD = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        buffer = .allocate(capacity: bufferCapacity)
+        buffer[0] = 0
     }
 
-    deinit { if rootFD >= 0 { close(rootFD) } }
+    deinit {
+        if rootFD >= 0 { close(rootFD) }
+        if machineFD >= 0 { close(machineFD) }
+        buffer.deallocate()
+    }
+
+    /// `open` flags of a directory only looked up from: `O_PATH` on Linux (0o10000000; Glibc's module
+    /// does not export it), which needs no read permission and opens nothing.
+    #if os(Linux)
+    private static let directoryForLookups: Int32 = 0o10000000 | O_DIRECTORY | O_CLOEXEC
+    #else
+    private static let directoryForLookups: Int32 = O_RDONLY | O_DIRECTORY | O_CLOEXEC
+    #endif
+
+    /// Opens `vars/per-machine/<machine>` for the lookups of that machine's generators (until another
+    /// machine's); when it cannot be opened (absent), lookups go from the clan directory.
+    func enterMachine(_ machine: String) {
+        if machineFD >= 0 {
+            if machineName == machine { return }
+            close(machineFD)
+            machineFD = -1
+        }
+        guard rootFD >= 0 else { return }
+        setCursor("vars/per-machine/")
+        appendCursor(machine)
+        let fd = cursorPointer.withMemoryRebound(to: CChar.self, capacity: cursorLength + 1) {
+            openat(rootFD, $0, Self.directoryForLookups)
+        }
+        if fd >= 0 { machineFD = fd; machineName = machine; machinePrefix = cursorLength }
+    }
+
+    // MARK: the path cursor
+
+    /// Sets the cursor to `rel` (the outermost path: whatever was on the cursor is dropped).
+    func setCursor(_ rel: String) {
+        cursorStart = 0
+        cursorLength = 0
+        cursorInMachine = false
+        appendCursor(rel)
+    }
+
+    /// `body` with the cursor on `rel`, then the cursor as it was (a lookup inside another one's).
+    private func withCursor<T>(_ rel: String, _ body: () -> T) -> T {
+        let (start, length) = (cursorStart, cursorLength)
+        cursorStart = start + length + 1
+        cursorLength = 0
+        appendCursor(rel)
+        defer { cursorStart = start; cursorLength = length }
+        return body()
+    }
+
+    /// Appends `part` to the cursor.
+    func appendCursor(_ part: String) {
+        var part = part
+        part.withUTF8 { appendCursor(UnsafeRawBufferPointer($0)) }
+    }
+
+    func appendCursor(_ part: StaticString) {
+        appendCursor(UnsafeRawBufferPointer(start: part.utf8Start, count: part.utf8CodeUnitCount))
+    }
+
+    private func appendCursor(_ bytes: UnsafeRawBufferPointer) {
+        let end = cursorStart + cursorLength
+        if end + bytes.count + 1 > bufferCapacity {
+            var capacity = bufferCapacity * 2
+            while end + bytes.count + 1 > capacity { capacity *= 2 }
+            let grown = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity)
+            grown.update(from: buffer, count: end + 1)
+            buffer.deallocate()
+            buffer = grown
+            bufferCapacity = capacity
+        }
+        if let base = bytes.baseAddress, bytes.count > 0 {
+            UnsafeMutableRawPointer(buffer + end).copyMemory(from: base, byteCount: bytes.count)
+        }
+        cursorLength += bytes.count
+        buffer[cursorStart + cursorLength] = 0
+    }
+
+    /// Cuts the cursor back to `length` bytes (a length it had before).
+    func truncateCursor(_ length: Int) {
+        cursorLength = length
+        buffer[cursorStart + length] = 0
+    }
+
+    /// `vars/<relDir>` of `id` on the cursor (`setCursor`), without building the string.
+    func setCursor(generatorDir id: GeneratorID) {
+        cursorStart = 0
+        cursorLength = 0
+        cursorInMachine = machineFD >= 0 && id.machine == machineName && id.exportKey == nil
+        appendCursor("vars/")
+        if let m = id.machine {
+            appendCursor("per-machine/"); appendCursor(m)
+        } else if let e = id.exportKey {
+            appendCursor("per-export/"); appendCursor(e)
+        } else {
+            appendCursor("shared")
+        }
+        appendCursor("/"); appendCursor(id.name)
+    }
+
+    private var cursorPointer: UnsafeMutablePointer<UInt8> { buffer + cursorStart }
+    private var cursorBytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: cursorPointer, count: cursorLength) }
+
+    /// The cursor as a `String` (for the slow paths).
+    var cursorString: String { String(decoding: cursorBytes, as: UTF8.self) }
 
     /// `path` relative to the clan directory when it lies inside it (the index key), else absolute.
     func relative(_ path: String) -> String {
@@ -127,10 +252,25 @@ final class VarsFactReader {
 
     /// `stat` (following links, like `FileManager.fileExists`); nil when absent or unreadable.
     func stamp(_ rel: String) -> FileStamp? {
+        withCursor(rel) { stampAtCursor() }
+    }
+
+    /// `stamp` of the cursor's path.
+    func stampAtCursor() -> FileStamp? {
         var st = stat()
-        let r = rootFD >= 0 ? fstatat(rootFD, rel, &st, 0) : stat(absolute(rel), &st)
+        let r: Int32
+        if cursorInMachine, cursorStart == 0, cursorLength > machinePrefix + 1 {
+            // `vars/per-machine/<m>/<rest>` as `<rest>` relative to the machine's directory.
+            r = (buffer + machinePrefix + 1).withMemoryRebound(to: CChar.self, capacity: cursorLength - machinePrefix) {
+                fstatat(machineFD, $0, &st, 0)
+            }
+        } else {
+            r = cursorPointer.withMemoryRebound(to: CChar.self, capacity: cursorLength + 1) { p in
+                rootFD >= 0 ? fstatat(rootFD, p, &st, 0) : stat(absolute(String(cString: p)), &st)
+            }
+        }
         if r != 0 {
-            if stored?.find(rel) != nil { stale.insert(rel) }
+            if stored?.find(cursorBytes) != nil { stale.insert(cursorString) }
             return nil
         }
         return FileStamp(st)
@@ -138,27 +278,36 @@ final class VarsFactReader {
 
     func exists(_ rel: String) -> Bool { stamp(rel) != nil }
 
+    /// `exists` of the cursor's path.
+    func existsAtCursor() -> Bool { stampAtCursor() != nil }
+
     /// The fact for `rel`, from the index when its stamp matches, else derived by `read` from the
     /// open file (directories: from the path) and remembered. nil when the file is absent.
-    private func fact(_ rel: String, _ read: (_ fd: Int32, _ stamp: FileStamp) -> VarsFact) -> VarsFact? {
-        lastKey = nil
-        guard let s = stamp(rel) else { return nil }
-        return fact(rel, stamp: s, read)
+    private func fact(_ rel: String, _ read: (_ fd: Int32, _ stamp: FileStamp, _ rel: String) -> VarsFact) -> VarsFact? {
+        withCursor(rel) { factAtCursor(read) }
     }
 
-    private func fact(_ rel: String, stamp s: FileStamp, _ read: (_ fd: Int32, _ stamp: FileStamp) -> VarsFact) -> VarsFact {
+    /// `fact` of the cursor's path: on a hit, no `String` is made.
+    private func factAtCursor(_ read: (_ fd: Int32, _ stamp: FileStamp, _ rel: String) -> VarsFact) -> VarsFact? {
         lastKey = nil
-        if let stored, let i = stored.find(rel) {
+        guard let s = stampAtCursor() else { return nil }
+        if let stored, let i = stored.find(cursorBytes) {
             if stored.stamp(i) == s, let f = storedFact(stored, i) { hits += 1; lastKey = stored.factKey(i); return f }
-            stale.insert(rel)
+            stale.insert(cursorString)
         }
+        return readFact(cursorString, stamp: s, read)
+    }
+
+    /// Reads `rel` (its stamp `s` just taken) into a fact and keeps it for the index when settled.
+    private func readFact(_ rel: String, stamp s: FileStamp, _ read: (_ fd: Int32, _ stamp: FileStamp, _ rel: String) -> VarsFact) -> VarsFact {
+        lastKey = nil
         misses += 1
         let f: VarsFact
         if s.isDirectory {
-            f = read(-1, s)
+            f = read(-1, s, rel)
         } else {
             let fd = rootFD >= 0 ? openat(rootFD, rel, O_RDONLY | O_CLOEXEC) : open(absolute(rel), O_RDONLY | O_CLOEXEC)
-            f = read(fd, s)
+            f = read(fd, s, rel)
             if fd >= 0 { close(fd) }
         }
         if s.newestNs < settledBeforeNs { fresh[rel] = StampedFact(stamp: s, fact: f) }
@@ -193,21 +342,31 @@ final class VarsFactReader {
 
     /// A secret's recipients, sorted: nil when the file is absent; errors as `SopsFileRecipients.read`.
     func secretRecipients(_ rel: String) -> Result<[SopsKeyRef], VarsError>? {
-        guard let f = fact(rel, { fd, s in
+        withCursor(rel) { secretRecipientsAtCursor().result }
+    }
+
+    /// `secretRecipients` of the cursor's path, with the index's fact key when it answered (equal
+    /// keys: equal recipients).
+    func secretRecipientsAtCursor() -> (result: Result<[SopsKeyRef], VarsError>?, key: UInt64?) {
+        guard let f = factAtCursor({ fd, s, rel in
             let path = self.absolute(rel)
             guard !s.isDirectory, let bytes = Self.readAll(fd, size: s.size) else { return .unreadable("\(VarsError(path, "cannot read file"))") }
             do { return .recipients(try SopsFileRecipients.parse(bytes, path: path).sorted()) } catch { return .unreadable("\(error)") }
-        }) else { return nil }
+        }) else { return (nil, nil) }
         switch f {
-        case .recipients(let r): return .success(r)
-        case .unreadable(let why): return .failure(VarsError("", why))
-        default: return .failure(VarsError(absolute(rel), "unexpected index entry"))
+        case .recipients(let r): return (.success(r), lastKey)
+        case .unreadable(let why): return (.failure(VarsError("", why)), nil)
+        default: return (.failure(VarsError(absolute(cursorString), "unexpected index entry")), nil)
         }
     }
 
     /// `.validation-hash` read with `.strip()`; nil when absent or unreadable.
     func validationHash(_ rel: String) -> String? {
-        guard let f = fact(rel, { fd, s in
+        withCursor(rel) { validationHashAtCursor() }
+    }
+
+    func validationHashAtCursor() -> String? {
+        guard let f = factAtCursor({ fd, s, _ in
             guard !s.isDirectory, let bytes = Self.readAll(fd, size: s.size) else { return .unreadable("") }
             return .text(VarsStatusChecker.stripValidationHash(bytes))
         }) else { return nil }
@@ -221,7 +380,7 @@ final class VarsFactReader {
     /// A file's bytes (a public value); nil when absent, a directory or unreadable
     /// (`FileManager.contents(atPath:)`).
     func contents(_ rel: String) -> [UInt8]? {
-        guard let f = fact(rel, { fd, s in
+        guard let f = fact(rel, { fd, s, _ in
             guard !s.isDirectory, let bytes = Self.readAll(fd, size: s.size) else { return .unreadable("") }
             return .bytes(bytes)
         }) else { return nil }
@@ -231,18 +390,22 @@ final class VarsFactReader {
 
     /// Entry names of a directory, sorted; empty when absent.
     func names(_ rel: String) -> [String] {
-        guard let f = fact(rel, { _, s in .names(s.isDirectory ? Self.list(self.absolute(rel)).map(\.name).sorted() : []) }) else { return [] }
+        withCursor(rel) { namesAtCursor() }
+    }
+
+    func namesAtCursor() -> [String] {
+        guard let f = factAtCursor({ _, s, rel in .names(s.isDirectory ? Self.list(self.absolute(rel)).map(\.name).sorted() : []) }) else { return [] }
         if case .names(let n) = f { return n }
         return []
     }
 
     /// The symlinks of a link directory with their lexically resolved targets; empty when absent.
-    func links(_ rel: String) -> [VarsLink] { linkList(rel).links }
+    func links(_ rel: String) -> [VarsLink] { withCursor(rel) { linkListAtCursor().links } }
 
-    /// `links` and the key of that answer: the index's fact key, 0 for an absent folder (no links),
-    /// nil when read from disk.
-    private func linkList(_ rel: String) -> (links: [VarsLink], key: UInt64?) {
-        guard let f = fact(rel, { _, s in
+    /// `links` of the cursor's path and the key of that answer: the index's fact key, 0 for an absent
+    /// folder (no links), nil when read from disk.
+    private func linkListAtCursor() -> (links: [VarsLink], key: UInt64?) {
+        guard let f = factAtCursor({ _, s, rel in
             guard s.isDirectory else { return .links([]) }
             let folder = self.absolute(rel)
             var out: [VarsLink] = []
@@ -285,7 +448,7 @@ final class VarsFactReader {
     func forEachLink(inSecretDir dir: String, group onGroup: (String) -> Void = { _ in },
                      _ body: (_ kind: LinkKind, _ group: String?, _ folder: String, _ name: String, _ keys: Set<SopsKeyRef>?) -> Void) {
         func folder(_ rel: String, _ kind: LinkKind, _ group: String?) {
-            for l in resolvedFolder(rel, kind).links { body(kind, group, rel, l.name, l.keys) }
+            for l in withCursor(rel, { resolvedFolderAtCursor(kind) }).links { body(kind, group, rel, l.name, l.keys) }
         }
         folder(dir + "/machines", .machines, nil)
         folder(dir + "/users", .users, nil)
@@ -296,10 +459,10 @@ final class VarsFactReader {
         }
     }
 
-    /// The links of one folder with their keys (`forEachLink`'s rules), memoised per folder content
-    /// answered from the index; `key` nil when the folder was read from disk.
-    private func resolvedFolder(_ rel: String, _ kind: LinkKind) -> (links: [ResolvedLink], key: UInt64?) {
-        let (list, key) = linkList(rel)
+    /// The links of the cursor's folder with their keys (`forEachLink`'s rules), memoised per folder
+    /// content answered from the index; `key` nil when the folder was read from disk.
+    private func resolvedFolderAtCursor(_ kind: LinkKind) -> (links: [ResolvedLink], key: UInt64?) {
+        let (list, key) = linkListAtCursor()
         guard let key else { return (list.map { ResolvedLink(name: $0.name, keys: linkKeys(target: $0.target, kind: kind)) }, nil) }
         let memoKey = key << 1 | (kind == .machines ? 0 : 1)
         if let m = resolvedLinks[memoKey] { return (m, memoKey) }
@@ -311,24 +474,39 @@ final class VarsFactReader {
     /// The union of the keys behind a secret's links (`forEachLink`, clan's `collect_keys_for_path`);
     /// memoised per run for folders answered from the index when there is no `groups/`.
     func linkedKeys(inSecretDir dir: String) -> Set<SopsKeyRef> {
-        let machines = resolvedFolder(dir + "/machines", .machines), users = resolvedFolder(dir + "/users", .users)
-        let groups = names(dir + "/groups")
+        withCursor(dir) { linkedKeysAtCursor().keys }
+    }
+
+    /// `linkedKeys` of the secret directory on the cursor (left as it was), and an id of that answer
+    /// when it was memoised (equal ids: equal key sets, this run).
+    func linkedKeysAtCursor() -> (keys: Set<SopsKeyRef>, id: Int?) {
+        let base = cursorLength
+        appendCursor("/machines")
+        let machines = resolvedFolderAtCursor(.machines)
+        truncateCursor(base); appendCursor("/users")
+        let users = resolvedFolderAtCursor(.users)
+        truncateCursor(base); appendCursor("/groups")
+        let groups = namesAtCursor()
+        truncateCursor(base)
         func union() -> Set<SopsKeyRef> {
             var keys = Set<SopsKeyRef>()
             for l in machines.links { if let k = l.keys { keys.formUnion(k) } }
             for l in users.links { if let k = l.keys { keys.formUnion(k) } }
             for g in groups {
-                for l in resolvedFolder(dir + "/groups/" + g + "/machines", .machines).links { if let k = l.keys { keys.formUnion(k) } }
-                for l in resolvedFolder(dir + "/groups/" + g + "/users", .users).links { if let k = l.keys { keys.formUnion(k) } }
+                for kind in [LinkKind.machines, .users] {
+                    appendCursor("/groups/"); appendCursor(g); appendCursor(kind == .machines ? "/machines" : "/users")
+                    for l in resolvedFolderAtCursor(kind).links { if let k = l.keys { keys.formUnion(k) } }
+                    truncateCursor(base)
+                }
             }
             return keys
         }
-        guard groups.isEmpty, let m = machines.key, let u = users.key else { return union() }
+        guard groups.isEmpty, let m = machines.key, let u = users.key else { return (union(), nil) }
         let memoKey = LinkFolders(machines: m, users: u)
         if let k = linkedKeySets[memoKey] { return k }
-        let k = union()
-        linkedKeySets[memoKey] = k
-        return k
+        let k = (keys: union(), id: linkedKeySets.count + 1)
+        linkedKeySets[memoKey] = (k.keys, k.id)
+        return (k.keys, k.id)
     }
 
     /// The keys behind one link target (already resolved lexically), memoised per run.
@@ -350,7 +528,7 @@ final class VarsFactReader {
     func keyFile(_ path: String) -> Result<Set<SopsKeyRef>, VarsError>? {
         if let m = keyMemo[path] { return m }
         let rel = relative(path)
-        let r: Result<Set<SopsKeyRef>, VarsError>? = fact(rel, { fd, s in
+        let r: Result<Set<SopsKeyRef>, VarsError>? = fact(rel, { fd, s, _ in
             guard !s.isDirectory, let bytes = Self.readAll(fd, size: s.size) else { return .unreadable("\(VarsError(path, "cannot read file"))") }
             do { return .keys(try SopsKeyIndex.parseKeyFile(bytes, path: path).sorted()) } catch { return .unreadable("\(error)") }
         }).map { f in

@@ -13,21 +13,31 @@ import Darwin
 ///              · entry count u32 · slot count u32 (a power of two, at least twice the entries)
 ///              · string count u32 · string ends u32 × count · string bytes (u32 length + bytes)
 ///              · path bytes (u32 length + bytes)
-///              · slots u32 × slot count: 0 empty, else entry number + 1, at the path's hash (linear probing)
-///              · entries, 60 bytes each: path (offset u32 · length u32 in the path bytes) · stamp (dev u64 ·
-///                ino u64 · mode u32 · size i64 · mtime ns i64 · ctime ns i64) · kind u8 · 3 zero bytes · payload offset u32
+///              · slots u64 × slot count: 0 empty, else entry number + 1 (low 32 bits) and the path's tag (high
+///                32 bits: the high half of the path's hash), linear probing from the path's home slot
+///              · entries, 60 bytes each, sorted by path bytes: path (offset u32 · length u32 in the path bytes) ·
+///                stamp (dev u64 · ino u64 · mode u32 · size i64 · mtime ns i64 · ctime ns i64) · kind u8 ·
+///                3 zero bytes · payload offset u32
 ///              · payloads (u32 length + bytes)
 ///     payload  recipients, keys: u32 count, per key u8 kind (0 age, 1 pgp) + string · unreadable, text: string
 ///              · links: u32 count, per link name + target strings · names: u32 count + strings
 ///              · bytes: u32 length + raw bytes. Strings are u32 indexes into the string table. Equal payloads
 ///              are stored once (10k machines' secrets share ~10k recipient lists), so a reader decodes each once.
 ///
+/// Locality (a warm status looks up ~500k paths in a file of ~40 MB; in a VM a random access to a cold
+/// page costs far more than the compare): a path's home slot hashes only its first four components
+/// (`home`), so a generator's paths (`vars/per-machine/<m>/<g>/…`, present or absent) probe one
+/// stretch of slots, one or two cache lines; the tag rejects other paths there without touching their
+/// entries; entries and path bytes are in path order, so a status walking machines and generators in
+/// order reads them front to back.
+///
 /// Every read is bounds-checked: a file that is short, of another version, another clan directory,
 /// fails its checksum or its layout reads as no index, never as wrong facts and never as a crash.
 enum VarsIndexFile {
     static let magic = Array("FLTVARIX".utf8)
     /// 2: public values' bytes (`bytes`). 3: memory-mapped layout with a hash table and shared payloads.
-    static let version: UInt32 = 3
+    /// 4: home slots per first four path components, tagged 64-bit slots, entries in path order.
+    static let version: UInt32 = 4
     static let entrySize = 60
 
     enum Kind: UInt8 { case recipients = 1, unreadable, text, keys, links, names, bytes }
@@ -47,7 +57,7 @@ enum VarsIndexFile {
         var parts: [[UInt8]]
 
         init(clanDirectory: String, entryCount: Int, ends: [UInt32], stringBytes: [UInt8], paths: [UInt8],
-             slots: [UInt32], entries: [UInt8], payloads: [UInt8]) {
+             slots: [UInt64], entries: [UInt8], payloads: [UInt8]) {
             func le(_ values: [UInt32]) -> [UInt8] {
                 var w = BinaryWriter()
                 w.bytes.reserveCapacity(values.count * 4)
@@ -58,7 +68,13 @@ enum VarsIndexFile {
             head.string(clanDirectory)
             head.u32(UInt32(entryCount)); head.u32(UInt32(slots.count)); head.u32(UInt32(ends.count))
             func length(_ b: [UInt8]) -> [UInt8] { var w = BinaryWriter(); w.u32(UInt32(b.count)); return w.bytes }
-            parts = [head.bytes, le(ends), length(stringBytes), stringBytes, length(paths), paths, le(slots), entries,
+            func le64(_ values: [UInt64]) -> [UInt8] {
+                var w = BinaryWriter()
+                w.bytes.reserveCapacity(values.count * 8)
+                for v in values { w.u32(UInt32(truncatingIfNeeded: v)); w.u32(UInt32(truncatingIfNeeded: v >> 32)) }
+                return w.bytes
+            }
+            parts = [head.bytes, le(ends), length(stringBytes), stringBytes, length(paths), paths, le64(slots), entries,
                      length(payloads), payloads]
         }
 
@@ -110,7 +126,7 @@ enum VarsIndexFile {
         entries.bytes.reserveCapacity(table.count * entrySize)
         var pathSpans: [(at: Int, length: Int)] = []
         pathSpans.reserveCapacity(table.count)
-        for (path, e) in table {
+        for (path, e) in sortedByBytes(table) {
             let start = payloads.bytes.count
             let kind: Kind
             switch e.fact {
@@ -143,18 +159,49 @@ enum VarsIndexFile {
 
         var slotCount = 2
         while slotCount < table.count * 2 { slotCount *= 2 }
-        var slots = [UInt32](repeating: 0, count: slotCount)
+        var slots = [UInt64](repeating: 0, count: slotCount)
         paths.withUnsafeBytes { raw in
             for (i, span) in pathSpans.enumerated() {
-                var s = Int(truncatingIfNeeded: checksum(UnsafeRawBufferPointer(rebasing: raw[span.at..<(span.at + span.length)]))) & (slotCount - 1)
+                let path = UnsafeRawBufferPointer(rebasing: raw[span.at..<(span.at + span.length)])
+                var s = home(path) & (slotCount - 1)
                 while slots[s] != 0 { s = (s + 1) & (slotCount - 1) }
-                slots[s] = UInt32(i + 1)
+                slots[s] = UInt64(tag(path)) << 32 | UInt64(i + 1)
             }
         }
 
         return Body(clanDirectory: clanDirectory, entryCount: table.count, ends: ends, stringBytes: stringBytes,
                     paths: paths, slots: slots, entries: entries.bytes, payloads: payloads.bytes)
     }
+
+    /// The table's entries in the order of their paths' bytes.
+    private static func sortedByBytes(_ table: [String: StampedFact]) -> [(key: String, value: StampedFact)] {
+        var all = Array(table)
+        all.sort { a, b in
+            let r = a.key.utf8.withContiguousStorageIfAvailable { pa in
+                b.key.utf8.withContiguousStorageIfAvailable { pb -> Bool in
+                    let n = min(pa.count, pb.count)
+                    let c = n == 0 ? 0 : memcmp(pa.baseAddress!, pb.baseAddress!, n)
+                    return c != 0 ? c < 0 : pa.count < pb.count
+                }
+            }
+            return (r ?? nil) ?? a.key.utf8.lexicographicallyPrecedes(b.key.utf8)
+        }
+        return all
+    }
+
+    /// A path's home slot (before masking): the hash of its first four components — `vars/per-machine/
+    /// <m>/<g>` for a generator's files — or of the whole path when it has fewer.
+    static func home(_ path: UnsafeRawBufferPointer) -> Int {
+        var slashes = 0, end = path.count
+        for i in 0..<path.count where path[i] == UInt8(ascii: "/") {
+            slashes += 1
+            if slashes == 4 { end = i; break }
+        }
+        return Int(truncatingIfNeeded: checksum(UnsafeRawBufferPointer(rebasing: path[0..<end])))
+    }
+
+    /// A path's tag in its slot: the high half of its hash.
+    static func tag(_ path: UnsafeRawBufferPointer) -> UInt32 { UInt32(truncatingIfNeeded: checksum(path) >> 32) }
 
     /// Writes atomically (a temp sibling renamed over the target); a cache, so failures are ignored.
     /// From the parts (`BinaryCacheFile.writeSealed(pieces:)`): no body or sealed copy in memory.
@@ -240,7 +287,7 @@ final class VarsIndexView: @unchecked Sendable {
         guard c.string() == clanDirectory, let n = c.u32(), let slots = c.u32(), slots >= 2, slots & (slots - 1) == 0,
               Int(slots) >= Int(n) * 2, let strings = c.u32(), let endsAt = section(4, Int(strings)),
               let sl = c.u32(), let stringsAt = section(1, Int(sl)), let pl = c.u32(), let pathsAt = section(1, Int(pl)),
-              let slotsAt = section(4, Int(slots)), let entriesAt = section(VarsIndexFile.entrySize, Int(n)),
+              let slotsAt = section(8, Int(slots)), let entriesAt = section(VarsIndexFile.entrySize, Int(n)),
               let yl = c.u32(), let payloadsAt = section(1, Int(yl)), c.remaining == 0 else {
             copy?.deallocate()
             return nil
@@ -266,14 +313,18 @@ final class VarsIndexView: @unchecked Sendable {
 
     func find(_ key: UnsafeRawBufferPointer) -> Int? {
         guard count > 0, key.count > 0 else { return nil }
-        var slot = Int(truncatingIfNeeded: VarsIndexFile.checksum(key)) & slotMask
+        var slot = VarsIndexFile.home(key) & slotMask
+        let tag = VarsIndexFile.tag(key)
         for _ in 0...slotMask {
-            let e = Int(u32(slotsAt + 4 * slot))
+            let v = u64(slotsAt + 8 * slot)
+            let e = Int(v & 0xFFFF_FFFF)
             guard e != 0, e <= count else { return nil }
-            let at = entriesAt + (e - 1) * VarsIndexFile.entrySize
-            let po = Int(u32(at)), pl = Int(u32(at + 4))
-            if pl == key.count, po <= pathsLength - pl, memcmp(body.baseAddress! + pathsAt + po, key.baseAddress!, pl) == 0 {
-                return e - 1
+            if UInt32(truncatingIfNeeded: v >> 32) == tag {
+                let at = entriesAt + (e - 1) * VarsIndexFile.entrySize
+                let po = Int(u32(at)), pl = Int(u32(at + 4))
+                if pl == key.count, po <= pathsLength - pl, memcmp(body.baseAddress! + pathsAt + po, key.baseAddress!, pl) == 0 {
+                    return e - 1
+                }
             }
             slot = (slot + 1) & slotMask
         }

@@ -111,6 +111,25 @@ public struct VarsStatusChecker {
     /// Public keys of the admin identities in use; nil when unknown.
     public let adminRecipients: Set<SopsKeyRef>?
     let reader: VarsFactReader
+    private let memo = Memo()
+
+    /// What this checker derived once and reuses (it is one thread's, like its reader): results that
+    /// depend only on facts with equal index keys are equal.
+    private final class Memo {
+        /// Per recipients fact (its index key): the recipients with their owners, and whether an admin
+        /// key is among them.
+        var recipients: [UInt64: (infos: [RecipientInfo], adminOK: Bool?)] = [:]
+        /// Per (recipients fact, linked key set): the problem (nil: none) of a secret whose machine has
+        /// no default groups.
+        var problems: [Pair: VarProblem?] = [:]
+        /// Per default group: the keys behind `sops/groups/<g>`'s links.
+        var groupKeys: [String: Set<SopsKeyRef>] = [:]
+
+        struct Pair: Hashable {
+            var recipients: UInt64
+            var linked: Int
+        }
+    }
 
     public init(clanDirectory: String, catalog: GeneratorCatalog, keys: SopsKeyIndex? = nil, adminRecipients: Set<SopsKeyRef>? = nil) {
         self.init(reader: VarsFactReader(root: clanDirectory), catalog: catalog, keys: keys, adminRecipients: adminRecipients)
@@ -133,6 +152,7 @@ public struct VarsStatusChecker {
             gens = gens.filter { $0.name == generatorName }
             if gens.isEmpty { throw VarsError("", "Generator '\(generatorName)' not found in machine \(machine)") }
         }
+        reader.enterMachine(machine)
         return MachineVarsStatus(machine: machine, generators: gens.map { status(of: $0, machine: machine) })
     }
 
@@ -154,44 +174,87 @@ public struct VarsStatusChecker {
     }
 
     public func status(of gen: Generator, machine: String) -> GeneratorStatus {
-        let genDir = "vars/" + gen.id.relDir
+        // Paths are built on the reader's cursor (`vars/<relDir>/<file>/…`), not as strings.
+        reader.setCursor(generatorDir: gen.id)
+        let genLength = reader.cursorLength
         var files: [VarFileStatus] = []
         files.reserveCapacity(gen.files.count)
         for f in gen.files {
-            let dir = genDir + "/" + f.name
+            reader.truncateCursor(genLength)
+            reader.appendCursor("/"); reader.appendCursor(f.name)
+            let dirLength = reader.cursorLength
             var problem: VarProblem?
             var recipients: [RecipientInfo] = []
             var adminOK: Bool?
             if f.secret {
-                switch reader.secretRecipients(dir + "/secret") {
+                reader.appendCursor("/secret")
+                let (result, recipientsKey) = reader.secretRecipientsAtCursor()
+                reader.truncateCursor(dirLength)
+                switch result {
                 case nil:
                     problem = .missingSecret
                 case .failure(let error):
                     problem = .unreadable("\(error)")
                 case .success(let sorted):
                     // `sorted`: the file's recipients, sorted and unique (a set, without hashing them again).
-                    recipients = sorted.map { RecipientInfo(key: $0, owners: keys.owners(of: $0)) }
-                    if let admin = adminRecipients { adminOK = sorted.contains(where: admin.contains) }
-                    let machineKeys = keys.machines[machine] ?? []
-                    if gen.share && f.deploy && !sorted.contains(where: machineKeys.contains) {
+                    (recipients, adminOK) = recipientInfos(sorted, key: recipientsKey)
+                    if gen.share && f.deploy && !sorted.contains(where: (keys.machines[machine] ?? []).contains) {
                         problem = .missingAccess(machine: machine)
                     } else {
                         // A flake-level file's groups are its first deploy machine's.
-                        let wanted = wantedRecipients(relativeSecretDir: dir, machine: f.deployTo.map { $0.first ?? "" } ?? machine)
-                        if wanted.count != sorted.count || !sorted.allSatisfy(wanted.contains) {
-                            let current = Set(sorted)
-                            problem = .unfixed(added: wanted.subtracting(current).sorted(), extra: current.subtracting(wanted).sorted())
+                        let groupMachine = f.deployTo.map { $0.first ?? "" } ?? machine
+                        let (linked, linkedID) = reader.linkedKeysAtCursor()
+                        let groups = catalog.groups(for: groupMachine)
+                        if groups.isEmpty, let recipientsKey, let linkedID {
+                            let pair = Memo.Pair(recipients: recipientsKey, linked: linkedID)
+                            if let p = memo.problems[pair] {
+                                problem = p
+                            } else {
+                                problem = Self.drift(sorted, wanted: linked)
+                                memo.problems[pair] = problem
+                            }
+                        } else {
+                            var wanted = linked
+                            for g in groups { wanted.formUnion(groupKeys(g)) }
+                            problem = Self.drift(sorted, wanted: wanted)
                         }
                     }
                 }
-            } else if !reader.exists(dir + "/value") {
-                problem = .missingPublic
+            } else {
+                reader.appendCursor("/value")
+                if !reader.existsAtCursor() { problem = .missingPublic }
             }
             files.append(VarFileStatus(generator: gen.id, file: f, problem: problem, recipients: recipients, adminCanDecrypt: adminOK))
         }
+        reader.truncateCursor(genLength)
+        reader.appendCursor("/.validation-hash")
         return GeneratorStatus(id: gen.id, machine: machine, files: files,
-                               storedValidationHash: reader.validationHash(genDir + "/.validation-hash"),
+                               storedValidationHash: reader.validationHashAtCursor(),
                                wantedValidationHash: gen.definition.validationHash)
+    }
+
+    /// `.unfixed` when the recipients (`sorted`, unique) differ from `wanted`, else nil.
+    private static func drift(_ sorted: [SopsKeyRef], wanted: Set<SopsKeyRef>) -> VarProblem? {
+        guard wanted.count != sorted.count || !sorted.allSatisfy(wanted.contains) else { return nil }
+        let current = Set(sorted)
+        return .unfixed(added: wanted.subtracting(current).sorted(), extra: current.subtracting(wanted).sorted())
+    }
+
+    /// The recipients with their owners and whether an admin key is among them; memoised per index key.
+    private func recipientInfos(_ sorted: [SopsKeyRef], key: UInt64?) -> (infos: [RecipientInfo], adminOK: Bool?) {
+        if let key, let m = memo.recipients[key] { return m }
+        let infos = sorted.map { RecipientInfo(key: $0, owners: keys.owners(of: $0)) }
+        let adminOK = adminRecipients.map { admin in sorted.contains(where: admin.contains) }
+        if let key { memo.recipients[key] = (infos, adminOK) }
+        return (infos, adminOK)
+    }
+
+    /// The keys behind a default group's links (`sops/groups/<g>`), once per checker.
+    private func groupKeys(_ group: String) -> Set<SopsKeyRef> {
+        if let k = memo.groupKeys[group] { return k }
+        let k = linkedKeys("sops/groups/" + group)
+        memo.groupKeys[group] = k
+        return k
     }
 
     /// clan's `collect_keys_for_secret`: the keys behind the secret's links plus the machine's defaultGroups.
@@ -201,7 +264,7 @@ public struct VarsStatusChecker {
 
     func wantedRecipients(relativeSecretDir dir: String, machine: String) -> Set<SopsKeyRef> {
         var wanted = linkedKeys(dir)
-        for g in catalog.groups(for: machine) { wanted.formUnion(linkedKeys("sops/groups/" + g)) }
+        for g in catalog.groups(for: machine) { wanted.formUnion(groupKeys(g)) }
         return wanted
     }
 

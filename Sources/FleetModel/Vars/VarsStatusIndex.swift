@@ -61,9 +61,10 @@ public struct VarsStatusIndex: Sendable {
         let keys = SopsKeyIndex(reader: first)
         let firstSummary = first.summary
         let keyMemo = first.keyMemo
-        // Machines in contiguous chunks, one reader per thread (no shared mutable state); results
-        // are put back in order.
-        let chunks = machines.count >= 64 ? min(threads, machines.count / 32) : 1
+        // Machines in contiguous chunks, one reader per chunk (no shared mutable state); results are
+        // put back in order. Four chunks per thread: a thread that is descheduled (a loaded machine)
+        // leaves a quarter of its share to the others, not all of it.
+        let chunks = machines.count >= 64 ? max(1, min(threads * 4, machines.count / 32)) : 1
         let per = (machines.count + chunks - 1) / max(chunks, 1)
         let results = Mutex<[Int: Result<([MachineVarsStatus], VarsFactReader.Summary), Error>]>([:])
         let work: @Sendable (Int) -> Void = { c in
