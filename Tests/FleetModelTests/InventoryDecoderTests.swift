@@ -141,6 +141,33 @@ final class InventoryDecoderTests: XCTestCase {
         XCTAssertEqual(inv.clanDirectory, dir)
     }
 
+    /// A systems.json above `backgroundSystemsBytes` is parsed on another thread while inventory.json
+    /// is read: the same machines' systems, and its errors first, as for a small one.
+    func testBigSystemsFileParsedAsideGivesTheSameSystemsAndErrors() throws {
+        let dir = try makeTempDir(self)
+        let n = 3000
+        let names = (0..<n).map { String(format: "m%05d", $0) }
+        let systems = names.enumerated().map { "\"\($0.element)\": \"\(["x86_64-linux", "aarch64-linux", "aarch64-darwin"][$0.offset % 3])\"" }
+        let systemsJSON = "{\n" + systems.joined(separator: ",\n") + "\n}\n"
+        XCTAssertGreaterThanOrEqual(systemsJSON.utf8.count, DirectoryInventoryLoader.backgroundSystemsBytes)
+        try writeFile(dir + "/inventory.json", "{\"machines\": {" + names.map { "\"\($0)\": {}" }.joined(separator: ", ") + "}}")
+        try writeFile(dir + "/systems.json", systemsJSON)
+        let inv = try DirectoryInventoryLoader(directory: dir).load()
+        let direct = try InventoryDecoder(file: dir + "/inventory.json").decode(bytes: Array(try String(contentsOfFile: dir + "/inventory.json", encoding: .utf8).utf8),
+                                                                                 systems: Dictionary(uniqueKeysWithValues: names.enumerated().map { ($0.element, ["x86_64-linux", "aarch64-linux", "aarch64-darwin"][$0.offset % 3]) }))
+        XCTAssertEqual(inv.machines.count, n)
+        XCTAssertEqual(inv.machines["m00002"]?.system, "aarch64-darwin")
+        XCTAssertTrue(Array(inv.machines.values) == Array(direct.machines.values), "the machines of a decode given the systems directly")
+        try writeFile(dir + "/systems.json", systemsJSON.replacingOccurrences(of: "\"m02999\": \"aarch64-darwin\"", with: "\"m02999\": 1"))
+        XCTAssertThrowsError(try DirectoryInventoryLoader(directory: dir).load()) {
+            XCTAssertEqual(($0 as? InventoryError)?.description, "\(dir)/systems.json: m02999: expected string, found number")
+        }
+        try FileManager.default.removeItem(atPath: dir + "/inventory.json")
+        XCTAssertThrowsError(try DirectoryInventoryLoader(directory: dir).load()) {
+            XCTAssertEqual(($0 as? InventoryError)?.file, "\(dir)/systems.json", "systems.json's error comes first")
+        }
+    }
+
     func testDemoInventoryMatchesTheSeedFleet() throws {
         let inv = try DirectoryInventoryLoader(directory: InventoryFixtures.demo).load()
         XCTAssertEqual(inv.meta, Inventory.Meta(name: "test-clan", domain: "zt",

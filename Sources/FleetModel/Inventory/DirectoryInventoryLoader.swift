@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Loads an inventory from a directory source: `inventory.json` (serialization shape or clan's
 /// hand-written form), optional `systems.json` (machine → nix system), and `machines/<name>/` dirs
@@ -18,9 +19,14 @@ public struct DirectoryInventoryLoader {
 
     public func load() throws -> Inventory {
         let invPath = directory + "/inventory.json"
-        let systems = try loadSystems()
+        // A big systems.json (10k machines: ~0.5 MB) is parsed on another core while inventory.json
+        // is read; its errors still come first.
+        let systemsPath = directory + "/systems.json"
+        let pending = Self.size(of: systemsPath) >= Self.backgroundSystemsBytes ? PendingSystems(path: systemsPath) : nil
+        let invBytes = pending == nil ? nil : FileBytes.read(invPath)
+        let systems = try pending?.value() ?? Self.loadSystems(systemsPath)
         var inv: Inventory
-        if let bytes = FileBytes.read(invPath) {
+        if let bytes = invBytes ?? FileBytes.read(invPath) {
             inv = try InventoryDecoder(file: invPath).decode(bytes: bytes, systems: systems)
         } else if inventoryJSONOptional {
             inv = Inventory(meta: Inventory.Meta(name: URL(fileURLWithPath: directory).lastPathComponent), machines: [:])
@@ -48,8 +54,34 @@ public struct DirectoryInventoryLoader {
         return inv
     }
 
-    private func loadSystems() throws -> [String: String] {
-        let path = directory + "/systems.json"
+    /// From this size on, systems.json is parsed on another thread (below it, a thread costs more).
+    static let backgroundSystemsBytes = 64 << 10
+
+    private static func size(of path: String) -> Int {
+        var st = stat()
+        return stat(path, &st) == 0 ? Int(st.st_size) : 0
+    }
+
+    /// `loadSystems` on a global queue, waited for once.
+    private final class PendingSystems: Sendable {
+        private let result = Mutex<Result<[String: String], Error>?>(nil)
+        private let done = DispatchSemaphore(value: 0)
+
+        init(path: String) {
+            DispatchQueue.global(qos: .userInitiated).async {
+                let r = Result { try DirectoryInventoryLoader.loadSystems(path) }
+                self.result.withLock { $0 = r }
+                self.done.signal()
+            }
+        }
+
+        func value() throws -> [String: String] {
+            done.wait()
+            return try result.withLock { $0! }.get()
+        }
+    }
+
+    private static func loadSystems(_ path: String) throws -> [String: String] {
         guard let bytes = FileBytes.read(path) else { return [:] }
         let doc: JSONDocument
         do { doc = try JSONDocument(bytes) } catch let e as JSONSyntaxError {
