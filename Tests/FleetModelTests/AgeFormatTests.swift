@@ -39,6 +39,24 @@ final class AgeFormatTests: XCTestCase {
         XCTAssertNil(Bech32.decode("a1qqqqqqqqqqqqqqpqqqqqqq"))
     }
 
+    /// An X25519 key whose Bech32 data begins with "pq" or "tag" is an X25519 key (CI once generated
+    /// `age1pqfwfu…` for a machine and fleet refused it as post-quantum); `age1pq1…`/`age1tag1…` are not.
+    func testX25519KeysLookingLikePostQuantumPrefixesParse() throws {
+        // 5-bit groups: "pq" = 1, 0 (0x08 0x00 …); "tag" = 11, 29, 8 (0x5F 0x50 …).
+        for head: [UInt8] in [[0x08, 0x00], [0x5F, 0x50]] {
+            let key = head + Array(repeating: 0x42, count: 30)
+            let s = Bech32.encode(hrp: "age", data: key)
+            XCTAssertTrue(s.hasPrefix("age1pq") || s.hasPrefix("age1tag"), s)
+            XCTAssertEqual(try AgeRecipient(parsing: s).publicKey, key, s)
+        }
+        for pq in [Bech32.encode(hrp: "age1pq", data: Array(repeating: 7, count: 64)),
+                   Bech32.encode(hrp: "age1tag", data: Array(repeating: 7, count: 33)), "age1pq1xyz"] {
+            XCTAssertThrowsError(try AgeRecipient(parsing: pq)) { e in
+                XCTAssertTrue("\(e)".contains("post-quantum/tag"), "\(pq): \(e)")
+            }
+        }
+    }
+
     func testGeneratedKeysRoundTrip() throws {
         for _ in 0..<20 {
             let id = AgeIdentity.generate()

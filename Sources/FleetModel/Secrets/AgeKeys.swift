@@ -13,8 +13,11 @@ public struct AgeRecipient: Hashable, Sendable, CustomStringConvertible {
 
     public init(parsing string: String) throws {
         let s = string.trimmingCharacters(in: .whitespaces)
-        if s.hasPrefix("age1pq") || s.hasPrefix("age1tag") {
-            throw AgeError.invalidKey("'\(s.prefix(10))…' is a post-quantum/tag recipient; only X25519 (age1…) recipients are supported")
+        // Bech32 splits at the last "1", and data never holds a "1": post-quantum and tag recipients
+        // have the HRPs `age1pq`, `age1tag`, `age1tagpq` (`age1pq1…`). A prefix test would also catch
+        // an X25519 key whose data happens to begin with "pq" (1 key in 1024) or "tag".
+        if let sep = s.lastIndex(of: "1"), s.hasPrefix("age1"), s[..<sep].count > 3 {
+            throw AgeError.invalidKey("'\(s[..<sep])1…' is a post-quantum/tag recipient; only X25519 (age1…) recipients are supported")
         }
         // Recipients are lowercase; age rejects uppercase recipients.
         guard let (hrp, data) = Bech32.decode(s), hrp == "age" else {
