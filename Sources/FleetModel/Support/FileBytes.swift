@@ -8,7 +8,6 @@ import Darwin
 /// size. FileManager + Data + Array(data) copies a 6 MB inventory twice; the vars tree has
 /// thousands of tiny files where every syscall counts.
 public enum FileBytes {
-    /// The file's bytes, or nil when it cannot be opened or read (missing, a directory, no access).
     /// One buffer of at most `capacity` bytes read from `fd`, ending at EOF, when full, or after
     /// exactly `stopAt` bytes (-1: never); nil on a read error. `shortReadEnds`: a read that
     /// returns fewer bytes than asked for is the end — true of a regular file, whose read is short
@@ -30,6 +29,7 @@ public enum FileBytes {
         return failed ? nil : out
     }
 
+    /// The file's bytes, or nil when it cannot be opened or read (missing, a directory, no access).
     public static func read(_ path: String) -> [UInt8]? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
