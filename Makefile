@@ -50,10 +50,12 @@ e2e: build
 	$(PRIVATE_TMP) env FLEET_BIN=$(abspath $(BIN)) python3 -m pytest -q tests/e2e
 
 # Benchmarks (issue 9): release build, then bench/run.py prints the table and writes bench/results.json.
+# The Swift runtime and Foundation are linked statically, as a shipped Swift binary is: it saves ~8 ms of
+# dynamic loading and relocation per process start and ~2.5 MB RSS (docs/PERFORMANCE.md, seventh session).
 # Never fails on timing (PASS/MISS is printed); see docs/PERFORMANCE.md.
 bench:
 	@tools/install-deps bench
-	$(PRIVATE_TMP) $(SWIFT) build -c release --product fleet
+	$(PRIVATE_TMP) $(SWIFT) build -c release --product fleet --static-swift-stdlib
 	python3 bench/run.py --fleet .build/release/fleet $(BENCH_ARGS)
 
 clean:
