@@ -1,3 +1,4 @@
+import Crypto
 @testable import FleetModel
 import Foundation
 import XCTest
@@ -107,6 +108,28 @@ final class VarsIndexFileTests: XCTestCase {
         let view = try XCTUnwrap(VarsIndexView(bytes: sealed, clanDirectory: "/c"))
         XCTAssertNil(view.fact(UInt64(VarsIndexFile.Kind.recipients.rawValue) << 32 | 0xFFFF_FF00))
         XCTAssertNil(view.fact(UInt64(99) << 32))
+    }
+
+    /// The checksum (also the index's path hash: home slots and tags) and the encoded index are pinned
+    /// to the bytes of index v4 as first written: a change to the hash or to the writer's order would
+    /// leave every stored index unreadable or its paths unfindable, silently (a cold run each time).
+    /// Values from the implementation before `BinaryCacheFile.Checksum` became the one checksum.
+    func testChecksumAndIndexBytesArePinned() throws {
+        let pinned: [([UInt8], UInt64)] = [
+            ([], 0xF7E2_7BED_97B0_321E),
+            (Array("a".utf8), 0x30F3_44BB_B8CE_4F7E),
+            (Array("vars/per".utf8), 0x8971_181D_016C_C0F9),
+            (Array("vars/per-machine/m0001/gen-3/key/secret".utf8), 0x5025_2D41_3D31_CA6C),
+            ((0..<3).flatMap { _ in (0...255).map { UInt8($0) } } + Array("xyz".utf8), 0x0C9D_2ED3_0D14_5F0E),
+        ]
+        for (bytes, sum) in pinned {
+            XCTAssertEqual(VarsIndexFile.checksum(bytes), sum, "\(bytes.count) bytes")
+//PINTMP
+        }
+        let encoded = VarsIndexFile.encode(table(5000), clanDirectory: "/clan")
+        let digest = SHA256.hash(data: encoded).map { String(format: "%02x", $0) }.joined()
+        XCTAssertEqual(encoded.count, 713_706)
+        XCTAssertEqual(digest, "93394d29305d42a67e7f5ffdb867e0ab58bbc6dc0020d9865a29a5f4d33541d4")
     }
 
     /// Paths share a home slot per first four components (a generator's files probe one stretch of

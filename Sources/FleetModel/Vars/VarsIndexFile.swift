@@ -227,25 +227,10 @@ enum VarsIndexFile {
 
     // MARK: checksum
 
-    /// A 64-bit multiply-rotate hash over 8-byte words: catches truncation and bit rot, not an adversary
-    /// (the cache directory is the user's own). Also the index's path hash.
-    static func checksum(_ bytes: [UInt8]) -> UInt64 { bytes.withUnsafeBytes { checksum($0) } }
+    /// `BinaryCacheFile.checksum`: the body's checksum is also the index's path hash (home slots, tags).
+    static func checksum(_ bytes: [UInt8]) -> UInt64 { BinaryCacheFile.checksum(bytes) }
 
-    static func checksum(_ raw: UnsafeRawBufferPointer) -> UInt64 {
-        var h: UInt64 = 0x243F_6A88_85A3_08D3 ^ UInt64(raw.count)
-        var i = 0
-        while i + 8 <= raw.count {
-            let w = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i, as: UInt64.self))
-            h = ((h ^ w) &* 0x9E37_79B9_7F4A_7C15)
-            h = (h << 31) | (h >> 33)
-            i += 8
-        }
-        var tail: UInt64 = 0
-        var shift: UInt64 = 0
-        while i < raw.count { tail |= UInt64(raw[i]) << shift; shift += 8; i += 1 }
-        h = ((h ^ tail) &* 0x9E37_79B9_7F4A_7C15)
-        return h ^ (h >> 29)
-    }
+    static func checksum(_ raw: UnsafeRawBufferPointer) -> UInt64 { BinaryCacheFile.checksum(raw) }
 }
 
 /// A vars index file opened for one run: read-only, shared by the run's threads. Lookups hash the
