@@ -132,6 +132,50 @@ final class VarsIndexFileTests: XCTestCase {
         XCTAssertEqual(digest, "93394d29305d42a67e7f5ffdb867e0ab58bbc6dc0020d9865a29a5f4d33541d4")
     }
 
+    /// Entries handed over in any order, with repeated paths (another reader's read of the same file,
+    /// a stored fact and the fresh one replacing it): the first of equal paths is kept, and the file is
+    /// the one written from the table of those first entries.
+    func testEntriesInAnyOrderFirstOfEqualPathsKept() throws {
+        let t = table(3000)
+        var rng = SystemRandomNumberGenerator()
+        var entries = t.map { (path: $0.key, fact: $0.value) }.shuffled(using: &rng)
+        var firsts = t
+        for k in stride(from: 0, to: 600, by: 3) {  // later duplicates with other facts: dropped
+            entries.insert((entries[k].path, StampedFact(stamp: stamp(k + 9000), fact: .text("dup"))), at: Int.random(in: (k + 1)...entries.count, using: &rng))
+        }
+        for k in 0..<50 {  // earlier duplicates: kept
+            let p = entries[entries.count - 1 - k].path
+            let f = StampedFact(stamp: stamp(k + 7000), fact: .text("first"))
+            entries.insert((p, f), at: 0)
+            firsts[p] = f
+        }
+        let path = try makeTempDir(self) + "/index.bin"
+        XCTAssertEqual(VarsIndexFile.write(entries, to: path, clanDirectory: "/clan"), firsts.count)
+        XCTAssertTrue(try XCTUnwrap(FileBytes.read(path)) == VarsIndexFile.encode(firsts, clanDirectory: "/clan"))
+        XCTAssertEqual(VarsIndexFile.open(path, clanDirectory: "/clan")?.all(), firsts)
+    }
+
+    /// `SecretLinks.lexicallyNormalized` (a cold status resolves every link with it) over bytes
+    /// answers what the component split it replaced did, on paths made of `/`, `.`, `..`, names with
+    /// dots and non-ASCII letters.
+    func testLexicallyNormalizedAgreesWithTheComponentSplit() {
+        func reference(_ path: String) -> String {
+            var parts: [Substring] = []
+            for c in path.split(separator: "/", omittingEmptySubsequences: true) {
+                if c == "." { continue }
+                if c == ".." { if !parts.isEmpty { parts.removeLast() }; continue }
+                parts.append(c)
+            }
+            return "/" + parts.joined(separator: "/")
+        }
+        let pieces = ["/", "/", "//", ".", "..", "...", ".a", "a.", "..b", "sops", "machines", "ü", "m-1", "key.json"]
+        var rng = SystemRandomNumberGenerator()
+        var cases = ["", "/", "//", ".", "..", "/..", "/../..", "a", "a/..", "/a/b/../c/./d", "../../sops/machines/m",
+                     "/c/vars/per-machine/m/g/key/machines/../../../../../../sops/machines/m"]
+        for _ in 0..<3000 { cases.append((0..<Int.random(in: 1...12, using: &rng)).map { _ in pieces.randomElement(using: &rng)! }.joined()) }
+        for c in cases { XCTAssertEqual(SecretLinks.lexicallyNormalized(c), reference(c), c) }
+    }
+
     /// Paths share a home slot per first four components (a generator's files probe one stretch of
     /// slots): a generator directory with 300 files among 2000 other paths — one long run of probes —
     /// still finds every entry and no absent path, and the entries are stored in path order.
