@@ -37,7 +37,9 @@ enum VarsIndexFile {
     static let magic = Array("FLTVARIX".utf8)
     /// 2: public values' bytes (`bytes`). 3: memory-mapped layout with a hash table and shared payloads.
     /// 4: home slots per first four path components, tagged 64-bit slots, entries in path order.
-    static let version: UInt32 = 4
+    /// 5: a group's member links reached through a secret's `groups/<g>` link resolved from the
+    /// group's folder, as clan does (`VarsFactReader.realGroupFolder`); 4's targets there were wrong.
+    static let version: UInt32 = 5
     static let entrySize = 60
 
     enum Kind: UInt8 { case recipients = 1, unreadable, text, keys, links, names, bytes }
