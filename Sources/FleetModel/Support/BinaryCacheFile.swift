@@ -97,32 +97,16 @@ enum BinaryCacheFile {
         return checksum(body) == sum ? body : nil
     }
 
-    /// Writes atomically: a temp sibling renamed over the target. A cache, so callers may ignore
-    /// failures (false).
+    /// Writes atomically (`CacheDirectory.write`). A cache, so callers may ignore failures (false).
     @discardableResult
     static func write(_ bytes: [UInt8], to path: String) -> Bool {
-        bytes.withUnsafeBytes { write(pieces: [$0], to: path) }
+        CacheDirectory.write(bytes, to: path)
     }
 
     /// The same for a file given in pieces, written one after the other (no buffer of the whole).
     @discardableResult
     static func write(pieces: [UnsafeRawBufferPointer], to path: String) -> Bool {
-        if let slash = path.lastIndex(of: "/"), slash != path.startIndex { mkdirs(String(path[..<slash])) }
-        let tmp = path + ".tmp-\(getpid())"
-        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { return false }
-        var ok = true
-        pieces: for raw in pieces where raw.count > 0 {
-            var off = 0
-            while off < raw.count {
-                let n = sysWrite(fd, raw.baseAddress! + off, raw.count - off)
-                if n < 0 { if errno == EINTR { continue }; ok = false; break pieces }
-                off += n
-            }
-        }
-        close(fd)
-        if !ok || rename(tmp, path) != 0 { unlink(tmp); return false }
-        return true
+        CacheDirectory.write(pieces: pieces, to: path)
     }
 
     /// Seals the body given in pieces (`header(pieces:)`) and writes it atomically; the body's
@@ -130,14 +114,6 @@ enum BinaryCacheFile {
     static func writeSealed(pieces: [UnsafeRawBufferPointer], magic: [UInt8], version: UInt32, to path: String) -> UInt64? {
         let (header, checksum) = header(pieces: pieces, magic: magic, version: version)
         return header.withUnsafeBytes { write(pieces: [$0] + pieces, to: path) } ? checksum : nil
-    }
-
-    private static func mkdirs(_ dir: String) {
-        if mkdir(dir, 0o700) == 0 || errno == EEXIST { return }
-        if errno == ENOENT, let slash = dir.lastIndex(of: "/"), slash != dir.startIndex {
-            mkdirs(String(dir[..<slash]))
-            _ = mkdir(dir, 0o700)
-        }
     }
 }
 
@@ -214,9 +190,4 @@ struct BinaryCursor {
         at = offset
         return true
     }
-}
-
-/// write(2) under a name that nothing here shadows.
-private func sysWrite(_ fd: Int32, _ buf: UnsafeRawPointer, _ count: Int) -> Int {
-    write(fd, buf, count)
 }
