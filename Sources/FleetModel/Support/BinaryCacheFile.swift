@@ -16,7 +16,7 @@ enum BinaryCacheFile {
         var w = BinaryWriter()
         w.bytes.reserveCapacity(headerSize + body.count)
         w.bytes.append(contentsOf: magic.prefix(8))
-        w.u32(version); w.u32(0); w.u64(UInt64(body.count)); w.u64(VarsIndexFile.checksum(body))
+        w.u32(version); w.u32(0); w.u64(UInt64(body.count)); w.u64(checksum(body))
         w.bytes.append(contentsOf: body)
         return w.bytes
     }
@@ -35,8 +35,21 @@ enum BinaryCacheFile {
         return (w.bytes, checksum)
     }
 
-    /// `VarsIndexFile.checksum` of a body given in pieces: the same words, carried across the
-    /// pieces' boundaries, so a body never has to be copied into one buffer to be checksummed.
+    /// The checksum of one buffer (`Checksum` with a single piece).
+    static func checksum(_ bytes: [UInt8]) -> UInt64 { bytes.withUnsafeBytes { checksum($0) } }
+
+    @inline(__always)
+    static func checksum(_ raw: UnsafeRawBufferPointer) -> UInt64 {
+        var sum = Checksum(count: raw.count)
+        sum.add(raw)
+        return sum.finish()
+    }
+
+    /// The checksum of sealed files' bodies, and the vars index's path hash: a 64-bit multiply-rotate
+    /// hash over 8-byte little-endian words (a last, short word zero-padded), seeded with the length.
+    /// Catches truncation and bit rot, not an adversary (the cache directory is the user's own). Given
+    /// in pieces, the words are carried across the pieces' boundaries, so a body never has to be copied
+    /// into one buffer to be checksummed.
     struct Checksum {
         private var h: UInt64
         /// Bytes of an unfinished word (little-endian), and how many.
@@ -51,6 +64,7 @@ enum BinaryCacheFile {
             h = (h << 31) | (h >> 33)
         }
 
+        @inline(__always)
         mutating func add(_ raw: UnsafeRawBufferPointer) {
             var i = 0
             if carried > 0 {
@@ -80,7 +94,7 @@ enum BinaryCacheFile {
         guard c.u32() == version, c.u32() == 0, let length = c.u64(), Int(exactly: length) == raw.count - headerSize,
               let sum = c.u64() else { return nil }
         let body = UnsafeRawBufferPointer(rebasing: raw[headerSize...])
-        return VarsIndexFile.checksum(body) == sum ? body : nil
+        return checksum(body) == sum ? body : nil
     }
 
     /// Writes atomically (`CacheDirectory.write`). A cache, so callers may ignore failures (false).
