@@ -183,6 +183,46 @@ final class ResolvedFleetCacheTests: XCTestCase {
         XCTAssertNotNil(recording, "read from the files: to be stored again")
     }
 
+    /// A hit's preview (the dashboard's first frame, before the other records are decoded) is the
+    /// first rows of the whole load: machines, meta, roles, addresses, and the whole fleet's count.
+    /// None for a miss, for a fleet that fits the preview, or when a first row's file changed.
+    func testPreviewIsTheFirstRowsOfTheWholeHit() throws {
+        let (dir, cache) = try fleetDir(machines: 80)
+        var loader = InventoryLoader(source: .directory(path: dir), cache: nil, snapshots: cache)
+        loader.deferSnapshotStore = true
+        var previews: [FleetPreview] = []
+        _ = try loader.localSnapshot(previewRows: 20) { previews.append($0) }
+        XCTAssertTrue(previews.isEmpty, "a miss has no preview")
+        _ = try load(cache, dir)
+        let snap = try XCTUnwrap(try loader.localSnapshot(previewRows: 20) { previews.append($0) })
+        let preview = try XCTUnwrap(previews.first)
+        XCTAssertEqual(previews.count, 1)
+        let coldFleet = try cold(dir)
+        XCTAssertEqual(snap.inventory, coldFleet.inventory)
+        XCTAssertEqual(preview.machineCount, 80)
+        XCTAssertEqual(preview.fleet.inventory.machineList, Array(coldFleet.inventory.machineList.prefix(20)))
+        XCTAssertEqual(preview.fleet.inventory.meta, coldFleet.inventory.meta)
+        XCTAssertEqual(preview.fleet.inventory.tags, coldFleet.inventory.tags)
+        XCTAssertFalse(preview.fleet.isComplete)
+        let whole = ResolvedFleet.firstScreen(snap.inventory, rows: 20, cached: snap.cached)
+        XCTAssertEqual(preview.fleet.addresses, whole.addresses)
+        XCTAssertEqual(preview.fleet.addresses.covered, Set(coldFleet.inventory.machines.keys.prefix(20)))
+        for m in preview.fleet.inventory.machines.keys {
+            XCTAssertEqual(preview.fleet.target(of: m), coldFleet.target(of: m), m)
+            XCTAssertEqual(preview.fleet.overlayIP(of: m), coldFleet.overlayIP(of: m), m)
+            XCTAssertEqual(preview.fleet.rolesHeld(of: m).map { "\($0.role) \($0.holding)" },
+                           coldFleet.rolesHeld(of: m).map { "\($0.role) \($0.holding)" }, m)
+        }
+        previews = []
+        _ = try loader.localSnapshot(previewRows: 80) { previews.append($0) }
+        XCTAssertTrue(previews.isEmpty, "80 machines fit a preview of 80: no preview")
+        let early = try XCTUnwrap(coldFleet.inventory.machines.keys.prefix(20).first { FileManager.default.fileExists(atPath: ipPath(dir, $0)) })
+        try FileManager.default.removeItem(atPath: ipPath(dir, early))
+        let again = try XCTUnwrap(try loader.localSnapshot(previewRows: 20) { previews.append($0) })
+        XCTAssertTrue(previews.isEmpty, "a first row's file changed: no preview")
+        XCTAssertNotNil(again.cached, "the inventory is still a hit")
+    }
+
     func testDamagedCacheFilesAreIgnored() throws {
         let (dir, cache) = try fleetDir()
         _ = try load(cache, dir)

@@ -292,15 +292,14 @@ final class VarsStatusIndexTests: XCTestCase {
 
         // A group holding bob, linked from the secret: bob is wanted again.
         try FileManager.default.createDirectory(atPath: s.dir + "/sops/groups/admins/users", withIntermediateDirectories: true)
-        // (Absolute member links: a relative one is resolved lexically through the `groups/admins` link,
-        // which is not where Python's `Path.resolve` lands — a separate question from the index.)
-        XCTAssertEqual(symlink(s.dir + "/sops/users/bob", s.dir + "/sops/groups/admins/users/bob"), 0)
+        // (Member links as clan makes them: relative to the group's own folder.)
+        XCTAssertEqual(symlink("../../../users/bob", s.dir + "/sops/groups/admins/users/bob"), 0)
         try FileManager.default.createDirectory(atPath: key + "/groups", withIntermediateDirectories: false)
         XCTAssertEqual(symlink("../../../../../../sops/groups/admins", key + "/groups/admins"), 0)
         XCTAssertEqual(try fileStatus(s, "m1", "ok-gen", "key")?.problem, .unfixed(added: [bob], extra: []), "new group")
         try assertAgrees(s)
         // A link added inside the group's folder (the secret's own folders unchanged).
-        XCTAssertEqual(symlink(s.dir + "/sops/users/alice", s.dir + "/sops/groups/admins/users/alice"), 0)
+        XCTAssertEqual(symlink("../../../users/alice", s.dir + "/sops/groups/admins/users/alice"), 0)
         try assertAgrees(s)
 
         // drift-gen declares no validation: a hash file appearing makes it invalid.
@@ -325,6 +324,60 @@ final class VarsStatusIndexTests: XCTestCase {
         XCTAssertNil(try fileStatus(s, "m1", "missing-gen", "pub-file")?.problem, "new value")
         try assertAgrees(s)
         XCTAssertEqual(try assertAgrees(s).misses, 0)
+    }
+
+    /// clan shares a secret with a group through a relative link `<secret>/groups/<g>` →
+    /// `sops/groups/<g>` (`allow_member`, clan_cli/secrets/secrets.py:323; 6 levels up from a
+    /// per-machine var, 3 from `sops/secrets/<s>/groups`), and a group's members are relative links
+    /// `sops/groups/<g>/{users,machines}/<n>` → `../../../{users,machines}/<n>` (groups.py:135).
+    /// `collect_keys_for_type` takes `p.resolve(strict=True)` (secrets.py:117), which follows the
+    /// secret's `groups/<g>` link before the member link's `..`: the member is `sops/users/<n>`, not
+    /// `<secret>/users/<n>`. Cold, warm and the plain reader agree; a member link that really
+    /// dangles is reported broken under the path it was reached by.
+    func testGroupMembersReachedThroughTheSecretsGroupLinkResolveLikeClan() throws {
+        let s = try setup()
+        let key = s.dir + "/vars/per-machine/m1/ok-gen/key"
+        let group = s.dir + "/sops/groups/admins"
+        let m2 = try XCTUnwrap(SopsKeyIndex.readKeyFile(s.dir + "/sops/machines/m2/key.json").first)
+        XCTAssertNil(try fileStatus(s, "m1", "ok-gen", "key")?.problem)
+        try FileManager.default.createDirectory(atPath: group + "/users", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: group + "/machines", withIntermediateDirectories: true)
+        XCTAssertEqual(symlink("../../../users/bob", group + "/users/bob"), 0)
+        XCTAssertEqual(symlink("../../../machines/m2", group + "/machines/m2"), 0)
+        try FileManager.default.createDirectory(atPath: key + "/groups", withIntermediateDirectories: false)
+        XCTAssertEqual(symlink("../../../../../../sops/groups/admins", key + "/groups/admins"), 0)
+
+        let links = SecretLinks.read(secretDir: key)
+        XCTAssertEqual(links.groups, ["admins"])
+        XCTAssertEqual(links.broken, [], "members resolved through groups/admins")
+        XCTAssertTrue(links.keys.isSuperset(of: [bob, m2]), "\(links.keys)")
+        // The file is not encrypted to the group yet: clan's check wants bob and m2 added.
+        XCTAssertEqual(try fileStatus(s, "m1", "ok-gen", "key")?.problem, .unfixed(added: [m2, bob].sorted(), extra: []))
+        try assertAgrees(s)
+        XCTAssertEqual(try fileStatus(s, "m1", "ok-gen", "key")?.problem, .unfixed(added: [m2, bob].sorted(), extra: []), "warm")
+        XCTAssertEqual(try assertAgrees(s).misses, 0)
+
+        // A member that really dangles: broken, named by the path through the secret; ignored for keys.
+        XCTAssertEqual(symlink("../../../users/ghost", group + "/users/ghost"), 0)
+        XCTAssertEqual(SecretLinks.read(secretDir: key).broken, [key + "/groups/admins/users/ghost"])
+        XCTAssertEqual(try fileStatus(s, "m1", "ok-gen", "key")?.problem, .unfixed(added: [m2, bob].sorted(), extra: []))
+        try assertAgrees(s)
+
+        // The group link may itself lead through another link (`Path.resolve` follows every one).
+        XCTAssertEqual(symlink("admins", s.dir + "/sops/groups/admins-alias"), 0)
+        try FileManager.default.removeItem(atPath: key + "/groups/admins")
+        XCTAssertEqual(symlink("../../../../../../sops/groups/admins-alias", key + "/groups/admins"), 0)
+        XCTAssertEqual(SecretLinks.read(secretDir: key).broken, [key + "/groups/admins/users/ghost"])
+        XCTAssertEqual(try fileStatus(s, "m1", "ok-gen", "key")?.problem, .unfixed(added: [m2, bob].sorted(), extra: []))
+        try assertAgrees(s)
+
+        // A legacy `clan secrets` secret shared with the group (3 levels up from its groups/).
+        let legacy = s.dir + "/sops/secrets/db-password"
+        try FileManager.default.createDirectory(atPath: legacy + "/groups", withIntermediateDirectories: true)
+        XCTAssertEqual(symlink("../../../groups/admins", legacy + "/groups/admins"), 0)
+        let l = SecretLinks.read(secretDir: legacy)
+        XCTAssertEqual(l.broken, [legacy + "/groups/admins/users/ghost"])
+        XCTAssertEqual(l.keys, [bob, m2])
     }
 
     /// A secret replaced by rename with a file of the same size, its mtime put back to the old one:
@@ -362,6 +415,32 @@ final class VarsStatusIndexTests: XCTestCase {
         XCTAssertEqual(after.st_ino, before.st_ino)
         XCTAssertEqual(after.st_mtim.tv_nsec, before.st_mtim.tv_nsec)
     }
+
+    /// A run that read changed files rewrites the index with their new facts in place of the stored
+    /// ones and without the files that are gone: the next run reads nothing, and the rewritten file is
+    /// byte for byte the index a cold run writes for the changed tree.
+    func testRewrittenIndexIsTheColdIndexOfTheChangedTree() throws {
+        let s = try setup()
+        try assertAgrees(s)
+        let ok = s.dir + "/vars/per-machine/m1/ok-gen"
+        try FileManager.default.copyItem(atPath: s.dir + "/vars/per-machine/m2/bob-only/s/secret", toPath: ok + "/key/secret.new")
+        XCTAssertEqual(rename(ok + "/key/secret.new", ok + "/key/secret"), 0)  // replaced: new fact
+        try FileManager.default.removeItem(atPath: s.dir + "/vars/per-machine/m1/outdated-gen/.validation-hash")  // gone
+        try FileManager.default.removeItem(atPath: s.dir + "/vars/per-machine/m1/drift-gen/s/users/bob")  // folder changed
+        let changed = try assertAgrees(s)
+        XCTAssertGreaterThan(changed.misses, 0)
+        let next = try assertAgrees(s)
+        XCTAssertEqual(next.misses, 0, "the rewritten index holds the new facts")
+        let coldCache = FileManager.default.temporaryDirectory.appendingPathComponent("fleet-vars-index-\(UUID().uuidString)").path
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: coldCache) }
+        var cold = VarsStatusIndex(clanDirectory: s.dir, cacheDirectory: coldCache)
+        cold.settleSeconds = 0
+        let c = try cold.run(s.catalog.machineNames, catalog: s.catalog, adminRecipients: [alice])
+        XCTAssertFalse(c.stats.indexWasUsable)
+        XCTAssertEqual(next.storedEntries, c.stats.storedEntries)
+        XCTAssertEqual(FileManager.default.contents(atPath: s.index.file!), FileManager.default.contents(atPath: cold.file!))
+    }
+
     /// Link folders answered from the index are resolved once per content and folder kind: a
     /// `machines/` folder holding exactly what another secret's `users/` folder holds (a link to a
     /// user: wrong kind there, clan ignores it) must not lend or borrow that resolution.

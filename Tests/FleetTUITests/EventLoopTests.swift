@@ -117,4 +117,93 @@ final class EventLoopTests: XCTestCase {
         XCTAssertTrue(backend.screen.text().contains("hello"), "the toast was still up when the signal came")
         XCTAssertEqual(backend.frames.count, 2, "the first frame and the one with the toast; the signal draws nothing")
     }
+
+    /// A big cached fleet's first frame is drawn from its preview (the first rows, decoded before the
+    /// others): byte for byte the frame the whole fleet gives, which then repaints nothing. The
+    /// preview never enters the state (keys meanwhile meet no inventory), and a load error after
+    /// it shows the error.
+    func testAPreviewDrawsTheFrameOfTheWholeFleet() throws {
+        let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("fleet-preview-\(UUID().uuidString.prefix(8))").path
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: tmp) }
+        let dir = tmp + "/fleet"
+        try SyntheticFleet(machines: 120, seed: 3).write(to: dir)
+        var cache = ResolvedFleetCache(directory: tmp + "/cache")
+        cache.settleSeconds = 0
+        _ = try cache.loadFleet(source: dir).store?()
+        var loader = InventoryLoader(source: .directory(path: dir), cache: nil, snapshots: cache)
+        loader.deferSnapshotStore = true
+        var previews: [FleetPreview] = []
+        let snap = try XCTUnwrap(try loader.localSnapshot(previewRows: 40) { previews.append($0) })
+        XCTAssertEqual(previews.count, 1, "a hit bigger than the preview gives one")
+        let preview = try XCTUnwrap(previews.first)
+        let whole = ResolvedFleet.firstScreen(snap.inventory, rows: 40, cached: snap.cached)
+
+        for (width, height, wide) in [(160, 30, false), (160, 30, true), (100, 43, false), (60, 15, false)] {
+            var state = AppState(source: .directory(path: dir), width: width, height: height)
+            state.fleetWide = wide
+            let shown = try XCTUnwrap(state.previewing(preview), "\(width)x\(height)")
+            var full = state
+            _ = Reducer.reduce(&full, .inventoryLoaded(whole, revalidating: false))
+            XCTAssertEqual(AppView.render(shown), AppView.render(full), "\(width)x\(height) wide \(wide)")
+            var cold = state
+            _ = Reducer.reduce(&cold, .inventoryLoaded(ResolvedFleet(try DirectoryInventoryLoader(directory: dir).load()), revalidating: false))
+            XCTAssertEqual(AppView.render(shown), AppView.render(cold), "\(width)x\(height) wide \(wide), without a cache")
+            let text = AppView.render(shown).text()
+            XCTAssertTrue(text.contains("120 machines"), text)
+            if width == 160 { XCTAssertTrue(text.contains("1/120"), text) }
+        }
+        // Anything the preview does not hold: no preview frame.
+        let plain = AppState(source: .directory(path: dir), width: 160, height: 30)
+        XCTAssertNil(AppState(source: .directory(path: dir), width: 160, height: 44).previewing(preview), "40 table rows: more than the preview's")
+        var other = plain
+        other.tab = .services
+        XCTAssertNil(other.previewing(preview))
+        other = plain
+        other.filters[.fleet] = "web"
+        XCTAssertNil(other.previewing(preview))
+        other = plain
+        other.fleetSort = FleetSort(column: .name, descending: true)
+        XCTAssertNil(other.previewing(preview))
+        var loaded = plain
+        _ = Reducer.reduce(&loaded, .inventoryLoaded(whole, revalidating: false))
+        XCTAssertNil(loaded.previewing(preview))
+
+        // Through the loop: loading frame, preview frame, then the whole fleet changes no cell.
+        final class PreviewEffects: EffectPerforming {
+            let queue: EventQueue
+            let preview: FleetPreview
+            var performed: [Effect] = []
+            init(_ queue: EventQueue, _ preview: FleetPreview) { self.queue = queue; self.preview = preview }
+            func perform(_ effect: Effect) {
+                performed.append(effect)
+                if case .loadInventory = effect { queue.post(.inventoryPreview(preview)) }
+            }
+            func shutdown() {}
+        }
+        for then in [Event.inventoryLoaded(whole, revalidating: false), .inventoryFailed("broken")] {
+            let backend = TestBackend(width: 160, height: 30, script: [.key(.char("j"))])
+            let queue = EventQueue()
+            let effects = PreviewEffects(queue, preview)
+            var posted = false
+            backend.afterDraw = { screen in
+                if !posted, screen.text().contains("120 machines") { posted = true; queue.post(then) }
+            }
+            let loop = EventLoop(state: plain, backend: backend, queue: queue, effects: effects, clock: { backend.now })
+            XCTAssertEqual(loop.run(initialEffects: [.loadInventory(plain.source)]), 128 + SIGHUP)
+            XCTAssertTrue(posted, "the preview was drawn")
+            if case .inventoryLoaded = then {
+                XCTAssertEqual(backend.frames.count, 3, "\(backend.frames)")
+                XCTAssertEqual(backend.frames.last, [], "the whole fleet's frame is the preview's")
+                var full = plain
+                _ = Reducer.reduce(&full, .inventoryLoaded(whole, revalidating: false))
+                XCTAssertEqual(backend.screen, AppView.render(full))
+                XCTAssertEqual(loop.state.loaded?.machineCount, 120)
+                XCTAssertEqual(loop.state.cursor(.fleet).row, 0, "the key came before the inventory")
+                XCTAssertTrue(effects.performed.contains { if case .completeFleet = $0 { return true } else { return false } })
+            } else {
+                XCTAssertNil(loop.state.loaded)
+                XCTAssertTrue(backend.screen.text().contains("Cannot load the fleet"), backend.screen.text())
+            }
+        }
+    }
 }

@@ -29,6 +29,8 @@ final class TestBackend: TerminalBackend {
     private(set) var stopped = false
     /// How long each wait was allowed to sleep (-1: forever).
     private(set) var timeouts: [Int32] = []
+    /// Called after each frame with the screen (e.g. to post the next event once something shows).
+    var afterDraw: ((ScreenBuffer) -> Void)?
 
     init(width: Int, height: Int, script: [Input], now: Double = 1000) {
         size = (width, height)
@@ -44,6 +46,7 @@ final class TestBackend: TerminalBackend {
         // The first frame paints everything, as on a fresh terminal.
         frames.append(frames.isEmpty ? Array(0..<buf.height) : buf.changedRows(since: screen))
         screen = buf
+        afterDraw?(buf)
     }
 
     func wait(wakeFD: Int32, timeoutMillis: Int32) -> BackendWake {

@@ -406,3 +406,93 @@ def test_vars_screen_generates_one_peer_of_a_fresh_clan(real_clan, tmp_path):
     assert check.returncode == 0 and check.stdout == "Check results for machine 'db': \nAll vars are present and valid.\n", check.stdout
     got = fleet("vars", "get", "db", "user-password-admin/user-password", "--flake", d, keys=keys)
     assert got.returncode == 0 and got.stdout == "correct horse", got.stderr
+
+
+def clan_python():
+    """A Python clan-core's CLI runs on (it needs 3.12's generic class syntax), or None."""
+    import glob
+    import shutil
+    candidates = sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.1[2-9]*/bin/python3")), reverse=True)
+    candidates += [p for p in (shutil.which("python3.13"), shutil.which("python3.12"), shutil.which("python3")) if p]
+    for p in candidates:
+        r = subprocess.run([p, "-c", "import sys; sys.exit(sys.version_info < (3, 12))"], capture_output=True)
+        if r.returncode == 0:
+            return p
+    return None
+
+
+def run_clan_cli(real_clan, d, script, *args):
+    """`script` run with clan-core's own clan_cli (the snapshot the flake is built on) importable."""
+    py = clan_python()
+    if py is None:
+        pytest.skip("no Python >= 3.12 to run clan-core's clan_cli with")
+    cli = os.path.join(real_clan.flake(clan_nix("homelab.nix")), ".clan-inputs", "clan-core", "pkgs", "clan-cli")
+    env = dict(os.environ, PYTHONPATH=cli, PYENV_VERSION="")
+    r = subprocess.run([py, "-c", script, d, *args], capture_output=True, text=True, env=env, cwd=d)
+    assert r.returncode == 0, r.stdout + r.stderr
+    return r.stdout
+
+
+def test_a_var_shared_with_a_group_is_resolved_like_clan(real_clan, tmp_path):
+    """A var shared with a sops group, laid out by clan-core's own code: `clan secrets groups
+    add-user/add-machine` (groups.py: members `sops/groups/ops/{users,machines}/<n>` →
+    `../../../{users,machines}/<n>`) and `allow_member` (secrets.py:300, as the vars store's
+    `encrypt_secret(add_groups=…)` does: `<var>/groups/ops` → `../../../../../../sops/groups/ops`).
+    clan's `collect_keys_for_path` (secrets.py:139) follows `groups/ops` before the members' `..`,
+    so it wants ops' user and machine: fleet's `vars check` reports the var unfixed as clan does,
+    `vars fix` encrypts it to exactly clan's recipients, and the group's user and machine decrypt it."""
+    d, keys = admin_clan(real_clan, tmp_path, clan_nix("homelab.nix"))
+    gen = fleet("vars", "generate", "web", "-g", "emergency-access", "--flake", d, keys=keys)
+    assert gen.returncode == 0, gen.stdout + gen.stderr
+    member_keys = {}
+    for kind, name in (("users", "alice"), ("machines", "db")):
+        member_keys[name] = str(tmp_path / f"{name}.txt")
+        subprocess.run(["age-keygen", "-o", member_keys[name]], check=True, capture_output=True)
+        pub = subprocess.run(["age-keygen", "-y", member_keys[name]], capture_output=True, text=True, check=True).stdout.strip()
+        r = fleet("secrets", kind, "add", name, pub, "--flake", d, keys=keys)
+        assert r.returncode == 0, r.stderr
+    var = os.path.join(d, "vars/per-machine/web/emergency-access/password")
+    run_clan_cli(real_clan, d, """
+import sys
+from pathlib import Path
+from clan_cli.secrets import groups, secrets
+from clan_cli.secrets.folders import sops_groups_folder, sops_machines_folder, sops_users_folder
+clan, var = Path(sys.argv[1]), Path(sys.argv[2])
+# `clan secrets groups add-user/add-machine` without their commit (clan_lib.git runs git through nix shell).
+groups.add_member(clan, "ops", groups.users_folder, sops_users_folder, "alice", age_plugins=[])
+groups.add_member(clan, "ops", groups.machines_folder, sops_machines_folder, "db", age_plugins=[])
+secrets.allow_member(secrets.groups_folder(var), sops_groups_folder(clan), "ops", age_plugins=[], do_update_keys=False)
+""", var)
+    for args in (["add", "-A"], ["commit", "-qm", "secrets: share emergency-access/password with group ops"]):
+        subprocess.run(["git", "-C", d, *args], check=True, capture_output=True)
+    assert os.readlink(var + "/groups/ops") == "../../../../../../sops/groups/ops"
+    assert os.readlink(d + "/sops/groups/ops/users/alice") == "../../../users/alice"
+    assert os.readlink(d + "/sops/groups/ops/machines/db") == "../../../machines/db"
+
+    clan_keys = """
+import json, sys
+from pathlib import Path
+from clan_cli.secrets import secrets, sops
+var = Path(sys.argv[2])
+print(json.dumps({"wanted": sorted(k.pubkey for k in secrets.collect_keys_for_path(var)),
+                  "current": sorted(k.pubkey for k in sops.get_recipients(var))}))
+"""
+    before = json.loads(run_clan_cli(real_clan, d, clan_keys, var))
+    pubs = {n: subprocess.run(["age-keygen", "-y", k], capture_output=True, text=True, check=True).stdout.strip()
+            for n, k in member_keys.items()}
+    assert sorted(set(before["current"]) | set(pubs.values())) == before["wanted"], before
+
+    check = fleet("vars", "check", "web", "--flake", d, keys=keys)
+    assert check.returncode == 1
+    assert "Unfixed secret vars:\n  - emergency-access/password\n" in check.stdout, check.stdout
+    fix = fleet("vars", "fix", "web", "--flake", d, keys=keys)
+    assert fix.returncode == 0, fix.stdout + fix.stderr
+    after = json.loads(run_clan_cli(real_clan, d, clan_keys, var))
+    assert after["current"] == after["wanted"] == before["wanted"], after
+    check = fleet("vars", "check", "web", "--flake", d, keys=keys)
+    assert "Unfixed" not in check.stdout, check.stdout
+    value = fleet("vars", "get", "web", "emergency-access/password", "--flake", d, keys=keys)
+    assert value.returncode == 0 and value.stdout, value.stderr
+    for name, k in member_keys.items():
+        got = fleet("vars", "get", "web", "emergency-access/password", "--flake", d, keys=k)
+        assert got.returncode == 0 and got.stdout == value.stdout, (name, got.stderr)

@@ -42,11 +42,10 @@ public struct DeployConfigCache: Sendable {
     }
 
     func store(key: String, machines: JSONValue, exports: JSONValue?) {
-        let doc: JSONValue = .object(["key": .string(key), "machines": machines, "exports": exports ?? .null])
-        let dir = (file as NSString).deletingLastPathComponent
-        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        let tmp = file + ".tmp-\(getpid())"
-        guard (try? Data(JSONWriter.compact.string(doc).utf8).write(to: URL(fileURLWithPath: tmp))) != nil else { return }
-        if rename(tmp, file) != 0 { try? FileManager.default.removeItem(atPath: tmp) }
+        // The flake (what the name hashes) and its directory first: `CacheDirectory.pruneStale` reads
+        // them to remove the file once the directory is gone.
+        let doc: JSONValue = .object(["flake": .string(flake), "directory": .string(flakeDirectory), "key": .string(key),
+                                      "machines": machines, "exports": exports ?? .null])
+        CacheDirectory.write(JSONWriter.compact.bytes(doc), to: file)
     }
 }

@@ -12,26 +12,114 @@ import Synchronization
 /// the `vars/` files on demand — the first screen's rows before the first frame, the rest after it.
 /// Addresses whose files changed (any stamp differs, a file appeared or vanished) answer nil: the
 /// caller reads `vars/` instead. The mapping stays open while this object lives.
+///
+/// The dashboard opens the file first (`CachedFleetFile`: nothing decoded but the head, the string
+/// lists and the tags), draws its first frame from the first screen's machine records alone
+/// (`ResolvedFleet.preview`), then decodes every record into this (`init(_:)`).
 public final class CachedFleet: Sendable {
     public let inventory: Inventory
-    private let file: MappedFile
-    private let body: UnsafeRawBufferPointerBox
-    private let stringsAt: Int, stringCount: Int, blobAt: Int, blobLength: Int
-    /// Where the address section starts (nil: stored without addresses).
-    private let addressesAt: Int?
-    private let readsAt: Int, readCount: Int, zerotierAt: Int
+    let file: CachedFleetFile
 
     /// The body checksum of the file (what a stored rendering of this fleet pairs with).
-    public var checksum: UInt64 { ResolvedFleetCache.checksum(of: file.bytes) }
+    public var checksum: UInt64 { file.checksum }
     /// Whether addresses (and each machine's roles) were stored with the inventory.
-    public var hasAddresses: Bool { addressesAt != nil }
-    var hasRoles: Bool { addressesAt != nil }
+    public var hasAddresses: Bool { file.addressesAt != nil }
+    var hasRoles: Bool { file.addressesAt != nil }
+
+    convenience init?(file: MappedFile, source: String, identity: [FileStamp?]) {
+        guard let opened = CachedFleetFile(file: file, source: source, identity: identity) else { return nil }
+        self.init(opened)
+    }
+
+    /// Decodes every machine record of an opened file and takes the rest, decoded on another core
+    /// meanwhile; nil if anything is damaged.
+    init?(_ opened: CachedFleetFile) {
+        file = opened
+        var strings = opened.stringReader(memo: true)
+        let machineCount = opened.machineCount
+        var keys: [String] = []
+        var values: [Machine] = []
+        keys.reserveCapacity(machineCount)
+        values.reserveCapacity(machineCount)
+        for i in 0..<machineCount {
+            guard let m = opened.machine(i, &strings), keys.last.map({ $0 < m.name }) ?? true else { return nil }
+            keys.append(m.name)
+            values.append(m)
+        }
+        guard var inv = opened.rest() else { return nil }
+        inv.machines = OrderedDictionary(uncheckedUniqueKeys: keys, values: values)   // strictly increasing: unique
+        inv.tags = opened.tags
+        inv.clanDirectory = opened.source
+        inventory = inv
+    }
+
+    /// From this size on, the rest is decoded on another thread (below it, a thread costs more).
+    static let backgroundRestBytes = 64 << 10
+
+    /// Whether the cache file holds addresses for `source` and every file they came from is
+    /// unchanged — without decoding the inventory (for a stored rendering, `ResolvedFleetCache`).
+    static func addressesHold(body: UnsafeRawBufferPointer, source: String, identity: [FileStamp?]) -> Bool {
+        var c = BinaryCursor(body)
+        guard let head = CachedFleetFile.Head(&c, source: source, identity: identity), head.readsAt > 0 else { return false }
+        return CachedFleetFile.validate(head.strings, root: source, readsAt: head.readsAt, throughRow: Int(UInt32.max))
+    }
+
+    // MARK: addresses
+
+    /// Targets and overlay IPs of the first `rows` machines (nil `covered` when that is all of
+    /// them… never: the zerotier networks need `all()`), if their files are unchanged.
+    public func firstRows(_ rows: Int) -> FleetAddresses? {
+        file.firstRows(rows, names: inventory.machines.keys)
+    }
+
+    /// Every address and the zerotier networks, if every file they came from is unchanged.
+    public func all() -> FleetAddresses? {
+        let names = inventory.machines.keys
+        guard file.addressesAt != nil, file.validate(throughRow: names.count) else { return nil }
+        var strings = file.stringReader(memo: false)
+        var out = FleetAddresses()
+        out.targets.reserveCapacity(names.count)
+        for i in 0..<names.count { guard file.decodeRow(i, name: names[i], &strings, into: &out) else { return nil } }
+        guard let z = file.decodeZerotier(&strings) else { return nil }
+        out.zerotier = z
+        return out
+    }
+
+    /// Row `row`'s roles as stored (from `ResolvedFleet.rolesHeld`); nil if the file holds none.
+    func roles(ofRow row: Int) -> [(role: String, holding: RoleHolding)]? { file.roles(ofRow: row) }
+}
+
+/// A resolved-fleet cache file whose head checked out (source, identity, version, checksum), with
+/// its string lists and tags decoded and the rest (meta, instances) being decoded on another core.
+/// Machine records and address rows are fixed-size records read where they are, so a first
+/// screen's rows are read without touching the others (`ResolvedFleet.preview`).
+final class CachedFleetFile: Sendable {
+    let source: String
+    private let mapped: MappedFile
+    private let body: UnsafeRawBufferPointerBox
+    private let stringsAt: Int, stringCount: Int, blobAt: Int, blobLength: Int
     /// The string lists (tags, roles) by index.
     private let lists: [[String]]
+    let tags: OrderedDictionary<String, [String]>
+    let machineCount: Int
+    private let machinesAt: Int
+    /// Where the address section starts (nil: stored without addresses).
+    let addressesAt: Int?
+    private let readsAt: Int, readCount: Int, zerotierAt: Int
+    /// Meta, instances and unknown fields as compact JSON (`InventoryEncoder`, meta first), and
+    /// its decode (without machines, tags and the directory), started by `startRest`.
+    private let restID: UInt32
+    private let restDecode = Mutex<Background<Inventory>?>(nil)
 
-    init?(file: MappedFile, source: String, identity: [FileStamp?]) {
+    /// The body checksum of the file (what a stored rendering of this fleet pairs with).
+    var checksum: UInt64 { ResolvedFleetCache.checksum(of: mapped.bytes) }
+
+    /// `deferRest`: the rest is decoded once `startRest` or `rest` asks (a first frame from the
+    /// first rows needs only its meta, `meta()`); otherwise its decode starts now.
+    init?(file: MappedFile, source: String, identity: [FileStamp?], deferRest: Bool = false) {
         guard let body = BinaryCacheFile.body(file.bytes, magic: FleetCacheFile.magic, version: FleetCacheFile.version) else { return nil }
-        self.file = file
+        self.source = source
+        mapped = file
         self.body = UnsafeRawBufferPointerBox(body)
         var c = BinaryCursor(body)
         guard let head = Head(&c, source: source, identity: identity) else { return nil }
@@ -39,21 +127,19 @@ public final class CachedFleet: Sendable {
         stringCount = head.strings.count
         blobAt = head.strings.blobAt
         blobLength = head.strings.blobLength
-        var strings = StringReader(body: body, stringsAt: stringsAt, count: stringCount, blobAt: blobAt, blobLength: blobLength)
-        // The rest (instances with their settings: hundreds of kB at 10k machines) is decoded on
-        // another core while this one decodes the machines; a first frame waits for both.
-        guard let restText = c.u32().flatMap({ strings.string($0) }) else { return nil }
-        let rest = Background(run: restText.utf8.count >= Self.backgroundRestBytes) {
-            try? InventoryDecoder(file: "fleet cache").decode(bytes: Array(restText.utf8))
-        }
+        let strings = StringReader(body: body, stringsAt: stringsAt, count: stringCount, blobAt: blobAt, blobLength: blobLength, memo: false)
+        guard let restID = c.u32(), strings.span(restID) != nil else { return nil }
+        self.restID = restID
         guard let listCount = c.u32(), Int(listCount) <= c.remaining / 4 else { return nil }
+        // Tag names repeat across lists: one `String` each.
+        var listStrings = StringReader(body: body, stringsAt: stringsAt, count: stringCount, blobAt: blobAt, blobLength: blobLength)
         var lists: [[String]] = []
         lists.reserveCapacity(Int(listCount))
         for _ in 0..<listCount {
             guard let k = c.u32(), Int(k) <= c.remaining / 4 else { return nil }
             var l: [String] = []
             l.reserveCapacity(Int(k))
-            for _ in 0..<k { guard let s = c.u32().flatMap({ strings.string($0) }) else { return nil }; l.append(s) }
+            for _ in 0..<k { guard let s = c.u32().flatMap({ listStrings.string($0) }) else { return nil }; l.append(s) }
             lists.append(l)
         }
         self.lists = lists
@@ -62,38 +148,13 @@ public final class CachedFleet: Sendable {
         var tags = OrderedDictionary<String, [String]>()
         tags.reserveCapacity(Int(tagCount))
         for _ in 0..<tagCount {
-            guard let name = c.u32().flatMap({ strings.string($0) }), let l = list(c.u32()), tags.updateValue(l, forKey: name) == nil else { return nil }
+            guard let name = c.u32().flatMap({ listStrings.string($0) }), let l = list(c.u32()), tags.updateValue(l, forKey: name) == nil else { return nil }
         }
+        self.tags = tags
         guard let machineCount = c.u32(), Int(machineCount) <= c.remaining / FleetCacheFile.machineSize else { return nil }
-        var keys: [String] = []
-        var values: [Machine] = []
-        keys.reserveCapacity(Int(machineCount))
-        values.reserveCapacity(Int(machineCount))
-        for _ in 0..<machineCount {
-            guard let name = c.u32().flatMap({ strings.string($0) }), keys.last.map({ $0 < name }) ?? true,
-                  let cls = c.u8(), cls <= 1, let fwd = c.u8(), fwd <= 2, let hasInstalled = c.u8(), hasInstalled <= 1, c.u8() != nil,
-                  let system = c.u32(), let tagList = list(c.u32()), let desc = c.u32(), let icon = c.u32(),
-                  let target = c.u32(), let build = c.u32(), let extra = c.u32(), let installed = c.i64() else { return nil }
-            var m = Machine(name: name, machineClass: cls == 1 ? .darwin : .nixos, tags: tagList)
-            // An absent optional is `none`; any other index must resolve.
-            func opt(_ i: UInt32) -> String?? { i == FleetCacheFile.none ? .some(nil) : strings.string(i).map { .some($0) } }
-            guard let sys = opt(system), let d = opt(desc), let ic = opt(icon), let th = opt(target), let bh = opt(build),
-                  let ex = opt(extra) else { return nil }
-            m.system = sys; m.description = d; m.icon = ic
-            m.deploy = Machine.Deploy(targetHost: th, buildHost: bh, forwardAgent: fwd == 0 ? nil : fwd == 2)
-            if hasInstalled == 1 { guard let t = Int(exactly: installed) else { return nil }; m.installedAt = t }
-            if let ex {
-                guard let v = try? JSONParser.parse(ex), let o = v.objectValue else { return nil }
-                m.extra = o
-            }
-            keys.append(name)
-            values.append(m)
-        }
-        guard var inv = rest.value() else { return nil }
-        inv.machines = OrderedDictionary(uncheckedUniqueKeys: keys, values: values)   // strictly increasing: unique
-        inv.tags = tags
-        inv.clanDirectory = source
-        inventory = inv
+        self.machineCount = Int(machineCount)
+        machinesAt = c.at
+        guard c.seek(c.at + Int(machineCount) * FleetCacheFile.machineSize) else { return nil }
 
         guard let hasAddresses = c.u8(), hasAddresses <= 1 else { return nil }
         if hasAddresses == 1 {
@@ -109,21 +170,84 @@ public final class CachedFleet: Sendable {
             addressesAt = nil
             readCount = 0; readsAt = 0; zerotierAt = 0
         }
+        if !deferRest { startRest() }
     }
 
-    /// From this size on, the rest is decoded on another thread (below it, a thread costs more).
-    static let backgroundRestBytes = 64 << 10
+    /// Starts decoding the rest (instances with their settings: hundreds of kB at 10k machines) on
+    /// another core, where the machines are decoded on this one; once.
+    func startRest() {
+        restDecode.withLock { started in
+            guard started == nil else { return }
+            var strings = stringReader(memo: false)
+            let text = strings.string(restID)
+            started = Background(run: (text?.utf8.count ?? 0) >= CachedFleet.backgroundRestBytes) {
+                text.flatMap { try? InventoryDecoder(file: "fleet cache").decode(bytes: Array($0.utf8)) }
+            }
+        }
+    }
 
-    /// Whether the cache file holds addresses for `source` and every file they came from is
-    /// unchanged — without decoding the inventory (for a stored rendering, `ResolvedFleetCache`).
-    static func addressesHold(body: UnsafeRawBufferPointer, source: String, identity: [FileStamp?]) -> Bool {
-        var c = BinaryCursor(body)
-        guard let head = Head(&c, source: source, identity: identity), head.readsAt > 0 else { return false }
-        return validate(head.strings, root: source, readsAt: head.readsAt, throughRow: Int(UInt32.max))
+    /// The rest of the inventory (waits for its decode); nil if it did not decode.
+    func rest() -> Inventory? {
+        startRest()
+        return restDecode.withLock { $0 }?.value()
+    }
+
+    /// The meta alone, decoded from the start of the rest (which `InventoryEncoder` writes first)
+    /// without the instances after it: an inventory with only meta and unknown fields; nil if the
+    /// rest does not start with it.
+    func meta() -> Inventory? {
+        guard let span = stringReader(memo: false).span(restID) else { return nil }
+        let open = Array("{\"meta\":{".utf8)
+        guard span.count > open.count, span.starts(with: open) else { return nil }
+        // The end of the meta object: braces outside strings, escapes skipped.
+        var depth = 0, inString = false, escaped = false, end: Int?
+        for i in (open.count - 1)..<span.count {
+            let b = span[i]
+            if inString {
+                if escaped { escaped = false } else if b == UInt8(ascii: "\\") { escaped = true } else if b == UInt8(ascii: "\"") { inString = false }
+                continue
+            }
+            if b == UInt8(ascii: "\"") { inString = true } else if b == UInt8(ascii: "{") { depth += 1 } else if b == UInt8(ascii: "}") {
+                depth -= 1
+                if depth == 0 { end = i; break }
+            }
+        }
+        guard let end else { return nil }
+        return try? InventoryDecoder(file: "fleet cache").decode(bytes: Array(span[..<(end + 1)]) + [UInt8(ascii: "}")])
+    }
+
+    /// A reader of the string table; `memo`: each string made once (a name repeated in 10k
+    /// machines is one `String`), else every read makes its own.
+    func stringReader(memo: Bool) -> StringReader {
+        StringReader(body: body.raw, stringsAt: stringsAt, count: stringCount, blobAt: blobAt, blobLength: blobLength, memo: memo)
+    }
+
+    /// Machine record `i` (the records are sorted by name); nil if damaged.
+    func machine(_ i: Int, _ strings: inout StringReader) -> Machine? {
+        guard i >= 0, i < machineCount else { return nil }
+        var c = BinaryCursor(body.raw, at: machinesAt + i * FleetCacheFile.machineSize)
+        func list(_ i: UInt32?) -> [String]? { i.flatMap { Int($0) < lists.count ? lists[Int($0)] : nil } }
+        guard let name = c.u32().flatMap({ strings.string($0) }),
+              let cls = c.u8(), cls <= 1, let fwd = c.u8(), fwd <= 2, let hasInstalled = c.u8(), hasInstalled <= 1, c.u8() != nil,
+              let system = c.u32(), let tagList = list(c.u32()), let desc = c.u32(), let icon = c.u32(),
+              let target = c.u32(), let build = c.u32(), let extra = c.u32(), let installed = c.i64() else { return nil }
+        var m = Machine(name: name, machineClass: cls == 1 ? .darwin : .nixos, tags: tagList)
+        // An absent optional is `none`; any other index must resolve.
+        func opt(_ i: UInt32) -> String?? { i == FleetCacheFile.none ? .some(nil) : strings.string(i).map { .some($0) } }
+        guard let sys = opt(system), let d = opt(desc), let ic = opt(icon), let th = opt(target), let bh = opt(build),
+              let ex = opt(extra) else { return nil }
+        m.system = sys; m.description = d; m.icon = ic
+        m.deploy = Machine.Deploy(targetHost: th, buildHost: bh, forwardAgent: fwd == 0 ? nil : fwd == 2)
+        if hasInstalled == 1 { guard let t = Int(exactly: installed) else { return nil }; m.installedAt = t }
+        if let ex {
+            guard let v = try? JSONParser.parse(ex), let o = v.objectValue else { return nil }
+            m.extra = o
+        }
+        return m
     }
 
     /// The start of a body: source, identity, where the reads are, the string table.
-    private struct Head {
+    struct Head {
         var readsAt: Int
         var strings: StringReader
 
@@ -144,33 +268,21 @@ public final class CachedFleet: Sendable {
 
     // MARK: addresses
 
-    /// Targets and overlay IPs of the first `rows` machines (nil `covered` when that is all of
-    /// them… never: the zerotier networks need `all()`), if their files are unchanged.
-    public func firstRows(_ rows: Int) -> FleetAddresses? {
-        let n = min(rows, inventory.machines.count)
+    /// Targets and overlay IPs of the first `rows` machines (`names`: the machines' names in record
+    /// order, at least `rows` of them), if their files are unchanged.
+    func firstRows<Names: RandomAccessCollection<String>>(_ rows: Int, names: Names) -> FleetAddresses? where Names.Index == Int {
+        let n = min(rows, machineCount, names.count)
         guard addressesAt != nil, validate(throughRow: n) else { return nil }
-        var strings = reader
+        var strings = stringReader(memo: false)
         var out = FleetAddresses()
-        out.covered = Set(inventory.machines.keys.prefix(n))
-        for i in 0..<n { guard decodeRow(i, &strings, into: &out) else { return nil } }
-        return out
-    }
-
-    /// Every address and the zerotier networks, if every file they came from is unchanged.
-    public func all() -> FleetAddresses? {
-        guard addressesAt != nil, validate(throughRow: inventory.machines.count) else { return nil }
-        var strings = reader
-        var out = FleetAddresses()
-        out.targets.reserveCapacity(inventory.machines.count)
-        for i in 0..<inventory.machines.count { guard decodeRow(i, &strings, into: &out) else { return nil } }
-        guard let z = decodeZerotier(&strings) else { return nil }
-        out.zerotier = z
+        out.covered = Set(names.prefix(n))
+        for i in 0..<n { guard decodeRow(i, name: names[names.startIndex + i], &strings, into: &out) else { return nil } }
         return out
     }
 
     /// Row `row`'s roles as stored (from `ResolvedFleet.rolesHeld`); nil if the file holds none.
     func roles(ofRow row: Int) -> [(role: String, holding: RoleHolding)]? {
-        guard let at = addressesAt, row < inventory.machines.count else { return nil }
+        guard let at = addressesAt, row >= 0, row < machineCount else { return nil }
         var c = BinaryCursor(body.raw, at: at + row * FleetCacheFile.rowSize + 28)
         guard let id = c.u32(), Int(id) < lists.count else { return nil }
         var out: [(role: String, holding: RoleHolding)] = []
@@ -181,19 +293,14 @@ public final class CachedFleet: Sendable {
         return out
     }
 
-    /// A reader without memory: each string of the addresses is read once.
-    private var reader: StringReader {
-        StringReader(body: body.raw, stringsAt: stringsAt, count: stringCount, blobAt: blobAt, blobLength: blobLength, memo: false)
-    }
-
     /// Stats every recorded file owned by the fleet or by rows `0..<rows` (they come first) and
     /// compares its stamp; a file recorded absent must still be absent. Paths go to `fstatat`
     /// relative to the clan directory straight from the mapping (no `String` per file).
-    private func validate(throughRow rows: Int) -> Bool {
-        Self.validate(reader, root: inventory.clanDirectory ?? "/nonexistent", readsAt: readsAt - 4, throughRow: rows)
+    func validate(throughRow rows: Int) -> Bool {
+        Self.validate(stringReader(memo: false), root: source, readsAt: readsAt - 4, throughRow: rows)
     }
 
-    private static func validate(_ strings: StringReader, root: String, readsAt: Int, throughRow rows: Int) -> Bool {
+    static func validate(_ strings: StringReader, root: String, readsAt: Int, throughRow rows: Int) -> Bool {
         var c = BinaryCursor(strings.body, at: readsAt)
         guard let readCount = c.u32() else { return false }
         let dirfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
@@ -219,10 +326,10 @@ public final class CachedFleet: Sendable {
         return true
     }
 
-    private func decodeRow(_ i: Int, _ strings: inout StringReader, into out: inout FleetAddresses) -> Bool {
+    /// Row `i`'s target and overlay IP into `out` (under `name`, the machine of record `i`).
+    func decodeRow(_ i: Int, name: String, _ strings: inout StringReader, into out: inout FleetAddresses) -> Bool {
         guard let at = addressesAt else { return false }
         var c = BinaryCursor(body.raw, at: at + i * FleetCacheFile.rowSize)
-        let name = inventory.machines.keys[i]
         guard let kind = c.u8(), c.seek(c.at + 3), let address = c.u32(), let module = c.u32(), let instance = c.u32(),
               let priority = c.i64(), let overlay = c.u32() else { return false }
         if overlay != FleetCacheFile.none { guard let ip = strings.string(overlay) else { return false }; out.overlayIPs[name] = ip }
@@ -243,7 +350,7 @@ public final class CachedFleet: Sendable {
         return true
     }
 
-    private func decodeZerotier(_ strings: inout StringReader) -> [ZerotierNetwork]? {
+    func decodeZerotier(_ strings: inout StringReader) -> [ZerotierNetwork]? {
         var c = BinaryCursor(body.raw, at: zerotierAt)
         func layout() -> ZerotierVarsLayout?? {
             switch c.u8() { case 0: .some(nil); case 1: .shared; case 2: .oldFinal; case 3: .legacy; case 4: .canonical; default: nil }

@@ -103,11 +103,20 @@ public struct InventoryLoader: Sendable {
     /// A directory source's snapshot carries the resolved-fleet cache store to run once the caller
     /// has the addresses (`storeSnapshot`; only needed when they were not all valid in the cache:
     /// `ResolvedFleet.completedRecording`).
-    public func localSnapshot() throws -> InventorySnapshot? {
+    /// A hit of more than `previewRows` machines is handed to `preview` first with only its first
+    /// `previewRows` machine records decoded (`FleetPreview`, the dashboard's first frame), before
+    /// the others are.
+    public func localSnapshot(previewRows: Int = 0, preview: ((FleetPreview) -> Void)? = nil) throws -> InventorySnapshot? {
         switch source {
         case .directory(let p):
             let identity = snapshots.flatMap { _ in ResolvedFleetCache.identity(source: p) }
-            let cached = snapshots?.load(source: p)
+            var cached: CachedFleet?
+            // With a preview, the rest of the file (instances) is decoded after it is handed on.
+            if let opened = snapshots?.open(source: p, deferRest: preview != nil) {
+                if let preview, let first = ResolvedFleet.preview(opened, rows: previewRows) { preview(first) }
+                opened.startRest()
+                cached = CachedFleet(opened)
+            }
             let inv = try cached?.inventory ?? DirectoryInventoryLoader(directory: p).load()
             var store: (@Sendable (AddressRecording?) -> Void)?
             if let snapshots, let identity { store = { snapshots.store(inv, addresses: $0, source: p, identity: identity) } }

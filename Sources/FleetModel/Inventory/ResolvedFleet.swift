@@ -1,3 +1,4 @@
+import Collections
 import Synchronization
 
 /// Everything the screens need about the fleet, computed once per loaded inventory:
@@ -24,6 +25,9 @@ public struct ResolvedFleet: Sendable {
     private let cache: CachedFleet?
     /// Whether every address came from the cache (nothing to store again).
     public let addressesFromCache: Bool
+    /// Where a cache hit's roles come from until `resolution` is computed: `cache`'s file, or the
+    /// file a preview was read from.
+    private let storedRoles: CachedFleetFile?
 
     private final class LoadIdentity: Sendable {}
 
@@ -72,7 +76,8 @@ public struct ResolvedFleet: Sendable {
     }
 
     private init(_ inventory: Inventory, _ resolved: LazyResolution, _ vars: VarsDirectory?,
-                 _ addresses: FleetAddresses, _ load: LoadIdentity, cache: CachedFleet? = nil, fromCache: Bool = false) {
+                 _ addresses: FleetAddresses, _ load: LoadIdentity, cache: CachedFleet? = nil, fromCache: Bool = false,
+                 storedRoles: CachedFleetFile? = nil) {
         self.inventory = inventory
         self.resolved = resolved
         self.vars = vars
@@ -80,6 +85,32 @@ public struct ResolvedFleet: Sendable {
         self.load = load
         self.cache = cache?.hasRoles == true ? cache : nil
         self.addressesFromCache = fromCache
+        self.storedRoles = storedRoles ?? self.cache?.file
+    }
+
+    /// The first `rows` machines of an opened cache file, with their roles and addresses from it,
+    /// without decoding the other records: what the dashboard's first frame shows of a big fleet
+    /// while the rest is decoded (`FleetPreview`). Nil when the fleet has no more than `rows`
+    /// machines, when the file holds no roles and addresses, or when the first rows' files changed
+    /// (the first frame then waits for the whole load).
+    static func preview(_ file: CachedFleetFile, rows: Int) -> FleetPreview? {
+        guard rows > 0, file.machineCount > rows, file.addressesAt != nil else { return nil }
+        var strings = file.stringReader(memo: false)
+        var keys: [String] = []
+        var values: [Machine] = []
+        keys.reserveCapacity(rows)
+        values.reserveCapacity(rows)
+        for i in 0..<rows {
+            guard let m = file.machine(i, &strings), keys.last.map({ $0 < m.name }) ?? true else { return nil }
+            keys.append(m.name)
+            values.append(m)
+        }
+        guard let addresses = file.firstRows(rows, names: keys), var inv = file.meta() else { return nil }
+        inv.machines = OrderedDictionary(uncheckedUniqueKeys: keys, values: values)   // strictly increasing: unique
+        inv.tags = file.tags
+        inv.clanDirectory = file.source
+        let fleet = ResolvedFleet(inv, LazyResolution(inv), VarsDirectory(root: file.source), addresses, LoadIdentity(), storedRoles: file)
+        return FleetPreview(fleet: fleet, machineCount: file.machineCount)
     }
 
     /// Every address (self when it already is): from the cache while its files are unchanged, else
@@ -136,8 +167,8 @@ public struct ResolvedFleet: Sendable {
 
     /// From the cache while the resolution has not been computed (a first frame's rows).
     private func cachedRoles(of machine: String) -> [(role: String, holding: RoleHolding)]? {
-        guard let cache, !resolved.isComputed, let row = inventory.machines.index(forKey: machine) else { return nil }
-        return cache.roles(ofRow: row)
+        guard let storedRoles, !resolved.isComputed, let row = inventory.machines.index(forKey: machine) else { return nil }
+        return storedRoles.roles(ofRow: row)
     }
 
     /// The resolution if it has been computed (nothing is computed by asking).
@@ -156,6 +187,18 @@ public struct ResolvedFleet: Sendable {
     /// Services screen matrix: rows = machines (inventory order), columns = every instance/role.
     public var roleColumns: [RoleRef] { Array(resolution.roleMembers.keys) }
     public func holds(_ machine: String, _ role: RoleRef) -> Bool { resolution.holds(machine, role) }
+}
+
+/// A big fleet's first screen from its resolved-fleet cache, before the rest of the file is decoded
+/// (`InventoryLoader.localSnapshot(preview:)`): the dashboard draws its first frame from it — the
+/// frame the whole fleet gives, as long as only these rows are on screen — and replaces it with the
+/// whole fleet (`Event.inventoryLoaded`) a moment later.
+public struct FleetPreview: Sendable {
+    /// The first rows' machines in inventory order, with their roles and addresses (`covered`); not
+    /// the whole fleet: never stored, completed or resolved.
+    public let fleet: ResolvedFleet
+    /// How many machines the whole inventory has.
+    public let machineCount: Int
 }
 
 /// How a machine holds a role: listed by name, through a tag the user set, or only through the

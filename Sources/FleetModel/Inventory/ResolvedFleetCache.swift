@@ -60,8 +60,14 @@ public struct ResolvedFleetCache: Sendable {
 
     /// The fleet stored for `dir` if its inventory files are exactly as they were then; nil otherwise.
     public func load(source dir: String) -> CachedFleet? {
+        open(source: dir).flatMap { CachedFleet($0) }
+    }
+
+    /// The file stored for `dir`, opened (its head checked, nothing decoded but the string lists and
+    /// tags), if its inventory files are exactly as they were then; nil otherwise.
+    func open(source dir: String, deferRest: Bool = false) -> CachedFleetFile? {
         guard let id = Self.identity(source: dir), let mapped = MappedFile(path: file(for: dir)) else { return nil }
-        return CachedFleet(file: mapped, source: dir, identity: id.stamps)
+        return CachedFleetFile(file: mapped, source: dir, identity: id.stamps, deferRest: deferRest)
     }
 
     /// Stores `inv` as read from `dir` (and its addresses, when given and settled), unless the

@@ -40,7 +40,9 @@ enum VarsFact: Equatable, Sendable {
     /// A key.json's keys.
     case keys([SopsKeyRef])
     /// A directory of links (`machines/`, `users/`, `groups/<g>/…`): each symlink's name and its
-    /// target resolved lexically (absolute), sorted by name. Non-links are left out (clan ignores them).
+    /// target as an absolute path, `..` applied from the folder the link really is in (through a
+    /// secret's `groups/<g>` link: the group's folder), sorted by name. Non-links are left out (clan
+    /// ignores them).
     case links([VarsLink])
     /// A directory's entry names, sorted (`sops/machines`, `sops/users`, `groups/`).
     case names([String])
@@ -72,8 +74,9 @@ final class VarsFactReader {
     /// Facts derived from files whose newest timestamp is at or after this are not kept for the
     /// index: a write in the same timestamp tick could leave size and times unchanged ("racy clean").
     private let settledBeforeNs: Int64
-    /// Facts read from disk this run that the index should keep (new or changed).
-    private(set) var fresh: [String: StampedFact] = [:]
+    /// Facts read from disk this run that the index should keep (new or changed), in the order read
+    /// (machines and generators in walk order: the index writer's sort finds them mostly in order).
+    private(set) var fresh: [(path: String, fact: StampedFact)] = []
     /// Stored facts found stale or gone this run (to be dropped from the index).
     private(set) var stale: Set<String> = []
     private(set) var hits = 0
@@ -310,7 +313,7 @@ final class VarsFactReader {
             f = read(fd, s, rel)
             if fd >= 0 { close(fd) }
         }
-        if s.newestNs < settledBeforeNs { fresh[rel] = StampedFact(stamp: s, fact: f) }
+        if s.newestNs < settledBeforeNs { fresh.append((rel, StampedFact(stamp: s, fact: f))) }
         return f
     }
 
@@ -399,21 +402,25 @@ final class VarsFactReader {
         return []
     }
 
-    /// The symlinks of a link directory with their lexically resolved targets; empty when absent.
+    /// The symlinks of a link directory with their resolved targets; empty when absent.
     func links(_ rel: String) -> [VarsLink] { withCursor(rel) { linkListAtCursor().links } }
 
     /// `links` of the cursor's path and the key of that answer: the index's fact key, 0 for an absent
-    /// folder (no links), nil when read from disk.
-    private func linkListAtCursor() -> (links: [VarsLink], key: UInt64?) {
+    /// folder (no links), nil when read from disk. `viaGroupLink`: the folder is a group's
+    /// `machines/` or `users/` reached through a secret's `groups/<g>` entry (`realGroupFolder`).
+    private func linkListAtCursor(viaGroupLink: Bool = false) -> (links: [VarsLink], key: UInt64?) {
         guard let f = factAtCursor({ _, s, rel in
             guard s.isDirectory else { return .links([]) }
             let folder = self.absolute(rel)
+            // Where the links' relative targets start from: the folder itself, except behind a
+            // secret's `groups/<g>` link, where it is the group's own folder.
+            let base = viaGroupLink ? self.realGroupFolder(folder) : folder
             var out: [VarsLink] = []
             for e in Self.list(folder).sorted(by: { $0.name < $1.name }) {
                 guard let dest = Self.readLink(folder + "/" + e.name) else { continue }  // clan: only symlinks count
                 // Like Python's Path.resolve for the relative links clan writes (the target itself
                 // being a link is checked per run, `resolvedTarget`).
-                var joined = dest.hasPrefix("/") ? dest : folder + "/" + dest
+                var joined = dest.hasPrefix("/") ? dest : base + "/" + dest
                 if !joined.hasPrefix("/") { joined = Self.cwd() + "/" + joined }
                 out.append(VarsLink(name: e.name, target: SecretLinks.lexicallyNormalized(joined)))
             }
@@ -421,6 +428,25 @@ final class VarsFactReader {
         }) else { return ([], 0) }
         if case .links(let l) = f { return (l, lastKey) }
         return ([], nil)
+    }
+
+    /// `<secret>/groups/<g>/<kind>` (absolute) as the directory it really is. clan links a secret to a
+    /// group with `<secret>/groups/<g>` → `…/sops/groups/<g>` and a group to its members with
+    /// `sops/groups/<g>/<kind>/<n>` → `../../../<kind>/<n>` (`allow_member`, clan-core
+    /// pkgs/clan-cli/clan_cli/secrets/secrets.py:323; `add_member`, groups.py:135), and reads a member
+    /// with `p.resolve(strict=True)` (secrets.py:117), which follows `groups/<g>` before the member
+    /// link's `..`: those climb from `sops/groups/<g>/<kind>`, not from the secret. So the member
+    /// links' targets start from the group link's target, itself resolved like any link target
+    /// (`resolvedTarget`: a link to a link is followed to the end). The secret's own directories are
+    /// taken as the directories clan makes them, as for its `machines/` and `users/` links. A
+    /// `groups/<g>` that is a plain directory is read where it is.
+    private func realGroupFolder(_ folder: String) -> String {
+        guard let kindSlash = folder.lastIndex(of: "/") else { return folder }
+        let groupEntry = String(folder[..<kindSlash])
+        guard let dest = Self.readLink(groupEntry), let groupSlash = groupEntry.lastIndex(of: "/") else { return folder }
+        var joined = dest.hasPrefix("/") ? dest : String(groupEntry[..<groupSlash]) + "/" + dest
+        if !joined.hasPrefix("/") { joined = Self.cwd() + "/" + joined }
+        return resolvedTarget(SecretLinks.lexicallyNormalized(joined)) + folder[kindSlash...]
     }
 
     /// A link's target with a final symlink resolved fully (as `SecretLinks` does), checked once per run.
@@ -448,7 +474,9 @@ final class VarsFactReader {
     func forEachLink(inSecretDir dir: String, group onGroup: (String) -> Void = { _ in },
                      _ body: (_ kind: LinkKind, _ group: String?, _ folder: String, _ name: String, _ keys: Set<SopsKeyRef>?) -> Void) {
         func folder(_ rel: String, _ kind: LinkKind, _ group: String?) {
-            for l in withCursor(rel, { resolvedFolderAtCursor(kind) }).links { body(kind, group, rel, l.name, l.keys) }
+            for l in withCursor(rel, { resolvedFolderAtCursor(kind, viaGroupLink: group != nil) }).links {
+                body(kind, group, rel, l.name, l.keys)
+            }
         }
         folder(dir + "/machines", .machines, nil)
         folder(dir + "/users", .users, nil)
@@ -461,8 +489,8 @@ final class VarsFactReader {
 
     /// The links of the cursor's folder with their keys (`forEachLink`'s rules), memoised per folder
     /// content answered from the index; `key` nil when the folder was read from disk.
-    private func resolvedFolderAtCursor(_ kind: LinkKind) -> (links: [ResolvedLink], key: UInt64?) {
-        let (list, key) = linkListAtCursor()
+    private func resolvedFolderAtCursor(_ kind: LinkKind, viaGroupLink: Bool = false) -> (links: [ResolvedLink], key: UInt64?) {
+        let (list, key) = linkListAtCursor(viaGroupLink: viaGroupLink)
         guard let key else { return (list.map { ResolvedLink(name: $0.name, keys: linkKeys(target: $0.target, kind: kind)) }, nil) }
         let memoKey = key << 1 | (kind == .machines ? 0 : 1)
         if let m = resolvedLinks[memoKey] { return (m, memoKey) }
@@ -495,7 +523,7 @@ final class VarsFactReader {
             for g in groups {
                 for kind in [LinkKind.machines, .users] {
                     appendCursor("/groups/"); appendCursor(g); appendCursor(kind == .machines ? "/machines" : "/users")
-                    for l in resolvedFolderAtCursor(kind).links { if let k = l.keys { keys.formUnion(k) } }
+                    for l in resolvedFolderAtCursor(kind, viaGroupLink: true).links { if let k = l.keys { keys.formUnion(k) } }
                     truncateCursor(base)
                 }
             }
@@ -509,7 +537,7 @@ final class VarsFactReader {
         return (k.keys, k.id)
     }
 
-    /// The keys behind one link target (already resolved lexically), memoised per run.
+    /// The keys behind one link target (its `..` already applied), memoised per run.
     private func linkKeys(target: String, kind: LinkKind) -> Set<SopsKeyRef>? {
         let t: (parent: Substring, keys: Set<SopsKeyRef>?)
         if let m = targetMemo[target] {

@@ -131,11 +131,23 @@ public struct LoadedFleet: Equatable, Sendable {
     /// 10k machines is one substring scan each. Built off the UI thread (`Event.fleetCompleted`);
     /// nil until then, when a filter computes the lines it tests as it goes.
     public let searchIndex: [String]?
+    /// How many machines the fleet has: `machines.count`, except in a preview (only the first
+    /// screen's machines are decoded).
+    public let machineCount: Int
 
     init(_ fleet: ResolvedFleet, searchIndex: [String]? = nil, machines: [Machine]? = nil) {
         self.fleet = fleet
         self.machines = machines ?? fleet.inventory.machineList
         self.searchIndex = searchIndex
+        machineCount = self.machines.count
+    }
+
+    /// A preview's first rows standing for a fleet of `machineCount` machines (`AppState.previewing`).
+    init(preview: FleetPreview) {
+        fleet = preview.fleet
+        machines = preview.fleet.inventory.machineList
+        searchIndex = nil
+        machineCount = preview.machineCount
     }
 
     /// The search line of machine `i` (of `machines`).
@@ -281,6 +293,22 @@ public struct AppState: Equatable, Sendable {
     public var targetMachines: [String] {
         if !marks.isEmpty { return machines.map(\.name).filter { marks.contains($0) } }
         return selectedMachine.map { [$0.name] } ?? []
+    }
+
+    /// The state the whole fleet's `Event.inventoryLoaded` would give, for drawing its first frame
+    /// from a preview (`EventLoop`): the Fleet table at the top in inventory order, every row on
+    /// screen among the preview's. Nil when that frame would show anything the preview does not
+    /// hold (another screen, a filter or sort, the detail pane, an overlay, a taller table), or once
+    /// an inventory or a load error is there. Never reduced: keys go to the real state.
+    func previewing(_ preview: FleetPreview) -> AppState? {
+        let first = preview.fleet.inventory.machines.count
+        guard loaded == nil, loadError == nil, tab == .fleet, filters.values.allSatisfy(\.isEmpty), !filterEditing,
+              fleetSort == nil, !detailOpen, overlay == nil, marks.isEmpty, cursor(.fleet) == TableCursor(),
+              preview.machineCount > first, Layout.tableRows(height: height) < first else { return nil }
+        var s = self
+        s.loaded = LoadedFleet(preview: preview)
+        s.fleetRows = Array(0..<preview.machineCount)
+        return s
     }
 
     /// Every tag with the number of machines carrying it, sorted by name.

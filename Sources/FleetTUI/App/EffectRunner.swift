@@ -57,7 +57,10 @@ final class EffectRunner {
                 // with it (the history database, the theme names) would run first on the other one.
                 Thread.detachNewThread { [loader] in
                     do {
-                        if let snap = try loader.localSnapshot() { EffectRunner.post(snap, to: q, names: names) }
+                        // A big cached fleet's first screen goes first (the first frame), then the
+                        // whole fleet, decoded meanwhile.
+                        let snap = try loader.localSnapshot(previewRows: EffectRunner.firstScreenRows) { q.post(.inventoryPreview($0)) }
+                        if let snap { EffectRunner.post(snap, to: q, names: names) }
                     } catch {
                         q.post(.inventoryFailed(String(describing: error)))
                     }

@@ -14,6 +14,10 @@ public enum Event: Sendable {
     /// The same load with every address read, and the Fleet filter's search lines (one per machine,
     /// inventory order), both computed off the UI thread after the first frame.
     case fleetCompleted(ResolvedFleet, searchIndex: [String])
+    /// A big cached fleet's first screen, before the rest is decoded (`FleetPreview`): the event
+    /// loop draws the first frame from it while no inventory is loaded (`AppState.previewing`); the
+    /// state does not change, `inventoryLoaded` follows.
+    case inventoryPreview(FleetPreview)
     case inventoryFailed(String)
     /// A theme finished loading; `warning` names what was wrong with the file, if anything.
     case themeLoaded(Theme, warning: String?)

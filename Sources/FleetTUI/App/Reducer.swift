@@ -42,6 +42,8 @@ public enum Reducer {
             let wasComplete = current.isComplete
             keepingSelection(&state) { $0.completeFleet(resolved, searchIndex: index) }
             return wasComplete ? [] : takePendingEffects(&state)
+        case .inventoryPreview:
+            return []   // drawn by the event loop (`AppState.previewing`), never kept
         case .inventoryFailed(let message):
             let firstLoad = state.inventory == nil && state.loadError == nil && state.vars == nil
             state.loadError = message

@@ -22,7 +22,7 @@ struct BenchProbe {
         self.exitAfter = exitAfter
     }
 
-    mutating func firstFrameDrawn(state: inout AppState) {
+    mutating func firstFrameDrawn(machines: Int, running: inout Bool) {
         guard !done else { return }
         done = true
         var ts = timespec()
@@ -33,9 +33,9 @@ struct BenchProbe {
         getrusage(RUSAGE_SELF.rawValue, &ru)
         let cpuUs = (Int64(ru.ru_utime.tv_sec) + Int64(ru.ru_stime.tv_sec)) * 1_000_000 + Int64(ru.ru_utime.tv_usec) + Int64(ru.ru_stime.tv_usec)
         if let f = fopen(path, "a") {
-            fputs("first-frame \(ns) rows=\(state.machines.count) cpu_us=\(cpuUs)\n", f)
+            fputs("first-frame \(ns) rows=\(machines) cpu_us=\(cpuUs)\n", f)
             fclose(f)
         }
-        if exitAfter { state.running = false }
+        if exitAfter { running = false }
     }
 }

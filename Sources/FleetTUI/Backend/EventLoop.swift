@@ -25,6 +25,9 @@ final class EventLoop {
     /// Set by the benchmark harness only (FLEET_BENCH_FRAME_LOG).
     private var benchProbe = BenchProbe.fromEnvironment()
     private let crashKey: Character? = ProcessInfo.processInfo.environment["FLEET_TEST_CRASH_KEY"].flatMap(\.first)
+    /// A big cached fleet's first screen (`Event.inventoryPreview`), drawn until the inventory (or
+    /// a load error) is there; never part of `state`.
+    private var preview: FleetPreview?
 
     /// The dashboard on the real terminal.
     convenience init(state: AppState, noColor: Bool, terminals: [String], deploySettings: DeploySettings = DeploySettings()) {
@@ -57,8 +60,7 @@ final class EventLoop {
         state.height = s.height
         state.clock = clock()
         for e in initialEvents { queue.post(e) }
-        backend.draw(AppView.render(state))
-        if state.inventory != nil { benchProbe?.firstFrameDrawn(state: &state) }
+        draw()
 
         while state.running {
             // Sleep until input, a posted event, a signal or the next deadline in the state (a
@@ -68,6 +70,7 @@ final class EventLoop {
             let sig = backend.takeSignal()
             if sig != 0 { events.append(.terminate(signal: sig)) }
             if wake.posted { events += queue.drain() }
+            let previewed = takePreview(events)
             // Always ask the terminal: after a signal it may have a pending resize.
             events += backend.readInput()
             // The terminal went away: nothing more will ever arrive.
@@ -87,16 +90,29 @@ final class EventLoop {
             // After a resize curses has already reshaped (and possibly blanked) its screen, so a
             // resize always repaints, even when the size ends up where it was.
             let resized = events.contains { if case .resize = $0 { return true } else { return false } }
-            if state.running && (changesFrame(from: before) || resized) {
-                backend.draw(AppView.render(state))
-                if state.inventory != nil { benchProbe?.firstFrameDrawn(state: &state) }
-            }
+            if state.running && (changesFrame(from: before) || resized || previewed) { draw() }
             // Effects start after the frame: the work they start (the rest of a 10k-machine fleet's
             // addresses, the vars scan) must not compete with drawing what is already known.
             for effect in pending { effects.perform(effect) }
         }
         effects.shutdown()
         return state.exitSignal.map { 128 + $0 } ?? 0
+    }
+
+    /// Draws the state, or while no inventory is loaded, the frame a preview gives (the whole
+    /// fleet's first frame, drawn before its records are decoded; docs/PERFORMANCE.md).
+    private func draw() {
+        if preview != nil, state.loaded != nil || state.loadError != nil { preview = nil }
+        let shown = preview.flatMap { state.previewing($0) }
+        backend.draw(AppView.render(shown ?? state))
+        if let loaded = (shown ?? state).loaded { benchProbe?.firstFrameDrawn(machines: loaded.machineCount, running: &state.running) }
+    }
+
+    /// Keeps the last preview among `events` if no inventory is loaded yet; whether one came.
+    private func takePreview(_ events: [Event]) -> Bool {
+        var came = false
+        for e in events { if case .inventoryPreview(let p) = e, state.loaded == nil { preview = p; came = true } }
+        return came
     }
 
     /// Whether the state moved on from `before` in anything but the clock, which every wake-up

@@ -7,7 +7,7 @@ enum Chrome {
         let t = ctx.theme
         buf.fill(Rect(x: 0, y: 0, width: buf.width, height: 1), style: t.header)
         let name = state.inventory?.meta.name ?? "loading"
-        let count = state.inventory.map { "\($0.machines.count) machines" } ?? "loading"
+        let count = state.loaded.map { "\($0.machineCount) machines" } ?? "loading"
         let sep = " \(ctx.glyphs.separator) "
         var x = buf.put(" fleet", x: 0, y: 0, style: t.header)
         x = buf.put(sep + name + sep + count, x: x, y: 0, style: t.header)
