@@ -1,3 +1,4 @@
+import Crypto
 @testable import FleetModel
 import Foundation
 import XCTest
@@ -107,6 +108,76 @@ final class VarsIndexFileTests: XCTestCase {
         let view = try XCTUnwrap(VarsIndexView(bytes: sealed, clanDirectory: "/c"))
         XCTAssertNil(view.fact(UInt64(VarsIndexFile.Kind.recipients.rawValue) << 32 | 0xFFFF_FF00))
         XCTAssertNil(view.fact(UInt64(99) << 32))
+    }
+
+    /// The checksum (also the index's path hash: home slots and tags) and the encoded index are pinned
+    /// to the bytes of index v4 as first written: a change to the hash or to the writer's order would
+    /// leave every stored index unreadable or its paths unfindable, silently (a cold run each time).
+    /// Values from the implementation before `BinaryCacheFile.Checksum` became the one checksum.
+    func testChecksumAndIndexBytesArePinned() throws {
+        let pinned: [([UInt8], UInt64)] = [
+            ([], 0xF7E2_7BED_97B0_321E),
+            (Array("a".utf8), 0x30F3_44BB_B8CE_4F7E),
+            (Array("vars/per".utf8), 0x8971_181D_016C_C0F9),
+            (Array("vars/per-machine/m0001/gen-3/key/secret".utf8), 0x5025_2D41_3D31_CA6C),
+            ((0..<3).flatMap { _ in (0...255).map { UInt8($0) } } + Array("xyz".utf8), 0x0C9D_2ED3_0D14_5F0E),
+        ]
+        for (bytes, sum) in pinned {
+            XCTAssertEqual(VarsIndexFile.checksum(bytes), sum, "\(bytes.count) bytes")
+            XCTAssertEqual(bytes.withUnsafeBytes { BinaryCacheFile.checksum($0) }, sum, "\(bytes.count) bytes")
+        }
+        // The file as index v4 wrote it, but for the version in its header (5 since 34f180e, same layout).
+        let encoded = VarsIndexFile.encode(table(5000), clanDirectory: "/clan")
+        XCTAssertEqual(encoded.count, 713_706)
+        XCTAssertEqual(Array(encoded[8..<12]), withUnsafeBytes(of: VarsIndexFile.version.littleEndian) { Array($0) })
+        var v4 = encoded
+        v4.replaceSubrange(8..<12, with: [4, 0, 0, 0])
+        XCTAssertEqual(SHA256.hash(data: v4).map { String(format: "%02x", $0) }.joined(),
+                       "93394d29305d42a67e7f5ffdb867e0ab58bbc6dc0020d9865a29a5f4d33541d4")
+    }
+
+    /// Entries handed over in any order, with repeated paths (another reader's read of the same file,
+    /// a stored fact and the fresh one replacing it): the first of equal paths is kept, and the file is
+    /// the one written from the table of those first entries.
+    func testEntriesInAnyOrderFirstOfEqualPathsKept() throws {
+        let t = table(3000)
+        var rng = SystemRandomNumberGenerator()
+        var entries = t.map { (path: $0.key, fact: $0.value) }.shuffled(using: &rng)
+        var firsts = t
+        for k in stride(from: 0, to: 600, by: 3) {  // later duplicates with other facts: dropped
+            entries.insert((entries[k].path, StampedFact(stamp: stamp(k + 9000), fact: .text("dup"))), at: Int.random(in: (k + 1)...entries.count, using: &rng))
+        }
+        for k in 0..<50 {  // earlier duplicates: kept
+            let p = entries[entries.count - 1 - k].path
+            let f = StampedFact(stamp: stamp(k + 7000), fact: .text("first"))
+            entries.insert((p, f), at: 0)
+            firsts[p] = f
+        }
+        let path = try makeTempDir(self) + "/index.bin"
+        XCTAssertEqual(VarsIndexFile.write(entries, to: path, clanDirectory: "/clan"), firsts.count)
+        XCTAssertTrue(try XCTUnwrap(FileBytes.read(path)) == VarsIndexFile.encode(firsts, clanDirectory: "/clan"))
+        XCTAssertEqual(VarsIndexFile.open(path, clanDirectory: "/clan")?.all(), firsts)
+    }
+
+    /// `SecretLinks.lexicallyNormalized` (a cold status resolves every link with it) over bytes
+    /// answers what the component split it replaced did, on paths made of `/`, `.`, `..`, names with
+    /// dots and non-ASCII letters.
+    func testLexicallyNormalizedAgreesWithTheComponentSplit() {
+        func reference(_ path: String) -> String {
+            var parts: [Substring] = []
+            for c in path.split(separator: "/", omittingEmptySubsequences: true) {
+                if c == "." { continue }
+                if c == ".." { if !parts.isEmpty { parts.removeLast() }; continue }
+                parts.append(c)
+            }
+            return "/" + parts.joined(separator: "/")
+        }
+        let pieces = ["/", "/", "//", ".", "..", "...", ".a", "a.", "..b", "sops", "machines", "ü", "m-1", "key.json"]
+        var rng = SystemRandomNumberGenerator()
+        var cases = ["", "/", "//", ".", "..", "/..", "/../..", "a", "a/..", "/a/b/../c/./d", "../../sops/machines/m",
+                     "/c/vars/per-machine/m/g/key/machines/../../../../../../sops/machines/m"]
+        for _ in 0..<3000 { cases.append((0..<Int.random(in: 1...12, using: &rng)).map { _ in pieces.randomElement(using: &rng)! }.joined()) }
+        for c in cases { XCTAssertEqual(SecretLinks.lexicallyNormalized(c), reference(c), c) }
     }
 
     /// Paths share a home slot per first four components (a generator's files probe one stretch of

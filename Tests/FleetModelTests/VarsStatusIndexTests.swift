@@ -415,6 +415,32 @@ final class VarsStatusIndexTests: XCTestCase {
         XCTAssertEqual(after.st_ino, before.st_ino)
         XCTAssertEqual(after.st_mtim.tv_nsec, before.st_mtim.tv_nsec)
     }
+
+    /// A run that read changed files rewrites the index with their new facts in place of the stored
+    /// ones and without the files that are gone: the next run reads nothing, and the rewritten file is
+    /// byte for byte the index a cold run writes for the changed tree.
+    func testRewrittenIndexIsTheColdIndexOfTheChangedTree() throws {
+        let s = try setup()
+        try assertAgrees(s)
+        let ok = s.dir + "/vars/per-machine/m1/ok-gen"
+        try FileManager.default.copyItem(atPath: s.dir + "/vars/per-machine/m2/bob-only/s/secret", toPath: ok + "/key/secret.new")
+        XCTAssertEqual(rename(ok + "/key/secret.new", ok + "/key/secret"), 0)  // replaced: new fact
+        try FileManager.default.removeItem(atPath: s.dir + "/vars/per-machine/m1/outdated-gen/.validation-hash")  // gone
+        try FileManager.default.removeItem(atPath: s.dir + "/vars/per-machine/m1/drift-gen/s/users/bob")  // folder changed
+        let changed = try assertAgrees(s)
+        XCTAssertGreaterThan(changed.misses, 0)
+        let next = try assertAgrees(s)
+        XCTAssertEqual(next.misses, 0, "the rewritten index holds the new facts")
+        let coldCache = FileManager.default.temporaryDirectory.appendingPathComponent("fleet-vars-index-\(UUID().uuidString)").path
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: coldCache) }
+        var cold = VarsStatusIndex(clanDirectory: s.dir, cacheDirectory: coldCache)
+        cold.settleSeconds = 0
+        let c = try cold.run(s.catalog.machineNames, catalog: s.catalog, adminRecipients: [alice])
+        XCTAssertFalse(c.stats.indexWasUsable)
+        XCTAssertEqual(next.storedEntries, c.stats.storedEntries)
+        XCTAssertEqual(FileManager.default.contents(atPath: s.index.file!), FileManager.default.contents(atPath: cold.file!))
+    }
+
     /// Link folders answered from the index are resolved once per content and folder kind: a
     /// `machines/` folder holding exactly what another secret's `users/` folder holds (a link to a
     /// user: wrong kind there, clan ignores it) must not lend or borrow that resolution.

@@ -43,10 +43,6 @@ public struct DeployConfigCache: Sendable {
 
     func store(key: String, machines: JSONValue, exports: JSONValue?) {
         let doc: JSONValue = .object(["key": .string(key), "machines": machines, "exports": exports ?? .null])
-        let dir = (file as NSString).deletingLastPathComponent
-        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        let tmp = file + ".tmp-\(getpid())"
-        guard (try? Data(JSONWriter.compact.string(doc).utf8).write(to: URL(fileURLWithPath: tmp))) != nil else { return }
-        if rename(tmp, file) != 0 { try? FileManager.default.removeItem(atPath: tmp) }
+        CacheDirectory.write(JSONWriter.compact.bytes(doc), to: file)
     }
 }

@@ -61,10 +61,6 @@ public struct FlakeSystemCache: Sendable {
         var o = OrderedDictionary<String, JSONValue>()
         for m in systems.keys.sorted() { o[m] = .string(systems[m]!) }
         let doc: JSONValue = .object(["key": .string(key), "systems": .object(o)])
-        let dir = (file as NSString).deletingLastPathComponent
-        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        let tmp = file + ".tmp-\(getpid())"
-        guard (try? Data(JSONWriter.compact.string(doc).utf8).write(to: URL(fileURLWithPath: tmp))) != nil else { return }
-        if rename(tmp, file) != 0 { try? FileManager.default.removeItem(atPath: tmp) }
+        CacheDirectory.write(JSONWriter.compact.bytes(doc), to: file)
     }
 }

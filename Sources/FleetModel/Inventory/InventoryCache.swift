@@ -54,12 +54,8 @@ public struct InventoryCache: Sendable {
     public func store(flakeDirectory dir: String, key: String, serialization: [UInt8]) throws {
         let value = try JSONParser.parse(serialization)
         let doc: JSONValue = .object(["key": .string(key), "flake": .string(dir), "serialization": value])
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let tmp = file(for: dir) + ".tmp-\(getpid())"
-        try Data(JSONWriter.compact.string(doc).utf8).write(to: URL(fileURLWithPath: tmp))
-        guard rename(tmp, file(for: dir)) == 0 else {
-            try? FileManager.default.removeItem(atPath: tmp)
-            throw CocoaError(.fileWriteUnknown)
+        guard CacheDirectory.write(JSONWriter.compact.bytes(doc), to: file(for: dir)) else {
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: file(for: dir)])
         }
     }
 }

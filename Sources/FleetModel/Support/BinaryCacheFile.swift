@@ -16,7 +16,7 @@ enum BinaryCacheFile {
         var w = BinaryWriter()
         w.bytes.reserveCapacity(headerSize + body.count)
         w.bytes.append(contentsOf: magic.prefix(8))
-        w.u32(version); w.u32(0); w.u64(UInt64(body.count)); w.u64(VarsIndexFile.checksum(body))
+        w.u32(version); w.u32(0); w.u64(UInt64(body.count)); w.u64(checksum(body))
         w.bytes.append(contentsOf: body)
         return w.bytes
     }
@@ -35,8 +35,21 @@ enum BinaryCacheFile {
         return (w.bytes, checksum)
     }
 
-    /// `VarsIndexFile.checksum` of a body given in pieces: the same words, carried across the
-    /// pieces' boundaries, so a body never has to be copied into one buffer to be checksummed.
+    /// The checksum of one buffer (`Checksum` with a single piece).
+    static func checksum(_ bytes: [UInt8]) -> UInt64 { bytes.withUnsafeBytes { checksum($0) } }
+
+    @inline(__always)
+    static func checksum(_ raw: UnsafeRawBufferPointer) -> UInt64 {
+        var sum = Checksum(count: raw.count)
+        sum.add(raw)
+        return sum.finish()
+    }
+
+    /// The checksum of sealed files' bodies, and the vars index's path hash: a 64-bit multiply-rotate
+    /// hash over 8-byte little-endian words (a last, short word zero-padded), seeded with the length.
+    /// Catches truncation and bit rot, not an adversary (the cache directory is the user's own). Given
+    /// in pieces, the words are carried across the pieces' boundaries, so a body never has to be copied
+    /// into one buffer to be checksummed.
     struct Checksum {
         private var h: UInt64
         /// Bytes of an unfinished word (little-endian), and how many.
@@ -51,6 +64,7 @@ enum BinaryCacheFile {
             h = (h << 31) | (h >> 33)
         }
 
+        @inline(__always)
         mutating func add(_ raw: UnsafeRawBufferPointer) {
             var i = 0
             if carried > 0 {
@@ -80,35 +94,19 @@ enum BinaryCacheFile {
         guard c.u32() == version, c.u32() == 0, let length = c.u64(), Int(exactly: length) == raw.count - headerSize,
               let sum = c.u64() else { return nil }
         let body = UnsafeRawBufferPointer(rebasing: raw[headerSize...])
-        return VarsIndexFile.checksum(body) == sum ? body : nil
+        return checksum(body) == sum ? body : nil
     }
 
-    /// Writes atomically: a temp sibling renamed over the target. A cache, so callers may ignore
-    /// failures (false).
+    /// Writes atomically (`CacheDirectory.write`). A cache, so callers may ignore failures (false).
     @discardableResult
     static func write(_ bytes: [UInt8], to path: String) -> Bool {
-        bytes.withUnsafeBytes { write(pieces: [$0], to: path) }
+        CacheDirectory.write(bytes, to: path)
     }
 
     /// The same for a file given in pieces, written one after the other (no buffer of the whole).
     @discardableResult
     static func write(pieces: [UnsafeRawBufferPointer], to path: String) -> Bool {
-        if let slash = path.lastIndex(of: "/"), slash != path.startIndex { mkdirs(String(path[..<slash])) }
-        let tmp = path + ".tmp-\(getpid())"
-        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { return false }
-        var ok = true
-        pieces: for raw in pieces where raw.count > 0 {
-            var off = 0
-            while off < raw.count {
-                let n = sysWrite(fd, raw.baseAddress! + off, raw.count - off)
-                if n < 0 { if errno == EINTR { continue }; ok = false; break pieces }
-                off += n
-            }
-        }
-        close(fd)
-        if !ok || rename(tmp, path) != 0 { unlink(tmp); return false }
-        return true
+        CacheDirectory.write(pieces: pieces, to: path)
     }
 
     /// Seals the body given in pieces (`header(pieces:)`) and writes it atomically; the body's
@@ -116,14 +114,6 @@ enum BinaryCacheFile {
     static func writeSealed(pieces: [UnsafeRawBufferPointer], magic: [UInt8], version: UInt32, to path: String) -> UInt64? {
         let (header, checksum) = header(pieces: pieces, magic: magic, version: version)
         return header.withUnsafeBytes { write(pieces: [$0] + pieces, to: path) } ? checksum : nil
-    }
-
-    private static func mkdirs(_ dir: String) {
-        if mkdir(dir, 0o700) == 0 || errno == EEXIST { return }
-        if errno == ENOENT, let slash = dir.lastIndex(of: "/"), slash != dir.startIndex {
-            mkdirs(String(dir[..<slash]))
-            _ = mkdir(dir, 0o700)
-        }
     }
 }
 
@@ -200,9 +190,4 @@ struct BinaryCursor {
         at = offset
         return true
     }
-}
-
-/// write(2) under a name that nothing here shadows.
-private func sysWrite(_ fd: Int32, _ buf: UnsafeRawPointer, _ count: Int) -> Int {
-    write(fd, buf, count)
 }

@@ -165,14 +165,35 @@ public enum SecretLinks {
 
     /// `/a/b/../c/./d` → `/a/c/d` without touching the file system (Foundation's
     /// `standardizingPath` issues a readlink per component, which dominates large status runs).
+    /// Over the UTF-8 bytes (a cold status resolves ~200k links): components split at `/`, empty and
+    /// `.` ones dropped, `..` drops the last one kept (none at the root); `/` joins what is left.
     static func lexicallyNormalized(_ path: String) -> String {
-        var parts: [Substring] = []
-        for c in path.split(separator: "/", omittingEmptySubsequences: true) {
-            if c == "." { continue }
-            if c == ".." { if !parts.isEmpty { parts.removeLast() }; continue }
-            parts.append(c)
+        var path = path
+        return path.withUTF8 { src in
+            let dot = UInt8(ascii: "."), slash = UInt8(ascii: "/")
+            let out = [UInt8](unsafeUninitializedCapacity: src.count + 1) { buf, count in
+                var n = 0, i = 0
+                while i < src.count {
+                    if src[i] == slash { i += 1; continue }
+                    var j = i
+                    while j < src.count, src[j] != slash { j += 1 }
+                    let length = j - i
+                    if length == 1, src[i] == dot {
+                        // "."
+                    } else if length == 2, src[i] == dot, src[i + 1] == dot {
+                        while n > 0 { n -= 1; if buf[n] == slash { break } }  // every kept component starts with "/"
+                    } else {
+                        buf[n] = slash
+                        n += 1
+                        for k in i..<j { buf[n] = src[k]; n += 1 }
+                    }
+                    i = j
+                }
+                if n == 0 { buf[0] = slash; n = 1 }
+                count = n
+            }
+            return String(decoding: out, as: UTF8.self)
         }
-        return "/" + parts.joined(separator: "/")
     }
 
     /// The name of the directory holding `path` (`machines` for `/c/sops/machines/m`), as

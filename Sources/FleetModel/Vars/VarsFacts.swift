@@ -74,8 +74,9 @@ final class VarsFactReader {
     /// Facts derived from files whose newest timestamp is at or after this are not kept for the
     /// index: a write in the same timestamp tick could leave size and times unchanged ("racy clean").
     private let settledBeforeNs: Int64
-    /// Facts read from disk this run that the index should keep (new or changed).
-    private(set) var fresh: [String: StampedFact] = [:]
+    /// Facts read from disk this run that the index should keep (new or changed), in the order read
+    /// (machines and generators in walk order: the index writer's sort finds them mostly in order).
+    private(set) var fresh: [(path: String, fact: StampedFact)] = []
     /// Stored facts found stale or gone this run (to be dropped from the index).
     private(set) var stale: Set<String> = []
     private(set) var hits = 0
@@ -312,7 +313,7 @@ final class VarsFactReader {
             f = read(fd, s, rel)
             if fd >= 0 { close(fd) }
         }
-        if s.newestNs < settledBeforeNs { fresh[rel] = StampedFact(stamp: s, fact: f) }
+        if s.newestNs < settledBeforeNs { fresh.append((rel, StampedFact(stamp: s, fact: f))) }
         return f
     }
 

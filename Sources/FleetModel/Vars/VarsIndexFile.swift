@@ -48,7 +48,7 @@ enum VarsIndexFile {
 
     /// The sealed file in one buffer (tests; `write` writes the same bytes from the parts).
     static func encode(_ table: [String: StampedFact], clanDirectory: String) -> [UInt8] {
-        body(table, clanDirectory: clanDirectory).withPieces { pieces in
+        body(table.map { ($0.key, $0.value) }, clanDirectory: clanDirectory).withPieces { pieces in
             let (header, _) = BinaryCacheFile.header(pieces: pieces, magic: magic, version: version)
             return pieces.reduce(into: header) { $0.append(contentsOf: $1) }
         }
@@ -57,6 +57,8 @@ enum VarsIndexFile {
     /// The body's sections, in file order, as they were built (never copied into one buffer).
     struct Body {
         var parts: [[UInt8]]
+        /// Entries written (distinct paths).
+        var entryCount = 0
 
         init(clanDirectory: String, entryCount: Int, ends: [UInt32], stringBytes: [UInt8], paths: [UInt8],
              slots: [UInt64], entries: [UInt8], payloads: [UInt8]) {
@@ -78,6 +80,7 @@ enum VarsIndexFile {
             }
             parts = [head.bytes, le(ends), length(stringBytes), stringBytes, length(paths), paths, le64(slots), entries,
                      length(payloads), payloads]
+            self.entryCount = entryCount
         }
 
         func withPieces<T>(_ body: ([UnsafeRawBufferPointer]) -> T) -> T {
@@ -88,7 +91,10 @@ enum VarsIndexFile {
         }
     }
 
-    static func body(_ table: [String: StampedFact], clanDirectory: String) -> Body {
+    /// The body of an index of `entries` (path relative to the clan directory, stamped fact), in any
+    /// order; of equal paths the first is kept. Entries are written in the order of their paths' bytes.
+    static func body(_ entries: [(path: String, fact: StampedFact)], clanDirectory: String) -> Body {
+        let order = sortedByBytes(entries)
         var stringBytes: [UInt8] = []
         var ends: [UInt32] = []
         var ids: [String: UInt32] = [:]
@@ -101,7 +107,7 @@ enum VarsIndexFile {
             return i
         }
         var payloads = BinaryWriter()
-        payloads.bytes.reserveCapacity(table.count * 8)
+        payloads.bytes.reserveCapacity(order.count * 8)
         var seen: [UInt64: (at: Int, length: Int)] = [:]
         /// The payload written since `start`, or an equal one written before (then this one is dropped).
         func finish(_ start: Int) -> UInt32 {
@@ -123,12 +129,13 @@ enum VarsIndexFile {
         }
 
         var paths: [UInt8] = []
-        paths.reserveCapacity(table.count * 48)
-        var entries = BinaryWriter()
-        entries.bytes.reserveCapacity(table.count * entrySize)
+        paths.reserveCapacity(order.count * 48)
+        var table = BinaryWriter()
+        table.bytes.reserveCapacity(order.count * entrySize)
         var pathSpans: [(at: Int, length: Int)] = []
-        pathSpans.reserveCapacity(table.count)
-        for (path, e) in sortedByBytes(table) {
+        pathSpans.reserveCapacity(order.count)
+        for i in order {
+            let (path, e) = entries[i]
             let start = payloads.bytes.count
             let kind: Kind
             switch e.fact {
@@ -153,14 +160,14 @@ enum VarsIndexFile {
             let at = paths.count
             paths.append(contentsOf: path.utf8)
             pathSpans.append((at, paths.count - at))
-            entries.u32(UInt32(at)); entries.u32(UInt32(paths.count - at))
-            entries.stamp(e.stamp)
-            entries.u8(kind.rawValue); entries.u8(0); entries.u8(0); entries.u8(0)
-            entries.u32(payload)
+            table.u32(UInt32(at)); table.u32(UInt32(paths.count - at))
+            table.stamp(e.stamp)
+            table.u8(kind.rawValue); table.u8(0); table.u8(0); table.u8(0)
+            table.u32(payload)
         }
 
         var slotCount = 2
-        while slotCount < table.count * 2 { slotCount *= 2 }
+        while slotCount < order.count * 2 { slotCount *= 2 }
         var slots = [UInt64](repeating: 0, count: slotCount)
         paths.withUnsafeBytes { raw in
             for (i, span) in pathSpans.enumerated() {
@@ -171,24 +178,51 @@ enum VarsIndexFile {
             }
         }
 
-        return Body(clanDirectory: clanDirectory, entryCount: table.count, ends: ends, stringBytes: stringBytes,
-                    paths: paths, slots: slots, entries: entries.bytes, payloads: payloads.bytes)
+        return Body(clanDirectory: clanDirectory, entryCount: order.count, ends: ends, stringBytes: stringBytes,
+                    paths: paths, slots: slots, entries: table.bytes, payloads: payloads.bytes)
     }
 
-    /// The table's entries in the order of their paths' bytes.
-    private static func sortedByBytes(_ table: [String: StampedFact]) -> [(key: String, value: StampedFact)] {
-        var all = Array(table)
-        all.sort { a, b in
-            let r = a.key.utf8.withContiguousStorageIfAvailable { pa in
-                b.key.utf8.withContiguousStorageIfAvailable { pb -> Bool in
-                    let n = min(pa.count, pb.count)
-                    let c = n == 0 ? 0 : memcmp(pa.baseAddress!, pb.baseAddress!, n)
-                    return c != 0 ? c < 0 : pa.count < pb.count
-                }
-            }
-            return (r ?? nil) ?? a.key.utf8.lexicographicallyPrecedes(b.key.utf8)
+    /// The positions of `entries` in the order of their paths' bytes, the first of equal paths only.
+    /// Sorts 32-bit positions over one buffer of the paths' bytes (not the entries themselves: moving
+    /// a `String` and a `StampedFact` retains and releases), ties by position. A status hands its facts
+    /// over in walk order — machines and generators in order —, so the input is mostly sorted runs.
+    private static func sortedByBytes(_ entries: [(path: String, fact: StampedFact)]) -> [Int] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(entries.count * 48)
+        var spans: [(at: UInt32, length: UInt32)] = []
+        spans.reserveCapacity(entries.count)
+        for e in entries {
+            let at = bytes.count
+            bytes.append(contentsOf: e.path.utf8)
+            spans.append((UInt32(at), UInt32(bytes.count - at)))
         }
-        return all
+        var order = [UInt32](0..<UInt32(entries.count))
+        bytes.withUnsafeBufferPointer { b in
+            spans.withUnsafeBufferPointer { s in
+                let base = b.baseAddress
+                /// memcmp order of the two paths, then the shorter first, then the earlier entry.
+                func precedes(_ x: UInt32, _ y: UInt32) -> Bool {
+                    let a = s[Int(x)], c = s[Int(y)]
+                    let n = Int(min(a.length, c.length))
+                    let r = n == 0 ? 0 : memcmp(base! + Int(a.at), base! + Int(c.at), n)
+                    if r != 0 { return r < 0 }
+                    return a.length != c.length ? a.length < c.length : x < y
+                }
+                order.sort(by: precedes)
+                // Equal paths are adjacent now, the first entry first: keep it.
+                var kept = 0
+                for k in 0..<order.count {
+                    if kept > 0 {
+                        let a = s[Int(order[kept - 1])], c = s[Int(order[k])]
+                        if a.length == c.length, a.length == 0 || memcmp(base! + Int(a.at), base! + Int(c.at), Int(a.length)) == 0 { continue }
+                    }
+                    order[kept] = order[k]
+                    kept += 1
+                }
+                order.removeSubrange(kept...)
+            }
+        }
+        return order.map { Int($0) }
     }
 
     /// A path's home slot (before masking): the hash of its first four components — `vars/per-machine/
@@ -208,9 +242,15 @@ enum VarsIndexFile {
     /// Writes atomically (a temp sibling renamed over the target); a cache, so failures are ignored.
     /// From the parts (`BinaryCacheFile.writeSealed(pieces:)`): no body or sealed copy in memory.
     static func write(_ table: [String: StampedFact], to path: String, clanDirectory: String) {
-        _ = body(table, clanDirectory: clanDirectory).withPieces {
-            BinaryCacheFile.writeSealed(pieces: $0, magic: magic, version: version, to: path)
-        }
+        write(table.map { ($0.key, $0.value) }, to: path, clanDirectory: clanDirectory)
+    }
+
+    /// `write` of entries in any order (of equal paths the first is kept); the number of entries written.
+    @discardableResult
+    static func write(_ entries: [(path: String, fact: StampedFact)], to path: String, clanDirectory: String) -> Int {
+        let body = body(entries, clanDirectory: clanDirectory)
+        _ = body.withPieces { BinaryCacheFile.writeSealed(pieces: $0, magic: magic, version: version, to: path) }
+        return body.entryCount
     }
 
     // MARK: read
@@ -229,25 +269,10 @@ enum VarsIndexFile {
 
     // MARK: checksum
 
-    /// A 64-bit multiply-rotate hash over 8-byte words: catches truncation and bit rot, not an adversary
-    /// (the cache directory is the user's own). Also the index's path hash.
-    static func checksum(_ bytes: [UInt8]) -> UInt64 { bytes.withUnsafeBytes { checksum($0) } }
+    /// `BinaryCacheFile.checksum`: the body's checksum is also the index's path hash (home slots, tags).
+    static func checksum(_ bytes: [UInt8]) -> UInt64 { BinaryCacheFile.checksum(bytes) }
 
-    static func checksum(_ raw: UnsafeRawBufferPointer) -> UInt64 {
-        var h: UInt64 = 0x243F_6A88_85A3_08D3 ^ UInt64(raw.count)
-        var i = 0
-        while i + 8 <= raw.count {
-            let w = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i, as: UInt64.self))
-            h = ((h ^ w) &* 0x9E37_79B9_7F4A_7C15)
-            h = (h << 31) | (h >> 33)
-            i += 8
-        }
-        var tail: UInt64 = 0
-        var shift: UInt64 = 0
-        while i < raw.count { tail |= UInt64(raw[i]) << shift; shift += 8; i += 1 }
-        h = ((h ^ tail) &* 0x9E37_79B9_7F4A_7C15)
-        return h ^ (h >> 29)
-    }
+    static func checksum(_ raw: UnsafeRawBufferPointer) -> UInt64 { BinaryCacheFile.checksum(raw) }
 }
 
 /// A vars index file opened for one run: read-only, shared by the run's threads. Lookups hash the
@@ -401,18 +426,23 @@ final class VarsIndexView: @unchecked Sendable {
         return String(validating: UnsafeRawBufferPointer(rebasing: body[(pathsAt + po)..<(pathsAt + po + pl)]), as: UTF8.self)
     }
 
-    /// Every entry that decodes (a rewrite after changes keeps them).
+    /// Every entry that decodes.
     func all() -> [String: StampedFact] {
         var out: [String: StampedFact] = [:]
         out.reserveCapacity(count)
+        forEachEntry { out[$0] = $1 }
+        return out
+    }
+
+    /// Every entry that decodes, in file order (a rewrite after changes keeps them).
+    func forEachEntry(_ body: (String, StampedFact) -> Void) {
         var memo: [UInt64: VarsFact] = [:]
         for i in 0..<count {
             guard let p = path(i) else { continue }
             let key = factKey(i)
             let f: VarsFact
             if let m = memo[key] { f = m } else { guard let d = fact(key) else { continue }; memo[key] = d; f = d }
-            out[p] = StampedFact(stamp: stamp(i), fact: f)
+            body(p, StampedFact(stamp: stamp(i), fact: f))
         }
-        return out
     }
 }

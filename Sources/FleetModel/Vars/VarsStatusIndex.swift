@@ -115,25 +115,25 @@ public struct VarsStatusIndex: Sendable {
 
     /// Writes the index when the readers found new, changed or vanished facts.
     private func store(_ table: VarsIndexView?, _ summaries: [VarsFactReader.Summary], _ stats: inout Stats) {
-        var fresh: [String: StampedFact] = [:]
+        var freshCount = 0
         var stale = Set<String>()
         for s in summaries {
             stats.hits += s.hits
             stats.misses += s.misses
-            // The first summary's table itself, not a copy of it (a cold 10k scan: ~16k entries).
-            if fresh.isEmpty { fresh = s.fresh } else { fresh.merge(s.fresh) { a, _ in a } }
+            freshCount += s.fresh.count
             stale.formUnion(s.stale)
         }
-        if let file, !fresh.isEmpty || !stale.isEmpty {
-            // Only now are the stored entries decoded: a run that changed nothing never does. Without
-            // a stored index (a cold run) the fresh facts are the whole index, as they are.
-            var next = table?.all() ?? fresh
-            if table != nil {
-                for s in stale { next[s] = nil }
-                next.merge(fresh) { _, b in b }
+        if let file, freshCount > 0 || !stale.isEmpty {
+            // The fresh facts first, in the readers' order: of equal paths the index keeps the first
+            // (another reader's read of the same file, or the stored fact it replaces). Only now are
+            // the stored entries decoded: a run that changed nothing never does.
+            var entries: [(path: String, fact: StampedFact)] = []
+            entries.reserveCapacity(freshCount + (table?.count ?? 0))
+            for s in summaries { entries += s.fresh }
+            table?.forEachEntry { path, fact in
+                if stale.isEmpty || !stale.contains(path) { entries.append((path, fact)) }
             }
-            stats.storedEntries = next.count
-            VarsIndexFile.write(next, to: file, clanDirectory: clanDirectory)
+            stats.storedEntries = VarsIndexFile.write(entries, to: file, clanDirectory: clanDirectory)
         } else {
             stats.storedEntries = table?.count ?? 0
         }
@@ -143,7 +143,7 @@ public struct VarsStatusIndex: Sendable {
 extension VarsFactReader {
     /// What a reader found, handed across threads after its run.
     struct Summary: Sendable {
-        var fresh: [String: StampedFact]
+        var fresh: [(path: String, fact: StampedFact)]
         var stale: Set<String>
         var hits: Int
         var misses: Int
