@@ -95,12 +95,14 @@ extension CacheDirectory {
     /// path they were made for and that path's hash is the one in their name:
     /// - `fleet-<h>.bin` (`ResolvedFleetCache`) and `vars-index-<h>.bin` (`VarsStatusIndex`): the
     ///   body's first field is the source / clan directory;
-    /// - `inventory-<h>.json` (`InventoryCache`): its `flake` member;
+    /// - `inventory-<h>.json` (`InventoryCache`): its `flake` member; `systems-<h>.json`
+    ///   (`FlakeSystemCache`) and `deploy-config-<h>.json` (`DeployConfigCache`): the flake reference
+    ///   their name hashes and its `directory` (files from before these members are left alone);
     /// - `fleet-<h>.bin.<name>` (a rendering of that fleet file) once that file is gone;
     /// - `<cache file>.tmp-<pid>[-<random>]` whose writer is not running and that is over an hour old.
     /// A key path counts as gone only when `stat` says it does not exist (ENOENT/ENOTDIR); any
-    /// other answer keeps the file. `systems-` and `deploy-config-` files do not record their
-    /// flake, and `demo-*` copies are `EmbeddedDemo`'s: all are left alone. Returns the names removed.
+    /// other answer keeps the file. `demo-*` copies are `EmbeddedDemo`'s, left alone. Returns the
+    /// names removed.
     @discardableResult
     static func pruneStale(_ directory: String, now: Date = Date()) -> [String] {
         let dfd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
@@ -127,7 +129,7 @@ extension CacheDirectory {
                 if !present.contains("fleet-\(hash).bin") { remove(name) }
                 continue
             }
-            guard rest.isEmpty, let key = keyPath(dfd, name, kind: kind), hashed(key) == hash, isGone(key) else { continue }
+            guard rest.isEmpty, let (key, path) = keyPath(dfd, name, kind: kind), hashed(key) == hash, isGone(path) else { continue }
             remove(name)
             if kind == "fleet" {
                 for r in names where r.hasPrefix(name + ".") && temporary(r) == nil {
@@ -139,9 +141,11 @@ extension CacheDirectory {
         return removed
     }
 
-    /// `(kind, hash, rest)` of `fleet-<h>.bin[.<rest>]`, `vars-index-<h>.bin`, `inventory-<h>.json`.
+    /// `(kind, hash, rest)` of `fleet-<h>.bin[.<rest>]`, `vars-index-<h>.bin`, `inventory-<h>.json`,
+    /// `systems-<h>.json`, `deploy-config-<h>.json`.
     private static func cacheName(_ name: String) -> (kind: String, hash: String, rest: Substring)? {
-        for (kind, suffix) in [("fleet", ".bin"), ("vars-index", ".bin"), ("inventory", ".json")] {
+        for (kind, suffix) in [("fleet", ".bin"), ("vars-index", ".bin"), ("inventory", ".json"), ("systems", ".json"),
+                               ("deploy-config", ".json")] {
             guard name.hasPrefix(kind + "-") else { continue }
             let afterKind = name.dropFirst(kind.count + 1)
             let hash = afterKind.prefix(24)
@@ -177,8 +181,9 @@ extension CacheDirectory {
         return stat(path, &st) != 0 && (errno == ENOENT || errno == ENOTDIR)
     }
 
-    /// The path a cache file was made for, read from its first bytes (never followed, at most 64 KiB).
-    private static func keyPath(_ dfd: Int32, _ name: String, kind: String) -> String? {
+    /// What a cache file's name hashes (`key`) and the path it was made for, read from its first
+    /// bytes (never followed, at most 64 KiB).
+    private static func keyPath(_ dfd: Int32, _ name: String, kind: String) -> (key: String, path: String)? {
         let fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
@@ -190,23 +195,53 @@ extension CacheDirectory {
             if n == 0 { break }
             count += n
         }
-        let head = buf[0..<count]
-        if kind == "inventory" {
-            // `{"key":"…","flake":"<dir>",…` as `InventoryCache.store` writes it (compact, in this order).
-            let marker = Array(#","flake":""#.utf8)
-            guard count > 32, head.starts(with: Array(#"{"key":""#.utf8)),
-                  let at = (0...max(0, count - marker.count)).first(where: { head[$0..<$0 + marker.count].elementsEqual(marker) }) else { return nil }
-            var i = at + marker.count
-            while i < count, head[i] != UInt8(ascii: "\"") { i += head[i] == UInt8(ascii: "\\") ? 2 : 1 }
-            guard i < count, case .string(let dir)? = try? JSONParser.parse(Array(head[(at + marker.count - 1)...i])) else { return nil }
-            return dir
+        let head = Array(buf[0..<count])
+        switch kind {
+        case "inventory":
+            // `{"key":"…","flake":"<dir>",…` as `InventoryCache.store` writes it; the name hashes the dir.
+            guard let v = leadingStrings(head, ["key", "flake"]) else { return nil }
+            return (v[1], v[1])
+        case "systems":
+            // `{"builder":"<builder>","directory":"<dir>",…` (`FlakeSystemCache.store`).
+            guard let v = leadingStrings(head, ["builder", "directory"]) else { return nil }
+            return (v[0], v[1])
+        case "deploy-config":
+            // `{"flake":"<flake>","directory":"<dir>",…` (`DeployConfigCache.store`).
+            guard let v = leadingStrings(head, ["flake", "directory"]) else { return nil }
+            return (v[0], v[1])
+        default:
+            let magic = Array((kind == "fleet" ? "FLTFLEET" : "FLTVARIX").utf8)
+            guard count >= BinaryCacheFile.headerSize + 4, head.starts(with: magic) else { return nil }
+            let path: String? = head.withUnsafeBytes { raw in
+                var c = BinaryCursor(raw, at: BinaryCacheFile.headerSize)
+                return c.string()
+            }
+            return path.map { ($0, $0) }
         }
-        let magic = Array((kind == "fleet" ? "FLTFLEET" : "FLTVARIX").utf8)
-        guard count >= BinaryCacheFile.headerSize + 4, head.starts(with: magic) else { return nil }
-        return buf.withUnsafeBytes { raw in
-            var c = BinaryCursor(UnsafeRawBufferPointer(rebasing: raw[0..<count]), at: BinaryCacheFile.headerSize)
-            return c.string()
+    }
+
+    /// The string values of `keys` when `head` begins `{"k1":"v1","k2":"v2"` exactly (compact JSON,
+    /// `JSONWriter.compact`, members in that order); nil otherwise.
+    static func leadingStrings(_ head: [UInt8], _ keys: [String]) -> [String]? {
+        var i = 0
+        func expect(_ text: String) -> Bool {
+            let t = Array(text.utf8)
+            guard head.count - i >= t.count, head[i..<(i + t.count)].elementsEqual(t) else { return false }
+            i += t.count
+            return true
         }
+        var out: [String] = []
+        for (n, key) in keys.enumerated() {
+            guard expect((n == 0 ? "{" : ",") + "\"" + key + "\":") else { return nil }
+            let start = i
+            guard i < head.count, head[i] == UInt8(ascii: "\"") else { return nil }
+            i += 1
+            while i < head.count, head[i] != UInt8(ascii: "\"") { i += head[i] == UInt8(ascii: "\\") ? 2 : 1 }
+            guard i < head.count, case .string(let v)? = try? JSONParser.parse(Array(head[start...i])) else { return nil }
+            i += 1
+            out.append(v)
+        }
+        return out
     }
 }
 
