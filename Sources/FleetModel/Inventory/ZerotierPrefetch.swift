@@ -33,7 +33,9 @@ public final class ZerotierPrefetch: @unchecked Sendable {
     /// Written by the listing before `listed` is signalled; read-only after.
     private var dir: Int32 = -1
     private var names: [String] = []
-    private var slots: [String: Int] = [:]
+    /// The names' bytes, found again by a hash of the bytes (no `String` hashing per lookup).
+    private var nameBytes: [UInt8] = []
+    private var slots = ByteSpanTable<Void>()
     private var files: UnsafeMutableBufferPointer<File?> = .init(start: nil, count: 0)
     private let listed = DispatchSemaphore(value: 0)
     /// Chunks of `chunk` files, claimed by the reading thread and by `finish`.
@@ -72,8 +74,8 @@ public final class ZerotierPrefetch: @unchecked Sendable {
             }
             if name.hasPrefix("zerotier-ip-") { names.append(name) }
         }
-        slots.reserveCapacity(names.count)
-        for (i, name) in names.enumerated() { slots["vars/shared/" + name + "/ip/value"] = i }
+        slots = ByteSpanTable(capacity: names.count)
+        for var name in names { _ = name.withUTF8 { slots.index(of: UnsafeRawBufferPointer($0), appendingTo: &nameBytes) } }
         let buffer = UnsafeMutableBufferPointer<File?>.allocate(capacity: names.count)
         buffer.initialize(repeating: nil)
         files = buffer
@@ -107,6 +109,15 @@ public final class ZerotierPrefetch: @unchecked Sendable {
     /// The read of `relative` (a path under the clan directory) if it is one of the files read here.
     /// Only after `finish`.
     func file(_ relative: String) -> File? {
-        slots[relative].flatMap { files[$0] }
+        var relative = relative
+        return relative.withUTF8 { path -> File? in
+            // vars/shared/<name>/ip/value
+            let prefix = Self.prefix.utf8, suffix = Self.suffix.utf8
+            guard path.count > prefix.count + suffix.count, path.starts(with: prefix), path.reversed().starts(with: suffix.reversed()) else { return nil }
+            let name = UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: path[prefix.count..<path.count - suffix.count]))
+            return slots.index(of: name, in: nameBytes).flatMap { files[$0] }
+        }
     }
+
+    private static let prefix = "vars/shared/", suffix = "/ip/value"
 }

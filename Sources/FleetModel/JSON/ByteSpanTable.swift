@@ -48,7 +48,7 @@ struct ByteSpanTable<Value> {
         while slots[slot] != 0 {
             let i = Int(slots[slot]) - 1
             let e = entries[i]
-            if e.hash == h, e.count == count, e.salt == salt, memcmp(stored + e.start, key, count) == 0 { return (i, slot) }
+            if e.hash == h, e.count == count, e.salt == salt, count == 0 || memcmp(stored + e.start, key, count) == 0 { return (i, slot) }
             slot = (slot + 1) & (slots.count - 1)
         }
         return (nil, slot)
@@ -105,19 +105,23 @@ extension ByteSpanTable where Value == Void {
     /// or appended to `blob` and numbered next.
     mutating func index(of key: UnsafeRawBufferPointer, appendingTo blob: inout [UInt8]) -> Int {
         let n = key.count
-        // Zero bytes have no address; any will do.
-        let one: UInt8 = 0
-        return withUnsafePointer(to: one) { dummy in
-            let p = key.baseAddress?.assumingMemoryBound(to: UInt8.self) ?? dummy
-            let h = Self.hash(p, n, salt: 0)
-            let (found, slot) = blob.withUnsafeBufferPointer { stored in
-                find(p, n, salt: 0, hash: h, stored: stored.baseAddress ?? dummy)
-            }
-            if let found { return found }
-            let start = blob.count
-            blob.append(contentsOf: key)
-            insert(Entry(hash: h, start: start, count: n, salt: 0, value: ()), at: slot)
-            return entries.count - 1
-        }
+        let p = (key.baseAddress ?? Self.noBytes).assumingMemoryBound(to: UInt8.self)
+        let h = Self.hash(p, n, salt: 0)
+        let (found, slot) = blob.withUnsafeBufferPointer { find(p, n, salt: 0, hash: h, stored: $0.baseAddress ?? p) }
+        if let found { return found }
+        let start = blob.count
+        blob.append(contentsOf: key)
+        insert(Entry(hash: h, start: start, count: n, salt: 0, value: ()), at: slot)
+        return entries.count - 1
     }
+
+    /// The number of `key`'s bytes among those kept in `blob` (by `index(of:appendingTo:)`), if any.
+    func index(of key: UnsafeRawBufferPointer, in blob: [UInt8]) -> Int? {
+        let p = (key.baseAddress ?? Self.noBytes).assumingMemoryBound(to: UInt8.self)
+        let h = Self.hash(p, key.count, salt: 0)
+        return blob.withUnsafeBufferPointer { find(p, key.count, salt: 0, hash: h, stored: $0.baseAddress ?? p).entry }
+    }
+
+    /// An address for zero bytes (never read).
+    private static var noBytes: UnsafeRawPointer { UnsafeRawPointer(bitPattern: 0x10)! }
 }
