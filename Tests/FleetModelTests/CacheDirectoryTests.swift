@@ -30,14 +30,14 @@ final class CacheDirectoryTests: XCTestCase {
         let systems = try XCTUnwrap(FlakeSystemCache(builder: .flake(flake), directory: cache))
         systems.store(key: "k1", systems: ["web": "/nix/store/aaa-web", "db": "/nix/store/bbb-db"])
         XCTAssertEqual(try String(contentsOfFile: systems.file, encoding: .utf8),
-                       #"{"key":"k1","systems":{"db":"/nix/store/bbb-db","web":"/nix/store/aaa-web"}}"#)
+                       #"{"builder":"flake(\"\#(flake)\")","directory":"\#(flake)","key":"k1","systems":{"db":"/nix/store/bbb-db","web":"/nix/store/aaa-web"}}"#)
         XCTAssertEqual(systems.load(key: "k1"), ["web": "/nix/store/aaa-web", "db": "/nix/store/bbb-db"])
 
         let deploy = try XCTUnwrap(DeployConfigCache(flake: flake, directory: cache))
         let machines = try JSONParser.parse(Array(#"{"alpha": {"targetHost": "root@alpha"}}"#.utf8))
         deploy.store(key: "k2", machines: machines, exports: nil)
         XCTAssertEqual(try String(contentsOfFile: deploy.file, encoding: .utf8),
-                       #"{"key":"k2","machines":{"alpha":{"targetHost":"root@alpha"}},"exports":null}"#)
+                       #"{"flake":"\#(flake)","directory":"\#(flake)","key":"k2","machines":{"alpha":{"targetHost":"root@alpha"}},"exports":null}"#)
 
         let inventory = InventoryCache(directory: cache)
         try inventory.store(flakeDirectory: flake, key: "k3", serialization: Array(#"{"machines": {}}"#.utf8))
@@ -88,5 +88,77 @@ final class CacheDirectoryTests: XCTestCase {
         XCTAssertTrue(BinaryCacheFile.write(Array("new".utf8), to: path))
         XCTAssertEqual(try String(contentsOfFile: victim, encoding: .utf8), "untouched")
         XCTAssertEqual(try String(contentsOfFile: path, encoding: .utf8), "new")
+    }
+}
+
+/// Pruning fleet's cache directory: caches keyed by a directory that is gone go, everything else stays.
+final class CacheDirectoryPruneTests: XCTestCase {
+    private func tempDir() throws -> String {
+        let d = FileManager.default.temporaryDirectory.appendingPathComponent("fleet-prune-\(UUID().uuidString.prefix(8))").path
+        try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: d) }
+        return d
+    }
+
+    private func names(_ dir: String) throws -> [String] {
+        try FileManager.default.contentsOfDirectory(atPath: dir).sorted()
+    }
+
+    /// Every kind of cache file keyed by a directory, made by fleet's own writers for a demo copy that
+    /// is still there and one that is gone (as after a fleet upgrade or a test's copy).
+    func testCachesOfGoneDirectoriesArePrunedAndNothingElse() throws {
+        let base = try tempDir()
+        let cache = base + "/cache", kept = base + "/demo-kept", gone = base + "/demo-gone", outside = base + "/outside"
+        let linked = base + "/demo-linked"
+        for d in [cache, kept, gone, outside, linked] { try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true) }
+        var inv = try DirectoryInventoryLoader(directory: InventoryFixtures.demo).load()
+        let fleets = ResolvedFleetCache(directory: cache)
+        for dir in [kept, gone] {
+            inv.clanDirectory = dir
+            var enc = FleetCacheFile.Encoder()
+            XCTAssertTrue(BinaryCacheFile.write(enc.encode(inv, addresses: nil, source: dir, identity: [nil, nil, nil]), to: fleets.file(for: dir)))
+            XCTAssertTrue(BinaryCacheFile.write(Array("rendering".utf8), to: fleets.renderingFile("list-json", for: dir)))
+            let index = try XCTUnwrap(VarsStatusIndex(clanDirectory: dir, cacheDirectory: cache).file)
+            XCTAssertTrue(BinaryCacheFile.write(VarsIndexFile.encode([:], clanDirectory: dir), to: index))
+            try InventoryCache(directory: cache).store(flakeDirectory: dir, key: "k", serialization: Array(#"{"machines": {}}"#.utf8))
+            try FileManager.default.createDirectory(atPath: dir + "/flake", withIntermediateDirectories: true)
+            try XCTUnwrap(FlakeSystemCache(builder: .flake("path:" + dir + "/flake"), directory: cache)).store(key: "k", systems: [:])
+            try XCTUnwrap(DeployConfigCache(flake: dir + "/flake", directory: cache)).store(key: "k", machines: .object([:]), exports: nil)
+        }
+        let goneSystems = (try XCTUnwrap(FlakeSystemCache(builder: .flake("path:" + gone + "/flake"), directory: cache)).file as NSString).lastPathComponent
+        let goneDeploy = (try XCTUnwrap(DeployConfigCache(flake: gone + "/flake", directory: cache)).file as NSString).lastPathComponent
+        let goneFleet = (fleets.file(for: gone) as NSString).lastPathComponent
+        let goneIndex = ((VarsStatusIndex(clanDirectory: gone, cacheDirectory: cache).file ?? "") as NSString).lastPathComponent
+        // What is not fleet's to prune: a symlink named like a gone directory's fleet file (to such a
+        // file outside), a file whose name does not match the path it holds, other names, the demo's own.
+        inv.clanDirectory = linked
+        var enc = FleetCacheFile.Encoder()
+        XCTAssertTrue(BinaryCacheFile.write(enc.encode(inv, addresses: nil, source: linked, identity: [nil, nil, nil]), to: outside + "/fleet.bin"))
+        XCTAssertEqual(symlink(outside + "/fleet.bin", fleets.file(for: linked)), 0)
+        try FileManager.default.copyItem(atPath: cache + "/" + goneIndex, toPath: cache + "/vars-index-000000000000000000000000.bin")
+        // (A systems file from before it recorded its flake: left.)
+        for other in ["notes.txt", "systems-0123456789abcdef01234567.json", "demo-5d3dda1e4f3a5fe3.lock"] {
+            try Data(#"{"key":"k","systems":{}}"#.utf8).write(to: URL(fileURLWithPath: cache + "/" + other))
+        }
+        // Temporaries: one of a dead writer an hour and more old, one of this (live) process, one fresh.
+        let deadPid: pid_t = 999_999_999
+        let oldTmp = goneIndex + ".tmp-\(deadPid)", liveTmp = goneIndex + ".tmp-\(getpid())-ab12", freshTmp = goneIndex + ".tmp-\(deadPid)-cd34"
+        for t in [oldTmp, liveTmp, freshTmp] { try Data("t".utf8).write(to: URL(fileURLWithPath: cache + "/" + t)) }
+        let past = Date().addingTimeInterval(-2 * CacheDirectory.staleTemporaryAge)
+        for t in [oldTmp, liveTmp] { try FileManager.default.setAttributes([.modificationDate: past], ofItemAtPath: cache + "/" + t) }
+
+        let before = try names(cache)
+        try FileManager.default.removeItem(atPath: gone)
+        try FileManager.default.removeItem(atPath: linked)
+        let removed = CacheDirectory.pruneStale(cache)
+
+        let inventoryGone = "inventory-" + String(goneFleet.dropFirst("fleet-".count).prefix(24)) + ".json"
+        XCTAssertEqual(removed.sorted(), [goneFleet, goneFleet + ".list-json", goneIndex, inventoryGone, goneSystems, goneDeploy, oldTmp].sorted())
+        XCTAssertEqual(try names(cache), before.filter { !removed.contains($0) })
+        XCTAssertTrue(FileManager.default.fileExists(atPath: outside + "/fleet.bin"), "a symlink is never followed")
+        // The kept copy's caches still serve.
+        XCTAssertNotNil(InventoryCache(directory: cache).load(flakeDirectory: kept, key: "k"))
+        XCTAssertTrue(try names(cache).contains((fleets.file(for: kept) as NSString).lastPathComponent))
+        XCTAssertEqual(CacheDirectory.pruneStale(cache), [], "nothing more to prune")
     }
 }

@@ -202,7 +202,6 @@ final class ResolvedFleetCacheTests: XCTestCase {
         XCTAssertEqual(preview.machineCount, 80)
         XCTAssertEqual(preview.fleet.inventory.machineList, Array(coldFleet.inventory.machineList.prefix(20)))
         XCTAssertEqual(preview.fleet.inventory.meta, coldFleet.inventory.meta)
-        XCTAssertEqual(preview.fleet.inventory.tags, coldFleet.inventory.tags)
         XCTAssertFalse(preview.fleet.isComplete)
         let whole = ResolvedFleet.firstScreen(snap.inventory, rows: 20, cached: snap.cached)
         XCTAssertEqual(preview.fleet.addresses, whole.addresses)
@@ -221,6 +220,33 @@ final class ResolvedFleetCacheTests: XCTestCase {
         let again = try XCTUnwrap(try loader.localSnapshot(previewRows: 20) { previews.append($0) })
         XCTAssertTrue(previews.isEmpty, "a first row's file changed: no preview")
         XCTAssertNotNil(again.cached, "the inventory is still a hit")
+    }
+
+    /// Without a cache the first screen resolves its own rows alone (the whole fleet's resolution
+    /// waits for the completion, after the first frame): the same roles, targets and overlay IPs
+    /// as the whole fleet's for those rows.
+    func testFirstScreenResolvesOnlyItsRowsAndAgreesWithTheWholeFleet() throws {
+        let (dir, _) = try fleetDir(machines: 300)
+        for inv in [try DirectoryInventoryLoader(directory: dir).load(), try DirectoryInventoryLoader(directory: InventoryFixtures.demo).load()] {
+            let rows = min(40, inv.machines.count - 1)
+            let first = ResolvedFleet.firstScreen(inv, rows: rows)
+            XCTAssertNil(first.computedResolution, "the whole fleet is resolved after the first frame")
+            let whole = ResolvedFleet(inv)
+            var held = 0
+            for m in inv.machines.keys.prefix(rows) {
+                XCTAssertEqual(first.rolesHeld(of: m).map { "\($0.role) \($0.holding)" }, whole.rolesHeld(of: m).map { "\($0.role) \($0.holding)" }, m)
+                XCTAssertEqual(first.roles(of: m), whole.roles(of: m), m)
+                XCTAssertEqual(first.target(of: m), whole.target(of: m), m)
+                XCTAssertEqual(first.overlayIP(of: m), whole.overlayIP(of: m), m)
+                held += whole.roles(of: m).count
+            }
+            XCTAssertGreaterThan(held, rows, "the rows hold roles")
+            XCTAssertNil(first.computedResolution)
+            let later = inv.machines.keys[rows]
+            XCTAssertEqual(first.roles(of: later), whole.roles(of: later), "a row below: from the whole resolution")
+            XCTAssertNotNil(first.computedResolution)
+            XCTAssertEqual(first.completed().addresses, whole.addresses)
+        }
     }
 
     func testDamagedCacheFilesAreIgnored() throws {

@@ -104,3 +104,25 @@ def test_warm_dashboard_shows_the_same_screen_as_a_cold_one(tmp_path):
     assert warm == cold
     added = log.read_text()[len(before):]
     assert "addresses from the cache" in added, added[-2000:]
+
+
+def test_caches_of_a_removed_directory_are_pruned_when_another_is_cached(tmp_path):
+    """Caches are keyed by the directory they were made for: once it is gone (an old demo copy, a
+    test's copy), the next run that adds a cache file prunes them — and only them."""
+    import shutil
+    first = settled_fleet(tmp_path, machines=20)
+    cache = tmp_path / "cache"
+    env = env_for(tmp_path, cache)
+    list_json(first, env)
+    stored = sorted(f for f in cache_files(cache) if f.startswith("fleet-"))
+    assert len(stored) == 2, stored                      # the fleet file and its list --json output
+    (cache / "fleet" / "notes.txt").write_text("not fleet's")
+    second = tmp_path / "second"
+    shutil.copytree(first, second, symlinks=True)
+    shutil.rmtree(first)
+    newest = max(os.stat(os.path.join(r, f)).st_ctime for r, _, fs in os.walk(second) for f in fs)
+    wait_until(lambda: time.time() - newest > 2.2, timeout=10)
+    list_json(second, env)
+    left = cache_files(cache)
+    assert not set(stored) & set(left), left
+    assert len([f for f in left if f.startswith("fleet-")]) == 2 and "notes.txt" in left, left

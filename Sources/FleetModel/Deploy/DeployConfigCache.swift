@@ -42,7 +42,10 @@ public struct DeployConfigCache: Sendable {
     }
 
     func store(key: String, machines: JSONValue, exports: JSONValue?) {
-        let doc: JSONValue = .object(["key": .string(key), "machines": machines, "exports": exports ?? .null])
+        // The flake (what the name hashes) and its directory first: `CacheDirectory.pruneStale` reads
+        // them to remove the file once the directory is gone.
+        let doc: JSONValue = .object(["flake": .string(flake), "directory": .string(flakeDirectory), "key": .string(key),
+                                      "machines": machines, "exports": exports ?? .null])
         CacheDirectory.write(JSONWriter.compact.bytes(doc), to: file)
     }
 }

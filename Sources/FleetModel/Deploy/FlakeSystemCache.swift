@@ -10,6 +10,7 @@ import Foundation
 public struct FlakeSystemCache: Sendable {
     public let file: String
     public let flakeDirectory: String
+    let builder: SystemBuilder
     /// Beyond this many files the fingerprint costs too much for a first frame: no cache.
     static let maxFiles = 20_000
 
@@ -24,6 +25,7 @@ public struct FlakeSystemCache: Sendable {
             dir = (file as NSString).deletingLastPathComponent
         }
         flakeDirectory = dir
+        self.builder = builder
         let h = SHA256.hash(data: Array("\(builder)".utf8)).prefix(12).map { String(format: "%02x", $0) }.joined()
         file = directory + "/systems-\(h).json"
     }
@@ -60,7 +62,10 @@ public struct FlakeSystemCache: Sendable {
     public func store(key: String, systems: [String: String]) {
         var o = OrderedDictionary<String, JSONValue>()
         for m in systems.keys.sorted() { o[m] = .string(systems[m]!) }
-        let doc: JSONValue = .object(["key": .string(key), "systems": .object(o)])
+        // The builder (what the name hashes) and its directory first: `CacheDirectory.pruneStale`
+        // reads them to remove the file once the directory is gone.
+        let doc: JSONValue = .object(["builder": .string("\(builder)"), "directory": .string(flakeDirectory),
+                                      "key": .string(key), "systems": .object(o)])
         CacheDirectory.write(JSONWriter.compact.bytes(doc), to: file)
     }
 }

@@ -13,9 +13,9 @@ import Synchronization
 /// Addresses whose files changed (any stamp differs, a file appeared or vanished) answer nil: the
 /// caller reads `vars/` instead. The mapping stays open while this object lives.
 ///
-/// The dashboard opens the file first (`CachedFleetFile`: nothing decoded but the head, the string
-/// lists and the tags), draws its first frame from the first screen's machine records alone
-/// (`ResolvedFleet.preview`), then decodes every record into this (`init(_:)`).
+/// The dashboard opens the file first (`CachedFleetFile`: the head checked, nothing decoded), draws
+/// its first frame from the first screen's machine records alone (`ResolvedFleet.preview`), then
+/// decodes every record into this (`init(_:)`).
 public final class CachedFleet: Sendable {
     public let inventory: Inventory
     let file: CachedFleetFile
@@ -36,19 +36,20 @@ public final class CachedFleet: Sendable {
     init?(_ opened: CachedFleetFile) {
         file = opened
         var strings = opened.stringReader(memo: true)
+        guard let (lists, tags) = opened.decodeListsAndTags(&strings) else { return nil }
         let machineCount = opened.machineCount
         var keys: [String] = []
         var values: [Machine] = []
         keys.reserveCapacity(machineCount)
         values.reserveCapacity(machineCount)
         for i in 0..<machineCount {
-            guard let m = opened.machine(i, &strings), keys.last.map({ $0 < m.name }) ?? true else { return nil }
+            guard let m = opened.machine(i, &strings, lists: lists), keys.last.map({ $0 < m.name }) ?? true else { return nil }
             keys.append(m.name)
             values.append(m)
         }
         guard var inv = opened.rest() else { return nil }
         inv.machines = OrderedDictionary(uncheckedUniqueKeys: keys, values: values)   // strictly increasing: unique
-        inv.tags = opened.tags
+        inv.tags = tags
         inv.clanDirectory = opened.source
         inventory = inv
     }
@@ -90,17 +91,21 @@ public final class CachedFleet: Sendable {
 }
 
 /// A resolved-fleet cache file whose head checked out (source, identity, version, checksum), with
-/// its string lists and tags decoded and the rest (meta, instances) being decoded on another core.
-/// Machine records and address rows are fixed-size records read where they are, so a first
-/// screen's rows are read without touching the others (`ResolvedFleet.preview`).
+/// where its sections start, and the rest (meta, instances) being decoded on another core. Machine
+/// records and address rows are fixed-size records read where they are, and string lists are read
+/// by number, so a first screen's rows are read without touching the others
+/// (`ResolvedFleet.preview`); the whole inventory is decoded by `CachedFleet.init(_:)`.
 final class CachedFleetFile: Sendable {
     let source: String
     private let mapped: MappedFile
     private let body: UnsafeRawBufferPointerBox
     private let stringsAt: Int, stringCount: Int, blobAt: Int, blobLength: Int
-    /// The string lists (tags, roles) by index.
-    private let lists: [[String]]
-    let tags: OrderedDictionary<String, [String]>
+    /// Where each string list (machine tags, roles, the tags' members) starts: read one at a time
+    /// (`list`), or all of them by the whole inventory's decode, which keeps them (`decodedLists`).
+    /// The tags' member lists are most of it (~52k names at 10k machines); a first screen needs none.
+    private let listOffsets: [Int]
+    private let decodedLists = Mutex<[[String]]?>(nil)
+    private let tagsAt: Int, tagCount: Int
     let machineCount: Int
     private let machinesAt: Int
     /// Where the address section starts (nil: stored without addresses).
@@ -131,27 +136,17 @@ final class CachedFleetFile: Sendable {
         guard let restID = c.u32(), strings.span(restID) != nil else { return nil }
         self.restID = restID
         guard let listCount = c.u32(), Int(listCount) <= c.remaining / 4 else { return nil }
-        // Tag names repeat across lists: one `String` each.
-        var listStrings = StringReader(body: body, stringsAt: stringsAt, count: stringCount, blobAt: blobAt, blobLength: blobLength)
-        var lists: [[String]] = []
-        lists.reserveCapacity(Int(listCount))
+        var offsets: [Int] = []
+        offsets.reserveCapacity(Int(listCount))
         for _ in 0..<listCount {
-            guard let k = c.u32(), Int(k) <= c.remaining / 4 else { return nil }
-            var l: [String] = []
-            l.reserveCapacity(Int(k))
-            for _ in 0..<k { guard let s = c.u32().flatMap({ listStrings.string($0) }) else { return nil }; l.append(s) }
-            lists.append(l)
+            offsets.append(c.at)
+            guard let k = c.u32(), Int(k) <= c.remaining / 4, c.seek(c.at + Int(k) * 4) else { return nil }
         }
-        self.lists = lists
-        func list(_ i: UInt32?) -> [String]? { i.flatMap { Int($0) < lists.count ? lists[Int($0)] : nil } }
+        listOffsets = offsets
         guard let tagCount = c.u32(), Int(tagCount) <= c.remaining / 8 else { return nil }
-        var tags = OrderedDictionary<String, [String]>()
-        tags.reserveCapacity(Int(tagCount))
-        for _ in 0..<tagCount {
-            guard let name = c.u32().flatMap({ listStrings.string($0) }), let l = list(c.u32()), tags.updateValue(l, forKey: name) == nil else { return nil }
-        }
-        self.tags = tags
-        guard let machineCount = c.u32(), Int(machineCount) <= c.remaining / FleetCacheFile.machineSize else { return nil }
+        tagsAt = c.at
+        self.tagCount = Int(tagCount)
+        guard c.seek(c.at + Int(tagCount) * 8), let machineCount = c.u32(), Int(machineCount) <= c.remaining / FleetCacheFile.machineSize else { return nil }
         self.machineCount = Int(machineCount)
         machinesAt = c.at
         guard c.seek(c.at + Int(machineCount) * FleetCacheFile.machineSize) else { return nil }
@@ -222,11 +217,47 @@ final class CachedFleetFile: Sendable {
         StringReader(body: body.raw, stringsAt: stringsAt, count: stringCount, blobAt: blobAt, blobLength: blobLength, memo: memo)
     }
 
-    /// Machine record `i` (the records are sorted by name); nil if damaged.
-    func machine(_ i: Int, _ strings: inout StringReader) -> Machine? {
+    /// String list `id`, read now; nil if damaged.
+    private func readList(_ id: Int, _ strings: inout StringReader) -> [String]? {
+        guard id >= 0, id < listOffsets.count else { return nil }
+        var c = BinaryCursor(body.raw, at: listOffsets[id])
+        guard let k = c.u32() else { return nil }
+        var l: [String] = []
+        l.reserveCapacity(Int(k))
+        for _ in 0..<k { guard let s = c.u32().flatMap({ strings.string($0) }) else { return nil }; l.append(s) }
+        return l
+    }
+
+    /// Every string list and the tags (for the whole inventory, `CachedFleet.init(_:)`); the lists
+    /// are kept for `roles(ofRow:)`. Nil if damaged.
+    func decodeListsAndTags(_ strings: inout StringReader) -> (lists: [[String]], tags: OrderedDictionary<String, [String]>)? {
+        var lists: [[String]] = []
+        lists.reserveCapacity(listOffsets.count)
+        for i in listOffsets.indices {
+            guard let l = readList(i, &strings) else { return nil }
+            lists.append(l)
+        }
+        var c = BinaryCursor(body.raw, at: tagsAt)
+        var tags = OrderedDictionary<String, [String]>()
+        tags.reserveCapacity(tagCount)
+        for _ in 0..<tagCount {
+            guard let name = c.u32().flatMap({ strings.string($0) }), let id = c.u32().map(Int.init), id < lists.count,
+                  tags.updateValue(lists[id], forKey: name) == nil else { return nil }
+        }
+        decodedLists.withLock { $0 = lists }
+        return (lists, tags)
+    }
+
+    /// Machine record `i` (the records are sorted by name), its tag list from `lists` (every list,
+    /// decoded) or read now; nil if damaged.
+    func machine(_ i: Int, _ strings: inout StringReader, lists: [[String]]? = nil) -> Machine? {
         guard i >= 0, i < machineCount else { return nil }
         var c = BinaryCursor(body.raw, at: machinesAt + i * FleetCacheFile.machineSize)
-        func list(_ i: UInt32?) -> [String]? { i.flatMap { Int($0) < lists.count ? lists[Int($0)] : nil } }
+        func list(_ i: UInt32?) -> [String]? {
+            guard let i = i.map(Int.init) else { return nil }
+            guard let lists else { return readList(i, &strings) }
+            return i < lists.count ? lists[i] : nil
+        }
         guard let name = c.u32().flatMap({ strings.string($0) }),
               let cls = c.u8(), cls <= 1, let fwd = c.u8(), fwd <= 2, let hasInstalled = c.u8(), hasInstalled <= 1, c.u8() != nil,
               let system = c.u32(), let tagList = list(c.u32()), let desc = c.u32(), let icon = c.u32(),
@@ -284,9 +315,18 @@ final class CachedFleetFile: Sendable {
     func roles(ofRow row: Int) -> [(role: String, holding: RoleHolding)]? {
         guard let at = addressesAt, row >= 0, row < machineCount else { return nil }
         var c = BinaryCursor(body.raw, at: at + row * FleetCacheFile.rowSize + 28)
-        guard let id = c.u32(), Int(id) < lists.count else { return nil }
+        guard let id = c.u32().map(Int.init) else { return nil }
+        let held: [String]
+        if let lists = decodedLists.withLock({ $0 }) {
+            guard id < lists.count else { return nil }
+            held = lists[id]
+        } else {
+            var strings = stringReader(memo: false)
+            guard let l = readList(id, &strings) else { return nil }
+            held = l
+        }
         var out: [(role: String, holding: RoleHolding)] = []
-        for s in lists[Int(id)] {
+        for s in held {
             guard let h = s.utf8.first.flatMap({ RoleHolding(rawValue: $0 &- 0x30) }) else { return nil }
             out.append((String(s.dropFirst()), h))
         }

@@ -76,7 +76,11 @@ public struct InventoryResolution: Sendable {
         var settings: JSONValue
     }
 
-    public init(_ inventory: Inventory) {
+    public init(_ inventory: Inventory) { self.init(inventory, warnings: true) }
+
+    /// `warnings: false` leaves `warnings` empty: for a part of the fleet (`ResolvedFleet.firstScreen`),
+    /// where the roles list machines that are only missing from the part.
+    init(_ inventory: Inventory, warnings collectWarnings: Bool) {
         self.inventory = inventory
         let machines = inventory.machines
         let names = machines.keys
@@ -107,6 +111,7 @@ public struct InventoryResolution: Sendable {
                 var listed: [Int32: Settings] = [:]
                 for (name, settings) in role.machines {
                     guard let i = machines.index(forKey: name) else {
+                        guard collectWarnings else { continue }
                         warnings.append("instances.\(inst.name).roles.\(role.name).machines.\(name): no machine named \(name)")
                         continue
                     }

@@ -28,6 +28,8 @@ public struct ResolvedFleet: Sendable {
     /// Where a cache hit's roles come from until `resolution` is computed: `cache`'s file, or the
     /// file a preview was read from.
     private let storedRoles: CachedFleetFile?
+    /// A first screen's rows resolved alone (`firstScreen` without a cache), until `resolution` is.
+    private let firstRoles: InventoryResolution?
 
     private final class LoadIdentity: Sendable {}
 
@@ -68,13 +70,20 @@ public struct ResolvedFleet: Sendable {
         if let cached, cached.hasRoles, let first = cached.firstRows(rows) {
             return ResolvedFleet(inventory, resolved, vars, first, LoadIdentity(), cache: cached)
         }
+        // The first rows' roles and addresses from a resolution of those rows alone: a machine's
+        // roles depend only on its own name and tags and on the instances. The whole fleet's
+        // resolution waits for `completed()` (off the UI thread, after the first frame).
         let first = Array(inventory.machines.values.prefix(rows))
-        return ResolvedFleet(inventory, resolved, vars, FleetAddresses.resolve(resolved.value, vars: vars, only: first), LoadIdentity())
+        var part = inventory
+        part.machines = OrderedDictionary(uncheckedUniqueKeys: first.map(\.name), values: first)
+        let firstRoles = InventoryResolution(part, warnings: false)
+        return ResolvedFleet(inventory, resolved, vars, FleetAddresses.resolve(firstRoles, vars: vars, only: first), LoadIdentity(),
+                             firstRoles: firstRoles)
     }
 
     private init(_ inventory: Inventory, _ resolved: LazyResolution, _ vars: VarsDirectory?,
                  _ addresses: FleetAddresses, _ load: LoadIdentity, cache: CachedFleet? = nil, fromCache: Bool = false,
-                 storedRoles: CachedFleetFile? = nil) {
+                 storedRoles: CachedFleetFile? = nil, firstRoles: InventoryResolution? = nil) {
         self.inventory = inventory
         self.resolved = resolved
         self.vars = vars
@@ -83,6 +92,7 @@ public struct ResolvedFleet: Sendable {
         self.cache = cache?.hasRoles == true ? cache : nil
         self.addressesFromCache = fromCache
         self.storedRoles = storedRoles ?? self.cache?.file
+        self.firstRoles = firstRoles
     }
 
     /// The first `rows` machines of an opened cache file, with their roles and addresses from it,
@@ -104,8 +114,7 @@ public struct ResolvedFleet: Sendable {
         }
         guard let addresses = file.firstRows(rows, names: keys), var inv = file.meta() else { return nil }
         inv.machines = OrderedDictionary(uncheckedUniqueKeys: keys, values: values)   // strictly increasing: unique
-        inv.tags = file.tags
-        inv.clanDirectory = file.source
+        inv.clanDirectory = file.source   // tags (the tag → members lists) are not on a first screen
         let fleet = ResolvedFleet(inv, LazyResolution(inv), VarsDirectory(root: file.source), addresses, LoadIdentity(), storedRoles: file)
         return FleetPreview(fleet: fleet, machineCount: file.machineCount)
     }
@@ -162,9 +171,14 @@ public struct ResolvedFleet: Sendable {
         return resolution.assignments(of: machine).map { ($0.ref.description, RoleHolding($0)) }
     }
 
-    /// From the cache while the resolution has not been computed (a first frame's rows).
+    /// From the cache, or the first rows' own resolution, while the whole fleet's has not been
+    /// computed (a first frame's rows).
     private func cachedRoles(of machine: String) -> [(role: String, holding: RoleHolding)]? {
-        guard let storedRoles, !resolved.isComputed, let row = inventory.machines.index(forKey: machine) else { return nil }
+        guard !resolved.isComputed else { return nil }
+        if let firstRoles, firstRoles.inventory.machines[machine] != nil {
+            return firstRoles.assignments(of: machine).map { ($0.ref.description, RoleHolding($0)) }
+        }
+        guard let storedRoles, let row = inventory.machines.index(forKey: machine) else { return nil }
         return storedRoles.roles(ofRow: row)
     }
 
