@@ -173,7 +173,11 @@ final class EventLoopTests: XCTestCase {
             let queue: EventQueue
             let preview: FleetPreview
             var performed: [Effect] = []
+            /// How many frames had been drawn when `fleetShown` came (once).
+            var shownAfterFrames: [Int] = []
+            var frames: () -> Int = { 0 }
             init(_ queue: EventQueue, _ preview: FleetPreview) { self.queue = queue; self.preview = preview }
+            func fleetShown() { shownAfterFrames.append(frames()) }
             func perform(_ effect: Effect) {
                 performed.append(effect)
                 if case .loadInventory = effect { queue.post(.inventoryPreview(preview)) }
@@ -184,6 +188,7 @@ final class EventLoopTests: XCTestCase {
             let backend = TestBackend(width: 160, height: 30, script: [.key(.char("j"))])
             let queue = EventQueue()
             let effects = PreviewEffects(queue, preview)
+            effects.frames = { backend.frames.count }
             var posted = false
             backend.afterDraw = { screen in
                 if !posted, screen.text().contains("120 machines") { posted = true; queue.post(then) }
@@ -191,6 +196,7 @@ final class EventLoopTests: XCTestCase {
             let loop = EventLoop(state: plain, backend: backend, queue: queue, effects: effects, clock: { backend.now })
             XCTAssertEqual(loop.run(initialEffects: [.loadInventory(plain.source)]), 128 + SIGHUP)
             XCTAssertTrue(posted, "the preview was drawn")
+            XCTAssertEqual(effects.shownAfterFrames, [2], "told once, when the preview's frame (after the loading one) was drawn")
             if case .inventoryLoaded = then {
                 XCTAssertEqual(backend.frames.count, 3, "\(backend.frames)")
                 XCTAssertEqual(backend.frames.last, [], "the whole fleet's frame is the preview's")
@@ -205,5 +211,28 @@ final class EventLoopTests: XCTestCase {
                 XCTAssertTrue(backend.screen.text().contains("Cannot load the fleet"), backend.screen.text())
             }
         }
+    }
+
+    /// The gate a cached fleet's load waits at between its preview and the decode of the rest:
+    /// opened by the first frame showing the fleet (`EffectRunner.fleetShown`), and never waited at
+    /// longer than the timeout.
+    func testFirstFrameGate() {
+        let gate = FirstFrameGate()
+        var t0 = Date()
+        gate.wait(seconds: 0.2)
+        XCTAssertGreaterThanOrEqual(Date().timeIntervalSince(t0), 0.19, "closed: waits for the timeout")
+        t0 = Date()
+        DispatchQueue.global().asyncAfter(deadline: .now() + 0.05) { gate.open() }
+        gate.wait(seconds: 10)
+        XCTAssertLessThan(Date().timeIntervalSince(t0), 5, "opened meanwhile: released")
+        XCTAssertTrue(gate.isOpen)
+        t0 = Date()
+        gate.wait(seconds: 10)
+        gate.wait(seconds: 10)
+        XCTAssertLessThan(Date().timeIntervalSince(t0), 1, "open: no wait")
+        let runner = EffectRunner(queue: EventQueue(), source: .demo(path: TestFleet.demoDirectory))
+        XCTAssertFalse(runner.firstFleetFrame.isOpen)
+        runner.fleetShown()
+        XCTAssertTrue(runner.firstFleetFrame.isOpen)
     }
 }

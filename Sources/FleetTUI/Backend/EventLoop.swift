@@ -9,6 +9,12 @@ protocol EffectPerforming: AnyObject {
     func perform(_ effect: Effect)
     /// Ends background work that owns processes; called once when the loop ends.
     func shutdown()
+    /// The first frame showing the fleet (or its preview) has been drawn; called once.
+    func fleetShown()
+}
+
+extension EffectPerforming {
+    func fleetShown() {}
 }
 
 extension EffectRunner: EffectPerforming {}
@@ -28,6 +34,7 @@ final class EventLoop {
     /// A big cached fleet's first screen (`Event.inventoryPreview`), drawn until the inventory (or
     /// a load error) is there; never part of `state`.
     private var preview: FleetPreview?
+    private var fleetShown = false
 
     /// The dashboard on the real terminal.
     convenience init(state: AppState, noColor: Bool, terminals: [String], deploySettings: DeploySettings = DeploySettings()) {
@@ -105,7 +112,10 @@ final class EventLoop {
         if preview != nil, state.loaded != nil || state.loadError != nil { preview = nil }
         let shown = preview.flatMap { state.previewing($0) }
         backend.draw(AppView.render(shown ?? state))
-        if let loaded = (shown ?? state).loaded { benchProbe?.firstFrameDrawn(machines: loaded.machineCount, running: &state.running) }
+        if let loaded = (shown ?? state).loaded {
+            benchProbe?.firstFrameDrawn(machines: loaded.machineCount, running: &state.running)
+            if !fleetShown { fleetShown = true; effects.fleetShown() }
+        }
     }
 
     /// Keeps the last preview among `events` if no inventory is loaded yet; whether one came.
