@@ -168,7 +168,8 @@ final class EventLoopTests: XCTestCase {
         _ = Reducer.reduce(&loaded, .inventoryLoaded(whole, revalidating: false))
         XCTAssertNil(loaded.previewing(preview))
 
-        // Through the loop: loading frame, preview frame, then the whole fleet changes no cell.
+        // Through the loop: the preview (here before the terminal is ready) is the first frame, no
+        // "Loading" frame before it; then the whole fleet changes no cell.
         final class PreviewEffects: EffectPerforming {
             let queue: EventQueue
             let preview: FleetPreview
@@ -196,9 +197,9 @@ final class EventLoopTests: XCTestCase {
             let loop = EventLoop(state: plain, backend: backend, queue: queue, effects: effects, clock: { backend.now })
             XCTAssertEqual(loop.run(initialEffects: [.loadInventory(plain.source)]), 128 + SIGHUP)
             XCTAssertTrue(posted, "the preview was drawn")
-            XCTAssertEqual(effects.shownAfterFrames, [2], "told once, when the preview's frame (after the loading one) was drawn")
+            XCTAssertEqual(effects.shownAfterFrames, [1], "told once, when the preview's frame (the first) was drawn")
             if case .inventoryLoaded = then {
-                XCTAssertEqual(backend.frames.count, 3, "\(backend.frames)")
+                XCTAssertEqual(backend.frames.count, 2, "\(backend.frames)")
                 XCTAssertEqual(backend.frames.last, [], "the whole fleet's frame is the preview's")
                 var full = plain
                 _ = Reducer.reduce(&full, .inventoryLoaded(whole, revalidating: false))
@@ -209,6 +210,44 @@ final class EventLoopTests: XCTestCase {
             } else {
                 XCTAssertNil(loop.state.loaded)
                 XCTAssertTrue(backend.screen.text().contains("Cannot load the fleet"), backend.screen.text())
+            }
+        }
+    }
+
+    /// An inventory result queued when the terminal is ready (a cached fleet's preview, the demo)
+    /// is in the first frame: no "Loading inventory…" frame is drawn just before it. Without one,
+    /// the loading frame comes first, as before.
+    func testAFleetQueuedBeforeTheTerminalIsTheFirstFrame() throws {
+        final class LoadingEffects: EffectPerforming {
+            let queue: EventQueue
+            let fleet: ResolvedFleet?
+            var performed: [Effect] = []
+            init(_ queue: EventQueue, _ fleet: ResolvedFleet?) { self.queue = queue; self.fleet = fleet }
+            func perform(_ effect: Effect) {
+                performed.append(effect)
+                if case .loadInventory = effect, let fleet { queue.post(.inventoryLoaded(fleet, revalidating: false)) }
+            }
+            func shutdown() {}
+        }
+        let source = InventorySource.demo(path: TestFleet.demoDirectory)
+        for queued in [true, false] {
+            let backend = TestBackend(width: 100, height: 30, script: [])
+            var firstScreen: String?
+            backend.afterDraw = { if firstScreen == nil { firstScreen = $0.text() } }
+            let queue = EventQueue()
+            let effects = LoadingEffects(queue, queued ? ResolvedFleet(try TestFleet.demoInventory()) : nil)
+            let loop = EventLoop(state: AppState(source: source, width: 100, height: 30), backend: backend, queue: queue,
+                                 effects: effects, clock: { backend.now })
+            XCTAssertEqual(loop.run(initialEffects: [.loadInventory(source)], initialEvents: [.toast("hello", .info)]), 128 + SIGHUP)
+            let first = try XCTUnwrap(firstScreen)
+            if queued {
+                XCTAssertTrue(first.contains("8 machines") && first.contains("hello"), first)
+                XCTAssertFalse(first.contains("Loading inventory"), first)
+                XCTAssertTrue(effects.performed.contains { if case .completeFleet = $0 { return true } else { return false } },
+                              "the effects of what was reduced before the first frame run after it")
+            } else {
+                XCTAssertTrue(first.contains("Loading inventory"), first)
+                XCTAssertFalse(first.contains("hello"), "the toast comes with the next frame, as before")
             }
         }
     }

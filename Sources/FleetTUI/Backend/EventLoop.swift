@@ -67,7 +67,15 @@ final class EventLoop {
         state.height = s.height
         state.clock = clock()
         for e in initialEvents { queue.post(e) }
+        // A fleet already here when the terminal is ready (a cached fleet's preview, the demo) is
+        // in the first frame: no "Loading inventory…" frame drawn just before it.
+        var early: [Effect] = []
+        if let events = queue.drain(ifAny: Self.isInventoryResult) {
+            _ = takePreview(events)
+            for e in events where state.running { early += Reducer.reduce(&state, e) }
+        }
         draw()
+        for effect in early { effects.perform(effect) }
 
         while state.running {
             // Sleep until input, a posted event, a signal or the next deadline in the state (a
@@ -115,6 +123,13 @@ final class EventLoop {
         if let loaded = (shown ?? state).loaded {
             benchProbe?.firstFrameDrawn(machines: loaded.machineCount, running: &state.running)
             if !fleetShown { fleetShown = true; effects.fleetShown() }
+        }
+    }
+
+    private static func isInventoryResult(_ e: Event) -> Bool {
+        switch e {
+        case .inventoryPreview, .inventoryLoaded, .inventoryFailed: return true
+        default: return false
         }
     }
 
