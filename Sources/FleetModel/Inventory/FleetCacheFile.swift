@@ -134,7 +134,7 @@ enum FleetCacheFile {
             w.u64(0)
             w.u32(UInt32(strings.count))
             w.bytes.reserveCapacity(w.bytes.count + strings.count * 8 + 4)
-            for (offset, length) in strings.spans { w.u32(offset); w.u32(length) }
+            strings.forEachSpan { w.u32($0); w.u32($1) }
             w.u32(UInt32(strings.blob.count))
             if let readsInTail {
                 let at = w.bytes.count + strings.blob.count + listBytes.bytes.count + readsInTail
@@ -217,49 +217,21 @@ enum FleetCacheFile {
         }
     }
 
-    /// The string table: each distinct string once, in order of first use, found again by a hash
-    /// of its bytes compared with `memcmp` against the bytes stored (`ByteSpanTable.hash`).
+    /// The string table: each distinct string once, in order of first use, found again by the hash
+    /// of its bytes compared with `memcmp` against the bytes stored (a `ByteSpanTable` over `blob`).
     struct StringTable {
         private(set) var blob: [UInt8] = []
-        private(set) var spans: [(offset: UInt32, length: UInt32)] = []
-        private var hashes: [UInt64] = []
-        /// Open addressing, linear probing: string index + 1, 0 = empty.
-        private var slots = [Int32](repeating: 0, count: 1024)
+        private var table = ByteSpanTable<Void>(capacity: 512)
 
-        var count: Int { spans.count }
+        var count: Int { table.count }
 
-        mutating func id(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
-            let n = bytes.count
-            let h = n == 0 ? 0 : ByteSpanTable<Void>.hash(bytes.baseAddress!.assumingMemoryBound(to: UInt8.self), n, salt: 0)
-            var slot = Int(truncatingIfNeeded: h) & (slots.count - 1)
-            let found: Int32? = blob.withUnsafeBytes { stored in
-                while slots[slot] != 0 {
-                    let i = Int(slots[slot]) - 1
-                    let s = spans[i]
-                    if hashes[i] == h, Int(s.length) == n, n == 0 || memcmp(stored.baseAddress! + Int(s.offset), bytes.baseAddress!, n) == 0 {
-                        return Int32(i)
-                    }
-                    slot = (slot + 1) & (slots.count - 1)
-                }
-                return nil
-            }
-            if let found { return UInt32(found) }
-            let i = spans.count
-            spans.append((UInt32(blob.count), UInt32(n)))
-            hashes.append(h)
-            blob.append(contentsOf: bytes)
-            slots[slot] = Int32(i + 1)
-            if spans.count * 2 > slots.count { grow() }
-            return UInt32(i)
+        /// Each string's offset and length in `blob`, in order of first use.
+        func forEachSpan(_ body: (_ offset: UInt32, _ length: UInt32) -> Void) {
+            table.forEachSpan { body(UInt32($0), UInt32($1)) }
         }
 
-        private mutating func grow() {
-            slots = [Int32](repeating: 0, count: slots.count * 2)
-            for (i, h) in hashes.enumerated() {
-                var slot = Int(truncatingIfNeeded: h) & (slots.count - 1)
-                while slots[slot] != 0 { slot = (slot + 1) & (slots.count - 1) }
-                slots[slot] = Int32(i + 1)
-            }
+        mutating func id(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
+            UInt32(table.index(of: bytes, appendingTo: &blob))
         }
     }
 }

@@ -34,11 +34,14 @@ public struct ResolvedFleet: Sendable {
     private final class LoadIdentity: Sendable {}
 
     /// `vars` defaults to the `vars/` next to the inventory (`Inventory.clanDirectory`); `recorder`
-    /// records the `vars/` files read (for the resolved-fleet cache).
-    public init(_ inventory: Inventory, vars: VarsDirectory? = nil, recorder: VarsReadRecorder? = nil) {
+    /// records the `vars/` files read (for the resolved-fleet cache); `prefetched`: files of that
+    /// directory read ahead while the inventory was parsed (used only with `recorder`).
+    public init(_ inventory: Inventory, vars: VarsDirectory? = nil, recorder: VarsReadRecorder? = nil,
+                prefetched: ZerotierPrefetch? = nil) {
         let vars = vars ?? inventory.clanDirectory.map { VarsDirectory(root: $0) }
         let resolved = LazyResolution(inventory)
-        self.init(inventory, resolved, vars, FleetAddresses.resolve(resolved.value, vars: vars, recorder: recorder), LoadIdentity())
+        self.init(inventory, resolved, vars, FleetAddresses.resolve(resolved.value, vars: vars, recorder: recorder, prefetched: prefetched),
+                  LoadIdentity())
     }
 
     /// The fleet of a cache hit: addresses from the cache while their files are unchanged, else
@@ -260,9 +263,14 @@ public struct FleetAddresses: Equatable, Sendable {
     /// Every machine (`only` nil), or just `only` (then without the zerotier networks, which list
     /// every member's IP).
     public static func resolve(_ resolution: InventoryResolution, vars: VarsDirectory?, only: [Machine]? = nil,
-                               recorder: VarsReadRecorder? = nil) -> FleetAddresses {
+                               recorder: VarsReadRecorder? = nil, prefetched: ZerotierPrefetch? = nil) -> FleetAddresses {
         var vars = vars
         if let recorder { vars?.recorder = recorder }
+        // Files read ahead answer this resolution's reads (and only this one's: `vars` is a copy).
+        if let prefetched, recorder != nil, vars?.root == prefetched.root {
+            prefetched.finish()
+            vars?.prefetched = prefetched
+        }
         var ips = ZerotierIPs(vars: vars)
         var out = FleetAddresses()
         if let only {

@@ -104,7 +104,9 @@ extension ResolvedFleetCache {
             fleet = ResolvedFleet(cached: cached, recorder: recorder)
             if fleet.addressesFromCache { return (fleet, nil) }
         } else {
-            fleet = ResolvedFleet(try DirectoryInventoryLoader(directory: dir).load(), recorder: recorder)
+            // The zerotier IP files are read on another core while the inventory is parsed.
+            let prefetch = ZerotierPrefetch(root: dir)
+            fleet = ResolvedFleet(try DirectoryInventoryLoader(directory: dir).load(), recorder: recorder, prefetched: prefetch)
         }
         guard let identity else { return (fleet, nil) }
         let recording = AddressRecording(fleet: fleet, reads: recorder.finish())

@@ -8,6 +8,8 @@ public struct VarsDirectory: Sendable {
     public var recorder: VarsReadRecorder?
     /// The machine this copy's reads are recorded for (`VarsReadRecorder.record`'s `owner`).
     var owner: String?
+    /// Files read ahead (`ZerotierPrefetch`, finished), answered from there while reads are recorded.
+    var prefetched: ZerotierPrefetch?
     public init(root: String, recorder: VarsReadRecorder? = nil) {
         self.root = root
         self.recorder = recorder
@@ -28,7 +30,17 @@ public struct VarsDirectory: Sendable {
     /// FileManager + Data + `trimmingCharacters`. Non-ASCII values take the Foundation path, so the
     /// result is exactly what it was (Python's `.strip()` semantics, nil for invalid UTF-8).
     private func read(_ relative: String) -> String? {
+        if let recorder, let f = prefetched?.file(relative) {
+            recorder.record(stamp: f.stamp, grown: f.grown, relative, owner: owner)
+            return f.value
+        }
         guard let bytes = recorder.map({ $0.read(root: root, relative, owner: owner) }) ?? FileBytes.readSmall(root + "/" + relative) else { return nil }
+        return Self.value(of: bytes)
+    }
+
+    /// A value file's bytes as the value: whitespace stripped as Python's `.strip()` does, nil when
+    /// empty or not UTF-8.
+    static func value(of bytes: [UInt8]) -> String? {
         func isSpace(_ b: UInt8) -> Bool { b == 0x20 || (b >= 0x09 && b <= 0x0d) }
         var lo = 0, hi = bytes.count
         while lo < hi, isSpace(bytes[lo]) { lo += 1 }

@@ -45,25 +45,49 @@ public final class VarsReadRecorder: Sendable {
     /// `path`'s bytes (as `FileBytes.read` reads them), recording the stamp of the file read (or its
     /// absence) — one open, fstat, read and close.
     func read(root: String, _ relative: String, owner: String? = nil) -> [UInt8]? {
-        let fd = open(root + "/" + relative, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else {
-            record(relative, errno == ENOENT || errno == ENOTDIR ? nil : FileStamp.unusable, owner: owner)
-            return nil
-        }
+        let path = root + "/" + relative
+        let r = Self.stampedRead(AT_FDCWD, path) { path }
+        record(r, relative, owner: owner)
+        return r.bytes
+    }
+
+    /// Records what `stampedRead` found (the file's stamp or absence, and whether it grew while read).
+    func record(stamp: FileStamp?, grown: Bool, _ relative: String, owner: String?) {
+        record(relative, stamp, owner: owner)
+        if grown { record(relative, FileStamp.unusable, owner: owner) }
+    }
+
+    private func record(_ r: StampedRead, _ relative: String, owner: String?) {
+        record(stamp: r.stamp, grown: r.grown, relative, owner: owner)
+    }
+
+    /// One read of a value file: its bytes, the stamp of the file read (nil: absent; `unusable`: not
+    /// a regular file or not stat-able) and whether it grew while read (then the bytes are a second,
+    /// plain read and the stamp does not describe them).
+    struct StampedRead {
+        var bytes: [UInt8]?
+        var stamp: FileStamp?
+        var grown = false
+    }
+
+    /// Reads `path` (relative to the directory `dir`, or absolute with `AT_FDCWD`) the way `read`
+    /// does — one open, fstat, read and close; `fullPath` names it for the rare second read.
+    static func stampedRead(_ dir: Int32, _ path: String, fullPath: () -> String) -> StampedRead {
+        let fd = openat(dir, path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return StampedRead(bytes: nil, stamp: errno == ENOENT || errno == ENOTDIR ? nil : FileStamp.unusable) }
         defer { close(fd) }
         var st = stat()
-        guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG else { record(relative, FileStamp.unusable, owner: owner); return nil }
-        record(relative, FileStamp(st), owner: owner)
+        guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG else { return StampedRead(bytes: nil, stamp: FileStamp.unusable) }
+        let stamp = FileStamp(st)
         let size = Int(st.st_size)
         // Asks for one byte more than its size, so a file that grew while read is noticed; a
         // shorter read is its end (a regular file: checked above).
         let bytes = FileBytes.fill(fd, capacity: size + 1, stopAt: -1, shortReadEnds: true)
         // Grown while read: the stamp no longer describes these bytes.
         guard let bytes, bytes.count <= size else {
-            record(relative, FileStamp.unusable, owner: owner)
-            return bytes == nil ? nil : FileBytes.read(root + "/" + relative)
+            return StampedRead(bytes: bytes == nil ? nil : FileBytes.read(fullPath()), stamp: stamp, grown: true)
         }
-        return bytes
+        return StampedRead(bytes: bytes, stamp: stamp)
     }
 }
 

@@ -15,7 +15,7 @@ public struct JSONDocument: Sendable {
     /// One value or key. Strings: `a..<b` is the content between the quotes (escapes not decoded).
     /// Numbers: `a..<b` is the literal. Arrays/objects: `a` = elements (pairs for objects), `b` =
     /// index of the entry after the container's last descendant.
-    struct Entry: Sendable {
+    struct Entry: Sendable, Equatable {
         var kind: Kind
         /// Strings only: the content holds a backslash escape and must be decoded.
         var escaped: Bool

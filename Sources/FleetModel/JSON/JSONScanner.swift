@@ -1,16 +1,69 @@
+import Dispatch
+import Foundation
+import Synchronization
+
 /// The byte-level scanner behind `JSONDocument` and `JSONParser`: validates RFC 8259 and records a
 /// tape entry per value and key. Works on an unsafe pointer over the text (no bounds-checked array
 /// access, no per-string buffers); a string's bytes are only copied when it is materialised. The
 /// checks, their order and the error positions are those of the recursive parser it replaced
 /// (JSONParserTests compare both on the fixtures and the fuzz corpus).
+///
+/// A large text is scanned on several cores (`scan(_:parts:)`): the text is cut after a comma at
+/// the start of a line (a newline is never inside a valid string, so it lies between two tokens), and
+/// each later piece is scanned on a thread of its own as the continuation of an object or array
+/// from there, up to its container's end or the next cut. The sequential scan takes a piece's tape
+/// only when it arrives at exactly that byte at the top of an object's (array's) member loop, with
+/// the piece scanned as the same kind of container and within the nesting limit: from that state
+/// the scan is a deterministic function of the bytes, so the piece's tape is the one it would have
+/// made. Anything else (a cut that fell elsewhere, a piece that failed) is scanned again in
+/// sequence, so values and errors are exactly the sequential scan's (JSONScannerSplitTests).
 struct JSONScanner {
     private let p: UnsafePointer<UInt8>
     private let n: Int
     private var pos = 0
     private var depth = 0
     private var tape: [JSONDocument.Entry] = []
+    /// Pieces scanned on other threads, by start, and the start of the next one not passed yet.
+    private var pieces: [Piece] = []
+    private var nextPiece = 0
+    private var nextCut = Int.max
+    /// A piece's scan: the deepest nesting below the piece's own level.
+    private var deepest = 0
+    /// Scanning a piece: errors are only "failed" (the sequential scan reports them), not located.
+    private var inPiece = false
+    /// Pieces taken (for tests).
+    private var taken = 0
+
+    /// From this size on, a text is scanned in parts on several cores.
+    static let parallelBytes = 1 << 20
+    /// The smallest part worth a thread of its own.
+    static let minimumPartBytes = 256 << 10
 
     static func scan(_ bytes: [UInt8]) throws -> [JSONDocument.Entry] {
+        let parts = bytes.count < parallelBytes ? 1
+            : min(ProcessInfo.processInfo.activeProcessorCount, 4, bytes.count / minimumPartBytes)
+        return try scan(bytes, parts: parts)
+    }
+
+    /// Scans in up to `parts` pieces (cut points from `cuts(_:_:parts:)`).
+    static func scan(_ bytes: [UInt8], parts: Int) throws -> [JSONDocument.Entry] {
+        try scan(bytes) { p, n in parts > 1 ? cuts(p, n, parts: parts) : [] }.tape
+    }
+
+    /// Scans with pieces starting at `starts` (byte offsets, any: a start that is not a member's
+    /// first byte is simply never taken), and says how many pieces were taken. For tests: `inline`
+    /// scans the pieces first on this thread, so which are taken does not depend on timing.
+    static func scan(_ bytes: [UInt8], starts: [Int], inline: Bool) throws -> (tape: [JSONDocument.Entry], taken: Int) {
+        try scan(bytes, inline: inline) { _, n in Array(Set(starts.filter { $0 > 0 && $0 < n })).sorted() }
+    }
+
+    /// The pieces' starts of a text (`cuts`), for tests.
+    static func cuts(_ bytes: [UInt8], parts: Int) -> [Int] {
+        bytes.withUnsafeBufferPointer { $0.baseAddress.map { cuts($0, bytes.count, parts: parts) } ?? [] }
+    }
+
+    private static func scan(_ bytes: [UInt8], inline: Bool = false,
+                             starts: (UnsafePointer<UInt8>, Int) -> [Int]) throws -> (tape: [JSONDocument.Entry], taken: Int) {
         guard bytes.count < Int(UInt32.max) else {
             throw JSONSyntaxError(line: 1, column: 1, message: "document larger than 4 GiB")
         }
@@ -19,6 +72,9 @@ struct JSONScanner {
             let empty: [UInt8] = [0]
             return try empty.withUnsafeBufferPointer { e in
                 var s = JSONScanner(p: buf.baseAddress ?? e.baseAddress!, n: buf.count)
+                s.start(starts(s.p, s.n), inline: inline)
+                // Every piece is finished or abandoned before the bytes can go away.
+                defer { s.finishPieces() }
                 // Roughly one entry per 12 bytes of a pretty-printed inventory.
                 s.tape.reserveCapacity(buf.count / 12 + 4)
                 s.skipWhitespace()
@@ -27,7 +83,7 @@ struct JSONScanner {
                 try s.value()
                 s.skipWhitespace()
                 guard s.pos == s.n else { throw s.error("unexpected text after the JSON value") }
-                return s.tape
+                return (s.tape, s.taken)
             }
         }
     }
@@ -37,7 +93,178 @@ struct JSONScanner {
         self.n = n
     }
 
+    // MARK: pieces
+
+    /// A piece's scan, done on another thread: its entries (container ends relative to the piece),
+    /// the members it read at its own level, where it stopped (its container's closing bracket, or
+    /// the next piece's start) and the deepest nesting below its level; nil when it failed.
+    struct Scanned: Sendable {
+        var tape: [JSONDocument.Entry]
+        var object: Bool
+        var count: Int
+        var end: Int
+        var atNextCut: Bool
+        var deepest: Int
+    }
+
+    /// A piece handed to a thread. The thread runs it unless the sequential scan abandoned it before
+    /// it started (then nobody waits for it: no deadlock when no thread is free).
+    final class Piece: @unchecked Sendable {
+        let start: Int
+        private let state = Atomic<Int>(0)   // 0 waiting, 1 running, 2 abandoned
+        private let done = DispatchSemaphore(value: 0)
+        /// Written by the running thread before `done` is signalled, read after waiting for it.
+        private var result: Scanned?
+
+        init(start: Int) { self.start = start }
+
+        func run(_ body: () -> Scanned?) {
+            guard state.compareExchange(expected: 0, desired: 1, ordering: .acquiringAndReleasing).exchanged else { return }
+            result = body()
+            done.signal()
+        }
+
+        /// The piece's scan (waiting for it when it runs), or nil when it never started (it will not now).
+        func take() -> Scanned? {
+            if state.compareExchange(expected: 0, desired: 2, ordering: .acquiringAndReleasing).exchanged { return nil }
+            done.wait()
+            done.signal()
+            return result
+        }
+    }
+
+    /// The text's bytes, for the threads (alive until `finishPieces` returned).
+    private struct Text: @unchecked Sendable { let p: UnsafePointer<UInt8>; let n: Int }
+
+    /// Starts a thread per piece (its own, not a pool's: the pool's threads may all be busy, and a
+    /// piece that has not started when the scan reaches it is scanned in sequence instead).
+    private mutating func start(_ starts: [Int], inline: Bool) {
+        guard !starts.isEmpty else { return }
+        pieces = starts.map { Piece(start: $0) }
+        nextCut = starts[0]
+        let text = Text(p: p, n: n)
+        for (i, piece) in pieces.enumerated() {
+            let stop = i + 1 < starts.count ? starts[i + 1] : Int.max
+            let work: @Sendable () -> Void = {
+                piece.run {
+                    var s = JSONScanner(p: text.p, n: text.n)
+                    s.pos = piece.start
+                    s.inPiece = true
+                    s.tape.reserveCapacity(((stop == Int.max ? text.n : stop) - piece.start) / 12 + 4)
+                    return try? s.piece(stop: stop)
+                }
+            }
+            if inline { work() } else { BackgroundThread.start(work) }
+        }
+    }
+
+    /// Waits for the pieces still running (they read the text) and abandons the others.
+    private mutating func finishPieces() {
+        while nextPiece < pieces.count { _ = pieces[nextPiece].take(); nextPiece += 1 }
+    }
+
+    /// At the top of a member loop, `pos` on a member's first byte: takes the piece starting here (when
+    /// it was scanned as this kind of container within the nesting limit) — its entries appended, its
+    /// members added to `count`, `pos` where it stopped — and passes pieces that start before `pos`.
+    /// Where a taken piece left `pos`; nil when none was taken.
+    private enum Taken { case atNextCut, atClose }
+
+    private mutating func takePiece(object: Bool, count: inout Int) -> Taken? {
+        while nextPiece < pieces.count, pieces[nextPiece].start < pos {
+            _ = pieces[nextPiece].take()   // passed: its start was not a member here
+            nextPiece += 1
+        }
+        guard nextPiece < pieces.count, pieces[nextPiece].start == pos else {
+            nextCut = nextPiece < pieces.count ? pieces[nextPiece].start : Int.max
+            return nil
+        }
+        let scanned = pieces[nextPiece].take()
+        nextPiece += 1
+        nextCut = nextPiece < pieces.count ? pieces[nextPiece].start : Int.max
+        guard let s = scanned, s.object == object, depth + s.deepest <= JSONParser.maxDepth else { return nil }
+        let base = UInt32(truncatingIfNeeded: tape.count)
+        for var e in s.tape {
+            if e.kind == .array || e.kind == .object { e.b &+= base }
+            tape.append(e)
+        }
+        count += s.count
+        pos = s.end
+        taken += 1
+        return s.atNextCut ? .atNextCut : .atClose
+    }
+
+    /// Scans from `pos` as the continuation of an object (a string followed by ':') or an array,
+    /// after a comma: members up to the container's closing bracket (not consumed) or to `stop` (the
+    /// next piece's start) at the top of the member loop.
+    private mutating func piece(stop: Int) throws -> Scanned {
+        let object: Bool
+        if pos < n, p[pos] == UInt8(ascii: "\"") {
+            try string()
+            skipWhitespace()
+            object = pos < n && p[pos] == UInt8(ascii: ":")
+            if object { pos += 1; try value() }
+        } else {
+            object = false
+            try value()
+        }
+        var count = 1
+        while true {
+            skipWhitespace()
+            guard pos < n else { throw error("unterminated") }
+            if p[pos] == UInt8(ascii: object ? "}" : "]") {
+                return Scanned(tape: tape, object: object, count: count, end: pos, atNextCut: false, deepest: deepest)
+            }
+            guard p[pos] == UInt8(ascii: ",") else { throw error("expected ','") }
+            pos += 1
+            skipWhitespace()
+            if pos == stop {
+                return Scanned(tape: tape, object: object, count: count, end: pos, atNextCut: true, deepest: deepest)
+            }
+            if object {
+                guard pos < n, p[pos] == UInt8(ascii: "\"") else { throw error("expected a string key") }
+                try string()
+                skipWhitespace()
+                guard pos < n, p[pos] == UInt8(ascii: ":") else { throw error("expected ':' after key") }
+                pos += 1
+            }
+            try value()
+            count += 1
+        }
+    }
+
+    /// Where to cut a text into `parts` pieces: near each k/parts of it, the first line of least
+    /// indentation (in the next 64 kB) that follows a comma and starts a value or a key — in a
+    /// pretty-printed inventory, the next machine.
+    static func cuts(_ p: UnsafePointer<UInt8>, _ n: Int, parts: Int) -> [Int] {
+        var out: [Int] = []
+        for k in 1..<max(1, parts) {
+            let from = n * k / parts, to = min(n, from + (64 << 10))
+            var best: (indent: Int, at: Int)?
+            var i = from
+            while i < to {
+                guard let nl = memchr(p + i, 0x0A, to - i) else { break }
+                let at = UnsafePointer<UInt8>(nl.assumingMemoryBound(to: UInt8.self)) - p
+                i = at + 1
+                var j = at + 1
+                while j < n, p[j] == 0x20 || p[j] == 0x09 || p[j] == 0x0D { j += 1 }
+                guard j < n, best.map({ j - at - 1 < $0.indent }) ?? true else { continue }
+                switch p[j] {
+                case UInt8(ascii: "\""), UInt8(ascii: "{"), UInt8(ascii: "["), UInt8(ascii: "-"),
+                     UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "t"), UInt8(ascii: "f"), UInt8(ascii: "n"): break
+                default: continue
+                }
+                var b = at - 1
+                while b >= 0, p[b] == 0x20 || p[b] == 0x09 || p[b] == 0x0D || p[b] == 0x0A { b -= 1 }
+                guard b >= 0, p[b] == UInt8(ascii: ",") else { continue }
+                best = (j - at - 1, j)
+            }
+            if let best, best.at > (out.last ?? 0) { out.append(best.at) }
+        }
+        return out
+    }
+
     private func error(_ message: String) -> JSONSyntaxError {
+        if inPiece { return JSONSyntaxError(line: 0, column: 0, message: message) }
         var line = 1, col = 1
         for i in 0..<min(pos, n) {
             let b = p[i]
@@ -87,6 +314,7 @@ struct JSONScanner {
     private mutating func enter() throws {
         depth += 1
         if depth > JSONParser.maxDepth { throw error("nesting deeper than \(JSONParser.maxDepth) levels") }
+        if depth > deepest { deepest = depth }
     }
 
     /// Appends a container entry now and fills in its count and end when it closes.
@@ -105,13 +333,17 @@ struct JSONScanner {
         if pos < n, p[pos] == UInt8(ascii: "}") { pos += 1; close(at, count: 0); return }
         while true {
             skipWhitespace()
-            guard pos < n, p[pos] == UInt8(ascii: "\"") else { throw error("expected a string key") }
-            try string()
-            skipWhitespace()
-            guard pos < n, p[pos] == UInt8(ascii: ":") else { throw error("expected ':' after key") }
-            pos += 1
-            try value()
-            count += 1
+            if pos >= nextCut, let taken = takePiece(object: true, count: &count) {
+                if taken == .atNextCut { continue }
+            } else {
+                guard pos < n, p[pos] == UInt8(ascii: "\"") else { throw error("expected a string key") }
+                try string()
+                skipWhitespace()
+                guard pos < n, p[pos] == UInt8(ascii: ":") else { throw error("expected ':' after key") }
+                pos += 1
+                try value()
+                count += 1
+            }
             skipWhitespace()
             guard pos < n else { throw error("unterminated object") }
             if p[pos] == UInt8(ascii: ",") { pos += 1; continue }
@@ -129,8 +361,13 @@ struct JSONScanner {
         skipWhitespace()
         if pos < n, p[pos] == UInt8(ascii: "]") { pos += 1; close(at, count: 0); return }
         while true {
-            try value()
-            count += 1
+            skipWhitespace()
+            if pos >= nextCut, let taken = takePiece(object: false, count: &count) {
+                if taken == .atNextCut { continue }
+            } else {
+                try value()
+                count += 1
+            }
             skipWhitespace()
             guard pos < n else { throw error("unterminated array") }
             if p[pos] == UInt8(ascii: ",") { pos += 1; continue }
