@@ -1,6 +1,5 @@
 import Crypto
 import Foundation
-import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -66,27 +65,23 @@ public struct VarsStatusIndex: Sendable {
         // leaves a quarter of its share to the others, not all of it.
         let chunks = machines.count >= 64 ? max(1, min(threads * 4, machines.count / 32)) : 1
         let per = (machines.count + chunks - 1) / max(chunks, 1)
-        let results = Mutex<[Int: Result<([MachineVarsStatus], VarsFactReader.Summary), Error>]>([:])
-        let work: @Sendable (Int) -> Void = { c in
+        let done = ParallelRead.chunks(chunks) { c -> Result<([MachineVarsStatus], VarsFactReader.Summary), any Error> in
             let lo = c * per, hi = min(machines.count, lo + per)
             let reader = VarsFactReader(root: clanDirectory, stored: table, settledBeforeNs: settled, keyMemo: keyMemo)
             let checker = VarsStatusChecker(reader: reader, catalog: catalog, keys: keys, adminRecipients: adminRecipients)
-            let r = Result { () throws -> ([MachineVarsStatus], VarsFactReader.Summary) in
+            return Result { () throws -> ([MachineVarsStatus], VarsFactReader.Summary) in
                 var out: [MachineVarsStatus] = []
                 out.reserveCapacity(hi - lo)
                 for m in machines[lo..<max(lo, hi)] { out.append(try checker.status(machine: m, generatorName: generator)) }
                 return (out, reader.summary)
             }
-            results.withLock { $0[c] = r }
         }
-        if chunks == 1 { work(0) } else { DispatchQueue.concurrentPerform(iterations: chunks, execute: work) }
 
         var all: [MachineVarsStatus] = []
         all.reserveCapacity(machines.count)
         var summaries = [firstSummary]
-        let done = results.withLock { $0 }
-        for c in 0..<chunks {
-            let (statuses, summary) = try done[c]!.get()
+        for r in done {
+            let (statuses, summary) = try r.get()
             all += statuses
             summaries.append(summary)
         }
