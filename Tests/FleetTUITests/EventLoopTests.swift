@@ -120,8 +120,7 @@ final class EventLoopTests: XCTestCase {
 
     /// A big cached fleet's first frame is drawn from its preview (the first rows, decoded before the
     /// others): byte for byte the frame the whole fleet gives, which then repaints nothing. The
-    /// preview never enters the state (keys meanwhile meet no inventory), and a load error after
-    /// it shows the error.
+    /// preview never enters the state, and a load error after it shows the error.
     func testAPreviewDrawsTheFrameOfTheWholeFleet() throws {
         let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("fleet-preview-\(UUID().uuidString.prefix(8))").path
         addTeardownBlock { try? FileManager.default.removeItem(atPath: tmp) }
@@ -168,12 +167,17 @@ final class EventLoopTests: XCTestCase {
         _ = Reducer.reduce(&loaded, .inventoryLoaded(whole, revalidating: false))
         XCTAssertNil(loaded.previewing(preview))
 
-        // Through the loop: loading frame, preview frame, then the whole fleet changes no cell.
+        // Through the loop: the preview (here before the terminal is ready) is the first frame, no
+        // "Loading" frame before it; then the whole fleet changes no cell.
         final class PreviewEffects: EffectPerforming {
             let queue: EventQueue
             let preview: FleetPreview
             var performed: [Effect] = []
+            /// How many frames had been drawn when `fleetShown` came (once).
+            var shownAfterFrames: [Int] = []
+            var frames: () -> Int = { 0 }
             init(_ queue: EventQueue, _ preview: FleetPreview) { self.queue = queue; self.preview = preview }
+            func fleetShown() { shownAfterFrames.append(frames()) }
             func perform(_ effect: Effect) {
                 performed.append(effect)
                 if case .loadInventory = effect { queue.post(.inventoryPreview(preview)) }
@@ -181,9 +185,10 @@ final class EventLoopTests: XCTestCase {
             func shutdown() {}
         }
         for then in [Event.inventoryLoaded(whole, revalidating: false), .inventoryFailed("broken")] {
-            let backend = TestBackend(width: 160, height: 30, script: [.key(.char("j"))])
+            let backend = TestBackend(width: 160, height: 30, script: [])
             let queue = EventQueue()
             let effects = PreviewEffects(queue, preview)
+            effects.frames = { backend.frames.count }
             var posted = false
             backend.afterDraw = { screen in
                 if !posted, screen.text().contains("120 machines") { posted = true; queue.post(then) }
@@ -191,19 +196,80 @@ final class EventLoopTests: XCTestCase {
             let loop = EventLoop(state: plain, backend: backend, queue: queue, effects: effects, clock: { backend.now })
             XCTAssertEqual(loop.run(initialEffects: [.loadInventory(plain.source)]), 128 + SIGHUP)
             XCTAssertTrue(posted, "the preview was drawn")
+            XCTAssertEqual(effects.shownAfterFrames, [1], "told once, when the preview's frame (the first) was drawn")
             if case .inventoryLoaded = then {
-                XCTAssertEqual(backend.frames.count, 3, "\(backend.frames)")
+                XCTAssertEqual(backend.frames.count, 2, "\(backend.frames)")
                 XCTAssertEqual(backend.frames.last, [], "the whole fleet's frame is the preview's")
                 var full = plain
                 _ = Reducer.reduce(&full, .inventoryLoaded(whole, revalidating: false))
                 XCTAssertEqual(backend.screen, AppView.render(full))
                 XCTAssertEqual(loop.state.loaded?.machineCount, 120)
-                XCTAssertEqual(loop.state.cursor(.fleet).row, 0, "the key came before the inventory")
                 XCTAssertTrue(effects.performed.contains { if case .completeFleet = $0 { return true } else { return false } })
             } else {
                 XCTAssertNil(loop.state.loaded)
                 XCTAssertTrue(backend.screen.text().contains("Cannot load the fleet"), backend.screen.text())
             }
         }
+    }
+
+    /// An inventory result queued when the terminal is ready (a cached fleet's preview, the demo)
+    /// is in the first frame: no "Loading inventory…" frame is drawn just before it. Without one,
+    /// the loading frame comes first, as before.
+    func testAFleetQueuedBeforeTheTerminalIsTheFirstFrame() throws {
+        final class LoadingEffects: EffectPerforming {
+            let queue: EventQueue
+            let fleet: ResolvedFleet?
+            var performed: [Effect] = []
+            init(_ queue: EventQueue, _ fleet: ResolvedFleet?) { self.queue = queue; self.fleet = fleet }
+            func perform(_ effect: Effect) {
+                performed.append(effect)
+                if case .loadInventory = effect, let fleet { queue.post(.inventoryLoaded(fleet, revalidating: false)) }
+            }
+            func shutdown() {}
+        }
+        let source = InventorySource.demo(path: TestFleet.demoDirectory)
+        for queued in [true, false] {
+            let backend = TestBackend(width: 100, height: 30, script: [])
+            var firstScreen: String?
+            backend.afterDraw = { if firstScreen == nil { firstScreen = $0.text() } }
+            let queue = EventQueue()
+            let effects = LoadingEffects(queue, queued ? ResolvedFleet(try TestFleet.demoInventory()) : nil)
+            let loop = EventLoop(state: AppState(source: source, width: 100, height: 30), backend: backend, queue: queue,
+                                 effects: effects, clock: { backend.now })
+            XCTAssertEqual(loop.run(initialEffects: [.loadInventory(source)], initialEvents: [.toast("hello", .info)]), 128 + SIGHUP)
+            let first = try XCTUnwrap(firstScreen)
+            if queued {
+                XCTAssertTrue(first.contains("8 machines") && first.contains("hello"), first)
+                XCTAssertFalse(first.contains("Loading inventory"), first)
+                XCTAssertTrue(effects.performed.contains { if case .completeFleet = $0 { return true } else { return false } },
+                              "the effects of what was reduced before the first frame run after it")
+            } else {
+                XCTAssertTrue(first.contains("Loading inventory"), first)
+                XCTAssertFalse(first.contains("hello"), "the toast comes with the next frame, as before")
+            }
+        }
+    }
+
+    /// The gate a cached fleet's load waits at between its preview and the decode of the rest:
+    /// opened by the first frame showing the fleet (`EffectRunner.fleetShown`), and never waited at
+    /// longer than the timeout.
+    func testFirstFrameGate() {
+        let gate = FirstFrameGate()
+        var t0 = Date()
+        gate.wait(seconds: 0.2)
+        XCTAssertGreaterThanOrEqual(Date().timeIntervalSince(t0), 0.19, "closed: waits for the timeout")
+        t0 = Date()
+        DispatchQueue.global().asyncAfter(deadline: .now() + 0.05) { gate.open() }
+        gate.wait(seconds: 10)
+        XCTAssertLessThan(Date().timeIntervalSince(t0), 5, "opened meanwhile: released")
+        XCTAssertTrue(gate.isOpen)
+        t0 = Date()
+        gate.wait(seconds: 10)
+        gate.wait(seconds: 10)
+        XCTAssertLessThan(Date().timeIntervalSince(t0), 1, "open: no wait")
+        let runner = EffectRunner(queue: EventQueue(), source: .demo(path: TestFleet.demoDirectory))
+        XCTAssertFalse(runner.firstFleetFrame.isOpen)
+        runner.fleetShown()
+        XCTAssertTrue(runner.firstFleetFrame.isOpen)
     }
 }

@@ -13,6 +13,10 @@ final class EffectRunner {
     /// The machine names of the last inventory posted to the UI (see `VarsEffects`).
     private let loadedMachines = LoadedMachineNames()
     private let deploys: DeployEffects
+    /// Opened by the first frame showing the fleet (`fleetShown`).
+    let firstFleetFrame = FirstFrameGate()
+    /// How long a cached fleet's load waits for its preview's frame at most.
+    var previewFrameWait = 0.1
 
     init(queue: EventQueue, source: InventorySource, deploySettings: DeploySettings = DeploySettings()) {
         self.queue = queue
@@ -39,7 +43,10 @@ final class EffectRunner {
 
     /// Ends background work that owns processes (probes' ssh masters, a running deploy); stores an
     /// inventory snapshot still waiting, so the next start is warm even after a quick quit.
+    func fleetShown() { firstFleetFrame.open() }
+
     func shutdown() {
+        firstFleetFrame.open()
         loadedMachines.runPendingStore()
         deploys.shutdown()
     }
@@ -55,11 +62,17 @@ final class EffectRunner {
                 // A directory (or the demo) is read on a thread of its own: the event loop blocks one
                 // of the concurrency pool's threads (one per core), and on two cores a task started
                 // with it (the history database, the theme names) would run first on the other one.
+                let gate = firstFleetFrame
+                let wait = previewFrameWait
                 Thread.detachNewThread { [loader] in
                     do {
                         // A big cached fleet's first screen goes first (the first frame), then the
-                        // whole fleet, decoded meanwhile.
-                        let snap = try loader.localSnapshot(previewRows: EffectRunner.firstScreenRows) { q.post(.inventoryPreview($0)) }
+                        // whole fleet, decoded once that frame is drawn: decoding meanwhile took
+                        // the cores the frame is drawn with.
+                        let snap = try loader.localSnapshot(previewRows: EffectRunner.firstScreenRows) {
+                            q.post(.inventoryPreview($0))
+                            gate.wait(seconds: wait)
+                        }
                         if let snap { EffectRunner.post(snap, to: q, names: names) }
                     } catch {
                         q.post(.inventoryFailed(String(describing: error)))
@@ -139,6 +152,23 @@ final class EffectRunner {
             let seq = Array("\u{1B}]52;c;\(Data(text.utf8).base64EncodedString())\u{07}".utf8)
             seq.withUnsafeBytes { _ = write(STDOUT_FILENO, $0.baseAddress, $0.count) }
         }
+    }
+}
+
+/// Opened once; `wait` returns when it is, or after `seconds`.
+final class FirstFrameGate: Sendable {
+    private let opened = Atomic<Bool>(false)
+    private let signal = DispatchSemaphore(value: 0)
+
+    func open() {
+        if !opened.exchange(true, ordering: .acquiringAndReleasing) { signal.signal() }
+    }
+
+    var isOpen: Bool { opened.load(ordering: .acquiring) }
+
+    func wait(seconds: Double) {
+        guard !isOpen else { return }
+        if signal.wait(timeout: .now() + seconds) == .success { signal.signal() }   // later waiters pass too
     }
 }
 

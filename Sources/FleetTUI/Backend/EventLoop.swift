@@ -9,6 +9,12 @@ protocol EffectPerforming: AnyObject {
     func perform(_ effect: Effect)
     /// Ends background work that owns processes; called once when the loop ends.
     func shutdown()
+    /// The first frame showing the fleet (or its preview) has been drawn; called once.
+    func fleetShown()
+}
+
+extension EffectPerforming {
+    func fleetShown() {}
 }
 
 extension EffectRunner: EffectPerforming {}
@@ -28,6 +34,7 @@ final class EventLoop {
     /// A big cached fleet's first screen (`Event.inventoryPreview`), drawn until the inventory (or
     /// a load error) is there; never part of `state`.
     private var preview: FleetPreview?
+    private var fleetShown = false
 
     /// The dashboard on the real terminal.
     convenience init(state: AppState, noColor: Bool, terminals: [String], deploySettings: DeploySettings = DeploySettings()) {
@@ -60,7 +67,15 @@ final class EventLoop {
         state.height = s.height
         state.clock = clock()
         for e in initialEvents { queue.post(e) }
+        // A fleet already here when the terminal is ready (a cached fleet's preview, the demo) is
+        // in the first frame: no "Loading inventory…" frame drawn just before it.
+        var early: [Effect] = []
+        if let events = queue.drain(ifAny: Self.isInventoryResult) {
+            _ = takePreview(events)
+            for e in events where state.running { early += Reducer.reduce(&state, e) }
+        }
         draw()
+        for effect in early { effects.perform(effect) }
 
         while state.running {
             // Sleep until input, a posted event, a signal or the next deadline in the state (a
@@ -105,7 +120,17 @@ final class EventLoop {
         if preview != nil, state.loaded != nil || state.loadError != nil { preview = nil }
         let shown = preview.flatMap { state.previewing($0) }
         backend.draw(AppView.render(shown ?? state))
-        if let loaded = (shown ?? state).loaded { benchProbe?.firstFrameDrawn(machines: loaded.machineCount, running: &state.running) }
+        if let loaded = (shown ?? state).loaded {
+            benchProbe?.firstFrameDrawn(machines: loaded.machineCount, running: &state.running)
+            if !fleetShown { fleetShown = true; effects.fleetShown() }
+        }
+    }
+
+    private static func isInventoryResult(_ e: Event) -> Bool {
+        switch e {
+        case .inventoryPreview, .inventoryLoaded, .inventoryFailed: return true
+        default: return false
+        }
     }
 
     /// Keeps the last preview among `events` if no inventory is loaded yet; whether one came.

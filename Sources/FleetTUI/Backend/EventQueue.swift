@@ -35,6 +35,16 @@ final class EventQueue: Sendable {
         _ = write(writeFD, &b, 1)
     }
 
+    /// The posted events in order if one of them is `wanted`, else nil and nothing taken. The wake-up
+    /// pipe is left as it is (the loop's next wait drains it: a posted event never loses its byte).
+    func drain(ifAny wanted: (Event) -> Bool) -> [Event]? {
+        pending.withLock { p in
+            guard p.contains(where: wanted) else { return nil }
+            defer { p.removeAll() }
+            return p
+        }
+    }
+
     /// Empties the wake-up pipe and returns the posted events in order.
     func drain() -> [Event] {
         var scratch = [UInt8](repeating: 0, count: 256)
