@@ -41,10 +41,12 @@ final class EffectRunner {
         q.post(.inventoryLoaded(fleet, revalidating: snap.isRevalidating))
     }
 
-    /// Ends background work that owns processes (probes' ssh masters, a running deploy); stores an
-    /// inventory snapshot still waiting, so the next start is warm even after a quick quit.
+    /// Tells the inventory load the fleet's first frame is drawn (`firstFleetFrame`): a cached
+    /// fleet's full decode waits for it.
     func fleetShown() { firstFleetFrame.open() }
 
+    /// Ends background work that owns processes (probes' ssh masters, a running deploy); stores an
+    /// inventory snapshot still waiting, so the next start is warm even after a quick quit.
     func shutdown() {
         firstFleetFrame.open()
         loadedMachines.runPendingStore()
