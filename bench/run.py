@@ -310,7 +310,8 @@ def print_table(metrics):
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--fleet", required=True, help="the release fleet binary")
-    ap.add_argument("--out", default=os.path.join(REPO, "bench", "results.json"))
+    ap.add_argument("--out", help="where to write the results (default: bench/results.json for a full run; "
+                    "a partial run with --only must name its own file, so it never replaces the full results)")
     ap.add_argument("--machines", type=int, default=10000)
     ap.add_argument("--runs", type=int, default=10, help="process-level repetitions")
     ap.add_argument("--idle-seconds", type=float, default=10.0)
@@ -319,6 +320,10 @@ def main():
     args = ap.parse_args()
     fleet = os.path.abspath(args.fleet)
     only = set(filter(None, args.only.split(",")))
+    if args.out is None:
+        if only:
+            ap.error("--only runs part of the bench: give --out FILE (bench/results.json holds the full run)")
+        args.out = os.path.join(REPO, "bench", "results.json")
     want = lambda g: not only or g in only
 
     work = tempfile.mkdtemp(prefix="fleet-bench-")
