@@ -198,9 +198,24 @@ public enum SecretLinks {
 
     /// The name of the directory holding `path` (`machines` for `/c/sops/machines/m`), as
     /// `(path as NSString).deletingLastPathComponent.lastPathComponent` reads it.
+    /// (The second-to-last non-empty component, found from the end over the UTF-8 bytes; `/` when
+    /// there are fewer than two.)
     static func parentName(_ path: String) -> Substring {
-        let parts = path.split(separator: "/", omittingEmptySubsequences: true)
-        return parts.count >= 2 ? parts[parts.count - 2] : "/"
+        let u = path.utf8
+        var end = u.endIndex
+        func skip(slashes: Bool) {
+            while end > u.startIndex {
+                let before = u.index(before: end)
+                if (u[before] == UInt8(ascii: "/")) != slashes { return }
+                end = before
+            }
+        }
+        skip(slashes: true)
+        skip(slashes: false)  // the last component
+        skip(slashes: true)
+        let stop = end
+        skip(slashes: false)
+        return end < stop ? path[end..<stop] : "/"
     }
 
     /// Every symlink in `path` resolved (a link target that is itself a link).
