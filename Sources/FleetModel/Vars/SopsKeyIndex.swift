@@ -75,20 +75,38 @@ public struct SopsKeyIndex: Sendable {
 
     /// The same from a fact reader (answers from the vars status index for unchanged key files).
     init(reader: VarsFactReader) {
-        var problems: [String] = []
-        func load(_ kind: String) -> [String: Set<SopsKeyRef>] {
-            var out: [String: Set<SopsKeyRef>] = [:]
-            for name in reader.names("sops/" + kind) {
-                switch reader.keyFile(reader.absolute("sops/\(kind)/\(name)/key.json")) {
-                case nil: continue
-                case .success(let k)?: out[name] = k
-                case .failure(let e)?: problems.append("\(e)")
-                }
-            }
-            return out
+        let users = reader.names("sops/users").map { KeyFile(kind: .users, name: $0) }
+        let usersRead = users.map { $0.read(reader) }
+        let machines = reader.names("sops/machines").map { KeyFile(kind: .machines, name: $0) }
+        self.init(Array(zip(users, usersRead)) + zip(machines, machines.map { $0.read(reader) }))
+    }
+
+    /// A `sops/<kind>/<name>/key.json` to read (`read`; `VarsStatusIndex` reads them over threads).
+    struct KeyFile: Sendable {
+        enum Kind: String, Sendable { case users, machines }
+        var kind: Kind
+        var name: String
+
+        /// nil when absent.
+        func read(_ reader: VarsFactReader) -> Result<Set<SopsKeyRef>, VarsError>? {
+            reader.keyFile(reader.absolute("sops/\(kind.rawValue)/\(name)/key.json"))
         }
-        users = load("users")
-        machines = load("machines")
+    }
+
+    /// The index of the key files read, in listing order (users first, each folder's names sorted):
+    /// absent ones left out, unreadable ones among the problems, in that order.
+    init(_ read: [(file: KeyFile, result: Result<Set<SopsKeyRef>, VarsError>?)]) {
+        var users: [String: Set<SopsKeyRef>] = [:], machines: [String: Set<SopsKeyRef>] = [:]
+        var problems: [String] = []
+        for (file, result) in read {
+            switch result {
+            case nil: continue
+            case .success(let k)?: if file.kind == .users { users[file.name] = k } else { machines[file.name] = k }
+            case .failure(let e)?: problems.append("\(e)")
+            }
+        }
+        self.users = users
+        self.machines = machines
         self.problems = problems
         ownersByKey = Self.reverse(users: users, machines: machines)
     }
