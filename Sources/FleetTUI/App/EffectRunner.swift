@@ -76,7 +76,6 @@ final class EffectRunner {
                             gate.wait(seconds: wait)
                         }
                         if let snap { EffectRunner.post(snap, to: q, names: names) }
-                        MallocPolicy.trim()
                     } catch {
                         q.post(.inventoryFailed(String(describing: error)))
                     }
