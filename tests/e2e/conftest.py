@@ -14,6 +14,15 @@ def pytest_sessionstart(session):
         raise pytest.UsageError(f"no fleet binary at {FLEET_BIN}; run `swift build` first (make test does)")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_xdg_dirs(tmp_path_factory):
+    """fleet keeps caches and state under $XDG_CACHE_HOME and $XDG_STATE_HOME, and prunes stale caches
+    in $XDG_CACHE_HOME/fleet: a test that names neither must not use (or prune) the user's own."""
+    base = tmp_path_factory.mktemp("xdg")
+    for key in ("XDG_CACHE_HOME", "XDG_STATE_HOME"):
+        os.environ[key] = str(base / key.lower())
+
+
 @pytest.fixture
 def pane():
     p = Pane(120, 40)

@@ -81,6 +81,11 @@ final class VarsFactReader {
     private(set) var stale: Set<String> = []
     private(set) var hits = 0
     private(set) var misses = 0
+    /// The stat-family calls this reader made (`fstatat`, `stat`, `lstat`): a warm status's floor.
+    private(set) var stamps = 0
+    /// When set, every such call and every open of a machine directory is recorded (the bench's stat
+    /// floor replays them: `VarsStampLog`).
+    var stampLog: VarsStampLog?
     /// key.json reads of this run (another reader's can be handed in: the key index reads them all first).
     private(set) var keyMemo: [String: Result<Set<SopsKeyRef>, VarsError>?]
     private var symlinkMemo: [String: Bool] = [:]
@@ -144,9 +149,9 @@ final class VarsFactReader {
     /// `open` flags of a directory only looked up from: `O_PATH` on Linux (0o10000000; Glibc's module
     /// does not export it), which needs no read permission and opens nothing.
     #if os(Linux)
-    private static let directoryForLookups: Int32 = 0o10000000 | O_DIRECTORY | O_CLOEXEC
+    static let directoryForLookups: Int32 = 0o10000000 | O_DIRECTORY | O_CLOEXEC
     #else
-    private static let directoryForLookups: Int32 = O_RDONLY | O_DIRECTORY | O_CLOEXEC
+    static let directoryForLookups: Int32 = O_RDONLY | O_DIRECTORY | O_CLOEXEC
     #endif
 
     /// Opens `vars/per-machine/<machine>` for the lookups of that machine's generators (until another
@@ -163,6 +168,7 @@ final class VarsFactReader {
         let fd = cursorPointer.withMemoryRebound(to: CChar.self, capacity: cursorLength + 1) {
             openat(rootFD, $0, Self.directoryForLookups)
         }
+        stampLog?.record(.openMachine, cursorPointer, count: cursorLength)
         if fd >= 0 { machineFD = fd; machineName = machine; machinePrefix = cursorLength }
     }
 
@@ -262,15 +268,20 @@ final class VarsFactReader {
     func stampAtCursor() -> FileStamp? {
         var st = stat()
         let r: Int32
+        stamps += 1
         if cursorInMachine, cursorStart == 0, cursorLength > machinePrefix + 1 {
             // `vars/per-machine/<m>/<rest>` as `<rest>` relative to the machine's directory.
             r = (buffer + machinePrefix + 1).withMemoryRebound(to: CChar.self, capacity: cursorLength - machinePrefix) {
                 fstatat(machineFD, $0, &st, 0)
             }
+            stampLog?.record(.statInMachine, buffer + machinePrefix + 1, count: cursorLength - machinePrefix - 1)
+        } else if rootFD >= 0 {
+            r = cursorPointer.withMemoryRebound(to: CChar.self, capacity: cursorLength + 1) { fstatat(rootFD, $0, &st, 0) }
+            stampLog?.record(.statInClan, cursorPointer, count: cursorLength)
         } else {
-            r = cursorPointer.withMemoryRebound(to: CChar.self, capacity: cursorLength + 1) { p in
-                rootFD >= 0 ? fstatat(rootFD, p, &st, 0) : stat(absolute(String(cString: p)), &st)
-            }
+            let path = absolute(cursorString)
+            r = stat(path, &st)
+            stampLog?.record(.stat, path)
         }
         if r != 0 {
             if stored?.find(cursorBytes) != nil { stale.insert(cursorString) }
@@ -456,7 +467,9 @@ final class VarsFactReader {
             isLink = m
         } else {
             var st = stat()
+            stamps += 1
             isLink = lstat(target, &st) == 0 && st.st_mode & S_IFMT == S_IFLNK
+            stampLog?.record(.lstat, target)
             symlinkMemo[target] = isLink
         }
         return isLink ? SecretLinks.fullyResolved(target) : target

@@ -33,6 +33,8 @@ public struct VarsStatusIndex: Sendable {
         public var misses = 0
         public var loadedEntries = 0
         public var storedEntries = 0
+        /// stat-family calls (`fstatat`, `lstat`) of the run: what a warm run cannot avoid.
+        public var stamps = 0
         public var indexWasUsable = false
         public init() {}
     }
@@ -54,9 +56,17 @@ public struct VarsStatusIndex: Sendable {
     /// `statuses` with the key index and counters.
     public func run(_ machines: [String], catalog: GeneratorCatalog, generator: String? = nil,
                     adminRecipients: Set<SopsKeyRef>? = nil) throws -> (statuses: [MachineVarsStatus], keys: SopsKeyIndex, stats: Stats) {
+        let r = try run(machines, catalog: catalog, generator: generator, adminRecipients: adminRecipients, record: false)
+        return (r.statuses, r.keys, r.stats)
+    }
+
+    /// `run`, and with `record` each reader's stamps (`VarsFactReader.stampLog`), in reader order.
+    private func run(_ machines: [String], catalog: GeneratorCatalog, generator: String?, adminRecipients: Set<SopsKeyRef>?,
+                     record: Bool) throws -> (statuses: [MachineVarsStatus], keys: SopsKeyIndex, stats: Stats, logs: [[UInt8]]) {
         var stats = Stats()
         let (table, settled) = load(&stats)
         let first = VarsFactReader(root: clanDirectory, stored: table, settledBeforeNs: settled)
+        if record { first.stampLog = VarsStampLog() }
         let keys = SopsKeyIndex(reader: first)
         let firstSummary = first.summary
         let keyMemo = first.keyMemo
@@ -68,6 +78,7 @@ public struct VarsStatusIndex: Sendable {
         let done = ParallelRead.chunks(chunks) { c -> Result<([MachineVarsStatus], VarsFactReader.Summary), any Error> in
             let lo = c * per, hi = min(machines.count, lo + per)
             let reader = VarsFactReader(root: clanDirectory, stored: table, settledBeforeNs: settled, keyMemo: keyMemo)
+            if record { reader.stampLog = VarsStampLog() }
             let checker = VarsStatusChecker(reader: reader, catalog: catalog, keys: keys, adminRecipients: adminRecipients)
             return Result { () throws -> ([MachineVarsStatus], VarsFactReader.Summary) in
                 var out: [MachineVarsStatus] = []
@@ -86,7 +97,24 @@ public struct VarsStatusIndex: Sendable {
             summaries.append(summary)
         }
         store(table, summaries, &stats)
-        return (all, keys, stats)
+        return (all, keys, stats, summaries.compactMap(\.log))
+    }
+
+    /// A warm run with every stamp recorded (`VarsStampLog`): the stat floor's calls (`replay`).
+    public func recordStamps(_ machines: [String], catalog: GeneratorCatalog) throws -> (stats: Stats, recording: VarsStampRecording) {
+        let r = try run(machines, catalog: catalog, generator: nil, adminRecipients: nil, record: true)
+        return (r.stats, VarsStampRecording(logs: r.logs))
+    }
+
+    /// The stat floor of a warm status: the recorded calls again and nothing else, spread as `run`
+    /// spreads its readers — the key index's reader first, on this thread, then one chunk per reader
+    /// over the same threads (`ParallelRead.chunks`). Returns the stat-family calls made.
+    public func replay(_ recording: VarsStampRecording) -> Int {
+        guard let first = recording.logs.first else { return 0 }
+        let root = clanDirectory
+        let chunks = Array(recording.logs.dropFirst())
+        return VarsStampLog.replay(first, clanDirectory: root)
+            + ParallelRead.chunks(chunks.count) { VarsStampLog.replay(chunks[$0], clanDirectory: root) }.reduce(0, +)
     }
 
     /// `VarsDiskScan` (the Vars screen's view of everything on disk) over the index: files whose stamp
@@ -115,6 +143,7 @@ public struct VarsStatusIndex: Sendable {
         for s in summaries {
             stats.hits += s.hits
             stats.misses += s.misses
+            stats.stamps += s.stamps
             freshCount += s.fresh.count
             stale.formUnion(s.stale)
         }
@@ -146,7 +175,30 @@ extension VarsFactReader {
         var stale: Set<String>
         var hits: Int
         var misses: Int
+        var stamps: Int
+        /// The recorded calls (`stampLog`'s bytes), when recorded.
+        var log: [UInt8]?
     }
 
-    var summary: Summary { Summary(fresh: fresh, stale: stale, hits: hits, misses: misses) }
+    var summary: Summary { Summary(fresh: fresh, stale: stale, hits: hits, misses: misses, stamps: stamps, log: stampLog?.bytes) }
+}
+
+/// The stamps of one warm status (`VarsStatusIndex.recordStamps`): the calls of each reader, the key
+/// index's first, then one per chunk of machines.
+public struct VarsStampRecording: Sendable {
+    /// Per reader, `VarsStampLog`'s bytes.
+    let logs: [[UInt8]]
+    /// The stat-family calls recorded (equal to the recorded run's `Stats.stamps`).
+    public let stamps: Int
+    /// The opens of a machine's directory recorded.
+    public let machineOpens: Int
+    /// The readers (the key index's and one per chunk).
+    public var readers: Int { logs.count }
+
+    init(logs: [[UInt8]]) {
+        self.logs = logs
+        let counts = logs.map(VarsStampLog.count)
+        stamps = counts.reduce(0) { $0 + $1.stamps }
+        machineOpens = counts.reduce(0) { $0 + $1.machineOpens }
+    }
 }

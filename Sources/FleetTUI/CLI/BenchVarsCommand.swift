@@ -31,9 +31,14 @@ extension BenchCommand {
     /// - warm: the index the cold runs wrote, loaded from its file each run — every file is stat-ed,
     ///   none read (nothing changed);
     /// - filesystem floor: the same files touched with plain syscalls and no parsing, single-threaded —
-    ///   what a cold status cannot avoid (`filesystemFloor`).
+    ///   what a cold status cannot avoid (`filesystemFloor`);
+    /// - stat floor: the calls a warm run makes to take its stamps (every `fstatat`/`lstat` and machine
+    ///   directory open, recorded from one more warm run: `VarsStatusIndex.recordStamps`), made again
+    ///   with nothing else on the same threads (`VarsStatusIndex.replay`) — what a warm status cannot
+    ///   avoid. Sampled alternately with warm, so both see the same load.
     ///
-    /// Warm and cold must give the same statuses (checked; the bench fails otherwise).
+    /// Warm and cold must give the same statuses, and the stat floor must make as many stat calls as
+    /// a warm run (checked; the bench fails otherwise).
     struct VarsStatusBench: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "vars-status")
         @Option var dir: String
@@ -62,20 +67,27 @@ extension BenchCommand {
                 coldResult = r.statuses
                 coldStats = r.stats
             }
+            var warmIndex = VarsStatusIndex(clanDirectory: repo.clanDirectory, cacheDirectory: cacheRoot + "/\(run)")
+            if let threads { warmIndex.threads = threads }
+            let (recordedStats, recording) = try warmIndex.recordStamps(machines, catalog: catalog)
             var warmResult: [MachineVarsStatus] = []
             var warmStats = VarsStatusIndex.Stats()
-            let warm = try Self.adaptive(iterations) {
-                var index = VarsStatusIndex(clanDirectory: repo.clanDirectory, cacheDirectory: cacheRoot + "/\(run)")
-                if let threads { index.threads = threads }
-                let r = try index.run(machines, catalog: catalog)
+            var replayed = 0
+            let (warm, statFloor) = try Self.adaptivePair(iterations, {
+                let r = try warmIndex.run(machines, catalog: catalog)
                 warmResult = r.statuses
                 warmStats = r.stats
-            }
+            }, {
+                replayed = warmIndex.replay(recording)
+            })
             guard warmResult == coldResult else { throw CLIError("fleet: warm and cold vars status differ") }
+            guard recording.stamps == recordedStats.stamps, recording.stamps == warmStats.stamps, replayed == recording.stamps else {
+                throw CLIError("fleet: the stat floor's calls are not the warm run's: recorded \(recording.stamps) of \(recordedStats.stamps), warm \(warmStats.stamps), replayed \(replayed)")
+            }
             let problems = coldResult.filter(\.hasProblems).count
             let files = coldResult.reduce(0) { $0 + $1.generators.reduce(0) { $0 + $1.files.count } }
             func stats(_ s: VarsStatusIndex.Stats) -> String {
-                "{\"hits\": \(s.hits), \"misses\": \(s.misses), \"loaded_entries\": \(s.loadedEntries), \"stored_entries\": \(s.storedEntries)}"
+                "{\"hits\": \(s.hits), \"misses\": \(s.misses), \"loaded_entries\": \(s.loadedEntries), \"stored_entries\": \(s.storedEntries), \"stamps\": \(s.stamps)}"
             }
             let indexBytes = (try? FileManager.default.attributesOfItem(atPath: VarsStatusIndex(clanDirectory: repo.clanDirectory, cacheDirectory: cacheRoot + "/\(run)").file!)[.size] as? Int) ?? 0
             benchPrint("vars-status", ["\"machines\": \(machines.count)", "\"files\": \(files)",
@@ -86,7 +98,9 @@ extension BenchCommand {
                                        "\"cold_stats\": \(stats(coldStats))", "\"warm_stats\": \(stats(warmStats))",
                                        BenchSummary(samples: cold).json("cold"),
                                        BenchSummary(samples: warm).json("warm"),
-                                       BenchSummary(samples: floor).json("filesystem_floor")])
+                                       BenchSummary(samples: floor).json("filesystem_floor"),
+                                       "\"stat_floor_calls\": {\"stamps\": \(recording.stamps), \"machine_opens\": \(recording.machineOpens), \"readers\": \(recording.readers)}",
+                                       BenchSummary(samples: statFloor).json("stat_floor")])
         }
 
         /// One warm-up run, then `iterations` timed ones — unless the warm-up took over 2 s, then it and
@@ -95,6 +109,19 @@ extension BenchCommand {
             let first = try BenchTiming.millis(body)
             if first > 2000 { return [first] + (try BenchTiming.samples(warmup: 0, iterations: max(0, iterations - 1), body)) }
             return try BenchTiming.samples(warmup: 0, iterations: iterations, body)
+        }
+
+        /// `adaptive` for two bodies sampled alternately (a, b, a, b, …) after one warm-up each, so a
+        /// change of load falls on both.
+        static func adaptivePair(_ iterations: Int, _ a: () throws -> Void, _ b: () throws -> Void) rethrows -> ([Double], [Double]) {
+            let firstA = try BenchTiming.millis(a), firstB = try BenchTiming.millis(b)
+            var sa = firstA > 2000 ? [firstA] : [], sb = firstB > 2000 ? [firstB] : []
+            let na = max(0, iterations - sa.count), nb = max(0, iterations - sb.count)
+            for i in 0..<max(na, nb) {
+                if i < na { sa.append(try BenchTiming.millis(a)) }
+                if i < nb { sb.append(try BenchTiming.millis(b)) }
+            }
+            return (sa, sb)
         }
 
         /// The syscalls a cold status cannot avoid, with no parsing, on one thread: list `sops/users`
