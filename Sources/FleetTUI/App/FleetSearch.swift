@@ -52,7 +52,7 @@ public struct FleetSearchIndex: Sendable {
         var restID: [String: UInt32] = [:]
         for f in fields {
             let at = bytes.count
-            bytes.append(contentsOf: (f.first ?? "").utf8)
+            bytes += (f.first ?? "").utf8
             let rest = f.dropFirst().joined(separator: "\n")
             let id: UInt32
             if let known = restID[rest] {
@@ -68,7 +68,7 @@ public struct FleetSearchIndex: Sendable {
         rests.reserveCapacity(restText.count)
         for r in restText {
             let at = bytes.count
-            bytes.append(contentsOf: r.utf8)
+            bytes += r.utf8
             rests.append((UInt32(at), UInt32(bytes.count - at), bytes[at...].allSatisfy { $0 < 0x80 }))
         }
         self.ascii = rows.map { row in
