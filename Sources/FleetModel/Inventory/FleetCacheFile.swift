@@ -179,8 +179,10 @@ enum FleetCacheFile {
                 r.inventory.machines.keys.elementsEqual(machines.keys) ? r : nil
             }
             var key: [UInt32] = []
+            // Taken once (`a.addresses` is the fleet's, copied out at each use).
+            let targets = a.addresses.targets, overlayIPs = a.addresses.overlayIPs
             for (i, name) in machines.keys.enumerated() {
-                let t = a.addresses.targets[name]
+                let t = targets[name]
                 var kind: UInt8 = 0, module: String?, instance: String?, priority = 0
                 switch t?.source {
                 case nil: kind = 0
@@ -192,14 +194,15 @@ enum FleetCacheFile {
                 }
                 w.u8(kind); w.u8(0); w.u8(0); w.u8(0)
                 w.u32(id(t?.address)); w.u32(id(module)); w.u32(id(instance)); w.i64(Int64(priority))
-                w.u32(id(a.addresses.overlayIPs[name]))
-                if let resolution {
+                w.u32(id(overlayIPs[name]))
+                if resolution != nil {
+                    // Not `if let`: that bound a copy of the resolution for every machine.
                     key.removeAll(keepingCapacity: true)
-                    resolution.forEachHeldRole(ofRow: i) { role, holding in key.append(UInt32(role) << 2 | UInt32(holding.rawValue)) }
+                    resolution!.forEachHeldRole(ofRow: i) { role, holding in key.append(UInt32(role) << 2 | UInt32(holding.rawValue)) }
                     if let l = roleLists[key] {
                         w.u32(l)
                     } else {
-                        let l = list(key.map { String($0 & 3) + resolution.roleName(Int($0 >> 2)) })
+                        let l = list(key.map { String($0 & 3) + resolution!.roleName(Int($0 >> 2)) })
                         roleLists[key] = l
                         w.u32(l)
                     }
@@ -209,11 +212,14 @@ enum FleetCacheFile {
             }
             // Fleet-wide reads first, then by row: the first screen's are a prefix.
             // A machine's row from the inventory's own table (no second table of 10k names).
-            let reads = a.reads.map { r in (owner: r.owner.flatMap { machines.index(forKey: $0).map { UInt32($0) + 1 } } ?? 0, read: r) }
-                .sorted { $0.owner < $1.owner }
+            let owners = a.reads.map { r in r.owner.flatMap { machines.index(forKey: $0).map { UInt32($0) + 1 } } ?? 0 }
+            // The reads' numbers sorted, not the reads (each swap copied a path and a stamp); the
+            // number breaks ties, which keeps the recorded order within an owner (a stable sort).
+            let order = owners.indices.sorted { (owners[$0], $0) < (owners[$1], $1) }
             let readsAt = w.bytes.count
-            w.u32(UInt32(reads.count))
-            for (owner, r) in reads {
+            w.u32(UInt32(order.count))
+            for k in order {
+                let owner = owners[k], r = a.reads[k]
                 w.u32(owner); w.u32(id(r.path)); w.u8(r.stamp == nil ? 0 : 1); w.u8(0); w.u8(0); w.u8(0)
                 w.stamp(r.stamp ?? FileStamp.unusable)
             }

@@ -34,6 +34,8 @@ struct ListCommand: AsyncParsableCommand {
             guard stored.write(to: STDOUT_FILENO) else { throw CLIError("fleet: stdout: \(String(cString: strerror(errno)))") }
             return
         }
+        // Parsed, resolved and printed once, then exit: big blocks are reused from the heap.
+        if json { MallocPolicy.applyOneShot() }
         let fleet: ResolvedFleet
         var store: (@Sendable () -> UInt64?)?
         do { (fleet, store) = try await sourceOptions.loadFleetDeferringStore() } catch { throw CLIError("fleet: \(error)") }
