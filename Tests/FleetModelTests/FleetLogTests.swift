@@ -39,4 +39,18 @@ final class FleetLogTests: XCTestCase {
         XCTAssertEqual(FleetLog.level(named: "DEBUG"), .debug)
         XCTAssertNil(FleetLog.level(named: "verbose"))
     }
+
+    /// The log line's timestamp is written by hand (no format style set up at start): the same text
+    /// as `Date.ISO8601FormatStyle(includingFractionalSeconds: true)`, milliseconds included.
+    func testTimestampIsTheISO8601FormatStyles() {
+        let style = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+        var rng = SystemRandomNumberGenerator()
+        var dates = [Date(timeIntervalSince1970: 0), Date(timeIntervalSince1970: -0.5), Date(timeIntervalSince1970: 1_798_930_784.9996),
+                     Date(timeIntervalSince1970: 1_798_930_784.123), Date(timeIntervalSince1970: 951_782_400.001), Date()]
+        for _ in 0..<5000 { dates.append(Date(timeIntervalSince1970: Double.random(in: -2_000_000_000...4_000_000_000, using: &rng))) }
+        for _ in 0..<5000 { dates.append(Date(timeIntervalSince1970: Double(Int.random(in: 1_700_000_000...1_900_000_000, using: &rng)) + Double(Int.random(in: 0...999, using: &rng)) / 1000)) }
+        for d in dates {
+            XCTAssertEqual(FileLogHandler.timestamp(d), d.formatted(style), "\(d.timeIntervalSince1970)")
+        }
+    }
 }

@@ -51,8 +51,17 @@ final class InventoryResolutionReferenceTests: XCTestCase {
         XCTAssertEqual(res.warnings, ref.warnings, label, file: file, line: line)
         XCTAssertEqual(res.tagMembers, ref.tagMembers, label, file: file, line: line)
         XCTAssertEqual(res.assignmentsByMachine, ref.byMachine, label, file: file, line: line)
-        for name in inv.machines.keys {
+        for (row, name) in inv.machines.keys.enumerated() {
             XCTAssertEqual(res.roles(of: name), (ref.byMachine[name] ?? []).map(\.ref.description), label, file: file, line: line)
+            // By row (`fleet list --json`), and without building the assignments (`DeployTargetResolver.first`).
+            XCTAssertEqual(res.roles(ofRow: row), res.roles(of: name), label, file: file, line: line)
+            var seen: [RoleAssignment] = []
+            res.forEachAssignment(ofRow: row) { _, ref, module, settings in
+                seen.append(RoleAssignment(ref: ref, module: module, byName: false, byTags: [], layers: [], settings: settings))
+            }
+            XCTAssertEqual(seen.map(\.ref), res.assignments(of: name).map(\.ref), label, file: file, line: line)
+            XCTAssertEqual(seen.map(\.module), res.assignments(of: name).map(\.module), label, file: file, line: line)
+            XCTAssertEqual(seen.map(\.settings), res.assignments(of: name).map(\.settings), label, file: file, line: line)
         }
     }
 

@@ -351,6 +351,34 @@ final class ResolvedFleetCacheTests: XCTestCase {
         XCTAssertNotNil(cache2.load(source: dir2), "stored right after the stream yielded")
     }
 
+    /// The cold CLI encodes the store's inventory part on another thread while the addresses are
+    /// resolved (`EarlyInventoryEncoding`): the file is the one a store from scratch writes.
+    func testEarlyInventoryEncodingWritesTheSameFile() throws {
+        let (dir, cache) = try fleetDir(machines: 300)
+        let inv = try DirectoryInventoryLoader(directory: dir).load()
+        let early = EarlyInventoryEncoding(inv)
+        let recorder = VarsReadRecorder()
+        let fleet = ResolvedFleet(inv, recorder: recorder)
+        let recording = AddressRecording(fleet: fleet, reads: recorder.finish())
+        let identity = try XCTUnwrap(ResolvedFleetCache.identity(source: dir))
+        let path = cache.file(for: dir)
+        XCTAssertNotNil(cache.store(inv, addresses: recording, source: dir, identity: identity))
+        let plain = try XCTUnwrap(FileBytes.read(path))
+        try FileManager.default.removeItem(atPath: path)
+        XCTAssertNotNil(cache.store(inv, addresses: recording, source: dir, identity: identity, early: early))
+        XCTAssertEqual(try XCTUnwrap(FileBytes.read(path)), plain)
+        // Taken again (a second store): the same.
+        XCTAssertNotNil(cache.store(inv, addresses: recording, source: dir, identity: identity, early: early))
+        XCTAssertEqual(try XCTUnwrap(FileBytes.read(path)), plain)
+        // And what `loadFleet` stores cold (early-encoded) is a hit with the same fleet.
+        try FileManager.default.removeItem(atPath: path)
+        let (cold, store) = try cache.loadFleet(source: dir)
+        XCTAssertNotNil(store?())
+        let warm = try load(cache, dir)
+        XCTAssertTrue(warm.addressesFromCache)
+        assertSame(warm, cold, "warm after an early-encoded store")
+    }
+
     /// A stored rendering (`fleet list --json`'s output) is served only while its fleet file is a hit
     /// whose addresses all hold, and only with the fleet file it was made from.
     func testRenderingFollowsItsFleet() throws {
@@ -379,6 +407,10 @@ final class ResolvedFleetCacheTests: XCTestCase {
         XCTAssertNil(served())
         cache.storeRendering("out", Array("again".utf8), source: dir, fleet: second)
         XCTAssertEqual(served(), "again")
+        // Stored in pieces (as `fleet list --json` writes it): their concatenation, in order.
+        cache.storeRendering("out", pieces: [Array("ag".utf8), [], Array("ai".utf8), Array("n!".utf8)], source: dir, fleet: second)
+        XCTAssertEqual(served(), "again!")
+        cache.storeRendering("out", Array("again".utf8), source: dir, fleet: second)
         // A full hit names the file it came from.
         let warm = try load(cache, dir)
         XCTAssertEqual(warm.cacheChecksum, second)

@@ -38,4 +38,23 @@ final class MallocPolicyTests: XCTestCase {
         throw XCTSkip("glibc's allocator only")
         #endif
     }
+
+    /// `fleet list --json`'s policy (`applyOneShot`): a freed multi-megabyte block stays in the heap
+    /// arenas and serves the next one, no fresh mapping for each.
+    func testOneShotBlocksComeFromTheArenas() throws {
+        #if canImport(Glibc)
+        MallocPolicy.applyOneShot()
+        defer { MallocPolicy.apply() }   // the dashboard's policy for the tests after this one
+        let size = 6 << 20   // an inventory.json of 10k machines
+        let first = try XCTUnwrap(malloc(size))
+        XCTAssertFalse(isMapped(first), "a 6 MB block got its own mapping")
+        memset(first, 1, size)
+        free(first)
+        let second = try XCTUnwrap(malloc(size))
+        defer { free(second) }
+        XCTAssertFalse(isMapped(second))
+        #else
+        throw XCTSkip("glibc's allocator only")
+        #endif
+    }
 }

@@ -111,15 +111,24 @@ public enum DeployTargetResolver {
     /// address is only looked up while no earlier-ranked one has been found (10k machines × their
     /// network roles, most of them never the first).
     static func first(of machine: Machine, resolution: InventoryResolution, ips: inout ZerotierIPs) -> DeployTarget? {
+        first(of: machine, row: resolution.inventory.machines.index(forKey: machine.name), resolution: resolution,
+              priorityOfRole: nil, ips: &ips)
+    }
+
+    /// The same for the machine at `row` of the resolution's inventory (nil: not in it, no roles),
+    /// with `priorityOfRole` (`priorities(of:)`, per role number) when asked for many machines.
+    static func first(of machine: Machine, row: Int?, resolution: InventoryResolution, priorityOfRole: [Int?]?,
+                      ips: inout ZerotierIPs) -> DeployTarget? {
         if let t = machine.deploy.targetHost, !t.isEmpty { return DeployTarget(address: t, source: .targetHost) }
         var best: (priority: Int, target: DeployTarget)?
-        for a in resolution.assignments(of: machine.name) {
-            let module = a.module.name
-            // Ties keep instance order: a later network of the same priority never wins.
-            guard let priority = priorities[module], priority > best?.priority ?? Int.min,
-                  let host = address(module: module, instance: a.ref.instance, machine: machine.name,
-                                     settings: a.settings, vars: ips.vars, ips: &ips) else { continue }
-            best = (priority, DeployTarget(address: host, source: .network(module: module, instance: a.ref.instance, priority: priority)))
+        if let row {
+            resolution.forEachAssignment(ofRow: row) { role, ref, module, settings in
+                // Ties keep instance order: a later network of the same priority never wins.
+                guard let priority = priorityOfRole.map({ $0[role] }) ?? priorities[module.name], priority > best?.priority ?? Int.min,
+                      let host = address(module: module.name, instance: ref.instance, machine: machine.name,
+                                         settings: settings, vars: ips.vars, ips: &ips) else { return }
+                best = (priority, DeployTarget(address: host, source: .network(module: module.name, instance: ref.instance, priority: priority)))
+            }
         }
         if let best { return best.target }
         let domain = resolution.inventory.meta.domain
@@ -127,6 +136,11 @@ public enum DeployTargetResolver {
             return DeployTarget(address: "root@\(machine.name).\(domain)", source: .domainDefault)
         }
         return nil
+    }
+
+    /// Per role number of `resolution`, its network's priority (nil: not a network module).
+    static func priorities(of resolution: InventoryResolution) -> [Int?] {
+        resolution.roleModuleNames.map { priorities[$0] }
     }
 
     /// The first candidate (no probing): what the Fleet table shows. Nil where clan has no way to

@@ -89,6 +89,20 @@ enum FleetCacheFile {
         /// The body in its parts (head and string table, string bytes, lists, the rest).
         mutating func encodeParts(_ inv: Inventory, addresses: AddressRecording?, source: String,
                                   identity: [FileStamp?]) -> Parts {
+            let part = encodeInventory(inv)
+            return encodeParts(part, inv, addresses: addresses, source: source, identity: identity)
+        }
+
+        /// What `encodeInventory` wrote: the rest's string and the tail so far (tags, machines).
+        struct InventoryPart {
+            var restID: UInt32
+            var tail: BinaryWriter
+        }
+
+        /// The part of the body that depends on the inventory alone, encoded first — it can be done
+        /// while the addresses are still being resolved (`ResolvedFleetCache.loadFleet`); the
+        /// other `encodeParts` completes it with the same encoder.
+        mutating func encodeInventory(_ inv: Inventory) -> InventoryPart {
             var rest: [UInt8] = []
             var bare = inv
             bare.machines = [:]
@@ -97,6 +111,10 @@ enum FleetCacheFile {
             let restID = rest.withUnsafeBytes { strings.id($0) }
 
             var tail = BinaryWriter()
+            // Machines, their addresses (rowSize), about one read and one zerotier membership each:
+            // sized once, not doubled (pages reserved but not written are never touched).
+            tail.bytes.reserveCapacity(16 + inv.tags.count * 8
+                                       + inv.machines.count * (FleetCacheFile.machineSize + FleetCacheFile.rowSize + FleetCacheFile.readSize + 64))
             tail.u32(UInt32(inv.tags.count))
             for (name, members) in inv.tags { tail.u32(id(name)); tail.u32(inventoryList(members)) }
             tail.u32(UInt32(inv.machines.count))
@@ -111,6 +129,14 @@ enum FleetCacheFile {
                 tail.u32(m.extra.isEmpty ? FleetCacheFile.none : id(JSONWriter.compact.string(.object(m.extra))))
                 tail.i64(Int64(m.installedAt ?? 0))
             }
+            return InventoryPart(restID: restID, tail: tail)
+        }
+
+        /// The body in its parts, from this encoder's `encodeInventory(inv)`.
+        mutating func encodeParts(_ part: InventoryPart, _ inv: Inventory, addresses: AddressRecording?, source: String,
+                                  identity: [FileStamp?]) -> Parts {
+            let restID = part.restID
+            var tail = part.tail
             var readsInTail: Int?
             if let a = addresses {
                 tail.u8(1)
@@ -148,16 +174,15 @@ enum FleetCacheFile {
         /// Returns where in `w` the reads start.
         private mutating func encodeAddresses(_ a: AddressRecording, machines: OrderedDictionary<String, Machine>,
                                               into w: inout BinaryWriter) -> Int {
-            var row: [String: UInt32] = [:]
-            row.reserveCapacity(machines.count)
-            for (i, name) in machines.keys.enumerated() { row[name] = UInt32(i) }
             // Roles by number when the resolution of these very machines is at hand.
             let resolution = a.fleet.computedResolution.flatMap { r in
                 r.inventory.machines.keys.elementsEqual(machines.keys) ? r : nil
             }
             var key: [UInt32] = []
+            // Taken once (`a.addresses` is the fleet's, copied out at each use).
+            let targets = a.addresses.targets, overlayIPs = a.addresses.overlayIPs
             for (i, name) in machines.keys.enumerated() {
-                let t = a.addresses.targets[name]
+                let t = targets[name]
                 var kind: UInt8 = 0, module: String?, instance: String?, priority = 0
                 switch t?.source {
                 case nil: kind = 0
@@ -169,14 +194,15 @@ enum FleetCacheFile {
                 }
                 w.u8(kind); w.u8(0); w.u8(0); w.u8(0)
                 w.u32(id(t?.address)); w.u32(id(module)); w.u32(id(instance)); w.i64(Int64(priority))
-                w.u32(id(a.addresses.overlayIPs[name]))
-                if let resolution {
+                w.u32(id(overlayIPs[name]))
+                if resolution != nil {
+                    // Not `if let`: that bound a copy of the resolution for every machine.
                     key.removeAll(keepingCapacity: true)
-                    resolution.forEachHeldRole(ofRow: i) { role, holding in key.append(UInt32(role) << 2 | UInt32(holding.rawValue)) }
+                    resolution!.forEachHeldRole(ofRow: i) { role, holding in key.append(UInt32(role) << 2 | UInt32(holding.rawValue)) }
                     if let l = roleLists[key] {
                         w.u32(l)
                     } else {
-                        let l = list(key.map { String($0 & 3) + resolution.roleName(Int($0 >> 2)) })
+                        let l = list(key.map { String($0 & 3) + resolution!.roleName(Int($0 >> 2)) })
                         roleLists[key] = l
                         w.u32(l)
                     }
@@ -185,11 +211,15 @@ enum FleetCacheFile {
                 }
             }
             // Fleet-wide reads first, then by row: the first screen's are a prefix.
-            let reads = a.reads.map { r in (owner: r.owner.flatMap { row[$0].map { $0 + 1 } } ?? 0, read: r) }
-                .sorted { $0.owner < $1.owner }
+            // A machine's row from the inventory's own table (no second table of 10k names).
+            let owners = a.reads.map { r in r.owner.flatMap { machines.index(forKey: $0).map { UInt32($0) + 1 } } ?? 0 }
+            // The reads' numbers sorted, not the reads (each swap copied a path and a stamp); the
+            // number breaks ties, which keeps the recorded order within an owner (a stable sort).
+            let order = owners.indices.sorted { (owners[$0], $0) < (owners[$1], $1) }
             let readsAt = w.bytes.count
-            w.u32(UInt32(reads.count))
-            for (owner, r) in reads {
+            w.u32(UInt32(order.count))
+            for k in order {
+                let owner = owners[k], r = a.reads[k]
                 w.u32(owner); w.u32(id(r.path)); w.u8(r.stamp == nil ? 0 : 1); w.u8(0); w.u8(0); w.u8(0)
                 w.stamp(r.stamp ?? FileStamp.unusable)
             }

@@ -203,6 +203,19 @@ public struct InventoryResolution: Sendable {
         }
     }
 
+    /// Machine `row`'s assignments in the order of `assignments(of:)`, without building them: each
+    /// one's role number, ref, module and merged settings (`DeployTargetResolver.first` at 10k
+    /// machines built, copied and freed a `RoleAssignment` per role held).
+    func forEachAssignment(ofRow row: Int, _ body: (_ role: Int, _ ref: RoleRef, _ module: ServiceInstance.Module, _ settings: JSONValue) -> Void) {
+        for a in assigned[Int(assignStart[row])..<Int(assignStart[row + 1])] {
+            let r = Int(a.role)
+            body(r, roleInfo[r].ref, roleInfo[r].module, variants[Int(a.variant)].settings)
+        }
+    }
+
+    /// Per role number, its module's name.
+    var roleModuleNames: [String] { roleInfo.map(\.module.name) }
+
     /// Role `i`'s `instance/role`.
     func roleName(_ i: Int) -> String { roleNames[i] }
 
@@ -219,7 +232,12 @@ public struct InventoryResolution: Sendable {
     /// `["zerotier/controller", "sshd/server", …]` for `fleet list --json`.
     public func roles(of machine: String) -> [String] {
         guard let i = inventory.machines.index(forKey: machine) else { return [] }
-        return assigned[Int(assignStart[i])..<Int(assignStart[i + 1])].map { roleNames[Int($0.role)] }
+        return roles(ofRow: i)
+    }
+
+    /// `roles(of:)` of machine `row` (inventory order), without looking its name up.
+    public func roles(ofRow row: Int) -> [String] {
+        assigned[Int(assignStart[row])..<Int(assignStart[row + 1])].map { roleNames[Int($0.role)] }
     }
 
     /// The roles of one instance with their members.

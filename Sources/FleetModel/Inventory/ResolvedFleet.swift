@@ -168,6 +168,14 @@ public struct ResolvedFleet: Sendable {
         return resolution.roles(of: machine)
     }
 
+    /// `roles(of:)` for many machines (`fleet list --json`: all 10k): `body` gets a function from a
+    /// machine's row (inventory order) and name to its roles, which takes the resolution once
+    /// instead of per machine (a lock and a copy of it each) and indexes it by row (no name lookup).
+    public func withRolesOfRows<T>(_ body: (_ roles: (_ row: Int, _ name: String) -> [String]) -> T) -> T {
+        if let resolution = computedResolution { return body { row, _ in resolution.roles(ofRow: row) } }
+        return body { _, name in roles(of: name) }
+    }
+
     /// The machine's roles in document order with how each is held (`RoleHolding`).
     public func rolesHeld(of machine: String) -> [(role: String, holding: RoleHolding)] {
         if let cached = cachedRoles(of: machine) { return cached }
@@ -292,9 +300,17 @@ public struct FleetAddresses: Equatable, Sendable {
         for net in out.zerotier {
             for m in net.members { if let ip = m.ip, out.overlayIPs[m.machine] == nil { out.overlayIPs[m.machine] = ip } }
         }
-        for m in resolution.inventory.machines.values {
-            let first = { DeployTargetResolver.first(of: m, resolution: resolution, ips: &ips) }
-            out.targets[m.name] = recorder.map { $0.owning(m.name, first) } ?? first()
+        // By row (no name lookups), the closure inline (a closure in a variable copied the
+        // resolution for every machine).
+        let priorityOfRole = DeployTargetResolver.priorities(of: resolution)
+        for (row, m) in resolution.inventory.machines.values.enumerated() {
+            if let recorder {
+                out.targets[m.name] = recorder.owning(m.name) {
+                    DeployTargetResolver.first(of: m, row: row, resolution: resolution, priorityOfRole: priorityOfRole, ips: &ips)
+                }
+            } else {
+                out.targets[m.name] = DeployTargetResolver.first(of: m, row: row, resolution: resolution, priorityOfRole: priorityOfRole, ips: &ips)
+            }
         }
         return out
     }

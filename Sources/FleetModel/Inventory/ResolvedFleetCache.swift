@@ -78,14 +78,24 @@ public struct ResolvedFleetCache: Sendable {
     /// checksum of the file written (what a rendering of this fleet pairs with), nil if none was.
     @discardableResult
     public func store(_ inv: Inventory, addresses: AddressRecording?, source dir: String, identity: Identity) -> UInt64? {
+        store(inv, addresses: addresses, source: dir, identity: identity, early: nil)
+    }
+
+    /// The same, with the inventory's part already encoded by `early` (of this `inv`) when given.
+    func store(_ inv: Inventory, addresses: AddressRecording?, source dir: String, identity: Identity,
+               early: EarlyInventoryEncoding?) -> UInt64? {
         let settled = Int64((Date().timeIntervalSince1970 - settleSeconds) * 1e9)
         guard identity.newestNs < settled, Self.identity(source: dir) == identity else { return nil }
         // Addresses from a file that changed just now, or could not be stat-ed, are left out.
         let usable = addresses.flatMap { a in
             a.reads.allSatisfy { r in r.stamp.map { $0 != FileStamp.unusable && $0.newestNs < settled } ?? true } ? a : nil
         }
-        var encoder = FleetCacheFile.Encoder()
-        let parts = encoder.encodeParts(inv, addresses: usable, source: dir, identity: identity.stamps)
+        var (encoder, part) = early?.value() ?? {
+            var e = FleetCacheFile.Encoder()
+            let p = e.encodeInventory(inv)
+            return (e, p)
+        }()
+        let parts = encoder.encodeParts(part, inv, addresses: usable, source: dir, identity: identity.stamps)
         return parts.withPieces {
             BinaryCacheFile.writeSealed(pieces: $0, magic: FleetCacheFile.magic, version: FleetCacheFile.version, to: file(for: dir))
         }
@@ -100,18 +110,47 @@ extension ResolvedFleetCache {
         let identity = Self.identity(source: dir)
         let recorder = VarsReadRecorder()
         let fleet: ResolvedFleet
+        var early: EarlyInventoryEncoding?
         if let cached = load(source: dir) {
             fleet = ResolvedFleet(cached: cached, recorder: recorder)
             if fleet.addressesFromCache { return (fleet, nil) }
         } else {
             // The zerotier IP files are read on another core while the inventory is parsed.
             let prefetch = ZerotierPrefetch(root: dir)
-            fleet = ResolvedFleet(try DirectoryInventoryLoader(directory: dir).load(), recorder: recorder, prefetched: prefetch)
+            let inventory = try DirectoryInventoryLoader(directory: dir).load()
+            // The store's inventory part is encoded on another core while the addresses are resolved.
+            early = identity == nil ? nil : EarlyInventoryEncoding(inventory)
+            fleet = ResolvedFleet(inventory, recorder: recorder, prefetched: prefetch)
         }
         guard let identity else { return (fleet, nil) }
         let recording = AddressRecording(fleet: fleet, reads: recorder.finish())
         let inv = fleet.inventory
-        return (fleet, { self.store(inv, addresses: recording, source: dir, identity: identity) })
+        return (fleet, { [early] in self.store(inv, addresses: recording, source: dir, identity: identity, early: early) })
+    }
+}
+
+/// `FleetCacheFile.Encoder.encodeInventory` of an inventory on a thread of its own, started as soon
+/// as the inventory is read: the cold CLI resolves the addresses meanwhile, and its store (on
+/// another core, beside the output) then only encodes the addresses. Taken once.
+final class EarlyInventoryEncoding: @unchecked Sendable {
+    // @unchecked: `result` is written by the thread before `done` is signalled, read after the wait.
+    private var result: (FleetCacheFile.Encoder, FleetCacheFile.Encoder.InventoryPart)?
+    private let done = DispatchSemaphore(value: 0)
+
+    init(_ inv: Inventory) {
+        BackgroundThread.start { [self] in
+            var encoder = FleetCacheFile.Encoder()
+            let part = encoder.encodeInventory(inv)
+            result = (encoder, part)
+            done.signal()
+        }
+    }
+
+    /// The encoder and what it wrote, once the thread is done.
+    func value() -> (FleetCacheFile.Encoder, FleetCacheFile.Encoder.InventoryPart) {
+        done.wait()
+        done.signal()   // for a second caller
+        return result!
     }
 }
 
@@ -157,18 +196,26 @@ extension ResolvedFleetCache {
     /// the one the rendering was made from (`fleet`: its checksum, from `store` or
     /// `ResolvedFleet.cacheChecksum`) — another process may have stored a newer fleet meanwhile.
     public func storeRendering(_ name: String, _ bytes: [UInt8], source dir: String, fleet: UInt64) {
+        storeRendering(name, pieces: [bytes], source: dir, fleet: fleet)
+    }
+
+    /// The same, the rendering given as the pieces it was written in (stored as their concatenation).
+    public func storeRendering(_ name: String, pieces: [[UInt8]], source dir: String, fleet: UInt64) {
         guard let main = MappedFile(path: file(for: dir)), main.bytes.count >= BinaryCacheFile.headerSize,
               Self.checksum(of: main.bytes) == fleet else { return }
         var w = BinaryWriter()
         w.u64(fleet)
         w.string(name)
         // The output itself is written from where it is (no copy of megabytes into a new buffer).
-        w.bytes.withUnsafeBytes { head in
-            bytes.withUnsafeBytes { out in
-                _ = BinaryCacheFile.writeSealed(pieces: [head, out], magic: Self.renderingMagic, version: FleetCacheFile.version,
+        func withRaw(_ rest: ArraySlice<[UInt8]>, _ raw: [UnsafeRawBufferPointer]) {
+            guard let first = rest.first else {
+                _ = BinaryCacheFile.writeSealed(pieces: raw, magic: Self.renderingMagic, version: FleetCacheFile.version,
                                                 to: renderingFile(name, for: dir))
+                return
             }
+            first.withUnsafeBytes { withRaw(rest.dropFirst(), raw + [$0]) }
         }
+        withRaw([w.bytes] + pieces, [])
     }
 
     /// The body checksum in a sealed file's header.

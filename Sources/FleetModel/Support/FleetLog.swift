@@ -119,9 +119,36 @@ struct FileLogHandler: LogHandler {
         if let provided = metadataProvider?.get() { all.merge(provided) { $1 } }
         if let m = event.metadata { all.merge(m) { $1 } }
         let meta = all.isEmpty ? "" : " " + all.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-        let stamp = Date().formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+        let stamp = Self.timestamp(Date())
         let text = "\(stamp) \(event.level) \(label): \(event.message)\(meta)"
         // One event is one line: a multi-line message (a stage's error output) keeps its lines indented.
-        file.append(FleetLog.mask(text.replacingOccurrences(of: "\n", with: "\n    ")))
+        file.append(FleetLog.mask(text.utf8.contains(0x0A) ? text.replacingOccurrences(of: "\n", with: "\n    ") : text))
+    }
+
+    /// `date` as `Date.ISO8601FormatStyle(includingFractionalSeconds: true)` writes it
+    /// (`2026-12-03T23:26:24.123Z`), by hand: the format style's first use set up Foundation's
+    /// calendar machinery, ~1.5 ms of every CLI start (the first log line is written at start).
+    /// Dates outside years 1...9999 take the format style.
+    static func timestamp(_ date: Date) -> String {
+        let t = date.timeIntervalSince1970
+        let seconds = t.rounded(.down)
+        guard seconds >= -62_135_596_800, seconds < 253_402_300_800, let whole = Int(exactly: seconds) else {
+            return date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+        }
+        var time = whole
+        var tm = tm()
+        guard gmtime_r(&time, &tm) != nil else { return date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true)) }
+        let millis = min(999, Int((t - seconds) * 1000))
+        var out = [UInt8]()
+        out.reserveCapacity(24)
+        func digits(_ v: Int, _ n: Int) {
+            var d = 1
+            for _ in 1..<n { d *= 10 }
+            while d > 0 { out.append(UInt8(48 + (v / d) % 10)); d /= 10 }
+        }
+        digits(Int(tm.tm_year) + 1900, 4); out.append(0x2D); digits(Int(tm.tm_mon) + 1, 2); out.append(0x2D); digits(Int(tm.tm_mday), 2)
+        out.append(0x54); digits(Int(tm.tm_hour), 2); out.append(0x3A); digits(Int(tm.tm_min), 2); out.append(0x3A); digits(Int(tm.tm_sec), 2)
+        out.append(0x2E); digits(millis, 3); out.append(0x5A)
+        return String(decoding: out, as: UTF8.self)
     }
 }

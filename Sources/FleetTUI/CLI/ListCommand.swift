@@ -34,6 +34,8 @@ struct ListCommand: AsyncParsableCommand {
             guard stored.write(to: STDOUT_FILENO) else { throw CLIError("fleet: stdout: \(String(cString: strerror(errno)))") }
             return
         }
+        // Parsed, resolved and printed once, then exit: big blocks are reused from the heap.
+        if json { MallocPolicy.applyOneShot() }
         let fleet: ResolvedFleet
         var store: (@Sendable () -> UInt64?)?
         do { (fleet, store) = try await sourceOptions.loadFleetDeferringStore() } catch { throw CLIError("fleet: \(error)") }
@@ -46,7 +48,7 @@ struct ListCommand: AsyncParsableCommand {
         // --json: the cache is encoded and written on another core while the output is made (both
         // only read the fleet), so neither waits for the other.
         let storing = store.map { s in Task.detached { s() } }
-        let out: [UInt8]?
+        let out: [[UInt8]]?
         do { out = try writeJSON(fleet, keep: directory != nil) } catch {
             _ = await storing?.value
             throw error
@@ -55,7 +57,7 @@ struct ListCommand: AsyncParsableCommand {
         if let directory, let out, let paired = storing == nil ? fleet.cacheChecksum : stored {
             // Paired with the fleet file this output was made from: the one just stored, or the
             // one every address came from.
-            cache.storeRendering(Self.renderingName, out, source: directory, fleet: paired)
+            cache.storeRendering(Self.renderingName, pieces: out, source: directory, fleet: paired)
         }
         // Everything is written (stdout by write(2), the cache files renamed into place): exit
         // without freeing the fleet piece by piece (10k machines' strings, dictionaries and
@@ -78,30 +80,43 @@ struct ListCommand: AsyncParsableCommand {
     }
 
     /// Writes `--json` to stdout; the whole output when `keep` (to be stored as the cache's
-    /// rendering), else nil.
-    private func writeJSON(_ fleet: ResolvedFleet, keep: Bool) throws -> [UInt8]? {
-        let machines = machines(of: fleet)
+    /// rendering, in the pieces it was written in), else nil.
+    private func writeJSON(_ fleet: ResolvedFleet, keep: Bool) throws -> [[UInt8]]? {
+        let all = fleet.inventory.machines.values
+        // Rows (inventory order) of the machines asked for: roles are looked up by row.
+        let rows: [Int] = tags.isEmpty ? Array(all.indices) : machines(of: fleet).map { fleet.inventory.machines.index(forKey: $0.name)! }
+        // Taken once: each `fleet.target(of:)` copied the fleet's dictionaries out of it.
+        let targets = fleet.targets, overlayIPs = fleet.overlayIPs
         // Streamed member by member (no JSONValue tree) and written out in pieces of ~256 kB as
-        // they are made, so the first byte goes out early (docs/PERFORMANCE.md, perf-cold). The
-        // buffer is reused for each piece unless the whole output is kept.
-        var out: [UInt8] = []
-        out.reserveCapacity(keep ? machines.count * 512 : 1 << 19)
-        var failure: Error?
-        var written = 0
+        // they are made, so the first byte goes out early (docs/PERFORMANCE.md, perf-cold). A kept
+        // output is kept as those pieces (a growing 5 MB buffer was copied and faulted in again
+        // at each doubling); otherwise the buffer is reused for each piece.
         let piece = 1 << 18
-        JSONWriter(indent: "  ").appendObjects(machines, into: &out, drainAt: piece, drain: { buf in
-            guard buf.count - written > piece else { return }
-            if failure == nil { do { try FileHandle.standardOutput.write(contentsOf: buf[written...]) } catch { failure = error } }
-            if keep { written = buf.count } else { buf.removeAll(keepingCapacity: true) }
-        }) { m, members, out in
-            MachineJSON.write(m, fleet: fleet, &members, into: &out)
+        var out: [UInt8] = []
+        out.reserveCapacity(piece + piece / 2)
+        var pieces: [[UInt8]] = []
+        var failure: Error?
+        func flush(_ buf: inout [UInt8]) {
+            if failure == nil { do { try FileHandle.standardOutput.write(contentsOf: buf) } catch { failure = error } }
+            if keep {
+                pieces.append(buf)
+                buf = []
+                buf.reserveCapacity(piece + piece / 2)
+            } else {
+                buf.removeAll(keepingCapacity: true)
+            }
+        }
+        fleet.withRolesOfRows { roles in
+            JSONWriter(indent: "  ").appendObjects(rows, into: &out, drainAt: piece, drain: flush) { row, members, out in
+                let m = all[row]
+                MachineJSON.write(m, roles: roles(row, m.name), target: targets[m.name]?.address, overlayIP: overlayIPs[m.name],
+                                  &members, into: &out)
+            }
         }
         out.append(0x0A)
-        if failure == nil, written < out.count {
-            do { try FileHandle.standardOutput.write(contentsOf: out[written...]) } catch { failure = error }
-        }
+        flush(&out)
         if let failure { throw CLIError("fleet: stdout: \(failure)") }
-        return keep ? out : nil
+        return keep ? pieces : nil
     }
 }
 
@@ -129,15 +144,22 @@ enum MachineJSON {
     /// The same members written straight as bytes (`fleet list --json`: no `JSONValue` per member;
     /// `ListCommandTests` checks the bytes against the tree of `members`).
     static func write(_ m: Machine, fleet: ResolvedFleet?, _ o: inout JSONWriter.Members, into out: inout [UInt8]) {
+        write(m, roles: fleet?.roles(of: m.name) ?? [], target: fleet?.target(of: m.name)?.address,
+              overlayIP: fleet?.overlayIP(of: m.name), &o, into: &out)
+    }
+
+    /// The same with the fleet's part given (`fleet list --json` looks it up once for all machines).
+    static func write(_ m: Machine, roles: [String], target: String?, overlayIP: String?,
+                      _ o: inout JSONWriter.Members, into out: inout [UInt8]) {
         o.string("name", m.name, into: &out)
         o.string("class", m.machineClass.rawValue, into: &out)
         o.string("system", m.system, into: &out)
         o.strings("tags", m.tags, into: &out)
         o.string("description", m.description, into: &out)
         o.string("targetHost", m.deploy.targetHost, into: &out)
-        o.strings("roles", fleet?.roles(of: m.name) ?? [], into: &out)
-        o.string("target", fleet?.target(of: m.name)?.address, into: &out)
-        o.string("overlayIP", fleet?.overlayIP(of: m.name), into: &out)
+        o.strings("roles", roles, into: &out)
+        o.string("target", target, into: &out)
+        o.string("overlayIP", overlayIP, into: &out)
         o.string("buildHost", m.deploy.buildHost, into: &out)
         o.int("installedAt", m.installedAt, into: &out)
     }
