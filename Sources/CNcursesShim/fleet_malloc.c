@@ -19,3 +19,11 @@ unsigned long fleet_arena_free_bytes(void) {
     return 0;
 #endif
 }
+
+int fleet_trim(void) {
+#if defined(__GLIBC__)
+    return malloc_trim(0);
+#else
+    return 0;
+#endif
+}

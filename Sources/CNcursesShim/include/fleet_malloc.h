@@ -11,4 +11,8 @@ int fleet_fix_mmap_threshold(int bytes);
 // sizes a block above it so no free chunk can serve it. 0 where the C library is not glibc.
 unsigned long fleet_arena_free_bytes(void);
 
+// Returns the free pages of every glibc arena to the system (malloc_trim(0)): 1 if memory was released.
+// 0 where the C library is not glibc.
+int fleet_trim(void);
+
 #endif

@@ -152,8 +152,12 @@ public struct VarsStatusIndex: Sendable {
             // (another reader's read of the same file, or the stored fact it replaces). Only now are
             // the stored entries decoded: a run that changed nothing never does.
             var entries: [(path: String, fact: StampedFact)] = []
-            entries.reserveCapacity(freshCount + (table?.count ?? 0))
-            for s in summaries { entries += s.fresh }
+            if summaries.count == 1, table == nil {
+                entries = summaries[0].fresh   // shared, not copied (the cold scan: 16k facts, 1.4 MB at 10k)
+            } else {
+                entries.reserveCapacity(freshCount + (table?.count ?? 0))
+                for s in summaries { entries += s.fresh }
+            }
             table?.forEachEntry { path, fact in
                 if stale.isEmpty || !stale.contains(path) { entries.append((path, fact)) }
             }

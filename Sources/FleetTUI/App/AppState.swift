@@ -127,15 +127,16 @@ public struct LoadedFleet: Equatable, Sendable {
     public let fleet: ResolvedFleet
     /// Machines in display order (kept as an array: 10k-row screens index it every frame).
     public let machines: [Machine]
-    /// One lower-cased line per machine with every searchable field, so a filter keystroke over
-    /// 10k machines is one substring scan each. Built off the UI thread (`Event.fleetCompleted`);
+    /// One lower-cased line per machine with every searchable field (`FleetSearchIndex`: names and
+    /// the distinct rests of the lines), so a filter keystroke over 10k machines is a byte search or
+    /// two each. Built off the UI thread (`Event.fleetCompleted`);
     /// nil until then, when a filter computes the lines it tests as it goes.
-    public let searchIndex: [String]?
+    let searchIndex: FleetSearchIndex?
     /// How many machines the fleet has: `machines.count`, except in a preview (only the first
     /// screen's machines are decoded).
     public let machineCount: Int
 
-    init(_ fleet: ResolvedFleet, searchIndex: [String]? = nil, machines: [Machine]? = nil) {
+    init(_ fleet: ResolvedFleet, searchIndex: FleetSearchIndex? = nil, machines: [Machine]? = nil) {
         self.fleet = fleet
         self.machines = machines ?? fleet.inventory.machineList
         self.searchIndex = searchIndex
@@ -152,7 +153,7 @@ public struct LoadedFleet: Equatable, Sendable {
 
     /// The search line of machine `i` (of `machines`).
     func searchLine(_ i: Int) -> String {
-        searchIndex?[i] ?? FleetSearch.line(machines[i], fleet: fleet)
+        searchIndex?.line(i) ?? FleetSearch.line(machines[i], fleet: fleet)
     }
 
     public static func == (a: LoadedFleet, b: LoadedFleet) -> Bool { a.identity === b.identity }
@@ -238,7 +239,7 @@ public struct AppState: Equatable, Sendable {
     }
 
     /// The loaded fleet's completion (same inventory): every address, and the search index.
-    public mutating func completeFleet(_ resolved: ResolvedFleet, searchIndex: [String]) {
+    mutating func completeFleet(_ resolved: ResolvedFleet, searchIndex: FleetSearchIndex) {
         loaded = LoadedFleet(resolved, searchIndex: searchIndex, machines: loaded?.machines)
         recomputeFleetRows()
     }
@@ -251,7 +252,12 @@ public struct AppState: Equatable, Sendable {
             fleetRows = Array(machines.indices)
         } else {
             let loaded = self.loaded
-            fleetRows = machines.indices.filter { matcher.matches(joined: loaded?.searchLine($0) ?? "") }
+            if let index = loaded?.searchIndex {
+                let bytewise = matcher.termsAreBytewise
+                fleetRows = machines.indices.filter { index.matches($0, matcher, bytewise: bytewise) }
+            } else {
+                fleetRows = machines.indices.filter { matcher.matches(joined: loaded?.searchLine($0) ?? "") }
+            }
         }
         if let fleetSort { fleetRows = sortedFleetRows(fleetRows, by: fleetSort) }
     }

@@ -29,8 +29,18 @@ final class DeployEffects: Sendable {
     }
 
     /// Runs are recorded for, and listed from, this fleet only (issue 16).
+    private var historyPath: String { settings.historyPath ?? DeployHistory.defaultPath() }
+
     private func history() -> DeployHistory? {
-        try? DeployHistory(path: settings.historyPath ?? DeployHistory.defaultPath(), fleet: source.fleetKey)
+        try? DeployHistory(path: historyPath, fleet: source.fleetKey)
+    }
+
+    /// The history to read, or nil when no run was ever recorded (no database file): reading it
+    /// would create an empty one, and opening SQLite at every start of a dashboard that has nothing
+    /// to list costs ~2.5 MB of its peak memory (GRDB's and SQLite's code and caches; docs/PERFORMANCE.md,
+    /// "UI peak RSS, eighth session"). A recorded run (`history()`) creates it.
+    private func recordedHistory() -> DeployHistory?? {
+        FileManager.default.fileExists(atPath: historyPath) ? .some(history()) : .none
     }
 
     func start(_ names: [String], kind: DeployKind) {
@@ -196,7 +206,8 @@ final class DeployEffects: Sendable {
     func loadHistory(allFleets: Bool) {
         let q = queue
         Task.detached { [self] in
-            guard let h = history() else { q.post(.historyFailed("no deploy history yet")); return }
+            guard let recorded = recordedHistory() else { q.post(.historyLoaded([])); return }   // what an empty one lists
+            guard let h = recorded else { q.post(.historyFailed("no deploy history yet")); return }
             do {
                 let fmt = DateFormatter()
                 fmt.dateFormat = "yyyy-MM-dd HH:mm:ss"

@@ -143,8 +143,10 @@ final class EffectRunner {
                 let (complete, recording) = info.hasPendingStore(of: loaded.fleet)
                     ? loaded.fleet.completedRecording() : (loaded.fleet.completed(), nil)
                 q.post(.fleetCompleted(complete, searchIndex: FleetSearch.index(complete)))
+                MallocPolicy.trim()
                 if let recording, let store = info.takePendingStore(of: loaded.fleet) {
                     store(recording)
+                    MallocPolicy.trim()
                     UILog.logger.debug("resolved-fleet cache stored\(UILog.memory)")
                 }
             }

@@ -25,6 +25,13 @@ public struct FilterMatcher: Sendable {
 
     public var isEmpty: Bool { positive.isEmpty && negative.isEmpty }
 
+    /// Every term is ASCII, non-empty and holds no newline: on ASCII text `contains` is then a byte
+    /// search, and a term is in fields joined by newlines exactly when it is in one of them
+    /// (`FleetSearchIndex`).
+    var termsAreBytewise: Bool {
+        (positive + negative).allSatisfy { t in !t.isEmpty && t.utf8.allSatisfy { $0 < 0x80 && $0 != UInt8(ascii: "\n") } }
+    }
+
     /// `fields` must already be lower-cased.
     public func matches(_ fields: [String]) -> Bool {
         for t in positive where !fields.contains(where: { $0.contains(t) }) { return false }
@@ -47,15 +54,20 @@ public struct FilterMatcher: Sendable {
         let fast: Bool? = h.withUTF8 { (hb: UnsafeBufferPointer<UInt8>) -> Bool? in
             n.withUTF8 { (nb: UnsafeBufferPointer<UInt8>) -> Bool? in
                 guard !nb.isEmpty, hb.allSatisfy({ $0 < 0x80 }), nb.allSatisfy({ $0 < 0x80 }) else { return nil }
-                guard nb.count <= hb.count, let hp = hb.baseAddress, let np = nb.baseAddress else { return false }
-                let first = nb[0]
-                for i in 0...(hb.count - nb.count) where hb[i] == first {
-                    if memcmp(hp + i, np, nb.count) == 0 { return true }
-                }
-                return false
+                return contains(UnsafeRawBufferPointer(hb), UnsafeRawBufferPointer(nb))
             }
         }
         return fast ?? haystack.contains(needle)
+    }
+
+    /// Whether the bytes of `needle` (not empty) occur in `haystack`.
+    static func contains(_ haystack: UnsafeRawBufferPointer, _ needle: UnsafeRawBufferPointer) -> Bool {
+        guard needle.count <= haystack.count, let hp = haystack.baseAddress, let np = needle.baseAddress, !needle.isEmpty else { return false }
+        let first = needle[0]
+        for i in 0...(haystack.count - needle.count) where haystack[i] == first {
+            if memcmp(hp + i, np, needle.count) == 0 { return true }
+        }
+        return false
     }
 
     /// Column ranges (in characters) of `text` that a positive term matches, for highlighting.

@@ -47,6 +47,7 @@ final class VarsEffects: Sendable {
                 let overview = try VarsOverview.load(repository: repo, catalog: try await repo.loadCatalog(),
                                                      adminRecipients: (admin?.isEmpty ?? true) ? nil : admin)
                 q.post(.varsLoaded(VarsRows.build(overview)))
+                MallocPolicy.trim()
             } catch {
                 q.post(.varsFailed(String(describing: error)))
             }

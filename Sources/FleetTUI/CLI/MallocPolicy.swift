@@ -1,4 +1,5 @@
 import CNcursesShim
+import Synchronization
 
 /// How the process's allocator treats large blocks, set once at the start of `main`.
 ///
@@ -15,6 +16,17 @@ enum MallocPolicy {
 
     static func apply() {
         _ = fleet_fix_mmap_threshold(mmapThreshold)
+        applied.store(true, ordering: .relaxed)
+    }
+
+    private static let applied = Atomic<Bool>(false)
+
+    /// After a background load step of the dashboard: hands the free pages of every arena back
+    /// (`malloc_trim`). glibc gives each thread an arena and returns an arena's free pages only from
+    /// its top, so what one step freed in the middle of its thread's arena stays resident while
+    /// the next step grows another thread's arena. Only where `apply` ran (the dashboard).
+    static func trim() {
+        if applied.load(ordering: .relaxed) { _ = fleet_trim() }
     }
 
     /// A one-shot command that makes and frees multi-megabyte blocks and then exits (`fleet list
