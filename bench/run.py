@@ -460,7 +460,9 @@ def vars_metrics(fleet, big, env, generators=10):
             # ratio to it is fleet's own work above the syscalls (sampled alternately with warm).
             metric("vars_status_10k_warm_stat_floor", label + ", warm / stat floor", v["warm"]["median_ms"], "ms", None,
                    v["stat_floor"]["median_ms"], "stat floor", details=dict(stat_floor=v["stat_floor"],
-                                                                            calls=v["stat_floor_calls"]))]
+                                                                            calls=v["stat_floor_calls"],
+                                                                            warm_cpu=v["warm_cpu"],
+                                                                            stat_floor_cpu=v["stat_floor_cpu"]))]
 
 
 DEPLOY_HOSTS = 8

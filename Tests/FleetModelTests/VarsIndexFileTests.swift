@@ -180,6 +180,20 @@ final class VarsIndexFileTests: XCTestCase {
         for c in cases { XCTAssertEqual(SecretLinks.lexicallyNormalized(c), reference(c), c) }
     }
 
+    /// `SecretLinks.parentName` (a status asks it of every new link target) over bytes answers what the
+    /// component split it replaced did: the second-to-last non-empty component, `/` without one.
+    func testParentNameAgreesWithTheComponentSplit() {
+        func reference(_ path: String) -> Substring {
+            let parts = path.split(separator: "/", omittingEmptySubsequences: true)
+            return parts.count >= 2 ? parts[parts.count - 2] : "/"
+        }
+        let pieces = ["/", "/", "//", ".", "..", "a", "sops", "machines", "ü", "m-1", "key.json"]
+        var rng = SystemRandomNumberGenerator()
+        var cases = ["", "/", "//", "a", "/a", "a/", "/a/", "a/b", "/a/b", "a//b//", "/c/sops/machines/m", "/c/sops/users/ü/"]
+        for _ in 0..<3000 { cases.append((0..<Int.random(in: 1...8, using: &rng)).map { _ in pieces.randomElement(using: &rng)! }.joined()) }
+        for c in cases { XCTAssertEqual(SecretLinks.parentName(c), reference(c), c) }
+    }
+
     /// Paths share a home slot per first four components (a generator's files probe one stretch of
     /// slots): a generator directory with 300 files among 2000 other paths — one long run of probes —
     /// still finds every entry and no absent path, and the entries are stored in path order.

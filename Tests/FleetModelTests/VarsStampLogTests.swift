@@ -56,23 +56,62 @@ final class VarsStampLogTests: XCTestCase {
                 + ["machine g/s/users"] + lstat.dropFirst().map { "lstat " + $0 }
                 + ["machine g/s/groups", "machine g/.validation-hash"]
         }
-        let expected: [[String]] = [
-            // The key index's reader: both key folders, every key.json.
-            ["clan sops/users", "clan sops/users/admin/key.json",
-             "clan sops/machines", "clan sops/machines/m1/key.json", "clan sops/machines/m2/key.json"],
-            // One chunk (two machines): each machine's directory opened, its generators stamped from it.
-            ["open vars/per-machine/m1"] + generator("m1", lstat: [real + "/sops/machines/m1", real + "/sops/users/admin"])
-                + ["open vars/per-machine/m2"] + generator("m2", lstat: [real + "/sops/machines/m2"]),
+        let expected: [[[String]]] = [
+            // Both key folders listed;
+            [["clan sops/users", "clan sops/machines"]],
+            // every key.json (one part: three files);
+            [["clan sops/users/admin/key.json", "clan sops/machines/m1/key.json", "clan sops/machines/m2/key.json"]],
+            // one chunk (two machines): each machine's directory opened, its generators stamped from it.
+            [["open vars/per-machine/m1"] + generator("m1", lstat: [real + "/sops/machines/m1", real + "/sops/users/admin"])
+                + ["open vars/per-machine/m2"] + generator("m2", lstat: [real + "/sops/machines/m2"])],
         ]
         let names: [VarsStampLog.Op: String] = [.openMachine: "open", .statInClan: "clan", .statInMachine: "machine", .stat: "stat", .lstat: "lstat"]
-        XCTAssertEqual(recording.logs.map { VarsStampLog.calls($0).map { names[$0.op]! + " " + $0.path } }, expected)
+        XCTAssertEqual(recording.logs.map { $0.map { VarsStampLog.calls($0).map { names[$0.op]! + " " + $0.path } } }, expected)
         // Every call of the warm runs is recorded, and replayed.
-        let stamps = expected.joined().filter { !$0.hasPrefix("open ") }.count
+        let stamps = expected.joined().joined().filter { !$0.hasPrefix("open ") }.count
         XCTAssertEqual(recording.stamps, stamps)
         XCTAssertEqual(recording.machineOpens, 2)
         XCTAssertEqual(warm.stats.stamps, stamps)
         XCTAssertEqual(cold.stats.stamps, stamps)
         XCTAssertEqual(recorded.stamps, stamps)
         XCTAssertEqual(index.replay(recording), stamps)
+    }
+
+    /// The key index read in parts over threads (`VarsStatusIndex.run`, 64 key files or more) is the
+    /// one a single reader builds (`SopsKeyIndex(reader:)`): the same keys, and the unreadable files
+    /// among the problems in the same order (users first, names sorted), cold and warm; the absent
+    /// ones left out.
+    func testKeyFilesReadInPartsGiveTheSingleReadersIndex() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fleet-vars-keys-\(UUID().uuidString)").path
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: dir) }
+        func write(_ rel: String, _ text: String) throws {
+            try FileManager.default.createDirectory(atPath: ((dir + "/" + rel) as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try Data(text.utf8).write(to: URL(fileURLWithPath: dir + "/" + rel))
+        }
+        for u in 0..<7 { try write("sops/users/u\(u)/key.json", u == 3 ? "{" : "[{\"publickey\": \"age1u\(u)\", \"type\": \"age\"}]") }
+        for m in 0..<150 {
+            let name = String(format: "m%03d", m)
+            if m % 31 == 5 { try FileManager.default.createDirectory(atPath: dir + "/sops/machines/" + name, withIntermediateDirectories: true); continue }
+            try write("sops/machines/\(name)/key.json", m % 17 == 2 ? "[1]" : "[{\"publickey\": \"age1\(name)\", \"type\": \"age\"}, {\"publickey\": \"age1shared\", \"type\": \"age\"}]")
+        }
+        try write("generators.json", "{\"version\": 1, \"machines\": {}}")
+        let catalog = try GeneratorsFile(path: dir + "/generators.json").load()
+        let single = SopsKeyIndex(reader: VarsFactReader(root: dir))
+        XCTAssertEqual(single.problems.count, 1 + 8)
+        XCTAssertEqual(single.machines.count, 150 - 5 - 8)
+        let cache = FileManager.default.temporaryDirectory.appendingPathComponent("fleet-vars-index-\(UUID().uuidString)").path
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: cache) }
+        var index = VarsStatusIndex(clanDirectory: dir, cacheDirectory: cache)
+        index.settleSeconds = 0
+        index.threads = 3
+        for _ in 0..<2 {
+            let keys = try index.run([], catalog: catalog).keys
+            XCTAssertEqual(keys.users, single.users)
+            XCTAssertEqual(keys.machines, single.machines)
+            XCTAssertEqual(keys.problems, single.problems)
+            XCTAssertEqual(keys.ownersByKey, single.ownersByKey)
+        }
+        let recording = try index.recordStamps([], catalog: catalog).recording
+        XCTAssertEqual(recording.logs.map(\.count), [1, 3, 1])
     }
 }

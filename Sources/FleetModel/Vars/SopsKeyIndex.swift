@@ -75,20 +75,38 @@ public struct SopsKeyIndex: Sendable {
 
     /// The same from a fact reader (answers from the vars status index for unchanged key files).
     init(reader: VarsFactReader) {
-        var problems: [String] = []
-        func load(_ kind: String) -> [String: Set<SopsKeyRef>] {
-            var out: [String: Set<SopsKeyRef>] = [:]
-            for name in reader.names("sops/" + kind) {
-                switch reader.keyFile(reader.absolute("sops/\(kind)/\(name)/key.json")) {
-                case nil: continue
-                case .success(let k)?: out[name] = k
-                case .failure(let e)?: problems.append("\(e)")
-                }
-            }
-            return out
+        let users = reader.names("sops/users").map { KeyFile(kind: .users, name: $0) }
+        let usersRead = users.map { $0.read(reader) }
+        let machines = reader.names("sops/machines").map { KeyFile(kind: .machines, name: $0) }
+        self.init(Array(zip(users, usersRead)) + zip(machines, machines.map { $0.read(reader) }))
+    }
+
+    /// A `sops/<kind>/<name>/key.json` to read (`read`; `VarsStatusIndex` reads them over threads).
+    struct KeyFile: Sendable {
+        enum Kind: String, Sendable { case users, machines }
+        var kind: Kind
+        var name: String
+
+        /// nil when absent.
+        func read(_ reader: VarsFactReader) -> Result<Set<SopsKeyRef>, VarsError>? {
+            reader.keyFile(reader.absolute("sops/\(kind.rawValue)/\(name)/key.json"))
         }
-        users = load("users")
-        machines = load("machines")
+    }
+
+    /// The index of the key files read, in listing order (users first, each folder's names sorted):
+    /// absent ones left out, unreadable ones among the problems, in that order.
+    init(_ read: [(file: KeyFile, result: Result<Set<SopsKeyRef>, VarsError>?)]) {
+        var users: [String: Set<SopsKeyRef>] = [:], machines: [String: Set<SopsKeyRef>] = [:]
+        var problems: [String] = []
+        for (file, result) in read {
+            switch result {
+            case nil: continue
+            case .success(let k)?: if file.kind == .users { users[file.name] = k } else { machines[file.name] = k }
+            case .failure(let e)?: problems.append("\(e)")
+            }
+        }
+        self.users = users
+        self.machines = machines
         self.problems = problems
         ownersByKey = Self.reverse(users: users, machines: machines)
     }
@@ -198,9 +216,24 @@ public enum SecretLinks {
 
     /// The name of the directory holding `path` (`machines` for `/c/sops/machines/m`), as
     /// `(path as NSString).deletingLastPathComponent.lastPathComponent` reads it.
+    /// (The second-to-last non-empty component, found from the end over the UTF-8 bytes; `/` when
+    /// there are fewer than two.)
     static func parentName(_ path: String) -> Substring {
-        let parts = path.split(separator: "/", omittingEmptySubsequences: true)
-        return parts.count >= 2 ? parts[parts.count - 2] : "/"
+        let u = path.utf8
+        var end = u.endIndex
+        func skip(slashes: Bool) {
+            while end > u.startIndex {
+                let before = u.index(before: end)
+                if (u[before] == UInt8(ascii: "/")) != slashes { return }
+                end = before
+            }
+        }
+        skip(slashes: true)
+        skip(slashes: false)  // the last component
+        skip(slashes: true)
+        let stop = end
+        skip(slashes: false)
+        return end < stop ? path[end..<stop] : "/"
     }
 
     /// Every symlink in `path` resolved (a link target that is itself a link).

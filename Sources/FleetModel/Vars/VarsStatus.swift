@@ -147,13 +147,13 @@ public struct VarsStatusChecker {
     public func status(machine: String, generatorName: String? = nil) throws -> MachineVarsStatus {
         // clan_lib/vars/check.py:63 walks `get_machine_generators`, i.e. the machine's generators in
         // Nix attribute order (by name), shared or not — so the report lists them in that order too.
-        var gens = catalog.generators(for: machine).sorted { $0.name.utf8.lexicographicallyPrecedes($1.name.utf8) }
+        var gens = catalog.statusGenerators(for: machine)
         if let generatorName {
-            gens = gens.filter { $0.name == generatorName }
+            gens = gens.filter { $0.id.name == generatorName }
             if gens.isEmpty { throw VarsError("", "Generator '\(generatorName)' not found in machine \(machine)") }
         }
         reader.enterMachine(machine)
-        return MachineVarsStatus(machine: machine, generators: gens.map { status(of: $0, machine: machine) })
+        return MachineVarsStatus(machine: machine, generators: gens.map { status(id: $0.id, definition: $0.definition, machine: machine) })
     }
 
     /// The flake-level generators, one status per export key (sorted), optionally only those named
@@ -174,12 +174,16 @@ public struct VarsStatusChecker {
     }
 
     public func status(of gen: Generator, machine: String) -> GeneratorStatus {
+        status(id: gen.id, definition: gen.definition, machine: machine)
+    }
+
+    func status(id: GeneratorID, definition: GeneratorDefinition, machine: String) -> GeneratorStatus {
         // Paths are built on the reader's cursor (`vars/<relDir>/<file>/…`), not as strings.
-        reader.setCursor(generatorDir: gen.id)
+        reader.setCursor(generatorDir: id)
         let genLength = reader.cursorLength
         var files: [VarFileStatus] = []
-        files.reserveCapacity(gen.files.count)
-        for f in gen.files {
+        files.reserveCapacity(definition.files.count)
+        for f in definition.files {
             reader.truncateCursor(genLength)
             reader.appendCursor("/"); reader.appendCursor(f.name)
             let dirLength = reader.cursorLength
@@ -198,7 +202,7 @@ public struct VarsStatusChecker {
                 case .success(let sorted):
                     // `sorted`: the file's recipients, sorted and unique (a set, without hashing them again).
                     (recipients, adminOK) = recipientInfos(sorted, key: recipientsKey)
-                    if gen.share && f.deploy && !sorted.contains(where: (keys.machines[machine] ?? []).contains) {
+                    if id.isShared && f.deploy && !sorted.contains(where: (keys.machines[machine] ?? []).contains) {
                         problem = .missingAccess(machine: machine)
                     } else {
                         // A flake-level file's groups are its first deploy machine's.
@@ -224,13 +228,13 @@ public struct VarsStatusChecker {
                 reader.appendCursor("/value")
                 if !reader.existsAtCursor() { problem = .missingPublic }
             }
-            files.append(VarFileStatus(generator: gen.id, file: f, problem: problem, recipients: recipients, adminCanDecrypt: adminOK))
+            files.append(VarFileStatus(generator: id, file: f, problem: problem, recipients: recipients, adminCanDecrypt: adminOK))
         }
         reader.truncateCursor(genLength)
         reader.appendCursor("/.validation-hash")
-        return GeneratorStatus(id: gen.id, machine: machine, files: files,
+        return GeneratorStatus(id: id, machine: machine, files: files,
                                storedValidationHash: reader.validationHashAtCursor(),
-                               wantedValidationHash: gen.definition.validationHash)
+                               wantedValidationHash: definition.validationHash)
     }
 
     /// `.unfixed` when the recipients (`sorted`, unique) differ from `wanted`, else nil.

@@ -60,16 +60,32 @@ public struct VarsStatusIndex: Sendable {
         return (r.statuses, r.keys, r.stats)
     }
 
-    /// `run`, and with `record` each reader's stamps (`VarsFactReader.stampLog`), in reader order.
+    /// `run`, and with `record` each reader's stamps (`VarsFactReader.stampLog`), per phase (the key
+    /// folders' listing, the key files, the machines), in reader order.
     private func run(_ machines: [String], catalog: GeneratorCatalog, generator: String?, adminRecipients: Set<SopsKeyRef>?,
-                     record: Bool) throws -> (statuses: [MachineVarsStatus], keys: SopsKeyIndex, stats: Stats, logs: [[UInt8]]) {
+                     record: Bool) throws -> (statuses: [MachineVarsStatus], keys: SopsKeyIndex, stats: Stats, logs: [[[UInt8]]]) {
         var stats = Stats()
         let (table, settled) = load(&stats)
+        // The key index (`SopsKeyIndex`): both key folders listed, then every key.json in contiguous
+        // parts over the threads (10k machines: 10k key files, read before any machine's status).
         let first = VarsFactReader(root: clanDirectory, stored: table, settledBeforeNs: settled)
         if record { first.stampLog = VarsStampLog() }
-        let keys = SopsKeyIndex(reader: first)
+        let keyFiles = first.names("sops/users").map { SopsKeyIndex.KeyFile(kind: .users, name: $0) }
+            + first.names("sops/machines").map { SopsKeyIndex.KeyFile(kind: .machines, name: $0) }
         let firstSummary = first.summary
-        let keyMemo = first.keyMemo
+        let parts = keyFiles.count >= 64 ? threads : 1
+        let perPart = (keyFiles.count + parts - 1) / parts
+        let keyParts = ParallelRead.chunks(parts) { p -> (read: [Result<Set<SopsKeyRef>, VarsError>?], memo: [String: Result<Set<SopsKeyRef>, VarsError>?], summary: VarsFactReader.Summary) in
+            let reader = VarsFactReader(root: clanDirectory, stored: table, settledBeforeNs: settled)
+            if record { reader.stampLog = VarsStampLog() }
+            let read = keyFiles[min(keyFiles.count, p * perPart)..<min(keyFiles.count, (p + 1) * perPart)].map { $0.read(reader) }
+            return (read, reader.keyMemo, reader.summary)
+        }
+        let keys = SopsKeyIndex(Array(zip(keyFiles, keyParts.flatMap(\.read))))
+        let keyMemo = keyParts.count == 1 ? keyParts[0].memo : keyParts.reduce(into: [:]) { memo, part in
+            memo.reserveCapacity(keyFiles.count)
+            memo.merge(part.memo) { a, _ in a }
+        }
         // Machines in contiguous chunks, one reader per chunk (no shared mutable state); results are
         // put back in order. Four chunks per thread: a thread that is descheduled (a loaded machine)
         // leaves a quarter of its share to the others, not all of it.
@@ -90,14 +106,15 @@ public struct VarsStatusIndex: Sendable {
 
         var all: [MachineVarsStatus] = []
         all.reserveCapacity(machines.count)
-        var summaries = [firstSummary]
+        var summaries = [firstSummary] + keyParts.map(\.summary)
         for r in done {
             let (statuses, summary) = try r.get()
             all += statuses
             summaries.append(summary)
         }
         store(table, summaries, &stats)
-        return (all, keys, stats, summaries.compactMap(\.log))
+        let logs = [[firstSummary], keyParts.map(\.summary), Array(summaries.suffix(done.count))].map { $0.compactMap(\.log) }
+        return (all, keys, stats, record ? logs : [])
     }
 
     /// A warm run with every stamp recorded (`VarsStampLog`): the stat floor's calls (`replay`).
@@ -107,14 +124,16 @@ public struct VarsStatusIndex: Sendable {
     }
 
     /// The stat floor of a warm status: the recorded calls again and nothing else, spread as `run`
-    /// spreads its readers — the key index's reader first, on this thread, then one chunk per reader
-    /// over the same threads (`ParallelRead.chunks`). Returns the stat-family calls made.
+    /// spreads its readers — phase after phase (the key folders, the key files, the machines), each
+    /// phase's readers over the same threads (`ParallelRead.chunks`; one reader: on this thread).
+    /// Returns the stat-family calls made.
     public func replay(_ recording: VarsStampRecording) -> Int {
-        guard let first = recording.logs.first else { return 0 }
         let root = clanDirectory
-        let chunks = Array(recording.logs.dropFirst())
-        return VarsStampLog.replay(first, clanDirectory: root)
-            + ParallelRead.chunks(chunks.count) { VarsStampLog.replay(chunks[$0], clanDirectory: root) }.reduce(0, +)
+        var calls = 0
+        for phase in recording.logs {
+            calls += ParallelRead.chunks(phase.count) { VarsStampLog.replay(phase[$0], clanDirectory: root) }.reduce(0, +)
+        }
+        return calls
     }
 
     /// `VarsDiskScan` (the Vars screen's view of everything on disk) over the index: files whose stamp
@@ -183,21 +202,21 @@ extension VarsFactReader {
     var summary: Summary { Summary(fresh: fresh, stale: stale, hits: hits, misses: misses, stamps: stamps, log: stampLog?.bytes) }
 }
 
-/// The stamps of one warm status (`VarsStatusIndex.recordStamps`): the calls of each reader, the key
-/// index's first, then one per chunk of machines.
+/// The stamps of one warm status (`VarsStatusIndex.recordStamps`): the calls of each reader, per
+/// phase of the run — the key folders' listing, the key files (in parts), the machines (in chunks).
 public struct VarsStampRecording: Sendable {
-    /// Per reader, `VarsStampLog`'s bytes.
-    let logs: [[UInt8]]
+    /// Per phase, per reader, `VarsStampLog`'s bytes.
+    let logs: [[[UInt8]]]
     /// The stat-family calls recorded (equal to the recorded run's `Stats.stamps`).
     public let stamps: Int
     /// The opens of a machine's directory recorded.
     public let machineOpens: Int
-    /// The readers (the key index's and one per chunk).
-    public var readers: Int { logs.count }
+    /// The readers (the key folders', one per part of the key files, one per chunk of machines).
+    public var readers: Int { logs.reduce(0) { $0 + $1.count } }
 
-    init(logs: [[UInt8]]) {
+    init(logs: [[[UInt8]]]) {
         self.logs = logs
-        let counts = logs.map(VarsStampLog.count)
+        let counts = logs.joined().map(VarsStampLog.count)
         stamps = counts.reduce(0) { $0 + $1.stamps }
         machineOpens = counts.reduce(0) { $0 + $1.machineOpens }
     }

@@ -73,7 +73,7 @@ extension BenchCommand {
             var warmResult: [MachineVarsStatus] = []
             var warmStats = VarsStatusIndex.Stats()
             var replayed = 0
-            let (warm, statFloor) = try Self.adaptivePair(iterations, {
+            let (warm, statFloor, warmCPU, statFloorCPU) = try Self.adaptivePair(iterations, {
                 let r = try warmIndex.run(machines, catalog: catalog)
                 warmResult = r.statuses
                 warmStats = r.stats
@@ -100,7 +100,9 @@ extension BenchCommand {
                                        BenchSummary(samples: warm).json("warm"),
                                        BenchSummary(samples: floor).json("filesystem_floor"),
                                        "\"stat_floor_calls\": {\"stamps\": \(recording.stamps), \"machine_opens\": \(recording.machineOpens), \"readers\": \(recording.readers)}",
-                                       BenchSummary(samples: statFloor).json("stat_floor")])
+                                       BenchSummary(samples: statFloor).json("stat_floor"),
+                                       BenchSummary(samples: warmCPU).json("warm_cpu"),
+                                       BenchSummary(samples: statFloorCPU).json("stat_floor_cpu")])
         }
 
         /// One warm-up run, then `iterations` timed ones — unless the warm-up took over 2 s, then it and
@@ -112,16 +114,31 @@ extension BenchCommand {
         }
 
         /// `adaptive` for two bodies sampled alternately (a, b, a, b, …) after one warm-up each, so a
-        /// change of load falls on both.
-        static func adaptivePair(_ iterations: Int, _ a: () throws -> Void, _ b: () throws -> Void) rethrows -> ([Double], [Double]) {
-            let firstA = try BenchTiming.millis(a), firstB = try BenchTiming.millis(b)
-            var sa = firstA > 2000 ? [firstA] : [], sb = firstB > 2000 ? [firstB] : []
+        /// change of load falls on both. With each wall sample, the process's CPU time (user + sys, all
+        /// threads) over it: on a loaded machine the CPU ratio holds where the wall one does not.
+        static func adaptivePair(_ iterations: Int, _ a: () throws -> Void, _ b: () throws -> Void) rethrows
+            -> (a: [Double], b: [Double], cpuA: [Double], cpuB: [Double]) {
+            func timed(_ body: () throws -> Void) rethrows -> (wall: Double, cpu: Double) {
+                let c0 = cpuMillis()
+                let wall = try BenchTiming.millis(body)
+                return (wall, cpuMillis() - c0)
+            }
+            let firstA = try timed(a), firstB = try timed(b)
+            var sa = firstA.wall > 2000 ? [firstA] : [], sb = firstB.wall > 2000 ? [firstB] : []
             let na = max(0, iterations - sa.count), nb = max(0, iterations - sb.count)
             for i in 0..<max(na, nb) {
-                if i < na { sa.append(try BenchTiming.millis(a)) }
-                if i < nb { sb.append(try BenchTiming.millis(b)) }
+                if i < na { sa.append(try timed(a)) }
+                if i < nb { sb.append(try timed(b)) }
             }
-            return (sa, sb)
+            return (sa.map(\.wall), sb.map(\.wall), sa.map(\.cpu), sb.map(\.cpu))
+        }
+
+        /// The process's CPU time so far (user + sys), milliseconds.
+        static func cpuMillis() -> Double {
+            var ru = rusage()
+            getrusage(RUSAGE_SELF.rawValue, &ru)
+            func ms(_ t: timeval) -> Double { Double(t.tv_sec) * 1000 + Double(t.tv_usec) / 1000 }
+            return ms(ru.ru_utime) + ms(ru.ru_stime)
         }
 
         /// The syscalls a cold status cannot avoid, with no parsing, on one thread: list `sops/users`
