@@ -314,7 +314,7 @@ final class CachedFleetFile: Sendable {
     /// Row `row`'s roles as stored (from `ResolvedFleet.rolesHeld`); nil if the file holds none.
     func roles(ofRow row: Int) -> [(role: String, holding: RoleHolding)]? {
         guard let at = addressesAt, row >= 0, row < machineCount else { return nil }
-        var c = BinaryCursor(body.raw, at: at + row * FleetCacheFile.rowSize + 28)
+        var c = BinaryCursor(body.raw, at: at + row * FleetCacheFile.rowSize + FleetCacheFile.rowRolesOffset)
         guard let id = c.u32().map(Int.init) else { return nil }
         let held: [String]
         if let lists = decodedLists.withLock({ $0 }) {

@@ -29,6 +29,9 @@ enum FleetCacheFile {
     static let none = UInt32.max
     static let machineSize = 44
     static let rowSize = 32
+    /// Where a row's roles list (u32) sits in it: after kind u8 · 3 pad · address, module, instance
+    /// u32 · priority i64 · overlay IP u32 (`Encoder`'s address rows).
+    static let rowRolesOffset = 28
     static let readSize = 56
 
     // MARK: write
