@@ -81,10 +81,13 @@ public struct ResolvedFleetCache: Sendable {
         store(inv, addresses: addresses, source: dir, identity: identity, early: nil)
     }
 
+    /// Nanoseconds since the epoch before which a file counts as settled (`settleSeconds`).
+    private var settledNs: Int64 { Int64((Date().timeIntervalSince1970 - settleSeconds) * 1e9) }
+
     /// The same, with the inventory's part already encoded by `early` (of this `inv`) when given.
     func store(_ inv: Inventory, addresses: AddressRecording?, source dir: String, identity: Identity,
                early: EarlyInventoryEncoding?) -> UInt64? {
-        let settled = Int64((Date().timeIntervalSince1970 - settleSeconds) * 1e9)
+        let settled = settledNs
         guard identity.newestNs < settled, Self.identity(source: dir) == identity else { return nil }
         // Addresses from a file that changed just now, or could not be stat-ed, are left out.
         let usable = addresses.flatMap { a in
@@ -118,8 +121,10 @@ extension ResolvedFleetCache {
             // The zerotier IP files are read on another core while the inventory is parsed.
             let prefetch = ZerotierPrefetch(root: dir)
             let inventory = try DirectoryInventoryLoader(directory: dir).load()
-            // The store's inventory part is encoded on another core while the addresses are resolved.
-            early = identity == nil ? nil : EarlyInventoryEncoding(inventory)
+            // The store's inventory part is encoded on another core while the addresses are resolved;
+            // not when the files changed too recently for `store` to take them (its work is thrown
+            // away and it takes the core the zerotier read-ahead runs on).
+            if let identity, identity.newestNs < settledNs { early = EarlyInventoryEncoding(inventory) }
             fleet = ResolvedFleet(inventory, recorder: recorder, prefetched: prefetch)
         }
         guard let identity else { return (fleet, nil) }
