@@ -58,4 +58,18 @@ final class HistoryLoadTests: XCTestCase {
         guard events.count == 1, case .historyLoaded(let entries) = events[0] else { return XCTFail("\(events)") }
         XCTAssertEqual(entries, [])
     }
+
+    /// A history file that is not a database: the error names the file and what went wrong, the
+    /// file is left as it was (was: "no deploy history yet", the error dropped).
+    func testUnreadableHistoryNamesTheFile() throws {
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let path = dir + "/h.sqlite"
+        let junk = Data(repeating: 0x41, count: 4096)
+        try junk.write(to: URL(fileURLWithPath: path))
+        let events = load(path: path, source: .directory(path: "/nonexistent"))
+        guard events.count == 1, case .historyFailed(let message) = events[0] else { return XCTFail("\(events)") }
+        XCTAssertTrue(message.hasPrefix("deploy history \(path): "), message)
+        XCTAssertTrue(message.contains("not a database"), message)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: path)), junk)
+    }
 }

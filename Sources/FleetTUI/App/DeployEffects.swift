@@ -28,19 +28,23 @@ final class DeployEffects: Sendable {
         self.settings = settings
     }
 
-    /// Runs are recorded for, and listed from, this fleet only (issue 16).
     private var historyPath: String { settings.historyPath ?? DeployHistory.defaultPath() }
 
-    private func history() -> DeployHistory? {
-        try? DeployHistory(path: historyPath, fleet: source.fleetKey)
+    /// Runs are recorded for, and listed from, this fleet only (issue 16).
+    private func openHistory() throws -> DeployHistory {
+        try DeployHistory(path: historyPath, fleet: source.fleetKey)
     }
+
+    /// A deploy runs without a record when the database cannot be opened.
+    private func history() -> DeployHistory? { try? openHistory() }
 
     /// The history to read, or nil when no run was ever recorded (no database file): reading it
     /// would create an empty one, and opening SQLite at every start of a dashboard that has nothing
     /// to list costs ~2.5 MB of its peak memory (GRDB's and SQLite's code and caches; docs/PERFORMANCE.md,
-    /// "UI peak RSS, eighth session"). A recorded run (`history()`) creates it.
-    private func recordedHistory() -> DeployHistory?? {
-        FileManager.default.fileExists(atPath: historyPath) ? .some(history()) : .none
+    /// "UI peak RSS, eighth session"). A recorded run (`history()`) creates it. Throws when the
+    /// file is there but cannot be opened (corrupt, locked, unreadable).
+    private func recordedHistory() throws -> DeployHistory? {
+        FileManager.default.fileExists(atPath: historyPath) ? try openHistory() : nil
     }
 
     func start(_ names: [String], kind: DeployKind) {
@@ -206,9 +210,8 @@ final class DeployEffects: Sendable {
     func loadHistory(allFleets: Bool) {
         let q = queue
         Task.detached { [self] in
-            guard let recorded = recordedHistory() else { q.post(.historyLoaded([])); return }   // what an empty one lists
-            guard let h = recorded else { q.post(.historyFailed("no deploy history yet")); return }
             do {
+                guard let h = try recordedHistory() else { q.post(.historyLoaded([])); return }   // what an empty one lists
                 let fmt = DateFormatter()
                 fmt.dateFormat = "yyyy-MM-dd HH:mm:ss"
                 let entries = try h.deploys(limit: 200, allFleets: allFleets).map { d -> HistoryEntry in
@@ -223,7 +226,7 @@ final class DeployEffects: Sendable {
                 }
                 q.post(.historyLoaded(entries))
             } catch {
-                q.post(.historyFailed(String(describing: error)))
+                q.post(.historyFailed("deploy history \(historyPath): \(error)"))
             }
         }
     }
