@@ -143,11 +143,14 @@ final class EffectRunner {
                 let (complete, recording) = info.hasPendingStore(of: loaded.fleet)
                     ? loaded.fleet.completedRecording() : (loaded.fleet.completed(), nil)
                 q.post(.fleetCompleted(complete, searchIndex: FleetSearch.index(complete)))
-                MallocPolicy.trim()
+                // One trim, after the store when one runs: a trim between the two handed back pages
+                // the store faulted in again, and held each arena's lock while the UI thread drew.
                 if let recording, let store = info.takePendingStore(of: loaded.fleet) {
                     store(recording)
                     MallocPolicy.trim()
                     UILog.logger.debug("resolved-fleet cache stored\(UILog.memory)")
+                } else {
+                    MallocPolicy.trim()
                 }
             }
         case .loadHistoryLog(let id): deploys.loadLog(deployID: id)

@@ -11,8 +11,8 @@ public enum Event: Sendable {
     /// Its addresses may cover only the first screen (`ResolvedFleet.firstScreen`): then
     /// `fleetCompleted` follows.
     case inventoryLoaded(ResolvedFleet, revalidating: Bool)
-    /// The same load with every address read, and the Fleet filter's search lines (one per machine,
-    /// inventory order), both computed off the UI thread after the first frame.
+    /// The same load with every address read, and the Fleet filter's search index (a machine's
+    /// fields, inventory order), both computed off the UI thread after the first frame.
     case fleetCompleted(ResolvedFleet, searchIndex: FleetSearchIndex)
     /// A big cached fleet's first screen, before the rest is decoded (`FleetPreview`): the event
     /// loop draws the first frame from it while no inventory is loaded (`AppState.previewing`); the

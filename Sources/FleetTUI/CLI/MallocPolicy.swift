@@ -1,7 +1,8 @@
 import CNcursesShim
 import Synchronization
 
-/// How the process's allocator treats large blocks, set once at the start of `main`.
+/// How the process's allocator treats large blocks (`apply` by the dashboard, `applyOneShot` by a
+/// cold `fleet list --json`, each once at its start), and when the dashboard hands free pages back.
 ///
 /// glibc serves blocks above its mmap threshold with their own mapping, returned to the system on
 /// free — but by default the threshold is dynamic: freeing such a block raises it to that block's
