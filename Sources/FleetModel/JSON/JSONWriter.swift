@@ -167,29 +167,14 @@ public struct JSONWriter: Sendable {
             if let value { out.append(contentsOf: String(value).utf8) } else { out.append(contentsOf: "null".utf8) }
         }
 
-        /// `strings` of an array, not generic: the generic one is not specialised across modules
-        /// (`fleet list --json` wrote every tag and role through protocol witnesses).
+        /// An array of strings. Not generic over collections: a generic one is not specialised across
+        /// modules (`fleet list --json` wrote every tag and role through protocol witnesses).
         public mutating func strings(_ key: StaticString, _ values: [String], into out: inout [UInt8]) {
             self.key(key, into: &out)
             if values.isEmpty { out.append(contentsOf: "[]".utf8); return }
             out.append(UInt8(ascii: "["))
             for (i, v) in values.enumerated() {
                 if i > 0 { out.append(UInt8(ascii: ",")) }
-                out.append(contentsOf: newlines[2])
-                writer.writeString(v, into: &out)
-            }
-            out.append(contentsOf: newlines[1])
-            out.append(UInt8(ascii: "]"))
-        }
-
-        public mutating func strings<C: Collection>(_ key: StaticString, _ values: C, into out: inout [UInt8]) where C.Element == String {
-            self.key(key, into: &out)
-            if values.isEmpty { out.append(contentsOf: "[]".utf8); return }
-            out.append(UInt8(ascii: "["))
-            var firstItem = true
-            for v in values {
-                if !firstItem { out.append(UInt8(ascii: ",")) }
-                firstItem = false
                 out.append(contentsOf: newlines[2])
                 writer.writeString(v, into: &out)
             }

@@ -75,10 +75,14 @@ public struct SopsKeyIndex: Sendable {
 
     /// The same from a fact reader (answers from the vars status index for unchanged key files).
     init(reader: VarsFactReader) {
-        let users = reader.names("sops/users").map { KeyFile(kind: .users, name: $0) }
-        let usersRead = users.map { $0.read(reader) }
-        let machines = reader.names("sops/machines").map { KeyFile(kind: .machines, name: $0) }
-        self.init(Array(zip(users, usersRead)) + zip(machines, machines.map { $0.read(reader) }))
+        let files = Self.keyFiles(reader)
+        self.init(Array(zip(files, files.map { $0.read(reader) })))
+    }
+
+    /// Every `sops/users/*` key file, then every `sops/machines/*` one, as `reader` lists them.
+    static func keyFiles(_ reader: VarsFactReader) -> [KeyFile] {
+        reader.names("sops/users").map { KeyFile(kind: .users, name: $0) }
+            + reader.names("sops/machines").map { KeyFile(kind: .machines, name: $0) }
     }
 
     /// A `sops/<kind>/<name>/key.json` to read (`read`; `VarsStatusIndex` reads them over threads).

@@ -70,8 +70,7 @@ public struct VarsStatusIndex: Sendable {
         // parts over the threads (10k machines: 10k key files, read before any machine's status).
         let first = VarsFactReader(root: clanDirectory, stored: table, settledBeforeNs: settled)
         if record { first.stampLog = VarsStampLog() }
-        let keyFiles = first.names("sops/users").map { SopsKeyIndex.KeyFile(kind: .users, name: $0) }
-            + first.names("sops/machines").map { SopsKeyIndex.KeyFile(kind: .machines, name: $0) }
+        let keyFiles = SopsKeyIndex.keyFiles(first)
         let firstSummary = first.summary
         let parts = keyFiles.count >= 64 ? threads : 1
         let perPart = (keyFiles.count + parts - 1) / parts
