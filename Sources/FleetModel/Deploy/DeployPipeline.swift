@@ -115,17 +115,23 @@ public struct DeployPipeline: Sendable {
             : nil
 
         await withTaskGroup(of: HostResult.self) { group in
+            // Slots are taken here, in the machines' order, before each host's task exists: child
+            // tasks racing for the limiter would start `--jobs 1` hosts in whatever order the
+            // scheduler ran them (seen in CI: tb4 before tb3).
             for m in machines {
-                group.addTask {
-                    do {
-                        try await limiter.acquire()
-                    } catch {
+                do {
+                    try await limiter.acquire()
+                } catch {
+                    group.addTask {
                         let f = DeployFailure(host: m.name, stage: .resolve, message: "cancelled before it started", cancelled: true)
                         let r = HostResult(host: m.name, target: nil, outcome: .failed(f), systemPath: nil, previousSystem: nil,
                                            generation: nil, seconds: 0, stages: [])
                         events.yield(DeployEvent(host: m.name, stage: nil, kind: .hostFinished(r)))
                         return r
                     }
+                    continue
+                }
+                group.addTask {
                     let d = HostDeployer(machine: m, options: options, ssh: ssh, runner: runner, unitSuffix: unitSuffix,
                                          eta: eta, emit: emit)
                     d.batch = batch

@@ -259,15 +259,17 @@ public final class StatusProber: @unchecked Sendable {
         }
     }
 
-    /// Every host's ssh probe (no evaluation), yielded as each answers, at most `jobs` at once.
+    /// Every host's ssh probe (no evaluation), yielded as each answers, at most `jobs` at once,
+    /// started in the given order (a slot is taken before the host's task exists, as in
+    /// DeployPipeline; only `jobs` tasks live at a time).
     func probeEach(_ machines: [Machine], jobs: Int = 8) -> AsyncStream<HostStatus> {
         AsyncStream { continuation in
             let task = Task {
                 let limiter = AsyncLimiter(jobs)
                 await withTaskGroup(of: Void.self) { group in
                     for m in machines {
+                        do { try await limiter.acquire() } catch { break }
                         group.addTask {
-                            do { try await limiter.acquire() } catch { return }
                             continuation.yield(await self.probe(m, evaluate: false))
                             await limiter.release()
                         }
