@@ -38,7 +38,6 @@ public struct GeneratorCatalog: Sendable {
         self.source = source
         var gens: [GeneratorID: Generator] = [:]
         gens.reserveCapacity(machines.values.reduce(exports.count) { $0 + $1.count })
-        var firstDeclarer: [GeneratorID: String] = [:]
         var ownDefinitions = true
         for machine in machines.keys.sorted() {
             let defs = machines[machine] ?? []
@@ -54,17 +53,18 @@ public struct GeneratorCatalog: Sendable {
                 let deps = def.dependencies.map { dep in
                     GeneratorID(name: dep, machine: (byName[dep].map { !$0.share } ?? false) ? machine : nil)
                 }
-                if var existing = gens[id] {
+                // One hash for a new id (100k of them at 10k machines); a shared generator already
+                // declared by another machine goes back in with this machine added.
+                if var existing = gens.updateValue(Generator(id: id, definition: def, machines: [machine], dependencies: deps),
+                                                   forKey: id) {
                     if !def.share { ownDefinitions = false }
                     let diff = existing.definition.sharedDefinitionDifferences(def)
                     if !diff.isEmpty {
-                        throw VarsError(source, "Machines \(firstDeclarer[id] ?? "?") and \(machine) have different definitions for shared generator '\(def.name)' (differ in: \(diff.joined(separator: ", ")))")
+                        // The first declarer: machines are taken in sorted order, so it is the first one listed.
+                        throw VarsError(source, "Machines \(existing.machines.first ?? "?") and \(machine) have different definitions for shared generator '\(def.name)' (differ in: \(diff.joined(separator: ", ")))")
                     }
                     existing.machines.append(machine)
                     gens[id] = existing
-                } else {
-                    gens[id] = Generator(id: id, definition: def, machines: [machine], dependencies: deps)
-                    firstDeclarer[id] = machine
                 }
             }
         }

@@ -60,6 +60,14 @@ public struct GeneratorsFile: Sendable {
             groups[machine] = try stringList(mo["defaultGroups"], at: "\(at).defaultGroups")
             var defs: [GeneratorDefinition] = []
             for (gen, gv) in try mo["generators"].map({ try object($0, at: "\(at).generators") }) ?? [:] {
+                // The common case, `{"template": t}` of a template parsed before for this name: no
+                // path string, no copy of the fields.
+                if let o = gv.objectValue, o.count == 1, let tname = o["template"]?.stringValue, machineFree[tname] == true,
+                   let def = fromTemplate[tname + "\u{0}" + gen] {
+                    try checkName(machine, .machine, at: "\(at).generators.\(gen)")
+                    defs.append(def)
+                    continue
+                }
                 let gat = "\(at).generators.\(gen)"
                 var fields = try object(gv, at: gat)
                 var cacheKey: String?
@@ -91,8 +99,8 @@ public struct GeneratorsFile: Sendable {
         return try GeneratorCatalog(machines: machines, defaultGroups: groups, source: path)
     }
 
-    private func checkName(_ name: String, _ kind: NameKind, at: String) throws {
-        do { try NameValidation.validate(name, as: kind) } catch let e as NameError { throw VarsError(path, "\(at): \(e)") }
+    private func checkName(_ name: String, _ kind: NameKind, at: @autoclosure () -> String) throws {
+        do { try NameValidation.validate(name, as: kind) } catch let e as NameError { throw VarsError(path, "\(at()): \(e)") }
     }
 
     private static let generatorKeys: Set<String> = ["share", "dependencies", "prompts", "files", "validation",
