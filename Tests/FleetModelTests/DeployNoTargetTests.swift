@@ -53,21 +53,4 @@ final class DeployNoTargetTests: XCTestCase {
         XCTAssertTrue(f.description.hasPrefix("[lost] resolve failed: Could not find any way to connect to machine 'lost'"), f.description)
         XCTAssertEqual(s.hosts.first(where: { $0.host == "lost" })?.stages.map(\.stage), [.resolve], "a deploy stops there")
     }
-    /// `--jobs 1` runs hosts in the order given, each after the previous one's end (a CI run once
-    /// started the second host first: the hosts' tasks raced for the one slot).
-    func testJobsOneRunsHostsInTheGivenOrder() async {
-        var o = DeployOptions(kind: .deploy, jobs: 1, builder: .flake("path:/nonexistent"))
-        o.nothingToBuild = "no flake in this test"
-        o.vars = nil
-        o.batchBuild = false
-        let names = (0..<40).map { "lost\($0)" }   // no target: each fails fast at resolve
-        let run = DeployPipeline().start(names.map { Machine(name: $0) }, options: o)
-        var order: [String] = []
-        for await e in run.events where !e.host.isEmpty {
-            if case .hostFinished = e.kind { order.append("end " + e.host) } else if order.last != "start " + e.host {
-                order.append("start " + e.host)
-            }
-        }
-        XCTAssertEqual(order, names.flatMap { ["start " + $0, "end " + $0] })
-    }
 }

@@ -130,6 +130,8 @@ actor AsyncLimiter {
     init(_ limit: Int) { available = max(1, limit) }
 
     func acquire() async throws {
+        // A cancelled run starts nothing more, even when a slot is free.
+        try Task.checkCancellation()
         if available > 0 { available -= 1; return }
         let id = nextID
         nextID += 1
