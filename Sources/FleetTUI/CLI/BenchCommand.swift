@@ -10,7 +10,8 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench-internal",
         abstract: "In-process benchmarks for make bench (internal).",
         shouldDisplay: false,
-        subcommands: [Render.self, Filter.self, Parse.self, AgeBench.self, VarsGenerate.self, VarsStatusBench.self])
+        subcommands: [Render.self, Filter.self, Parse.self, AgeBench.self, VarsGenerate.self, VarsStatusBench.self,
+                      CatalogBench.self])
 
     struct Geometry: ParsableArguments {
         @Option(help: "Inventory directory (inventory.json).") var inventory: String
