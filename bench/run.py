@@ -451,8 +451,8 @@ def vars_metrics(fleet, big, env, generators=10):
         raise RuntimeError(f"vars status found problems in the synthetic tree: {v}")
     floor = v["filesystem_floor"]["median_ms"]
     label = f"vars status {v['machines']} x {generators} ({v['files']} files)"
-    catalog = catalog_metric(fleet, big, env)
-    return [catalog,metric("vars_status_10k", label + ", warm", v["warm"]["median_ms"], "ms", ("<", 300), floor, "fs floor",
+    return [catalog_metric(fleet, big, env),
+            metric("vars_status_10k", label + ", warm", v["warm"]["median_ms"], "ms", ("<", 300), floor, "fs floor",
                    details=dict(status=v, generate=g)),
             metric("vars_status_10k_cold", label + ", cold", v["cold"]["median_ms"], "ms", ("<=", 1.5), floor, "fs floor",
                    ratio_target=True, details=dict(status=v)),

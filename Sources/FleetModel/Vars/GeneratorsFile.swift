@@ -60,11 +60,11 @@ public struct GeneratorsFile: Sendable {
             groups[machine] = try stringList(mo["defaultGroups"], at: "\(at).defaultGroups")
             var defs: [GeneratorDefinition] = []
             for (gen, gv) in try mo["generators"].map({ try object($0, at: "\(at).generators") }) ?? [:] {
-                // The common case, `{"template": t}` of a template parsed before for this name: no
-                // path string, no copy of the fields.
-                if let o = gv.objectValue, o.count == 1, let tname = o["template"]?.stringValue, machineFree[tname] == true,
+                // The common case, `{"template": t}` of a template parsed before for this name
+                // (`fromTemplate` holds only those): no path string, no copy of the fields.
+                if let o = gv.objectValue, o.count == 1, let tname = o["template"]?.stringValue,
                    let def = fromTemplate[tname + "\u{0}" + gen] {
-                    try checkName(machine, .machine, at: "\(at).generators.\(gen)")
+                    try checkName(machine, .machine, at: "\(at).generators.\(gen)")  // the rest was checked when it was parsed
                     defs.append(def)
                     continue
                 }
@@ -84,11 +84,6 @@ public struct GeneratorsFile: Sendable {
                     var merged = base
                     for (k, v) in fields { merged[k] = v }
                     fields = merged
-                }
-                if let cacheKey, let def = fromTemplate[cacheKey] {
-                    try checkName(machine, .machine, at: gat)  // the rest was checked when it was parsed
-                    defs.append(def)
-                    continue
                 }
                 let def = try generator(name: gen, fields, machine: machine, at: gat)
                 if let cacheKey { fromTemplate[cacheKey] = def }
