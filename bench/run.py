@@ -107,19 +107,20 @@ class PtyProcess:
             pass
 
 
-def wait_frame_log(path, timeout=30.0):
+def wait_frame_log(path, timeout=30.0, event="first-frame"):
+    """(CLOCK_REALTIME ns, rows) of the probe's `event` line (BenchProbe.swift)."""
     deadline = time.time() + timeout
     while time.time() < deadline:
         try:
             with open(path) as f:
-                line = f.readline()
-            if line.startswith("first-frame "):
-                parts = line.split()
-                return int(parts[1]), int(parts[2].split("=")[1])
+                for line in f:
+                    if line.startswith(event + " "):
+                        parts = line.split()
+                        return int(parts[1]), int(parts[2].split("=")[1])
         except FileNotFoundError:
             pass
         time.sleep(0.002)
-    raise RuntimeError(f"no first frame logged in {timeout}s ({path})")
+    raise RuntimeError(f"no {event} logged in {timeout}s ({path})")
 
 
 def proc_status(pid, field):
@@ -205,6 +206,19 @@ def ui_peak_rss(fleet, inv_dir, env, work):
         wait_frame_log(logf)
         time.sleep(3)
         return proc_status(p.proc.pid, "VmHWM") / 1024
+    finally:
+        p.terminate()
+
+
+def ui_vars_load(fleet, inv_dir, env, work):
+    """(ms from the UI's start to its first frame with the vars status, VmHWM in MB then) on a fleet
+    with a vars tree: the Fleet table's SECRETS column and the Vars screen wait for the disk scan and
+    the status of every generator (VarsOverview.load)."""
+    logf = f"{work}/vars-{time.time_ns()}.log"
+    p = PtyProcess([fleet, "--inventory", inv_dir], dict(env, FLEET_BENCH_FRAME_LOG=logf), work)
+    try:
+        ns, _ = wait_frame_log(logf, timeout=300, event="vars-loaded")
+        return (ns - p.start_ns) / 1e6, proc_status(p.proc.pid, "VmHWM") / 1024
     finally:
         p.terminate()
 
@@ -451,7 +465,19 @@ def vars_metrics(fleet, big, env, generators=10):
         raise RuntimeError(f"vars status found problems in the synthetic tree: {v}")
     floor = v["filesystem_floor"]["median_ms"]
     label = f"vars status {v['machines']} x {generators} ({v['files']} files)"
+    log("vars: the UI's vars load (first run fills the index with the disk scan's facts; then 2 warm)")
+    work = tempfile.mkdtemp(prefix="fleet-bench-ui-vars-")
+    try:
+        ui = [ui_vars_load(fleet, big, env, work) for _ in range(3)]
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    ui_ms, ui_rss = [t for t, _ in ui[1:]], [r for _, r in ui[1:]]
     return [catalog_metric(fleet, big, env),
+            metric("ui_vars_loaded_10k", f"UI start -> vars status on screen, {v['machines']} x {generators}, warm",
+                   median(ui_ms), "ms", None, v["warm"]["median_ms"], "vars status warm",
+                   details=dict(runs_ms=ui_ms, first_run_ms=ui[0][0])),
+            metric("rss_ui_vars_10k", f"peak RSS, UI with vars status, {v['machines']} x {generators}", max(ui_rss), "MB", None,
+                   details=dict(runs_mb=ui_rss, first_run_mb=ui[0][1])),
             metric("vars_status_10k", label + ", warm", v["warm"]["median_ms"], "ms", ("<", 300), floor, "fs floor",
                    details=dict(status=v, generate=g)),
             metric("vars_status_10k_cold", label + ", cold", v["cold"]["median_ms"], "ms", ("<=", 1.5), floor, "fs floor",

@@ -394,12 +394,18 @@ final class VarsFactReader {
     /// A file's bytes (a public value); nil when absent, a directory or unreadable
     /// (`FileManager.contents(atPath:)`).
     func contents(_ rel: String) -> [UInt8]? {
-        guard let f = fact(rel, { fd, s, _ in
+        withCursor(rel) { contentsAtCursor() ?? nil }
+    }
+
+    /// `contents` of the cursor's path, telling absent (nil) from present but unreadable or a
+    /// directory (`.some(nil)`): a status's "missing" is absence, as `existsAtCursor` says.
+    func contentsAtCursor() -> [UInt8]?? {
+        guard let f = factAtCursor({ fd, s, _ in
             guard !s.isDirectory, let bytes = Self.readAll(fd, size: s.size) else { return .unreadable("") }
             return .bytes(bytes)
         }) else { return nil }
-        if case .bytes(let b) = f { return b }
-        return nil
+        if case .bytes(let b) = f { return .some(b) }
+        return .some(nil)
     }
 
     /// Entry names of a directory, sorted; empty when absent.

@@ -62,16 +62,30 @@ public struct VarsOverview: Sendable {
     }
 
     /// Statuses come from the vars status index (`index`; by default the one in the cache directory).
+    ///
+    /// With generator definitions the statuses come first, with public values, and the disk scan
+    /// then skips every file they reported (`VarsDiskScan.Covered`): it only finds what no
+    /// definition declares (orphans, leftovers, `sops/secrets`). At 10k machines × 10 generators
+    /// that is ~0.3M lookups instead of ~1.5M on top of the status's 0.6M. Keys with no known owner
+    /// are the scan's plus the statuses' recipients without an owner.
     public static func load(repository: VarsRepository, catalog: GeneratorCatalog?, adminRecipients: Set<SopsKeyRef>?,
                             index: VarsStatusIndex? = nil) throws -> VarsOverview {
         let index = index ?? VarsStatusIndex(clanDirectory: repository.clanDirectory)
-        let scan = index.scan(inventoryMachines: repository.inventoryMachines()).scan
         guard let catalog else {
+            let scan = index.scan(inventoryMachines: repository.inventoryMachines()).scan
             return VarsOverview(catalog: nil, machines: [], shared: [], sharedMissingAccess: [:], scan: scan)
         }
-        let run = try index.run(catalog.machineNames, catalog: catalog, adminRecipients: adminRecipients)
+        let run = try index.run(catalog.machineNames, catalog: catalog, adminRecipients: adminRecipients, collectValues: true)
         let machines = run.statuses
-        let checker = VarsStatusChecker(clanDirectory: repository.clanDirectory, catalog: catalog, keys: run.keys, adminRecipients: adminRecipients)
+        var checker = VarsStatusChecker(clanDirectory: repository.clanDirectory, catalog: catalog, keys: run.keys, adminRecipients: adminRecipients)
+        checker.collectValues = true
+        let exports = checker.exportStatuses()
+        var scan = index.scan(inventoryMachines: repository.inventoryMachines(), covered: VarsDiskScan.Covered(catalog: catalog)).scan
+        var unknown = Set(scan.unknownKeys)
+        for m in machines + exports {
+            for g in m.generators { for f in g.files { for r in f.recipients where r.owners.isEmpty { unknown.insert(r.key) } } }
+        }
+        if unknown.count != scan.unknownKeys.count { scan.unknownKeys = unknown.sorted() }
         var shared: [GeneratorID: GeneratorStatus] = [:]
         var access: [GeneratorID: [String]] = [:]
         for m in machines {
@@ -83,7 +97,7 @@ public struct VarsOverview: Sendable {
             }
         }
         return VarsOverview(catalog: catalog, machines: machines, shared: shared.keys.sorted().compactMap { shared[$0] },
-                            sharedMissingAccess: access, exports: checker.exportStatuses(), scan: scan)
+                            sharedMissingAccess: access, exports: exports, scan: scan)
     }
 
     public func health(_ machine: String) -> VarsHealth {

@@ -43,6 +43,8 @@ public struct VarFileStatus: Equatable, Sendable {
     /// Whether one of the admin keys given to the check is a recipient; nil when unknown (public file,
     /// missing file, or no admin key given). `false` is "undecryptable with your key".
     public let adminCanDecrypt: Bool?
+    /// A public file's `value` bytes, when the checker collects them (`collectValues`, the Vars screen).
+    public var value: [UInt8]? = nil
 
     /// clan's var id, `gen/file`.
     public var id: String { "\(generator.name)/\(file.name)" }
@@ -112,6 +114,9 @@ public struct VarsStatusChecker {
     public let adminRecipients: Set<SopsKeyRef>?
     let reader: VarsFactReader
     private let memo = Memo()
+    /// Also read each public file's bytes (`VarFileStatus.value`; from the index when unchanged) —
+    /// the Vars screen shows them; `vars check` does not.
+    public var collectValues = false
 
     /// What this checker derived once and reuses (it is one thread's, like its reader): results that
     /// depend only on facts with equal index keys are equal.
@@ -190,6 +195,7 @@ public struct VarsStatusChecker {
             var problem: VarProblem?
             var recipients: [RecipientInfo] = []
             var adminOK: Bool?
+            var value: [UInt8]?
             if f.secret {
                 reader.appendCursor("/secret")
                 let (result, recipientsKey) = reader.secretRecipientsAtCursor()
@@ -226,9 +232,18 @@ public struct VarsStatusChecker {
                 }
             } else {
                 reader.appendCursor("/value")
-                if !reader.existsAtCursor() { problem = .missingPublic }
+                if collectValues {
+                    // Absent is missing; present but unreadable (or a directory) is there, without bytes.
+                    switch reader.contentsAtCursor() {
+                    case nil: problem = .missingPublic
+                    case .some(let bytes): value = bytes
+                    }
+                } else if !reader.existsAtCursor() {
+                    problem = .missingPublic
+                }
             }
-            files.append(VarFileStatus(generator: id, file: f, problem: problem, recipients: recipients, adminCanDecrypt: adminOK))
+            files.append(VarFileStatus(generator: id, file: f, problem: problem, recipients: recipients, adminCanDecrypt: adminOK,
+                                       value: value))
         }
         reader.truncateCursor(genLength)
         reader.appendCursor("/.validation-hash")

@@ -54,16 +54,18 @@ public struct VarsStatusIndex: Sendable {
     }
 
     /// `statuses` with the key index and counters.
+    /// `collectValues`: public files' bytes too (`VarsStatusChecker.collectValues`).
     public func run(_ machines: [String], catalog: GeneratorCatalog, generator: String? = nil,
-                    adminRecipients: Set<SopsKeyRef>? = nil) throws -> (statuses: [MachineVarsStatus], keys: SopsKeyIndex, stats: Stats) {
-        let r = try run(machines, catalog: catalog, generator: generator, adminRecipients: adminRecipients, record: false)
+                    adminRecipients: Set<SopsKeyRef>? = nil, collectValues: Bool = false) throws -> (statuses: [MachineVarsStatus], keys: SopsKeyIndex, stats: Stats) {
+        let r = try run(machines, catalog: catalog, generator: generator, adminRecipients: adminRecipients, record: false,
+                        collectValues: collectValues)
         return (r.statuses, r.keys, r.stats)
     }
 
     /// `run`, and with `record` each reader's stamps (`VarsFactReader.stampLog`), per phase (the key
     /// folders' listing, the key files, the machines), in reader order.
     private func run(_ machines: [String], catalog: GeneratorCatalog, generator: String?, adminRecipients: Set<SopsKeyRef>?,
-                     record: Bool) throws -> (statuses: [MachineVarsStatus], keys: SopsKeyIndex, stats: Stats, logs: [[[UInt8]]]) {
+                     record: Bool, collectValues: Bool = false) throws -> (statuses: [MachineVarsStatus], keys: SopsKeyIndex, stats: Stats, logs: [[[UInt8]]]) {
         var stats = Stats()
         let (table, settled) = load(&stats)
         // The key index (`SopsKeyIndex`): both key folders listed, then every key.json in contiguous
@@ -94,7 +96,8 @@ public struct VarsStatusIndex: Sendable {
             let lo = c * per, hi = min(machines.count, lo + per)
             let reader = VarsFactReader(root: clanDirectory, stored: table, settledBeforeNs: settled, keyMemo: keyMemo)
             if record { reader.stampLog = VarsStampLog() }
-            let checker = VarsStatusChecker(reader: reader, catalog: catalog, keys: keys, adminRecipients: adminRecipients)
+            var checker = VarsStatusChecker(reader: reader, catalog: catalog, keys: keys, adminRecipients: adminRecipients)
+            checker.collectValues = collectValues
             return Result { () throws -> ([MachineVarsStatus], VarsFactReader.Summary) in
                 var out: [MachineVarsStatus] = []
                 out.reserveCapacity(hi - lo)
@@ -137,12 +140,31 @@ public struct VarsStatusIndex: Sendable {
 
     /// `VarsDiskScan` (the Vars screen's view of everything on disk) over the index: files whose stamp
     /// is unchanged are not read again.
-    public func scan(inventoryMachines: Set<String>?) -> (scan: VarsDiskScan, stats: Stats) {
+    /// `vars/per-machine`'s machines are scanned in contiguous chunks over `threads`, one reader per
+    /// chunk (as `run` does), and put back in order: the same scan as one reader's walk.
+    ///
+    /// `covered` (the Vars screen with generator definitions): the files a status already reported
+    /// (`VarsDiskScan.Covered`) are not scanned again.
+    public func scan(inventoryMachines: Set<String>?, covered: VarsDiskScan.Covered? = nil) -> (scan: VarsDiskScan, stats: Stats) {
         var stats = Stats()
         let (table, settled) = load(&stats)
         let reader = VarsFactReader(root: clanDirectory, stored: table, settledBeforeNs: settled)
-        let scan = VarsDiskScan.scan(reader: reader, inventoryMachines: inventoryMachines)
-        store(table, [reader.summary], &stats)
+        let scanner = VarsDiskScan.Scanner(reader: reader, inventoryMachines: inventoryMachines, covered: covered)
+        let machines = scanner.machines
+        let chunks = machines.count >= 64 && threads > 1 ? max(1, min(threads * 4, machines.count / 32)) : 1
+        let per = (machines.count + chunks - 1) / max(chunks, 1)
+        let root = clanDirectory, keyMemo = reader.keyMemo
+        var summaries: [VarsFactReader.Summary] = []
+        var parts = ParallelRead.chunks(chunks) { c -> (part: VarsDiskScan.Part, summary: VarsFactReader.Summary) in
+            let r = VarsFactReader(root: root, stored: table, settledBeforeNs: settled, keyMemo: keyMemo)
+            let part = scanner.scanMachines(machines[min(machines.count, c * per)..<min(machines.count, (c + 1) * per)], reader: r)
+            return (part, r.summary)
+        }.map { p in
+            summaries.append(p.summary)
+            return p.part
+        }
+        let scan = scanner.finish(reader: reader, machineParts: &parts)
+        store(table, [reader.summary] + summaries, &stats)
         return (scan, stats)
     }
 

@@ -6,18 +6,13 @@ enum VarsRows {
     static func build(_ o: VarsOverview) -> VarsData {
         var rows: [VarsRow] = []
         var health: [String: VarsHealthSummary] = [:]
-        var values: [String: String] = [:]
-        for e in o.scan.entries where e.kind == .public {
-            if let v = e.value { values["\(e.generatorID.relDir)/\(e.file)"] = String(decoding: v, as: UTF8.self) }
-        }
-        func generatorRows(_ g: GeneratorStatus, machine: String?) -> [VarsRow] {
-            var out = VarsRows.generatorRows(g, machine: machine)
-            for i in out.indices where out[i].level == .file && !out[i].isSecret {
-                out[i].publicValue = values["\(g.id.relDir)/\(out[i].file ?? "")"]
-            }
-            return out
-        }
         if o.catalog != nil {
+            // Sized once: at 10k machines × 10 generators that is 310k rows, which grown by doubling
+            // held ~1.5× their size in copies at the UI's memory peak.
+            var count = o.shared.count + 1 + o.shared.reduce(0) { $0 + $1.files.count }
+            for m in o.machines + o.exports { count += 2 + m.generators.reduce(0) { $0 + 1 + $1.files.count } }
+            rows.reserveCapacity(count + o.scan.entries.count + 2)
+            health.reserveCapacity(o.machines.count)
             for m in o.machines {
                 let h = VarsHealth(m)
                 health[m.machine] = VarsHealthSummary(summary: h.summary, ok: h.isOK)
@@ -115,8 +110,10 @@ enum VarsRows {
         detail += "  \(f.file.owner):\(f.file.group) \(f.file.mode)  neededFor \(f.file.neededFor.rawValue)"
         if let to = f.file.deployTo { detail += to.isEmpty ? "  (not deployed)" : "  deploy: " + to.joined(separator: ",") } else if !f.file.deploy { detail += "  (not deployed)" }
         if !owners.isEmpty { detail += "  recipients: " + owners.joined(separator: ", ") }
+        // A public file's bytes come with its status (`VarsStatusChecker.collectValues`).
         return VarsRow(level: .file, text: f.file.name, status: status, statusText: text, detail: detail,
-                       publicValue: nil, machine: machine, generator: f.generator, file: f.file.name, isSecret: f.file.secret)
+                       publicValue: f.file.secret ? nil : f.value.map { String(decoding: $0, as: UTF8.self) },
+                       machine: machine, generator: f.generator, file: f.file.name, isSecret: f.file.secret)
     }
 
     static func scanRow(_ e: VarsDiskScan.Entry) -> VarsRow {

@@ -122,6 +122,7 @@ final class EventLoop {
         backend.draw(AppView.render(shown ?? state))
         if let loaded = (shown ?? state).loaded {
             benchProbe?.firstFrameDrawn(machines: loaded.machineCount, running: &state.running)
+            if shown == nil, let vars = state.vars { benchProbe?.varsFrameDrawn(rows: vars.rows.count) }
             if !fleetShown { fleetShown = true; effects.fleetShown() }
         }
     }
