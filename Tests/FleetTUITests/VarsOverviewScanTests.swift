@@ -108,6 +108,29 @@ final class VarsOverviewScanTests: XCTestCase {
         }
     }
 
+    /// The overview's status and scan share one index load and one store: a warm overview reads
+    /// nothing (every fact of both is stored) and gives what the cold one gave.
+    func testTheOverviewStoresTheStatusAndTheScanOnce() throws {
+        let (dir, _, _) = try demoWithStrays()
+        let repo = VarsRepository(clanDirectory: dir)
+        let catalog = try XCTUnwrap(try repo.loadDirectoryCatalog())
+        var index = VarsStatusIndex(clanDirectory: dir, cacheDirectory: work + "/cache")
+        index.settleSeconds = 0
+        let cold = try index.overview(catalog.machineNames, catalog: catalog, adminRecipients: nil, inventoryMachines: repo.inventoryMachines())
+        XCTAssertGreaterThan(cold.stats.misses, 0)
+        XCTAssertGreaterThan(cold.stats.storedEntries, 0)
+        let scanOnly = index.scan(inventoryMachines: repo.inventoryMachines(), covered: VarsDiskScan.Covered(catalog: catalog))
+        XCTAssertEqual(scanOnly.stats.misses, 0, "the scan's facts were stored with the status's")
+        XCTAssertGreaterThan(scanOnly.stats.hits, 0)
+        let warm = try index.overview(catalog.machineNames, catalog: catalog, adminRecipients: nil, inventoryMachines: repo.inventoryMachines())
+        XCTAssertEqual(warm.stats.misses, 0)
+        XCTAssertGreaterThan(warm.stats.hits, 0)
+        XCTAssertEqual(warm.statuses, cold.statuses)
+        XCTAssertEqual(warm.scan.entries, cold.scan.entries)
+        XCTAssertEqual(warm.scan.unknownKeys, cold.scan.unknownKeys)
+        XCTAssertEqual(warm.scan.sopsSecrets, cold.scan.sopsSecrets)
+    }
+
     /// `vars check` does not read public values (its status only stats them).
     func testTheCheckStatusCarriesNoValues() throws {
         let repo = VarsRepository(clanDirectory: TestFleet.demoDirectory)

@@ -98,8 +98,9 @@ public struct VarsDiskScan: Sendable {
 
         static let perMachine = "vars/per-machine"
 
-        init(reader: VarsFactReader, inventoryMachines: Set<String>?, covered: Covered? = nil) {
-            keys = SopsKeyIndex(reader: reader)
+        /// `keys`: the key index when a status of the same run read it (else read here).
+        init(reader: VarsFactReader, inventoryMachines: Set<String>?, covered: Covered? = nil, keys: SopsKeyIndex? = nil) {
+            self.keys = keys ?? SopsKeyIndex(reader: reader)
             self.inventoryMachines = inventoryMachines
             self.covered = covered
             machines = Self.list(Self.perMachine, reader).filter { reader.isDirectory(Self.perMachine + "/" + $0) }

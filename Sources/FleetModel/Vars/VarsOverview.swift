@@ -75,12 +75,13 @@ public struct VarsOverview: Sendable {
             let scan = index.scan(inventoryMachines: repository.inventoryMachines()).scan
             return VarsOverview(catalog: nil, machines: [], shared: [], sharedMissingAccess: [:], scan: scan)
         }
-        let run = try index.run(catalog.machineNames, catalog: catalog, adminRecipients: adminRecipients, collectValues: true)
+        let run = try index.overview(catalog.machineNames, catalog: catalog, adminRecipients: adminRecipients,
+                                     inventoryMachines: repository.inventoryMachines())
         let machines = run.statuses
         var checker = VarsStatusChecker(clanDirectory: repository.clanDirectory, catalog: catalog, keys: run.keys, adminRecipients: adminRecipients)
         checker.collectValues = true
         let exports = checker.exportStatuses()
-        var scan = index.scan(inventoryMachines: repository.inventoryMachines(), covered: VarsDiskScan.Covered(catalog: catalog)).scan
+        var scan = run.scan
         var unknown = Set(scan.unknownKeys)
         for m in machines + exports {
             for g in m.generators { for f in g.files { for r in f.recipients where r.owners.isEmpty { unknown.insert(r.key) } } }

@@ -68,6 +68,36 @@ public struct VarsStatusIndex: Sendable {
                      record: Bool, collectValues: Bool = false) throws -> (statuses: [MachineVarsStatus], keys: SopsKeyIndex, stats: Stats, logs: [[[UInt8]]]) {
         var stats = Stats()
         let (table, settled) = load(&stats)
+        var r = try statusReaders(machines, catalog: catalog, generator: generator, adminRecipients: adminRecipients, record: record,
+                                  collectValues: collectValues, table: table, settled: settled)
+        store(table, &r.summaries, &stats)
+        return (r.statuses, r.keys, stats, r.logs)
+    }
+
+    /// The Vars screen's overview (`VarsOverview.load`): the statuses of `machines` with public values,
+    /// then the disk scan of what they did not cover, over one load of the index and one store —
+    /// a cold first run writes the index once, not the status's 600k facts and then all of them again
+    /// with the scan's (10k × 10: a second ~75 MB encode that was the UI's memory peak).
+    public func overview(_ machines: [String], catalog: GeneratorCatalog, adminRecipients: Set<SopsKeyRef>?,
+                         inventoryMachines: Set<String>?) throws -> (statuses: [MachineVarsStatus], keys: SopsKeyIndex, scan: VarsDiskScan, stats: Stats) {
+        var stats = Stats()
+        let (table, settled) = load(&stats)
+        var r = try statusReaders(machines, catalog: catalog, generator: nil, adminRecipients: adminRecipients, record: false,
+                                  collectValues: true, table: table, settled: settled)
+        var s = scanReaders(inventoryMachines: inventoryMachines, covered: VarsDiskScan.Covered(catalog: catalog),
+                            keys: (r.keys, r.keyMemo), table: table, settled: settled)
+        var summaries = r.summaries
+        r.summaries = []
+        summaries += s.summaries
+        s.summaries = []
+        store(table, &summaries, &stats)
+        return (r.statuses, r.keys, s.scan, stats)
+    }
+
+    private func statusReaders(_ machines: [String], catalog: GeneratorCatalog, generator: String?, adminRecipients: Set<SopsKeyRef>?,
+                               record: Bool, collectValues: Bool, table: VarsIndexView?, settled: Int64) throws
+        -> (statuses: [MachineVarsStatus], keys: SopsKeyIndex, keyMemo: [String: Result<Set<SopsKeyRef>, VarsError>?],
+            summaries: [VarsFactReader.Summary], logs: [[[UInt8]]]) {
         // The key index (`SopsKeyIndex`): both key folders listed, then every key.json in contiguous
         // parts over the threads (10k machines: 10k key files, read before any machine's status).
         let first = VarsFactReader(root: clanDirectory, stored: table, settledBeforeNs: settled)
@@ -114,9 +144,8 @@ public struct VarsStatusIndex: Sendable {
             all += statuses
             summaries.append(summary)
         }
-        store(table, summaries, &stats)
         let logs = [[firstSummary], keyParts.map(\.summary), Array(summaries.suffix(done.count))].map { $0.compactMap(\.log) }
-        return (all, keys, stats, record ? logs : [])
+        return (all, keys, keyMemo, summaries, record ? logs : [])
     }
 
     /// A warm run with every stamp recorded (`VarsStampLog`): the stat floor's calls (`replay`).
@@ -148,8 +177,17 @@ public struct VarsStatusIndex: Sendable {
     public func scan(inventoryMachines: Set<String>?, covered: VarsDiskScan.Covered? = nil) -> (scan: VarsDiskScan, stats: Stats) {
         var stats = Stats()
         let (table, settled) = load(&stats)
-        let reader = VarsFactReader(root: clanDirectory, stored: table, settledBeforeNs: settled)
-        let scanner = VarsDiskScan.Scanner(reader: reader, inventoryMachines: inventoryMachines, covered: covered)
+        var s = scanReaders(inventoryMachines: inventoryMachines, covered: covered, keys: nil, table: table, settled: settled)
+        store(table, &s.summaries, &stats)
+        return (s.scan, stats)
+    }
+
+    /// `keys`: the key index (and its key files' memo) a status of the same run built, else read again.
+    private func scanReaders(inventoryMachines: Set<String>?, covered: VarsDiskScan.Covered?,
+                             keys: (index: SopsKeyIndex, memo: [String: Result<Set<SopsKeyRef>, VarsError>?])?,
+                             table: VarsIndexView?, settled: Int64) -> (scan: VarsDiskScan, summaries: [VarsFactReader.Summary]) {
+        let reader = VarsFactReader(root: clanDirectory, stored: table, settledBeforeNs: settled, keyMemo: keys?.memo ?? [:])
+        let scanner = VarsDiskScan.Scanner(reader: reader, inventoryMachines: inventoryMachines, covered: covered, keys: keys?.index)
         let machines = scanner.machines
         let chunks = machines.count >= 64 && threads > 1 ? max(1, min(threads * 4, machines.count / 32)) : 1
         let per = (machines.count + chunks - 1) / max(chunks, 1)
@@ -164,8 +202,7 @@ public struct VarsStatusIndex: Sendable {
             return p.part
         }
         let scan = scanner.finish(reader: reader, machineParts: &parts)
-        store(table, [reader.summary] + summaries, &stats)
-        return (scan, stats)
+        return (scan, [reader.summary] + summaries)
     }
 
     /// The stored facts (nil when there is no usable index), mapped, and the settle bound of this run.
@@ -177,7 +214,9 @@ public struct VarsStatusIndex: Sendable {
     }
 
     /// Writes the index when the readers found new, changed or vanished facts.
-    private func store(_ table: VarsIndexView?, _ summaries: [VarsFactReader.Summary], _ stats: inout Stats) {
+    /// The summaries' fresh facts are moved out (emptied) as they are gathered: at 10k × 10 a cold
+    /// run's ~700k facts are not held twice while the index is encoded.
+    private func store(_ table: VarsIndexView?, _ summaries: inout [VarsFactReader.Summary], _ stats: inout Stats) {
         var freshCount = 0
         var stale = Set<String>()
         for s in summaries {
@@ -193,10 +232,13 @@ public struct VarsStatusIndex: Sendable {
             // the stored entries decoded: a run that changed nothing never does.
             var entries: [(path: String, fact: StampedFact)] = []
             if summaries.count == 1, table == nil {
-                entries = summaries[0].fresh   // shared, not copied (the cold scan: 16k facts, 1.4 MB at 10k)
+                swap(&entries, &summaries[0].fresh)   // taken, not copied
             } else {
                 entries.reserveCapacity(freshCount + (table?.count ?? 0))
-                for s in summaries { entries += s.fresh }
+                for i in summaries.indices {
+                    entries += summaries[i].fresh
+                    summaries[i].fresh = []
+                }
             }
             table?.forEachEntry { path, fact in
                 if stale.isEmpty || !stale.contains(path) { entries.append((path, fact)) }
