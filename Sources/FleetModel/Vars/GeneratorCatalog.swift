@@ -27,7 +27,7 @@ public struct GeneratorCatalog: Sendable {
     public let declarations: [String: [GeneratorDefinition]]
     /// `clan.core.sops.defaultGroups` per machine.
     public let defaultGroups: [String: [String]]
-    public let generators: [GeneratorID: Generator]
+    public let generators: GeneratorTable
     public let source: String
 
     /// `exports`: the flake-level generators (`ExportGenerators`), placed under `per-export/`.
@@ -36,7 +36,7 @@ public struct GeneratorCatalog: Sendable {
         self.declarations = machines
         self.defaultGroups = defaultGroups
         self.source = source
-        var gens: [GeneratorID: Generator] = [:]
+        var gens = GeneratorTable()
         gens.reserveCapacity(machines.values.reduce(exports.count) { $0 + $1.count })
         var ownDefinitions = true
         for machine in machines.keys.sorted() {
@@ -53,10 +53,10 @@ public struct GeneratorCatalog: Sendable {
                 let deps = def.dependencies.map { dep in
                     GeneratorID(name: dep, machine: (byName[dep].map { !$0.share } ?? false) ? machine : nil)
                 }
-                // One hash for a new id (100k of them at 10k machines); a shared generator already
-                // declared by another machine goes back in with this machine added.
-                if var existing = gens.updateValue(Generator(id: id, definition: def, machines: [machine], dependencies: deps),
-                                                   forKey: id) {
+                // A shared generator already declared by another machine gets this machine added in
+                // place (a copy of its machine list per declarer was quadratic: 10k machines of a
+                // zerotier network all declare its `zerotier-network-<i>`); the first declaration stays.
+                let known = try gens.modify(id) { existing in
                     if !def.share { ownDefinitions = false }
                     let diff = existing.definition.sharedDefinitionDifferences(def)
                     if !diff.isEmpty {
@@ -64,8 +64,8 @@ public struct GeneratorCatalog: Sendable {
                         throw VarsError(source, "Machines \(existing.machines.first ?? "?") and \(machine) have different definitions for shared generator '\(def.name)' (differ in: \(diff.joined(separator: ", ")))")
                     }
                     existing.machines.append(machine)
-                    gens[id] = existing
                 }
+                if !known { gens[id] = Generator(id: id, definition: def, machines: [machine], dependencies: deps) }
             }
         }
         for e in exports {
@@ -196,7 +196,7 @@ public struct GeneratorCatalog: Sendable {
             state[id] = true
             return false
         }
-        for (id, g) in generators where !g.dependencies.isEmpty && visit(id) { return true }
+        for g in generators.values where !g.dependencies.isEmpty && visit(g.id) { return true }
         return false
     }
 }
