@@ -65,9 +65,9 @@ public struct VarsOverview: Sendable {
     ///
     /// With generator definitions the statuses come first, with public values, and the disk scan
     /// then skips every file they reported (`VarsDiskScan.Covered`): it only finds what no
-    /// definition declares (orphans, leftovers, `sops/secrets`). At 10k machines × 10 generators
-    /// that is ~0.3M lookups instead of ~1.5M on top of the status's 0.6M. Keys with no known owner
-    /// are the scan's plus the statuses' recipients without an owner.
+    /// definition declares (orphans, leftovers, `sops/secrets`): a declared generator directory costs
+    /// it one listing instead of a walk of its files (docs/PERFORMANCE.md, eleventh session). Keys
+    /// with no known owner are the scan's plus the statuses' recipients without an owner.
     public static func load(repository: VarsRepository, catalog: GeneratorCatalog?, adminRecipients: Set<SopsKeyRef>?,
                             index: VarsStatusIndex? = nil) throws -> VarsOverview {
         let index = index ?? VarsStatusIndex(clanDirectory: repository.clanDirectory)

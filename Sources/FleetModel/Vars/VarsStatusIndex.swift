@@ -54,22 +54,20 @@ public struct VarsStatusIndex: Sendable {
     }
 
     /// `statuses` with the key index and counters.
-    /// `collectValues`: public files' bytes too (`VarsStatusChecker.collectValues`).
     public func run(_ machines: [String], catalog: GeneratorCatalog, generator: String? = nil,
-                    adminRecipients: Set<SopsKeyRef>? = nil, collectValues: Bool = false) throws -> (statuses: [MachineVarsStatus], keys: SopsKeyIndex, stats: Stats) {
-        let r = try run(machines, catalog: catalog, generator: generator, adminRecipients: adminRecipients, record: false,
-                        collectValues: collectValues)
+                    adminRecipients: Set<SopsKeyRef>? = nil) throws -> (statuses: [MachineVarsStatus], keys: SopsKeyIndex, stats: Stats) {
+        let r = try run(machines, catalog: catalog, generator: generator, adminRecipients: adminRecipients, record: false)
         return (r.statuses, r.keys, r.stats)
     }
 
     /// `run`, and with `record` each reader's stamps (`VarsFactReader.stampLog`), per phase (the key
     /// folders' listing, the key files, the machines), in reader order.
     private func run(_ machines: [String], catalog: GeneratorCatalog, generator: String?, adminRecipients: Set<SopsKeyRef>?,
-                     record: Bool, collectValues: Bool = false) throws -> (statuses: [MachineVarsStatus], keys: SopsKeyIndex, stats: Stats, logs: [[[UInt8]]]) {
+                     record: Bool) throws -> (statuses: [MachineVarsStatus], keys: SopsKeyIndex, stats: Stats, logs: [[[UInt8]]]) {
         var stats = Stats()
         let (table, settled) = load(&stats)
         var r = try statusReaders(machines, catalog: catalog, generator: generator, adminRecipients: adminRecipients, record: record,
-                                  collectValues: collectValues, table: table, settled: settled)
+                                  collectValues: false, table: table, settled: settled)
         store(table, &r.summaries, &stats)
         return (r.statuses, r.keys, stats, r.logs)
     }
