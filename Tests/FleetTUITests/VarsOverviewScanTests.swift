@@ -131,6 +131,19 @@ final class VarsOverviewScanTests: XCTestCase {
         XCTAssertEqual(warm.scan.sopsSecrets, cold.scan.sopsSecrets)
     }
 
+    /// The Vars screen lets the catalog go before it builds its rows; the rows are the same.
+    func testRowsAreTheSameWithoutTheCatalog() throws {
+        let repo = VarsRepository(clanDirectory: TestFleet.demoDirectory)
+        var o = try VarsOverview.load(repository: repo, catalog: try repo.loadDirectoryCatalog(), adminRecipients: nil,
+                                      index: VarsStatusIndex(clanDirectory: TestFleet.demoDirectory, cacheDirectory: nil))
+        let before = VarsRows.build(o)
+        o.releaseCatalog()
+        XCTAssertNil(o.catalog)
+        XCTAssertTrue(o.hasDefinitions)
+        XCTAssertEqual(VarsRows.build(o), before)
+        XCTAssertTrue(before.hasDefinitions)
+    }
+
     /// `vars check` does not read public values (its status only stats them).
     func testTheCheckStatusCarriesNoValues() throws {
         let repo = VarsRepository(clanDirectory: TestFleet.demoDirectory)

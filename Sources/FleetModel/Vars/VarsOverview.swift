@@ -34,8 +34,10 @@ public struct VarsHealth: Equatable, Sendable {
 /// once, and the disk scan (orphans, unknown keys, machine keys) — which is all there is when no
 /// generator definitions are available.
 public struct VarsOverview: Sendable {
-    /// nil without generator definitions.
-    public let catalog: GeneratorCatalog?
+    /// nil without generator definitions (or after `releaseCatalog`).
+    public private(set) var catalog: GeneratorCatalog?
+    /// Whether there were generator definitions (statuses); stays true after `releaseCatalog`.
+    public let hasDefinitions: Bool
     public let machines: [MachineVarsStatus]
     /// Each shared generator once, seen from its first declaring machine; `sharedAccess` adds the
     /// machines that miss access.
@@ -50,6 +52,7 @@ public struct VarsOverview: Sendable {
     public init(catalog: GeneratorCatalog?, machines: [MachineVarsStatus], shared: [GeneratorStatus],
                 sharedMissingAccess: [GeneratorID: [String]], exports: [MachineVarsStatus] = [], scan: VarsDiskScan) {
         self.catalog = catalog
+        self.hasDefinitions = catalog != nil
         self.machines = machines
         self.shared = shared
         self.sharedMissingAccess = sharedMissingAccess
@@ -100,6 +103,11 @@ public struct VarsOverview: Sendable {
         return VarsOverview(catalog: catalog, machines: machines, shared: shared.keys.sorted().compactMap { shared[$0] },
                             sharedMissingAccess: access, exports: exports, scan: scan)
     }
+
+    /// Lets the catalog go when nothing after needs it (the Vars screen's rows need only the
+    /// statuses): at 10k machines × 10 generators it is ~45 MB that the rows' build, the UI's memory
+    /// peak, would otherwise hold too.
+    public mutating func releaseCatalog() { catalog = nil }
 
     public func health(_ machine: String) -> VarsHealth {
         machineIndex[machine].map { VarsHealth(machines[$0]) } ?? VarsHealth()

@@ -44,8 +44,9 @@ final class VarsEffects: Sendable {
             do {
                 let repo = try await repository()
                 let admin = (try? NativeVarsSecrets(environment: environment)).map { Set($0.adminRecipients) }
-                let overview = try VarsOverview.load(repository: repo, catalog: try await repo.loadCatalog(),
+                var overview = try VarsOverview.load(repository: repo, catalog: try await repo.loadCatalog(),
                                                      adminRecipients: (admin?.isEmpty ?? true) ? nil : admin)
+                overview.releaseCatalog()
                 q.post(.varsLoaded(VarsRows.build(overview)))
                 MallocPolicy.trim()
             } catch {

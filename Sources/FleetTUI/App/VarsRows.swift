@@ -6,7 +6,7 @@ enum VarsRows {
     static func build(_ o: VarsOverview) -> VarsData {
         var rows: [VarsRow] = []
         var health: [String: VarsHealthSummary] = [:]
-        if o.catalog != nil {
+        if o.hasDefinitions {
             // Sized once: at 10k machines × 10 generators that is 310k rows, which grown by doubling
             // held ~1.5× their size in copies at the UI's memory peak.
             var count = o.shared.count + 1 + o.shared.reduce(0) { $0 + $1.files.count }
@@ -57,7 +57,7 @@ enum VarsRows {
         }
         // What only the disk knows: vars of machines not in the inventory, keys nobody owns.
         let orphans = o.scan.entries.filter(\.orphan)
-        if !orphans.isEmpty, o.catalog != nil {
+        if !orphans.isEmpty, o.hasDefinitions {
             rows.append(VarsRow(level: .section, text: "orphans (machines not in the inventory)", status: .orphan,
                                 statusText: "\(Set(orphans.compactMap(\.machine)).count) machines", detail: o.scan.orphanMachines.joined(separator: ", "),
                                 isSecret: false))
@@ -67,7 +67,7 @@ enum VarsRows {
             rows.append(VarsRow(level: .section, text: "keys with unknown owner", status: .orphan, statusText: "\(o.scan.unknownKeys.count)",
                                 detail: o.scan.unknownKeys.map(\.publicKey).joined(separator: ", "), isSecret: false))
         }
-        return VarsData(rows: rows, health: health, hasDefinitions: o.catalog != nil)
+        return VarsData(rows: rows, health: health, hasDefinitions: o.hasDefinitions)
     }
 
     static func generatorRows(_ g: GeneratorStatus, machine: String?) -> [VarsRow] {
