@@ -85,7 +85,7 @@ public struct VarsDiskScan: Sendable {
     }
 
     /// The scan in steps, so that `vars/per-machine`'s machines can be scanned in parts over threads
-    /// (`VarsStatusIndex.scan`; 10k machines × 10 generators are ~300k lookups): the key index and
+    /// (`VarsStatusIndex.scan`): the key index and
     /// the machine list first (`init`), then `scanMachines` for contiguous slices of `machines`,
     /// each on a reader of its own, then `finish` (shared, per-export, `sops/secrets`) with the parts
     /// in order — the same entries in the same order as one walk.
@@ -115,11 +115,7 @@ public struct VarsDiskScan: Sendable {
                 let dir = Self.perMachine + "/" + m
                 let inInventory = inventoryMachines?.contains(m) ?? true
                 for g in Self.list(dir, reader) {
-                    if inInventory, let files = covered?.files(.perMachine(g, m)) {
-                        scanUndeclared(machine: m, gen: g, genDir: dir + "/" + g, declared: files, reader: reader, into: &part)
-                    } else if reader.isDirectory(dir + "/" + g) {
-                        scanGenerator(machine: m, gen: g, genDir: dir + "/" + g, reader: reader, into: &part)
-                    }
+                    visitGenerator(machine: m, gen: g, genDir: dir + "/" + g, coverable: inInventory, reader: reader, into: &part)
                 }
             }
             return part
@@ -131,23 +127,14 @@ public struct VarsDiskScan: Sendable {
             var rest = Part()
             let shared = "vars/shared"
             for g in Self.list(shared, reader) {
-                if let files = covered?.files(.shared(g)) {
-                    scanUndeclared(machine: nil, gen: g, genDir: shared + "/" + g, declared: files, reader: reader, into: &rest)
-                } else if reader.isDirectory(shared + "/" + g) {
-                    scanGenerator(machine: nil, gen: g, genDir: shared + "/" + g, reader: reader, into: &rest)
-                }
+                visitGenerator(machine: nil, gen: g, genDir: shared + "/" + g, reader: reader, into: &rest)
             }
             // Flake-level generators: `per-export/<key>/<gen>` (an export key holds no `/` in clan's own
             // `service:instance:role:machine` keys).
             let perExport = "vars/per-export"
             for k in Self.list(perExport, reader) where reader.isDirectory(perExport + "/" + k) {
                 for g in Self.list(perExport + "/" + k, reader) {
-                    let genDir = perExport + "/" + k + "/" + g
-                    if let files = covered?.files(.perExport(g, k)) {
-                        scanUndeclared(machine: nil, exportKey: k, gen: g, genDir: genDir, declared: files, reader: reader, into: &rest)
-                    } else if reader.isDirectory(genDir) {
-                        scanGenerator(machine: nil, exportKey: k, gen: g, genDir: genDir, reader: reader, into: &rest)
-                    }
+                    visitGenerator(machine: nil, exportKey: k, gen: g, genDir: perExport + "/" + k + "/" + g, reader: reader, into: &rest)
                 }
             }
             var sopsSecrets: [SopsSecret] = []
@@ -187,13 +174,20 @@ public struct VarsDiskScan: Sendable {
             }
         }
 
-        /// A covered generator directory: only the files its definition does not declare (a file
-        /// dropped from the definition, left on disk). Its listing is empty when it is absent or not
-        /// a directory (the status reports its files missing).
-        private func scanUndeclared(machine: String?, exportKey: String? = nil, gen: String, genDir: String, declared: [VarFileDefinition],
+        /// An entry of a generator folder (`per-machine/<m>`, `shared`, `per-export/<key>`). A covered
+        /// one (`coverable`: not a machine outside the inventory) gets only the files its definition
+        /// does not declare (a file dropped from the definition, left on disk); its listing is empty
+        /// when it is absent or not a directory (the status reports its files missing). Any other
+        /// directory is walked whole.
+        private func visitGenerator(machine: String?, exportKey: String? = nil, gen: String, genDir: String, coverable: Bool = true,
                                     reader: VarsFactReader, into part: inout Part) {
-            for file in Self.list(genDir, reader) where !declared.contains(where: { $0.name == file }) {
-                scanFile(machine: machine, exportKey: exportKey, gen: gen, file: file, genDir: genDir, reader: reader, into: &part)
+            let id = GeneratorID(name: gen, machine: machine, exportKey: exportKey)
+            if coverable, let declared = covered?.files(id) {
+                for file in Self.list(genDir, reader) where !declared.contains(where: { $0.name == file }) {
+                    scanFile(machine: machine, exportKey: exportKey, gen: gen, file: file, genDir: genDir, reader: reader, into: &part)
+                }
+            } else if reader.isDirectory(genDir) {
+                scanGenerator(machine: machine, exportKey: exportKey, gen: gen, genDir: genDir, reader: reader, into: &part)
             }
         }
 

@@ -116,12 +116,10 @@ public struct VarsStatusIndex: Sendable {
             memo.merge(part.memo) { a, _ in a }
         }
         // Machines in contiguous chunks, one reader per chunk (no shared mutable state); results are
-        // put back in order. Four chunks per thread: a thread that is descheduled (a loaded machine)
-        // leaves a quarter of its share to the others, not all of it.
-        let chunks = machines.count >= 64 ? max(1, min(threads * 4, machines.count / 32)) : 1
-        let per = (machines.count + chunks - 1) / max(chunks, 1)
-        let done = ParallelRead.chunks(chunks) { c -> Result<([MachineVarsStatus], VarsFactReader.Summary), any Error> in
-            let lo = c * per, hi = min(machines.count, lo + per)
+        // put back in order.
+        let chunks = machineChunks(machines.count)
+        let done = ParallelRead.chunks(chunks.count) { c -> Result<([MachineVarsStatus], VarsFactReader.Summary), any Error> in
+            let (lo, hi) = chunks.bounds(c)
             let reader = VarsFactReader(root: clanDirectory, stored: table, settledBeforeNs: settled, keyMemo: keyMemo)
             if record { reader.stampLog = VarsStampLog() }
             var checker = VarsStatusChecker(reader: reader, catalog: catalog, keys: keys, adminRecipients: adminRecipients)
@@ -187,13 +185,13 @@ public struct VarsStatusIndex: Sendable {
         let reader = VarsFactReader(root: clanDirectory, stored: table, settledBeforeNs: settled, keyMemo: keys?.memo ?? [:])
         let scanner = VarsDiskScan.Scanner(reader: reader, inventoryMachines: inventoryMachines, covered: covered, keys: keys?.index)
         let machines = scanner.machines
-        let chunks = machines.count >= 64 && threads > 1 ? max(1, min(threads * 4, machines.count / 32)) : 1
-        let per = (machines.count + chunks - 1) / max(chunks, 1)
+        let chunks = machineChunks(machines.count)
         let root = clanDirectory, keyMemo = reader.keyMemo
         var summaries: [VarsFactReader.Summary] = []
-        var parts = ParallelRead.chunks(chunks) { c -> (part: VarsDiskScan.Part, summary: VarsFactReader.Summary) in
+        var parts = ParallelRead.chunks(chunks.count) { c -> (part: VarsDiskScan.Part, summary: VarsFactReader.Summary) in
             let r = VarsFactReader(root: root, stored: table, settledBeforeNs: settled, keyMemo: keyMemo)
-            let part = scanner.scanMachines(machines[min(machines.count, c * per)..<min(machines.count, (c + 1) * per)], reader: r)
+            let (lo, hi) = chunks.bounds(c)
+            let part = scanner.scanMachines(machines[lo..<hi], reader: r)
             return (part, r.summary)
         }.map { p in
             summaries.append(p.summary)
@@ -201,6 +199,15 @@ public struct VarsStatusIndex: Sendable {
         }
         let scan = scanner.finish(reader: reader, machineParts: &parts)
         return (scan, [reader.summary] + summaries)
+    }
+
+    /// How `total` machines are cut into contiguous chunks, one reader each, for the status and the
+    /// scan alike: four chunks per thread, so a thread that is descheduled (a loaded machine) leaves
+    /// a quarter of its share to the others; one chunk below 64 machines.
+    private func machineChunks(_ total: Int) -> (count: Int, bounds: @Sendable (Int) -> (Int, Int)) {
+        let count = total >= 64 ? max(1, min(threads * 4, total / 32)) : 1
+        let per = (total + count - 1) / count
+        return (count, { c in (min(total, c * per), min(total, (c + 1) * per)) })
     }
 
     /// The stored facts (nil when there is no usable index), mapped, and the settle bound of this run.
